@@ -1,0 +1,5 @@
+//! Server functions: thin adapters from the browser to the catalog and engine.
+//! Each takes the state from context, calls one domain method, maps to a DTO.
+
+pub mod overview;
+pub mod repositories;

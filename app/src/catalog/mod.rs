@@ -1,0 +1,154 @@
+//! The catalog: Tidemark's own database (SQLite by default).
+//!
+//! All SQL lives here, behind typed methods; server functions never build
+//! queries. Migrations are embedded in the binary and run at start-up.
+
+mod repositories;
+
+use std::str::FromStr;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::SqlitePool;
+
+pub use repositories::RepositoryRecord;
+
+/// Why the catalog could not be opened. Start-up turns these into a
+/// message naming the catalog URL and stops the server.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error(
+        "catalog URL {url:?} is not a supported database URL (expected sqlite://PATH): {source}"
+    )]
+    BadUrl {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot open the catalog at {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("catalog migration failed for {url}: {source}")]
+    Migrate {
+        url: String,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+}
+
+/// A handle to the catalog; cheap to clone (it wraps a connection pool).
+#[derive(Clone, Debug)]
+pub struct Catalog {
+    pool: SqlitePool,
+    backend: &'static str,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+impl Catalog {
+    /// Opens (creating if needed) the catalog at `url` and applies pending migrations.
+    pub async fn open(url: &str) -> Result<Self, CatalogError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|source| CatalogError::BadUrl {
+                url: url.to_owned(),
+                source,
+            })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(|source| CatalogError::Connect {
+                url: url.to_owned(),
+                source,
+            })?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|source| CatalogError::Migrate {
+                url: url.to_owned(),
+                source,
+            })?;
+        Ok(Catalog {
+            pool,
+            backend: "sqlite",
+        })
+    }
+
+    /// The database kind behind the catalog, for display.
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    /// Answers when the catalog can run a query.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(drop)
+    }
+
+    /// The newest applied migration's version.
+    pub async fn schema_version(&self) -> Result<i64, sqlx::Error> {
+        let version: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(version.unwrap_or(0))
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url_in(dir: &tempfile::TempDir) -> String {
+        format!("sqlite://{}", dir.path().join("catalog.db").display())
+    }
+
+    #[tokio::test]
+    async fn open_creates_the_database_and_applies_migrations() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::open(&url_in(&dir)).await.unwrap();
+        catalog.ping().await.unwrap();
+        assert_eq!(catalog.schema_version().await.unwrap(), 1);
+        catalog.close().await;
+        // Reopening applies nothing new and keeps the version.
+        let again = Catalog::open(&url_in(&dir)).await.unwrap();
+        assert_eq!(again.schema_version().await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_modified_applied_migration_stops_with_a_migrate_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::open(&url_in(&dir)).await.unwrap();
+        sqlx::query("UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 1")
+            .execute(catalog.pool())
+            .await
+            .unwrap();
+        catalog.close().await;
+        let err = Catalog::open(&url_in(&dir)).await.unwrap_err();
+        assert!(matches!(err, CatalogError::Migrate { .. }), "{err}");
+        assert!(
+            err.to_string().contains("catalog migration failed"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_non_sqlite_url_is_rejected_with_the_url_named() {
+        let err = Catalog::open("mysql://x@127.0.0.1/db").await.unwrap_err();
+        assert!(matches!(err, CatalogError::BadUrl { .. }), "{err}");
+        assert!(err.to_string().contains("mysql://x@127.0.0.1/db"), "{err}");
+    }
+}

@@ -1,0 +1,111 @@
+//! The one error type that crosses from server functions to the browser.
+//!
+//! It carries only text that is safe and meaningful to an administrator.
+//! Internal details (database messages, paths of the server's own files) are
+//! logged on the server with a reference the browser shows, never sent.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// Something the user asked for does not exist.
+    #[error("{0} was not found")]
+    NotFound(String),
+    /// A user-supplied value was rejected; `field` names the form field.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// The catalog database could not answer.
+    #[error("the catalog is unavailable (reference {reference}); see the server log")]
+    CatalogUnavailable { reference: String },
+    /// Any other server-side failure; details are in the server log.
+    #[error("internal error (reference {reference}); see the server log")]
+    Internal { reference: String },
+    /// The request did not reach the server function or its answer was unreadable.
+    #[error("request failed: {0}")]
+    Transport(String),
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod server_side {
+    use super::AppError;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// A short reference that ties a browser-visible message to its log line.
+    fn new_reference() -> String {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        format!("{:x}-{n}", chrono::Utc::now().timestamp())
+    }
+
+    impl AppError {
+        /// Logs `err` with its full chain and returns an opaque internal error.
+        pub fn internal(context: &str, err: &(dyn std::error::Error + 'static)) -> Self {
+            let reference = new_reference();
+            tracing::error!(%reference, error = %ErrorChain(err), "{context}");
+            AppError::Internal { reference }
+        }
+    }
+
+    impl From<sqlx::Error> for AppError {
+        fn from(err: sqlx::Error) -> Self {
+            let reference = new_reference();
+            tracing::error!(%reference, error = %ErrorChain(&err), "catalog query failed");
+            AppError::CatalogUnavailable { reference }
+        }
+    }
+
+    /// Displays an error with all its sources, for logs.
+    pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+    impl std::fmt::Display for ErrorChain<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{}", self.0)?;
+            let mut source = self.0.source();
+            while let Some(err) = source {
+                write!(f, ": {err}")?;
+                source = err.source();
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub use server_side::ErrorChain;
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_text_never_reaches_the_message() {
+        let err: AppError =
+            sqlx::Error::Protocol("secret table xyz: password=hunter2".into()).into();
+        let shown = err.to_string();
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("xyz"),
+            "{shown}"
+        );
+        assert!(shown.contains("catalog is unavailable"), "{shown}");
+    }
+
+    #[test]
+    fn errors_round_trip_through_the_wire_encoding() {
+        let err = AppError::Invalid {
+            field: "name".into(),
+            message: "must not be empty".into(),
+        };
+        let bytes = err.ser();
+        assert_eq!(AppError::de(bytes), err);
+    }
+}

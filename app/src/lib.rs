@@ -1,0 +1,66 @@
+//! The Tidemark console: every page, widget and server function.
+//!
+//! Built twice: with `ssr` into the server (rendering, server functions,
+//! catalog) and with `hydrate` into the browser bundle.
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod catalog;
+pub mod components;
+pub mod error;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use components::ConsoleLayout;
+use pages::dashboard::DashboardPage;
+use pages::not_found::NotFoundPage;
+use pages::repositories::RepositoriesPage;
+use pages::upcoming::{AuditPage, BackupsPage, RestoresPage, SourcesPage};
+
+pub use error::AppError;
+
+/// The HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="tidemark" href="/pkg/tidemark.css" />
+        <Title text="Tidemark" />
+        <Router>
+            <ConsoleLayout>
+                <Routes fallback=NotFoundPage>
+                    <Route path=path!("") view=DashboardPage />
+                    <Route path=path!("backups") view=BackupsPage />
+                    <Route path=path!("restores") view=RestoresPage />
+                    <Route path=path!("sources") view=SourcesPage />
+                    <Route path=path!("repositories") view=RepositoriesPage />
+                    <Route path=path!("audit") view=AuditPage />
+                </Routes>
+            </ConsoleLayout>
+        </Router>
+    }
+}

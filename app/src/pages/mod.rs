@@ -1,0 +1,6 @@
+//! One module per area of the console.
+
+pub mod dashboard;
+pub mod not_found;
+pub mod repositories;
+pub mod upcoming;

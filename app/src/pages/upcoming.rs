@@ -1,0 +1,71 @@
+//! Areas whose lists are still empty: the engine and console issues fill
+//! them. Each says what it will hold so the navigation is never a dead end.
+
+use leptos::prelude::*;
+
+use crate::components::EmptyState;
+
+#[component]
+fn AreaPage(
+    title: &'static str,
+    testid: &'static str,
+    empty: &'static str,
+    hint: &'static str,
+) -> impl IntoView {
+    view! {
+        <section class="page" data-testid=testid>
+            <header class="page-header">
+                <h1>{title}</h1>
+            </header>
+            <EmptyState title=empty>{hint}</EmptyState>
+        </section>
+    }
+}
+
+#[component]
+pub fn BackupsPage() -> impl IntoView {
+    view! {
+        <AreaPage
+            title="Backup Management"
+            testid="backups"
+            empty="No backup tasks"
+            hint="Backup tasks select a data source and a repository, and run on demand or on a schedule."
+        />
+    }
+}
+
+#[component]
+pub fn RestoresPage() -> impl IntoView {
+    view! {
+        <AreaPage
+            title="Restoration Management"
+            testid="restores"
+            empty="No restore tasks"
+            hint="Restore tasks bring a recovery point back to its source or to another target, after a pre-check."
+        />
+    }
+}
+
+#[component]
+pub fn SourcesPage() -> impl IntoView {
+    view! {
+        <AreaPage
+            title="Data Sources"
+            testid="sources"
+            empty="No data sources"
+            hint="Data sources are the file trees and databases Tidemark backs up."
+        />
+    }
+}
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    view! {
+        <AreaPage
+            title="Audit Log"
+            testid="audit"
+            empty="No audit entries"
+            hint="Every sign-in, change, backup and restore will be recorded here."
+        />
+    }
+}

@@ -1,0 +1,49 @@
+//! The state every route and server function shares (server side only).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use chrono::{DateTime, Utc};
+use leptos::config::LeptosOptions;
+use leptos::prelude::use_context;
+
+use crate::catalog::Catalog;
+use crate::error::AppError;
+
+/// Facts about this server process, fixed at start-up.
+#[derive(Debug, Clone)]
+pub struct ServerInfo {
+    pub version: &'static str,
+    pub data_dir: PathBuf,
+    pub started_at: DateTime<Utc>,
+}
+
+impl ServerInfo {
+    /// Facts of a server starting now.
+    pub fn starting_now(version: &'static str, data_dir: PathBuf) -> Self {
+        ServerInfo {
+            version,
+            data_dir,
+            started_at: Utc::now(),
+        }
+    }
+}
+
+/// Given to the router and provided to server functions as context.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub catalog: Catalog,
+    pub info: Arc<ServerInfo>,
+}
+
+/// The state, from inside a server function.
+pub fn app_state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the server function context");
+        AppError::Internal {
+            reference: "no-state".into(),
+        }
+    })
+}

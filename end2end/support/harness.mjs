@@ -1,0 +1,86 @@
+// Starts a real `tidemark serve` on a free loopback port with a temporary
+// data directory, and Debian's Chromium with Playwright (no downloaded browser).
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const BIN = process.env.TIDEMARK_BIN ?? join(ROOT, 'target', 'debug', 'tidemark');
+const SITE = process.env.TIDEMARK_SITE_DIR ?? join(ROOT, 'target', 'site');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+export async function startServer() {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tidemark-e2e-'));
+  const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--site-dir', SITE], {
+    cwd: ROOT,
+    env: { ...process.env, TIDEMARK_LOG: process.env.TIDEMARK_LOG ?? 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error('server did not print its URL within 30 s')), 30_000);
+    child.once('exit', (code) => reject(new Error(`server exited early with code ${code}`)));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const match = /listening on (http:\/\/\S+)/.exec(line);
+      if (match) {
+        clearTimeout(timer);
+        resolveUrl(match[1]);
+      }
+    });
+  });
+  return {
+    url,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+        child.kill('SIGTERM');
+        const result = await exited;
+        await rm(dataDir, { recursive: true, force: true });
+        return result;
+      }
+      await rm(dataDir, { recursive: true, force: true });
+      return { code: child.exitCode, signal: null };
+    },
+  };
+}
+
+export async function launchBrowser() {
+  const profile = await mkdtemp(join(tmpdir(), 'tidemark-chromium-'));
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      `--user-data-dir=${profile}`,
+    ],
+  });
+  return {
+    browser,
+    async close() {
+      await browser.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+// A page that records console errors and uncaught exceptions, so a test can
+// assert that hydration produced none.
+export async function openPage(browser, url) {
+  const page = await browser.newPage();
+  const problems = [];
+  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
+  });
+  await page.goto(url);
+  return { page, problems };
+}
+
+export const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
+
+export async function waitForHydration(page) {
+  await page.locator('[data-testid="console"][data-hydrated="true"]').waitFor({ timeout: 30_000 });
+}

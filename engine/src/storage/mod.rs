@@ -1,0 +1,3 @@
+//! Storage backends: where repositories live.
+
+pub(crate) mod local;

@@ -1,0 +1,187 @@
+//! Typed configuration of `tidemark serve`, from flags and environment.
+//!
+//! | setting        | flag            | environment           | default                         |
+//! |----------------|-----------------|-----------------------|---------------------------------|
+//! | listen address | `--listen`      | `TIDEMARK_LISTEN`     | `127.0.0.1:3000`                |
+//! | data directory | `--data-dir`    | `TIDEMARK_DATA_DIR`   | `./data`                        |
+//! | catalog URL    | `--catalog-url` | `TIDEMARK_CATALOG_URL`| `sqlite://<data dir>/catalog.db`|
+//! | site directory | `--site-dir`    | `TIDEMARK_SITE_DIR`   | `target/site`                   |
+//! | log filter     | `--log`         | `TIDEMARK_LOG`        | `info`                          |
+//! | log format     | `--log-format`  | `TIDEMARK_LOG_FORMAT` | `text` (or `json`)              |
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+/// Raw settings as given; `ServeConfig::try_from` validates them.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port the console listens on.
+    #[arg(
+        long,
+        env = "TIDEMARK_LISTEN",
+        default_value = "127.0.0.1:3000",
+        value_name = "ADDR"
+    )]
+    pub listen: String,
+    /// Directory for the catalog, the default repository and other state.
+    #[arg(
+        long,
+        env = "TIDEMARK_DATA_DIR",
+        default_value = "./data",
+        value_name = "DIR"
+    )]
+    pub data_dir: PathBuf,
+    /// Catalog database URL (default: SQLite in the data directory).
+    #[arg(long, env = "TIDEMARK_CATALOG_URL", value_name = "URL")]
+    pub catalog_url: Option<String>,
+    /// Directory holding the built site (`pkg/` with the WASM bundle and CSS).
+    #[arg(
+        long,
+        env = "TIDEMARK_SITE_DIR",
+        default_value = "target/site",
+        value_name = "DIR"
+    )]
+    pub site_dir: PathBuf,
+}
+
+/// Logging settings, shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct LogArgs {
+    /// Log filter in `tracing` env-filter syntax, e.g. `info` or `server=debug,sqlx=warn`.
+    #[arg(
+        long = "log",
+        env = "TIDEMARK_LOG",
+        default_value = "info",
+        value_name = "FILTER",
+        global = true
+    )]
+    pub filter: String,
+    /// Log line format.
+    #[arg(
+        long,
+        env = "TIDEMARK_LOG_FORMAT",
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A setting that could not be used; the message names the setting, its
+/// flag and environment variable, the value and the reason.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {setting} ({flag} / {env}) {value:?}: {reason}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub flag: &'static str,
+    pub env: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+/// Validated configuration of the console server.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub catalog_url: String,
+    pub site_dir: PathBuf,
+}
+
+impl ServeConfig {
+    /// Validates the arguments and prepares the data directory (created if
+    /// missing, proven writable).
+    pub fn prepare(args: ServeArgs) -> Result<Self, ConfigError> {
+        let listen = args
+            .listen
+            .parse::<SocketAddr>()
+            .map_err(|err| ConfigError {
+                setting: "listen address",
+                flag: "--listen",
+                env: "TIDEMARK_LISTEN",
+                value: args.listen.clone(),
+                reason: format!("{err}; expected IP:PORT such as 127.0.0.1:3000"),
+            })?;
+        let data_dir =
+            tidemark_engine::prepare_local_dir(&args.data_dir).map_err(|err| ConfigError {
+                setting: "data directory",
+                flag: "--data-dir",
+                env: "TIDEMARK_DATA_DIR",
+                value: args.data_dir.display().to_string(),
+                reason: err.to_string(),
+            })?;
+        let catalog_url = args
+            .catalog_url
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("catalog.db").display()));
+        Ok(ServeConfig {
+            listen,
+            data_dir,
+            catalog_url,
+            site_dir: args.site_dir,
+        })
+    }
+
+    /// Where the default local repository lives.
+    pub fn default_repository_dir(&self) -> PathBuf {
+        self.data_dir.join("repositories").join("local-default")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(listen: &str, data_dir: PathBuf) -> ServeArgs {
+        ServeArgs {
+            listen: listen.into(),
+            data_dir,
+            catalog_url: None,
+            site_dir: "target/site".into(),
+        }
+    }
+
+    #[test]
+    fn defaults_put_the_catalog_in_the_data_dir() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = ServeConfig::prepare(args("127.0.0.1:0", tmp.path().join("d"))).unwrap();
+        assert!(config.catalog_url.starts_with("sqlite://"));
+        assert!(
+            config.catalog_url.ends_with("/d/catalog.db"),
+            "{}",
+            config.catalog_url
+        );
+        assert!(config.data_dir.is_dir());
+    }
+
+    #[test]
+    fn a_bad_listen_address_names_the_setting() {
+        let tmp = tempfile::tempdir().unwrap();
+        let err = ServeConfig::prepare(args("localhost:http", tmp.path().into())).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("listen address") && text.contains("TIDEMARK_LISTEN"),
+            "{text}"
+        );
+        assert!(text.contains("localhost:http"), "{text}");
+    }
+
+    #[test]
+    fn an_unusable_data_dir_names_the_setting() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        let err = ServeConfig::prepare(args("127.0.0.1:0", file)).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("data directory") && text.contains("--data-dir"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! The `tidemark` binary's library: command line, configuration, logging,
+//! and the console server. `main.rs` only dispatches.
+
+pub mod cli;
+pub mod config;
+mod health;
+mod router;
+mod serve;
+mod shutdown;
+pub mod telemetry;
+
+pub use serve::{serve, ServeError};

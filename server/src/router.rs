@@ -1,0 +1,38 @@
+//! The HTTP routes: health, the console's pages and server functions, and
+//! static files, with one tracing span per request.
+
+use axum::extract::{MatchedPath, Request};
+use axum::routing::get;
+use axum::Router;
+use leptos_axum::{file_and_error_handler, generate_route_list, LeptosRoutes};
+use tower_http::trace::TraceLayer;
+
+use app::state::AppState;
+use app::{shell, App};
+
+use crate::health::healthz;
+
+pub fn build(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .fallback(file_and_error_handler::<AppState, _>(shell))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let route = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map(MatchedPath::as_str)
+                    .unwrap_or("");
+                tracing::info_span!(
+                    "request",
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                    route,
+                )
+            }),
+        )
+        .with_state(state)
+}
