@@ -46,24 +46,16 @@ export async function startServer() {
   };
 }
 
+// Playwright gives every launch a fresh, temporary profile directory.
 export async function launchBrowser() {
-  const profile = await mkdtemp(join(tmpdir(), 'tidemark-chromium-'));
-  const browser = await chromium.launch({
+  return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: [
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      `--user-data-dir=${profile}`,
     ],
   });
-  return {
-    browser,
-    async close() {
-      await browser.close();
-      await rm(profile, { recursive: true, force: true });
-    },
-  };
 }
 
 // A page that records console errors and uncaught exceptions, so a test can

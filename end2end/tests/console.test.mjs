@@ -4,22 +4,22 @@ import { byTestId, launchBrowser, openPage, startServer, waitForHydration } from
 
 describe('console shell', () => {
   let server;
-  let chromium;
+  let browser;
 
   before(async () => {
     server = await startServer();
-    chromium = await launchBrowser();
+    browser = await launchBrowser();
   });
 
   after(async () => {
-    await chromium?.close();
+    await browser?.close();
     const exit = await server?.stop();
     // Graceful shutdown on SIGTERM ends with exit code 0.
     assert.equal(exit?.code, 0, `server exit: ${JSON.stringify(exit)}`);
   });
 
   test('dashboard hydrates and the navigation toggle works', async () => {
-    const { page, problems } = await openPage(chromium.browser, server.url);
+    const { page, problems } = await openPage(browser, server.url);
     await waitForHydration(page);
     const toggle = byTestId(page, 'nav-toggle');
     assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
@@ -34,7 +34,7 @@ describe('console shell', () => {
   });
 
   test('Refresh calls a server function that reads the catalog', async () => {
-    const { page, problems } = await openPage(chromium.browser, server.url);
+    const { page, problems } = await openPage(browser, server.url);
     await waitForHydration(page);
     const before = await byTestId(page, 'checked-at').textContent();
     const [response] = await Promise.all([
@@ -56,7 +56,7 @@ describe('console shell', () => {
   });
 
   test('client-side navigation lists the default repository', async () => {
-    const { page, problems } = await openPage(chromium.browser, server.url);
+    const { page, problems } = await openPage(browser, server.url);
     await waitForHydration(page);
     await byTestId(page, 'nav-repositories').click();
     await byTestId(page, 'repository-row').first().waitFor();
@@ -69,7 +69,7 @@ describe('console shell', () => {
   });
 
   test('an unknown address shows the console 404 page', async () => {
-    const page = await chromium.browser.newPage();
+    const page = await browser.newPage();
     const response = await page.goto(`${server.url}/no/such/page`);
     assert.equal(response.status(), 404);
     await byTestId(page, 'not-found').waitFor();

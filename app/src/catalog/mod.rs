@@ -16,14 +16,8 @@ pub use repositories::RepositoryRecord;
 /// message naming the catalog URL and stops the server.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
-    #[error(
-        "catalog URL {url:?} is not a supported database URL (expected sqlite://PATH): {source}"
-    )]
-    BadUrl {
-        url: String,
-        #[source]
-        source: sqlx::Error,
-    },
+    #[error("catalog URL {url:?} is not usable (--catalog-url / TIDEMARK_CATALOG_URL): {reason}")]
+    BadUrl { url: String, reason: String },
     #[error("cannot open the catalog at {url}: {source}")]
     Connect {
         url: String,
@@ -50,10 +44,17 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 impl Catalog {
     /// Opens (creating if needed) the catalog at `url` and applies pending migrations.
     pub async fn open(url: &str) -> Result<Self, CatalogError> {
+        // sqlx would take any other string as a file name; say so instead.
+        if !url.starts_with("sqlite:") {
+            return Err(CatalogError::BadUrl {
+                url: url.to_owned(),
+                reason: "only SQLite catalogs (sqlite://PATH) are supported".into(),
+            });
+        }
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|source| CatalogError::BadUrl {
                 url: url.to_owned(),
-                source,
+                reason: source.to_string(),
             })?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
