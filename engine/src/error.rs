@@ -1,7 +1,8 @@
 use std::path::PathBuf;
 
-/// Errors of the engine. Each carries the path or object it concerns so the
-/// message alone tells an administrator what to look at.
+/// Errors of the engine. Each names the thing it concerns (repository,
+/// point, object, pack, path) so the message alone tells an administrator
+/// what to look at.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("cannot create directory {path}: {source}")]
@@ -18,6 +19,63 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+    #[error("invalid {what}: {message}")]
+    InvalidInput { what: String, message: String },
+    #[error("cannot {op} {path} in {location}: {source}")]
+    Storage {
+        op: &'static str,
+        path: String,
+        location: String,
+        #[source]
+        source: Box<opendal::Error>,
+    },
+    #[error("no Tidemark repository at {location} (config.json is missing); create one with `tidemark repo init`")]
+    RepositoryNotFound { location: String },
+    #[error("a repository already exists at {location}")]
+    RepositoryExists { location: String },
+    #[error("repository {location} is encrypted: give its passphrase (TIDEMARK_PASSPHRASE or --passphrase-file)")]
+    PassphraseRequired { location: String },
+    #[error("wrong passphrase for repository {location}")]
+    WrongPassphrase { location: String },
+    #[error("damaged {what}: {detail}")]
+    Corrupt { what: String, detail: String },
+    #[error("repository {location} is locked by {holder}; wait for it to finish")]
+    Locked { location: String, holder: String },
+    #[error("backup point {point} not found in {location}")]
+    PointNotFound { point: String, location: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("restore refused: {0}")]
+    Conflict(String),
+    #[error("the operation was cancelled")]
+    Cancelled,
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+impl EngineError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        EngineError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn corrupt(what: impl Into<String>, detail: impl Into<String>) -> Self {
+        EngineError::Corrupt {
+            what: what.into(),
+            detail: detail.into(),
+        }
+    }
+
+    pub(crate) fn invalid(what: impl Into<String>, message: impl Into<String>) -> Self {
+        EngineError::InvalidInput {
+            what: what.into(),
+            message: message.into(),
+        }
+    }
+}

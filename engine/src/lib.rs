@@ -1,22 +1,49 @@
 //! Tidemark's backup and restore engine.
 //!
 //! The engine has no web dependencies: the console (`app`, `server`) and the
-//! command-line interface are two faces of it. This first slice holds the
-//! local-storage primitives the console needs at start-up: preparing a
-//! writable directory for the data directory and the default local
-//! repository. Sources, the repository format and the commands build on it.
+//! command-line interface are two faces of it. Every command follows
+//! Options → Plan → Stats: the plan can be shown before anything changes.
 //!
 //! ```
+//! use tidemark_engine::{backup, restore, FileTreeSource, FileTreeTarget, NoProgress, CancelToken, RepoLocation, Repository};
+//!
 //! let dir = tempfile::tempdir().unwrap();
-//! let repo = tidemark_engine::prepare_local_dir(&dir.path().join("repo")).unwrap();
-//! assert!(repo.is_dir());
+//! std::fs::create_dir(dir.path().join("data")).unwrap();
+//! std::fs::write(dir.path().join("data/readings.csv"), "ts,value\n1,2\n").unwrap();
+//!
+//! let repo = Repository::init(&RepoLocation::Local(dir.path().join("repo")), None).unwrap();
+//! let source = FileTreeSource::new(dir.path().join("data"), &[], &[]).unwrap();
+//! let options = backup::BackupOptions::default();
+//! let plan = backup::plan_backup(&repo, &source, &options).unwrap();
+//! let stats = backup::run_backup(&repo, &source, plan, &options, &NoProgress, &CancelToken::new()).unwrap();
+//!
+//! let mut target = FileTreeTarget::new(dir.path().join("restored"));
+//! let point = repo.point(&stats.point).unwrap();
+//! let plan = restore::plan_restore(&point, &target, &restore::RestoreOptions::default()).unwrap();
+//! let done = restore::run_restore(&repo, &plan, &mut target, &NoProgress, &CancelToken::new()).unwrap();
+//! assert!(done.failed.is_empty());
+//! assert_eq!(std::fs::read_to_string(dir.path().join("restored/readings.csv")).unwrap(), "ts,value\n1,2\n");
 //! ```
 
+mod commands;
 mod error;
+mod progress;
+mod repo;
+mod source;
 mod storage;
 
+pub use commands::{backup, restore, verify};
 pub use error::{EngineError, Result};
+pub use progress::{CancelToken, NoProgress, Progress};
+pub use repo::manifest::{
+    BackupMode, Manifest, ObjectEntry, ObjectKind, PointSummary, Selection, Totals,
+};
+pub use repo::{Compression, Repository};
+pub use source::{
+    FileTreeSource, FileTreeTarget, ObjectSink, Source, SourceDescription, SourceUrl, Target,
+};
 pub use storage::local::prepare_local_dir;
+pub use storage::{Backend, RepoLocation};
 
 /// The engine's version, recorded in every manifest it writes.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

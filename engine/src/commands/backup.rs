@@ -1,0 +1,410 @@
+//! Backup: read a source, cut it into chunks, store the new ones, publish a point.
+//!
+//! The calling thread walks the objects, cuts chunks (FastCDC) and hashes
+//! them; worker threads compress and encrypt new chunks; one thread packs
+//! them. Channels are bounded, so memory stays at a few dozen chunks plus
+//! one pack whatever the size of the source.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use chrono::Utc;
+use fastcdc::v2020::StreamCDC;
+
+use crate::error::{EngineError, Result};
+use crate::progress::{CancelToken, Progress};
+use crate::repo::blob;
+use crate::repo::index::{Index, PackIndexFile};
+use crate::repo::lock::RepoLock;
+use crate::repo::manifest::{
+    BackupMode, ChunkRef, Manifest, ObjectEntry, ObjectKind, Selection, SourceRecord, Totals,
+};
+use crate::repo::pack::PackWriter;
+use crate::repo::{ChunkId, Compression, Repository};
+use crate::source::Source;
+
+#[derive(Debug, Clone)]
+pub struct BackupOptions {
+    /// The task this run belongs to; the first part of the run directory name.
+    pub task: String,
+    pub compression: Compression,
+    /// A pack file's size limit in bytes.
+    pub pack_size: u64,
+    /// Read everything, even when an earlier point of the task could be used.
+    pub full: bool,
+    /// Recorded in the manifest; the source applies it.
+    pub selection: Selection,
+}
+
+impl Default for BackupOptions {
+    fn default() -> Self {
+        BackupOptions {
+            task: "cli".into(),
+            compression: Compression::Balanced,
+            pack_size: 16 * 1024 * 1024,
+            full: false,
+            selection: Selection::default(),
+        }
+    }
+}
+
+/// What a backup will do, before it does it.
+#[derive(Debug, Clone)]
+pub struct BackupPlan {
+    pub point: String,
+    pub source_url: String,
+    pub source_kind: String,
+    pub server_version: Option<String>,
+    pub mode: BackupMode,
+    pub parent: Option<Manifest>,
+    pub objects: Vec<ObjectEntry>,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct BackupStats {
+    pub point: String,
+    pub mode: BackupMode,
+    pub parent: Option<String>,
+    pub objects: u64,
+    pub bytes: u64,
+    /// Bytes actually read from the source (unchanged files of an incremental are not).
+    pub bytes_read: u64,
+    pub totals: Totals,
+    pub seconds: f64,
+    /// Things an administrator should know that did not stop the backup.
+    pub warnings: Vec<String>,
+}
+
+/// `<task>_<source>_<creation time>`, safe as a directory name.
+pub fn point_name(task: &str, source: &str, at: chrono::DateTime<Utc>) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    };
+    format!(
+        "{}_{}_{}",
+        clean(task),
+        clean(source),
+        at.format("%Y%m%dT%H%M%S%3fZ")
+    )
+}
+
+pub fn plan_backup(
+    repo: &Repository,
+    source: &dyn Source,
+    options: &BackupOptions,
+) -> Result<BackupPlan> {
+    if options.task.is_empty() || options.task.len() > 64 {
+        return Err(EngineError::invalid(
+            "task name",
+            "must be 1 to 64 characters",
+        ));
+    }
+    let description = source.describe()?;
+    let url = source.url();
+    let parent = if options.full {
+        None
+    } else {
+        let (points, _) = repo.points()?;
+        points
+            .into_iter()
+            .rev()
+            .find(|m| m.task == options.task && m.source.url == url)
+    };
+    let bytes = description.objects.iter().map(|o| o.size).sum();
+    Ok(BackupPlan {
+        point: point_name(&options.task, &source.name(), Utc::now()),
+        source_url: url,
+        source_kind: description.kind,
+        server_version: description.server_version,
+        mode: if parent.is_some() {
+            BackupMode::Incremental
+        } else {
+            BackupMode::Full
+        },
+        parent,
+        objects: description.objects,
+        bytes,
+    })
+}
+
+/// A chunk on its way to a pack.
+type Encoded = (ChunkId, Vec<u8>, u32);
+
+pub fn run_backup(
+    repo: &Repository,
+    source: &dyn Source,
+    plan: BackupPlan,
+    options: &BackupOptions,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<BackupStats> {
+    let started = Instant::now();
+    let started_at = Utc::now();
+    let lock = RepoLock::acquire(repo, "backup")?;
+    let mut warnings = lock.removed_stale.clone();
+    let index = Index::load(repo)?;
+    warnings.extend(
+        index
+            .damaged
+            .iter()
+            .map(|d| format!("unreadable index file ignored: {d}")),
+    );
+    let run_dir = format!("runs/{}", plan.point);
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
+
+    progress.set_title("backing up");
+    progress.set_length(plan.bytes, plan.objects.len() as u64);
+
+    let (work_tx, work_rx) = sync_channel::<(ChunkId, Vec<u8>)>(workers * 2);
+    let (pack_tx, pack_rx) = sync_channel::<Result<Encoded>>(workers * 2);
+    let work_rx = Arc::new(Mutex::new(work_rx));
+    let key = repo.key();
+    let level = options.compression;
+
+    let outcome = std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let rx = Arc::clone(&work_rx);
+            let tx = pack_tx.clone();
+            scope.spawn(move || encode_worker(&rx, &tx, level, key));
+        }
+        // Only workers hold the receiving end and only they the sending end
+        // of the pack channel, so a failure on either side unblocks the other.
+        drop(work_rx);
+        drop(pack_tx);
+        let packer = scope.spawn(|| pack_all(repo, &run_dir, options.pack_size, pack_rx));
+        let reading = Reader {
+            repo,
+            source,
+            index: &index,
+            sent: HashSet::new(),
+            work_tx,
+            progress,
+            cancel,
+            chunker: repo.config().chunker,
+            warnings: Vec::new(),
+            bytes_read: 0,
+        }
+        .read_all(&plan);
+        // The reader's sender is gone now; workers and packer drain and stop.
+        let packed = packer.join().unwrap_or_else(|_| {
+            Err(EngineError::invalid(
+                "backup",
+                "the pack writer thread panicked",
+            ))
+        });
+        match (reading, packed) {
+            // A failed pack write explains a failed send better than the send error.
+            (Err(_), Err(pack_err)) => Err(pack_err),
+            (Err(err), _) => Err(err),
+            (Ok(_), Err(err)) => Err(err),
+            (Ok(read), Ok(written)) => Ok((read, written)),
+        }
+    });
+    let ((objects, read_warnings, bytes_read), written) = outcome?;
+    warnings.extend(read_warnings);
+
+    let totals = Totals {
+        objects: objects.len() as u64,
+        bytes: objects.iter().map(|o| o.size).sum(),
+        chunks: objects.iter().map(|o| o.chunks.len() as u64).sum(),
+        new_chunks: written.iter().map(|f| f.blobs.len() as u64).sum(),
+        new_bytes_stored: written.iter().map(|f| f.size).sum(),
+    };
+    let manifest = Manifest {
+        format_version: crate::repo::manifest::MANIFEST_FORMAT_VERSION,
+        tool_version: crate::VERSION.into(),
+        id: plan.point.clone(),
+        task: options.task.clone(),
+        source: SourceRecord {
+            url: plan.source_url.clone(),
+            kind: plan.source_kind.clone(),
+            server_version: plan.server_version.clone(),
+        },
+        selection: options.selection.clone(),
+        mode: plan.mode,
+        parent: plan.parent.as_ref().map(|p| p.id.clone()),
+        started_at,
+        finished_at: Utc::now(),
+        compression: options.compression,
+        pack_size_limit: options.pack_size,
+        objects,
+        totals: totals.clone(),
+    };
+    cancel.check()?;
+    repo.publish(&manifest)?;
+    progress.finish();
+    drop(lock);
+    Ok(BackupStats {
+        point: manifest.id,
+        mode: manifest.mode,
+        parent: manifest.parent,
+        objects: totals.objects,
+        bytes: totals.bytes,
+        bytes_read,
+        totals,
+        seconds: started.elapsed().as_secs_f64(),
+        warnings,
+    })
+}
+
+fn encode_worker(
+    rx: &Mutex<Receiver<(ChunkId, Vec<u8>)>>,
+    tx: &SyncSender<Result<Encoded>>,
+    level: Compression,
+    key: Option<&crate::repo::crypto::MasterKey>,
+) {
+    loop {
+        let job = match rx.lock() {
+            Ok(guard) => guard.recv(),
+            Err(_) => return,
+        };
+        let Ok((id, raw)) = job else { return };
+        let encoded = blob::encode(&raw, level, key).map(|stored| (id, stored, raw.len() as u32));
+        if tx.send(encoded).is_err() {
+            return;
+        }
+    }
+}
+
+fn pack_all(
+    repo: &Repository,
+    run_dir: &str,
+    limit: u64,
+    rx: Receiver<Result<Encoded>>,
+) -> Result<Vec<PackIndexFile>> {
+    let mut writer = PackWriter::new(repo, run_dir, limit);
+    for item in rx {
+        let (id, stored, raw_len) = item?;
+        writer.add(id, &stored, raw_len)?;
+    }
+    // Also after a failed read: packs already complete help the rerun.
+    writer.flush()?;
+    Ok(writer.written)
+}
+
+/// The reading side of a backup: runs on the calling thread.
+struct Reader<'a> {
+    repo: &'a Repository,
+    source: &'a dyn Source,
+    index: &'a Index,
+    sent: HashSet<ChunkId>,
+    work_tx: SyncSender<(ChunkId, Vec<u8>)>,
+    progress: &'a dyn Progress,
+    cancel: &'a CancelToken,
+    chunker: crate::repo::ChunkerParams,
+    warnings: Vec<String>,
+    bytes_read: u64,
+}
+
+impl Reader<'_> {
+    fn read_all(mut self, plan: &BackupPlan) -> Result<(Vec<ObjectEntry>, Vec<String>, u64)> {
+        let parent: HashMap<&str, &ObjectEntry> = plan
+            .parent
+            .iter()
+            .flat_map(|p| p.objects.iter().map(|o| (o.name.as_str(), o)))
+            .collect();
+        let mut done = Vec::with_capacity(plan.objects.len());
+        for object in &plan.objects {
+            self.cancel.check()?;
+            let has_content = matches!(object.kind, ObjectKind::File | ObjectKind::Table);
+            let reusable = parent
+                .get(object.name.as_str())
+                .filter(|p| self.unchanged(object, p));
+            let entry = match (has_content, reusable) {
+                (false, _) => Some(object.clone()),
+                (true, Some(previous)) => {
+                    self.progress.inc(object.size, 0);
+                    Some(ObjectEntry {
+                        chunks: previous.chunks.clone(),
+                        checksum: previous.checksum.clone(),
+                        ..object.clone()
+                    })
+                }
+                (true, None) => self.read_object(object)?,
+            };
+            self.progress.inc(0, 1);
+            done.extend(entry);
+        }
+        Ok((done, self.warnings, self.bytes_read))
+    }
+
+    /// An incremental reuses a file's chunks when size and modification
+    /// time match the parent's record and every chunk is still stored.
+    fn unchanged(&self, now: &ObjectEntry, before: &ObjectEntry) -> bool {
+        now.kind == ObjectKind::File
+            && before.kind == now.kind
+            && before.size == now.size
+            && before.mtime_ns.is_some()
+            && before.mtime_ns == now.mtime_ns
+            && before.checksum.is_some()
+            && before.chunks.iter().all(|c| self.index.contains(&c.id))
+    }
+
+    fn read_object(&mut self, object: &ObjectEntry) -> Result<Option<ObjectEntry>> {
+        let reader = match self.source.open(object) {
+            Ok(reader) => reader,
+            Err(EngineError::Io { source, path })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                self.warnings.push(format!(
+                    "{} vanished before it could be read; it is not in this point",
+                    path.display()
+                ));
+                return Ok(None);
+            }
+            Err(err) => return Err(err),
+        };
+        let params = self.chunker;
+        let mut hasher = blake3::Hasher::new();
+        let mut chunks = Vec::new();
+        let mut size = 0u64;
+        for chunk in StreamCDC::new(reader, params.min_size, params.avg_size, params.max_size) {
+            self.cancel.check()?;
+            let chunk = chunk.map_err(|e| {
+                EngineError::invalid(
+                    format!("reading {} from {}", object.name, self.source.url()),
+                    e.to_string(),
+                )
+            })?;
+            let data = chunk.data;
+            hasher.update(&data);
+            let id = self.repo.chunk_id(&data);
+            let len = data.len() as u32;
+            size += data.len() as u64;
+            self.bytes_read += data.len() as u64;
+            chunks.push(ChunkRef { id, len });
+            if !self.index.contains(&id) && self.sent.insert(id) {
+                // A closed channel means the pack writer failed; its error is reported.
+                self.work_tx
+                    .send((id, data))
+                    .map_err(|_| EngineError::invalid("backup", "the pack writer stopped"))?;
+            }
+            self.progress.inc(len as u64, 0);
+        }
+        if size != object.size {
+            self.warnings.push(format!(
+                "{} changed while it was read ({} bytes when listed, {} read); the point holds what was read",
+                object.name, object.size, size
+            ));
+        }
+        Ok(Some(ObjectEntry {
+            size,
+            checksum: Some(hasher.finalize().to_hex().to_string()),
+            chunks,
+            ..object.clone()
+        }))
+    }
+}

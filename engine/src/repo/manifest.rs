@@ -1,0 +1,187 @@
+//! Manifests: one per backup point, published last.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{ChunkId, Compression, Repository};
+use crate::error::{EngineError, Result};
+
+pub const MANIFEST_FORMAT_VERSION: u32 = 1;
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// What a backup point holds and how it was made.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub tool_version: String,
+    /// The run directory's name: `<task>_<source>_<creation time>`.
+    pub id: String,
+    pub task: String,
+    pub source: SourceRecord,
+    pub selection: Selection,
+    pub mode: BackupMode,
+    /// The point this incremental was taken against.
+    pub parent: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub compression: Compression,
+    pub pack_size_limit: u64,
+    pub objects: Vec<ObjectEntry>,
+    pub totals: Totals,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SourceRecord {
+    /// The source URL without credentials.
+    pub url: String,
+    pub kind: String,
+    pub server_version: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selection {
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupMode {
+    Full,
+    Incremental,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectKind {
+    File,
+    Dir,
+    Symlink,
+    Table,
+}
+
+/// One object of a point: a file, directory or symlink of a tree, or a table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectEntry {
+    pub name: String,
+    pub kind: ObjectKind,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
+    /// Modification time, nanoseconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtime_ns: Option<i128>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_min: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_max: Option<String>,
+    /// BLAKE3 of the whole content, checked after restore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chunks: Vec<ChunkRef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkRef {
+    pub id: ChunkId,
+    pub len: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub objects: u64,
+    pub bytes: u64,
+    pub chunks: u64,
+    /// Chunks this run stored (the rest were already in the repository).
+    pub new_chunks: u64,
+    /// Bytes this run added to the repository, after compression.
+    pub new_bytes_stored: u64,
+}
+
+/// A point as listed: enough to choose one without reading every object.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PointSummary {
+    pub id: String,
+    pub task: String,
+    pub source: String,
+    pub mode: BackupMode,
+    pub parent: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub totals: Totals,
+}
+
+impl From<&Manifest> for PointSummary {
+    fn from(m: &Manifest) -> Self {
+        PointSummary {
+            id: m.id.clone(),
+            task: m.task.clone(),
+            source: m.source.url.clone(),
+            mode: m.mode,
+            parent: m.parent.clone(),
+            started_at: m.started_at,
+            finished_at: m.finished_at,
+            totals: m.totals.clone(),
+        }
+    }
+}
+
+pub fn manifest_path(point: &str) -> String {
+    format!("runs/{point}/{MANIFEST_FILE}")
+}
+
+impl Repository {
+    /// Every published point, oldest first. Damaged manifests are returned
+    /// separately so one bad file does not hide the others.
+    pub fn points(&self) -> Result<(Vec<Manifest>, Vec<EngineError>)> {
+        let mut points = Vec::new();
+        let mut damaged = Vec::new();
+        for path in self.backend().list("runs")? {
+            if !path.ends_with(&format!("/{MANIFEST_FILE}")) {
+                continue;
+            }
+            match self.read_meta::<Manifest>(&path) {
+                Ok(manifest) => points.push(manifest),
+                Err(err) => damaged.push(err),
+            }
+        }
+        points.sort_by(|a, b| a.finished_at.cmp(&b.finished_at).then(a.id.cmp(&b.id)));
+        Ok((points, damaged))
+    }
+
+    /// Loads one point; `latest` names the newest.
+    pub fn point(&self, id: &str) -> Result<Manifest> {
+        if id == "latest" {
+            let (points, _) = self.points()?;
+            return points
+                .into_iter()
+                .last()
+                .ok_or_else(|| EngineError::PointNotFound {
+                    point: "latest (the repository has no points)".into(),
+                    location: self.location().to_owned(),
+                });
+        }
+        if id.is_empty() || id.contains('/') || id.contains("..") {
+            return Err(EngineError::invalid("point id", format!("{id:?}")));
+        }
+        let path = manifest_path(id);
+        if !self.backend().exists(&path)? {
+            return Err(EngineError::PointNotFound {
+                point: id.to_owned(),
+                location: self.location().to_owned(),
+            });
+        }
+        self.read_meta(&path)
+    }
+
+    /// Publishes a point: the manifest is the last file a run writes, and it
+    /// appears complete or not at all.
+    pub(crate) fn publish(&self, manifest: &Manifest) -> Result<()> {
+        self.write_meta(&manifest_path(&manifest.id), manifest)
+    }
+}

@@ -1,0 +1,242 @@
+//! The repository: config, keys, packs, index, manifests and the lock.
+//!
+//! ```text
+//! config.json                          what the repository is (never encrypted)
+//! locks/<host>-<pid>-<nonce>.json      writer lock
+//! runs/<task>_<source>_<time>/
+//!     packs/<pack>.pack, <pack>.idx    chunks first written by this run
+//!     manifest.json                    the backup point; written last, atomically
+//! ```
+
+pub mod blob;
+mod config;
+pub mod crypto;
+pub mod index;
+pub mod lock;
+pub mod manifest;
+pub mod pack;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use blob::{ChunkId, Compression};
+pub use config::{ChunkerParams, RepoConfig};
+
+use crate::error::{EngineError, Result};
+use crate::storage::{self, Backend, RepoLocation};
+use config::{EncryptionConfig, CONFIG_FILE, FORMAT, FORMAT_VERSION};
+use crypto::{KdfParams, MasterKey};
+
+/// An open repository.
+#[derive(Debug)]
+pub struct Repository {
+    backend: Box<dyn Backend>,
+    config: RepoConfig,
+    key: Option<MasterKey>,
+}
+
+impl Repository {
+    /// Creates a new repository; refuses a location that already has one.
+    pub fn init(location: &RepoLocation, passphrase: Option<&str>) -> Result<Self> {
+        if let RepoLocation::Local(path) = location {
+            crate::storage::local::prepare_local_dir(path)?;
+        }
+        let backend = storage::open(location)?;
+        Self::init_on(backend, passphrase)
+    }
+
+    pub(crate) fn init_on(backend: Box<dyn Backend>, passphrase: Option<&str>) -> Result<Self> {
+        if backend.exists(CONFIG_FILE)? {
+            return Err(EngineError::RepositoryExists {
+                location: backend.location().to_owned(),
+            });
+        }
+        let (encryption, key) = match passphrase {
+            Some(passphrase) => {
+                if passphrase.is_empty() {
+                    return Err(EngineError::invalid("passphrase", "must not be empty"));
+                }
+                let kdf = KdfParams::generate();
+                let (key, wrapped_key) = MasterKey::generate(&kdf, passphrase)?;
+                let config = EncryptionConfig {
+                    cipher: "xchacha20poly1305".into(),
+                    kdf,
+                    wrapped_key,
+                };
+                (Some(config), Some(key))
+            }
+            None => (None, None),
+        };
+        let config = RepoConfig {
+            format: FORMAT.into(),
+            format_version: FORMAT_VERSION,
+            id: random_hex(16),
+            created_at: chrono::Utc::now(),
+            created_by: format!("tidemark {}", crate::VERSION),
+            chunker: ChunkerParams::default(),
+            encryption,
+        };
+        let json = serde_json::to_vec_pretty(&config)
+            .map_err(|e| EngineError::invalid("config", e.to_string()))?;
+        backend.write(CONFIG_FILE, json)?;
+        Ok(Repository {
+            backend,
+            config,
+            key,
+        })
+    }
+
+    /// Opens an existing repository, unlocking it with `passphrase` if it is encrypted.
+    pub fn open(location: &RepoLocation, passphrase: Option<&str>) -> Result<Self> {
+        if let RepoLocation::Local(path) = location {
+            if !path.is_dir() {
+                return Err(EngineError::RepositoryNotFound {
+                    location: location.display(),
+                });
+            }
+        }
+        Self::open_on(storage::open(location)?, passphrase)
+    }
+
+    pub(crate) fn open_on(backend: Box<dyn Backend>, passphrase: Option<&str>) -> Result<Self> {
+        let location = backend.location().to_owned();
+        if !backend.exists(CONFIG_FILE)? {
+            return Err(EngineError::RepositoryNotFound { location });
+        }
+        let bytes = backend.read(CONFIG_FILE)?;
+        let config: RepoConfig = serde_json::from_slice(&bytes).map_err(|e| {
+            EngineError::corrupt(format!("{location}/{CONFIG_FILE}"), e.to_string())
+        })?;
+        if config.format != FORMAT || config.format_version > FORMAT_VERSION {
+            return Err(EngineError::corrupt(
+                format!("{location}/{CONFIG_FILE}"),
+                format!(
+                    "format {} version {} is not one this tidemark ({}) reads",
+                    config.format,
+                    config.format_version,
+                    crate::VERSION
+                ),
+            ));
+        }
+        let key = match (&config.encryption, passphrase) {
+            (None, _) => None,
+            (Some(_), None) => return Err(EngineError::PassphraseRequired { location }),
+            (Some(enc), Some(passphrase)) => {
+                match MasterKey::unwrap(&enc.kdf, passphrase, &enc.wrapped_key)? {
+                    Some(key) => Some(key),
+                    None => return Err(EngineError::WrongPassphrase { location }),
+                }
+            }
+        };
+        Ok(Repository {
+            backend,
+            config,
+            key,
+        })
+    }
+
+    pub fn config(&self) -> &RepoConfig {
+        &self.config
+    }
+
+    pub fn location(&self) -> &str {
+        self.backend.location()
+    }
+
+    pub fn is_encrypted(&self) -> bool {
+        self.key.is_some()
+    }
+
+    pub(crate) fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
+    }
+
+    pub(crate) fn key(&self) -> Option<&MasterKey> {
+        self.key.as_ref()
+    }
+
+    pub(crate) fn chunk_id(&self, data: &[u8]) -> ChunkId {
+        ChunkId::of(data, self.key.as_ref())
+    }
+
+    /// Writes a metadata file (index, manifest): JSON, sealed when encrypted.
+    pub(crate) fn write_meta<T: Serialize>(&self, path: &str, value: &T) -> Result<()> {
+        let json = serde_json::to_vec_pretty(value)
+            .map_err(|e| EngineError::invalid(path, e.to_string()))?;
+        let bytes = match &self.key {
+            Some(key) => key.seal(&json)?,
+            None => json,
+        };
+        self.backend.write(path, bytes)
+    }
+
+    /// Reads a metadata file written by [`Self::write_meta`].
+    pub(crate) fn read_meta<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        let bytes = self.backend.read(path)?;
+        let what = || format!("{}/{path}", self.location());
+        let json = match &self.key {
+            Some(key) => key.open(&bytes).map_err(|()| {
+                EngineError::corrupt(what(), "authentication failed (altered or truncated)")
+            })?,
+            None => bytes,
+        };
+        serde_json::from_slice(&json).map_err(|e| EngineError::corrupt(what(), e.to_string()))
+    }
+}
+
+pub(crate) fn random_hex(bytes: usize) -> String {
+    use rand::RngCore;
+    let mut buf = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_open_and_the_passphrase_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = RepoLocation::Local(dir.path().join("plain"));
+        Repository::init(&plain, None).unwrap();
+        assert!(matches!(
+            Repository::init(&plain, None),
+            Err(EngineError::RepositoryExists { .. })
+        ));
+        assert!(!Repository::open(&plain, None).unwrap().is_encrypted());
+
+        let secret = RepoLocation::Local(dir.path().join("secret"));
+        Repository::init(&secret, Some("pw")).unwrap();
+        assert!(matches!(
+            Repository::open(&secret, None),
+            Err(EngineError::PassphraseRequired { .. })
+        ));
+        assert!(matches!(
+            Repository::open(&secret, Some("nope")),
+            Err(EngineError::WrongPassphrase { .. })
+        ));
+        assert!(Repository::open(&secret, Some("pw"))
+            .unwrap()
+            .is_encrypted());
+
+        let missing = RepoLocation::Local(dir.path().join("missing"));
+        let err = Repository::open(&missing, None).unwrap_err();
+        assert!(
+            matches!(err, EngineError::RepositoryNotFound { .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("missing"), "{err}");
+    }
+
+    #[test]
+    fn a_damaged_config_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = RepoLocation::Local(dir.path().to_owned());
+        Repository::init(&location, None).unwrap();
+        std::fs::write(dir.path().join("config.json"), b"{ truncated").unwrap();
+        let err = Repository::open(&location, None).unwrap_err();
+        assert!(matches!(err, EngineError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains("config.json"), "{err}");
+    }
+}

@@ -1,0 +1,359 @@
+//! File trees: a root directory, selected by include/exclude regular
+//! expressions over paths relative to the root (`data/sequence/root.1/x.tsfile`).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use regex::Regex;
+
+use super::{ObjectSink, Source, SourceDescription, Target};
+use crate::error::{EngineError, Result};
+use crate::repo::manifest::{ObjectEntry, ObjectKind};
+
+pub struct FileTreeSource {
+    root: PathBuf,
+    include: Vec<Regex>,
+    exclude: Vec<Regex>,
+}
+
+impl FileTreeSource {
+    pub fn new(root: PathBuf, include: &[String], exclude: &[String]) -> Result<Self> {
+        let compile = |patterns: &[String], what: &str| -> Result<Vec<Regex>> {
+            patterns
+                .iter()
+                .map(|p| {
+                    Regex::new(p).map_err(|e| {
+                        EngineError::invalid(format!("{what} pattern {p:?}"), e.to_string())
+                    })
+                })
+                .collect()
+        };
+        let meta = fs::metadata(&root).map_err(|e| EngineError::io(&root, e))?;
+        if !meta.is_dir() {
+            return Err(EngineError::NotADirectory { path: root });
+        }
+        Ok(FileTreeSource {
+            include: compile(include, "include")?,
+            exclude: compile(exclude, "exclude")?,
+            root,
+        })
+    }
+
+    /// Walks `dir` (relative `rel`), appending selected entries; returns
+    /// whether anything below was selected.
+    fn walk(&self, dir: &Path, rel: &str, out: &mut Vec<ObjectEntry>) -> Result<bool> {
+        let mut names: Vec<_> = fs::read_dir(dir)
+            .map_err(|e| EngineError::io(dir, e))?
+            .map(|entry| {
+                entry
+                    .map(|e| e.file_name())
+                    .map_err(|e| EngineError::io(dir, e))
+            })
+            .collect::<Result<_>>()?;
+        names.sort();
+        let mut any = false;
+        for name in names {
+            let Some(name) = name.to_str().map(str::to_owned) else {
+                return Err(EngineError::invalid(
+                    format!("file name in {}", dir.display()),
+                    "not valid UTF-8",
+                ));
+            };
+            let path = dir.join(&name);
+            let rel_path = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            if self.exclude.iter().any(|re| re.is_match(&rel_path)) {
+                continue;
+            }
+            let meta = fs::symlink_metadata(&path).map_err(|e| EngineError::io(&path, e))?;
+            let mut entry = ObjectEntry {
+                name: rel_path.clone(),
+                kind: ObjectKind::File,
+                size: 0,
+                mode: Some(meta.permissions().mode() & 0o7777),
+                mtime_ns: meta.modified().ok().map(nanos_since_epoch),
+                link_target: None,
+                rows: None,
+                time_min: None,
+                time_max: None,
+                checksum: None,
+                chunks: Vec::new(),
+            };
+            let included =
+                self.include.is_empty() || self.include.iter().any(|re| re.is_match(&rel_path));
+            if meta.is_dir() {
+                entry.kind = ObjectKind::Dir;
+                let at = out.len();
+                let below = self.walk(&path, &rel_path, out)?;
+                if included || below {
+                    out.insert(at, entry);
+                    any = true;
+                }
+            } else if meta.file_type().is_symlink() {
+                let target = fs::read_link(&path).map_err(|e| EngineError::io(&path, e))?;
+                entry.kind = ObjectKind::Symlink;
+                entry.mode = None;
+                entry.link_target = Some(target.to_string_lossy().into_owned());
+                if included {
+                    out.push(entry);
+                    any = true;
+                }
+            } else if meta.is_file() {
+                entry.size = meta.len();
+                if included {
+                    out.push(entry);
+                    any = true;
+                }
+            }
+            // Sockets, fifos and devices are not data; they are skipped.
+        }
+        Ok(any)
+    }
+}
+
+fn nanos_since_epoch(time: SystemTime) -> i128 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(e) => -(e.duration().as_nanos() as i128),
+    }
+}
+
+fn system_time(nanos: i128) -> SystemTime {
+    if nanos >= 0 {
+        UNIX_EPOCH + Duration::from_nanos(nanos as u64)
+    } else {
+        UNIX_EPOCH - Duration::from_nanos(nanos.unsigned_abs() as u64)
+    }
+}
+
+impl Source for FileTreeSource {
+    fn url(&self) -> String {
+        format!("file://{}", self.root.display())
+    }
+
+    fn name(&self) -> String {
+        self.root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "root".into())
+    }
+
+    fn describe(&self) -> Result<SourceDescription> {
+        let mut objects = Vec::new();
+        self.walk(&self.root, "", &mut objects)?;
+        Ok(SourceDescription {
+            kind: "file-tree".into(),
+            server_version: None,
+            objects,
+        })
+    }
+
+    fn open(&self, object: &ObjectEntry) -> Result<Box<dyn Read + Send + '_>> {
+        let path = self.root.join(&object.name);
+        let file = File::open(&path).map_err(|e| EngineError::io(&path, e))?;
+        Ok(Box::new(file))
+    }
+}
+
+/// Restores into a directory; each file is written to a temporary name
+/// beside its destination and renamed into place when complete.
+pub struct FileTreeTarget {
+    root: PathBuf,
+}
+
+impl FileTreeTarget {
+    pub fn new(root: PathBuf) -> Self {
+        FileTreeTarget { root }
+    }
+
+    fn path_of(&self, name: &str) -> Result<PathBuf> {
+        let rel = Path::new(name);
+        if rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(EngineError::invalid(
+                "object name",
+                format!("{name:?} would leave the target directory"),
+            ));
+        }
+        Ok(self.root.join(rel))
+    }
+}
+
+impl Target for FileTreeTarget {
+    fn url(&self) -> String {
+        format!("file://{}", self.root.display())
+    }
+
+    fn existing(&self, names: &[&str]) -> Result<Vec<String>> {
+        let mut found = Vec::new();
+        for name in names {
+            let path = self.path_of(name)?;
+            if let Ok(meta) = fs::symlink_metadata(&path) {
+                // An existing directory where a directory is restored is no clash.
+                if !meta.is_dir() {
+                    found.push((*name).to_owned());
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn is_empty(&self) -> Result<bool> {
+        match fs::read_dir(&self.root) {
+            Ok(mut entries) => Ok(entries.next().is_none()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+            Err(e) => Err(EngineError::io(&self.root, e)),
+        }
+    }
+
+    fn begin(&mut self, entry: &ObjectEntry, name: &str) -> Result<Box<dyn ObjectSink + '_>> {
+        let path = self.path_of(name)?;
+        let parent = path.parent().unwrap_or(&self.root).to_path_buf();
+        fs::create_dir_all(&parent).map_err(|e| EngineError::io(&parent, e))?;
+        match entry.kind {
+            ObjectKind::Dir => {
+                fs::create_dir_all(&path).map_err(|e| EngineError::io(&path, e))?;
+                Ok(Box::new(NoContent))
+            }
+            ObjectKind::Symlink => Ok(Box::new(SymlinkSink {
+                path,
+                target: entry.link_target.clone().unwrap_or_default(),
+            })),
+            ObjectKind::File | ObjectKind::Table => {
+                let file_name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let temp = parent.join(format!(".{file_name}.tidemark-partial"));
+                let file = OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&temp)
+                    .map_err(|e| EngineError::io(&temp, e))?;
+                Ok(Box::new(FileSink {
+                    file: Some(file),
+                    temp,
+                    path,
+                    mode: entry.mode,
+                    mtime_ns: entry.mtime_ns,
+                }))
+            }
+        }
+    }
+
+    fn finish(&mut self, restored: &[(ObjectEntry, String)]) -> Result<()> {
+        // Directory modes and times last: writing children changed them.
+        for (entry, name) in restored
+            .iter()
+            .rev()
+            .filter(|(e, _)| e.kind == ObjectKind::Dir)
+        {
+            let path = self.path_of(name)?;
+            if let Some(mode) = entry.mode {
+                fs::set_permissions(&path, fs::Permissions::from_mode(mode))
+                    .map_err(|e| EngineError::io(&path, e))?;
+            }
+            if let Some(ns) = entry.mtime_ns {
+                let dir = File::open(&path).map_err(|e| EngineError::io(&path, e))?;
+                dir.set_modified(system_time(ns))
+                    .map_err(|e| EngineError::io(&path, e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+struct NoContent;
+
+impl ObjectSink for NoContent {
+    fn write(&mut self, _: &[u8]) -> Result<()> {
+        Ok(())
+    }
+    fn commit(self: Box<Self>, _: bool) -> Result<()> {
+        Ok(())
+    }
+    fn abort(self: Box<Self>) {}
+}
+
+struct SymlinkSink {
+    path: PathBuf,
+    target: String,
+}
+
+impl ObjectSink for SymlinkSink {
+    fn write(&mut self, _: &[u8]) -> Result<()> {
+        Ok(())
+    }
+    fn commit(self: Box<Self>, overwrite: bool) -> Result<()> {
+        if overwrite && fs::symlink_metadata(&self.path).is_ok() {
+            fs::remove_file(&self.path).map_err(|e| EngineError::io(&self.path, e))?;
+        }
+        symlink(&self.target, &self.path).map_err(|e| EngineError::io(&self.path, e))
+    }
+    fn abort(self: Box<Self>) {}
+}
+
+struct FileSink {
+    file: Option<File>,
+    temp: PathBuf,
+    path: PathBuf,
+    mode: Option<u32>,
+    mtime_ns: Option<i128>,
+}
+
+impl ObjectSink for FileSink {
+    fn write(&mut self, data: &[u8]) -> Result<()> {
+        match self.file.as_mut() {
+            Some(file) => file
+                .write_all(data)
+                .map_err(|e| EngineError::io(&self.temp, e)),
+            None => Ok(()),
+        }
+    }
+
+    fn commit(mut self: Box<Self>, overwrite: bool) -> Result<()> {
+        let Some(file) = self.file.take() else {
+            return Ok(());
+        };
+        let io = |e| EngineError::io(&self.temp, e);
+        if let Some(mode) = self.mode {
+            file.set_permissions(fs::Permissions::from_mode(mode))
+                .map_err(io)?;
+        }
+        if let Some(ns) = self.mtime_ns {
+            file.set_modified(system_time(ns)).map_err(io)?;
+        }
+        file.sync_all().map_err(io)?;
+        drop(file);
+        if !overwrite && fs::symlink_metadata(&self.path).is_ok() {
+            return Err(EngineError::Conflict(format!(
+                "{} appeared during the restore",
+                self.path.display()
+            )));
+        }
+        fs::rename(&self.temp, &self.path).map_err(|e| EngineError::io(&self.path, e))
+    }
+
+    fn abort(mut self: Box<Self>) {
+        self.file.take();
+        let _ = fs::remove_file(&self.temp);
+    }
+}
+
+impl Drop for FileSink {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}

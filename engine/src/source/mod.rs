@@ -1,0 +1,56 @@
+//! Sources (what is backed up) and restore targets (where it goes back).
+//!
+//! A source describes itself (kind, server version, objects with sizes)
+//! and streams each object's content; a target takes objects back, one
+//! at a time, and makes each visible only once it is complete.
+
+mod filetree;
+mod url;
+
+use std::io::Read;
+
+pub use filetree::{FileTreeSource, FileTreeTarget};
+pub use url::SourceUrl;
+
+use crate::error::Result;
+use crate::repo::manifest::ObjectEntry;
+
+/// What a source holds right now.
+#[derive(Debug, Clone)]
+pub struct SourceDescription {
+    /// `file-tree`, `sqlite`, ...
+    pub kind: String,
+    pub server_version: Option<String>,
+    /// The objects selected, with metadata; content fields are empty.
+    pub objects: Vec<ObjectEntry>,
+}
+
+pub trait Source: Send + Sync {
+    /// The source URL without credentials, for manifests and messages.
+    fn url(&self) -> String;
+    /// A short name for run directories (the database or directory name).
+    fn name(&self) -> String;
+    fn describe(&self) -> Result<SourceDescription>;
+    /// Streams one object's content.
+    fn open(&self, object: &ObjectEntry) -> Result<Box<dyn Read + Send + '_>>;
+}
+
+pub trait Target: Send {
+    fn url(&self) -> String;
+    /// Which of `names` already exist at the target.
+    fn existing(&self, names: &[&str]) -> Result<Vec<String>>;
+    /// Whether the target holds nothing yet.
+    fn is_empty(&self) -> Result<bool>;
+    /// Starts restoring one object under `name`.
+    fn begin(&mut self, entry: &ObjectEntry, name: &str) -> Result<Box<dyn ObjectSink + '_>>;
+    /// Called once every object is restored (directory times, indexes...).
+    fn finish(&mut self, restored: &[(ObjectEntry, String)]) -> Result<()>;
+}
+
+/// Receives one object's content. Nothing is visible at the target until
+/// `commit`; `abort` (or dropping) leaves the target as it was.
+pub trait ObjectSink {
+    fn write(&mut self, data: &[u8]) -> Result<()>;
+    fn commit(self: Box<Self>, overwrite: bool) -> Result<()>;
+    fn abort(self: Box<Self>);
+}
