@@ -8,6 +8,8 @@ APT_PACKAGES=(
   rustc-web cargo-web rust-web-src rust-web-llvm lld-22 rustfmt-web rust-web-clippy
   # Browser tests (never a downloaded browser) and the servers tests start.
   chromium postgresql mariadb-server
+  # sqlite3 .dump is the independent check of SQLite round trips.
+  sqlite3
   ca-certificates
 )
 # Node and npm run the browser tests and wasm-opt. A machine may already have

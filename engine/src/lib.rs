@@ -40,7 +40,8 @@ pub use repo::manifest::{
 };
 pub use repo::{Compression, Repository};
 pub use source::{
-    FileTreeSource, FileTreeTarget, ObjectSink, Source, SourceDescription, SourceUrl, Target,
+    open_source, open_target, FileTreeSource, FileTreeTarget, ObjectSink, Source,
+    SourceDescription, SourceUrl, SqliteSource, SqliteTarget, Target,
 };
 pub use storage::local::prepare_local_dir;
 pub use storage::{Backend, RepoLocation};

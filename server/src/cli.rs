@@ -3,13 +3,15 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::commands::{BackupArgs, PointsArgs, RepoCommand, RestoreArgs, VerifyArgs};
 use crate::config::{LogArgs, ServeArgs};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "tidemark",
     version,
-    about = "Tidemark: back up and restore database and time-series data"
+    about = "Tidemark: back up and restore database and time-series data",
+    after_help = "Exit codes: 0 success, 1 failure, 2 usage error, 3 damage found (verify) or restored objects failed their checks."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -22,4 +24,15 @@ pub struct Cli {
 pub enum Command {
     /// Run the web console.
     Serve(ServeArgs),
+    /// Manage repositories.
+    #[command(subcommand)]
+    Repo(RepoCommand),
+    /// Back up a source into a repository, publishing a new point.
+    Backup(BackupArgs),
+    /// List the backup points of a repository.
+    Points(PointsArgs),
+    /// Restore a point, or chosen objects of it, to a target.
+    Restore(RestoreArgs),
+    /// Check a repository: structure, and with --read-data every chunk.
+    Verify(VerifyArgs),
 }

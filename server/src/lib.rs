@@ -2,6 +2,7 @@
 //! and the console server. `main.rs` only dispatches.
 
 pub mod cli;
+pub mod commands;
 pub mod config;
 mod health;
 mod router;

@@ -92,6 +92,8 @@ pub struct RestoreStats {
     pub seconds: f64,
     /// Objects that could not be restored, with the reason; the others were.
     pub failed: Vec<(String, String)>,
+    /// What was restored differently from the source, and why.
+    pub notes: Vec<String>,
 }
 
 /// Throughput assumed for the estimate when the point has no usable timing.
@@ -212,7 +214,8 @@ pub fn run_restore(
             continue;
         }
         match restore_one(repo, &index, object, target, progress, cancel) {
-            Ok(()) => {
+            Ok(notes) => {
+                stats.notes.extend(notes);
                 stats.restored += 1;
                 stats.bytes += object.size;
                 restored.push((object.entry.clone(), object.target_name.clone()));
@@ -235,9 +238,13 @@ fn restore_one(
     target: &mut dyn Target,
     progress: &dyn Progress,
     cancel: &CancelToken,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let entry = &object.entry;
-    let mut sink = target.begin(entry, &object.target_name)?;
+    let mut sink = target.begin(
+        entry,
+        &object.target_name,
+        object.action == Action::Overwrite,
+    )?;
     let mut hasher = blake3::Hasher::new();
     for chunk in &entry.chunks {
         if let Err(err) = cancel.check() {
@@ -268,7 +275,7 @@ fn restore_one(
             ));
         }
     }
-    sink.commit(object.action == Action::Overwrite)
+    sink.commit()
 }
 
 /// Reads, decrypts, decompresses and checks one chunk.

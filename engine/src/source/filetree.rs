@@ -215,7 +215,12 @@ impl Target for FileTreeTarget {
         }
     }
 
-    fn begin(&mut self, entry: &ObjectEntry, name: &str) -> Result<Box<dyn ObjectSink + '_>> {
+    fn begin(
+        &mut self,
+        entry: &ObjectEntry,
+        name: &str,
+        overwrite: bool,
+    ) -> Result<Box<dyn ObjectSink + '_>> {
         let path = self.path_of(name)?;
         let parent = path.parent().unwrap_or(&self.root).to_path_buf();
         fs::create_dir_all(&parent).map_err(|e| EngineError::io(&parent, e))?;
@@ -227,6 +232,7 @@ impl Target for FileTreeTarget {
             ObjectKind::Symlink => Ok(Box::new(SymlinkSink {
                 path,
                 target: entry.link_target.clone().unwrap_or_default(),
+                overwrite,
             })),
             ObjectKind::File | ObjectKind::Table => {
                 let file_name = path
@@ -246,6 +252,7 @@ impl Target for FileTreeTarget {
                     path,
                     mode: entry.mode,
                     mtime_ns: entry.mtime_ns,
+                    overwrite,
                 }))
             }
         }
@@ -279,8 +286,8 @@ impl ObjectSink for NoContent {
     fn write(&mut self, _: &[u8]) -> Result<()> {
         Ok(())
     }
-    fn commit(self: Box<Self>, _: bool) -> Result<()> {
-        Ok(())
+    fn commit(self: Box<Self>) -> Result<Vec<String>> {
+        Ok(Vec::new())
     }
     fn abort(self: Box<Self>) {}
 }
@@ -288,17 +295,19 @@ impl ObjectSink for NoContent {
 struct SymlinkSink {
     path: PathBuf,
     target: String,
+    overwrite: bool,
 }
 
 impl ObjectSink for SymlinkSink {
     fn write(&mut self, _: &[u8]) -> Result<()> {
         Ok(())
     }
-    fn commit(self: Box<Self>, overwrite: bool) -> Result<()> {
-        if overwrite && fs::symlink_metadata(&self.path).is_ok() {
+    fn commit(self: Box<Self>) -> Result<Vec<String>> {
+        if self.overwrite && fs::symlink_metadata(&self.path).is_ok() {
             fs::remove_file(&self.path).map_err(|e| EngineError::io(&self.path, e))?;
         }
-        symlink(&self.target, &self.path).map_err(|e| EngineError::io(&self.path, e))
+        symlink(&self.target, &self.path).map_err(|e| EngineError::io(&self.path, e))?;
+        Ok(Vec::new())
     }
     fn abort(self: Box<Self>) {}
 }
@@ -309,6 +318,7 @@ struct FileSink {
     path: PathBuf,
     mode: Option<u32>,
     mtime_ns: Option<i128>,
+    overwrite: bool,
 }
 
 impl ObjectSink for FileSink {
@@ -321,10 +331,26 @@ impl ObjectSink for FileSink {
         }
     }
 
-    fn commit(mut self: Box<Self>, overwrite: bool) -> Result<()> {
+    fn commit(mut self: Box<Self>) -> Result<Vec<String>> {
         let Some(file) = self.file.take() else {
-            return Ok(());
+            return Ok(Vec::new());
         };
+        let result = self.finish_file(file);
+        if result.is_err() {
+            let _ = fs::remove_file(&self.temp);
+        }
+        result.map(|()| Vec::new())
+    }
+
+    fn abort(mut self: Box<Self>) {
+        self.file.take();
+        let _ = fs::remove_file(&self.temp);
+    }
+}
+
+impl FileSink {
+    /// Sets metadata, syncs, and renames the temporary file into place.
+    fn finish_file(&self, file: File) -> Result<()> {
         let io = |e| EngineError::io(&self.temp, e);
         if let Some(mode) = self.mode {
             file.set_permissions(fs::Permissions::from_mode(mode))
@@ -335,18 +361,13 @@ impl ObjectSink for FileSink {
         }
         file.sync_all().map_err(io)?;
         drop(file);
-        if !overwrite && fs::symlink_metadata(&self.path).is_ok() {
+        if !self.overwrite && fs::symlink_metadata(&self.path).is_ok() {
             return Err(EngineError::Conflict(format!(
                 "{} appeared during the restore",
                 self.path.display()
             )));
         }
         fs::rename(&self.temp, &self.path).map_err(|e| EngineError::io(&self.path, e))
-    }
-
-    fn abort(mut self: Box<Self>) {
-        self.file.take();
-        let _ = fs::remove_file(&self.temp);
     }
 }
 

@@ -5,15 +5,20 @@
 //! at a time, and makes each visible only once it is complete.
 
 mod filetree;
+mod sqlite;
+mod sqlite_frames;
+mod sqlite_target;
 mod url;
 
 use std::io::Read;
 
 pub use filetree::{FileTreeSource, FileTreeTarget};
+pub use sqlite::SqliteSource;
+pub use sqlite_target::SqliteTarget;
 pub use url::SourceUrl;
 
 use crate::error::Result;
-use crate::repo::manifest::ObjectEntry;
+use crate::repo::manifest::{ObjectEntry, Selection};
 
 /// What a source holds right now.
 #[derive(Debug, Clone)]
@@ -41,8 +46,14 @@ pub trait Target: Send {
     fn existing(&self, names: &[&str]) -> Result<Vec<String>>;
     /// Whether the target holds nothing yet.
     fn is_empty(&self) -> Result<bool>;
-    /// Starts restoring one object under `name`.
-    fn begin(&mut self, entry: &ObjectEntry, name: &str) -> Result<Box<dyn ObjectSink + '_>>;
+    /// Starts restoring one object under `name`; `overwrite` allows
+    /// replacing an object of that name.
+    fn begin(
+        &mut self,
+        entry: &ObjectEntry,
+        name: &str,
+        overwrite: bool,
+    ) -> Result<Box<dyn ObjectSink + '_>>;
     /// Called once every object is restored (directory times, indexes...).
     fn finish(&mut self, restored: &[(ObjectEntry, String)]) -> Result<()>;
 }
@@ -51,6 +62,32 @@ pub trait Target: Send {
 /// `commit`; `abort` (or dropping) leaves the target as it was.
 pub trait ObjectSink {
     fn write(&mut self, data: &[u8]) -> Result<()>;
-    fn commit(self: Box<Self>, overwrite: bool) -> Result<()>;
+    /// Makes the object visible; returns notes for the administrator
+    /// (things restored differently from the source, and why).
+    fn commit(self: Box<Self>) -> Result<Vec<String>>;
     fn abort(self: Box<Self>);
+}
+
+/// Opens the source a URL names, applying the selection.
+pub fn open_source(url: &SourceUrl, selection: &Selection) -> Result<Box<dyn Source>> {
+    match url {
+        SourceUrl::FileTree(root) => Ok(Box::new(FileTreeSource::new(
+            root.clone(),
+            &selection.include,
+            &selection.exclude,
+        )?)),
+        SourceUrl::Sqlite(path) => Ok(Box::new(SqliteSource::new(
+            path.clone(),
+            &selection.include,
+            &selection.exclude,
+        )?)),
+    }
+}
+
+/// Opens the restore target a URL names.
+pub fn open_target(url: &SourceUrl) -> Result<Box<dyn Target>> {
+    match url {
+        SourceUrl::FileTree(root) => Ok(Box::new(FileTreeTarget::new(root.clone()))),
+        SourceUrl::Sqlite(path) => Ok(Box::new(SqliteTarget::open(path.clone())?)),
+    }
 }

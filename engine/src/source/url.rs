@@ -17,14 +17,18 @@ impl SourceUrl {
             invalid("expected file:///ABSOLUTE/DIR or sqlite:///ABSOLUTE/FILE.db")
         })?;
         let path = PathBuf::from(rest);
-        if !path.is_absolute() {
-            return Err(invalid(
-                "the path must be absolute (three slashes: file:///srv/data)",
-            ));
-        }
+        let absolute = || {
+            if path.is_absolute() {
+                Ok(path.clone())
+            } else {
+                Err(invalid(
+                    "the path must be absolute (three slashes: file:///srv/data)",
+                ))
+            }
+        };
         match scheme {
-            "file" => Ok(SourceUrl::FileTree(path)),
-            "sqlite" => Ok(SourceUrl::Sqlite(path)),
+            "file" => Ok(SourceUrl::FileTree(absolute()?)),
+            "sqlite" => Ok(SourceUrl::Sqlite(absolute()?)),
             other => Err(invalid(&format!(
                 "unsupported scheme {other:?} (expected file or sqlite)"
             ))),

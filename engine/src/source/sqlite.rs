@@ -1,0 +1,281 @@
+//! SQLite databases as a source: a consistent snapshot (the online backup
+//! API, safe while other processes write), then one object per table or view.
+
+use std::io::{PipeReader, PipeWriter, Read, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use regex::Regex;
+use rusqlite::{Connection, OpenFlags};
+
+use super::sqlite_frames::{frame, literal, quote_ident, Header, FORMAT};
+use super::{Source, SourceDescription};
+use crate::error::{EngineError, Result};
+use crate::repo::manifest::{ObjectEntry, ObjectKind};
+
+pub struct SqliteSource {
+    path: PathBuf,
+    include: Vec<Regex>,
+    exclude: Vec<Regex>,
+    /// Taken once per backup: every table is read from the same moment.
+    snapshot: Mutex<Option<Arc<tempfile::TempPath>>>,
+}
+
+fn sql_error(path: &std::path::Path, e: rusqlite::Error) -> EngineError {
+    EngineError::invalid(format!("SQLite database {}", path.display()), e.to_string())
+}
+
+fn open_read_only(path: &std::path::Path) -> Result<Connection> {
+    Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| sql_error(path, e))
+}
+
+impl SqliteSource {
+    pub fn new(path: PathBuf, include: &[String], exclude: &[String]) -> Result<Self> {
+        let compile = |patterns: &[String], what: &str| -> Result<Vec<Regex>> {
+            patterns
+                .iter()
+                .map(|p| {
+                    Regex::new(p).map_err(|e| {
+                        EngineError::invalid(format!("{what} pattern {p:?}"), e.to_string())
+                    })
+                })
+                .collect()
+        };
+        std::fs::metadata(&path).map_err(|e| EngineError::io(&path, e))?;
+        // Reading the schema proves the file is a database we can open.
+        let conn = open_read_only(&path)?;
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(|e| sql_error(&path, e))?;
+        Ok(SqliteSource {
+            include: compile(include, "include")?,
+            exclude: compile(exclude, "exclude")?,
+            path,
+            snapshot: Mutex::new(None),
+        })
+    }
+
+    fn snapshot(&self) -> Result<Arc<tempfile::TempPath>> {
+        let mut guard = self
+            .snapshot
+            .lock()
+            .map_err(|_| EngineError::invalid("SQLite snapshot", "lock poisoned"))?;
+        if let Some(snapshot) = guard.as_ref() {
+            return Ok(Arc::clone(snapshot));
+        }
+        let temp = tempfile::Builder::new()
+            .prefix("tidemark-sqlite-snapshot-")
+            .tempfile()
+            .map_err(|e| EngineError::io(std::env::temp_dir(), e))?
+            .into_temp_path();
+        let source = open_read_only(&self.path)?;
+        let mut copy = Connection::open(&temp).map_err(|e| sql_error(&temp, e))?;
+        rusqlite::backup::Backup::new(&source, &mut copy)
+            .and_then(|b| b.run_to_completion(1024, std::time::Duration::ZERO, None))
+            .map_err(|e| sql_error(&self.path, e))?;
+        let snapshot = Arc::new(temp);
+        *guard = Some(Arc::clone(&snapshot));
+        Ok(snapshot)
+    }
+
+    fn selected(&self, name: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|re| re.is_match(name)))
+            && !self.exclude.iter().any(|re| re.is_match(name))
+    }
+}
+
+impl Source for SqliteSource {
+    fn url(&self) -> String {
+        format!("sqlite://{}", self.path.display())
+    }
+
+    fn name(&self) -> String {
+        self.path
+            .file_stem()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "sqlite".into())
+    }
+
+    fn describe(&self) -> Result<SourceDescription> {
+        let snapshot = self.snapshot()?;
+        let conn = open_read_only(&snapshot)?;
+        let err = |e| sql_error(&self.path, e);
+        let version: String = conn
+            .query_row("SELECT sqlite_version()", [], |r| r.get(0))
+            .map_err(err)?;
+        let mut stmt = conn
+            .prepare("SELECT name, type FROM sqlite_master WHERE type IN ('table','view') AND name NOT LIKE 'sqlite_%' ORDER BY rowid")
+            .map_err(err)?;
+        let listed: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(err)?;
+        let mut objects = Vec::new();
+        for (name, kind) in listed.into_iter().filter(|(n, _)| self.selected(n)) {
+            let mut entry = ObjectEntry {
+                name: name.clone(),
+                kind: ObjectKind::Table,
+                size: 0,
+                mode: None,
+                mtime_ns: None,
+                link_target: None,
+                rows: None,
+                time_min: None,
+                time_max: None,
+                checksum: None,
+                chunks: Vec::new(),
+            };
+            if kind == "table" {
+                describe_table(&conn, &name, &mut entry).map_err(err)?;
+            }
+            objects.push(entry);
+        }
+        Ok(SourceDescription {
+            kind: "sqlite".into(),
+            server_version: Some(format!("SQLite {version}")),
+            objects,
+        })
+    }
+
+    fn open(&self, object: &ObjectEntry) -> Result<Box<dyn Read + Send + '_>> {
+        let snapshot = self.snapshot()?;
+        let (reader, writer) = std::io::pipe().map_err(|e| EngineError::io(&self.path, e))?;
+        let name = object.name.clone();
+        let handle = std::thread::spawn(move || {
+            write_table(&snapshot, &name, writer).map_err(|e| e.to_string())
+        });
+        Ok(Box::new(TableReader {
+            reader,
+            handle: Some(handle),
+        }))
+    }
+}
+
+/// Rows, an estimate of the size, and the time range when the table has
+/// exactly one date/time column.
+fn describe_table(conn: &Connection, name: &str, entry: &mut ObjectEntry) -> rusqlite::Result<()> {
+    let q = quote_ident(name);
+    let rows: i64 = conn.query_row(&format!("SELECT count(*) FROM {q}"), [], |r| r.get(0))?;
+    entry.rows = Some(rows as u64);
+    // dbstat may be missing from a build; the size is then known after reading.
+    entry.size = conn
+        .query_row(
+            "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = ?1",
+            [name],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap_or(0) as u64;
+    let mut stmt = conn.prepare(&format!("PRAGMA table_info({q})"))?;
+    let time_columns: Vec<String> = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
+        .filter_map(|c| c.ok())
+        .filter(|(_, ty)| {
+            let ty = ty.to_ascii_uppercase();
+            ty.contains("TIME") || ty.contains("DATE")
+        })
+        .map(|(col, _)| col)
+        .collect();
+    if let [column] = time_columns.as_slice() {
+        let c = quote_ident(column);
+        let (min, max): (Option<String>, Option<String>) = conn.query_row(
+            &format!("SELECT CAST(min({c}) AS TEXT), CAST(max({c}) AS TEXT) FROM {q}"),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        entry.time_min = min;
+        entry.time_max = max;
+    }
+    Ok(())
+}
+
+/// Writes one table's records into the pipe (on its own thread).
+fn write_table(snapshot: &std::path::Path, name: &str, mut out: PipeWriter) -> Result<()> {
+    let conn = open_read_only(snapshot)?;
+    let err = |e| sql_error(snapshot, e);
+    let (kind, sql): (String, String) = conn
+        .query_row(
+            "SELECT type, sql FROM sqlite_master WHERE name = ?1 AND type IN ('table','view')",
+            [name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(err)?;
+    let header = Header {
+        format: FORMAT.into(),
+        name: name.to_owned(),
+        view: kind == "view",
+    };
+    let mut buf = Vec::with_capacity(128 * 1024);
+    let json =
+        serde_json::to_vec(&header).map_err(|e| EngineError::invalid("header", e.to_string()))?;
+    frame(b'H', &json, &mut buf);
+    frame(b'S', sql.as_bytes(), &mut buf);
+    let io = |e| EngineError::io(snapshot, e);
+    if kind == "table" {
+        let q = quote_ident(name);
+        // Row order by rowid keeps unchanged rows in the same chunks; tables
+        // WITHOUT ROWID have none and scan in key order anyway.
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM {q} ORDER BY rowid"))
+            .or_else(|_| conn.prepare(&format!("SELECT * FROM {q}")))
+            .map_err(err)?;
+        let columns = stmt.column_count();
+        let mut rows = stmt.query([]).map_err(err)?;
+        let mut tuple = String::new();
+        while let Some(row) = rows.next().map_err(err)? {
+            tuple.clear();
+            tuple.push('(');
+            for i in 0..columns {
+                if i > 0 {
+                    tuple.push(',');
+                }
+                literal(row.get_ref(i).map_err(err)?, &mut tuple);
+            }
+            tuple.push(')');
+            frame(b'R', tuple.as_bytes(), &mut buf);
+            if buf.len() >= 64 * 1024 {
+                out.write_all(&buf).map_err(io)?;
+                buf.clear();
+            }
+        }
+    }
+    let mut stmt = conn
+        .prepare("SELECT sql FROM sqlite_master WHERE tbl_name = ?1 AND type IN ('index','trigger') AND sql IS NOT NULL ORDER BY type, name")
+        .map_err(err)?;
+    let extras: Vec<String> = stmt
+        .query_map([name], |r| r.get(0))
+        .and_then(|r| r.collect())
+        .map_err(err)?;
+    for extra in extras {
+        frame(b'X', extra.as_bytes(), &mut buf);
+    }
+    out.write_all(&buf).map_err(io)
+}
+
+/// Reads the pipe; at its end, reports the writer thread's error if it had
+/// one, so a failed read never looks like a short table.
+struct TableReader {
+    reader: PipeReader,
+    handle: Option<JoinHandle<std::result::Result<(), String>>>,
+}
+
+impl Read for TableReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.reader.read(buf)?;
+        if n == 0 {
+            if let Some(handle) = self.handle.take() {
+                match handle.join() {
+                    Ok(Ok(())) => {}
+                    Ok(Err(message)) => return Err(std::io::Error::other(message)),
+                    Err(_) => return Err(std::io::Error::other("the table reader panicked")),
+                }
+            }
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,211 @@
+//! The stream a SQLite table is backed up as: framed records, so a table
+//! restores on its own and under another name.
+//!
+//! Each record is `<tag> <length>\n<payload>\n`: `H` a JSON header,
+//! `S` the table's (or view's) CREATE statement, `X` an index or trigger
+//! statement, `R` one row as an SQL value tuple `(1,'a',X'00',NULL)`.
+
+use rusqlite::types::ValueRef;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Header {
+    pub format: String,
+    pub name: String,
+    pub view: bool,
+}
+
+pub const FORMAT: &str = "tidemark-sqlite-table-1";
+
+pub fn frame(tag: u8, payload: &[u8], out: &mut Vec<u8>) {
+    out.push(tag);
+    out.extend_from_slice(format!(" {}\n", payload.len()).as_bytes());
+    out.extend_from_slice(payload);
+    out.push(b'\n');
+}
+
+/// One complete record: its tag, its payload, and the bytes it used.
+pub struct Frame<'a> {
+    pub tag: u8,
+    pub payload: &'a [u8],
+    pub len: usize,
+}
+
+/// Takes the first complete record off `buf` (`None` until one is
+/// complete); `Err` on a malformed one.
+pub fn next_frame(buf: &[u8]) -> Result<Option<Frame<'_>>, String> {
+    let Some(newline) = buf.iter().position(|&b| b == b'\n') else {
+        return if buf.len() > 32 {
+            Err("record header too long".into())
+        } else {
+            Ok(None)
+        };
+    };
+    let head = std::str::from_utf8(&buf[..newline])
+        .map_err(|_| "record header is not text".to_string())?;
+    let (tag, len) = head
+        .split_once(' ')
+        .ok_or_else(|| format!("bad record header {head:?}"))?;
+    let len: usize = len
+        .parse()
+        .map_err(|_| format!("bad record length {len:?}"))?;
+    let tag = match tag.as_bytes() {
+        [t @ (b'H' | b'S' | b'X' | b'R')] => *t,
+        _ => return Err(format!("unknown record type {tag:?}")),
+    };
+    let end = newline + 1 + len;
+    if buf.len() < end + 1 {
+        return Ok(None);
+    }
+    if buf[end] != b'\n' {
+        return Err("record is not terminated".into());
+    }
+    Ok(Some(Frame {
+        tag,
+        payload: &buf[newline + 1..end],
+        len: end + 1,
+    }))
+}
+
+/// An SQL literal for a value, exact for every storage class.
+pub fn literal(value: ValueRef<'_>, out: &mut String) {
+    use std::fmt::Write;
+    match value {
+        ValueRef::Null => out.push_str("NULL"),
+        ValueRef::Integer(i) => {
+            let _ = write!(out, "{i}");
+        }
+        // Exponent notation keeps REAL values REAL and round-trips exactly.
+        ValueRef::Real(f) if f.is_finite() => {
+            let _ = write!(out, "{f:e}");
+        }
+        ValueRef::Real(f) if f > 0.0 => out.push_str("9e999"),
+        ValueRef::Real(f) if f < 0.0 => out.push_str("-9e999"),
+        ValueRef::Real(_) => out.push_str("NULL"),
+        ValueRef::Text(t) => {
+            out.push('\'');
+            out.push_str(&String::from_utf8_lossy(t).replace('\'', "''"));
+            out.push('\'');
+        }
+        ValueRef::Blob(b) => {
+            out.push_str("X'");
+            for byte in b {
+                let _ = write!(out, "{byte:02X}");
+            }
+            out.push('\'');
+        }
+    }
+}
+
+/// Quotes an identifier for SQLite.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Where the object name sits in a normalised `CREATE TABLE|VIEW|INDEX|TRIGGER`
+/// statement from `sqlite_schema`: the byte range of the name token.
+pub fn name_span(sql: &str) -> Option<std::ops::Range<usize>> {
+    let upper = sql.to_ascii_uppercase();
+    let mut pos = [
+        "CREATE TABLE ",
+        "CREATE VIEW ",
+        "CREATE UNIQUE INDEX ",
+        "CREATE INDEX ",
+        "CREATE TRIGGER ",
+    ]
+    .iter()
+    .find(|p| upper.starts_with(*p))?
+    .len();
+    while sql[pos..].starts_with(' ') {
+        pos += 1;
+    }
+    identifier_end(sql, pos).map(|end| pos..end)
+}
+
+/// The end of the identifier starting at `start` (quoted or bare).
+fn identifier_end(sql: &str, start: usize) -> Option<usize> {
+    let bytes = sql.as_bytes();
+    let close = match *bytes.get(start)? {
+        b'"' => b'"',
+        b'`' => b'`',
+        b'[' => b']',
+        b'\'' => b'\'',
+        _ => {
+            let len = sql[start..]
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+                .unwrap_or(sql.len() - start);
+            return (len > 0).then_some(start + len);
+        }
+    };
+    let mut i = start + 1;
+    while i < bytes.len() {
+        if bytes[i] == close {
+            // A doubled quote is an escaped quote inside the name.
+            if close != b']' && bytes.get(i + 1) == Some(&close) {
+                i += 2;
+                continue;
+            }
+            return Some(i + 1);
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_and_partial_input_waits() {
+        let mut buf = Vec::new();
+        frame(b'S', b"CREATE TABLE t(a)", &mut buf);
+        frame(b'R', b"(1)", &mut buf);
+        let first = next_frame(&buf).unwrap().unwrap();
+        assert_eq!(
+            (first.tag, first.payload),
+            (b'S', &b"CREATE TABLE t(a)"[..])
+        );
+        assert!(next_frame(&buf[first.len..first.len + 3])
+            .unwrap()
+            .is_none());
+        assert!(next_frame(b"Q 3\nabc\n").is_err());
+    }
+
+    #[test]
+    fn finds_names_in_create_statements() {
+        let name = |sql: &str| name_span(sql).map(|r| sql[r].to_owned());
+        assert_eq!(
+            name("CREATE TABLE metrics(ts, v)").as_deref(),
+            Some("metrics")
+        );
+        assert_eq!(
+            name("CREATE TABLE \"odd \"\"name\"\" x\" (a)").as_deref(),
+            Some("\"odd \"\"name\"\" x\"")
+        );
+        assert_eq!(name("CREATE TABLE [b r] (a)").as_deref(), Some("[b r]"));
+        assert_eq!(
+            name("CREATE UNIQUE INDEX idx_ts ON metrics(ts)").as_deref(),
+            Some("idx_ts")
+        );
+        assert_eq!(name("CREATE VIEW v AS SELECT 1").as_deref(), Some("v"));
+        assert_eq!(name("SELECT 1"), None);
+    }
+
+    #[test]
+    fn literals_keep_their_storage_class() {
+        let mut s = String::new();
+        for v in [
+            ValueRef::Integer(-3),
+            ValueRef::Real(21.5),
+            ValueRef::Real(1.0),
+            ValueRef::Text(b"it's"),
+            ValueRef::Blob(&[0, 255]),
+            ValueRef::Null,
+        ] {
+            literal(v, &mut s);
+            s.push(',');
+        }
+        assert_eq!(s, "-3,2.15e1,1e0,'it''s',X'00FF',NULL,");
+    }
+}

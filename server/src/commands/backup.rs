@@ -1,0 +1,109 @@
+use clap::Args;
+use tidemark_engine::backup::{plan_backup, run_backup, BackupOptions};
+use tidemark_engine::{open_source, CancelToken, Compression, Selection, SourceUrl};
+
+use super::progress::CliProgress;
+use super::{parse_size, print_json, Outcome, RepoArgs};
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// What to back up: file:///ABSOLUTE/DIR or sqlite:///ABSOLUTE/FILE.db
+    #[arg(long, value_name = "URL")]
+    pub source: String,
+    /// Back up only paths (or tables) matching this regular expression; repeatable.
+    #[arg(long, value_name = "RE")]
+    pub include: Vec<String>,
+    /// Leave out paths (or tables) matching this regular expression; repeatable.
+    #[arg(long, value_name = "RE")]
+    pub exclude: Vec<String>,
+    /// The task this backup belongs to (incrementals follow the task's last point).
+    #[arg(long, default_value = "cli", value_name = "NAME")]
+    pub task: String,
+    #[arg(long, default_value = "balanced", value_parser = ["fastest", "balanced", "best"])]
+    pub compression: String,
+    /// Read everything instead of reusing unchanged files of the task's last point.
+    #[arg(long)]
+    pub full: bool,
+    /// Size limit of one pack file, e.g. 16MiB.
+    #[arg(long, default_value = "16MiB", value_parser = parse_size, value_name = "SIZE")]
+    pub pack_size: u64,
+    /// Print the result as JSON on standard output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl BackupArgs {
+    pub fn run(self) -> anyhow::Result<Outcome> {
+        let repo = self.repo.open()?;
+        let selection = Selection {
+            include: self.include,
+            exclude: self.exclude,
+        };
+        let source = open_source(&SourceUrl::parse(&self.source)?, &selection)?;
+        let options = BackupOptions {
+            task: self.task,
+            compression: self.compression.parse::<Compression>()?,
+            pack_size: self.pack_size,
+            full: self.full,
+            selection,
+        };
+        let plan = plan_backup(&repo, source.as_ref(), &options)?;
+        if !self.json {
+            eprintln!(
+                "{} backup of {} ({} objects, {}) into {}{}",
+                if plan.parent.is_some() {
+                    "incremental"
+                } else {
+                    "full"
+                },
+                plan.source_url,
+                plan.objects.len(),
+                indicatif::HumanBytes(plan.bytes),
+                repo.location(),
+                plan.parent
+                    .as_ref()
+                    .map(|p| format!(", parent {}", p.id))
+                    .unwrap_or_default()
+            );
+        }
+        let progress = CliProgress::new(self.json);
+        let stats = run_backup(
+            &repo,
+            source.as_ref(),
+            plan,
+            &options,
+            &progress,
+            &CancelToken::new(),
+        )?;
+        for warning in &stats.warnings {
+            eprintln!("warning: {warning}");
+        }
+        if self.json {
+            print_json(&serde_json::json!({
+                "point": stats.point,
+                "mode": stats.mode,
+                "parent": stats.parent,
+                "objects": stats.objects,
+                "bytes": stats.bytes,
+                "bytes_read": stats.bytes_read,
+                "totals": stats.totals,
+                "seconds": stats.seconds,
+                "warnings": stats.warnings,
+            }))?;
+        } else {
+            println!("{}", stats.point);
+            eprintln!(
+                "backed up {} objects, {} ({} read) in {:.1} s; stored {} new chunks, {} after compression",
+                stats.objects,
+                indicatif::HumanBytes(stats.bytes),
+                indicatif::HumanBytes(stats.bytes_read),
+                stats.seconds,
+                stats.totals.new_chunks,
+                indicatif::HumanBytes(stats.totals.new_bytes_stored)
+            );
+        }
+        Ok(Outcome::Success)
+    }
+}

@@ -1,0 +1,108 @@
+//! Read-only commands: list points, verify the repository.
+
+use clap::Args;
+use tidemark_engine::verify::{verify, VerifyOptions};
+use tidemark_engine::{CancelToken, PointSummary};
+
+use super::progress::CliProgress;
+use super::{print_json, Outcome, RepoArgs};
+
+#[derive(Debug, Args)]
+pub struct PointsArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl PointsArgs {
+    pub fn run(self) -> anyhow::Result<Outcome> {
+        let repo = self.repo.open()?;
+        let (points, damaged) = repo.points()?;
+        for err in &damaged {
+            eprintln!("warning: {err}");
+        }
+        let summaries: Vec<PointSummary> = points.iter().map(PointSummary::from).collect();
+        if self.json {
+            print_json(&summaries)?;
+        } else if summaries.is_empty() {
+            eprintln!("no backup points in {}", repo.location());
+        } else {
+            println!(
+                "{:<52} {:<11} {:>10} {:>10}  FINISHED",
+                "POINT", "MODE", "SIZE", "ADDED"
+            );
+            for p in &summaries {
+                println!(
+                    "{:<52} {:<11} {:>10} {:>10}  {}",
+                    p.id,
+                    format!("{:?}", p.mode).to_lowercase(),
+                    indicatif::HumanBytes(p.totals.bytes).to_string(),
+                    indicatif::HumanBytes(p.totals.new_bytes_stored).to_string(),
+                    p.finished_at.format("%Y-%m-%d %H:%M:%S UTC")
+                );
+            }
+        }
+        Ok(Outcome::Success)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// Check only this point (or `latest`).
+    #[arg(long, value_name = "ID|latest")]
+    pub point: Option<String>,
+    /// Read back every pack and re-hash every chunk.
+    #[arg(long)]
+    pub read_data: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl VerifyArgs {
+    pub fn run(self) -> anyhow::Result<Outcome> {
+        let repo = self.repo.open()?;
+        let options = VerifyOptions {
+            point: self.point,
+            read_data: self.read_data,
+        };
+        let progress = CliProgress::new(self.json);
+        let report = verify(&repo, &options, &progress, &CancelToken::new())?;
+        if self.json {
+            print_json(&report)?;
+        } else {
+            println!(
+                "checked {} points, {} objects, {} chunks{}",
+                report.points,
+                report.objects,
+                report.chunks,
+                if options.read_data {
+                    format!("; read {} packs", report.packs_read)
+                } else {
+                    String::new()
+                }
+            );
+            for problem in &report.problems {
+                println!("DAMAGED {}: {}", problem.what, problem.detail);
+                for affected in &problem.affects {
+                    println!("  affects {affected}");
+                }
+            }
+            println!(
+                "{}",
+                if report.is_clean() {
+                    "no problems found"
+                } else {
+                    "problems found"
+                }
+            );
+        }
+        Ok(if report.is_clean() {
+            Outcome::Success
+        } else {
+            Outcome::VerificationFailed
+        })
+    }
+}

@@ -1,0 +1,121 @@
+//! The engine's commands on the command line. Each parses its arguments,
+//! calls the engine (Options → Plan → Stats) and prints the result for
+//! people or, with `--json`, for scripts.
+
+mod backup;
+mod inspect;
+mod progress;
+mod repo;
+mod restore;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use tidemark_engine::{RepoLocation, Repository};
+
+pub use backup::BackupArgs;
+pub use inspect::{PointsArgs, VerifyArgs};
+pub use repo::RepoCommand;
+pub use restore::RestoreArgs;
+
+/// How a command ended, beyond success and error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    /// Verification found damage, or restored objects failed their checks.
+    VerificationFailed,
+}
+
+/// Exit codes: 0 success, 1 failure, 2 usage error (from clap), 3 damage found.
+pub const EXIT_VERIFICATION_FAILED: u8 = 3;
+
+/// Where the repository is and how to unlock it; shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct RepoArgs {
+    /// Repository: a path, or s3://BUCKET/PREFIX?endpoint=URL&region=NAME
+    /// (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
+    #[arg(long, env = "TIDEMARK_REPO", value_name = "REPO")]
+    pub repo: String,
+    /// File holding the passphrase of an encrypted repository (first line).
+    /// TIDEMARK_PASSPHRASE is used when this is not given.
+    #[arg(long, env = "TIDEMARK_PASSPHRASE_FILE", value_name = "PATH")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+impl RepoArgs {
+    pub fn location(&self) -> anyhow::Result<RepoLocation> {
+        Ok(RepoLocation::parse(&self.repo)?)
+    }
+
+    pub fn passphrase(&self) -> anyhow::Result<Option<String>> {
+        if let Some(path) = &self.passphrase_file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the passphrase file {}", path.display()))?;
+            let line = text.lines().next().unwrap_or_default().to_owned();
+            anyhow::ensure!(
+                !line.is_empty(),
+                "the passphrase file {} is empty",
+                path.display()
+            );
+            return Ok(Some(line));
+        }
+        Ok(std::env::var("TIDEMARK_PASSPHRASE")
+            .ok()
+            .filter(|p| !p.is_empty()))
+    }
+
+    pub fn open(&self) -> anyhow::Result<Repository> {
+        Ok(Repository::open(
+            &self.location()?,
+            self.passphrase()?.as_deref(),
+        )?)
+    }
+}
+
+/// Prints `value` as pretty JSON on standard output.
+pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// `16MiB`, `64M`, `1G`, `4096`: binary units.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (e.g. 16MiB)"))?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("unknown unit {other:?} (use B, KiB, MiB or GiB)")),
+    };
+    let size = number
+        .checked_mul(factor)
+        .ok_or_else(|| format!("{text:?} is too large"))?;
+    if size < 1 << 16 {
+        return Err(format!("{text:?} is below the smallest pack size, 64KiB"));
+    }
+    Ok(size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_with_binary_units() {
+        assert_eq!(parse_size("16MiB"), Ok(16 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert!(parse_size("12").is_err());
+        assert!(parse_size("3 parsecs").is_err());
+        assert!(parse_size("MiB").is_err());
+    }
+}

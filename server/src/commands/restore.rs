@@ -1,0 +1,114 @@
+use clap::Args;
+use tidemark_engine::restore::{plan_restore, run_restore, Action, ConflictPolicy, RestoreOptions};
+use tidemark_engine::{open_target, CancelToken, SourceUrl};
+
+use super::progress::CliProgress;
+use super::{print_json, Outcome, RepoArgs};
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// The point to restore: its id, or `latest`.
+    #[arg(long, value_name = "ID|latest")]
+    pub point: String,
+    /// Where to restore: file:///ABSOLUTE/DIR or sqlite:///ABSOLUTE/FILE.db
+    #[arg(long, value_name = "URL")]
+    pub target: String,
+    /// Restore only this object (a directory selects what is below it),
+    /// optionally under a new name: NAME=NEWNAME. Repeatable.
+    #[arg(long, value_name = "NAME[=NEWNAME]")]
+    pub object: Vec<String>,
+    /// What to do with objects that already exist at the target.
+    #[arg(long, default_value = "stop", value_parser = ["stop", "skip", "overwrite"])]
+    pub on_conflict: String,
+    /// Show the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl RestoreArgs {
+    pub fn run(self) -> anyhow::Result<Outcome> {
+        let repo = self.repo.open()?;
+        let manifest = repo.point(&self.point)?;
+        let mut target = open_target(&SourceUrl::parse(&self.target)?)?;
+        let options = RestoreOptions {
+            objects: self
+                .object
+                .iter()
+                .map(|o| match o.split_once('=') {
+                    Some((name, new)) => (name.to_owned(), Some(new.to_owned())),
+                    None => (o.clone(), None),
+                })
+                .collect(),
+            on_conflict: self.on_conflict.parse::<ConflictPolicy>()?,
+        };
+        let plan = plan_restore(&manifest, target.as_ref(), &options)?;
+        if self.dry_run {
+            if self.json {
+                print_json(&plan)?;
+            } else {
+                println!("restore plan: point {} -> {}", plan.point, plan.target);
+                for object in &plan.objects {
+                    let action = match object.action {
+                        Action::Create => "create",
+                        Action::Overwrite => "OVERWRITE",
+                        Action::Skip => "skip",
+                    };
+                    let rename = if object.name == object.target_name {
+                        String::new()
+                    } else {
+                        format!(" as {}", object.target_name)
+                    };
+                    println!(
+                        "  {action:<9} {}{rename} ({})",
+                        object.name,
+                        indicatif::HumanBytes(object.size)
+                    );
+                }
+                println!(
+                    "{} objects, {}, about {:.0} s",
+                    plan.objects.len(),
+                    indicatif::HumanBytes(plan.bytes),
+                    plan.estimated_seconds.ceil()
+                );
+                if let Some(reason) = &plan.blocked {
+                    println!("BLOCKED: {reason}");
+                }
+            }
+            return Ok(Outcome::Success);
+        }
+        let progress = CliProgress::new(self.json);
+        let stats = run_restore(
+            &repo,
+            &plan,
+            target.as_mut(),
+            &progress,
+            &CancelToken::new(),
+        )?;
+        if self.json {
+            print_json(&stats)?;
+        } else {
+            eprintln!(
+                "restored {} objects ({}), skipped {}, in {:.1} s",
+                stats.restored,
+                indicatif::HumanBytes(stats.bytes),
+                stats.skipped,
+                stats.seconds
+            );
+            for note in &stats.notes {
+                eprintln!("note: {note}");
+            }
+            for (object, reason) in &stats.failed {
+                eprintln!("FAILED {object}: {reason}");
+            }
+        }
+        Ok(if stats.failed.is_empty() {
+            Outcome::Success
+        } else {
+            Outcome::VerificationFailed
+        })
+    }
+}

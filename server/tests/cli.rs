@@ -1,0 +1,189 @@
+//! The engine's commands through the real `tidemark` binary: the output
+//! scripts rely on, and the exit codes (0 ok, 1 failure, 2 usage, 3 damage).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tidemark");
+
+fn tidemark(args: &[&str], passphrase: Option<&str>) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("TIDEMARK_PASSPHRASE")
+        .env("TIDEMARK_LOG", "warn");
+    if let Some(p) = passphrase {
+        cmd.env("TIDEMARK_PASSPHRASE", p);
+    }
+    cmd.output().expect("run tidemark")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn make_source(root: &Path) {
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::write(root.join("a.csv"), "ts,v\n".repeat(50_000)).unwrap();
+    std::fs::write(root.join("sub/b.txt"), "bee").unwrap();
+}
+
+#[test]
+fn init_backup_points_restore_verify_with_json_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let repo = repo.to_str().unwrap();
+    let src = dir.path().join("src");
+    make_source(&src);
+    let source = format!("file://{}", src.display());
+    let pw = Some("correct horse battery");
+
+    let out = tidemark(&["repo", "init", repo, "--encrypt", "--json"], pw);
+    assert!(out.status.success(), "{}", text(&out));
+    let init: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(init["encrypted"], true);
+
+    let out = tidemark(
+        &[
+            "backup", "--repo", repo, "--source", &source, "--task", "nightly", "--json",
+        ],
+        pw,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let backup: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(backup["mode"], "full");
+    let point = backup["point"].as_str().unwrap().to_owned();
+    assert!(point.starts_with("nightly_src_"), "{point}");
+
+    let out = tidemark(&["points", "--repo", repo, "--json"], pw);
+    assert!(out.status.success(), "{}", text(&out));
+    let points: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(points[0]["id"], point.as_str());
+
+    let target = format!("file://{}", dir.path().join("out").display());
+    let out = tidemark(
+        &[
+            "restore",
+            "--repo",
+            repo,
+            "--point",
+            "latest",
+            "--target",
+            &target,
+            "--dry-run",
+            "--json",
+        ],
+        pw,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["objects"].as_array().unwrap().len(), 3);
+    assert!(!dir.path().join("out").exists(), "a dry run writes nothing");
+
+    let out = tidemark(
+        &[
+            "restore", "--repo", repo, "--point", &point, "--target", &target,
+        ],
+        pw,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        std::fs::read(dir.path().join("out/sub/b.txt")).unwrap(),
+        b"bee"
+    );
+
+    // The same restore again: refused, nothing touched.
+    let out = tidemark(
+        &[
+            "restore", "--repo", repo, "--point", &point, "--target", &target,
+        ],
+        pw,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("already exist"), "{}", text(&out));
+
+    let out = tidemark(&["verify", "--repo", repo, "--read-data"], pw);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("no problems found"));
+
+    // Damage one pack: verify exits 3 and names it.
+    let packs = dir.path().join(format!("repo/runs/{point}/packs"));
+    let pack = std::fs::read_dir(&packs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "pack"))
+        .unwrap();
+    let mut bytes = std::fs::read(&pack).unwrap();
+    bytes[40] ^= 0xff;
+    std::fs::write(&pack, bytes).unwrap();
+    let out = tidemark(&["verify", "--repo", repo, "--read-data"], pw);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains(pack.file_name().unwrap().to_str().unwrap()),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn wrong_or_missing_passphrase_and_bad_input_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let repo = repo.to_str().unwrap();
+    assert!(tidemark(&["repo", "init", repo, "--encrypt"], Some("pw"))
+        .status
+        .success());
+
+    let out = tidemark(&["points", "--repo", repo], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("is encrypted: give its passphrase"),
+        "{}",
+        text(&out)
+    );
+    let out = tidemark(&["points", "--repo", repo], Some("not it"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("wrong passphrase"), "{}", text(&out));
+
+    let out = tidemark(&["repo", "init", repo], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("already exists"), "{}", text(&out));
+
+    let missing = dir.path().join("no-such-repo");
+    let out = tidemark(&["points", "--repo", missing.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("no Tidemark repository at") && text(&out).contains("no-such-repo"),
+        "{}",
+        text(&out)
+    );
+
+    let out = tidemark(
+        &["backup", "--repo", repo, "--source", "ftp://example/x"],
+        Some("pw"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("unsupported scheme"), "{}", text(&out));
+
+    let out = tidemark(
+        &[
+            "backup",
+            "--repo",
+            repo,
+            "--source",
+            "file:///tmp",
+            "--pack-size",
+            "lots",
+        ],
+        Some("pw"),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "usage errors exit 2: {}",
+        text(&out)
+    );
+}
