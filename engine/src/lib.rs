@@ -32,7 +32,7 @@ mod repo;
 mod source;
 mod storage;
 
-pub use commands::{backup, restore, verify};
+pub use commands::{backup, prune, restore, verify};
 pub use error::{EngineError, Result};
 pub use progress::{CancelToken, NoProgress, Progress};
 pub use repo::manifest::{

@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{BackupArgs, PointsArgs, RepoCommand, RestoreArgs, VerifyArgs};
+use crate::commands::{BackupArgs, PointsArgs, PruneArgs, RepoCommand, RestoreArgs, VerifyArgs};
 use crate::config::{LogArgs, ServeArgs};
 
 #[derive(Debug, Parser)]
@@ -35,4 +35,6 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Check a repository: structure, and with --read-data every chunk.
     Verify(VerifyArgs),
+    /// Forget points by retention rules and delete data no kept point needs.
+    Prune(PruneArgs),
 }

@@ -36,5 +36,6 @@ fn run() -> anyhow::Result<Outcome> {
         Command::Points(args) => args.run(),
         Command::Restore(args) => args.run(),
         Command::Verify(args) => args.run(),
+        Command::Prune(args) => args.run(),
     }
 }

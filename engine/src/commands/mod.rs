@@ -3,5 +3,6 @@
 //! exactly that plan.
 
 pub mod backup;
+pub mod prune;
 pub mod restore;
 pub mod verify;

@@ -5,6 +5,7 @@
 mod backup;
 mod inspect;
 mod progress;
+mod prune;
 mod repo;
 mod restore;
 
@@ -16,6 +17,7 @@ use tidemark_engine::{RepoLocation, Repository};
 
 pub use backup::BackupArgs;
 pub use inspect::{PointsArgs, VerifyArgs};
+pub use prune::PruneArgs;
 pub use repo::RepoCommand;
 pub use restore::RestoreArgs;
 

@@ -1,0 +1,235 @@
+//! Prune: forget points by retention rules, then delete the stored data no
+//! kept point needs. A point a kept incremental depends on is never removed.
+//!
+//! Rules apply per backup chain: points of the same task and source.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use chrono::Datelike;
+use serde::Serialize;
+
+use crate::error::{EngineError, Result};
+use crate::progress::{CancelToken, Progress};
+use crate::repo::index::Index;
+use crate::repo::lock::RepoLock;
+use crate::repo::manifest::{manifest_path, Manifest};
+use crate::repo::Repository;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PruneOptions {
+    /// Keep the newest N points (the "maximum number of backup copies").
+    pub keep_last: Option<usize>,
+    /// Keep the newest point of each of the last N days that have one.
+    pub keep_daily: Option<usize>,
+    pub keep_weekly: Option<usize>,
+    pub keep_monthly: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeptPoint {
+    pub id: String,
+    /// Why it stays: `last`, `daily`, `weekly`, `monthly`, or `parent of <id>`.
+    pub reasons: Vec<String>,
+}
+
+/// What a prune will do; printed by a dry run.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrunePlan {
+    pub keep: Vec<KeptPoint>,
+    pub remove: Vec<String>,
+    /// Pack files no kept point needs, with their index files.
+    pub packs_to_delete: Vec<String>,
+    pub bytes_to_free: u64,
+    /// Packs that hold some needed chunks and some unneeded ones; kept whole.
+    pub packs_partly_needed: u64,
+    #[serde(skip)]
+    options: PruneOptions,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PruneStats {
+    pub points_removed: u64,
+    pub packs_deleted: u64,
+    pub bytes_freed: u64,
+}
+
+pub fn plan_prune(repo: &Repository, options: &PruneOptions) -> Result<PrunePlan> {
+    if options.keep_last.is_none()
+        && options.keep_daily.is_none()
+        && options.keep_weekly.is_none()
+        && options.keep_monthly.is_none()
+    {
+        return Err(EngineError::invalid(
+            "retention",
+            "give at least one of keep-last, keep-daily, keep-weekly, keep-monthly (pruning with no rule would remove every point)",
+        ));
+    }
+    let (points, damaged) = repo.points()?;
+    if let Some(err) = damaged.first() {
+        // Without every manifest, what is still needed cannot be known.
+        return Err(EngineError::corrupt(
+            "repository",
+            format!("prune needs every manifest readable: {err}"),
+        ));
+    }
+    let mut reasons: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut chains: HashMap<(&str, &str), Vec<&Manifest>> = HashMap::new();
+    for point in &points {
+        chains
+            .entry((point.task.as_str(), point.source.url.as_str()))
+            .or_default()
+            .push(point);
+    }
+    for chain in chains.values_mut() {
+        chain.sort_by(|a, b| b.finished_at.cmp(&a.finished_at));
+        if let Some(n) = options.keep_last {
+            for point in chain.iter().take(n) {
+                reasons
+                    .entry(point.id.clone())
+                    .or_default()
+                    .push("last".into());
+            }
+        }
+        let buckets: [(Option<usize>, &str, fn(&Manifest) -> String); 3] = [
+            (options.keep_daily, "daily", |m| {
+                m.finished_at.format("%Y-%m-%d").to_string()
+            }),
+            (options.keep_weekly, "weekly", |m| {
+                let week = m.finished_at.iso_week();
+                format!("{}-W{:02}", week.year(), week.week())
+            }),
+            (options.keep_monthly, "monthly", |m| {
+                m.finished_at.format("%Y-%m").to_string()
+            }),
+        ];
+        for (count, reason, bucket_of) in buckets {
+            let Some(count) = count else { continue };
+            let mut seen = HashSet::new();
+            for point in chain.iter() {
+                if seen.len() == count {
+                    break;
+                }
+                if seen.insert(bucket_of(point)) {
+                    reasons
+                        .entry(point.id.clone())
+                        .or_default()
+                        .push(reason.into());
+                }
+            }
+        }
+    }
+    // Incrementals need their whole chain back to the full point.
+    let by_id: HashMap<&str, &Manifest> = points.iter().map(|p| (p.id.as_str(), p)).collect();
+    let kept_by_rule: Vec<String> = reasons.keys().cloned().collect();
+    for id in kept_by_rule {
+        let mut current = by_id.get(id.as_str()).and_then(|p| p.parent.as_deref());
+        while let Some(parent) = current {
+            reasons
+                .entry(parent.to_owned())
+                .or_default()
+                .push(format!("parent of {id}"));
+            current = by_id.get(parent).and_then(|p| p.parent.as_deref());
+        }
+    }
+    let remove: Vec<String> = points
+        .iter()
+        .filter(|p| !reasons.contains_key(&p.id))
+        .map(|p| p.id.clone())
+        .collect();
+
+    let needed: HashSet<_> = points
+        .iter()
+        .filter(|p| reasons.contains_key(&p.id))
+        .flat_map(|p| p.objects.iter().flat_map(|o| o.chunks.iter().map(|c| c.id)))
+        .collect();
+    let index = Index::load(repo)?;
+    if let Some(err) = index.damaged.first() {
+        return Err(EngineError::corrupt(
+            "repository",
+            format!("prune needs every index file readable: {err}"),
+        ));
+    }
+    let mut packs_to_delete = Vec::new();
+    let mut bytes_to_free = 0;
+    let mut packs_partly_needed = 0;
+    for file in &index.files {
+        let used = file.blobs.iter().filter(|b| needed.contains(&b.id)).count();
+        if used == 0 {
+            packs_to_delete.push(file.pack.clone());
+            bytes_to_free += file.size;
+        } else if used < file.blobs.len() {
+            packs_partly_needed += 1;
+        }
+    }
+    let keep = points
+        .iter()
+        .filter_map(|p| {
+            reasons.get(&p.id).map(|r| KeptPoint {
+                id: p.id.clone(),
+                reasons: r
+                    .iter()
+                    .cloned()
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect(),
+            })
+        })
+        .collect();
+    Ok(PrunePlan {
+        keep,
+        remove,
+        packs_to_delete,
+        bytes_to_free,
+        packs_partly_needed,
+        options: options.clone(),
+    })
+}
+
+/// Runs exactly `plan`: it is made again under the lock, and the prune is
+/// refused if the repository changed since (a backup published a point).
+pub fn run_prune(
+    repo: &Repository,
+    plan: &PrunePlan,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<PruneStats> {
+    let _lock = RepoLock::acquire(repo, "prune")?;
+    let fresh = plan_prune(repo, &plan.options)?;
+    if fresh.remove != plan.remove || fresh.packs_to_delete != plan.packs_to_delete {
+        return Err(EngineError::Conflict(
+            "the repository changed since the prune was planned; plan it again".into(),
+        ));
+    }
+    let sizes: HashMap<String, u64> = Index::load(repo)?
+        .files
+        .into_iter()
+        .map(|f| (f.pack, f.size))
+        .collect();
+    let mut stats = PruneStats::default();
+    progress.set_title("pruning");
+    progress.set_length(
+        plan.bytes_to_free,
+        (plan.remove.len() + plan.packs_to_delete.len()) as u64,
+    );
+    // Points first: once a manifest is gone nothing refers to its data.
+    for id in &plan.remove {
+        cancel.check()?;
+        repo.backend().delete(&manifest_path(id))?;
+        stats.points_removed += 1;
+        progress.inc(0, 1);
+    }
+    for pack in &plan.packs_to_delete {
+        cancel.check()?;
+        // The index file goes before the pack: an index entry must never
+        // name a pack that is gone, or a backup would count on its chunks.
+        let idx = format!("{}.idx", pack.trim_end_matches(".pack"));
+        repo.backend().delete(&idx)?;
+        repo.backend().delete(pack)?;
+        let size = sizes.get(pack).copied().unwrap_or(0);
+        stats.packs_deleted += 1;
+        stats.bytes_freed += size;
+        progress.inc(size, 1);
+    }
+    progress.finish();
+    Ok(stats)
+}
