@@ -23,3 +23,8 @@ as_root() {
 locked_wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
 }
+
+# Python tools the tests start (moto's S3 server), in a virtualenv shared by
+# every clone on the machine so CI does not reinstall them each run.
+TOOLS_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/tidemark/venv"
+export MOTO_SERVER="$TOOLS_VENV/bin/moto_server"

@@ -42,6 +42,12 @@ if [ "$have" != "$want" ]; then
   /usr/bin/cargo install wasm-bindgen-cli --version "$want"
 fi
 
+if [ ! -x "$MOTO_SERVER" ]; then
+  log "installing moto's S3 test server into $TOOLS_VENV"
+  python3 -m venv "$TOOLS_VENV" || { as_root apt-get install -y -qq python3-venv && python3 -m venv "$TOOLS_VENV"; }
+  "$TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.*'
+fi
+
 npm_install() {
   local dir="$1"
   # Re-install only when the lock file changed since the last install.
