@@ -53,6 +53,9 @@ pub struct PruneStats {
     pub bytes_freed: u64,
 }
 
+/// The time bucket (day, ISO week, month) a point falls in.
+type BucketOf = fn(&Manifest) -> String;
+
 pub fn plan_prune(repo: &Repository, options: &PruneOptions) -> Result<PrunePlan> {
     if options.keep_last.is_none()
         && options.keep_daily.is_none()
@@ -81,7 +84,7 @@ pub fn plan_prune(repo: &Repository, options: &PruneOptions) -> Result<PrunePlan
             .push(point);
     }
     for chain in chains.values_mut() {
-        chain.sort_by(|a, b| b.finished_at.cmp(&a.finished_at));
+        chain.sort_by_key(|p| std::cmp::Reverse(p.finished_at));
         if let Some(n) = options.keep_last {
             for point in chain.iter().take(n) {
                 reasons
@@ -90,7 +93,7 @@ pub fn plan_prune(repo: &Repository, options: &PruneOptions) -> Result<PrunePlan
                     .push("last".into());
             }
         }
-        let buckets: [(Option<usize>, &str, fn(&Manifest) -> String); 3] = [
+        let buckets: [(Option<usize>, &str, BucketOf); 3] = [
             (options.keep_daily, "daily", |m| {
                 m.finished_at.format("%Y-%m-%d").to_string()
             }),

@@ -86,6 +86,25 @@ pub struct ObjectEntry {
     pub chunks: Vec<ChunkRef>,
 }
 
+impl ObjectEntry {
+    /// An entry with only a name and kind; sources fill in what they know.
+    pub fn new(name: impl Into<String>, kind: ObjectKind) -> Self {
+        ObjectEntry {
+            name: name.into(),
+            kind,
+            size: 0,
+            mode: None,
+            mtime_ns: None,
+            link_target: None,
+            rows: None,
+            time_min: None,
+            time_max: None,
+            checksum: None,
+            chunks: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkRef {
     pub id: ChunkId,

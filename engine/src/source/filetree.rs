@@ -7,39 +7,24 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use regex::Regex;
-
+use super::selector::Selector;
 use super::{ObjectSink, Source, SourceDescription, Target};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::{ObjectEntry, ObjectKind};
 
 pub struct FileTreeSource {
     root: PathBuf,
-    include: Vec<Regex>,
-    exclude: Vec<Regex>,
+    selector: Selector,
 }
 
 impl FileTreeSource {
     pub fn new(root: PathBuf, include: &[String], exclude: &[String]) -> Result<Self> {
-        let compile = |patterns: &[String], what: &str| -> Result<Vec<Regex>> {
-            patterns
-                .iter()
-                .map(|p| {
-                    Regex::new(p).map_err(|e| {
-                        EngineError::invalid(format!("{what} pattern {p:?}"), e.to_string())
-                    })
-                })
-                .collect()
-        };
+        let selector = Selector::new(include, exclude)?;
         let meta = fs::metadata(&root).map_err(|e| EngineError::io(&root, e))?;
         if !meta.is_dir() {
             return Err(EngineError::NotADirectory { path: root });
         }
-        Ok(FileTreeSource {
-            include: compile(include, "include")?,
-            exclude: compile(exclude, "exclude")?,
-            root,
-        })
+        Ok(FileTreeSource { selector, root })
     }
 
     /// Walks `dir` (relative `rel`), appending selected entries; returns
@@ -68,25 +53,16 @@ impl FileTreeSource {
             } else {
                 format!("{rel}/{name}")
             };
-            if self.exclude.iter().any(|re| re.is_match(&rel_path)) {
+            if self.selector.excluded(&rel_path) {
                 continue;
             }
             let meta = fs::symlink_metadata(&path).map_err(|e| EngineError::io(&path, e))?;
             let mut entry = ObjectEntry {
-                name: rel_path.clone(),
-                kind: ObjectKind::File,
-                size: 0,
                 mode: Some(meta.permissions().mode() & 0o7777),
                 mtime_ns: meta.modified().ok().map(nanos_since_epoch),
-                link_target: None,
-                rows: None,
-                time_min: None,
-                time_max: None,
-                checksum: None,
-                chunks: Vec::new(),
+                ..ObjectEntry::new(rel_path.clone(), ObjectKind::File)
             };
-            let included =
-                self.include.is_empty() || self.include.iter().any(|re| re.is_match(&rel_path));
+            let included = self.selector.included(&rel_path);
             if meta.is_dir() {
                 entry.kind = ObjectKind::Dir;
                 let at = out.len();

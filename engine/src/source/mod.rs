@@ -5,6 +5,7 @@
 //! at a time, and makes each visible only once it is complete.
 
 mod filetree;
+mod selector;
 mod sqlite;
 mod sqlite_frames;
 mod sqlite_target;

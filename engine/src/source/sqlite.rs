@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use regex::Regex;
 use rusqlite::{Connection, OpenFlags};
 
+use super::selector::Selector;
 use super::sqlite_frames::{frame, literal, quote_ident, Header, FORMAT};
 use super::{Source, SourceDescription};
 use crate::error::{EngineError, Result};
@@ -16,8 +16,7 @@ use crate::repo::manifest::{ObjectEntry, ObjectKind};
 
 pub struct SqliteSource {
     path: PathBuf,
-    include: Vec<Regex>,
-    exclude: Vec<Regex>,
+    selector: Selector,
     /// Taken once per backup: every table is read from the same moment.
     snapshot: Mutex<Option<Arc<tempfile::TempPath>>>,
 }
@@ -36,16 +35,7 @@ fn open_read_only(path: &std::path::Path) -> Result<Connection> {
 
 impl SqliteSource {
     pub fn new(path: PathBuf, include: &[String], exclude: &[String]) -> Result<Self> {
-        let compile = |patterns: &[String], what: &str| -> Result<Vec<Regex>> {
-            patterns
-                .iter()
-                .map(|p| {
-                    Regex::new(p).map_err(|e| {
-                        EngineError::invalid(format!("{what} pattern {p:?}"), e.to_string())
-                    })
-                })
-                .collect()
-        };
+        let selector = Selector::new(include, exclude)?;
         std::fs::metadata(&path).map_err(|e| EngineError::io(&path, e))?;
         // Reading the schema proves the file is a database we can open.
         let conn = open_read_only(&path)?;
@@ -54,8 +44,7 @@ impl SqliteSource {
         })
         .map_err(|e| sql_error(&path, e))?;
         Ok(SqliteSource {
-            include: compile(include, "include")?,
-            exclude: compile(exclude, "exclude")?,
+            selector,
             path,
             snapshot: Mutex::new(None),
         })
@@ -82,11 +71,6 @@ impl SqliteSource {
         let snapshot = Arc::new(temp);
         *guard = Some(Arc::clone(&snapshot));
         Ok(snapshot)
-    }
-
-    fn selected(&self, name: &str) -> bool {
-        (self.include.is_empty() || self.include.iter().any(|re| re.is_match(name)))
-            && !self.exclude.iter().any(|re| re.is_match(name))
     }
 }
 
@@ -117,20 +101,8 @@ impl Source for SqliteSource {
             .and_then(|rows| rows.collect())
             .map_err(err)?;
         let mut objects = Vec::new();
-        for (name, kind) in listed.into_iter().filter(|(n, _)| self.selected(n)) {
-            let mut entry = ObjectEntry {
-                name: name.clone(),
-                kind: ObjectKind::Table,
-                size: 0,
-                mode: None,
-                mtime_ns: None,
-                link_target: None,
-                rows: None,
-                time_min: None,
-                time_max: None,
-                checksum: None,
-                chunks: Vec::new(),
-            };
+        for (name, kind) in listed.into_iter().filter(|(n, _)| self.selector.selects(n)) {
+            let mut entry = ObjectEntry::new(name.clone(), ObjectKind::Table);
             if kind == "table" {
                 describe_table(&conn, &name, &mut entry).map_err(err)?;
             }
