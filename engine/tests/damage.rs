@@ -268,3 +268,28 @@ fn unknown_points_and_unusable_targets_are_named() {
     assert!(err.to_string().contains("not-a-dir"), "{err}");
     assert_eq!(fs::read(fx.path("not-a-dir")).unwrap(), b"x");
 }
+
+#[test]
+fn a_missing_parent_point_is_reported_and_the_child_still_restores() {
+    let fx = Fixture::new();
+    make_tree(&fx.path("src"));
+    let repo = fx.repo(None);
+    let parent = fx.backup(&repo, &BackupOptions::default());
+    fs::write(fx.path("src/extra.txt"), b"new").unwrap();
+    let child = fx.backup(&repo, &BackupOptions::default());
+    assert_eq!(child.parent.as_deref(), Some(parent.point.as_str()));
+    fs::remove_file(fx.path(&format!("repo/runs/{}/manifest.json", parent.point))).unwrap();
+
+    let report = check(&repo, false);
+    let problem = report
+        .problems
+        .iter()
+        .find(|p| p.what.contains(&child.point))
+        .expect("broken chain reported");
+    assert!(problem.detail.contains(&parent.point), "{problem:?}");
+    let stats = fx
+        .restore(&repo, &child.point, "out", &RestoreOptions::default())
+        .unwrap();
+    assert!(stats.failed.is_empty());
+    support::assert_same_tree(&fx.path("src"), &fx.path("out"));
+}

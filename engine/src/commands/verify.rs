@@ -75,6 +75,21 @@ pub fn verify(
         }
     };
 
+    // A broken chain: the point still restores (it lists every chunk), but
+    // its history is incomplete and prune can no longer reason about it.
+    if options.point.is_none() {
+        let ids: HashSet<&str> = points.iter().map(|p| p.id.as_str()).collect();
+        for point in &points {
+            if let Some(parent) = point.parent.as_deref().filter(|p| !ids.contains(p)) {
+                report.problems.push(Problem {
+                    what: format!("point {}", point.id),
+                    detail: format!("its parent point {parent} is missing; the point itself still restores, since it lists all its chunks"),
+                    affects: Vec::new(),
+                });
+            }
+        }
+    }
+
     // Which objects need each chunk, to name what a damaged chunk breaks.
     let mut needed_by: HashMap<ChunkId, BTreeSet<String>> = HashMap::new();
     for point in &points {
