@@ -187,3 +187,59 @@ fn wrong_or_missing_passphrase_and_bad_input_are_explained() {
         text(&out)
     );
 }
+
+#[test]
+fn a_target_without_space_fails_clearly_and_leaves_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    // Incompressible, so it needs its full size on the target.
+    let mut x: u64 = 1;
+    let big: Vec<u8> = (0..3_000_000)
+        .map(|_| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            (x >> 56) as u8
+        })
+        .collect();
+    std::fs::write(src.join("big.bin"), &big).unwrap();
+    std::fs::write(src.join("small.txt"), "fits").unwrap();
+    let repo = dir.path().join("repo");
+    let repo = repo.to_str().unwrap();
+    assert!(tidemark(&["repo", "init", repo], None).status.success());
+    let out = tidemark(
+        &[
+            "backup",
+            "--repo",
+            repo,
+            "--source",
+            &format!("file://{}", src.display()),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+
+    // A real 1 MiB filesystem, in a private mount namespace.
+    let tiny = dir.path().join("tiny");
+    std::fs::create_dir(&tiny).unwrap();
+    let t = tiny.display();
+    let script = format!(
+        "mount -t tmpfs -o size=1m tmpfs {t} && TIDEMARK_LOG=warn {BIN} restore --repo {repo} --point latest --target file://{t}/out; echo exit=$?; ls -A {t}/out"
+    );
+    let out = Command::new("unshare")
+        .args(["-rm", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let all = text(&out);
+    assert!(
+        all.contains("FAILED big.bin") && all.contains("No space left on device"),
+        "{all}"
+    );
+    assert!(all.contains("exit=3"), "{all}");
+    let listing = String::from_utf8_lossy(&out.stdout);
+    let files: Vec<&str> = listing
+        .lines()
+        .skip_while(|l| !l.starts_with("exit="))
+        .skip(1)
+        .collect();
+    assert_eq!(files, ["small.txt"], "no partial file is left: {all}");
+}
