@@ -1,6 +1,9 @@
 //! Restore: prepare a plan (what goes where, what clashes), then execute
 //! exactly that plan, checking every object against its manifest checksum.
 
+use std::collections::BTreeMap;
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -10,7 +13,7 @@ use crate::progress::{CancelToken, Progress};
 use crate::repo::blob;
 use crate::repo::index::Index;
 use crate::repo::manifest::{Manifest, ObjectEntry, ObjectKind};
-use crate::repo::Repository;
+use crate::repo::{ChunkId, Repository};
 use crate::source::Target;
 
 /// What to do with objects that already exist at the target.
@@ -190,6 +193,12 @@ fn selects(wanted: &str, name: &str) -> bool {
     name == wanted || (name.starts_with(wanted) && name[wanted.len()..].starts_with('/'))
 }
 
+/// A decoded chunk (or why it could not be), in restore order.
+type Fetched = (u64, Result<Vec<u8>>);
+
+/// Executes `plan`. Worker threads read and decode chunks in parallel; this
+/// thread writes them in order, one object at a time, so memory stays at a
+/// few chunks per worker.
 pub fn run_restore(
     repo: &Repository,
     plan: &RestorePlan,
@@ -206,64 +215,144 @@ pub fn run_restore(
     let mut restored = Vec::new();
     progress.set_title("restoring");
     progress.set_length(plan.bytes, plan.objects.len() as u64);
-    for object in &plan.objects {
-        cancel.check()?;
-        if object.action == Action::Skip {
-            stats.skipped += 1;
-            progress.inc(0, 1);
-            continue;
+    let work: Vec<&PlannedObject> = plan
+        .objects
+        .iter()
+        .filter(|o| o.action != Action::Skip)
+        .collect();
+    stats.skipped = (plan.objects.len() - work.len()) as u64;
+    progress.inc(0, stats.skipped);
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
+
+    std::thread::scope(|scope| -> Result<()> {
+        let (job_tx, job_rx) = sync_channel::<(u64, ChunkId, usize)>(workers * 4);
+        let (result_tx, result_rx) = sync_channel::<Fetched>(workers * 4);
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        for _ in 0..workers {
+            let (jobs, results, index, work) =
+                (Arc::clone(&job_rx), result_tx.clone(), &index, &work);
+            scope.spawn(move || loop {
+                let job = match jobs.lock() {
+                    Ok(guard) => guard.recv(),
+                    Err(_) => return,
+                };
+                let Ok((seq, id, object)) = job else { return };
+                let fetched = fetch_chunk(repo, index, id, &work[object].name);
+                if results.send((seq, fetched)).is_err() {
+                    return;
+                }
+            });
         }
-        match restore_one(repo, &index, object, target, progress, cancel) {
-            Ok(notes) => {
-                stats.notes.extend(notes);
-                stats.restored += 1;
-                stats.bytes += object.size;
-                restored.push((object.entry.clone(), object.target_name.clone()));
+        drop((job_rx, result_tx));
+        let producer_work = &work;
+        scope.spawn(move || {
+            let mut seq = 0;
+            for (object, planned) in producer_work.iter().enumerate() {
+                for chunk in &planned.entry.chunks {
+                    if cancel.is_cancelled() || job_tx.send((seq, chunk.id, object)).is_err() {
+                        return;
+                    }
+                    seq += 1;
+                }
             }
-            Err(EngineError::Cancelled) => return Err(EngineError::Cancelled),
-            Err(err) => stats.failed.push((object.name.clone(), err.to_string())),
+        });
+        let mut chunks = InOrder {
+            rx: result_rx,
+            pending: BTreeMap::new(),
+            next: 0,
+        };
+        for object in &work {
+            cancel.check()?;
+            match restore_one(object, &mut chunks, target, progress, cancel) {
+                Ok(notes) => {
+                    stats.notes.extend(notes);
+                    stats.restored += 1;
+                    stats.bytes += object.size;
+                    restored.push((object.entry.clone(), object.target_name.clone()));
+                }
+                Err(EngineError::Cancelled) => return Err(EngineError::Cancelled),
+                Err(err) => stats.failed.push((object.name.clone(), err.to_string())),
+            }
+            progress.inc(0, 1);
         }
-        progress.inc(0, 1);
-    }
+        Ok(())
+    })?;
     target.finish(&restored)?;
     progress.finish();
     stats.seconds = started.elapsed().as_secs_f64();
     Ok(stats)
 }
 
+/// Hands out decoded chunks in the order they were asked for.
+struct InOrder {
+    rx: Receiver<Fetched>,
+    pending: BTreeMap<u64, Result<Vec<u8>>>,
+    next: u64,
+}
+
+impl InOrder {
+    fn next_chunk(&mut self) -> Result<Vec<u8>> {
+        loop {
+            if let Some(fetched) = self.pending.remove(&self.next) {
+                self.next += 1;
+                return fetched;
+            }
+            match self.rx.recv() {
+                Ok((seq, fetched)) => {
+                    self.pending.insert(seq, fetched);
+                }
+                Err(_) => return Err(EngineError::Cancelled),
+            }
+        }
+    }
+}
+
 fn restore_one(
-    repo: &Repository,
-    index: &Index,
     object: &PlannedObject,
+    chunks: &mut InOrder,
     target: &mut dyn Target,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Vec<String>> {
     let entry = &object.entry;
-    let mut sink = target.begin(
+    let total = entry.chunks.len();
+    let mut used = 0;
+    // Whatever happens to this object, its chunks are taken off the queue so
+    // the next object starts at its own.
+    let skip_rest = |used: usize, chunks: &mut InOrder| {
+        for _ in used..total {
+            let _ = chunks.next_chunk();
+        }
+    };
+    let mut sink = match target.begin(
         entry,
         &object.target_name,
         object.action == Action::Overwrite,
-    )?;
-    let mut hasher = blake3::Hasher::new();
-    for chunk in &entry.chunks {
-        if let Err(err) = cancel.check() {
-            sink.abort();
+    ) {
+        Ok(sink) => sink,
+        Err(err) => {
+            skip_rest(0, chunks);
             return Err(err);
         }
-        let data = match fetch_chunk(repo, index, chunk.id, &object.name) {
-            Ok(data) => data,
+    };
+    let mut hasher = blake3::Hasher::new();
+    while used < total {
+        let step = cancel.check().and_then(|()| chunks.next_chunk());
+        used += 1;
+        let written = step.and_then(|data| {
+            hasher.update(&data);
+            sink.write(&data).map(|()| data.len())
+        });
+        match written {
+            Ok(len) => progress.inc(len as u64, 0),
             Err(err) => {
                 sink.abort();
+                skip_rest(used, chunks);
                 return Err(err);
             }
-        };
-        hasher.update(&data);
-        if let Err(err) = sink.write(&data) {
-            sink.abort();
-            return Err(err);
         }
-        progress.inc(data.len() as u64, 0);
     }
     if let Some(expected) = &entry.checksum {
         let actual = hasher.finalize().to_hex().to_string();

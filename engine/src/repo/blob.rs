@@ -88,9 +88,41 @@ impl std::str::FromStr for Compression {
     }
 }
 
+thread_local! {
+    // zstd contexts are large to set up; each worker thread keeps its own.
+    static COMPRESSOR: std::cell::RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> = const { std::cell::RefCell::new(None) };
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { std::cell::RefCell::new(None) };
+}
+
+fn compress(raw: &[u8], level: i32) -> std::io::Result<Vec<u8>> {
+    COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.as_ref().is_none_or(|(l, _)| *l != level) {
+            *slot = Some((level, zstd::bulk::Compressor::new(level)?));
+        }
+        match slot.as_mut() {
+            Some((_, compressor)) => compressor.compress(raw),
+            None => zstd::bulk::compress(raw, level),
+        }
+    })
+}
+
+fn decompress(data: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+    DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new()?);
+        }
+        match slot.as_mut() {
+            Some(decompressor) => decompressor.decompress(data, capacity),
+            None => zstd::bulk::decompress(data, capacity),
+        }
+    })
+}
+
 /// Compresses and, with a key, encrypts one chunk for storage.
 pub fn encode(raw: &[u8], level: Compression, key: Option<&MasterKey>) -> Result<Vec<u8>> {
-    let compressed = zstd::bulk::compress(raw, level.zstd_level())
+    let compressed = compress(raw, level.zstd_level())
         .map_err(|e| EngineError::invalid("compression", e.to_string()))?;
     match key {
         Some(key) => key.seal(&compressed),
@@ -117,7 +149,7 @@ pub fn decode(
         }
         None => stored,
     };
-    let raw = zstd::bulk::decompress(compressed_ref, raw_len as usize)
+    let raw = decompress(compressed_ref, raw_len as usize)
         .map_err(|e| EngineError::corrupt(what(), format!("cannot decompress: {e}")))?;
     if raw.len() != raw_len as usize || ChunkId::of(&raw, key) != id {
         return Err(EngineError::corrupt(
