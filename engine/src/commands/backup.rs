@@ -21,7 +21,7 @@ use crate::repo::lock::RepoLock;
 use crate::repo::manifest::{
     BackupMode, ChunkRef, Manifest, ObjectEntry, ObjectKind, Selection, SourceRecord, Totals,
 };
-use crate::repo::pack::PackWriter;
+use crate::repo::pack::{write_pack, FinishedPack, PackWriter};
 use crate::repo::{ChunkId, Compression, Repository};
 use crate::source::Source;
 
@@ -285,14 +285,38 @@ fn pack_all(
     limit: u64,
     rx: Receiver<Result<Encoded>>,
 ) -> Result<Vec<PackIndexFile>> {
-    let mut writer = PackWriter::new(repo, run_dir, limit);
-    for item in rx {
-        let (id, stored, raw_len) = item?;
-        writer.add(id, &stored, raw_len)?;
-    }
-    // Also after a failed read: packs already complete help the rerun.
-    writer.flush()?;
-    Ok(writer.written)
+    std::thread::scope(|scope| {
+        // One finished pack may wait while another is written and synced.
+        let (pack_tx, pack_rx) = sync_channel::<FinishedPack>(1);
+        let uploader = scope.spawn(move || -> Result<Vec<PackIndexFile>> {
+            pack_rx
+                .into_iter()
+                .map(|pack| write_pack(repo, pack))
+                .collect()
+        });
+        let mut writer = PackWriter::new(run_dir, limit, pack_tx);
+        let assembled = (|| {
+            for item in rx {
+                let (id, stored, raw_len) = item?;
+                writer.add(id, &stored, raw_len)?;
+            }
+            Ok(())
+        })();
+        // Also after a failed read: packs already complete help the rerun.
+        let flushed = writer.flush();
+        drop(writer);
+        let uploaded = uploader.join().unwrap_or_else(|_| {
+            Err(EngineError::invalid(
+                "backup",
+                "the pack upload thread panicked",
+            ))
+        });
+        // A storage error explains a stopped pipeline better than the stop.
+        let written = uploaded?;
+        assembled?;
+        flushed?;
+        Ok(written)
+    })
 }
 
 /// The reading side of a backup: runs on the calling thread.

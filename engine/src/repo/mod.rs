@@ -163,8 +163,14 @@ impl Repository {
     pub(crate) fn write_meta<T: Serialize>(&self, path: &str, value: &T) -> Result<()> {
         let json = serde_json::to_vec_pretty(value)
             .map_err(|e| EngineError::invalid(path, e.to_string()))?;
+        // Plain repositories keep metadata readable; sealed ones compress it
+        // first (JSON with hex ids halves), since it cannot be read anyway.
         let bytes = match &self.key {
-            Some(key) => key.seal(&json)?,
+            Some(key) => {
+                let compressed = zstd::bulk::compress(&json, 3)
+                    .map_err(|e| EngineError::invalid(path, e.to_string()))?;
+                key.seal(&compressed)?
+            }
             None => json,
         };
         self.backend.write(path, bytes)
@@ -175,9 +181,13 @@ impl Repository {
         let bytes = self.backend.read(path)?;
         let what = || format!("{}/{path}", self.location());
         let json = match &self.key {
-            Some(key) => key.open(&bytes).map_err(|()| {
-                EngineError::corrupt(what(), "authentication failed (altered or truncated)")
-            })?,
+            Some(key) => {
+                let compressed = key.open(&bytes).map_err(|()| {
+                    EngineError::corrupt(what(), "authentication failed (altered or truncated)")
+                })?;
+                zstd::stream::decode_all(&compressed[..])
+                    .map_err(|e| EngineError::corrupt(what(), format!("cannot decompress: {e}")))?
+            }
             None => bytes,
         };
         serde_json::from_slice(&json).map_err(|e| EngineError::corrupt(what(), e.to_string()))
