@@ -11,11 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::Utc;
-use fastcdc::v2020::StreamCDC;
 
 use crate::error::{EngineError, Result};
 use crate::progress::{CancelToken, Progress};
 use crate::repo::blob;
+use crate::repo::chunker::Chunker;
 use crate::repo::index::{Index, PackIndexFile};
 use crate::repo::lock::RepoLock;
 use crate::repo::manifest::{
@@ -196,6 +196,7 @@ pub fn run_backup(
             chunker: repo.config().chunker,
             warnings: Vec::new(),
             bytes_read: 0,
+            window: Vec::new(),
         }
         .read_all(&plan);
         // The reader's sender is gone now; workers and packer drain and stop.
@@ -331,6 +332,8 @@ struct Reader<'a> {
     chunker: crate::repo::ChunkerParams,
     warnings: Vec<String>,
     bytes_read: u64,
+    /// The chunker's buffer, kept from one object to the next.
+    window: Vec<u8>,
 }
 
 impl Reader<'_> {
@@ -395,15 +398,16 @@ impl Reader<'_> {
         let mut hasher = blake3::Hasher::new();
         let mut chunks = Vec::new();
         let mut size = 0u64;
-        for chunk in StreamCDC::new(reader, params.min_size, params.avg_size, params.max_size) {
+        let mut chunker = Chunker::with_buffer(reader, params, std::mem::take(&mut self.window));
+        loop {
             self.cancel.check()?;
-            let chunk = chunk.map_err(|e| {
+            let next = chunker.next_chunk().map_err(|e| {
                 EngineError::invalid(
                     format!("reading {} from {}", object.name, self.source.url()),
                     e.to_string(),
                 )
             })?;
-            let data = chunk.data;
+            let Some(data) = next else { break };
             hasher.update(&data);
             let id = self.repo.chunk_id(&data);
             let len = data.len() as u32;
@@ -418,6 +422,7 @@ impl Reader<'_> {
             }
             self.progress.inc(len as u64, 0);
         }
+        self.window = chunker.into_buffer();
         // A table's listed size is an estimate; a file's is exact.
         if object.kind == ObjectKind::File && size != object.size {
             self.warnings.push(format!(

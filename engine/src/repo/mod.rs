@@ -9,6 +9,7 @@
 //! ```
 
 pub mod blob;
+pub mod chunker;
 mod config;
 pub mod crypto;
 pub mod index;
