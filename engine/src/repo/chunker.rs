@@ -25,8 +25,8 @@ impl<R: Read> Chunker<R> {
     /// Reuses `buf` (from [`Self::into_buffer`]) so a backup of many small
     /// files allocates the window once.
     pub fn with_buffer(source: R, params: ChunkerParams, mut buf: Vec<u8>) -> Self {
-        // Several chunks' worth per read, so refills are rare.
-        let size = params.max_size as usize * 4;
+        // Two chunks' worth: a refill moves at most one chunk's tail.
+        let size = params.max_size as usize * 2;
         if buf.len() != size {
             buf = vec![0; size];
         }
