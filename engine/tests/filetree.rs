@@ -8,10 +8,7 @@ use std::fs;
 use support::{assert_same_tree, make_tree, series_csv, Fixture};
 use tidemark_engine::backup::BackupOptions;
 use tidemark_engine::restore::{ConflictPolicy, RestoreOptions};
-use tidemark_engine::verify::{verify, VerifyOptions};
-use tidemark_engine::{
-    BackupMode, CancelToken, EngineError, NoProgress, RepoLocation, Repository, Selection,
-};
+use tidemark_engine::{BackupMode, CancelToken, EngineError, RepoLocation, Repository, Selection};
 
 #[test]
 fn full_backup_round_trips_an_awkward_tree() {
@@ -31,17 +28,7 @@ fn full_backup_round_trips_an_awkward_tree() {
         .unwrap();
     assert!(restored.failed.is_empty(), "{:?}", restored.failed);
     assert_same_tree(&fx.path("src"), &fx.path("out"));
-    assert!(verify(
-        &repo,
-        &VerifyOptions {
-            point: None,
-            read_data: true
-        },
-        &NoProgress,
-        &CancelToken::new()
-    )
-    .unwrap()
-    .is_clean());
+    support::assert_verifies_clean(&repo);
 }
 
 #[test]
@@ -287,17 +274,7 @@ fn a_cancelled_backup_publishes_nothing_and_the_rerun_reuses_its_chunks() {
         "the rerun stored everything again: {:?}",
         rerun.totals
     );
-    let report = verify(
-        &repo,
-        &VerifyOptions {
-            point: None,
-            read_data: true,
-        },
-        &NoProgress,
-        &CancelToken::new(),
-    )
-    .unwrap();
-    assert!(report.is_clean(), "{:?}", report.problems);
+    support::assert_verifies_clean(&repo);
     fx.restore(&repo, "latest", "out", &RestoreOptions::default())
         .unwrap();
     assert_same_tree(&fx.path("src"), &fx.path("out"));

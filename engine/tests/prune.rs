@@ -9,7 +9,6 @@ use support::{assert_same_tree, make_tree, series_csv, Fixture};
 use tidemark_engine::backup::BackupOptions;
 use tidemark_engine::prune::{plan_prune, run_prune, PruneOptions};
 use tidemark_engine::restore::RestoreOptions;
-use tidemark_engine::verify::{verify, VerifyOptions};
 use tidemark_engine::{BackupMode, CancelToken, EngineError, NoProgress};
 
 fn keep_last(n: usize) -> PruneOptions {
@@ -89,17 +88,7 @@ fn forgetting_old_points_frees_only_data_nobody_needs() {
 
     let (points, _) = repo.points().unwrap();
     assert_eq!(points.len(), 1);
-    let report = verify(
-        &repo,
-        &VerifyOptions {
-            point: None,
-            read_data: true,
-        },
-        &NoProgress,
-        &CancelToken::new(),
-    )
-    .unwrap();
-    assert!(report.is_clean(), "{:?}", report.problems);
+    support::assert_verifies_clean(&repo);
     fx.restore(&repo, &full.point, "out", &RestoreOptions::default())
         .unwrap();
     assert_same_tree(&fx.path("src"), &fx.path("out"));

@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 use support::{assert_same_tree, make_tree, Fixture};
 use tidemark_engine::backup::BackupOptions;
 use tidemark_engine::restore::RestoreOptions;
-use tidemark_engine::verify::{verify, VerifyOptions};
-use tidemark_engine::{BackupMode, CancelToken, EngineError, NoProgress, RepoLocation, Repository};
+use tidemark_engine::{BackupMode, EngineError, RepoLocation, Repository};
 
 struct S3Server {
     child: Child,
@@ -112,17 +111,7 @@ fn full_and_incremental_round_trip_through_s3() {
     )
     .unwrap();
     assert!(!fx.path("out-first/series/new.csv").exists());
-    let report = verify(
-        &reopened,
-        &VerifyOptions {
-            point: None,
-            read_data: true,
-        },
-        &NoProgress,
-        &CancelToken::new(),
-    )
-    .unwrap();
-    assert!(report.is_clean(), "{:?}", report.problems);
+    let report = support::assert_verifies_clean(&reopened);
     assert!(report.packs_read > 1);
 }
 

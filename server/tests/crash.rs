@@ -9,6 +9,27 @@ use std::time::Instant;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tidemark");
 
+/// Starts `tidemark backup` of the crash task, output discarded.
+fn spawn_backup(repo: &str, source: &str) -> std::process::Child {
+    Command::new(BIN)
+        .args([
+            "backup",
+            "--repo",
+            repo,
+            "--source",
+            source,
+            "--pack-size",
+            "1MiB",
+            "--task",
+            "crash",
+        ])
+        .env("TIDEMARK_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn tidemark(args: &[&str]) -> std::process::Output {
     Command::new(BIN)
         .args(args)
@@ -83,23 +104,7 @@ fn killed_backups_leave_a_clean_repository() {
         // Spread kills from the start to near the end, with a random offset.
         let fraction = (round as f64 + ((seed >> (round * 8)) % 100) as f64 / 100.0) / 5.5;
         let delay = full.mul_f64(fraction.min(0.95));
-        let mut child = Command::new(BIN)
-            .args([
-                "backup",
-                "--repo",
-                repo,
-                "--source",
-                &source,
-                "--pack-size",
-                "1MiB",
-                "--task",
-                "crash",
-            ])
-            .env("TIDEMARK_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_backup(repo, &source);
         std::thread::sleep(delay);
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap();
@@ -121,23 +126,7 @@ fn killed_backups_leave_a_clean_repository() {
 
     // One more kill the moment a run holds the lock, so a stale lock is
     // certainly left behind.
-    let mut child = Command::new(BIN)
-        .args([
-            "backup",
-            "--repo",
-            repo,
-            "--source",
-            &source,
-            "--pack-size",
-            "1MiB",
-            "--task",
-            "crash",
-        ])
-        .env("TIDEMARK_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_backup(repo, &source);
     let locks = dir.path().join("repo/locks");
     let deadline = Instant::now() + std::time::Duration::from_secs(20);
     while std::fs::read_dir(&locks).map_or(0, |d| d.count()) == 0 {

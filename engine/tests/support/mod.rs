@@ -7,6 +7,7 @@ use std::process::Command;
 
 use tidemark_engine::backup::{self, BackupOptions, BackupStats};
 use tidemark_engine::restore::{self, RestoreOptions, RestoreStats};
+use tidemark_engine::verify::{verify, VerifyOptions, VerifyReport};
 use tidemark_engine::{
     CancelToken, FileTreeSource, FileTreeTarget, NoProgress, RepoLocation, Repository,
 };
@@ -169,4 +170,15 @@ pub fn stat_listing(root: &Path) -> String {
         .collect();
     lines.sort();
     lines.join("\n")
+}
+
+/// `verify --read-data` of every point; asserts it finds nothing.
+pub fn assert_verifies_clean(repo: &Repository) -> VerifyReport {
+    let options = VerifyOptions {
+        point: None,
+        read_data: true,
+    };
+    let report = verify(repo, &options, &NoProgress, &CancelToken::new()).unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    report
 }
