@@ -287,8 +287,9 @@ fn pack_all(
     rx: Receiver<Result<Encoded>>,
 ) -> Result<Vec<PackIndexFile>> {
     std::thread::scope(|scope| {
-        // One finished pack may wait while another is written and synced.
-        let (pack_tx, pack_rx) = sync_channel::<FinishedPack>(1);
+        // A rendezvous: the next pack is assembled while one is written and
+        // synced, but no third one waits in memory.
+        let (pack_tx, pack_rx) = sync_channel::<FinishedPack>(0);
         let uploader = scope.spawn(move || -> Result<Vec<PackIndexFile>> {
             pack_rx
                 .into_iter()
