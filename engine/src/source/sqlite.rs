@@ -21,7 +21,8 @@ pub struct SqliteSource {
     snapshot: Mutex<Option<Arc<tempfile::TempPath>>>,
 }
 
-fn sql_error(path: &std::path::Path, e: rusqlite::Error) -> EngineError {
+/// A SQLite error, naming the database file.
+pub(super) fn sql_error(path: &std::path::Path, e: rusqlite::Error) -> EngineError {
     EngineError::invalid(format!("SQLite database {}", path.display()), e.to_string())
 }
 

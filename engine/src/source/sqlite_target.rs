@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use rusqlite::Connection;
 
+use super::sqlite::sql_error;
 use super::sqlite_frames::{name_span, next_frame, quote_ident, Header, FORMAT};
 use super::{ObjectSink, Target};
 use crate::error::{EngineError, Result};
@@ -30,10 +31,6 @@ impl SqliteTarget {
         .map_err(|e| sql_error(&path, e))?;
         Ok(SqliteTarget { path, conn })
     }
-}
-
-fn sql_error(path: &std::path::Path, e: rusqlite::Error) -> EngineError {
-    EngineError::invalid(format!("SQLite database {}", path.display()), e.to_string())
 }
 
 impl Target for SqliteTarget {
