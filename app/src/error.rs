@@ -16,6 +16,16 @@ pub enum AppError {
     /// A user-supplied value was rejected; `field` names the form field.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// A form had problems; each is shown beside its field.
+    #[error("{}", summary(.0))]
+    Validation(Vec<crate::model::FieldError>),
+    /// The request conflicts with the current state (a run in progress,
+    /// a name in use, files another task needs).
+    #[error("{0}")]
+    Conflict(String),
+    /// The engine refused or failed; its message names what to look at.
+    #[error("{0}")]
+    Engine(String),
     /// The catalog database could not answer.
     #[error("the catalog is unavailable (reference {reference}); see the server log")]
     CatalogUnavailable { reference: String },
@@ -25,6 +35,25 @@ pub enum AppError {
     /// The request did not reach the server function or its answer was unreadable.
     #[error("request failed: {0}")]
     Transport(String),
+}
+
+fn summary(errors: &[crate::model::FieldError]) -> String {
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    format!("please correct: {}", fields.join(", "))
+}
+
+impl AppError {
+    /// The message for one form field, if the error names it.
+    pub fn field(&self, field: &str) -> Option<String> {
+        match self {
+            AppError::Validation(errors) => errors
+                .iter()
+                .find(|e| e.field == field)
+                .map(|e| e.message.clone()),
+            AppError::Invalid { field: f, message } if f == field => Some(message.clone()),
+            _ => None,
+        }
+    }
 }
 
 impl FromServerFnError for AppError {
@@ -56,6 +85,47 @@ mod server_side {
         }
     }
 
+    impl From<tidemark_engine::EngineError> for AppError {
+        fn from(err: tidemark_engine::EngineError) -> Self {
+            tracing::warn!(error = %ErrorChain(&err), "engine operation failed");
+            AppError::Engine(err.to_string())
+        }
+    }
+
+    impl From<crate::catalog::CatalogWriteError> for AppError {
+        fn from(err: crate::catalog::CatalogWriteError) -> Self {
+            match err {
+                crate::catalog::CatalogWriteError::Duplicate { field } => {
+                    AppError::Validation(vec![crate::model::FieldError::new(
+                        field,
+                        "this name is already used",
+                    )])
+                }
+                crate::catalog::CatalogWriteError::Db(db) => db.into(),
+            }
+        }
+    }
+
+    impl From<crate::jobs::StartError> for AppError {
+        fn from(err: crate::jobs::StartError) -> Self {
+            use crate::jobs::StartError;
+            match err {
+                StartError::NoTask(id) => AppError::NotFound(format!("task {id}")),
+                StartError::Catalog(db) => db.into(),
+                other => AppError::Conflict(other.to_string()),
+            }
+        }
+    }
+
+    /// Runs blocking engine work off the async runtime.
+    pub async fn blocking<T: Send + 'static>(
+        work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+    ) -> Result<T, AppError> {
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| AppError::internal("blocking task failed", &e))?
+    }
+
     impl From<sqlx::Error> for AppError {
         fn from(err: sqlx::Error) -> Self {
             let reference = new_reference();
@@ -81,7 +151,7 @@ mod server_side {
 }
 
 #[cfg(feature = "ssr")]
-pub use server_side::ErrorChain;
+pub use server_side::{blocking, ErrorChain};
 
 #[cfg(all(test, feature = "ssr"))]
 mod tests {

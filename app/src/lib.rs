@@ -7,7 +7,12 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod catalog;
 pub mod components;
+#[cfg(feature = "ssr")]
+pub mod demo;
 pub mod error;
+#[cfg(feature = "ssr")]
+pub mod jobs;
+pub mod model;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod state;

@@ -10,6 +10,7 @@ use leptos::prelude::use_context;
 
 use crate::catalog::Catalog;
 use crate::error::AppError;
+use crate::jobs::Jobs;
 
 /// Facts about this server process, fixed at start-up.
 #[derive(Debug, Clone)]
@@ -35,6 +36,7 @@ impl ServerInfo {
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub catalog: Catalog,
+    pub jobs: Jobs,
     pub info: Arc<ServerInfo>,
 }
 

@@ -39,6 +39,12 @@ pub enum EngineError {
     WrongPassphrase { location: String },
     #[error("damaged {what}: {detail}")]
     Corrupt { what: String, detail: String },
+    #[error("repository {location} is not writable: {source}")]
+    RepositoryNotWritable {
+        location: String,
+        #[source]
+        source: Box<EngineError>,
+    },
     #[error("repository {location} is locked by {holder}; wait for it to finish")]
     Locked { location: String, holder: String },
     #[error("backup point {point} not found in {location}")]

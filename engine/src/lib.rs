@@ -38,7 +38,7 @@ pub use progress::{CancelToken, NoProgress, Progress};
 pub use repo::manifest::{
     BackupMode, Manifest, ObjectEntry, ObjectKind, PointSummary, Selection, Totals,
 };
-pub use repo::{Compression, Repository};
+pub use repo::{Compression, RepoUsage, Repository};
 pub use source::{
     open_source, open_target, FileTreeSource, FileTreeTarget, ObjectSink, Source,
     SourceDescription, SourceUrl, SqliteSource, SqliteTarget, Target,

@@ -17,6 +17,7 @@ pub fn build(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(healthz))
+        .route(app::jobs::events::PATH, get(app::jobs::events::job_events))
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .layer(

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use leptos::config::{Env, LeptosOptions};
 
 use app::catalog::{Catalog, CatalogError};
+use app::jobs::Jobs;
 use app::state::{AppState, ServerInfo};
 
 use crate::config::ServeConfig;
@@ -27,6 +28,8 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Startup(String),
     #[error("the server stopped with an error: {0}")]
     Serve(#[source] std::io::Error),
 }
@@ -43,9 +46,35 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         .map_err(ServeError::DefaultRepository)?;
     tracing::info!(name = %repository.name, location = %repository.location, "default repository ready");
 
+    match catalog.fail_interrupted_runs().await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            runs = n,
+            "runs interrupted by the last stop were marked failed"
+        ),
+        Err(err) => {
+            return Err(ServeError::Startup(format!(
+                "cannot read the run history: {err}"
+            )))
+        }
+    }
+    match app::demo::ensure_demo_source(&catalog, &config.data_dir).await {
+        Ok(Some(demo)) => tracing::info!(location = %demo.location, "demo data source created"),
+        Ok(None) => {}
+        // The console works without the demo; say why it is missing.
+        Err(err) => tracing::warn!(error = %err, "demo data source not created"),
+    }
+
     warn_if_bundle_missing(&config);
+    let jobs = Jobs::new(catalog.clone());
+    let scheduler = tokio::spawn({
+        let jobs = jobs.clone();
+        let stop = jobs.clone();
+        async move { jobs.run_scheduler(async move { stop.closed().await }).await }
+    });
     let state = AppState {
         leptos_options: leptos_options(&config),
+        jobs: jobs.clone(),
         catalog: catalog.clone(),
         info: Arc::new(ServerInfo::starting_now(
             env!("CARGO_PKG_VERSION"),
@@ -66,9 +95,20 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     tracing::info!(%addr, "listening");
 
     axum::serve(listener, router::build(state))
-        .with_graceful_shutdown(shutdown::signal())
+        .with_graceful_shutdown({
+            let jobs = jobs.clone();
+            async move {
+                shutdown::signal().await;
+                jobs.close();
+            }
+        })
         .await
         .map_err(ServeError::Serve)?;
+    // Running backups stop at their next chunk and are recorded as cancelled;
+    // nothing half-written becomes visible in a repository.
+    jobs.close();
+    let _ = scheduler.await;
+    jobs.shutdown().await;
     catalog.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -3,3 +3,6 @@
 
 pub mod overview;
 pub mod repositories;
+pub mod runs;
+pub mod sources;
+pub mod tasks;

@@ -3,7 +3,12 @@
 //! All SQL lives here, behind typed methods; server functions never build
 //! queries. Migrations are embedded in the binary and run at start-up.
 
+#[cfg(test)]
+mod catalog_tests;
 mod repositories;
+mod runs;
+mod sources;
+mod tasks;
 
 use std::str::FromStr;
 
@@ -11,6 +16,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::SqlitePool;
 
 pub use repositories::RepositoryRecord;
+pub use runs::{RunLogLine, RunOutcome, RunRecord, Trigger};
+pub use sources::{NewSource, SourceRecord};
+pub use tasks::TaskRecord;
 
 /// Why the catalog could not be opened. Start-up turns these into a
 /// message naming the catalog URL and stops the server.
@@ -30,6 +38,27 @@ pub enum CatalogError {
         #[source]
         source: sqlx::migrate::MigrateError,
     },
+}
+
+/// Why a write was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogWriteError {
+    /// A unique column (named as its form field) already holds the value.
+    #[error("{field} is already used")]
+    Duplicate { field: &'static str },
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl CatalogWriteError {
+    fn classify(err: sqlx::Error, field: &'static str) -> Self {
+        match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                CatalogWriteError::Duplicate { field }
+            }
+            _ => CatalogWriteError::Db(err),
+        }
+    }
 }
 
 /// A handle to the catalog; cheap to clone (it wraps a connection pool).
@@ -122,11 +151,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let catalog = Catalog::open(&url_in(&dir)).await.unwrap();
         catalog.ping().await.unwrap();
-        assert_eq!(catalog.schema_version().await.unwrap(), 1);
+        assert_eq!(catalog.schema_version().await.unwrap(), 2);
         catalog.close().await;
         // Reopening applies nothing new and keeps the version.
         let again = Catalog::open(&url_in(&dir)).await.unwrap();
-        assert_eq!(again.schema_version().await.unwrap(), 1);
+        assert_eq!(again.schema_version().await.unwrap(), 2);
     }
 
     #[tokio::test]

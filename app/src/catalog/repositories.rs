@@ -56,6 +56,33 @@ impl Catalog {
             .await
     }
 
+    pub async fn repository(&self, id: i64) -> Result<Option<RepositoryRecord>, sqlx::Error> {
+        sqlx::query_as("SELECT * FROM repositories WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+    }
+
+    /// Registers a repository that the engine has already initialised.
+    pub async fn insert_repository(
+        &self,
+        name: &str,
+        kind: &str,
+        location: &str,
+    ) -> Result<RepositoryRecord, super::CatalogWriteError> {
+        sqlx::query_as(
+            "INSERT INTO repositories (name, kind, location, is_default, created_at) \
+             VALUES (?, ?, ?, FALSE, ?) RETURNING *",
+        )
+        .bind(name)
+        .bind(kind)
+        .bind(location)
+        .bind(Utc::now())
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| super::CatalogWriteError::classify(e, "name"))
+    }
+
     pub async fn count_repositories(&self) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar("SELECT COUNT(*) FROM repositories")
             .fetch_one(self.pool())

@@ -1,7 +1,9 @@
 //! Prune: forget points by retention rules, then delete the stored data no
 //! kept point needs. A point a kept incremental depends on is never removed.
 //!
-//! Rules apply per backup chain: points of the same task and source.
+//! Rules apply per backup chain: points of the same task and source. A prune
+//! can be scoped to one task, leaving every other task's points alone, or
+//! forget one task entirely (when an administrator deletes it with its files).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -23,12 +25,71 @@ pub struct PruneOptions {
     pub keep_daily: Option<usize>,
     pub keep_weekly: Option<usize>,
     pub keep_monthly: Option<usize>,
+    /// Apply the rules to this task's points only; every other task's points
+    /// are kept ("other task").
+    pub task: Option<String>,
+    /// Forget every point of `task` (which must be set) instead of applying
+    /// keep rules (of which there must be none). See [`PruneOptions::forget_task`].
+    pub forget_all: bool,
+}
+
+/// The reason given for points a task-scoped prune does not consider.
+const OTHER_TASK: &str = "other task";
+
+impl PruneOptions {
+    /// Forgets every point of `task`; data other tasks' points share stays.
+    pub fn forget_task(task: impl Into<String>) -> Self {
+        PruneOptions {
+            task: Some(task.into()),
+            forget_all: true,
+            ..Default::default()
+        }
+    }
+
+    fn has_keep_rule(&self) -> bool {
+        self.keep_last.is_some()
+            || self.keep_daily.is_some()
+            || self.keep_weekly.is_some()
+            || self.keep_monthly.is_some()
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.task.as_deref() == Some("") {
+            return Err(EngineError::invalid("prune task", "must not be empty"));
+        }
+        if self.forget_all {
+            if self.task.is_none() {
+                return Err(EngineError::invalid(
+                    "prune",
+                    "forgetting every point needs the task whose points to forget",
+                ));
+            }
+            if self.has_keep_rule() {
+                return Err(EngineError::invalid(
+                    "retention",
+                    "forgetting a task removes all its points; give no keep rule with it",
+                ));
+            }
+        } else if !self.has_keep_rule() {
+            return Err(EngineError::invalid(
+                "retention",
+                "give at least one of keep-last, keep-daily, keep-weekly, keep-monthly (pruning with no rule would remove every point)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the rules (or the forgetting) concern `point`.
+    fn in_scope(&self, point: &Manifest) -> bool {
+        self.task.as_deref().is_none_or(|task| point.task == task)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct KeptPoint {
     pub id: String,
-    /// Why it stays: `last`, `daily`, `weekly`, `monthly`, or `parent of <id>`.
+    /// Why it stays: `last`, `daily`, `weekly`, `monthly`, `parent of <id>`,
+    /// or `other task` (outside a task-scoped prune).
     pub reasons: Vec<String>,
 }
 
@@ -57,16 +118,7 @@ pub struct PruneStats {
 type BucketOf = fn(&Manifest) -> String;
 
 pub fn plan_prune(repo: &Repository, options: &PruneOptions) -> Result<PrunePlan> {
-    if options.keep_last.is_none()
-        && options.keep_daily.is_none()
-        && options.keep_weekly.is_none()
-        && options.keep_monthly.is_none()
-    {
-        return Err(EngineError::invalid(
-            "retention",
-            "give at least one of keep-last, keep-daily, keep-weekly, keep-monthly (pruning with no rule would remove every point)",
-        ));
-    }
+    options.validate()?;
     let (points, damaged) = repo.points()?;
     if let Some(err) = damaged.first() {
         // Without every manifest, what is still needed cannot be known.
@@ -78,6 +130,16 @@ pub fn plan_prune(repo: &Repository, options: &PruneOptions) -> Result<PrunePlan
     let mut reasons: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut chains: HashMap<(&str, &str), Vec<&Manifest>> = HashMap::new();
     for point in &points {
+        if !options.in_scope(point) {
+            reasons
+                .entry(point.id.clone())
+                .or_default()
+                .push(OTHER_TASK.into());
+            continue;
+        }
+        if options.forget_all {
+            continue;
+        }
         chains
             .entry((point.task.as_str(), point.source.url.as_str()))
             .or_default()
@@ -127,10 +189,11 @@ pub fn plan_prune(repo: &Repository, options: &PruneOptions) -> Result<PrunePlan
     for id in kept_by_rule {
         let mut current = by_id.get(id.as_str()).and_then(|p| p.parent.as_deref());
         while let Some(parent) = current {
-            reasons
-                .entry(parent.to_owned())
-                .or_default()
-                .push(format!("parent of {id}"));
+            let parent_reasons = reasons.entry(parent.to_owned()).or_default();
+            // A point outside the scope is kept anyway; one reason says so.
+            if !parent_reasons.iter().any(|r| r == OTHER_TASK) {
+                parent_reasons.push(format!("parent of {id}"));
+            }
             current = by_id.get(parent).and_then(|p| p.parent.as_deref());
         }
     }
@@ -188,8 +251,9 @@ pub fn plan_prune(repo: &Repository, options: &PruneOptions) -> Result<PrunePlan
     })
 }
 
-/// Runs exactly `plan`: it is made again under the lock, and the prune is
-/// refused if the repository changed since (a backup published a point).
+/// Runs exactly `plan`: it is made again under the lock (same options, so the
+/// same task scope), and the prune is refused if what it would remove or
+/// delete changed since (e.g. a backup of another task now uses a pack).
 pub fn run_prune(
     repo: &Repository,
     plan: &PrunePlan,

@@ -84,4 +84,9 @@ impl Index {
     pub fn contains(&self, id: &ChunkId) -> bool {
         self.blobs.contains_key(id)
     }
+
+    /// Every distinct chunk once, wherever it was stored first.
+    pub fn blobs(&self) -> impl Iterator<Item = &BlobLocation> {
+        self.blobs.values()
+    }
 }

@@ -38,6 +38,14 @@ fn hostname() -> String {
         .unwrap_or_else(|_| "unknown-host".into())
 }
 
+/// The lock files under `locks/`; other files there (the probe of
+/// [`Repository::check_writable`]) are not locks and must not block a writer.
+fn lock_files(repo: &Repository) -> Result<Vec<String>> {
+    let mut files = repo.backend().list("locks")?;
+    files.retain(|path| path.ends_with(".json"));
+    Ok(files)
+}
+
 /// Held while a command writes; released on drop.
 #[derive(Debug)]
 pub struct RepoLock<'r> {
@@ -50,7 +58,7 @@ pub struct RepoLock<'r> {
 impl<'r> RepoLock<'r> {
     pub fn acquire(repo: &'r Repository, command: &str) -> Result<Self> {
         let mut removed_stale = Vec::new();
-        for path in repo.backend().list("locks")? {
+        for path in lock_files(repo)? {
             let Ok(bytes) = repo.backend().read(&path) else {
                 continue;
             };
@@ -95,7 +103,7 @@ impl<'r> RepoLock<'r> {
             path,
             removed_stale,
         };
-        let mut others: Vec<String> = repo.backend().list("locks")?;
+        let mut others = lock_files(repo)?;
         others.sort();
         if let Some(first) = others.first() {
             if *first != lock.path {

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! config.json                          what the repository is (never encrypted)
-//! locks/<host>-<pid>-<nonce>.json      writer lock
+//! locks/<time>-<pid>-<nonce>.json      writer lock
+//! locks/probe-<pid>-<nonce>            check_writable's probe, short-lived
 //! runs/<task>_<source>_<time>/
 //!     packs/<pack>.pack, <pack>.idx    chunks first written by this run
 //!     manifest.json                    the backup point; written last, atomically
@@ -16,12 +17,14 @@ pub mod index;
 pub mod lock;
 pub mod manifest;
 pub mod pack;
+mod usage;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use blob::{ChunkId, Compression};
 pub use config::{ChunkerParams, RepoConfig};
+pub use usage::RepoUsage;
 
 use crate::error::{EngineError, Result};
 use crate::storage::{self, Backend, RepoLocation};
@@ -146,6 +149,37 @@ impl Repository {
 
     pub fn is_encrypted(&self) -> bool {
         self.key.is_some()
+    }
+
+    /// Proves the repository takes writes: stores a probe where every writing
+    /// command writes first (`locks/`), reads it back and deletes it. Listing
+    /// and reading work on storage that refuses writes (read-only mounts,
+    /// read-only S3 keys), so only a real write tells.
+    pub fn check_writable(&self) -> Result<()> {
+        let path = format!("locks/probe-{}-{}", std::process::id(), random_hex(8));
+        let data = random_hex(16).into_bytes();
+        let round_trip = self
+            .backend
+            .write(&path, data.clone())
+            .and_then(|()| self.backend.read(&path))
+            .and_then(|back| {
+                if back == data {
+                    Ok(())
+                } else {
+                    Err(EngineError::corrupt(
+                        format!("{}/{path}", self.location()),
+                        "read back other bytes than were written",
+                    ))
+                }
+            });
+        // Deleted even when reading failed, so no probe is left behind.
+        let deleted = self.backend.delete(&path);
+        round_trip
+            .and(deleted)
+            .map_err(|source| EngineError::RepositoryNotWritable {
+                location: self.location().to_owned(),
+                source: Box::new(source),
+            })
     }
 
     pub(crate) fn backend(&self) -> &dyn Backend {

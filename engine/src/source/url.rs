@@ -36,6 +36,18 @@ impl SourceUrl {
     }
 }
 
+/// The URL form [`SourceUrl::parse`] reads back (for UTF-8 paths; others
+/// are shown lossily, as they cannot be typed in a URL anyway).
+impl std::fmt::Display for SourceUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (scheme, path) = match self {
+            SourceUrl::FileTree(path) => ("file", path),
+            SourceUrl::Sqlite(path) => ("sqlite", path),
+        };
+        write!(f, "{scheme}://{}", path.display())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +65,22 @@ mod tests {
         for bad in ["/srv/data", "file://relative/x", "mysql://u@127.0.0.1/db"] {
             assert!(SourceUrl::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn display_round_trips_through_parse() {
+        for text in [
+            "file:///srv/iotdb/data",
+            "sqlite:///var/lib/app.db",
+            "file:///srv/数据 with spaces",
+        ] {
+            let url = SourceUrl::parse(text).unwrap();
+            assert_eq!(url.to_string(), text);
+            assert_eq!(SourceUrl::parse(&url.to_string()).unwrap(), url);
+        }
+        assert_eq!(
+            SourceUrl::Sqlite("/x/y.db".into()).to_string(),
+            "sqlite:///x/y.db"
+        );
     }
 }

@@ -36,6 +36,7 @@ impl PruneArgs {
             keep_daily: self.keep_daily,
             keep_weekly: self.keep_weekly,
             keep_monthly: self.keep_monthly,
+            ..Default::default()
         };
         let plan = plan_prune(&repo, &options)?;
         if self.dry_run {

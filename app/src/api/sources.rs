@@ -1,0 +1,222 @@
+//! Data sources: list, save, delete, test the connection, browse objects.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::model::{SourceForm, TaskForm};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceSummary {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub kind_label: String,
+    pub location: String,
+    pub description: String,
+    pub is_demo: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl SourceSummary {
+    pub fn to_form(&self) -> SourceForm {
+        SourceForm {
+            name: self.name.clone(),
+            kind: self.kind.clone(),
+            location: self.location.clone(),
+            description: self.description.clone(),
+        }
+    }
+}
+
+/// What "Test connection" found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionReport {
+    pub kind: String,
+    pub server_version: Option<String>,
+    pub objects: u64,
+    pub bytes: u64,
+}
+
+/// One object of a source (a table, a file, a directory).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceObject {
+    pub name: String,
+    pub kind: String,
+    pub size: u64,
+    pub rows: Option<u64>,
+}
+
+/// Objects of a source, at most [`OBJECT_LIMIT`] of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectListing {
+    pub objects: Vec<SourceObject>,
+    pub total: u64,
+    pub total_bytes: u64,
+    pub server_version: Option<String>,
+}
+
+pub const OBJECT_LIMIT: usize = 2_000;
+
+#[cfg(feature = "ssr")]
+mod server {
+    use super::*;
+    use crate::catalog::SourceRecord;
+    use tidemark_engine::{open_source, ObjectKind, Selection, SourceUrl};
+
+    impl From<SourceRecord> for SourceSummary {
+        fn from(r: SourceRecord) -> Self {
+            SourceSummary {
+                kind_label: r
+                    .kind()
+                    .map_or_else(|| r.kind.clone(), |k| k.label().to_owned()),
+                id: r.id,
+                name: r.name,
+                kind: r.kind,
+                location: r.location,
+                description: r.description,
+                is_demo: r.is_demo,
+                created_at: r.created_at,
+            }
+        }
+    }
+
+    fn kind_name(kind: ObjectKind) -> &'static str {
+        match kind {
+            ObjectKind::File => "file",
+            ObjectKind::Dir => "dir",
+            ObjectKind::Symlink => "symlink",
+            ObjectKind::Table => "table",
+        }
+    }
+
+    /// Describes the source at `url` with the given include patterns.
+    pub async fn describe(url: String, include: Vec<String>) -> Result<ObjectListing, AppError> {
+        crate::error::blocking(move || {
+            let selection = Selection {
+                include,
+                exclude: Vec::new(),
+            };
+            let source = open_source(&SourceUrl::parse(&url)?, &selection)?;
+            let description = source.describe()?;
+            let total = description.objects.len() as u64;
+            let total_bytes = description.objects.iter().map(|o| o.size).sum();
+            let objects = description
+                .objects
+                .into_iter()
+                .take(OBJECT_LIMIT)
+                .map(|o| SourceObject {
+                    kind: kind_name(o.kind).to_owned(),
+                    name: o.name,
+                    size: o.size,
+                    rows: o.rows,
+                })
+                .collect();
+            Ok(ObjectListing {
+                objects,
+                total,
+                total_bytes,
+                server_version: description.server_version,
+            })
+        })
+        .await
+    }
+
+    pub async fn source_url(id: i64) -> Result<String, AppError> {
+        let state = crate::state::app_state()?;
+        let record = state
+            .catalog
+            .source(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("data source {id}")))?;
+        record.url().ok_or_else(|| {
+            AppError::Conflict(format!("data source {:?} has an unknown kind", record.name))
+        })
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub use server::{describe, source_url};
+
+#[server(endpoint = "sources")]
+pub async fn list_sources() -> Result<Vec<SourceSummary>, AppError> {
+    let state = crate::state::app_state()?;
+    Ok(state
+        .catalog
+        .list_sources()
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect())
+}
+
+/// Creates (no `id`) or updates a data source.
+#[server(endpoint = "sources/save")]
+pub async fn save_source(id: Option<i64>, form: SourceForm) -> Result<SourceSummary, AppError> {
+    let state = crate::state::app_state()?;
+    let (name, kind, location, description) = form.validate().map_err(AppError::Validation)?;
+    let new = crate::catalog::NewSource {
+        name: &name,
+        kind,
+        location: &location,
+        description: &description,
+        is_demo: false,
+    };
+    let record = match id {
+        None => state.catalog.insert_source(&new).await?,
+        Some(id) => state
+            .catalog
+            .update_source(id, &new)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("data source {id}")))?,
+    };
+    tracing::info!(source = %record.name, "data source saved");
+    Ok(record.into())
+}
+
+#[server(endpoint = "sources/delete")]
+pub async fn delete_source(id: i64) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    match state.catalog.delete_source(id).await? {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(AppError::NotFound(format!("data source {id}"))),
+        Err(tasks) => Err(AppError::Conflict(format!(
+            "this data source is used by task(s) {}; delete or change them first",
+            tasks.join(", ")
+        ))),
+    }
+}
+
+/// Opens the source the form describes and lists what it holds.
+#[server(endpoint = "sources/test")]
+pub async fn test_source(form: SourceForm) -> Result<ConnectionReport, AppError> {
+    let (_, kind, location, _) = form.validate().map_err(AppError::Validation)?;
+    let url = kind.url_of(&location);
+    let listing = describe(url, Vec::new()).await?;
+    Ok(ConnectionReport {
+        kind: kind.label().to_owned(),
+        server_version: listing.server_version,
+        objects: listing.total,
+        bytes: listing.total_bytes,
+    })
+}
+
+/// Every object of a source (for the content tree).
+#[server(endpoint = "sources/objects")]
+pub async fn source_objects(source_id: i64) -> Result<ObjectListing, AppError> {
+    describe(source_url(source_id).await?, Vec::new()).await
+}
+
+/// What a task's content selects right now (the regular-expression preview).
+#[server(endpoint = "sources/preview")]
+pub async fn preview_content(form: TaskForm) -> Result<ObjectListing, AppError> {
+    let source_id = form.source_id.trim().parse::<i64>().map_err(|_| {
+        AppError::Validation(vec![crate::model::FieldError::new(
+            "source_id",
+            "choose a data source first",
+        )])
+    })?;
+    let content = form.content().map_err(|e| AppError::Validation(vec![e]))?;
+    describe(source_url(source_id).await?, content.include_patterns()).await
+}

@@ -1,0 +1,132 @@
+//! Backup tasks: list, save (with server-side validation), Verify, Copy,
+//! Delete (optionally with its backup files), Back Up Now, enable, stop.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::model::TaskForm;
+
+/// A row of the task list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRow {
+    pub id: i64,
+    pub name: String,
+    pub source: String,
+    pub repository: String,
+    /// "Manual" or "every 6 hours".
+    pub schedule: String,
+    pub policy: String,
+    pub enabled: bool,
+    pub last_state: Option<String>,
+    pub last_run_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub next_run_at: Option<DateTime<Utc>>,
+    pub retry_at: Option<DateTime<Utc>>,
+    pub running: bool,
+}
+
+/// A task opened for editing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskEdit {
+    pub id: i64,
+    pub form: TaskForm,
+    pub running: bool,
+}
+
+/// One line of Verify's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeleteReport {
+    pub task: String,
+    pub points_removed: u64,
+    pub packs_deleted: u64,
+    pub bytes_freed: u64,
+    /// Packs kept because points of other tasks still use their chunks.
+    pub packs_shared: u64,
+}
+
+#[cfg(feature = "ssr")]
+#[path = "tasks_server.rs"]
+mod server;
+
+#[server(endpoint = "tasks")]
+pub async fn list_tasks() -> Result<Vec<TaskRow>, AppError> {
+    server::list_tasks().await
+}
+
+#[server(endpoint = "tasks/get")]
+pub async fn get_task(id: i64) -> Result<TaskEdit, AppError> {
+    let state = crate::state::app_state()?;
+    let task = server::load_task(&state, id).await?;
+    Ok(TaskEdit {
+        id,
+        form: task.settings.to_form(),
+        running: state.jobs.is_running(id),
+    })
+}
+
+/// A new task's form with the settings of task `id`, and no source or content.
+#[server(endpoint = "tasks/copy")]
+pub async fn copy_task(id: i64) -> Result<TaskForm, AppError> {
+    server::copy_form(id).await
+}
+
+/// Creates (no `id`) or updates a task. Updating a running task needs
+/// `stop_running` ("on"): the run is stopped first.
+#[server(endpoint = "tasks/save")]
+pub async fn save_task(
+    id: Option<i64>,
+    form: TaskForm,
+    stop_running: Option<String>,
+) -> Result<i64, AppError> {
+    server::save(id, form, stop_running.is_some()).await
+}
+
+/// Checks a task's settings before saving: every check with pass or fail.
+#[server(endpoint = "tasks/verify")]
+pub async fn verify_task(id: Option<i64>, form: TaskForm) -> Result<Vec<Check>, AppError> {
+    server::verify(id, form).await
+}
+
+#[server(endpoint = "tasks/delete")]
+pub async fn delete_task(id: i64, delete_files: bool) -> Result<DeleteReport, AppError> {
+    server::delete(id, delete_files).await
+}
+
+/// Starts a run now; refused while the task runs. Returns the run's id.
+#[server(endpoint = "tasks/run")]
+pub async fn backup_now(id: i64) -> Result<i64, AppError> {
+    let state = crate::state::app_state()?;
+    let run = state
+        .jobs
+        .start(id, crate::catalog::Trigger::Manual, false, 1)
+        .await?;
+    Ok(run.id)
+}
+
+#[server(endpoint = "tasks/enable")]
+pub async fn set_task_enabled(id: i64, enabled: bool) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    state
+        .catalog
+        .set_task_enabled(id, enabled)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("task {id}")))?;
+    state.jobs.wake_scheduler();
+    Ok(())
+}
+
+/// Asks a running task to stop; it ends at its next chunk, as cancelled.
+#[server(endpoint = "tasks/stop")]
+pub async fn stop_task(id: i64) -> Result<bool, AppError> {
+    let state = crate::state::app_state()?;
+    Ok(state.jobs.cancel(id).is_some())
+}

@@ -1,0 +1,319 @@
+//! The server side of the task functions.
+
+use std::collections::HashMap;
+
+use tidemark_engine::prune::{plan_prune, run_prune, PruneOptions};
+use tidemark_engine::{CancelToken, NoProgress, RepoLocation, Repository};
+
+use super::{Check, DeleteReport, TaskRow};
+use crate::catalog::TaskRecord;
+use crate::error::{blocking, AppError};
+use crate::model::{FieldError, Schedule, TaskForm, TaskSettings};
+use crate::state::{app_state, AppState};
+
+pub async fn load_task(state: &AppState, id: i64) -> Result<TaskRecord, AppError> {
+    state
+        .catalog
+        .task(id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("task {id}")))
+}
+
+pub async fn list_tasks() -> Result<Vec<TaskRow>, AppError> {
+    let state = app_state()?;
+    let catalog = &state.catalog;
+    let sources: HashMap<i64, String> = catalog
+        .list_sources()
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    let repositories: HashMap<i64, String> = catalog
+        .list_repositories()
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.name))
+        .collect();
+    let mut last: HashMap<i64, crate::catalog::RunRecord> = catalog
+        .last_runs()
+        .await?
+        .into_iter()
+        .map(|r| (r.task_id, r))
+        .collect();
+    let rows = catalog
+        .list_tasks()
+        .await?
+        .into_iter()
+        .map(|task| {
+            let s = &task.settings;
+            let run = last.remove(&task.id);
+            TaskRow {
+                id: task.id,
+                name: s.name.clone(),
+                source: sources.get(&s.source_id).cloned().unwrap_or_default(),
+                repository: repositories
+                    .get(&s.repository_id)
+                    .cloned()
+                    .unwrap_or_default(),
+                schedule: match s.schedule {
+                    Schedule::Manual => "Manual".into(),
+                    Schedule::Periodic { every, .. } => every.label(),
+                },
+                policy: s.policy.label(),
+                enabled: s.enabled,
+                last_state: run.as_ref().map(|r| r.state.clone()),
+                last_run_at: run.as_ref().map(|r| r.started_at),
+                last_error: run.and_then(|r| r.error),
+                next_run_at: task.next_run_at,
+                retry_at: task.retry_at,
+                running: state.jobs.is_running(task.id),
+            }
+        })
+        .collect();
+    Ok(rows)
+}
+
+pub async fn copy_form(id: i64) -> Result<TaskForm, AppError> {
+    let state = app_state()?;
+    let task = load_task(&state, id).await?;
+    let mut form = task.settings.to_form();
+    let base = format!("{}-copy", task.settings.name);
+    let mut name = base
+        .chars()
+        .take(crate::model::MAX_TASK_NAME)
+        .collect::<String>();
+    let mut n = 2;
+    while state.catalog.task_name_taken(&name, None).await? {
+        let suffix = format!("-{n}");
+        name = base
+            .chars()
+            .take(crate::model::MAX_TASK_NAME - suffix.len())
+            .collect::<String>()
+            + &suffix;
+        n += 1;
+    }
+    form.name = name;
+    form.source_id = String::new();
+    form.content_mode = "objects".into();
+    form.content_objects = String::new();
+    form.content_parent = String::new();
+    form.content_regex = String::new();
+    Ok(form)
+}
+
+/// The form's settings with every check that needs the catalog too.
+async fn validate(
+    state: &AppState,
+    id: Option<i64>,
+    form: &TaskForm,
+) -> Result<TaskSettings, AppError> {
+    let mut errors = Vec::new();
+    let parsed = form.parse();
+    if let Err(form_errors) = &parsed {
+        errors.extend(form_errors.iter().cloned());
+    }
+    let name = form.name.trim();
+    if !name.is_empty() && state.catalog.task_name_taken(name, id).await? {
+        errors.push(FieldError::new("name", "another task has this name"));
+    }
+    if let Ok(settings) = &parsed {
+        if state.catalog.source(settings.source_id).await?.is_none() {
+            errors.push(FieldError::new(
+                "source_id",
+                "this data source no longer exists",
+            ));
+        }
+        if state
+            .catalog
+            .repository(settings.repository_id)
+            .await?
+            .is_none()
+        {
+            errors.push(FieldError::new(
+                "repository_id",
+                "this repository no longer exists",
+            ));
+        }
+        for pattern in settings.content.include_patterns() {
+            if let Err(err) = regex::Regex::new(&pattern) {
+                errors.push(FieldError::new(
+                    "content_regex",
+                    format!("not a valid regular expression: {err}"),
+                ));
+            }
+        }
+    }
+    match parsed {
+        Ok(settings) if errors.is_empty() => Ok(settings),
+        _ => Err(AppError::Validation(errors)),
+    }
+}
+
+pub async fn save(id: Option<i64>, form: TaskForm, stop_running: bool) -> Result<i64, AppError> {
+    let state = app_state()?;
+    let settings = validate(&state, id, &form).await?;
+    let saved = match id {
+        None => state.catalog.insert_task(&settings).await?,
+        Some(id) => {
+            if state.jobs.is_running(id) {
+                if !stop_running {
+                    return Err(AppError::Conflict(
+                        "this task is running: confirm to stop the current run and apply the new settings".into(),
+                    ));
+                }
+                tracing::info!(task = %settings.name, "stopping the running job to apply new settings");
+                state.jobs.stop_and_wait(id).await;
+            }
+            state
+                .catalog
+                .update_task(id, &settings)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("task {id}")))?
+        }
+    };
+    state.jobs.wake_scheduler();
+    tracing::info!(task = %saved.settings.name, "task saved");
+    Ok(saved.id)
+}
+
+fn check(name: &str, result: Result<String, String>) -> Check {
+    let passed = result.is_ok();
+    Check {
+        name: name.to_owned(),
+        passed,
+        detail: result.unwrap_or_else(|e| e),
+    }
+}
+
+pub async fn verify(id: Option<i64>, form: TaskForm) -> Result<Vec<Check>, AppError> {
+    let state = app_state()?;
+    let mut checks = Vec::new();
+    let name = form.name.trim().to_owned();
+    checks.push(check(
+        "Name is free",
+        if name.is_empty() {
+            Err("the task has no name".into())
+        } else if state.catalog.task_name_taken(&name, id).await? {
+            Err(format!("another task is named {name:?}"))
+        } else {
+            Ok(format!("no other task is named {name:?}"))
+        },
+    ));
+    let settings = form.parse();
+    checks.push(check(
+        "Settings are complete",
+        match &settings {
+            Ok(_) => Ok("every field is valid".into()),
+            Err(errors) => Err(errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; ")),
+        },
+    ));
+
+    let source = match form.source_id.trim().parse::<i64>() {
+        Ok(id) => state.catalog.source(id).await?,
+        Err(_) => None,
+    };
+    match source.and_then(|s| s.url().map(|url| (s, url))) {
+        None => checks.push(check(
+            "Data source is reachable",
+            Err("no data source is chosen".into()),
+        )),
+        Some((source, url)) => {
+            let reached = super::super::sources::describe(url.clone(), Vec::new()).await;
+            checks.push(check(
+                "Data source is reachable",
+                reached.as_ref().map_err(ToString::to_string).map(|l| {
+                    format!(
+                        "{} holds {} objects ({} bytes)",
+                        source.location, l.total, l.total_bytes
+                    )
+                }),
+            ));
+            if reached.is_ok() {
+                let content = match form.content() {
+                    Ok(content) => super::super::sources::describe(url, content.include_patterns())
+                        .await
+                        .map_err(|e| e.to_string())
+                        .and_then(|l| {
+                            if l.total == 0 {
+                                Err("the content selects nothing in the source".to_owned())
+                            } else {
+                                Ok(format!(
+                                    "{} objects, {} bytes selected",
+                                    l.total, l.total_bytes
+                                ))
+                            }
+                        }),
+                    Err(e) => Err(e.message),
+                };
+                checks.push(check("Content exists and is not empty", content));
+            }
+        }
+    }
+
+    let repository = match form.repository_id.trim().parse::<i64>() {
+        Ok(id) => state.catalog.repository(id).await?,
+        Err(_) => None,
+    };
+    let repo_check = match repository {
+        None => Err("no repository is chosen".to_owned()),
+        Some(repo) => {
+            blocking(move || {
+                let opened = RepoLocation::parse(&repo.location)
+                    .and_then(|location| Repository::open(&location, None))
+                    .and_then(|r| r.check_writable().map(|()| r));
+                Ok(opened
+                    .map(|r| format!("{} is reachable and writable", r.location()))
+                    .map_err(|e| e.to_string()))
+            })
+            .await?
+        }
+    };
+    checks.push(check("Repository is reachable and writable", repo_check));
+    Ok(checks)
+}
+
+pub async fn delete(id: i64, delete_files: bool) -> Result<DeleteReport, AppError> {
+    let state = app_state()?;
+    let task = load_task(&state, id).await?;
+    // A run in progress would publish a point after its files were deleted.
+    state.jobs.stop_and_wait(id).await;
+    let mut report = DeleteReport {
+        task: task.settings.name.clone(),
+        points_removed: 0,
+        packs_deleted: 0,
+        bytes_freed: 0,
+        packs_shared: 0,
+    };
+    if delete_files {
+        let repository = state
+            .catalog
+            .repository(task.settings.repository_id)
+            .await?
+            .ok_or_else(|| {
+                AppError::Conflict(
+                    "the task's repository no longer exists; delete without files".into(),
+                )
+            })?;
+        let name = task.settings.name.clone();
+        report = blocking(move || {
+            let repo = Repository::open(&RepoLocation::parse(&repository.location)?, None)?;
+            let plan = plan_prune(&repo, &PruneOptions::forget_task(name))?;
+            let stats = run_prune(&repo, &plan, &NoProgress, &CancelToken::new())?;
+            Ok(DeleteReport {
+                points_removed: stats.points_removed,
+                packs_deleted: stats.packs_deleted,
+                bytes_freed: stats.bytes_freed,
+                packs_shared: plan.packs_partly_needed,
+                ..report
+            })
+        })
+        .await?;
+    }
+    state.catalog.delete_task(id).await?;
+    tracing::info!(task = %report.task, files = delete_files, points = report.points_removed, "task deleted");
+    Ok(report)
+}

@@ -1,0 +1,151 @@
+//! One backup run of a task on the engine, on a blocking thread: plan,
+//! back up, apply retention. The async side records what it reports.
+
+use tidemark_engine::backup::{plan_backup, run_backup, BackupOptions, BackupStats};
+use tidemark_engine::prune::{plan_prune, run_prune, PruneOptions};
+use tidemark_engine::{
+    open_source, BackupMode, CancelToken, Compression, EngineError, RepoLocation, Repository,
+    Selection, SourceUrl,
+};
+
+use super::tracker::Tracker;
+use crate::model::TaskSettings;
+
+/// Everything a run needs, resolved from the catalog before it starts.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    pub settings: TaskSettings,
+    pub source_url: String,
+    pub repository_location: String,
+    /// Read everything (the task's policy asks for a full point).
+    pub full: bool,
+}
+
+/// What the run tells the catalog while it goes.
+pub trait RunLog {
+    fn line(&self, level: &str, message: &str);
+    /// The plan is made: full or incremental, and the point's name and path.
+    fn planned(&self, mode: &str, point: &str, backup_path: &str);
+}
+
+pub fn mode_name(mode: BackupMode) -> &'static str {
+    match mode {
+        BackupMode::Full => "full",
+        BackupMode::Incremental => "incremental",
+    }
+}
+
+/// Runs the backup and then the task's retention. A retention failure is
+/// logged as a warning: the new point is already safely published.
+pub fn execute(
+    spec: &RunSpec,
+    tracker: &Tracker,
+    cancel: &CancelToken,
+    log: &dyn RunLog,
+) -> Result<BackupStats, EngineError> {
+    let settings = &spec.settings;
+    tidemark_engine::Progress::set_title(tracker, "planning");
+    let location = RepoLocation::parse(&spec.repository_location)?;
+    let repo = Repository::open(&location, None)?;
+    let selection = Selection {
+        include: settings.content.include_patterns(),
+        exclude: Vec::new(),
+    };
+    let source = open_source(&SourceUrl::parse(&spec.source_url)?, &selection)?;
+    let options = BackupOptions {
+        task: settings.name.clone(),
+        compression: settings.compression.parse::<Compression>()?,
+        pack_size: u64::from(settings.pack_size_mib) * 1024 * 1024,
+        full: spec.full,
+        selection,
+    };
+    let plan = plan_backup(&repo, source.as_ref(), &options)?;
+    if plan.objects.is_empty() {
+        return Err(EngineError::InvalidInput {
+            what: "backup content".into(),
+            message: format!(
+                "nothing in {} matches the task's selection; edit the task's content",
+                plan.source_url
+            ),
+        });
+    }
+    let backup_path = format!(
+        "{}/runs/{}",
+        repo.location().trim_end_matches('/'),
+        plan.point
+    );
+    log.planned(mode_name(plan.mode), &plan.point, &backup_path);
+    log.line(
+        "info",
+        &format!(
+            "{} backup of {} ({} objects, {} bytes) into {}{}",
+            mode_name(plan.mode),
+            plan.source_url,
+            plan.objects.len(),
+            plan.bytes,
+            backup_path,
+            plan.parent
+                .as_ref()
+                .map(|p| format!(", parent point {}", p.id))
+                .unwrap_or_default()
+        ),
+    );
+    let stats = run_backup(&repo, source.as_ref(), plan, &options, tracker, cancel)?;
+    for warning in &stats.warnings {
+        log.line("warn", warning);
+    }
+    log.line(
+        "info",
+        &format!(
+            "published point {}: {} objects, {} bytes ({} read), {} of {} chunks new, {} bytes stored, {:.1} s",
+            stats.point,
+            stats.objects,
+            stats.bytes,
+            stats.bytes_read,
+            stats.totals.new_chunks,
+            stats.totals.chunks,
+            stats.totals.new_bytes_stored,
+            stats.seconds
+        ),
+    );
+    if let Some(keep) = settings.keep_last {
+        if let Err(err) = apply_retention(&repo, &settings.name, keep, tracker, cancel, log) {
+            log.line(
+                "warn",
+                &format!("retention (keep {keep}) was not applied: {err}"),
+            );
+        }
+    }
+    Ok(stats)
+}
+
+fn apply_retention(
+    repo: &Repository,
+    task: &str,
+    keep: u32,
+    tracker: &Tracker,
+    cancel: &CancelToken,
+    log: &dyn RunLog,
+) -> Result<(), EngineError> {
+    let options = PruneOptions {
+        task: Some(task.to_owned()),
+        keep_last: Some(keep as usize),
+        ..PruneOptions::default()
+    };
+    let plan = plan_prune(repo, &options)?;
+    if plan.remove.is_empty() {
+        return Ok(());
+    }
+    let stats = run_prune(repo, &plan, tracker, cancel)?;
+    log.line(
+        "info",
+        &format!(
+            "retention kept the newest {keep}: removed {} point(s) ({}), deleted {} pack(s), freed {} bytes",
+            stats.points_removed,
+            plan.remove.join(", "),
+            stats.packs_deleted,
+            stats.bytes_freed
+        ),
+    );
+    Ok(())
+}

@@ -1,0 +1,389 @@
+//! Running backup jobs: at most one per task, each on a blocking thread,
+//! its progress broadcast to every browser watching. The scheduler starts
+//! jobs the same way Back Up Now does.
+
+mod backup_run;
+pub mod events;
+pub mod scheduler;
+mod tracker;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{broadcast, Notify};
+use tokio::task::JoinHandle;
+
+use tidemark_engine::{CancelToken, EngineError};
+
+pub use backup_run::RunSpec;
+pub use tracker::Tracker;
+
+use crate::catalog::{Catalog, RunOutcome, RunRecord, Trigger};
+use crate::model::{JobPhase, JobProgress, RunState};
+
+/// Why a job did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("task {0} was not found")]
+    NoTask(i64),
+    #[error("task {0:?} is already running; wait for it to finish or stop it first")]
+    AlreadyRunning(String),
+    #[error("task {task:?}: {message}")]
+    Unusable { task: String, message: String },
+    #[error("the server is stopping; no new backup starts")]
+    ShuttingDown,
+    #[error(transparent)]
+    Catalog(#[from] sqlx::Error),
+}
+
+struct Running {
+    run_id: i64,
+    cancel: CancelToken,
+    tracker: Arc<Tracker>,
+    done: Arc<Notify>,
+}
+
+struct Inner {
+    catalog: Catalog,
+    running: Mutex<HashMap<i64, Running>>,
+    events: broadcast::Sender<JobProgress>,
+    /// Wakes the scheduler when tasks change.
+    pub(crate) wake: Notify,
+    /// Turns true when the server begins to stop.
+    closing: tokio::sync::watch::Sender<bool>,
+}
+
+/// The server's job registry; cheap to clone.
+#[derive(Clone)]
+pub struct Jobs(Arc<Inner>);
+
+impl std::fmt::Debug for Jobs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jobs").finish_non_exhaustive()
+    }
+}
+
+/// How often a running job's progress is sent.
+const TICK: Duration = Duration::from_millis(500);
+
+impl Jobs {
+    pub fn new(catalog: Catalog) -> Self {
+        let (events, _) = broadcast::channel(256);
+        Jobs(Arc::new(Inner {
+            catalog,
+            running: Mutex::new(HashMap::new()),
+            events,
+            wake: Notify::new(),
+            closing: tokio::sync::watch::Sender::new(false),
+        }))
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.0.catalog
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<JobProgress> {
+        self.0.events.subscribe()
+    }
+
+    /// The server is stopping: event streams end and no job starts.
+    pub fn close(&self) {
+        self.0.closing.send_replace(true);
+    }
+
+    /// Resolves once [`Jobs::close`] was called.
+    pub async fn closed(&self) {
+        let mut closing = self.0.closing.subscribe();
+        let _ = closing.wait_for(|c| *c).await;
+    }
+
+    /// Asks the scheduler to look at the tasks again (one was saved).
+    pub fn wake_scheduler(&self) {
+        self.0.wake.notify_one();
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Running>> {
+        self.0.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The progress of every running job.
+    pub fn snapshots(&self) -> Vec<JobProgress> {
+        self.running()
+            .values()
+            .map(|r| r.tracker.snapshot(JobPhase::Running, None))
+            .collect()
+    }
+
+    pub fn is_running(&self, task_id: i64) -> bool {
+        self.running().contains_key(&task_id)
+    }
+
+    /// Starts a backup of the task now. Refused while the task already runs.
+    pub async fn start(
+        &self,
+        task_id: i64,
+        trigger: Trigger,
+        late: bool,
+        attempt: u32,
+    ) -> Result<RunRecord, StartError> {
+        if *self.0.closing.borrow() {
+            return Err(StartError::ShuttingDown);
+        }
+        let catalog = self.catalog();
+        let task = catalog
+            .task(task_id)
+            .await?
+            .ok_or(StartError::NoTask(task_id))?;
+        let name = task.settings.name.clone();
+        let unusable = |message: &str| StartError::Unusable {
+            task: name.clone(),
+            message: message.to_owned(),
+        };
+        let source = catalog
+            .source(task.settings.source_id)
+            .await?
+            .ok_or_else(|| unusable("its data source was deleted"))?;
+        let source_url = source
+            .url()
+            .ok_or_else(|| unusable("its data source has a kind this server cannot read"))?;
+        let repository = catalog
+            .repository(task.settings.repository_id)
+            .await?
+            .ok_or_else(|| unusable("its repository was deleted"))?;
+        let full = task
+            .settings
+            .policy
+            .next_is_full(catalog.incrementals_since_full(task_id).await?);
+        let run = catalog
+            .start_run(task_id, trigger, late, attempt)
+            .await?
+            .ok_or_else(|| StartError::AlreadyRunning(name.clone()))?;
+        let spec = RunSpec {
+            settings: task.settings,
+            source_url,
+            repository_location: repository.location,
+            full,
+        };
+        let tracker = Arc::new(Tracker::new(run.id, task_id, name));
+        let cancel = CancelToken::new();
+        let done = Arc::new(Notify::new());
+        self.running().insert(
+            task_id,
+            Running {
+                run_id: run.id,
+                cancel: cancel.clone(),
+                tracker: Arc::clone(&tracker),
+                done: Arc::clone(&done),
+            },
+        );
+        let late_note = if late {
+            " (late: missed while the server was down)"
+        } else {
+            ""
+        };
+        self.log(
+            run.id,
+            "info",
+            &format!(
+                "run started by {}{late_note}, attempt {attempt}",
+                trigger.as_str()
+            ),
+        )
+        .await;
+        let jobs = self.clone();
+        tokio::spawn(async move {
+            jobs.drive(task_id, run.id, spec, tracker, cancel, done)
+                .await
+        });
+        Ok(run)
+    }
+
+    /// Asks a task's running job to stop; returns its run id if one ran.
+    pub fn cancel(&self, task_id: i64) -> Option<i64> {
+        self.running().get(&task_id).map(|r| {
+            r.cancel.cancel();
+            r.run_id
+        })
+    }
+
+    /// Stops a task's job (if any) and waits until it has ended.
+    pub async fn stop_and_wait(&self, task_id: i64) {
+        let done = self.running().get(&task_id).map(|r| {
+            r.cancel.cancel();
+            Arc::clone(&r.done)
+        });
+        if let Some(done) = done {
+            let notified = done.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so an end in between is not missed.
+            notified.as_mut().enable();
+            if self.is_running(task_id) {
+                notified.await;
+            }
+        }
+    }
+
+    /// Cancels every job and waits for them (server shutdown).
+    pub async fn shutdown(&self) {
+        let ids: Vec<i64> = self.running().keys().copied().collect();
+        for id in ids {
+            self.stop_and_wait(id).await;
+        }
+    }
+
+    async fn log(&self, run_id: i64, level: &str, message: &str) {
+        if let Err(err) = self.catalog().add_run_log(run_id, level, message).await {
+            tracing::warn!(run_id, error = %err, "could not record a run log line");
+        }
+    }
+
+    async fn drive(
+        self,
+        task_id: i64,
+        run_id: i64,
+        spec: RunSpec,
+        tracker: Arc<Tracker>,
+        cancel: CancelToken,
+        done: Arc<Notify>,
+    ) {
+        let handle = tokio::runtime::Handle::current();
+        let work = {
+            let tracker = Arc::clone(&tracker);
+            let spec = spec.clone();
+            let log = CatalogLog {
+                catalog: self.catalog().clone(),
+                run_id,
+                handle,
+            };
+            tokio::task::spawn_blocking(move || backup_run::execute(&spec, &tracker, &cancel, &log))
+        };
+        let result = self.tick_until_done(&tracker, work).await;
+        let (state, outcome, error) = match result {
+            Ok(stats) => (
+                RunState::Succeeded,
+                RunOutcome {
+                    objects: stats.objects,
+                    bytes: stats.bytes,
+                    bytes_stored: stats.totals.new_bytes_stored,
+                    chunks: stats.totals.chunks,
+                    new_chunks: stats.totals.new_chunks,
+                },
+                None,
+            ),
+            Err(EngineError::Cancelled) => (RunState::Cancelled, RunOutcome::default(), None),
+            Err(err) => (
+                RunState::Failed,
+                RunOutcome::default(),
+                Some(err.to_string()),
+            ),
+        };
+        match &error {
+            Some(message) => self.log(run_id, "error", message).await,
+            None => {
+                self.log(run_id, "info", &format!("run {}", state.as_str()))
+                    .await
+            }
+        }
+        if let Err(err) = self
+            .catalog()
+            .finish_run(run_id, state, &outcome, error.as_deref())
+            .await
+        {
+            tracing::error!(run_id, error = %err, "could not record the end of a run");
+        }
+        self.after_run(task_id, run_id, &spec, state).await;
+        let phase = match state {
+            RunState::Succeeded => JobPhase::Succeeded,
+            RunState::Cancelled => JobPhase::Cancelled,
+            _ => JobPhase::Failed,
+        };
+        let last = tracker.snapshot(phase, error);
+        self.running().remove(&task_id);
+        let _ = self.0.events.send(last);
+        done.notify_waiters();
+        self.wake_scheduler();
+    }
+
+    async fn tick_until_done(
+        &self,
+        tracker: &Tracker,
+        mut work: JoinHandle<Result<tidemark_engine::backup::BackupStats, EngineError>>,
+    ) -> Result<tidemark_engine::backup::BackupStats, EngineError> {
+        let mut ticks = tokio::time::interval(TICK);
+        loop {
+            tokio::select! {
+                joined = &mut work => {
+                    return joined.unwrap_or_else(|panic| Err(EngineError::InvalidInput {
+                        what: "backup".into(),
+                        message: format!("the backup stopped unexpectedly: {panic}"),
+                    }));
+                }
+                _ = ticks.tick() => {
+                    // No receivers is fine: nobody is watching.
+                    let _ = self.0.events.send(tracker.snapshot(JobPhase::Running, None));
+                }
+            }
+        }
+    }
+
+    /// Retries a failed run per the task's settings, or clears a retry.
+    async fn after_run(&self, task_id: i64, run_id: i64, spec: &RunSpec, state: RunState) {
+        let catalog = self.catalog();
+        let attempt = match catalog.run(run_id).await {
+            Ok(Some(run)) => u32::try_from(run.attempt).unwrap_or(1),
+            _ => 1,
+        };
+        let retry =
+            (state == RunState::Failed && attempt <= spec.settings.retry_count).then(|| {
+                let at = Utc::now()
+                    + chrono::Duration::minutes(i64::from(spec.settings.retry_interval_min));
+                (at, attempt + 1)
+            });
+        if let Some((at, next)) = retry {
+            self.log(
+                run_id,
+                "info",
+                &format!(
+                    "attempt {next} of {} scheduled at {}",
+                    spec.settings.retry_count + 1,
+                    at.format("%Y-%m-%d %H:%M:%S UTC")
+                ),
+            )
+            .await;
+        }
+        if let Err(err) = catalog.set_retry(task_id, retry).await {
+            tracing::error!(task_id, error = %err, "could not record the retry of a failed run");
+        }
+    }
+}
+
+/// Writes run log lines and the plan to the catalog from the blocking thread.
+struct CatalogLog {
+    catalog: Catalog,
+    run_id: i64,
+    handle: tokio::runtime::Handle,
+}
+
+impl backup_run::RunLog for CatalogLog {
+    fn line(&self, level: &str, message: &str) {
+        if let Err(err) =
+            self.handle
+                .block_on(self.catalog.add_run_log(self.run_id, level, message))
+        {
+            tracing::warn!(run_id = self.run_id, error = %err, "could not record a run log line");
+        }
+    }
+
+    fn planned(&self, mode: &str, point: &str, backup_path: &str) {
+        let recorded =
+            self.handle.block_on(
+                self.catalog
+                    .set_run_plan(self.run_id, mode, point, backup_path),
+            );
+        if let Err(err) = recorded {
+            tracing::warn!(run_id = self.run_id, error = %err, "could not record a run's plan");
+        }
+    }
+}

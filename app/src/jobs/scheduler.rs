@@ -1,0 +1,96 @@
+//! The scheduler: starts periodic tasks at their next run time and failed
+//! runs at their retry time. Times live in the catalog, so a restart loses
+//! nothing; a run missed while the server was down runs once at start-up,
+//! marked late.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::{Jobs, StartError};
+use crate::catalog::{TaskRecord, Trigger};
+
+/// A scheduled run starting this much after its time counts as late.
+const LATE_AFTER: chrono::Duration = chrono::Duration::seconds(60);
+/// The longest the scheduler sleeps without looking at the catalog.
+const MAX_SLEEP: Duration = Duration::from_secs(30);
+
+/// What one look at the catalog started.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TickReport {
+    pub started: Vec<(i64, Trigger, bool)>,
+    /// Slots skipped because the task was still running.
+    pub skipped: Vec<i64>,
+}
+
+impl Jobs {
+    /// Starts whatever is due at `now`, and moves each task's next run.
+    pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport, sqlx::Error> {
+        let mut report = TickReport::default();
+        for task in self.catalog().due_tasks(now).await? {
+            let retry_due = task.retry_at.is_some_and(|at| at <= now);
+            let slot_due = task.next_run_at.filter(|at| *at <= now);
+            if let Some(slot) = slot_due {
+                // Move on first: a slot is used once, whatever happens to it.
+                self.catalog()
+                    .set_next_run(task.id, task.settings.schedule.next_after(now))
+                    .await?;
+                let late = now - slot > LATE_AFTER;
+                if retry_due {
+                    // The scheduled run replaces the pending retry.
+                    self.catalog().set_retry(task.id, None).await?;
+                }
+                self.start_logged(&task, Trigger::Schedule, late, 1, &mut report)
+                    .await;
+            } else if retry_due {
+                self.catalog().set_retry(task.id, None).await?;
+                let attempt = task.retry_attempt.max(2);
+                self.start_logged(&task, Trigger::Retry, false, attempt, &mut report)
+                    .await;
+            }
+        }
+        Ok(report)
+    }
+
+    async fn start_logged(
+        &self,
+        task: &TaskRecord,
+        trigger: Trigger,
+        late: bool,
+        attempt: u32,
+        report: &mut TickReport,
+    ) {
+        match self.start(task.id, trigger, late, attempt).await {
+            Ok(_) => report.started.push((task.id, trigger, late)),
+            Err(StartError::AlreadyRunning(_)) => {
+                tracing::warn!(task = %task.settings.name, "scheduled run skipped: the previous run is still going");
+                report.skipped.push(task.id);
+            }
+            Err(err) => {
+                tracing::error!(task = %task.settings.name, error = %err, "scheduled run did not start")
+            }
+        }
+    }
+
+    /// Runs the scheduler until `stop` resolves.
+    pub async fn run_scheduler(self, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            if let Err(err) = self.tick(Utc::now()).await {
+                tracing::error!(error = %err, "scheduler could not read the catalog");
+            }
+            let sleep = match self.catalog().next_due_at().await {
+                Ok(Some(at)) => (at - Utc::now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(MAX_SLEEP),
+                _ => MAX_SLEEP,
+            };
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = tokio::time::sleep(sleep.max(Duration::from_millis(200))) => {}
+                _ = self.0.wake.notified() => {}
+            }
+        }
+    }
+}

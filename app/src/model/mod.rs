@@ -1,0 +1,14 @@
+//! Types shared by the browser and the server: what a data source and a
+//! backup task are, and the validation of the task form. Validation lives
+//! here so the server (which decides) and the browser (which hints) agree.
+
+mod progress;
+mod source;
+mod task;
+
+pub use progress::{human_bytes, human_duration, JobPhase, JobProgress};
+pub use source::{SourceForm, SourceKind};
+pub use task::{
+    escape_regex, Content, FieldError, Period, PeriodUnit, Policy, RunState, Schedule, TaskForm,
+    TaskSettings, COMPRESSION_LEVELS, MAX_TASK_NAME,
+};

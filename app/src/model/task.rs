@@ -1,0 +1,509 @@
+//! Backup tasks: the settings form, its validation, and run states.
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub const MAX_TASK_NAME: usize = 64;
+pub const COMPRESSION_LEVELS: [&str; 3] = ["fastest", "balanced", "best"];
+
+/// A form field's problem, shown beside the field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The task form exactly as submitted (all text, so that a form posted
+/// without JavaScript and one built by the hydrated page read the same).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaskForm {
+    pub name: String,
+    pub source_id: String,
+    pub repository_id: String,
+    /// `all`, `objects` or `regex`.
+    pub content_mode: String,
+    /// Selected objects (tables, directories, files), one per line.
+    pub content_objects: String,
+    pub content_parent: String,
+    pub content_regex: String,
+    /// `manual` or `periodic`.
+    pub schedule_mode: String,
+    /// `YYYY-MM-DDTHH:MM` in UTC (an HTML datetime-local value).
+    pub first_start: String,
+    pub period_value: String,
+    pub period_unit: String,
+    pub policy: String,
+    pub full_every_n: String,
+    pub keep_last: String,
+    pub compression: String,
+    pub pack_size_mib: String,
+    pub retry_count: String,
+    pub retry_interval_min: String,
+    /// Present ("on") when the enabled box is ticked.
+    pub enabled: Option<String>,
+}
+
+/// What a task backs up from its source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Content {
+    All,
+    /// Chosen objects: tables, or files and directories of a tree.
+    Objects(Vec<String>),
+    /// Objects under `parent` whose path below it matches `pattern`.
+    Regex {
+        parent: String,
+        pattern: String,
+    },
+}
+
+impl Content {
+    /// The engine's include patterns for this content.
+    pub fn include_patterns(&self) -> Vec<String> {
+        match self {
+            Content::All => Vec::new(),
+            Content::Objects(names) => names
+                .iter()
+                .map(|n| format!("^{}(?:/|$)", escape_regex(n)))
+                .collect(),
+            Content::Regex { parent, pattern } if parent.is_empty() => vec![pattern.clone()],
+            Content::Regex { parent, pattern } => {
+                vec![format!("^{}/(?:{pattern})", escape_regex(parent))]
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PeriodUnit {
+    Hours,
+    Days,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Period {
+    pub value: u32,
+    pub unit: PeriodUnit,
+}
+
+impl Period {
+    pub fn duration(self) -> Duration {
+        match self.unit {
+            PeriodUnit::Hours => Duration::hours(i64::from(self.value)),
+            PeriodUnit::Days => Duration::days(i64::from(self.value)),
+        }
+    }
+
+    pub fn label(self) -> String {
+        let unit = match (self.unit, self.value) {
+            (PeriodUnit::Hours, 1) => "hour",
+            (PeriodUnit::Hours, _) => "hours",
+            (PeriodUnit::Days, 1) => "day",
+            (PeriodUnit::Days, _) => "days",
+        };
+        format!("every {} {unit}", self.value)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Schedule {
+    Manual,
+    Periodic {
+        first_start: DateTime<Utc>,
+        every: Period,
+    },
+}
+
+impl Schedule {
+    /// The first slot of the schedule strictly after `after`.
+    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let Schedule::Periodic { first_start, every } = *self else {
+            return None;
+        };
+        if first_start > after {
+            return Some(first_start);
+        }
+        let step = every.duration().num_seconds().max(1);
+        let passed = (after - first_start).num_seconds() / step + 1;
+        Some(first_start + Duration::seconds(passed * step))
+    }
+}
+
+/// Full or incremental, decided per run from the task's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Policy {
+    FullThenIncremental,
+    FullAlways,
+    /// A full point every n runs, incrementals between.
+    FullEveryN(u32),
+}
+
+impl Policy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::FullThenIncremental => "full-then-incremental",
+            Policy::FullAlways => "full-always",
+            Policy::FullEveryN(_) => "full-every-n",
+        }
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            Policy::FullThenIncremental => "full first, then incremental".into(),
+            Policy::FullAlways => "full every time".into(),
+            Policy::FullEveryN(n) => format!("full every {n} runs"),
+        }
+    }
+
+    /// Whether the next run must be full, given how many successful
+    /// incremental runs followed the last full one (None: no full yet).
+    pub fn next_is_full(self, incrementals_since_full: Option<u32>) -> bool {
+        match (self, incrementals_since_full) {
+            (_, None) | (Policy::FullAlways, _) => true,
+            (Policy::FullThenIncremental, Some(_)) => false,
+            (Policy::FullEveryN(n), Some(since)) => since + 1 >= n,
+        }
+    }
+}
+
+/// A task's settings once the form is valid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskSettings {
+    pub name: String,
+    pub source_id: i64,
+    pub repository_id: i64,
+    pub content: Content,
+    pub schedule: Schedule,
+    pub policy: Policy,
+    /// The maximum number of backup copies kept; None keeps all.
+    pub keep_last: Option<u32>,
+    pub compression: String,
+    pub pack_size_mib: u32,
+    pub retry_count: u32,
+    pub retry_interval_min: u32,
+    pub enabled: bool,
+}
+
+impl TaskForm {
+    /// Checks every field that needs nothing but the form itself; the
+    /// server adds the checks that need the catalog (name free, source
+    /// and repository exist). Returns every problem at once.
+    pub fn parse(&self) -> Result<TaskSettings, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut fail = |field: &str, message: &str| errors.push(FieldError::new(field, message));
+
+        let name = self.name.trim().to_owned();
+        if name.is_empty() {
+            fail("name", "give the task a name");
+        } else if name.chars().count() > MAX_TASK_NAME {
+            fail("name", "at most 64 characters");
+        } else if name.chars().any(char::is_control) {
+            fail("name", "no control characters");
+        }
+        let source_id = self.source_id.trim().parse::<i64>().ok();
+        if source_id.is_none() {
+            fail("source_id", "choose a data source");
+        }
+        let repository_id = self.repository_id.trim().parse::<i64>().ok();
+        if repository_id.is_none() {
+            fail("repository_id", "choose a repository");
+        }
+
+        let content = match self.content() {
+            Ok(content) => Some(content),
+            Err(error) => {
+                errors.push(error);
+                None
+            }
+        };
+        let mut fail = |field: &str, message: &str| errors.push(FieldError::new(field, message));
+
+        let schedule = match self.schedule_mode.as_str() {
+            "" | "manual" => Some(Schedule::Manual),
+            "periodic" => {
+                let first_start = parse_start(&self.first_start);
+                if first_start.is_none() {
+                    fail(
+                        "first_start",
+                        "give the first start time (YYYY-MM-DD HH:MM, UTC)",
+                    );
+                }
+                let value = parse_in(&self.period_value, 1, 10_000);
+                if value.is_none() {
+                    fail("period_value", "a whole number from 1 to 10000");
+                }
+                let unit = match self.period_unit.as_str() {
+                    "hours" => Some(PeriodUnit::Hours),
+                    "days" => Some(PeriodUnit::Days),
+                    _ => {
+                        fail("period_unit", "choose hours or days");
+                        None
+                    }
+                };
+                match (first_start, value, unit) {
+                    (Some(first_start), Some(value), Some(unit)) => Some(Schedule::Periodic {
+                        first_start,
+                        every: Period { value, unit },
+                    }),
+                    _ => None,
+                }
+            }
+            _ => {
+                fail("schedule_mode", "choose manual or periodic");
+                None
+            }
+        };
+
+        let policy = match self.policy.as_str() {
+            "" | "full-then-incremental" => Some(Policy::FullThenIncremental),
+            "full-always" => Some(Policy::FullAlways),
+            "full-every-n" => match parse_in(&self.full_every_n, 2, 1000) {
+                Some(n) => Some(Policy::FullEveryN(n)),
+                None => {
+                    fail("full_every_n", "a whole number from 2 to 1000");
+                    None
+                }
+            },
+            _ => {
+                fail("policy", "choose a backup policy");
+                None
+            }
+        };
+        let keep_last = if self.keep_last.trim().is_empty() {
+            None
+        } else {
+            let kept = parse_in(&self.keep_last, 1, 100_000);
+            if kept.is_none() {
+                fail(
+                    "keep_last",
+                    "a whole number of at least 1, or empty to keep all",
+                );
+            }
+            kept
+        };
+        let compression = if self.compression.is_empty() {
+            "balanced".to_owned()
+        } else {
+            self.compression.clone()
+        };
+        if !COMPRESSION_LEVELS.contains(&compression.as_str()) {
+            fail("compression", "choose fastest, balanced or best");
+        }
+        let pack_size_mib = or_default(&self.pack_size_mib, 16, |t| parse_in(t, 1, 4096));
+        if pack_size_mib.is_none() {
+            fail("pack_size_mib", "a whole number of MiB from 1 to 4096");
+        }
+        let retry_count = or_default(&self.retry_count, 0, |t| parse_in(t, 0, 100));
+        if retry_count.is_none() {
+            fail("retry_count", "a whole number from 0 to 100");
+        }
+        let retry_interval_min =
+            or_default(&self.retry_interval_min, 5, |t| parse_in(t, 1, 10_080));
+        if retry_interval_min.is_none() {
+            fail(
+                "retry_interval_min",
+                "a whole number of minutes from 1 to 10080",
+            );
+        }
+
+        match (
+            source_id,
+            repository_id,
+            content,
+            schedule,
+            policy,
+            pack_size_mib,
+            retry_count,
+            retry_interval_min,
+        ) {
+            (Some(s), Some(r), Some(c), Some(sch), Some(p), Some(pack), Some(rc), Some(ri))
+                if errors.is_empty() =>
+            {
+                Ok(TaskSettings {
+                    name,
+                    source_id: s,
+                    repository_id: r,
+                    content: c,
+                    schedule: sch,
+                    policy: p,
+                    keep_last,
+                    compression,
+                    pack_size_mib: pack,
+                    retry_count: rc,
+                    retry_interval_min: ri,
+                    enabled: self.enabled.is_some(),
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+impl TaskForm {
+    /// The content part of the form alone (for previews before saving).
+    pub fn content(&self) -> Result<Content, FieldError> {
+        match self.content_mode.as_str() {
+            "" | "all" => Ok(Content::All),
+            "objects" => {
+                let names: Vec<String> = self
+                    .content_objects
+                    .lines()
+                    .map(|l| l.trim().trim_end_matches('/').to_owned())
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                if names.is_empty() {
+                    Err(FieldError::new(
+                        "content_objects",
+                        "select at least one object",
+                    ))
+                } else {
+                    Ok(Content::Objects(names))
+                }
+            }
+            "regex" => {
+                let pattern = self.content_regex.trim().to_owned();
+                if pattern.is_empty() {
+                    Err(FieldError::new(
+                        "content_regex",
+                        "give a regular expression",
+                    ))
+                } else {
+                    Ok(Content::Regex {
+                        parent: self.content_parent.trim().trim_matches('/').to_owned(),
+                        pattern,
+                    })
+                }
+            }
+            _ => Err(FieldError::new(
+                "content_mode",
+                "choose all, selected objects or a regular expression",
+            )),
+        }
+    }
+}
+
+impl TaskSettings {
+    /// The form that shows these settings (for Edit and Copy).
+    pub fn to_form(&self) -> TaskForm {
+        let mut form = TaskForm {
+            name: self.name.clone(),
+            source_id: self.source_id.to_string(),
+            repository_id: self.repository_id.to_string(),
+            compression: self.compression.clone(),
+            pack_size_mib: self.pack_size_mib.to_string(),
+            retry_count: self.retry_count.to_string(),
+            retry_interval_min: self.retry_interval_min.to_string(),
+            keep_last: self.keep_last.map(|n| n.to_string()).unwrap_or_default(),
+            policy: self.policy.as_str().to_owned(),
+            enabled: self.enabled.then(|| "on".to_owned()),
+            ..TaskForm::default()
+        };
+        if let Policy::FullEveryN(n) = self.policy {
+            form.full_every_n = n.to_string();
+        }
+        match &self.content {
+            Content::All => form.content_mode = "all".into(),
+            Content::Objects(names) => {
+                form.content_mode = "objects".into();
+                form.content_objects = names.join("\n");
+            }
+            Content::Regex { parent, pattern } => {
+                form.content_mode = "regex".into();
+                form.content_parent = parent.clone();
+                form.content_regex = pattern.clone();
+            }
+        }
+        match self.schedule {
+            Schedule::Manual => form.schedule_mode = "manual".into(),
+            Schedule::Periodic { first_start, every } => {
+                form.schedule_mode = "periodic".into();
+                form.first_start = first_start.format("%Y-%m-%dT%H:%M").to_string();
+                form.period_value = every.value.to_string();
+                form.period_unit = match every.unit {
+                    PeriodUnit::Hours => "hours".into(),
+                    PeriodUnit::Days => "days".into(),
+                };
+            }
+        }
+        form
+    }
+}
+
+/// The states a run goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RunState {
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl RunState {
+    pub const ALL: [RunState; 4] = [
+        RunState::Running,
+        RunState::Succeeded,
+        RunState::Failed,
+        RunState::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Succeeded => "succeeded",
+            RunState::Failed => "failed",
+            RunState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// Escapes regular-expression metacharacters, so a chosen object name
+/// matches only itself.
+pub fn escape_regex(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn parse_in(text: &str, min: u32, max: u32) -> Option<u32> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+}
+
+fn or_default(text: &str, default: u32, parse: impl Fn(&str) -> Option<u32>) -> Option<u32> {
+    if text.trim().is_empty() {
+        Some(default)
+    } else {
+        parse(text)
+    }
+}
+
+fn parse_start(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+        .map(|naive| naive.and_utc())
+}
+
+#[cfg(test)]
+mod tests;

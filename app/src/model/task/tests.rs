@@ -1,0 +1,153 @@
+use super::*;
+
+fn valid() -> TaskForm {
+    TaskForm {
+        name: "nightly".into(),
+        source_id: "1".into(),
+        repository_id: "2".into(),
+        content_mode: "all".into(),
+        schedule_mode: "manual".into(),
+        policy: "full-then-incremental".into(),
+        compression: "balanced".into(),
+        enabled: Some("on".into()),
+        ..TaskForm::default()
+    }
+}
+
+fn fields(form: &TaskForm) -> Vec<String> {
+    form.parse()
+        .unwrap_err()
+        .into_iter()
+        .map(|e| e.field)
+        .collect()
+}
+
+#[test]
+fn a_valid_form_gets_defaults_for_empty_optional_fields() {
+    let settings = valid().parse().unwrap();
+    assert_eq!(settings.name, "nightly");
+    assert_eq!(settings.pack_size_mib, 16);
+    assert_eq!(settings.retry_count, 0);
+    assert_eq!(settings.retry_interval_min, 5);
+    assert_eq!(settings.keep_last, None);
+    assert!(settings.enabled);
+    assert_eq!(settings.to_form().parse().unwrap(), settings);
+}
+
+#[test]
+fn names_are_required_and_at_most_64_characters() {
+    let mut form = valid();
+    form.name = "  ".into();
+    assert_eq!(fields(&form), ["name"]);
+    form.name = "é".repeat(64);
+    assert!(form.parse().is_ok());
+    form.name = "x".repeat(65);
+    assert_eq!(fields(&form), ["name"]);
+}
+
+#[test]
+fn every_bad_field_is_reported_at_once() {
+    let form = TaskForm {
+        name: String::new(),
+        source_id: "x".into(),
+        repository_id: String::new(),
+        content_mode: "objects".into(),
+        schedule_mode: "periodic".into(),
+        first_start: "tomorrow".into(),
+        period_value: "0".into(),
+        period_unit: "weeks".into(),
+        policy: "full-every-n".into(),
+        full_every_n: "1".into(),
+        keep_last: "0".into(),
+        compression: "ultra".into(),
+        pack_size_mib: "0".into(),
+        retry_count: "-1".into(),
+        retry_interval_min: "0".into(),
+        ..TaskForm::default()
+    };
+    assert_eq!(
+        fields(&form),
+        [
+            "name",
+            "source_id",
+            "repository_id",
+            "content_objects",
+            "first_start",
+            "period_value",
+            "period_unit",
+            "full_every_n",
+            "keep_last",
+            "compression",
+            "pack_size_mib",
+            "retry_count",
+            "retry_interval_min"
+        ]
+    );
+}
+
+#[test]
+fn content_becomes_anchored_include_patterns() {
+    let mut form = valid();
+    form.content_mode = "objects".into();
+    form.content_objects = "sequence/root.sg1/\nmetrics.v2\n".into();
+    let content = form.parse().unwrap().content;
+    assert_eq!(
+        content.include_patterns(),
+        [r"^sequence/root\.sg1(?:/|$)", r"^metrics\.v2(?:/|$)"]
+    );
+    form.content_mode = "regex".into();
+    form.content_parent = "/data/".into();
+    form.content_regex = r".*\.tsfile$".into();
+    assert_eq!(
+        form.parse().unwrap().content.include_patterns(),
+        [r"^data/(?:.*\.tsfile$)"]
+    );
+    form.content_regex = String::new();
+    assert_eq!(fields(&form), ["content_regex"]);
+}
+
+#[test]
+fn periodic_schedules_step_from_the_first_start() {
+    let mut form = valid();
+    form.schedule_mode = "periodic".into();
+    form.first_start = "2026-01-01T02:00".into();
+    form.period_value = "6".into();
+    form.period_unit = "hours".into();
+    let schedule = form.parse().unwrap().schedule;
+    let at = |s: &str| {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M")
+            .unwrap()
+            .and_utc()
+    };
+    assert_eq!(
+        schedule.next_after(at("2025-12-31 23:00")),
+        Some(at("2026-01-01 02:00"))
+    );
+    // Exactly on a slot: the next one.
+    assert_eq!(
+        schedule.next_after(at("2026-01-01 02:00")),
+        Some(at("2026-01-01 08:00"))
+    );
+    assert_eq!(
+        schedule.next_after(at("2026-01-03 09:30")),
+        Some(at("2026-01-03 14:00"))
+    );
+    assert_eq!(Schedule::Manual.next_after(at("2026-01-01 00:00")), None);
+}
+
+#[test]
+fn policies_decide_full_or_incremental() {
+    assert!(Policy::FullThenIncremental.next_is_full(None));
+    assert!(!Policy::FullThenIncremental.next_is_full(Some(40)));
+    assert!(Policy::FullAlways.next_is_full(Some(0)));
+    // Full every 3 runs: F I I F I I ...
+    let n3 = Policy::FullEveryN(3);
+    assert!(!n3.next_is_full(Some(0)));
+    assert!(!n3.next_is_full(Some(1)));
+    assert!(n3.next_is_full(Some(2)));
+}
+
+#[test]
+fn escaping_makes_names_literal() {
+    assert_eq!(escape_regex("a.b[1]+c"), r"a\.b\[1\]\+c");
+}
