@@ -55,11 +55,11 @@ pub struct DeleteReport {
 
 #[cfg(feature = "ssr")]
 #[path = "tasks_server.rs"]
-mod server;
+pub mod server;
 
 #[server(endpoint = "tasks")]
 pub async fn list_tasks() -> Result<Vec<TaskRow>, AppError> {
-    server::list_tasks().await
+    server::list_tasks(&crate::state::app_state()?).await
 }
 
 #[server(endpoint = "tasks/get")]
@@ -76,7 +76,7 @@ pub async fn get_task(id: i64) -> Result<TaskEdit, AppError> {
 /// A new task's form with the settings of task `id`, and no source or content.
 #[server(endpoint = "tasks/copy")]
 pub async fn copy_task(id: i64) -> Result<TaskForm, AppError> {
-    server::copy_form(id).await
+    server::copy_form(&crate::state::app_state()?, id).await
 }
 
 /// Creates (no `id`) or updates a task. Updating a running task needs
@@ -87,18 +87,18 @@ pub async fn save_task(
     form: TaskForm,
     stop_running: Option<String>,
 ) -> Result<i64, AppError> {
-    server::save(id, form, stop_running.is_some()).await
+    server::save(&crate::state::app_state()?, id, form, stop_running.is_some()).await
 }
 
 /// Checks a task's settings before saving: every check with pass or fail.
 #[server(endpoint = "tasks/verify")]
 pub async fn verify_task(id: Option<i64>, form: TaskForm) -> Result<Vec<Check>, AppError> {
-    server::verify(id, form).await
+    server::verify(&crate::state::app_state()?, id, form).await
 }
 
 #[server(endpoint = "tasks/delete")]
 pub async fn delete_task(id: i64, delete_files: bool) -> Result<DeleteReport, AppError> {
-    server::delete(id, delete_files).await
+    server::delete(&crate::state::app_state()?, id, delete_files).await
 }
 
 /// Starts a run now; refused while the task runs. Returns the run's id.

@@ -9,7 +9,7 @@ use super::{Check, DeleteReport, TaskRow};
 use crate::catalog::TaskRecord;
 use crate::error::{blocking, AppError};
 use crate::model::{FieldError, Schedule, TaskForm, TaskSettings};
-use crate::state::{app_state, AppState};
+use crate::state::AppState;
 
 pub async fn load_task(state: &AppState, id: i64) -> Result<TaskRecord, AppError> {
     state
@@ -19,8 +19,7 @@ pub async fn load_task(state: &AppState, id: i64) -> Result<TaskRecord, AppError
         .ok_or_else(|| AppError::NotFound(format!("task {id}")))
 }
 
-pub async fn list_tasks() -> Result<Vec<TaskRow>, AppError> {
-    let state = app_state()?;
+pub async fn list_tasks(state: &AppState) -> Result<Vec<TaskRow>, AppError> {
     let catalog = &state.catalog;
     let sources: HashMap<i64, String> = catalog
         .list_sources()
@@ -73,9 +72,8 @@ pub async fn list_tasks() -> Result<Vec<TaskRow>, AppError> {
     Ok(rows)
 }
 
-pub async fn copy_form(id: i64) -> Result<TaskForm, AppError> {
-    let state = app_state()?;
-    let task = load_task(&state, id).await?;
+pub async fn copy_form(state: &AppState, id: i64) -> Result<TaskForm, AppError> {
+    let task = load_task(state, id).await?;
     let mut form = task.settings.to_form();
     let base = format!("{}-copy", task.settings.name);
     let mut name = base
@@ -149,9 +147,8 @@ async fn validate(
     }
 }
 
-pub async fn save(id: Option<i64>, form: TaskForm, stop_running: bool) -> Result<i64, AppError> {
-    let state = app_state()?;
-    let settings = validate(&state, id, &form).await?;
+pub async fn save(state: &AppState, id: Option<i64>, form: TaskForm, stop_running: bool) -> Result<i64, AppError> {
+    let settings = validate(state, id, &form).await?;
     let saved = match id {
         None => state.catalog.insert_task(&settings).await?,
         Some(id) => {
@@ -185,8 +182,7 @@ fn check(name: &str, result: Result<String, String>) -> Check {
     }
 }
 
-pub async fn verify(id: Option<i64>, form: TaskForm) -> Result<Vec<Check>, AppError> {
-    let state = app_state()?;
+pub async fn verify(state: &AppState, id: Option<i64>, form: TaskForm) -> Result<Vec<Check>, AppError> {
     let mut checks = Vec::new();
     let name = form.name.trim().to_owned();
     checks.push(check(
@@ -276,9 +272,8 @@ pub async fn verify(id: Option<i64>, form: TaskForm) -> Result<Vec<Check>, AppEr
     Ok(checks)
 }
 
-pub async fn delete(id: i64, delete_files: bool) -> Result<DeleteReport, AppError> {
-    let state = app_state()?;
-    let task = load_task(&state, id).await?;
+pub async fn delete(state: &AppState, id: i64, delete_files: bool) -> Result<DeleteReport, AppError> {
+    let task = load_task(state, id).await?;
     // A run in progress would publish a point after its files were deleted.
     state.jobs.stop_and_wait(id).await;
     let mut report = DeleteReport {
