@@ -22,11 +22,13 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
-use components::ConsoleLayout;
+use components::{ConsoleLayout, JobFeed};
 use pages::dashboard::DashboardPage;
 use pages::not_found::NotFoundPage;
 use pages::repositories::RepositoriesPage;
-use pages::upcoming::{AuditPage, BackupsPage, RestoresPage, SourcesPage};
+use pages::sources::SourcesPage;
+use pages::tasks::{RunPage, TaskCreatePage, TaskEditPage, TaskHistoryPage, TasksPage};
+use pages::upcoming::{AuditPage, RestoresPage};
 
 pub use error::AppError;
 
@@ -52,6 +54,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    JobFeed::provide();
     view! {
         <Stylesheet id="tidemark" href="/pkg/tidemark.css" />
         <Title text="Tidemark" />
@@ -59,7 +62,11 @@ pub fn App() -> impl IntoView {
             <ConsoleLayout>
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("") view=DashboardPage />
-                    <Route path=path!("backups") view=BackupsPage />
+                    <Route path=path!("backups") view=TasksPage />
+                    <Route path=path!("backups/new") view=TaskCreatePage />
+                    <Route path=path!("backups/:id/edit") view=TaskEditPage />
+                    <Route path=path!("backups/:id/history") view=TaskHistoryPage />
+                    <Route path=path!("runs/:id") view=RunPage />
                     <Route path=path!("restores") view=RestoresPage />
                     <Route path=path!("sources") view=SourcesPage />
                     <Route path=path!("repositories") view=RepositoriesPage />

@@ -87,7 +87,13 @@ pub async fn save_task(
     form: TaskForm,
     stop_running: Option<String>,
 ) -> Result<i64, AppError> {
-    server::save(&crate::state::app_state()?, id, form, stop_running.is_some()).await
+    server::save(
+        &crate::state::app_state()?,
+        id,
+        form,
+        stop_running.is_some(),
+    )
+    .await
 }
 
 /// Checks a task's settings before saving: every check with pass or fail.

@@ -147,7 +147,12 @@ async fn validate(
     }
 }
 
-pub async fn save(state: &AppState, id: Option<i64>, form: TaskForm, stop_running: bool) -> Result<i64, AppError> {
+pub async fn save(
+    state: &AppState,
+    id: Option<i64>,
+    form: TaskForm,
+    stop_running: bool,
+) -> Result<i64, AppError> {
     let settings = validate(state, id, &form).await?;
     let saved = match id {
         None => state.catalog.insert_task(&settings).await?,
@@ -182,7 +187,11 @@ fn check(name: &str, result: Result<String, String>) -> Check {
     }
 }
 
-pub async fn verify(state: &AppState, id: Option<i64>, form: TaskForm) -> Result<Vec<Check>, AppError> {
+pub async fn verify(
+    state: &AppState,
+    id: Option<i64>,
+    form: TaskForm,
+) -> Result<Vec<Check>, AppError> {
     let mut checks = Vec::new();
     let name = form.name.trim().to_owned();
     checks.push(check(
@@ -272,7 +281,11 @@ pub async fn verify(state: &AppState, id: Option<i64>, form: TaskForm) -> Result
     Ok(checks)
 }
 
-pub async fn delete(state: &AppState, id: i64, delete_files: bool) -> Result<DeleteReport, AppError> {
+pub async fn delete(
+    state: &AppState,
+    id: i64,
+    delete_files: bool,
+) -> Result<DeleteReport, AppError> {
     let task = load_task(state, id).await?;
     // A run in progress would publish a point after its files were deleted.
     state.jobs.stop_and_wait(id).await;

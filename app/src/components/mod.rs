@@ -1,9 +1,17 @@
-//! Reusable widgets of the console.
+//! Widgets shared by the pages.
 
 mod alert;
+mod copy_button;
 mod empty_state;
+mod field;
+mod job_feed;
+mod job_progress;
 mod layout;
 
 pub use alert::ErrorAlert;
+pub use copy_button::CopyButton;
 pub use empty_state::EmptyState;
+pub use field::{CheckList, FieldError, Notice};
+pub use job_feed::JobFeed;
+pub use job_progress::JobProgressBar;
 pub use layout::ConsoleLayout;

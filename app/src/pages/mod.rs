@@ -3,4 +3,6 @@
 pub mod dashboard;
 pub mod not_found;
 pub mod repositories;
+pub mod sources;
+pub mod tasks;
 pub mod upcoming;

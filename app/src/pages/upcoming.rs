@@ -23,18 +23,6 @@ fn AreaPage(
 }
 
 #[component]
-pub fn BackupsPage() -> impl IntoView {
-    view! {
-        <AreaPage
-            title="Backup Management"
-            testid="backups"
-            empty="No backup tasks"
-            hint="Backup tasks select a data source and a repository, and run on demand or on a schedule."
-        />
-    }
-}
-
-#[component]
 pub fn RestoresPage() -> impl IntoView {
     view! {
         <AreaPage
@@ -42,18 +30,6 @@ pub fn RestoresPage() -> impl IntoView {
             testid="restores"
             empty="No restore tasks"
             hint="Restore tasks bring a recovery point back to its source or to another target, after a pre-check."
-        />
-    }
-}
-
-#[component]
-pub fn SourcesPage() -> impl IntoView {
-    view! {
-        <AreaPage
-            title="Data Sources"
-            testid="sources"
-            empty="No data sources"
-            hint="Data sources are the file trees and databases Tidemark backs up."
         />
     }
 }

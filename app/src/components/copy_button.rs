@@ -1,0 +1,30 @@
+//! Puts a text on the clipboard and says so.
+
+use leptos::prelude::*;
+
+#[component]
+pub fn CopyButton(
+    text: String,
+    #[prop(default = "copy-button")] testid: &'static str,
+) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let on_click = move |_| {
+        copy_to_clipboard(&text);
+        copied.set(true);
+    };
+    view! {
+        <button type="button" class="button button--small" data-testid=testid title="Copy to the clipboard" on:click=on_click>
+            {move || if copied.get() { "Copied" } else { "Copy" }}
+        </button>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn copy_to_clipboard(text: &str) {
+    let clipboard = window().navigator().clipboard();
+    // The promise settles later; a refusal shows in the browser console.
+    let _ = clipboard.write_text(text);
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn copy_to_clipboard(_: &str) {}
