@@ -3,6 +3,8 @@
 //! Built twice: with `ssr` into the server (rendering, server functions,
 //! catalog) and with `hydrate` into the browser bundle.
 
+#![recursion_limit = "512"]
+
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod catalog;

@@ -32,6 +32,7 @@ export async function startServer() {
   });
   return {
     url,
+    dataDir,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));

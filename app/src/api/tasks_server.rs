@@ -75,19 +75,20 @@ pub async fn list_tasks(state: &AppState) -> Result<Vec<TaskRow>, AppError> {
 pub async fn copy_form(state: &AppState, id: i64) -> Result<TaskForm, AppError> {
     let task = load_task(state, id).await?;
     let mut form = task.settings.to_form();
-    let base = format!("{}-copy", task.settings.name);
-    let mut name = base
-        .chars()
-        .take(crate::model::MAX_TASK_NAME)
-        .collect::<String>();
+    // The original name is shortened when needed, never the suffix: a
+    // shortened suffix could give back the original name itself.
+    let with_suffix = |suffix: &str| {
+        task.settings
+            .name
+            .chars()
+            .take(crate::model::MAX_TASK_NAME - suffix.chars().count())
+            .collect::<String>()
+            + suffix
+    };
+    let mut name = with_suffix("-copy");
     let mut n = 2;
     while state.catalog.task_name_taken(&name, None).await? {
-        let suffix = format!("-{n}");
-        name = base
-            .chars()
-            .take(crate::model::MAX_TASK_NAME - suffix.len())
-            .collect::<String>()
-            + &suffix;
+        name = with_suffix(&format!("-copy-{n}"));
         n += 1;
     }
     form.name = name;
@@ -325,3 +326,6 @@ pub async fn delete(
     tracing::info!(task = %report.task, files = delete_files, points = report.points_removed, "task deleted");
     Ok(report)
 }
+
+#[cfg(test)]
+mod tasks_server_tests;

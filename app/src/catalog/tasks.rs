@@ -7,6 +7,10 @@ use chrono::{DateTime, Utc};
 use super::{Catalog, CatalogWriteError};
 use crate::model::{Schedule, TaskSettings};
 
+/// A task's `next_run_at` and `retry_at` columns.
+type NextRun = Option<DateTime<Utc>>;
+type RetryAt = Option<DateTime<Utc>>;
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct TaskRow {
     id: i64,
@@ -194,7 +198,7 @@ impl Catalog {
 
     /// The earliest time any enabled task is due, for the scheduler's sleep.
     pub async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-        let rows: Vec<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = sqlx::query_as(
+        let rows: Vec<(NextRun, RetryAt)> = sqlx::query_as(
             "SELECT next_run_at, retry_at FROM tasks WHERE enabled AND (periodic OR retry_at IS NOT NULL)",
         )
         .fetch_all(self.pool())

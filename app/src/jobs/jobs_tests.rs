@@ -34,7 +34,7 @@ impl Fixture {
         let url = format!("sqlite://{}", dir.path().join("catalog.db").display());
         let catalog = Catalog::open(&url).await.unwrap();
         let repo_path = dir.path().join("repo");
-        Repository::init(&RepoLocation::Local(repo_path.clone()), None).unwrap();
+        engine(|| Repository::init(&RepoLocation::Local(repo_path.clone()), None)).unwrap();
         let record = catalog
             .ensure_default_repository(repo_path.to_str().unwrap())
             .await
@@ -57,7 +57,11 @@ impl Fixture {
     fn small_tree(&self, name: &str) -> PathBuf {
         let root = self.path(name);
         std::fs::create_dir_all(root.join("sub")).unwrap();
-        std::fs::write(root.join("readings.csv"), "ts,value\n1,2\n2,3\n".repeat(500)).unwrap();
+        std::fs::write(
+            root.join("readings.csv"),
+            "ts,value\n1,2\n2,3\n".repeat(500),
+        )
+        .unwrap();
         std::fs::write(root.join("notes.txt"), b"station 7 moved\n").unwrap();
         std::fs::write(root.join("sub/more.bin"), pseudo_random(7, 300_000)).unwrap();
         root
@@ -100,12 +104,12 @@ impl Fixture {
     }
 
     fn repo(&self) -> Repository {
-        Repository::open(&RepoLocation::Local(self.repo_path.clone()), None).unwrap()
+        engine(|| Repository::open(&RepoLocation::Local(self.repo_path.clone()), None)).unwrap()
     }
 
     /// The repository's points, oldest first.
     fn points(&self) -> Vec<Manifest> {
-        let (points, damaged) = self.repo().points().unwrap();
+        let (points, damaged) = engine(|| self.repo().points()).unwrap();
         assert!(damaged.is_empty(), "{damaged:?}");
         points
     }
@@ -142,6 +146,12 @@ impl Fixture {
             .map(|l| format!("{} {}\n", l.level, l.message))
             .collect()
     }
+}
+
+/// Runs blocking engine work from a test's async body (the engine's
+/// storage layer must not block a runtime thread).
+fn engine<T>(work: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(work)
 }
 
 /// Deterministic incompressible bytes (xorshift64*).
@@ -227,10 +237,7 @@ async fn wait_end(
     seen
 }
 
-async fn wait_task_end(
-    events: &mut broadcast::Receiver<JobProgress>,
-    task_id: i64,
-) -> JobProgress {
+async fn wait_task_end(events: &mut broadcast::Receiver<JobProgress>, task_id: i64) -> JobProgress {
     wait_end(events, |p| p.task_id == task_id)
         .await
         .pop()
@@ -276,7 +283,10 @@ async fn back_up_now_records_the_run_its_point_logs_and_progress() {
     // The engine published exactly that point, for this task.
     let points = fx.points();
     assert_eq!(points.len(), 1);
-    assert_eq!((points[0].id.as_str(), points[0].task.as_str()), (point.as_str(), "nightly"));
+    assert_eq!(
+        (points[0].id.as_str(), points[0].task.as_str()),
+        (point.as_str(), "nightly")
+    );
 
     let log = fx.log_text(run.id).await;
     assert!(log.contains("run started by manual"), "{log}");
@@ -291,7 +301,10 @@ async fn back_up_now_records_the_run_its_point_logs_and_progress() {
         .iter()
         .all(|p| p.phase == JobPhase::Running && p.task_id == task.id && p.task_name == "nightly"));
     assert_eq!(last.phase, JobPhase::Succeeded);
-    assert_eq!((last.run_id, last.task_id, last.error.as_ref()), (run.id, task.id, None));
+    assert_eq!(
+        (last.run_id, last.task_id, last.error.as_ref()),
+        (run.id, task.id, None)
+    );
     assert_eq!(last.percent(), 100.0);
 
     // The job is gone from the registry.
@@ -306,7 +319,7 @@ async fn back_up_now_records_the_run_its_point_logs_and_progress() {
     std::fs::write(tree.join("notes.txt"), b"station 7 moved twice\n").unwrap();
     let second = fx.run_ok(task.id).await;
     assert_eq!(second.mode.as_deref(), Some("incremental"));
-    let manifest = fx.repo().point(second.point.as_deref().unwrap()).unwrap();
+    let manifest = engine(|| fx.repo().point(second.point.as_deref().unwrap())).unwrap();
     assert_eq!(manifest.parent.as_deref(), Some(point.as_str()));
     assert_eq!(second.bytes, expected_bytes + 6);
     let third = fx.run_ok(task.id).await;
@@ -360,7 +373,11 @@ async fn one_run_per_task_and_a_cancelled_run_publishes_nothing() {
     let before = fx.points();
 
     let mut events = fx.jobs.subscribe();
-    let run = fx.jobs.start(task.id, Trigger::Manual, false, 1).await.unwrap();
+    let run = fx
+        .jobs
+        .start(task.id, Trigger::Manual, false, 1)
+        .await
+        .unwrap();
     assert_eq!(run.state, "running");
     let err = fx
         .jobs
@@ -386,10 +403,16 @@ async fn one_run_per_task_and_a_cancelled_run_publishes_nothing() {
     assert_eq!(fx.jobs.cancel(task.id), Some(run.id));
     let seen = wait_end(&mut events, |p| p.run_id == run.id).await;
     let last = seen.last().unwrap();
-    assert_eq!((last.phase, last.error.as_ref()), (JobPhase::Cancelled, None));
+    assert_eq!(
+        (last.phase, last.error.as_ref()),
+        (JobPhase::Cancelled, None)
+    );
     let record = fx.catalog.run(run.id).await.unwrap().unwrap();
     assert_eq!(record.state, "cancelled", "{record:?}");
-    assert!(record.finished_at.is_some() && record.error.is_none(), "{record:?}");
+    assert!(
+        record.finished_at.is_some() && record.error.is_none(),
+        "{record:?}"
+    );
     assert_eq!(record.bytes, 0);
     let after: Vec<String> = fx.points().into_iter().map(|p| p.id).collect();
     assert_eq!(after, before.into_iter().map(|p| p.id).collect::<Vec<_>>());
@@ -400,7 +423,11 @@ async fn one_run_per_task_and_a_cancelled_run_publishes_nothing() {
 
     // Stopping a task: stop_and_wait returns once the run has ended.
     let mut events = fx.jobs.subscribe();
-    let again = fx.jobs.start(task.id, Trigger::Manual, false, 1).await.unwrap();
+    let again = fx
+        .jobs
+        .start(task.id, Trigger::Manual, false, 1)
+        .await
+        .unwrap();
     fx.jobs.stop_and_wait(task.id).await;
     assert!(!fx.jobs.is_running(task.id));
     assert_eq!(
@@ -415,7 +442,7 @@ async fn one_run_per_task_and_a_cancelled_run_publishes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_tasks_of_one_repository_run_at_the_same_time() {
+async fn runs_of_tasks_sharing_a_repository_take_turns() {
     let fx = Fixture::new().await;
     let big = fx.big_tree("big");
     let src = fx.source("big", &big).await;
@@ -423,19 +450,96 @@ async fn two_tasks_of_one_repository_run_at_the_same_time() {
     let small = fx.small_tree("small");
     let small_src = fx.source("small", &small).await;
     let short = fx.task(&settings("short", small_src)).await;
+    let gives_up = fx.task(&settings("gives-up", small_src)).await;
 
     let mut events = fx.jobs.subscribe();
-    let long_run = fx.jobs.start(long.id, Trigger::Manual, false, 1).await.unwrap();
-    // Let the long run get going (it holds the repository while it writes).
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let short_run = fx.jobs.start(short.id, Trigger::Manual, false, 1).await.unwrap();
-    wait_end(&mut events, |p| p.run_id == short_run.id || p.run_id == long_run.id).await;
-    wait_end(&mut events, |p| p.run_id == short_run.id || p.run_id == long_run.id).await;
-    let short_run = fx.catalog.run(short_run.id).await.unwrap().unwrap();
-    let long_run = fx.catalog.run(long_run.id).await.unwrap().unwrap();
-    assert_eq!(long_run.state, "succeeded", "{long_run:?}");
-    assert_eq!(short_run.state, "succeeded", "{short_run:?}");
-    assert_eq!(fx.points().len(), 2);
+    let long_run = fx
+        .jobs
+        .start(long.id, Trigger::Manual, false, 1)
+        .await
+        .unwrap();
+    let short_run = fx
+        .jobs
+        .start(short.id, Trigger::Manual, false, 1)
+        .await
+        .unwrap();
+    let waiting = fx
+        .jobs
+        .start(gives_up.id, Trigger::Manual, false, 1)
+        .await
+        .unwrap();
+    // All three are running jobs; the later two wait for the repository.
+    assert_eq!(fx.jobs.snapshots().len(), 3);
+    // A waiting run can be stopped; it ends without waiting for the others.
+    fx.jobs.stop_and_wait(gives_up.id).await;
+    let stopped = fx.catalog.run(waiting.id).await.unwrap().unwrap();
+    assert_eq!(stopped.state, "cancelled", "{stopped:?}");
+    assert!(
+        fx.jobs.is_running(long.id),
+        "the long run ended before the check"
+    );
+
+    let ids = [long_run.id, short_run.id];
+    let first = wait_end(&mut events, |p| ids.contains(&p.run_id)).await;
+    let second = wait_end(&mut events, |p| ids.contains(&p.run_id)).await;
+    assert_eq!(
+        first.last().unwrap().run_id,
+        long_run.id,
+        "the first run ends first"
+    );
+    assert_eq!(second.last().unwrap().run_id, short_run.id);
+    for id in ids {
+        let run = fx.catalog.run(id).await.unwrap().unwrap();
+        assert_eq!(run.state, "succeeded", "{run:?}");
+    }
+    let log = fx.log_text(short_run.id).await;
+    assert!(log.contains("waiting for another run"), "{log}");
+    assert_eq!(fx.points_of("long").len(), 1);
+    assert_eq!(fx.points_of("short").len(), 1);
+    assert!(fx.points_of("gives-up").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_started_as_the_previous_one_ends_stays_registered() {
+    let fx = Fixture::new().await;
+    let tree = fx.small_tree("data");
+    let src = fx.source("data", &tree).await;
+    let mut s = settings("again", src);
+    s.policy = Policy::FullAlways;
+    let task = fx.task(&s).await;
+    let mut events = fx.jobs.subscribe();
+    for round in 0..8 {
+        let first = fx
+            .jobs
+            .start(task.id, Trigger::Manual, false, 1)
+            .await
+            .unwrap();
+        // Start again and again until the catalog lets a run start: right
+        // after the first run is recorded as finished.
+        let second = tokio::time::timeout(WAIT, async {
+            loop {
+                match fx.jobs.start(task.id, Trigger::Manual, false, 1).await {
+                    Ok(run) => return run,
+                    Err(StartError::AlreadyRunning(_)) => tokio::task::yield_now().await,
+                    Err(err) => panic!("{err}"),
+                }
+            }
+        })
+        .await
+        .unwrap();
+        wait_end(&mut events, |p| p.run_id == first.id).await;
+        // The first run's end must not unregister the second run: while
+        // the catalog says it runs, the registry knows it (and can stop it).
+        let registered = fx.jobs.is_running(task.id);
+        let state = fx.catalog.run(second.id).await.unwrap().unwrap().state;
+        assert!(
+            registered || state != "running",
+            "round {round}: run {} is running but not registered",
+            second.id
+        );
+        wait_end(&mut events, |p| p.run_id == second.id).await;
+        assert!(!fx.jobs.is_running(task.id));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -482,7 +586,12 @@ async fn the_scheduler_starts_due_tasks_marks_late_ones_and_moves_the_slot() {
     assert_eq!(end.phase, JobPhase::Succeeded, "{end:?}");
     let run = fx.catalog.run(end.run_id).await.unwrap().unwrap();
     assert_eq!(
-        (run.trigger.as_str(), run.late, run.attempt, run.state.as_str()),
+        (
+            run.trigger.as_str(),
+            run.late,
+            run.attempt,
+            run.state.as_str()
+        ),
         ("schedule", true, 1, "succeeded")
     );
     assert!(fx.log_text(run.id).await.contains("(late"));
@@ -499,7 +608,11 @@ async fn the_scheduler_starts_due_tasks_marks_late_ones_and_moves_the_slot() {
     }
 
     // A tick in between starts nothing.
-    let report = fx.jobs.tick(now + chrono::Duration::seconds(1)).await.unwrap();
+    let report = fx
+        .jobs
+        .tick(now + chrono::Duration::seconds(1))
+        .await
+        .unwrap();
     assert_eq!(report, super::scheduler::TickReport::default());
 
     // Thirty seconds after its slot is on time.
@@ -539,7 +652,11 @@ async fn a_slot_while_the_task_runs_is_skipped_and_the_next_one_set() {
     let task = fx.task(&s).await;
 
     let mut events = fx.jobs.subscribe();
-    let run = fx.jobs.start(task.id, Trigger::Manual, false, 1).await.unwrap();
+    let run = fx
+        .jobs
+        .start(task.id, Trigger::Manual, false, 1)
+        .await
+        .unwrap();
     let now = Utc::now();
     fx.catalog
         .set_next_run(task.id, Some(now - chrono::Duration::seconds(5)))
@@ -607,7 +724,11 @@ async fn a_failed_run_is_retried_until_the_attempts_are_used_up() {
         let record = fx.task_now(task.id).await;
         if attempt == 2 {
             assert_eq!(record.retry_attempt, 3);
-            assert_close(record.retry_at, Utc::now() + chrono::Duration::minutes(10), 30);
+            assert_close(
+                record.retry_at,
+                Utc::now() + chrono::Duration::minutes(10),
+                30,
+            );
             retry_at = record.retry_at.unwrap();
         } else {
             // The last attempt failed: nothing more is scheduled.
@@ -620,7 +741,10 @@ async fn a_failed_run_is_retried_until_the_attempts_are_used_up() {
         .await
         .unwrap();
     assert!(report.started.is_empty(), "{report:?}");
-    assert_eq!(fx.catalog.task_runs(task.id, None, 0, 10).await.unwrap().1, 3);
+    assert_eq!(
+        fx.catalog.task_runs(task.id, None, 0, 10).await.unwrap().1,
+        3
+    );
 
     // Without retries a failure schedules nothing.
     let mut once = settings("once", src);
@@ -675,7 +799,11 @@ async fn retention_keeps_the_newest_points_of_the_task_only() {
     let other_first = fx.run_ok(other.id).await.point.unwrap();
     let mut made = Vec::new();
     for i in 0..4 {
-        std::fs::write(tree.join(format!("new-{i}.txt")), pseudo_random(50 + i, 20_000)).unwrap();
+        std::fs::write(
+            tree.join(format!("new-{i}.txt")),
+            pseudo_random(50 + i, 20_000),
+        )
+        .unwrap();
         let run = fx.run_ok(keep.id).await;
         made.push(run.point.clone().unwrap());
         let log = fx.log_text(run.id).await;
@@ -690,16 +818,82 @@ async fn retention_keeps_the_newest_points_of_the_task_only() {
     assert_eq!(fx.points_of("keep-two"), made[2..]);
     assert_eq!(fx.points_of("other"), [other_first, other_second]);
     // What is left is whole: every kept point verifies, data read back.
-    let report = verify(
-        &fx.repo(),
-        &VerifyOptions {
-            point: None,
-            read_data: true,
-        },
-        &NoProgress,
-        &CancelToken::new(),
-    )
+    let report = engine(|| {
+        verify(
+            &fx.repo(),
+            &VerifyOptions {
+                point: None,
+                read_data: true,
+            },
+            &NoProgress,
+            &CancelToken::new(),
+        )
+    })
     .unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);
     assert_eq!(report.points, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selected_objects_back_up_only_those_whatever_their_names() {
+    let fx = Fixture::new().await;
+    let root = fx.path("odd");
+    std::fs::create_dir_all(root.join("sub-1.d")).unwrap();
+    std::fs::create_dir_all(root.join("sub-10")).unwrap();
+    std::fs::write(root.join("a-b#c&d~e (1).txt"), b"odd name\n").unwrap();
+    std::fs::write(root.join("sub-1.d/inner.csv"), b"1,2\n").unwrap();
+    std::fs::write(root.join("sub-10/not-me.csv"), b"3,4\n").unwrap();
+    std::fs::write(root.join("skipped.txt"), b"no\n").unwrap();
+    let src = fx.source("odd", &root).await;
+    let mut s = settings("picked", src);
+    s.content = Content::Objects(vec!["a-b#c&d~e (1).txt".into(), "sub-1.d".into()]);
+    let task = fx.task(&s).await;
+
+    let run = fx.run_ok(task.id).await;
+    let manifest = engine(|| fx.repo().point(run.point.as_deref().unwrap())).unwrap();
+    let mut names: Vec<&str> = manifest.objects.iter().map(|o| o.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["a-b#c&d~e (1).txt", "sub-1.d", "sub-1.d/inner.csv"]);
+    assert_eq!(run.bytes, 9 + 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_stops_every_job_and_no_new_one_starts() {
+    let fx = Fixture::new().await;
+    let big = fx.big_tree("big");
+    let src = fx.source("big", &big).await;
+    let task = fx.task(&settings("big", src)).await;
+    let small = fx.small_tree("small");
+    let small_src = fx.source("small", &small).await;
+    let waiting = fx.task(&settings("waiting", small_src)).await;
+
+    let first = fx
+        .jobs
+        .start(task.id, Trigger::Manual, false, 1)
+        .await
+        .unwrap();
+    let second = fx
+        .jobs
+        .start(waiting.id, Trigger::Manual, false, 1)
+        .await
+        .unwrap();
+    fx.jobs.close();
+    let err = fx
+        .jobs
+        .start(task.id, Trigger::Manual, false, 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StartError::ShuttingDown), "{err}");
+    tokio::time::timeout(WAIT, fx.jobs.shutdown())
+        .await
+        .unwrap();
+    tokio::time::timeout(WAIT, fx.jobs.closed()).await.unwrap();
+    assert!(fx.jobs.snapshots().is_empty());
+    for id in [first.id, second.id] {
+        let run = fx.catalog.run(id).await.unwrap().unwrap();
+        assert_eq!(run.state, "cancelled", "{run:?}");
+    }
+    assert!(fx.points().is_empty());
+    // Nothing is left running in the catalog for the next start-up to fail.
+    assert_eq!(fx.catalog.fail_interrupted_runs().await.unwrap(), 0);
 }

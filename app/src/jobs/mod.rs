@@ -4,6 +4,8 @@
 
 mod backup_run;
 pub mod events;
+#[cfg(test)]
+mod jobs_tests;
 pub mod scheduler;
 mod tracker;
 
@@ -53,6 +55,10 @@ struct Inner {
     pub(crate) wake: Notify,
     /// Turns true when the server begins to stop.
     closing: tokio::sync::watch::Sender<bool>,
+    /// One writing run per repository (by location): the engine's writer
+    /// lock refuses a second writer, so runs of other tasks into the same
+    /// repository wait for their turn here instead of failing.
+    repositories: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// The server's job registry; cheap to clone.
@@ -77,6 +83,7 @@ impl Jobs {
             events,
             wake: Notify::new(),
             closing: tokio::sync::watch::Sender::new(false),
+            repositories: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -233,6 +240,46 @@ impl Jobs {
         }
     }
 
+    /// The turn-taking lock of the repository at `location`.
+    fn repository_gate(&self, location: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut gates = self
+            .0
+            .repositories
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        Arc::clone(gates.entry(location.to_owned()).or_default())
+    }
+
+    /// Waits until no other run of this server writes to the repository;
+    /// a cancel ends the wait.
+    async fn wait_for_repository(
+        &self,
+        run_id: i64,
+        gate: Arc<tokio::sync::Mutex<()>>,
+        tracker: &Tracker,
+        cancel: &CancelToken,
+    ) -> Result<tokio::sync::OwnedMutexGuard<()>, EngineError> {
+        if let Ok(turn) = Arc::clone(&gate).try_lock_owned() {
+            return Ok(turn);
+        }
+        tidemark_engine::Progress::set_title(tracker, "waiting for the repository");
+        self.log(
+            run_id,
+            "info",
+            "waiting for another run to finish writing to the repository",
+        )
+        .await;
+        let turn = gate.lock_owned();
+        tokio::pin!(turn);
+        let mut poll = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            tokio::select! {
+                turn = &mut turn => return Ok(turn),
+                _ = poll.tick() => cancel.check()?,
+            }
+        }
+    }
+
     async fn log(&self, run_id: i64, level: &str, message: &str) {
         if let Err(err) = self.catalog().add_run_log(run_id, level, message).await {
             tracing::warn!(run_id, error = %err, "could not record a run log line");
@@ -257,7 +304,19 @@ impl Jobs {
                 run_id,
                 handle,
             };
-            tokio::task::spawn_blocking(move || backup_run::execute(&spec, &tracker, &cancel, &log))
+            let jobs = self.clone();
+            let gate = self.repository_gate(&spec.repository_location);
+            tokio::spawn(async move {
+                // Held until the backup and its retention are done.
+                let _turn = jobs
+                    .wait_for_repository(run_id, gate, &tracker, &cancel)
+                    .await?;
+                tokio::task::spawn_blocking(move || {
+                    backup_run::execute(&spec, &tracker, &cancel, &log)
+                })
+                .await
+                .unwrap_or_else(|panic| Err(stopped_unexpectedly(&panic)))
+            })
         };
         let result = self.tick_until_done(&tracker, work).await;
         let (state, outcome, error) = match result {
@@ -300,7 +359,14 @@ impl Jobs {
             _ => JobPhase::Failed,
         };
         let last = tracker.snapshot(phase, error);
-        self.running().remove(&task_id);
+        {
+            // The catalog let a new run of the task start as soon as this
+            // one was recorded as finished; that run stays registered.
+            let mut running = self.running();
+            if running.get(&task_id).is_some_and(|r| r.run_id == run_id) {
+                running.remove(&task_id);
+            }
+        }
         let _ = self.0.events.send(last);
         done.notify_waiters();
         self.wake_scheduler();
@@ -315,10 +381,7 @@ impl Jobs {
         loop {
             tokio::select! {
                 joined = &mut work => {
-                    return joined.unwrap_or_else(|panic| Err(EngineError::InvalidInput {
-                        what: "backup".into(),
-                        message: format!("the backup stopped unexpectedly: {panic}"),
-                    }));
+                    return joined.unwrap_or_else(|panic| Err(stopped_unexpectedly(&panic)));
                 }
                 _ = ticks.tick() => {
                     // No receivers is fine: nobody is watching.
@@ -356,6 +419,13 @@ impl Jobs {
         if let Err(err) = catalog.set_retry(task_id, retry).await {
             tracing::error!(task_id, error = %err, "could not record the retry of a failed run");
         }
+    }
+}
+
+fn stopped_unexpectedly(panic: &tokio::task::JoinError) -> EngineError {
+    EngineError::InvalidInput {
+        what: "backup".into(),
+        message: format!("the backup stopped unexpectedly: {panic}"),
     }
 }
 

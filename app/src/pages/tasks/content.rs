@@ -36,8 +36,9 @@ pub(super) fn ContentPicker(
     form: RwSignal<TaskForm>,
     error: Signal<Option<AppError>>,
 ) -> impl IntoView {
-    let mode = move || form.with(|f| f.content_mode.clone());
-    let source_id = move || form.with(|f| f.source_id.trim().parse::<i64>().ok());
+    // Memos: the tree is rebuilt when the mode or source changes, not on every keystroke.
+    let mode = Memo::new(move |_| form.with(|f| f.content_mode.clone()));
+    let source_id = Memo::new(move |_| form.with(|f| f.source_id.trim().parse::<i64>().ok()));
     let radio = move |value: &'static str, label: &'static str| {
         view! {
             <label class="radio">
@@ -47,7 +48,7 @@ pub(super) fn ContentPicker(
                     value=value
                     data-testid=format!("content-{value}")
                     checked=form.with_untracked(|f| f.content_mode == value)
-                    prop:checked=move || mode() == value
+                    prop:checked=move || mode.get() == value
                     on:change=move |_| form.update(|f| f.content_mode = value.into())
                 />
                 {label}
@@ -64,13 +65,13 @@ pub(super) fn ContentPicker(
             </div>
             <FieldError field="content_mode" error />
             <input type="hidden" name="form[content_objects]" prop:value=move || form.with(|f| f.content_objects.clone()) value=form.with_untracked(|f| f.content_objects.clone()) />
-            {move || match (mode().as_str(), source_id()) {
+            {move || match (mode.get().as_str(), source_id.get()) {
                 ("objects", Some(id)) => view! { <ObjectTree source_id=id form /> }.into_any(),
                 ("objects", None) => view! { <p class="muted">"Choose a data source to browse its objects."</p> }.into_any(),
                 _ => ().into_any(),
             }}
             <FieldError field="content_objects" error />
-            <div class:hidden=move || mode() != "regex">
+            <div class:hidden=move || mode.get() != "regex">
                 <RegexContent form error />
             </div>
         </div>
