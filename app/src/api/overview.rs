@@ -4,29 +4,85 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
-/// What the dashboard shows about the console itself.
+/// A failed run for the dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedRun {
+    pub run_id: i64,
+    pub task: String,
+    pub at: DateTime<Utc>,
+    pub error: String,
+}
+
+/// A task's next scheduled run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NextRun {
+    pub task_id: i64,
+    pub task: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What the dashboard shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Overview {
     pub version: String,
     pub catalog_backend: String,
     pub schema_version: i64,
     pub repositories: i64,
+    pub sources: i64,
+    pub tasks: u64,
     pub data_dir: String,
     pub started_at: DateTime<Utc>,
     pub checked_at: DateTime<Utc>,
+    pub failures: Vec<FailedRun>,
+    pub next_runs: Vec<NextRun>,
+    pub running: Vec<crate::model::JobProgress>,
 }
 
 #[server(endpoint = "overview")]
 pub async fn get_overview() -> Result<Overview, AppError> {
+    use std::collections::HashMap;
     let state = crate::state::app_state()?;
     let catalog = &state.catalog;
+    let tasks = catalog.list_tasks().await?;
+    let names: HashMap<i64, String> = tasks
+        .iter()
+        .map(|t| (t.id, t.settings.name.clone()))
+        .collect();
+    let mut next_runs: Vec<NextRun> = tasks
+        .iter()
+        .filter_map(|t| {
+            t.next_run_at.map(|at| NextRun {
+                task_id: t.id,
+                task: t.settings.name.clone(),
+                at,
+            })
+        })
+        .collect();
+    next_runs.sort_by_key(|n| n.at);
+    next_runs.truncate(5);
+    let failures = catalog
+        .recent_failures(5)
+        .await?
+        .into_iter()
+        .map(|r| FailedRun {
+            run_id: r.id,
+            task: names.get(&r.task_id).cloned().unwrap_or_default(),
+            at: r.finished_at.unwrap_or(r.started_at),
+            error: r.error.unwrap_or_default(),
+        })
+        .collect();
     Ok(Overview {
         version: state.info.version.to_owned(),
         catalog_backend: catalog.backend().to_owned(),
         schema_version: catalog.schema_version().await?,
         repositories: catalog.count_repositories().await?,
+        sources: catalog.count_sources().await?,
+        tasks: tasks.len() as u64,
         data_dir: state.info.data_dir.display().to_string(),
         started_at: state.info.started_at,
         checked_at: Utc::now(),
+        failures,
+        next_runs,
+        running: state.jobs.snapshots(),
     })
 }

@@ -835,6 +835,36 @@ async fn retention_keeps_the_newest_points_of_the_task_only() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_prunes_incremental_chains_by_restarting_them() {
+    let fx = Fixture::new().await;
+    let tree = fx.small_tree("chain");
+    let src = fx.source("chain", &tree).await;
+    let mut chained = settings("chained", src);
+    chained.policy = Policy::FullThenIncremental;
+    chained.keep_last = Some(2);
+    let task = fx.task(&chained).await;
+    let mut modes = Vec::new();
+    let mut made = Vec::new();
+    for i in 0..5 {
+        std::fs::write(
+            tree.join(format!("more-{i}.txt")),
+            pseudo_random(90 + i, 10_000),
+        )
+        .unwrap();
+        let run = fx.run_ok(task.id).await;
+        modes.push(run.mode.clone().unwrap());
+        made.push(run.point.clone().unwrap());
+    }
+    // F I F I F: a chain restarts every two runs, so older chains can go.
+    assert_eq!(
+        modes,
+        ["full", "incremental", "full", "incremental", "full"]
+    );
+    // The newest two are F(5) and I(4); I(4) needs F(3). The rest are gone.
+    assert_eq!(fx.points_of("chained"), made[2..]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn selected_objects_back_up_only_those_whatever_their_names() {
     let fx = Fixture::new().await;
     let root = fx.path("odd");

@@ -161,8 +161,7 @@ impl Jobs {
             .ok_or_else(|| unusable("its repository was deleted"))?;
         let full = task
             .settings
-            .policy
-            .next_is_full(catalog.incrementals_since_full(task_id).await?);
+            .next_run_is_full(catalog.incrementals_since_full(task_id).await?);
         let run = catalog
             .start_run(task_id, trigger, late, attempt)
             .await?

@@ -392,6 +392,18 @@ impl TaskForm {
 }
 
 impl TaskSettings {
+    /// Whether the next run must be full. Retention never removes a point
+    /// a kept incremental was taken against, so with a maximum number of
+    /// copies an incremental chain restarts with a full point every that
+    /// many runs; otherwise one endless chain could never be pruned.
+    pub fn next_run_is_full(&self, incrementals_since_full: Option<u32>) -> bool {
+        let chain_full = match (self.policy, self.keep_last, incrementals_since_full) {
+            (Policy::FullThenIncremental, Some(keep), Some(since)) => since + 1 >= keep,
+            _ => false,
+        };
+        chain_full || self.policy.next_is_full(incrementals_since_full)
+    }
+
     /// The form that shows these settings (for Edit and Copy).
     pub fn to_form(&self) -> TaskForm {
         let mut form = TaskForm {

@@ -151,3 +151,16 @@ fn policies_decide_full_or_incremental() {
 fn escaping_makes_names_literal() {
     assert_eq!(escape_regex("a.b[1]+c"), r"a\.b\[1\]\+c");
 }
+
+#[test]
+fn retention_restarts_incremental_chains() {
+    let mut settings = valid().parse().unwrap();
+    settings.keep_last = Some(3);
+    // F I I F I I ...: a chain never grows past the number of copies kept.
+    assert!(settings.next_run_is_full(None));
+    assert!(!settings.next_run_is_full(Some(0)));
+    assert!(!settings.next_run_is_full(Some(1)));
+    assert!(settings.next_run_is_full(Some(2)));
+    settings.keep_last = None;
+    assert!(!settings.next_run_is_full(Some(200)));
+}

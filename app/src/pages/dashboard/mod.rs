@@ -1,12 +1,23 @@
+//! Dashboard: running jobs with their bars, last failures, next scheduled
+//! runs, repository usage, and the console's own state.
+
 use leptos::prelude::*;
+use leptos_router::components::A;
 
 use crate::api::overview::{get_overview, Overview};
-use crate::components::ErrorAlert;
+use crate::api::repositories::list_repositories;
+use crate::components::{EmptyState, ErrorAlert, JobFeed, JobProgressBar};
+use crate::pages::repositories::UsageCell;
+use crate::pages::tasks::when;
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let refreshes = RwSignal::new(0u32);
-    let overview = Resource::new(move || refreshes.get(), |_| get_overview());
+    let feed = JobFeed::get();
+    let overview = Resource::new(
+        move || (refreshes.get(), feed.map(|f| f.finished.get())),
+        |_| get_overview(),
+    );
 
     view! {
         <section class="page" data-testid="dashboard">
@@ -20,6 +31,7 @@ pub fn DashboardPage() -> impl IntoView {
                     "Refresh"
                 </button>
             </header>
+            <RunningJobs />
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || {
                     overview
@@ -34,13 +46,64 @@ pub fn DashboardPage() -> impl IntoView {
     }
 }
 
+/// Jobs running now, from the live feed.
+#[component]
+fn RunningJobs() -> impl IntoView {
+    let feed = JobFeed::get();
+    let running = move || {
+        let mut jobs: Vec<_> = feed
+            .map(|f| {
+                f.by_task
+                    .with(|m| m.values().filter(|p| !p.is_finished()).cloned().collect())
+            })
+            .unwrap_or_default();
+        jobs.sort_by_key(|p| p.run_id);
+        jobs
+    };
+    view! {
+        <div class="panel" data-testid="running-jobs">
+            <h2>"Running now"</h2>
+            {move || {
+                let jobs = running();
+                if jobs.is_empty() {
+                    view! { <p class="muted" data-testid="no-running-jobs">"No backup is running."</p> }.into_any()
+                } else {
+                    jobs.into_iter()
+                        .map(|p| {
+                            let run_id = p.run_id;
+                            let name = p.task_name.clone();
+                            let progress = Signal::derive(move || feed.and_then(|f| f.task(p.task_id)));
+                            view! {
+                                <div data-testid="running-job">
+                                    <A href=format!("/runs/{run_id}")>{name}</A>
+                                    <JobProgressBar progress />
+                                </div>
+                            }
+                        })
+                        .collect_view()
+                        .into_any()
+                }
+            }}
+        </div>
+    }
+}
+
 #[component]
 fn OverviewCards(overview: Overview) -> impl IntoView {
+    // Jobs already running when the page loaded, before the feed's first tick.
+    if let Some(feed) = JobFeed::get() {
+        for job in overview.running.clone() {
+            if feed.task(job.task_id).is_none() {
+                feed.apply(job);
+            }
+        }
+    }
     let started = overview
         .started_at
         .format("%Y-%m-%d %H:%M:%S UTC")
         .to_string();
     let checked = overview.checked_at.format("%H:%M:%S%.3f UTC").to_string();
+    let repositories = Resource::new(|| (), |_| list_repositories());
     view! {
         <div class="cards">
             <article class="card" data-testid="card-catalog">
@@ -53,11 +116,69 @@ fn OverviewCards(overview: Overview) -> impl IntoView {
                 <p class="card-figure" data-testid="repository-count">{overview.repositories}</p>
                 <p class="muted"><a href="/repositories">"Manage repositories"</a></p>
             </article>
+            <article class="card" data-testid="card-tasks">
+                <h2>"Tasks and sources"</h2>
+                <p class="card-figure" data-testid="task-count">{overview.tasks}</p>
+                <p class="muted">{overview.sources} " data sources · " <a href="/backups">"Backup Management"</a></p>
+            </article>
             <article class="card" data-testid="card-server">
                 <h2>"Server"</h2>
                 <p class="card-figure">{overview.version}</p>
                 <p class="muted">"up since " {started}</p>
                 <p class="muted" data-testid="data-dir">"data in " {overview.data_dir}</p>
+            </article>
+        </div>
+        <div class="cards cards--wide">
+            <article class="card" data-testid="card-failures">
+                <h2>"Last failures"</h2>
+                {if overview.failures.is_empty() {
+                    view! { <p class="muted">"No failed runs."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul>
+                            {overview.failures.into_iter().map(|f| view! {
+                                <li data-testid="failure">
+                                    <A href=format!("/runs/{}", f.run_id)>{f.task}</A>
+                                    " · " {when(Some(f.at))}
+                                    <div class="error-text">{f.error}</div>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }}
+            </article>
+            <article class="card" data-testid="card-next-runs">
+                <h2>"Next scheduled runs"</h2>
+                {if overview.next_runs.is_empty() {
+                    view! { <p class="muted">"No periodic task is enabled."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul>
+                            {overview.next_runs.into_iter().map(|n| view! {
+                                <li data-testid="next-run">
+                                    <A href=format!("/backups/{}/history", n.task_id)>{n.task}</A>
+                                    " · " {when(Some(n.at))}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }}
+            </article>
+            <article class="card" data-testid="card-usage">
+                <h2>"Repository usage"</h2>
+                <Suspense fallback=|| view! { <p class="muted">"…"</p> }>
+                    {move || repositories.get().map(|result| match result {
+                        Ok(list) if list.is_empty() => view! { <EmptyState title="No repositories">""</EmptyState> }.into_any(),
+                        Ok(list) => view! {
+                            <ul>
+                                {list.into_iter().map(|r| view! {
+                                    <li><strong>{r.name}</strong> " " <UsageCell id=r.id /></li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                        Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                    })}
+                </Suspense>
             </article>
         </div>
         <p class="muted" data-testid="checked-at">"Checked at " {checked}</p>

@@ -228,7 +228,7 @@ fn TaskFormView(id: Option<i64>, initial: TaskForm, running: bool) -> impl IntoV
                     <div class:hidden=move || !every_n()>
                         <Input label="n (runs per full)" field="full_every_n" kind="number" form get=|f| f.full_every_n.clone() set=|f, v| f.full_every_n = v error />
                     </div>
-                    <Input label="Maximum backup copies" field="keep_last" kind="number" form get=|f| f.keep_last.clone() set=|f, v| f.keep_last = v error hint="older points are pruned after each success; empty keeps all" />
+                    <Input label="Maximum backup copies" field="keep_last" kind="number" form get=|f| f.keep_last.clone() set=|f, v| f.keep_last = v error hint="older points are pruned after each success (an incremental chain restarts with a full point every that many runs); empty keeps all" />
                 </div>
             </fieldset>
             <fieldset class="panel">
