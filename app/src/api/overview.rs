@@ -36,6 +36,8 @@ pub struct Overview {
     pub failures: Vec<FailedRun>,
     pub next_runs: Vec<NextRun>,
     pub running: Vec<crate::model::JobProgress>,
+    /// (id, name) of each repository, for the usage card.
+    pub repository_names: Vec<(i64, String)>,
 }
 
 #[server(endpoint = "overview")]
@@ -84,5 +86,11 @@ pub async fn get_overview() -> Result<Overview, AppError> {
         failures,
         next_runs,
         running: state.jobs.snapshots(),
+        repository_names: catalog
+            .list_repositories()
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.name))
+            .collect(),
     })
 }

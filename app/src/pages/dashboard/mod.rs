@@ -5,8 +5,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::overview::{get_overview, Overview};
-use crate::api::repositories::list_repositories;
-use crate::components::{EmptyState, ErrorAlert, JobFeed, JobProgressBar};
+use crate::components::{ErrorAlert, JobFeed, JobProgressBar};
 use crate::pages::repositories::UsageCell;
 use crate::pages::tasks::when;
 
@@ -103,84 +102,75 @@ fn OverviewCards(overview: Overview) -> impl IntoView {
         .format("%Y-%m-%d %H:%M:%S UTC")
         .to_string();
     let checked = overview.checked_at.format("%H:%M:%S%.3f UTC").to_string();
-    let repositories = Resource::new(|| (), |_| list_repositories());
     view! {
-        <div class="cards">
-            <article class="card" data-testid="card-catalog">
-                <h2>"Catalog"</h2>
-                <p class="card-figure" data-testid="catalog-backend">{overview.catalog_backend}</p>
-                <p class="muted">"schema version " {overview.schema_version}</p>
-            </article>
-            <article class="card" data-testid="card-repositories">
-                <h2>"Repositories"</h2>
-                <p class="card-figure" data-testid="repository-count">{overview.repositories}</p>
-                <p class="muted"><a href="/repositories">"Manage repositories"</a></p>
-            </article>
-            <article class="card" data-testid="card-tasks">
-                <h2>"Tasks and sources"</h2>
-                <p class="card-figure" data-testid="task-count">{overview.tasks}</p>
-                <p class="muted">{overview.sources} " data sources · " <a href="/backups">"Backup Management"</a></p>
-            </article>
-            <article class="card" data-testid="card-server">
-                <h2>"Server"</h2>
-                <p class="card-figure">{overview.version}</p>
-                <p class="muted">"up since " {started}</p>
-                <p class="muted" data-testid="data-dir">"data in " {overview.data_dir}</p>
-            </article>
-        </div>
-        <div class="cards cards--wide">
-            <article class="card" data-testid="card-failures">
-                <h2>"Last failures"</h2>
-                {if overview.failures.is_empty() {
-                    view! { <p class="muted">"No failed runs."</p> }.into_any()
-                } else {
-                    view! {
-                        <ul>
-                            {overview.failures.into_iter().map(|f| view! {
-                                <li data-testid="failure">
-                                    <A href=format!("/runs/{}", f.run_id)>{f.task}</A>
-                                    " · " {when(Some(f.at))}
-                                    <div class="error-text">{f.error}</div>
-                                </li>
-                            }).collect_view()}
-                        </ul>
-                    }.into_any()
-                }}
-            </article>
-            <article class="card" data-testid="card-next-runs">
-                <h2>"Next scheduled runs"</h2>
-                {if overview.next_runs.is_empty() {
-                    view! { <p class="muted">"No periodic task is enabled."</p> }.into_any()
-                } else {
-                    view! {
-                        <ul>
-                            {overview.next_runs.into_iter().map(|n| view! {
-                                <li data-testid="next-run">
-                                    <A href=format!("/backups/{}/history", n.task_id)>{n.task}</A>
-                                    " · " {when(Some(n.at))}
-                                </li>
-                            }).collect_view()}
-                        </ul>
-                    }.into_any()
-                }}
-            </article>
-            <article class="card" data-testid="card-usage">
-                <h2>"Repository usage"</h2>
-                <Suspense fallback=|| view! { <p class="muted">"…"</p> }>
-                    {move || repositories.get().map(|result| match result {
-                        Ok(list) if list.is_empty() => view! { <EmptyState title="No repositories">""</EmptyState> }.into_any(),
-                        Ok(list) => view! {
+            <div class="cards">
+                <article class="card" data-testid="card-catalog">
+                    <h2>"Catalog"</h2>
+                    <p class="card-figure" data-testid="catalog-backend">{overview.catalog_backend}</p>
+                    <p class="muted">"schema version " {overview.schema_version}</p>
+                </article>
+                <article class="card" data-testid="card-repositories">
+                    <h2>"Repositories"</h2>
+                    <p class="card-figure" data-testid="repository-count">{overview.repositories}</p>
+                    <p class="muted"><a href="/repositories">"Manage repositories"</a></p>
+                </article>
+                <article class="card" data-testid="card-tasks">
+                    <h2>"Tasks and sources"</h2>
+                    <p class="card-figure" data-testid="task-count">{overview.tasks}</p>
+                    <p class="muted">{overview.sources} " data sources · " <a href="/backups">"Backup Management"</a></p>
+                </article>
+                <article class="card" data-testid="card-server">
+                    <h2>"Server"</h2>
+                    <p class="card-figure">{overview.version}</p>
+                    <p class="muted">"up since " {started}</p>
+                    <p class="muted" data-testid="data-dir">"data in " {overview.data_dir}</p>
+                </article>
+            </div>
+            <div class="cards cards--wide">
+                <article class="card" data-testid="card-failures">
+                    <h2>"Last failures"</h2>
+                    {if overview.failures.is_empty() {
+                        view! { <p class="muted">"No failed runs."</p> }.into_any()
+                    } else {
+                        view! {
                             <ul>
-                                {list.into_iter().map(|r| view! {
-                                    <li><strong>{r.name}</strong> " " <UsageCell id=r.id /></li>
+                                {overview.failures.into_iter().map(|f| view! {
+                                    <li data-testid="failure">
+                                        <A href=format!("/runs/{}", f.run_id)>{f.task}</A>
+                                        " · " {when(Some(f.at))}
+                                        <div class="error-text">{f.error}</div>
+                                    </li>
                                 }).collect_view()}
                             </ul>
-                        }.into_any(),
-                        Err(error) => view! { <ErrorAlert error /> }.into_any(),
-                    })}
-                </Suspense>
-            </article>
-        </div>
-        <p class="muted" data-testid="checked-at">"Checked at " {checked}</p>
-    }
+                        }.into_any()
+                    }}
+                </article>
+                <article class="card" data-testid="card-next-runs">
+                    <h2>"Next scheduled runs"</h2>
+                    {if overview.next_runs.is_empty() {
+                        view! { <p class="muted">"No periodic task is enabled."</p> }.into_any()
+                    } else {
+                        view! {
+                            <ul>
+                                {overview.next_runs.into_iter().map(|n| view! {
+                                    <li data-testid="next-run">
+                                        <A href=format!("/backups/{}/history", n.task_id)>{n.task}</A>
+                                        " · " {when(Some(n.at))}
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any()
+                    }}
+                </article>
+                <article class="card" data-testid="card-usage">
+                    <h2>"Repository usage"</h2>
+    <ul>
+                        {overview.repository_names.into_iter().map(|(id, name)| view! {
+                            <li><strong>{name}</strong> " " <UsageCell id /></li>
+                        }).collect_view()}
+                    </ul>
+                </article>
+            </div>
+            <p class="muted" data-testid="checked-at">"Checked at " {checked}</p>
+        }
 }
