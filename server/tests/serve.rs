@@ -65,6 +65,50 @@ impl Server {
         }
     }
 
+    /// Posts a URL-encoded form the way a browser without JavaScript does.
+    fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let encode = |text: &str| -> String {
+            text.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect()
+        };
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut stream = TcpStream::connect(self.addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: text/html\r\n\
+             Referer: http://{addr}/form\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len(),
+            addr = self.addr
+        )
+        .unwrap();
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).expect("read response");
+        let (head, body) = raw.split_once("\r\n\r\n").expect("header/body separator");
+        Response {
+            status: head
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .expect("status"),
+            head: head.to_ascii_lowercase(),
+            body: body.to_owned(),
+        }
+    }
+
     /// Sends SIGTERM and waits for the process to end.
     fn terminate(mut self) -> ExitStatus {
         let pid = self.child.id().to_string();
@@ -259,4 +303,81 @@ fn a_bad_log_filter_names_the_setting() {
     let out = run_expecting_failure(&["--log", "info,=[", "serve"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--log / TIDEMARK_LOG"), "{stderr}");
+}
+
+#[test]
+fn forms_work_without_javascript() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    std::fs::write(tree.join("a.csv"), "ts,v\n1,2\n").unwrap();
+    let server = Server::start(&dir.path().join("data"));
+
+    // The demo source is there at first start (id 1); register a tree (id 2).
+    let sources = server.request("POST", "/api/sources");
+    assert!(sources.body.contains("demo-metrics"), "{}", sources.body);
+    let saved = server.post_form(
+        "/api/sources/save",
+        &[
+            ("form[name]", "tree"),
+            ("form[kind]", "file-tree"),
+            ("form[location]", tree.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(saved.status, 302, "{}", saved.body);
+
+    // An invalid task goes back to the form with its errors in the URL.
+    let invalid = server.post_form("/api/tasks/save", &[("form[name]", "")]);
+    assert_eq!(invalid.status, 302);
+    assert!(
+        invalid.head.contains("location: http://") && invalid.head.contains("__err="),
+        "{}",
+        invalid.head
+    );
+
+    // A valid one lands on the task list, which lists it.
+    let created = server.post_form(
+        "/api/tasks/save",
+        &[
+            ("form[name]", "plain-form"),
+            ("form[source_id]", "2"),
+            ("form[repository_id]", "1"),
+            ("form[content_mode]", "all"),
+            ("form[schedule_mode]", "manual"),
+            ("form[enabled]", "on"),
+        ],
+    );
+    assert_eq!(created.status, 302, "{}", created.body);
+    assert!(
+        created.head.contains("location: /backups"),
+        "{}",
+        created.head
+    );
+    let list = server.request("GET", "/backups");
+    assert!(
+        list.body.contains("plain-form"),
+        "the task list renders the new task"
+    );
+
+    // Back Up Now without JavaScript, then the history page shows the run.
+    let run = server.post_form("/api/tasks/run", &[("id", "1")]);
+    assert_eq!(run.status, 302, "{}", run.body);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let history = server.request("GET", "/backups/1/history");
+        if history.body.contains("data-state=\"succeeded\"") {
+            assert!(
+                history.body.contains("/runs/plain-form_tree_"),
+                "the backup path is shown"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the run did not succeed: {}",
+            history.body
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(server.terminate().success());
 }

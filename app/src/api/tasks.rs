@@ -87,13 +87,11 @@ pub async fn save_task(
     form: TaskForm,
     stop_running: Option<String>,
 ) -> Result<i64, AppError> {
-    server::save(
-        &crate::state::app_state()?,
-        id,
-        form,
-        stop_running.is_some(),
-    )
-    .await
+    let state = crate::state::app_state()?;
+    let id = server::save(&state, id, form, stop_running.is_some()).await?;
+    // A form posted without JavaScript lands on the task list too.
+    leptos_axum::redirect("/backups");
+    Ok(id)
 }
 
 /// Checks a task's settings before saving: every check with pass or fail.

@@ -52,7 +52,9 @@ pub fn TaskHistoryPage() -> impl IntoView {
             <header class="page-header">
                 <h1>
                     "History: "
-                    {move || history.get().and_then(Result::ok).map(|h| h.task_name).unwrap_or_default()}
+                    <Transition fallback=|| ()>
+                        {move || history.get().and_then(Result::ok).map(|h| h.task_name).unwrap_or_default()}
+                    </Transition>
                 </h1>
                 <label>
                     "State "
