@@ -55,6 +55,8 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+    #[error("database error: cannot {what}: {detail}")]
+    Database { what: String, detail: String },
     #[error("restore refused: {0}")]
     Conflict(String),
     #[error("the operation was cancelled")]

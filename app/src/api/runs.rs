@@ -187,7 +187,7 @@ pub async fn get_run(id: i64) -> Result<RunDetail, AppError> {
 
 #[cfg(feature = "ssr")]
 async fn point_objects(location: String, point: String) -> Result<Vec<SourceObject>, AppError> {
-    use tidemark_engine::{ObjectKind, RepoLocation, Repository};
+    use tidemark_engine::{RepoLocation, Repository};
     crate::error::blocking(move || {
         let repo = Repository::open(&RepoLocation::parse(&location)?, None)?;
         let manifest = repo.point(&point)?;
@@ -195,13 +195,7 @@ async fn point_objects(location: String, point: String) -> Result<Vec<SourceObje
             .objects
             .into_iter()
             .map(|o| SourceObject {
-                kind: match o.kind {
-                    ObjectKind::File => "file",
-                    ObjectKind::Dir => "dir",
-                    ObjectKind::Symlink => "symlink",
-                    ObjectKind::Table => "table",
-                }
-                .to_owned(),
+                kind: o.kind.as_str().to_owned(),
                 name: o.name,
                 size: o.size,
                 rows: o.rows,

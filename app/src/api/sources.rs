@@ -63,7 +63,7 @@ pub const OBJECT_LIMIT: usize = 2_000;
 mod server {
     use super::*;
     use crate::catalog::SourceRecord;
-    use tidemark_engine::{open_source, ObjectKind, Selection, SourceUrl};
+    use tidemark_engine::{open_source, Selection, SourceUrl};
 
     impl From<SourceRecord> for SourceSummary {
         fn from(r: SourceRecord) -> Self {
@@ -79,15 +79,6 @@ mod server {
                 is_demo: r.is_demo,
                 created_at: r.created_at,
             }
-        }
-    }
-
-    fn kind_name(kind: ObjectKind) -> &'static str {
-        match kind {
-            ObjectKind::File => "file",
-            ObjectKind::Dir => "dir",
-            ObjectKind::Symlink => "symlink",
-            ObjectKind::Table => "table",
         }
     }
 
@@ -107,7 +98,7 @@ mod server {
                 .into_iter()
                 .take(OBJECT_LIMIT)
                 .map(|o| SourceObject {
-                    kind: kind_name(o.kind).to_owned(),
+                    kind: o.kind.as_str().to_owned(),
                     name: o.name,
                     size: o.size,
                     rows: o.rows,

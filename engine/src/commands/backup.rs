@@ -347,7 +347,10 @@ impl Reader<'_> {
         let mut done = Vec::with_capacity(plan.objects.len());
         for object in &plan.objects {
             self.cancel.check()?;
-            let has_content = matches!(object.kind, ObjectKind::File | ObjectKind::Table);
+            let has_content = matches!(
+                object.kind,
+                ObjectKind::File | ObjectKind::Table | ObjectKind::Schema
+            );
             let reusable = parent
                 .get(object.name.as_str())
                 .filter(|p| self.unchanged(object, p));

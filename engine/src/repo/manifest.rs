@@ -58,6 +58,20 @@ pub enum ObjectKind {
     Dir,
     Symlink,
     Table,
+    /// A database's structure (DDL) or other statements replayed at restore.
+    Schema,
+}
+
+impl ObjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::File => "file",
+            ObjectKind::Dir => "dir",
+            ObjectKind::Symlink => "symlink",
+            ObjectKind::Table => "table",
+            ObjectKind::Schema => "schema",
+        }
+    }
 }
 
 /// One object of a point: a file, directory or symlink of a tree, or a table.

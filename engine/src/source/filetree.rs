@@ -210,7 +210,7 @@ impl Target for FileTreeTarget {
                 target: entry.link_target.clone().unwrap_or_default(),
                 overwrite,
             })),
-            ObjectKind::File | ObjectKind::Table => {
+            ObjectKind::File | ObjectKind::Table | ObjectKind::Schema => {
                 let file_name = path
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())

@@ -5,6 +5,7 @@
 //! at a time, and makes each visible only once it is complete.
 
 mod filetree;
+mod postgres;
 mod selector;
 mod sqlite;
 mod sqlite_frames;
@@ -14,6 +15,7 @@ mod url;
 use std::io::Read;
 
 pub use filetree::{FileTreeSource, FileTreeTarget};
+pub use postgres::{PgLocation, PostgresSource, PostgresTarget};
 pub use sqlite::SqliteSource;
 pub use sqlite_target::SqliteTarget;
 pub use url::SourceUrl;
@@ -82,6 +84,11 @@ pub fn open_source(url: &SourceUrl, selection: &Selection) -> Result<Box<dyn Sou
             &selection.include,
             &selection.exclude,
         )?)),
+        SourceUrl::Postgres(at) => Ok(Box::new(PostgresSource::new(
+            at.clone(),
+            &selection.include,
+            &selection.exclude,
+        )?)),
     }
 }
 
@@ -90,5 +97,6 @@ pub fn open_target(url: &SourceUrl) -> Result<Box<dyn Target>> {
     match url {
         SourceUrl::FileTree(root) => Ok(Box::new(FileTreeTarget::new(root.clone()))),
         SourceUrl::Sqlite(path) => Ok(Box::new(SqliteTarget::open(path.clone())?)),
+        SourceUrl::Postgres(at) => Ok(Box::new(PostgresTarget::open(at.clone())?)),
     }
 }

@@ -1,4 +1,5 @@
-//! Source and target URLs: `file:///abs/dir`, `sqlite:///abs/file.db`.
+//! Source and target URLs: `file:///abs/dir`, `sqlite:///abs/file.db`,
+//! `postgres://user:pass@host:port/db`.
 
 use std::path::PathBuf;
 
@@ -8,6 +9,7 @@ use crate::error::{EngineError, Result};
 pub enum SourceUrl {
     FileTree(PathBuf),
     Sqlite(PathBuf),
+    Postgres(super::PgLocation),
 }
 
 impl SourceUrl {
@@ -29,8 +31,9 @@ impl SourceUrl {
         match scheme {
             "file" => Ok(SourceUrl::FileTree(absolute()?)),
             "sqlite" => Ok(SourceUrl::Sqlite(absolute()?)),
+            "postgres" | "postgresql" => Ok(SourceUrl::Postgres(super::PgLocation::parse(text)?)),
             other => Err(invalid(&format!(
-                "unsupported scheme {other:?} (expected file or sqlite)"
+                "unsupported scheme {other:?} (expected file, sqlite or postgres)"
             ))),
         }
     }
@@ -43,6 +46,8 @@ impl std::fmt::Display for SourceUrl {
         let (scheme, path) = match self {
             SourceUrl::FileTree(path) => ("file", path),
             SourceUrl::Sqlite(path) => ("sqlite", path),
+            // Without the password: this is for display, not for connecting.
+            SourceUrl::Postgres(at) => return f.write_str(&at.display()),
         };
         write!(f, "{scheme}://{}", path.display())
     }

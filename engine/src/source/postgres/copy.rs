@@ -1,0 +1,247 @@
+//! COPY streams on their own threads, so the engine's synchronous readers
+//! and sinks can use the async driver: a table streams out through a
+//! bounded channel (memory stays at a few buffers) and in the same way back.
+
+use std::io::Read;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
+
+use futures::StreamExt;
+use sqlx::{Connection, Executor};
+
+use super::conn::{pg_error, quote_qualified, runtime, PgLocation};
+use crate::error::{EngineError, Result};
+
+/// Buffers in flight between the driver thread and the engine.
+const DEPTH: usize = 8;
+
+/// Reads one table as `COPY ... TO STDOUT (FORMAT binary)` inside the
+/// exported snapshot, so every table is read as of the same instant.
+pub struct CopyOut {
+    rx: Receiver<std::result::Result<Vec<u8>, String>>,
+    current: Vec<u8>,
+    pos: usize,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl CopyOut {
+    pub fn start(at: &PgLocation, snapshot: &str, table: &str) -> CopyOut {
+        let (tx, rx) = sync_channel(DEPTH);
+        let (at, snapshot, table) = (at.clone(), snapshot.to_owned(), table.to_owned());
+        let thread = std::thread::spawn(move || {
+            let sent = tx.clone();
+            let result =
+                runtime().and_then(|rt| rt.block_on(copy_out(&at, &snapshot, &table, &sent)));
+            if let Err(err) = result {
+                let _ = tx.send(Err(err.to_string()));
+            }
+        });
+        CopyOut {
+            rx,
+            current: Vec::new(),
+            pos: 0,
+            thread: Some(thread),
+        }
+    }
+}
+
+async fn copy_out(
+    at: &PgLocation,
+    snapshot: &str,
+    table: &str,
+    tx: &SyncSender<std::result::Result<Vec<u8>, String>>,
+) -> Result<()> {
+    let mut conn = at.connect().await?;
+    let reading = format!("read table {table} of");
+    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await
+        .map_err(|e| pg_error(at, &reading, e))?;
+    conn.execute(format!("SET TRANSACTION SNAPSHOT '{}'", snapshot.replace('\'', "")).as_str())
+        .await
+        .map_err(|e| pg_error(at, &reading, e))?;
+    let sql = format!("COPY {} TO STDOUT (FORMAT binary)", quote_qualified(table));
+    let mut stream = conn
+        .copy_out_raw(&sql)
+        .await
+        .map_err(|e| pg_error(at, &reading, e))?;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| pg_error(at, &reading, e))?;
+        if tx.send(Ok(chunk.to_vec())).is_err() {
+            // The engine stopped reading (cancelled or failed): stop too.
+            return Ok(());
+        }
+    }
+    drop(stream);
+    let _ = conn.close().await;
+    Ok(())
+}
+
+impl Read for CopyOut {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if self.pos < self.current.len() {
+                let n = buf.len().min(self.current.len() - self.pos);
+                buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+                self.pos += n;
+                return Ok(n);
+            }
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    self.current = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(message)) => return Err(std::io::Error::other(message)),
+                Err(_) => return Ok(0),
+            }
+        }
+    }
+}
+
+impl Drop for CopyOut {
+    fn drop(&mut self) {
+        // Unblock the thread if it waits on a full channel, then reap it.
+        let (_, empty) = sync_channel(0);
+        drop(std::mem::replace(&mut self.rx, empty));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+enum InMsg {
+    Data(Vec<u8>),
+    /// Finish the COPY, check the row count, then commit.
+    Commit(Option<u64>),
+}
+
+/// Loads one table with `COPY ... FROM STDIN (FORMAT binary)` inside a
+/// transaction: nothing is visible until `commit`, and dropping it rolls
+/// back. `prepare` statements run first in the same transaction.
+pub struct CopyIn {
+    tx: Option<SyncSender<InMsg>>,
+    done: Receiver<Result<u64>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl CopyIn {
+    pub fn start(
+        at: &PgLocation,
+        table: &str,
+        prepare: Vec<String>,
+        finish: Vec<String>,
+    ) -> CopyIn {
+        let (tx, rx) = sync_channel(DEPTH);
+        let (done_tx, done) = sync_channel(1);
+        let (at, table) = (at.clone(), table.to_owned());
+        let thread = std::thread::spawn(move || {
+            let result =
+                runtime().and_then(|rt| rt.block_on(copy_in(&at, &table, &prepare, &finish, &rx)));
+            let _ = done_tx.send(result);
+        });
+        CopyIn {
+            tx: Some(tx),
+            done,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn write(&mut self, data: &[u8]) -> Result<()> {
+        let sent = self
+            .tx
+            .as_ref()
+            .is_some_and(|tx| tx.send(InMsg::Data(data.to_vec())).is_ok());
+        if sent {
+            Ok(())
+        } else {
+            // The loader stopped: its error says why.
+            Err(self
+                .outcome()
+                .err()
+                .unwrap_or_else(|| EngineError::Database {
+                    what: "load a table".into(),
+                    detail: "the loader stopped early".into(),
+                }))
+        }
+    }
+
+    /// Ends the COPY, checks the rows, commits; returns the rows loaded.
+    pub fn commit(mut self, expected_rows: Option<u64>) -> Result<u64> {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(InMsg::Commit(expected_rows));
+        }
+        self.outcome()
+    }
+
+    fn outcome(&mut self) -> Result<u64> {
+        self.tx = None;
+        let result = self.done.recv().unwrap_or_else(|_| {
+            Err(EngineError::Database {
+                what: "load a table".into(),
+                detail: "the loader thread ended without a result".into(),
+            })
+        });
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        result
+    }
+}
+
+impl Drop for CopyIn {
+    fn drop(&mut self) {
+        // Closing the channel without Commit makes the loader roll back.
+        self.tx = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+async fn copy_in(
+    at: &PgLocation,
+    table: &str,
+    prepare: &[String],
+    finish: &[String],
+    rx: &Receiver<InMsg>,
+) -> Result<u64> {
+    let doing = format!("load table {table} into");
+    let mut conn = at.connect().await?;
+    let mut tx = conn.begin().await.map_err(|e| pg_error(at, &doing, e))?;
+    for sql in prepare {
+        tx.execute(sql.as_str())
+            .await
+            .map_err(|e| pg_error(at, &doing, e))?;
+    }
+    let sql = format!("COPY {} FROM STDIN (FORMAT binary)", quote_qualified(table));
+    let mut copy = tx
+        .copy_in_raw(&sql)
+        .await
+        .map_err(|e| pg_error(at, &doing, e))?;
+    let expected = loop {
+        match rx.recv() {
+            Ok(InMsg::Data(data)) => {
+                copy.send(data).await.map_err(|e| pg_error(at, &doing, e))?;
+            }
+            Ok(InMsg::Commit(expected)) => break expected,
+            // Dropped without commit: abort the COPY; the transaction rolls back.
+            Err(_) => {
+                let _ = copy.abort("restore stopped").await;
+                return Err(EngineError::Cancelled);
+            }
+        }
+    };
+    let rows = copy.finish().await.map_err(|e| pg_error(at, &doing, e))?;
+    if let Some(expected) = expected.filter(|e| *e != rows) {
+        return Err(EngineError::corrupt(
+            format!("table {table}"),
+            format!("{rows} rows loaded but the backup point recorded {expected}; nothing was committed"),
+        ));
+    }
+    for sql in finish {
+        tx.execute(sql.as_str())
+            .await
+            .map_err(|e| pg_error(at, &doing, e))?;
+    }
+    tx.commit().await.map_err(|e| pg_error(at, &doing, e))?;
+    Ok(rows)
+}

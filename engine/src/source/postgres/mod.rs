@@ -1,0 +1,222 @@
+//! PostgreSQL: a consistent logical backup of one database.
+//!
+//! One coordinating connection opens a REPEATABLE READ transaction and
+//! exports its snapshot; everything is read in that snapshot: the
+//! structure by `pg_dump --snapshot` (pre-data: tables, types, sequences,
+//! views; post-data: indexes, constraints, triggers), each table's rows by
+//! `COPY (FORMAT binary)` on its own connection, and sequence values.
+
+mod conn;
+mod copy;
+mod dump;
+mod target;
+
+use std::io::Read;
+use std::sync::Mutex;
+
+use sqlx::{Executor, PgConnection};
+
+pub use conn::PgLocation;
+pub use target::PostgresTarget;
+
+use super::selector::Selector;
+use super::{Source, SourceDescription};
+use crate::error::Result;
+use crate::repo::manifest::{ObjectEntry, ObjectKind};
+use conn::{pg_error, quote_ident, quote_qualified, runtime};
+
+/// Structure objects, named so they sort apart from `schema.table` names.
+pub const PRE_DATA: &str = "_schema/pre-data.sql";
+pub const POST_DATA: &str = "_schema/post-data.sql";
+pub const SEQUENCES: &str = "_schema/sequences.sql";
+
+pub struct PostgresSource {
+    at: PgLocation,
+    selector: Selector,
+    rt: tokio::runtime::Runtime,
+    /// Holds the snapshot's transaction open for as long as the source lives.
+    coordinator: Mutex<PgConnection>,
+    snapshot: String,
+    server_version: String,
+}
+
+impl PostgresSource {
+    /// Connects and takes the snapshot every read of this source will see.
+    pub fn new(at: PgLocation, include: &[String], exclude: &[String]) -> Result<Self> {
+        let selector = Selector::new(include, exclude)?;
+        let rt = runtime()?;
+        let (conn, snapshot, server_version) = rt.block_on(async {
+            let mut conn = at.connect().await?;
+            let fail = |e| pg_error(&at, "take a snapshot of", e);
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .await
+                .map_err(fail)?;
+            let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+                .fetch_one(&mut conn)
+                .await
+                .map_err(fail)?;
+            let version: String = sqlx::query_scalar("SHOW server_version")
+                .fetch_one(&mut conn)
+                .await
+                .map_err(fail)?;
+            Ok::<_, crate::error::EngineError>((conn, snapshot, version))
+        })?;
+        Ok(PostgresSource {
+            at,
+            selector,
+            rt,
+            coordinator: Mutex::new(conn),
+            snapshot,
+            server_version,
+        })
+    }
+
+    fn with_conn<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut PgConnection) -> std::result::Result<T, sqlx::Error>,
+        doing: &str,
+    ) -> Result<T> {
+        let mut conn = self.coordinator.lock().unwrap_or_else(|p| p.into_inner());
+        self.rt
+            .block_on(work(&mut conn))
+            .map_err(|e| pg_error(&self.at, doing, e))
+    }
+
+    fn tables(&self) -> Result<Vec<ObjectEntry>> {
+        let rows: Vec<(String, i64)> = self.with_conn(
+            async |c| {
+                sqlx::query_as(
+                    "SELECT format('%s.%s', n.nspname, c.relname), pg_total_relation_size(c.oid) \
+                     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+                     AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1",
+                )
+                .fetch_all(c)
+                .await
+            },
+            "list the tables of",
+        )?;
+        let mut entries = Vec::new();
+        for (name, size) in rows.into_iter().filter(|(n, _)| self.selector.selects(n)) {
+            let mut entry = ObjectEntry::new(name.clone(), ObjectKind::Table);
+            entry.size = u64::try_from(size).unwrap_or(0);
+            let quoted = quote_qualified(&name);
+            let count: i64 = self.with_conn(
+                async |c| {
+                    sqlx::query_scalar(&format!("SELECT count(*) FROM {quoted}"))
+                        .fetch_one(c)
+                        .await
+                },
+                &format!("count the rows of {name} in"),
+            )?;
+            entry.rows = Some(u64::try_from(count).unwrap_or(0));
+            if let Some(column) = self.time_column(&name)? {
+                let column = quote_ident(&column);
+                let (min, max): (Option<String>, Option<String>) = self.with_conn(
+                    async |c| {
+                        sqlx::query_as(&format!(
+                            "SELECT min({column})::text, max({column})::text FROM {quoted}"
+                        ))
+                        .fetch_one(c)
+                        .await
+                    },
+                    &format!("read the time range of {name} in"),
+                )?;
+                entry.time_min = min;
+                entry.time_max = max;
+            }
+            entries.push(entry);
+        }
+        Ok(entries)
+    }
+
+    /// The table's only timestamp column, when it has exactly one.
+    fn time_column(&self, table: &str) -> Result<Option<String>> {
+        let quoted = quote_qualified(table);
+        let columns: Vec<String> = self.with_conn(
+            async |c| {
+                sqlx::query_scalar(
+                    "SELECT attname::text FROM pg_attribute WHERE attrelid = $1::regclass \
+                     AND attnum > 0 AND NOT attisdropped \
+                     AND atttypid IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype)",
+                )
+                .bind(quoted.as_str())
+                .fetch_all(c)
+                .await
+            },
+            &format!("read the columns of {table} in"),
+        )?;
+        Ok((columns.len() == 1).then(|| columns[0].clone()))
+    }
+
+    /// `setval` statements for every sequence, as of now.
+    fn sequences_sql(&self) -> Result<String> {
+        let rows: Vec<(String, Option<i64>)> = self.with_conn(
+            async |c| {
+                sqlx::query_as(
+                    "SELECT format('%I.%I', schemaname, sequencename), last_value FROM pg_sequences \
+                     WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+                )
+                .fetch_all(c)
+                .await
+            },
+            "read the sequences of",
+        )?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(name, value)| {
+                value.map(|v| {
+                    format!(
+                        "SELECT pg_catalog.setval('{}', {v}, true);\n",
+                        name.replace('\'', "''")
+                    )
+                })
+            })
+            .collect())
+    }
+}
+
+impl Source for PostgresSource {
+    fn url(&self) -> String {
+        self.at.display()
+    }
+
+    fn name(&self) -> String {
+        self.at.database.clone()
+    }
+
+    fn describe(&self) -> Result<SourceDescription> {
+        let mut objects = vec![ObjectEntry::new(PRE_DATA, ObjectKind::Schema)];
+        objects.extend(self.tables()?);
+        objects.push(ObjectEntry::new(POST_DATA, ObjectKind::Schema));
+        objects.push(ObjectEntry::new(SEQUENCES, ObjectKind::Schema));
+        Ok(SourceDescription {
+            kind: "postgres".into(),
+            server_version: Some(self.server_version.clone()),
+            objects,
+        })
+    }
+
+    fn open(&self, object: &ObjectEntry) -> Result<Box<dyn Read + Send + '_>> {
+        match object.name.as_str() {
+            PRE_DATA => Ok(Box::new(dump::PgDump::start(
+                &self.at,
+                &self.snapshot,
+                "pre-data",
+            )?)),
+            POST_DATA => Ok(Box::new(dump::PgDump::start(
+                &self.at,
+                &self.snapshot,
+                "post-data",
+            )?)),
+            SEQUENCES => Ok(Box::new(std::io::Cursor::new(
+                self.sequences_sql()?.into_bytes(),
+            ))),
+            table => Ok(Box::new(copy::CopyOut::start(
+                &self.at,
+                &self.snapshot,
+                table,
+            ))),
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! Restoring into a PostgreSQL database: structure first (psql replays
+//! pg_dump's pre-data), then each table in its own transaction (an
+//! existing table is emptied and reloaded in that transaction, so a failed
+//! or cancelled load leaves it as it was), then indexes, constraints and
+//! sequence values once every table is loaded.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use sqlx::Executor;
+
+use super::conn::{pg_error, quote_qualified, runtime, PgLocation};
+use super::copy::CopyIn;
+use super::{POST_DATA, PRE_DATA, SEQUENCES};
+use crate::error::{EngineError, Result};
+use crate::repo::manifest::{ObjectEntry, ObjectKind};
+use crate::source::{ObjectSink, Target};
+
+pub struct PostgresTarget {
+    at: PgLocation,
+    rt: tokio::runtime::Runtime,
+    /// Statements kept for `finish` (post-data, sequence values).
+    deferred: Vec<(String, Vec<u8>)>,
+    /// The structure was reused rather than created (the tables existed).
+    reused_structure: bool,
+    /// Tables this restore created (empty) from the structure: loading
+    /// them is not a conflict.
+    created: Vec<String>,
+}
+
+impl PostgresTarget {
+    pub fn open(at: PgLocation) -> Result<Self> {
+        Ok(PostgresTarget {
+            at,
+            rt: runtime()?,
+            deferred: Vec::new(),
+            reused_structure: false,
+            created: Vec::new(),
+        })
+    }
+
+    /// Whether the database exists (connecting to the server's `postgres`
+    /// database, which also checks the credentials).
+    fn database_exists(&self) -> Result<bool> {
+        let admin = self.at.with_database("postgres");
+        self.rt.block_on(async {
+            let mut conn = admin.connect().await?;
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM pg_database WHERE datname = $1")
+                .bind(&self.at.database)
+                .fetch_one(&mut conn)
+                .await
+                .map(|n| n > 0)
+                .map_err(|e| pg_error(&admin, "list the databases of", e))
+        })
+    }
+
+    fn create_database(&self) -> Result<()> {
+        if self.database_exists()? {
+            return Ok(());
+        }
+        let admin = self.at.with_database("postgres");
+        self.rt.block_on(async {
+            let mut conn = admin.connect().await?;
+            conn.execute(
+                format!(
+                    "CREATE DATABASE {}",
+                    super::conn::quote_ident(&self.at.database)
+                )
+                .as_str(),
+            )
+            .await
+            .map(drop)
+            .map_err(|e| pg_error(&self.at, "create the database", e))
+        })
+    }
+
+    fn user_tables(&self) -> Result<Vec<String>> {
+        if !self.database_exists()? {
+            return Ok(Vec::new());
+        }
+        self.rt.block_on(async {
+            let mut conn = self.at.connect().await?;
+            sqlx::query_scalar(
+                "SELECT format('%s.%s', table_schema, table_name) FROM information_schema.tables \
+                 WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .map_err(|e| pg_error(&self.at, "list the tables of", e))
+        })
+    }
+
+    /// Replays SQL text with psql in one transaction, stopping at the first error.
+    fn replay(&self, what: &str, sql: &[u8]) -> Result<()> {
+        let mut child = Command::new("psql")
+            .args([
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "--single-transaction",
+                "-f",
+                "-",
+            ])
+            .envs(self.at.libpq_env())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| EngineError::io("psql (install PostgreSQL's client tools)", e))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(sql)
+                .map_err(|e| EngineError::io("psql", e))?;
+        }
+        let output = child
+            .wait_with_output()
+            .map_err(|e| EngineError::io("psql", e))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(EngineError::Database {
+                what: format!("restore {what} into {}", self.at.display()),
+                detail: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            })
+        }
+    }
+}
+
+impl Target for PostgresTarget {
+    fn url(&self) -> String {
+        self.at.display()
+    }
+
+    fn existing(&self, names: &[&str]) -> Result<Vec<String>> {
+        let tables = self.user_tables()?;
+        Ok(names
+            .iter()
+            .filter(|n| tables.iter().any(|t| t == *n))
+            .map(|n| (*n).to_owned())
+            .collect())
+    }
+
+    fn is_empty(&self) -> Result<bool> {
+        Ok(self.user_tables()?.is_empty())
+    }
+
+    fn begin(
+        &mut self,
+        entry: &ObjectEntry,
+        name: &str,
+        overwrite: bool,
+    ) -> Result<Box<dyn ObjectSink + '_>> {
+        if entry.kind == ObjectKind::Schema {
+            return Ok(Box::new(SchemaSink {
+                target: self,
+                name: entry.name.clone(),
+                sql: Vec::new(),
+            }));
+        }
+        if entry.kind != ObjectKind::Table {
+            return Err(EngineError::invalid(
+                format!("object {}", entry.name),
+                "only tables and structure can be restored into PostgreSQL",
+            ));
+        }
+        self.create_database()?;
+        let existing = self.user_tables()?;
+        let exists = existing.iter().any(|t| t == name);
+        let fresh = self.created.iter().any(|t| t == name);
+        let mut prepare = Vec::new();
+        if exists && !fresh {
+            if !overwrite {
+                return Err(EngineError::Conflict(format!(
+                    "table {name} exists at {}",
+                    self.at.display()
+                )));
+            }
+            // Emptied in the load's transaction: a failed load rolls it back.
+            prepare.push(format!("TRUNCATE {}", quote_qualified(name)));
+        } else if name != entry.name && existing.contains(&entry.name) {
+            // Restore `tbl AS new_tbl`: the same columns, defaults and indexes.
+            prepare.push(format!(
+                "CREATE TABLE {} (LIKE {} INCLUDING ALL)",
+                quote_qualified(name),
+                quote_qualified(&entry.name)
+            ));
+        } else if name != entry.name {
+            return Err(EngineError::invalid(
+                format!("rename of {} to {name}", entry.name),
+                "the original table must exist at the target to copy its structure (restore the structure first)",
+            ));
+        }
+        Ok(Box::new(TableSink {
+            copy: Some(CopyIn::start(&self.at, name, prepare, Vec::new())),
+            rows: entry.rows,
+            name: name.to_owned(),
+        }))
+    }
+
+    fn finish(&mut self, _restored: &[(ObjectEntry, String)]) -> Result<()> {
+        for (name, sql) in std::mem::take(&mut self.deferred) {
+            if name == POST_DATA && self.reused_structure {
+                continue;
+            }
+            self.replay(&name, &sql)?;
+        }
+        Ok(())
+    }
+}
+
+struct SchemaSink<'a> {
+    target: &'a mut PostgresTarget,
+    name: String,
+    sql: Vec<u8>,
+}
+
+impl ObjectSink for SchemaSink<'_> {
+    fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.sql.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn commit(self: Box<Self>) -> Result<Vec<String>> {
+        let SchemaSink { target, name, sql } = *self;
+        match name.as_str() {
+            PRE_DATA => {
+                target.create_database()?;
+                if target.user_tables()?.is_empty() {
+                    target.replay("the structure (pre-data)", &sql)?;
+                    target.created = target.user_tables()?;
+                    Ok(Vec::new())
+                } else {
+                    target.reused_structure = true;
+                    Ok(vec![format!(
+                        "{} already has tables: its structure was kept and only data restored",
+                        target.at.display()
+                    )])
+                }
+            }
+            POST_DATA | SEQUENCES => {
+                target.deferred.push((name, sql));
+                Ok(Vec::new())
+            }
+            other => Err(EngineError::invalid(
+                format!("object {other}"),
+                "unknown structure object",
+            )),
+        }
+    }
+
+    fn abort(self: Box<Self>) {}
+}
+
+struct TableSink {
+    copy: Option<CopyIn>,
+    rows: Option<u64>,
+    name: String,
+}
+
+impl ObjectSink for TableSink {
+    fn write(&mut self, data: &[u8]) -> Result<()> {
+        match &mut self.copy {
+            Some(copy) => copy.write(data),
+            None => Err(EngineError::invalid(
+                format!("table {}", self.name),
+                "already finished",
+            )),
+        }
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<Vec<String>> {
+        let copy = self.copy.take().ok_or_else(|| {
+            EngineError::invalid(format!("table {}", self.name), "already finished")
+        })?;
+        copy.commit(self.rows)?;
+        Ok(Vec::new())
+    }
+
+    fn abort(self: Box<Self>) {}
+}

@@ -1,0 +1,351 @@
+//! PostgreSQL backups and restores against a real server started by the
+//! test, checked with `pg_dump --schema-only` and per-table checksums.
+
+mod support;
+
+use tidemark_engine::backup::{plan_backup, run_backup, BackupOptions, BackupStats};
+use tidemark_engine::restore::{
+    plan_restore, run_restore, ConflictPolicy, RestoreOptions, RestoreStats,
+};
+use tidemark_engine::{
+    open_source, open_target, CancelToken, EngineError, NoProgress, Repository, Selection,
+    SourceUrl,
+};
+
+use support::postgres::PgServer;
+use support::Fixture;
+
+const SCHEMA: &str = r#"
+CREATE TYPE mood AS ENUM ('calm', 'busy', 'down');
+CREATE TABLE devices (
+    id serial PRIMARY KEY,
+    name text NOT NULL UNIQUE,
+    site text DEFAULT 'north',
+    mood mood NOT NULL DEFAULT 'calm',
+    serial uuid NOT NULL,
+    firmware bytea,
+    settings jsonb,
+    raw json,
+    tags text[],
+    weights numeric(12, 4)[],
+    price numeric(18, 6) CHECK (price >= 0),
+    installed timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE metrics (
+    ts timestamptz NOT NULL,
+    device_id int NOT NULL REFERENCES devices (id),
+    value double precision NOT NULL,
+    note text
+);
+CREATE INDEX metrics_by_time ON metrics (ts);
+CREATE SEQUENCE batch_numbers START 100;
+CREATE VIEW busy_devices AS SELECT name FROM devices WHERE mood = 'busy';
+INSERT INTO devices (name, mood, serial, firmware, settings, raw, tags, weights, price, installed)
+SELECT 'device-' || i, (ARRAY['calm','busy','down'])[1 + i % 3]::mood,
+       md5(i::text)::uuid, decode(md5(i::text), 'hex'), jsonb_build_object('rate', i, 'on', i % 2 = 0),
+       json_build_object('raw', i), ARRAY['t' || i, 'quote''d', NULL], ARRAY[i * 1.5, -i],
+       i * 3.25, '2026-01-01 00:00:00+00'::timestamptz + i * interval '1 hour'
+FROM generate_series(1, 50) i;
+INSERT INTO metrics
+SELECT '2026-11-01 00:00:00+00'::timestamptz + (i * interval '1 second'), 1 + i % 50, sin(i) * 100,
+       CASE WHEN i % 1000 = 0 THEN 'checkpoint ' || i END
+FROM generate_series(1, ROWS) i;
+SELECT nextval('batch_numbers'), nextval('batch_numbers');
+"#;
+
+fn create_source(server: &PgServer, db: &str, rows: u64) {
+    server.psql("postgres", &format!("CREATE DATABASE {db}"));
+    server.psql(db, &SCHEMA.replace("ROWS", &rows.to_string()));
+}
+
+fn backup(repo: &Repository, url: &str, task: &str) -> tidemark_engine::Result<BackupStats> {
+    let source = open_source(&SourceUrl::parse(url)?, &Selection::default())?;
+    let options = BackupOptions {
+        task: task.into(),
+        ..BackupOptions::default()
+    };
+    let plan = plan_backup(repo, source.as_ref(), &options)?;
+    run_backup(
+        repo,
+        source.as_ref(),
+        plan,
+        &options,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+}
+
+fn restore(
+    repo: &Repository,
+    point: &str,
+    url: &str,
+    options: &RestoreOptions,
+) -> tidemark_engine::Result<RestoreStats> {
+    let manifest = repo.point(point)?;
+    let mut target = open_target(&SourceUrl::parse(url)?)?;
+    let plan = plan_restore(&manifest, target.as_ref(), options)?;
+    run_restore(
+        repo,
+        &plan,
+        target.as_mut(),
+        &NoProgress,
+        &CancelToken::new(),
+    )
+}
+
+#[test]
+fn a_database_round_trips_structure_data_and_sequences() {
+    let server = PgServer::start();
+    let fx = Fixture::new();
+    create_source(&server, "plant", 1_000_000);
+    let repo = fx.repo(None);
+    let stats = backup(&repo, &server.url("plant"), "pg").unwrap();
+    let manifest = repo.point(&stats.point).unwrap();
+    assert_eq!(manifest.source.kind, "postgres");
+    assert!(manifest
+        .source
+        .server_version
+        .as_deref()
+        .unwrap()
+        .starts_with("15"));
+    assert!(
+        !manifest.source.url.contains(support::postgres::PASSWORD),
+        "no password in the manifest"
+    );
+    let metrics = manifest
+        .objects
+        .iter()
+        .find(|o| o.name == "public.metrics")
+        .unwrap();
+    assert_eq!(metrics.rows, Some(1_000_000));
+    assert_eq!(metrics.time_min.as_deref(), Some("2026-11-01 00:00:01+00"));
+    assert_eq!(metrics.time_max.as_deref(), Some("2026-11-12 13:46:40+00"));
+    let devices = manifest
+        .objects
+        .iter()
+        .find(|o| o.name == "public.devices")
+        .unwrap();
+    assert_eq!((devices.rows, devices.time_min.is_some()), (Some(50), true));
+
+    let done = restore(
+        &repo,
+        &stats.point,
+        &server.url("plant_restored"),
+        &RestoreOptions::default(),
+    )
+    .unwrap();
+    assert!(done.failed.is_empty(), "{:?}", done.failed);
+    assert_eq!(server.schema("plant"), server.schema("plant_restored"));
+    for table in ["devices", "metrics"] {
+        assert_eq!(
+            server.checksum("plant", table),
+            server.checksum("plant_restored", table),
+            "{table}"
+        );
+    }
+    for db in ["plant", "plant_restored"] {
+        assert_eq!(
+            server.psql(db, "SELECT nextval('batch_numbers')"),
+            "102",
+            "{db}"
+        );
+        assert_eq!(
+            server.psql(db, "SELECT nextval('devices_id_seq')"),
+            "51",
+            "{db}"
+        );
+        assert_eq!(
+            server.psql(db, "SELECT count(*) FROM busy_devices"),
+            "17",
+            "{db}"
+        );
+    }
+    support::assert_verifies_clean(&repo);
+}
+
+#[test]
+fn a_backup_reads_one_snapshot_while_rows_are_inserted() {
+    let server = PgServer::start();
+    let fx = Fixture::new();
+    create_source(&server, "live", 200_000);
+    let repo = fx.repo(None);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (stop, port) = (stop.clone(), server.port);
+        std::thread::spawn(move || {
+            let mut batches = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let out = std::process::Command::new("psql")
+                    .args(["-X", "-q", "-c", "INSERT INTO metrics SELECT now(), 1 + i % 50, i, 'live' FROM generate_series(1, 500) i; INSERT INTO devices (name, serial) VALUES ('late-' || clock_timestamp(), gen_random_uuid())"])
+                    .env("PGHOST", "127.0.0.1").env("PGPORT", port.to_string()).env("PGUSER", "postgres")
+                    .env("PGPASSWORD", support::postgres::PASSWORD).env("PGDATABASE", "live")
+                    .status()
+                    .unwrap();
+                assert!(out.success());
+                batches += 1;
+            }
+            batches
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let stats = backup(&repo, &server.url("live"), "live").unwrap();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let batches = writer.join().unwrap();
+    assert!(batches > 0);
+    let manifest = repo.point(&stats.point).unwrap();
+    restore(
+        &repo,
+        &stats.point,
+        &server.url("live_restored"),
+        &RestoreOptions::default(),
+    )
+    .unwrap();
+    for table in ["metrics", "devices"] {
+        let recorded = manifest
+            .objects
+            .iter()
+            .find(|o| o.name == format!("public.{table}"))
+            .unwrap()
+            .rows
+            .unwrap();
+        let restored: u64 = server
+            .psql("live_restored", &format!("SELECT count(*) FROM {table}"))
+            .parse()
+            .unwrap();
+        assert_eq!(restored, recorded, "{table}: exactly the snapshot");
+        let live: u64 = server
+            .psql("live", &format!("SELECT count(*) FROM {table}"))
+            .parse()
+            .unwrap();
+        assert!(
+            live > recorded,
+            "{table}: rows were inserted during and after the backup"
+        );
+    }
+    // The foreign key holds in the restored copy: both tables saw one instant.
+    assert_eq!(
+        server.psql("live_restored", "SELECT count(*) FROM metrics m LEFT JOIN devices d ON d.id = m.device_id WHERE d.id IS NULL"),
+        "0"
+    );
+}
+
+#[test]
+fn one_table_restores_renamed_and_conflicts_leave_data_untouched() {
+    let server = PgServer::start();
+    let fx = Fixture::new();
+    create_source(&server, "shop", 10_000);
+    let repo = fx.repo(None);
+    let point = backup(&repo, &server.url("shop"), "shop").unwrap().point;
+    let before = server.checksum("shop", "metrics");
+    server.psql(
+        "shop",
+        "DELETE FROM metrics WHERE ts < '2026-11-01 01:00:00+00'",
+    );
+
+    // tbl AS new_tbl, into the same database.
+    let renamed = RestoreOptions {
+        objects: vec![(
+            "public.metrics".into(),
+            Some("public.metrics_restored".into()),
+        )],
+        on_conflict: ConflictPolicy::Skip,
+    };
+    let done = restore(&repo, &point, &server.url("shop"), &renamed).unwrap();
+    assert!(done.failed.is_empty(), "{:?}", done.failed);
+    assert_eq!(server.checksum("shop", "metrics_restored"), before);
+    assert_ne!(
+        server.checksum("shop", "metrics"),
+        before,
+        "the original is untouched"
+    );
+
+    // The table exists: refused unless overwriting.
+    let only_metrics = |policy| RestoreOptions {
+        objects: vec![("public.metrics".into(), None)],
+        on_conflict: policy,
+    };
+    let refused = restore(
+        &repo,
+        &point,
+        &server.url("shop"),
+        &only_metrics(ConflictPolicy::Stop),
+    )
+    .unwrap_err();
+    assert!(matches!(refused, EngineError::Conflict(_)), "{refused}");
+    assert!(refused.to_string().contains("public.metrics"), "{refused}");
+
+    // A load that fails (the table changed shape) rolls back: old rows stay.
+    server.psql(
+        "shop",
+        "ALTER TABLE metrics ADD COLUMN extra int NOT NULL DEFAULT 0",
+    );
+    let changed = server.checksum("shop", "metrics");
+    let failed = restore(
+        &repo,
+        &point,
+        &server.url("shop"),
+        &only_metrics(ConflictPolicy::Overwrite),
+    )
+    .unwrap();
+    assert_eq!(failed.failed.len(), 1, "{:?}", failed.failed);
+    assert_eq!(
+        server.checksum("shop", "metrics"),
+        changed,
+        "a failed load leaves the table as it was"
+    );
+
+    // Overwrite of a table of the right shape replaces its rows.
+    server.psql("shop", "ALTER TABLE metrics DROP COLUMN extra");
+    let done = restore(
+        &repo,
+        &point,
+        &server.url("shop"),
+        &only_metrics(ConflictPolicy::Overwrite),
+    )
+    .unwrap();
+    assert!(done.failed.is_empty(), "{:?}", done.failed);
+    assert_eq!(server.checksum("shop", "metrics"), before);
+}
+
+#[test]
+fn bad_credentials_and_unreachable_servers_are_named_without_the_password() {
+    let server = PgServer::start();
+    let wrong = format!(
+        "postgres://postgres:not-the-password@127.0.0.1:{}/postgres",
+        server.port
+    );
+    let err = open_source(&SourceUrl::parse(&wrong).unwrap(), &Selection::default())
+        .err()
+        .unwrap();
+    let text = err.to_string();
+    assert!(text.contains("password authentication failed"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "postgres://postgres@127.0.0.1:{}/postgres",
+            server.port
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("not-the-password"), "{text}");
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = open_source(
+        &SourceUrl::parse(&format!("postgres://u:p@127.0.0.1:{closed}/db")).unwrap(),
+        &Selection::default(),
+    )
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("cannot reach the server"), "{err}");
+
+    let missing = open_source(
+        &SourceUrl::parse(&server.url("no_such_db")).unwrap(),
+        &Selection::default(),
+    )
+    .err()
+    .unwrap();
+    assert!(missing.to_string().contains("no_such_db"), "{missing}");
+}
