@@ -26,6 +26,7 @@ async fn main() {
             location: "/srv/bench",
             description: "",
             is_demo: false,
+            secret: None,
         })
         .await
         .expect("source");

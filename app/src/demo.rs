@@ -38,6 +38,7 @@ pub async fn ensure_demo_source(
             location: &location,
             description: "Demo: device metrics (SQLite), created at first start",
             is_demo: true,
+            secret: None,
         })
         .await
         .map_err(|e| match e {

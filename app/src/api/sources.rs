@@ -26,6 +26,7 @@ impl SourceSummary {
             kind: self.kind.clone(),
             location: self.location.clone(),
             description: self.description.clone(),
+            password: String::new(),
         }
     }
 }
@@ -153,6 +154,9 @@ pub async fn save_source(id: Option<i64>, form: SourceForm) -> Result<SourceSumm
         location: &location,
         description: &description,
         is_demo: false,
+        // Blank keeps the stored password; kinds without one store none.
+        secret: (kind.has_password() && !form.password.is_empty())
+            .then_some(form.password.as_str()),
     };
     let record = match id {
         None => state.catalog.insert_source(&new).await?,
@@ -179,11 +183,25 @@ pub async fn delete_source(id: i64) -> Result<(), AppError> {
     }
 }
 
-/// Opens the source the form describes and lists what it holds.
+/// Opens the source the form describes and lists what it holds. A blank
+/// password of an existing source (`id`) means its stored one.
 #[server(endpoint = "sources/test")]
-pub async fn test_source(form: SourceForm) -> Result<ConnectionReport, AppError> {
+pub async fn test_source(id: Option<i64>, form: SourceForm) -> Result<ConnectionReport, AppError> {
     let (_, kind, location, _) = form.validate().map_err(AppError::Validation)?;
-    let url = kind.url_of(&location);
+    let stored = match id {
+        Some(id) if form.password.is_empty() => crate::state::app_state()?
+            .catalog
+            .source(id)
+            .await?
+            .and_then(|s| s.secret),
+        _ => None,
+    };
+    let password = if form.password.is_empty() {
+        stored
+    } else {
+        Some(form.password.clone())
+    };
+    let url = kind.url_of(&location, password.as_deref());
     let listing = describe(url, Vec::new()).await?;
     Ok(ConnectionReport {
         kind: kind.label().to_owned(),

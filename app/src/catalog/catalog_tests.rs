@@ -25,6 +25,7 @@ async fn source(catalog: &Catalog, name: &str) -> SourceRecord {
             location: "/srv/data",
             description: "",
             is_demo: false,
+            secret: None,
         })
         .await
         .unwrap()
@@ -58,6 +59,7 @@ async fn names_are_unique_and_a_used_source_cannot_be_deleted() {
             location: "/x.db",
             description: "",
             is_demo: false,
+            secret: None,
         })
         .await
         .unwrap_err();

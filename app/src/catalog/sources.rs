@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use super::{Catalog, CatalogWriteError};
 use crate::model::SourceKind;
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SourceRecord {
     pub id: i64,
     pub name: String,
@@ -15,6 +15,20 @@ pub struct SourceRecord {
     pub is_demo: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The password of a database server source; never logged or sent.
+    pub secret: Option<String>,
+}
+
+impl std::fmt::Debug for SourceRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceRecord")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("location", &self.location)
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .finish_non_exhaustive()
+    }
 }
 
 impl SourceRecord {
@@ -24,7 +38,8 @@ impl SourceRecord {
 
     /// The engine URL of this source.
     pub fn url(&self) -> Option<String> {
-        self.kind().map(|k| k.url_of(&self.location))
+        self.kind()
+            .map(|k| k.url_of(&self.location, self.secret.as_deref()))
     }
 }
 
@@ -36,6 +51,8 @@ pub struct NewSource<'a> {
     pub location: &'a str,
     pub description: &'a str,
     pub is_demo: bool,
+    /// A new password; `None` keeps the stored one on update.
+    pub secret: Option<&'a str>,
 }
 
 impl Catalog {
@@ -64,14 +81,15 @@ impl Catalog {
     ) -> Result<SourceRecord, CatalogWriteError> {
         let now = Utc::now();
         sqlx::query_as(
-            "INSERT INTO sources (name, kind, location, description, is_demo, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            "INSERT INTO sources (name, kind, location, description, is_demo, secret, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         )
         .bind(new.name)
         .bind(new.kind.as_str())
         .bind(new.location)
         .bind(new.description)
         .bind(new.is_demo)
+        .bind(new.secret)
         .bind(now)
         .bind(now)
         .fetch_one(self.pool())
@@ -85,13 +103,14 @@ impl Catalog {
         new: &NewSource<'_>,
     ) -> Result<Option<SourceRecord>, CatalogWriteError> {
         sqlx::query_as(
-            "UPDATE sources SET name = ?, kind = ?, location = ?, description = ?, updated_at = ? \
-             WHERE id = ? RETURNING *",
+            "UPDATE sources SET name = ?, kind = ?, location = ?, description = ?, \
+             secret = COALESCE(?, secret), updated_at = ? WHERE id = ? RETURNING *",
         )
         .bind(new.name)
         .bind(new.kind.as_str())
         .bind(new.location)
         .bind(new.description)
+        .bind(new.secret)
         .bind(Utc::now())
         .bind(id)
         .fetch_optional(self.pool())

@@ -89,6 +89,7 @@ impl Fixture {
                 location: root.to_str().unwrap(),
                 description: "",
                 is_demo: false,
+                secret: None,
             })
             .await
             .unwrap()

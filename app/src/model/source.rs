@@ -9,16 +9,22 @@ use super::FieldError;
 pub enum SourceKind {
     FileTree,
     Sqlite,
+    Postgres,
 }
 
 impl SourceKind {
-    pub const ALL: [SourceKind; 2] = [SourceKind::FileTree, SourceKind::Sqlite];
+    pub const ALL: [SourceKind; 3] = [
+        SourceKind::FileTree,
+        SourceKind::Sqlite,
+        SourceKind::Postgres,
+    ];
 
     /// The catalog's and the form's spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::FileTree => "file-tree",
             SourceKind::Sqlite => "sqlite",
+            SourceKind::Postgres => "postgres",
         }
     }
 
@@ -26,6 +32,7 @@ impl SourceKind {
         match self {
             SourceKind::FileTree => "File tree",
             SourceKind::Sqlite => "SQLite database",
+            SourceKind::Postgres => "PostgreSQL",
         }
     }
 
@@ -34,6 +41,9 @@ impl SourceKind {
         match self {
             SourceKind::FileTree => "absolute directory, e.g. /var/lib/iotdb/data",
             SourceKind::Sqlite => "absolute database file, e.g. /var/lib/app/metrics.db",
+            SourceKind::Postgres => {
+                "postgres://USER@HOST:PORT/DATABASE (the password goes in its own field)"
+            }
         }
     }
 
@@ -41,11 +51,25 @@ impl SourceKind {
         Self::ALL.into_iter().find(|k| k.as_str() == text)
     }
 
-    /// The engine URL of a location of this kind.
-    pub fn url_of(self, location: &str) -> String {
+    /// Whether sources of this kind have a password.
+    pub fn has_password(self) -> bool {
+        self == SourceKind::Postgres
+    }
+
+    /// The engine URL of a location of this kind, with the password when
+    /// the kind has one (for connecting only, never for display).
+    pub fn url_of(self, location: &str, password: Option<&str>) -> String {
         match self {
             SourceKind::FileTree => format!("file://{location}"),
             SourceKind::Sqlite => format!("sqlite://{location}"),
+            SourceKind::Postgres => {
+                match (password.filter(|p| !p.is_empty()), location.split_once('@')) {
+                    (Some(password), Some((user, rest))) => {
+                        format!("{user}:{}@{rest}", percent_encode(password))
+                    }
+                    _ => location.to_owned(),
+                }
+            }
         }
     }
 }
@@ -61,6 +85,9 @@ pub struct SourceForm {
     pub location: String,
     #[serde(default)]
     pub description: String,
+    /// For database servers; empty on edit keeps the stored one.
+    #[serde(default)]
+    pub password: String,
 }
 
 impl SourceForm {
@@ -76,11 +103,42 @@ impl SourceForm {
             errors.push(FieldError::new("kind", "choose a kind"));
         }
         let location = self.location.trim().trim_end_matches('/').to_owned();
-        if !location.starts_with('/') {
-            errors.push(FieldError::new(
+        match kind {
+            Some(SourceKind::Postgres) => {
+                let rest = location
+                    .strip_prefix("postgres://")
+                    .or_else(|| location.strip_prefix("postgresql://"));
+                match rest {
+                    None => errors.push(FieldError::new(
+                        "location",
+                        "give postgres://USER@HOST:PORT/DATABASE",
+                    )),
+                    Some(rest)
+                        if rest
+                            .split('@')
+                            .next()
+                            .is_some_and(|user| user.contains(':'))
+                            && rest.contains('@') =>
+                    {
+                        errors.push(FieldError::new(
+                            "location",
+                            "leave the password out of the URL: use the password field",
+                        ));
+                    }
+                    Some(rest) if !rest.contains('/') || rest.ends_with('/') => {
+                        errors.push(FieldError::new(
+                            "location",
+                            "name the database: postgres://USER@HOST:PORT/DATABASE",
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            _ if !location.starts_with('/') => errors.push(FieldError::new(
                 "location",
                 "give an absolute path on the server (starting with /)",
-            ));
+            )),
+            _ => {}
         }
         match kind {
             Some(kind) if errors.is_empty() => {
@@ -89,6 +147,18 @@ impl SourceForm {
             _ => Err(errors),
         }
     }
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -105,11 +175,37 @@ mod tests {
             kind: "file-tree".into(),
             location: "/srv/data/".into(),
             description: String::new(),
+            password: String::new(),
         }
         .validate()
         .unwrap();
         assert_eq!(ok.0, "tree");
         assert_eq!(ok.2, "/srv/data");
-        assert_eq!(SourceKind::FileTree.url_of(&ok.2), "file:///srv/data");
+        assert_eq!(SourceKind::FileTree.url_of(&ok.2, None), "file:///srv/data");
+    }
+
+    #[test]
+    fn postgres_passwords_stay_out_of_the_location() {
+        let form = |location: &str| SourceForm {
+            name: "pg".into(),
+            kind: "postgres".into(),
+            location: location.into(),
+            ..SourceForm::default()
+        };
+        assert!(form("postgres://app@127.0.0.1:5432/metrics")
+            .validate()
+            .is_ok());
+        for bad in [
+            "postgres://app:secret@127.0.0.1:5432/metrics",
+            "postgres://app@127.0.0.1:5432/",
+            "/srv/x",
+        ] {
+            let errors = form(bad).validate().unwrap_err();
+            assert_eq!(errors[0].field, "location", "{bad}");
+        }
+        assert_eq!(
+            SourceKind::Postgres.url_of("postgres://app@127.0.0.1:5432/metrics", Some("p@ss word")),
+            "postgres://app:p%40ss%20word@127.0.0.1:5432/metrics"
+        );
     }
 }

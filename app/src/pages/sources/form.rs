@@ -81,6 +81,19 @@ pub(super) fn SourceFormPanel(editing: RwSignal<Editing>, saved: RwSignal<u32>) 
                         <span class="hint">{kind_hint}</span>
                         <FieldError field="location" error=save_error />
                     </label>
+                    <label class:hidden=move || !form.with(|f| SourceKind::parse(&f.kind).is_some_and(SourceKind::has_password))>
+                        "Password"
+                        <input
+                            type="password"
+                            name="form[password]"
+                            data-testid="source-password"
+                            autocomplete="new-password"
+                            placeholder=if id.is_some() { "unchanged" } else { "" }
+                            prop:value=move || form.with(|f| f.password.clone())
+                            on:input=move |ev| form.update(|f| f.password = event_target_value(&ev))
+                        />
+                        <span class="hint">"Stored on the server, never shown again; leave blank to keep the current one."</span>
+                    </label>
                     <label class="form-wide">
                         "Description"
                         <input
@@ -97,7 +110,7 @@ pub(super) fn SourceFormPanel(editing: RwSignal<Editing>, saved: RwSignal<u32>) 
                         class="button"
                         data-testid="test-connection"
                         on:click=move |_| {
-                            test.dispatch(TestSource { form: form.get_untracked() });
+                            test.dispatch(TestSource { id, form: form.get_untracked() });
                         }
                     >
                         "Test connection"
