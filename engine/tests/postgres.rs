@@ -349,3 +349,73 @@ fn bad_credentials_and_unreachable_servers_are_named_without_the_password() {
     .unwrap();
     assert!(missing.to_string().contains("no_such_db"), "{missing}");
 }
+
+#[test]
+fn pre_checks_block_a_restore_into_the_wrong_kind_or_an_unreachable_server() {
+    let server = PgServer::start();
+    let fx = Fixture::new();
+    create_source(&server, "small", 100);
+    let repo = fx.repo(None);
+    let point = backup(&repo, &server.url("small"), "small").unwrap().point;
+    let manifest = repo.point(&point).unwrap();
+
+    let sqlite = fx.path("into.db");
+    let target =
+        open_target(&SourceUrl::parse(&format!("sqlite://{}", sqlite.display())).unwrap()).unwrap();
+    let plan = plan_restore(&manifest, target.as_ref(), &RestoreOptions::default()).unwrap();
+    let blocked = plan.blocked.clone().unwrap();
+    assert!(
+        blocked.contains("a postgres source and cannot be restored into a sqlite target"),
+        "{blocked}"
+    );
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let unreachable = open_target(
+        &SourceUrl::parse(&format!("postgres://postgres:x@127.0.0.1:{closed}/db")).unwrap(),
+    )
+    .unwrap();
+    let plan = plan_restore(&manifest, unreachable.as_ref(), &RestoreOptions::default()).unwrap();
+    assert_eq!(plan.checks.len(), 1, "{:?}", plan.checks);
+    assert!(plan.blocked.unwrap().contains("cannot reach the server"));
+
+    let good = open_target(&SourceUrl::parse(&server.url("small_copy")).unwrap()).unwrap();
+    let plan = plan_restore(&manifest, good.as_ref(), &RestoreOptions::default()).unwrap();
+    assert!(plan.blocked.is_none(), "{:?}", plan.checks);
+    let names: Vec<_> = plan.checks.iter().map(|c| c.name).collect();
+    assert_eq!(
+        names,
+        [
+            "target reachable",
+            "same kind",
+            "server version",
+            "existing objects",
+            "free space"
+        ]
+    );
+    // The database was only planned for: nothing was created.
+    assert_eq!(
+        server.psql(
+            "postgres",
+            "SELECT count(*) FROM pg_database WHERE datname = 'small_copy'"
+        ),
+        "0"
+    );
+    let err = run_restore(
+        &repo,
+        &plan_restore(&manifest, target.as_ref(), &RestoreOptions::default()).unwrap(),
+        &mut *open_target(&SourceUrl::parse(&format!("sqlite://{}", sqlite.display())).unwrap())
+            .unwrap(),
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, EngineError::Conflict(_)), "{err}");
+    assert!(
+        !sqlite.exists() || std::fs::metadata(&sqlite).unwrap().len() == 0,
+        "the wrong-kind target is untouched"
+    );
+}

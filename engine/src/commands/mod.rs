@@ -3,6 +3,7 @@
 //! exactly that plan.
 
 pub mod backup;
+mod precheck;
 pub mod prune;
 pub mod restore;
 pub mod verify;

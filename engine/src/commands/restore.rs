@@ -16,6 +16,9 @@ use crate::repo::manifest::{Manifest, ObjectEntry, ObjectKind};
 use crate::repo::{ChunkId, Repository};
 use crate::source::Target;
 
+use super::precheck::{plan_checks, target_checks};
+pub use super::precheck::{Outcome, PreCheck};
+
 /// What to do with objects that already exist at the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -82,7 +85,9 @@ pub struct RestorePlan {
     /// Target objects that already exist.
     pub conflicts: Vec<String>,
     pub policy: ConflictPolicy,
-    /// Why the plan cannot run, if it cannot.
+    /// Every pre-check with pass, warn or fail.
+    pub checks: Vec<PreCheck>,
+    /// Why the plan cannot run, if it cannot: the failed pre-checks.
     pub blocked: Option<String>,
     pub estimated_seconds: f64,
 }
@@ -140,8 +145,16 @@ pub fn plan_restore(
             });
         }
     }
+    let mut checks = target_checks(manifest, target);
+    let reachable = checks
+        .iter()
+        .all(|c| c.name != "target reachable" || c.outcome != Outcome::Fail);
     let names: Vec<&str> = objects.iter().map(|o| o.target_name.as_str()).collect();
-    let conflicts = target.existing(&names)?;
+    let conflicts = if reachable {
+        target.existing(&names)?
+    } else {
+        Vec::new()
+    };
     for object in &mut objects {
         if conflicts.contains(&object.target_name) {
             object.action = match options.on_conflict {
@@ -150,25 +163,27 @@ pub fn plan_restore(
             };
         }
     }
-    let blocked = match options.on_conflict {
-        ConflictPolicy::Stop if !conflicts.is_empty() => Some(format!(
-            "{} object(s) already exist at {}: {}{}; choose --on-conflict skip or overwrite, or another target",
-            conflicts.len(),
-            target.url(),
-            conflicts.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
-            if conflicts.len() > 5 { ", ..." } else { "" }
-        )),
-        ConflictPolicy::Stop if !target.is_empty()? => Some(format!(
-            "target {} is not empty; choose --on-conflict skip or overwrite, or an empty target",
-            target.url()
-        )),
-        _ => None,
-    };
     let bytes = objects
         .iter()
         .filter(|o| o.action != Action::Skip)
         .map(|o| o.size)
         .sum::<u64>();
+    if reachable {
+        let empty = options.on_conflict != ConflictPolicy::Stop || target.is_empty()?;
+        checks.extend(plan_checks(
+            target,
+            &conflicts,
+            options.on_conflict,
+            empty,
+            bytes,
+        ));
+    }
+    let failed: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.outcome == Outcome::Fail)
+        .map(|c| c.detail.as_str())
+        .collect();
+    let blocked = (!failed.is_empty()).then(|| failed.join("; "));
     let elapsed = (manifest.finished_at - manifest.started_at).num_milliseconds() as f64 / 1000.0;
     let rate = if elapsed > 0.5 && manifest.totals.bytes > 0 {
         (manifest.totals.bytes as f64 / elapsed).max(FALLBACK_BYTES_PER_SECOND / 4.0)
@@ -182,6 +197,7 @@ pub fn plan_restore(
         bytes,
         conflicts,
         policy: options.on_conflict,
+        checks,
         blocked,
         estimated_seconds: bytes as f64 / rate,
     })

@@ -169,6 +169,14 @@ impl Target for FileTreeTarget {
         format!("file://{}", self.root.display())
     }
 
+    fn kind(&self) -> &'static str {
+        "file-tree"
+    }
+
+    fn free_space(&self) -> Option<u64> {
+        free_space_at(&self.root)
+    }
+
     fn existing(&self, names: &[&str]) -> Result<Vec<String>> {
         let mut found = Vec::new();
         for name in names {
@@ -389,4 +397,17 @@ impl Drop for FileSink {
             let _ = fs::remove_file(&self.temp);
         }
     }
+}
+
+/// Free bytes on the filesystem of `path` or of its nearest existing parent.
+pub(crate) fn free_space_at(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let existing = path.ancestors().find(|p| p.exists())?;
+    let c_path = std::ffi::CString::new(existing.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs writes into the zeroed struct we own; the path is NUL-terminated.
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) } != 0 {
+        return None;
+    }
+    Some(stat.f_bavail as u64 * stat.f_frsize as u64)
 }

@@ -45,6 +45,17 @@ pub trait Source: Send + Sync {
 
 pub trait Target: Send {
     fn url(&self) -> String;
+    /// The source kind this target takes back (`file-tree`, `sqlite`, `postgres`).
+    fn kind(&self) -> &'static str;
+    /// The server's version for database targets; connecting checks that
+    /// the target is reachable and the credentials are valid.
+    fn server_version(&self) -> Result<Option<String>> {
+        Ok(None)
+    }
+    /// Bytes free where the target writes, when that can be known.
+    fn free_space(&self) -> Option<u64> {
+        None
+    }
     /// Which of `names` already exist at the target.
     fn existing(&self, names: &[&str]) -> Result<Vec<String>>;
     /// Whether the target holds nothing yet.

@@ -38,6 +38,14 @@ impl Target for SqliteTarget {
         format!("sqlite://{}", self.path.display())
     }
 
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn free_space(&self) -> Option<u64> {
+        super::filetree::free_space_at(&self.path)
+    }
+
     fn existing(&self, names: &[&str]) -> Result<Vec<String>> {
         let mut stmt = self
             .conn

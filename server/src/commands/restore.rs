@@ -1,5 +1,7 @@
 use clap::Args;
-use tidemark_engine::restore::{plan_restore, run_restore, Action, ConflictPolicy, RestoreOptions};
+use tidemark_engine::restore::{
+    plan_restore, run_restore, Action, ConflictPolicy, Outcome as CheckOutcome, RestoreOptions,
+};
 use tidemark_engine::{open_target, CancelToken, SourceUrl};
 
 use super::progress::CliProgress;
@@ -74,6 +76,15 @@ impl RestoreArgs {
                     indicatif::HumanBytes(plan.bytes),
                     plan.estimated_seconds.ceil()
                 );
+                println!("pre-checks:");
+                for check in &plan.checks {
+                    let outcome = match check.outcome {
+                        CheckOutcome::Pass => "pass",
+                        CheckOutcome::Warn => "WARN",
+                        CheckOutcome::Fail => "FAIL",
+                    };
+                    println!("  {outcome:<4} {}: {}", check.name, check.detail);
+                }
                 if let Some(reason) = &plan.blocked {
                     println!("BLOCKED: {reason}");
                 }

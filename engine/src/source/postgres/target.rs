@@ -132,6 +132,22 @@ impl Target for PostgresTarget {
         self.at.display()
     }
 
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn server_version(&self) -> Result<Option<String>> {
+        let admin = self.at.with_database("postgres");
+        self.rt.block_on(async {
+            let mut conn = admin.connect().await?;
+            sqlx::query_scalar::<_, String>("SHOW server_version")
+                .fetch_one(&mut conn)
+                .await
+                .map(Some)
+                .map_err(|e| pg_error(&admin, "read the version of", e))
+        })
+    }
+
     fn existing(&self, names: &[&str]) -> Result<Vec<String>> {
         let tables = self.user_tables()?;
         Ok(names

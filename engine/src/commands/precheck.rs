@@ -1,0 +1,189 @@
+//! Restore pre-checks: each item passes, warns or fails, and any failure
+//! blocks the restore before anything at the target changes.
+
+use serde::Serialize;
+
+use super::restore::ConflictPolicy;
+use crate::repo::manifest::Manifest;
+use crate::source::Target;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Pass,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PreCheck {
+    pub name: &'static str,
+    pub outcome: Outcome,
+    pub detail: String,
+}
+
+impl PreCheck {
+    fn new(name: &'static str, outcome: Outcome, detail: impl Into<String>) -> Self {
+        PreCheck {
+            name,
+            outcome,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Checks the target can be reached and is the kind and version the
+/// backup can go to. Returns the checks and the target's version.
+pub fn target_checks(manifest: &Manifest, target: &dyn Target) -> Vec<PreCheck> {
+    let mut checks = Vec::new();
+    let version = match target.server_version() {
+        Ok(version) => {
+            let detail = match &version {
+                Some(v) => format!("{} answers (server version {v})", target.url()),
+                None => format!("{} is usable", target.url()),
+            };
+            checks.push(PreCheck::new("target reachable", Outcome::Pass, detail));
+            version
+        }
+        Err(err) => {
+            checks.push(PreCheck::new(
+                "target reachable",
+                Outcome::Fail,
+                err.to_string(),
+            ));
+            return checks;
+        }
+    };
+    let backup_kind = manifest.source.kind.as_str();
+    if backup_kind == target.kind() {
+        checks.push(PreCheck::new(
+            "same kind",
+            Outcome::Pass,
+            format!("{backup_kind} into {backup_kind}"),
+        ));
+    } else {
+        checks.push(PreCheck::new(
+            "same kind",
+            Outcome::Fail,
+            format!(
+                "the backup is of a {backup_kind} source and cannot be restored into a {} target",
+                target.kind()
+            ),
+        ));
+    }
+    if let (Some(backup), Some(target_version)) = (&manifest.source.server_version, &version) {
+        if version_key(target_version) < version_key(backup) {
+            checks.push(PreCheck::new(
+                "server version",
+                Outcome::Fail,
+                format!("target is {} {target_version}, backup is from {backup}: the target must be the same version or newer", target.kind()),
+            ));
+        } else {
+            checks.push(PreCheck::new(
+                "server version",
+                Outcome::Pass,
+                format!("{target_version} ≥ {backup}"),
+            ));
+        }
+    }
+    checks
+}
+
+/// What existing objects mean under the chosen policy, and free space.
+pub fn plan_checks(
+    target: &dyn Target,
+    conflicts: &[String],
+    policy: ConflictPolicy,
+    target_empty: bool,
+    bytes: u64,
+) -> Vec<PreCheck> {
+    let mut checks = Vec::new();
+    let listed = || {
+        let mut names = conflicts
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if conflicts.len() > 5 {
+            names.push_str(", ...");
+        }
+        names
+    };
+    checks.push(match (policy, conflicts.is_empty()) {
+        (ConflictPolicy::Stop, false) => PreCheck::new(
+            "existing objects",
+            Outcome::Fail,
+            format!(
+                "{} object(s) already exist at {}: {}; choose --on-conflict skip or overwrite, or another target",
+                conflicts.len(),
+                target.url(),
+                listed()
+            ),
+        ),
+        (ConflictPolicy::Stop, true) if !target_empty => PreCheck::new(
+            "existing objects",
+            Outcome::Fail,
+            format!("target {} is not empty; choose --on-conflict skip or overwrite, or an empty target", target.url()),
+        ),
+        (_, true) => PreCheck::new("existing objects", Outcome::Pass, "nothing at the target has the same name"),
+        (ConflictPolicy::Skip, false) => PreCheck::new(
+            "existing objects",
+            Outcome::Warn,
+            format!("{} object(s) exist and will be left as they are: {}", conflicts.len(), listed()),
+        ),
+        (ConflictPolicy::Overwrite, false) => PreCheck::new(
+            "existing objects",
+            Outcome::Warn,
+            format!(
+                "{} object(s) will be overwritten: {}; data written to them after the backup point is lost",
+                conflicts.len(),
+                listed()
+            ),
+        ),
+    });
+    checks.push(match target.free_space() {
+        Some(free) if free < bytes => PreCheck::new(
+            "free space",
+            Outcome::Fail,
+            format!(
+                "{bytes} bytes to write but only {free} free at {}",
+                target.url()
+            ),
+        ),
+        Some(free) => PreCheck::new(
+            "free space",
+            Outcome::Pass,
+            format!("{bytes} bytes to write, {free} free"),
+        ),
+        None => PreCheck::new(
+            "free space",
+            Outcome::Warn,
+            "cannot be known for this target; make sure the server has room",
+        ),
+    });
+    checks
+}
+
+/// `15.18 (Debian 15.18-0+deb12u1)` → [15, 18], compared numerically.
+fn version_key(version: &str) -> Vec<u64> {
+    version
+        .split(|c: char| !c.is_ascii_digit() && c != '.')
+        .next()
+        .unwrap_or("")
+        .split('.')
+        .filter_map(|part| part.parse().ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version_key;
+
+    #[test]
+    fn versions_compare_numerically() {
+        assert!(version_key("15.18 (Debian 15.18-0+deb12u1)") > version_key("15.2"));
+        assert!(version_key("9.6.24") < version_key("10.1"));
+        assert!(version_key("10.11.6-MariaDB") > version_key("10.6.5-MariaDB"));
+    }
+}
