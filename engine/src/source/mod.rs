@@ -4,8 +4,9 @@
 //! and streams each object's content; a target takes objects back, one
 //! at a time, and makes each visible only once it is complete.
 
+mod dburl;
 mod filetree;
-mod postgres;
+pub(crate) mod postgres;
 mod selector;
 mod sqlite;
 mod sqlite_frames;

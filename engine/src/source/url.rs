@@ -31,7 +31,7 @@ impl SourceUrl {
         match scheme {
             "file" => Ok(SourceUrl::FileTree(absolute()?)),
             "sqlite" => Ok(SourceUrl::Sqlite(absolute()?)),
-            "postgres" | "postgresql" => Ok(SourceUrl::Postgres(super::PgLocation::parse(text)?)),
+            "postgres" | "postgresql" => Ok(SourceUrl::Postgres(super::postgres::parse_url(text)?)),
             other => Err(invalid(&format!(
                 "unsupported scheme {other:?} (expected file, sqlite or postgres)"
             ))),

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use futures::StreamExt;
 use sqlx::{Connection, Executor};
 
-use super::conn::{pg_error, quote_qualified, runtime, PgLocation};
+use super::conn::{pg_error, quote_qualified, runtime, PgAccess, PgLocation};
 use crate::error::{EngineError, Result};
 
 /// Buffers in flight between the driver thread and the engine.

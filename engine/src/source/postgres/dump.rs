@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::process::{Child, ChildStdout, Command, Stdio};
 
-use super::conn::PgLocation;
+use super::conn::{PgAccess, PgLocation};
 use crate::error::{EngineError, Result};
 
 /// pg_dump's standard output; its exit status is checked at the end, so a

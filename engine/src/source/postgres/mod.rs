@@ -16,14 +16,14 @@ use std::sync::Mutex;
 
 use sqlx::{Executor, PgConnection};
 
-pub use conn::PgLocation;
+pub use conn::{parse as parse_url, PgLocation};
 pub use target::PostgresTarget;
 
 use super::selector::Selector;
 use super::{Source, SourceDescription};
 use crate::error::Result;
 use crate::repo::manifest::{ObjectEntry, ObjectKind};
-use conn::{pg_error, quote_ident, quote_qualified, runtime};
+use conn::{pg_error, quote_ident, quote_qualified, runtime, PgAccess};
 
 /// Structure objects, named so they sort apart from `schema.table` names.
 pub const PRE_DATA: &str = "_schema/pre-data.sql";

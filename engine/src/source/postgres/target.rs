@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use sqlx::Executor;
 
-use super::conn::{pg_error, quote_qualified, runtime, PgLocation};
+use super::conn::{pg_error, quote_qualified, runtime, PgAccess, PgLocation};
 use super::copy::CopyIn;
 use super::{POST_DATA, PRE_DATA, SEQUENCES};
 use crate::error::{EngineError, Result};
