@@ -10,13 +10,15 @@ pub enum SourceKind {
     FileTree,
     Sqlite,
     Postgres,
+    MySql,
 }
 
 impl SourceKind {
-    pub const ALL: [SourceKind; 3] = [
+    pub const ALL: [SourceKind; 4] = [
         SourceKind::FileTree,
         SourceKind::Sqlite,
         SourceKind::Postgres,
+        SourceKind::MySql,
     ];
 
     /// The catalog's and the form's spelling.
@@ -25,6 +27,7 @@ impl SourceKind {
             SourceKind::FileTree => "file-tree",
             SourceKind::Sqlite => "sqlite",
             SourceKind::Postgres => "postgres",
+            SourceKind::MySql => "mysql",
         }
     }
 
@@ -33,6 +36,7 @@ impl SourceKind {
             SourceKind::FileTree => "File tree",
             SourceKind::Sqlite => "SQLite database",
             SourceKind::Postgres => "PostgreSQL",
+            SourceKind::MySql => "MariaDB / MySQL",
         }
     }
 
@@ -44,6 +48,9 @@ impl SourceKind {
             SourceKind::Postgres => {
                 "postgres://USER@HOST:PORT/DATABASE (the password goes in its own field)"
             }
+            SourceKind::MySql => {
+                "mysql://USER@HOST:PORT/DATABASE (the password goes in its own field)"
+            }
         }
     }
 
@@ -53,7 +60,16 @@ impl SourceKind {
 
     /// Whether sources of this kind have a password.
     pub fn has_password(self) -> bool {
-        self == SourceKind::Postgres
+        matches!(self, SourceKind::Postgres | SourceKind::MySql)
+    }
+
+    /// The URL scheme of server kinds.
+    fn scheme(self) -> Option<&'static str> {
+        match self {
+            SourceKind::Postgres => Some("postgres"),
+            SourceKind::MySql => Some("mysql"),
+            _ => None,
+        }
     }
 
     /// The engine URL of a location of this kind, with the password when
@@ -62,7 +78,7 @@ impl SourceKind {
         match self {
             SourceKind::FileTree => format!("file://{location}"),
             SourceKind::Sqlite => format!("sqlite://{location}"),
-            SourceKind::Postgres => {
+            SourceKind::Postgres | SourceKind::MySql => {
                 match (password.filter(|p| !p.is_empty()), location.split_once('@')) {
                     (Some(password), Some((user, rest))) => {
                         format!("{user}:{}@{rest}", percent_encode(password))
@@ -103,34 +119,25 @@ impl SourceForm {
             errors.push(FieldError::new("kind", "choose a kind"));
         }
         let location = self.location.trim().trim_end_matches('/').to_owned();
-        match kind {
-            Some(SourceKind::Postgres) => {
-                let rest = location
-                    .strip_prefix("postgres://")
-                    .or_else(|| location.strip_prefix("postgresql://"));
+        match kind.and_then(|k| k.scheme().map(|scheme| (k, scheme))) {
+            Some((kind, scheme)) => {
+                let aliases = [format!("{scheme}://"), format!("{scheme}ql://")];
+                let rest = aliases
+                    .iter()
+                    .find_map(|prefix| location.strip_prefix(prefix.as_str()));
+                let user_part = rest.and_then(|r| r.split_once('@')).map(|(user, _)| user);
                 match rest {
-                    None => errors.push(FieldError::new(
-                        "location",
-                        "give postgres://USER@HOST:PORT/DATABASE",
-                    )),
-                    Some(rest)
-                        if rest
-                            .split('@')
-                            .next()
-                            .is_some_and(|user| user.contains(':'))
-                            && rest.contains('@') =>
-                    {
+                    None => errors.push(FieldError::new("location", kind.location_hint())),
+                    Some(_) if user_part.is_some_and(|user| user.contains(':')) => {
                         errors.push(FieldError::new(
                             "location",
                             "leave the password out of the URL: use the password field",
                         ));
                     }
-                    Some(rest) if !rest.contains('/') || rest.ends_with('/') => {
-                        errors.push(FieldError::new(
-                            "location",
-                            "name the database: postgres://USER@HOST:PORT/DATABASE",
-                        ));
-                    }
+                    Some(rest) if !rest.contains('/') => errors.push(FieldError::new(
+                        "location",
+                        format!("name the database: {scheme}://USER@HOST:PORT/DATABASE"),
+                    )),
                     Some(_) => {}
                 }
             }

@@ -4,8 +4,10 @@
 //! and streams each object's content; a target takes objects back, one
 //! at a time, and makes each visible only once it is complete.
 
+mod dbio;
 mod dburl;
 mod filetree;
+mod mysql;
 pub(crate) mod postgres;
 mod selector;
 mod sqlite;
@@ -16,6 +18,7 @@ mod url;
 use std::io::Read;
 
 pub use filetree::{FileTreeSource, FileTreeTarget};
+pub use mysql::{MySqlSource, MySqlTarget};
 pub use postgres::{PgLocation, PostgresSource, PostgresTarget};
 pub use sqlite::SqliteSource;
 pub use sqlite_target::SqliteTarget;
@@ -101,6 +104,11 @@ pub fn open_source(url: &SourceUrl, selection: &Selection) -> Result<Box<dyn Sou
             &selection.include,
             &selection.exclude,
         )?)),
+        SourceUrl::MySql(at) => Ok(Box::new(MySqlSource::new(
+            at.clone(),
+            &selection.include,
+            &selection.exclude,
+        )?)),
     }
 }
 
@@ -110,5 +118,6 @@ pub fn open_target(url: &SourceUrl) -> Result<Box<dyn Target>> {
         SourceUrl::FileTree(root) => Ok(Box::new(FileTreeTarget::new(root.clone()))),
         SourceUrl::Sqlite(path) => Ok(Box::new(SqliteTarget::open(path.clone())?)),
         SourceUrl::Postgres(at) => Ok(Box::new(PostgresTarget::open(at.clone())?)),
+        SourceUrl::MySql(at) => Ok(Box::new(MySqlTarget::open(at.clone())?)),
     }
 }

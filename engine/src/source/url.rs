@@ -10,6 +10,7 @@ pub enum SourceUrl {
     FileTree(PathBuf),
     Sqlite(PathBuf),
     Postgres(super::PgLocation),
+    MySql(super::dburl::DbLocation),
 }
 
 impl SourceUrl {
@@ -32,8 +33,9 @@ impl SourceUrl {
             "file" => Ok(SourceUrl::FileTree(absolute()?)),
             "sqlite" => Ok(SourceUrl::Sqlite(absolute()?)),
             "postgres" | "postgresql" => Ok(SourceUrl::Postgres(super::postgres::parse_url(text)?)),
+            "mysql" | "mariadb" => Ok(SourceUrl::MySql(super::mysql::parse_url(text)?)),
             other => Err(invalid(&format!(
-                "unsupported scheme {other:?} (expected file, sqlite or postgres)"
+                "unsupported scheme {other:?} (expected file, sqlite, postgres or mysql)"
             ))),
         }
     }
@@ -47,7 +49,7 @@ impl std::fmt::Display for SourceUrl {
             SourceUrl::FileTree(path) => ("file", path),
             SourceUrl::Sqlite(path) => ("sqlite", path),
             // Without the password: this is for display, not for connecting.
-            SourceUrl::Postgres(at) => return f.write_str(&at.display()),
+            SourceUrl::Postgres(at) | SourceUrl::MySql(at) => return f.write_str(&at.display()),
         };
         write!(f, "{scheme}://{}", path.display())
     }
@@ -67,7 +69,7 @@ mod tests {
             SourceUrl::parse("sqlite:///var/lib/app.db").unwrap(),
             SourceUrl::Sqlite("/var/lib/app.db".into())
         );
-        for bad in ["/srv/data", "file://relative/x", "mysql://u@127.0.0.1/db"] {
+        for bad in ["/srv/data", "file://relative/x", "oracle://u@127.0.0.1/db"] {
             assert!(SourceUrl::parse(bad).is_err(), "{bad}");
         }
     }

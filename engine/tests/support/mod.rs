@@ -1,6 +1,7 @@
 //! Helpers shared by the engine's integration tests.
 #![allow(dead_code)]
 
+pub mod mariadb;
 pub mod postgres;
 
 use std::os::unix::fs::{symlink, PermissionsExt};

@@ -75,14 +75,6 @@ pub fn pg_error(at: &PgLocation, doing: &str, err: sqlx::Error) -> EngineError {
     }
 }
 
-/// A runtime for the async driver, owned by the calling (blocking) thread.
-pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| EngineError::io("tokio runtime", e))
-}
-
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }

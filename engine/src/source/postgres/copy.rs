@@ -9,8 +9,9 @@ use std::thread::JoinHandle;
 use futures::StreamExt;
 use sqlx::{Connection, Executor};
 
-use super::conn::{pg_error, quote_qualified, runtime, PgAccess, PgLocation};
+use super::conn::{pg_error, quote_qualified, PgAccess, PgLocation};
 use crate::error::{EngineError, Result};
+use crate::source::dbio::{runtime, ChannelReader};
 
 /// Buffers in flight between the driver thread and the engine.
 const DEPTH: usize = 8;
@@ -18,9 +19,7 @@ const DEPTH: usize = 8;
 /// Reads one table as `COPY ... TO STDOUT (FORMAT binary)` inside the
 /// exported snapshot, so every table is read as of the same instant.
 pub struct CopyOut {
-    rx: Receiver<std::result::Result<Vec<u8>, String>>,
-    current: Vec<u8>,
-    pos: usize,
+    reader: ChannelReader,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -37,9 +36,7 @@ impl CopyOut {
             }
         });
         CopyOut {
-            rx,
-            current: Vec::new(),
-            pos: 0,
+            reader: ChannelReader::new(rx),
             thread: Some(thread),
         }
     }
@@ -78,30 +75,14 @@ async fn copy_out(
 
 impl Read for CopyOut {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            if self.pos < self.current.len() {
-                let n = buf.len().min(self.current.len() - self.pos);
-                buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
-                self.pos += n;
-                return Ok(n);
-            }
-            match self.rx.recv() {
-                Ok(Ok(chunk)) => {
-                    self.current = chunk;
-                    self.pos = 0;
-                }
-                Ok(Err(message)) => return Err(std::io::Error::other(message)),
-                Err(_) => return Ok(0),
-            }
-        }
+        self.reader.read(buf)
     }
 }
 
 impl Drop for CopyOut {
     fn drop(&mut self) {
         // Unblock the thread if it waits on a full channel, then reap it.
-        let (_, empty) = sync_channel(0);
-        drop(std::mem::replace(&mut self.rx, empty));
+        self.reader.close();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

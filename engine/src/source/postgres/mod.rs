@@ -19,11 +19,12 @@ use sqlx::{Executor, PgConnection};
 pub use conn::{parse as parse_url, PgLocation};
 pub use target::PostgresTarget;
 
+use super::dbio::runtime;
 use super::selector::Selector;
 use super::{Source, SourceDescription};
 use crate::error::Result;
 use crate::repo::manifest::{ObjectEntry, ObjectKind};
-use conn::{pg_error, quote_ident, quote_qualified, runtime, PgAccess};
+use conn::{pg_error, quote_ident, quote_qualified, PgAccess};
 
 /// Structure objects, named so they sort apart from `schema.table` names.
 pub const PRE_DATA: &str = "_schema/pre-data.sql";

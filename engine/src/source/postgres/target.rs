@@ -9,11 +9,12 @@ use std::process::{Command, Stdio};
 
 use sqlx::Executor;
 
-use super::conn::{pg_error, quote_qualified, runtime, PgAccess, PgLocation};
+use super::conn::{pg_error, quote_qualified, PgAccess, PgLocation};
 use super::copy::CopyIn;
 use super::{POST_DATA, PRE_DATA, SEQUENCES};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::{ObjectEntry, ObjectKind};
+use crate::source::dbio::runtime;
 use crate::source::{ObjectSink, Target};
 
 pub struct PostgresTarget {

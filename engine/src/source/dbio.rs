@@ -1,0 +1,60 @@
+//! What the database sources share: a runtime for the async drivers on
+//! the engine's blocking threads, and a reader over a channel of buffers.
+
+use std::io::Read;
+use std::sync::mpsc::Receiver;
+
+use crate::error::{EngineError, Result};
+
+/// A runtime for the async driver, owned by the calling (blocking) thread.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| EngineError::io("tokio runtime", e))
+}
+
+/// Reads buffers a driver thread sends; an `Err` buffer is a read error,
+/// a closed channel the end.
+pub struct ChannelReader {
+    rx: Receiver<std::result::Result<Vec<u8>, String>>,
+    current: Vec<u8>,
+    pos: usize,
+}
+
+impl ChannelReader {
+    pub fn new(rx: Receiver<std::result::Result<Vec<u8>, String>>) -> Self {
+        ChannelReader {
+            rx,
+            current: Vec::new(),
+            pos: 0,
+        }
+    }
+
+    /// Stops receiving, so a sender blocked on a full channel is released.
+    pub fn close(&mut self) {
+        let (_, empty) = std::sync::mpsc::sync_channel(0);
+        drop(std::mem::replace(&mut self.rx, empty));
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if self.pos < self.current.len() {
+                let n = buf.len().min(self.current.len() - self.pos);
+                buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+                self.pos += n;
+                return Ok(n);
+            }
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    self.current = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(message)) => return Err(std::io::Error::other(message)),
+                Err(_) => return Ok(0),
+            }
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! MariaDB/MySQL: a consistent logical backup of one database.
+//!
+//! One connection starts `START TRANSACTION WITH CONSISTENT SNAPSHOT` and
+//! reads everything in it, on its own thread: the structure (`SHOW CREATE
+//! TABLE`, `SHOW CREATE VIEW`) and each table's rows, streamed.
+
+mod conn;
+mod rows;
+mod target;
+
+use std::io::Read;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+
+use futures::StreamExt;
+use sqlx::mysql::MySqlConnection;
+use sqlx::{Executor, Row};
+
+pub use conn::{parse as parse_url, MyLocation};
+pub use target::MySqlTarget;
+
+use super::dbio::{runtime, ChannelReader};
+use super::selector::Selector;
+use super::{Source, SourceDescription};
+use crate::error::{EngineError, Result};
+use crate::repo::manifest::{ObjectEntry, ObjectKind};
+use conn::{connect, my_error, quote_ident};
+
+pub const TABLES: &str = "_schema/tables.sql";
+pub const VIEWS: &str = "_schema/views.sql";
+/// Separates statements in the structure objects.
+pub const STATEMENT_END: &str = "\n-- tidemark: end of statement\n";
+
+/// Bytes per message from the snapshot thread.
+const BATCH: usize = 256 * 1024;
+
+type Chunk = std::result::Result<Vec<u8>, String>;
+
+enum Command {
+    Describe(SyncSender<Result<SourceDescription>>),
+    Stream(String, SyncSender<Chunk>),
+}
+
+pub struct MySqlSource {
+    at: MyLocation,
+    commands: Mutex<Option<SyncSender<Command>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl MySqlSource {
+    /// Connects and opens the snapshot every read of this source will see.
+    pub fn new(at: MyLocation, include: &[String], exclude: &[String]) -> Result<Self> {
+        let selector = Selector::new(include, exclude)?;
+        let (tx, rx) = sync_channel(1);
+        let (ready_tx, ready) = sync_channel(1);
+        let thread_at = at.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = match runtime() {
+                Ok(rt) => rt,
+                Err(err) => {
+                    let _ = ready_tx.send(Err(err));
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                let conn = match open_snapshot(&thread_at).await {
+                    Ok(conn) => conn,
+                    Err(err) => {
+                        let _ = ready_tx.send(Err(err));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                serve(conn, &thread_at, &selector, rx).await;
+            });
+        });
+        match ready.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => return Err(err),
+            Err(_) => {
+                return Err(EngineError::Database {
+                    what: format!("open {}", at.display()),
+                    detail: "the snapshot thread stopped".into(),
+                })
+            }
+        }
+        Ok(MySqlSource {
+            at,
+            commands: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    fn send(&self, command: Command) -> Result<()> {
+        let guard = self.commands.lock().unwrap_or_else(|p| p.into_inner());
+        guard
+            .as_ref()
+            .and_then(|tx| tx.send(command).ok())
+            .ok_or_else(|| EngineError::Database {
+                what: format!("read {}", self.at.display()),
+                detail: "the snapshot connection is gone".into(),
+            })
+    }
+}
+
+impl Drop for MySqlSource {
+    fn drop(&mut self) {
+        self.commands
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(thread) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+async fn open_snapshot(at: &MyLocation) -> Result<MySqlConnection> {
+    let mut conn = connect(at, true).await?;
+    for sql in [
+        "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+        "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+    ] {
+        conn.execute(sql)
+            .await
+            .map_err(|e| my_error(at, "take a snapshot of", e))?;
+    }
+    Ok(conn)
+}
+
+/// Answers commands on the snapshot's connection until the source is dropped.
+async fn serve(
+    mut conn: MySqlConnection,
+    at: &MyLocation,
+    selector: &Selector,
+    rx: Receiver<Command>,
+) {
+    while let Ok(command) = rx.recv() {
+        match command {
+            Command::Describe(reply) => {
+                let _ = reply.send(describe(&mut conn, at, selector).await);
+            }
+            Command::Stream(object, tx) => {
+                let result = match object.as_str() {
+                    TABLES => structure(&mut conn, at, "BASE TABLE")
+                        .await
+                        .map(|sql| drop(tx.send(Ok(sql)))),
+                    VIEWS => structure(&mut conn, at, "VIEW")
+                        .await
+                        .map(|sql| drop(tx.send(Ok(sql)))),
+                    table => stream_table(&mut conn, at, table, &tx).await,
+                };
+                if let Err(err) = result {
+                    let _ = tx.send(Err(err.to_string()));
+                }
+            }
+        }
+    }
+    let _ = conn.execute("ROLLBACK").await;
+}
+
+async fn describe(
+    conn: &mut MySqlConnection,
+    at: &MyLocation,
+    selector: &Selector,
+) -> Result<SourceDescription> {
+    let fail = |doing: &'static str| move |e| my_error(at, doing, e);
+    let version: String = sqlx::query_scalar("SELECT VERSION()")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(fail("read the version of"))?;
+    let tables: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT TABLE_NAME, CAST(COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0) AS SIGNED) FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(fail("list the tables of"))?;
+    let mut objects = vec![ObjectEntry::new(TABLES, ObjectKind::Schema)];
+    for (name, size) in tables.into_iter().filter(|(n, _)| selector.selects(n)) {
+        let mut entry = ObjectEntry::new(name.clone(), ObjectKind::Table);
+        entry.size = u64::try_from(size).unwrap_or(0);
+        let quoted = quote_ident(&name);
+        let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {quoted}"))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(fail("count the rows of a table in"))?;
+        entry.rows = Some(u64::try_from(count).unwrap_or(0));
+        let time_columns: Vec<String> = sqlx::query_scalar(
+            "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? \
+             AND DATA_TYPE IN ('datetime', 'timestamp', 'date')",
+        )
+        .bind(&name)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(fail("read the columns of"))?;
+        if let [column] = time_columns.as_slice() {
+            let column = quote_ident(column);
+            let (min, max): (Option<String>, Option<String>) = sqlx::query_as(&format!(
+                "SELECT CAST(MIN({column}) AS CHAR), CAST(MAX({column}) AS CHAR) FROM {quoted}"
+            ))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(fail("read the time range of"))?;
+            entry.time_min = min;
+            entry.time_max = max;
+        }
+        objects.push(entry);
+    }
+    objects.push(ObjectEntry::new(VIEWS, ObjectKind::Schema));
+    Ok(SourceDescription {
+        kind: "mysql".into(),
+        server_version: Some(version),
+        objects,
+    })
+}
+
+/// Every `SHOW CREATE` statement of one kind, separated by [`STATEMENT_END`].
+async fn structure(conn: &mut MySqlConnection, at: &MyLocation, kind: &str) -> Result<Vec<u8>> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = ? ORDER BY TABLE_NAME",
+    )
+    .bind(kind)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| my_error(at, "list the structure of", e))?;
+    let mut out = String::new();
+    for name in names {
+        let what = if kind == "VIEW" { "VIEW" } else { "TABLE" };
+        let row = sqlx::raw_sql(&format!("SHOW CREATE {what} {}", quote_ident(&name)))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| my_error(at, "read the structure of", e))?;
+        let create: Vec<u8> = row
+            .try_get_unchecked(1)
+            .map_err(|e| my_error(at, "read the structure of", e))?;
+        if what == "VIEW" {
+            // A view keeps the character set it was created with: recreate it under the same one.
+            let client: Vec<u8> = row
+                .try_get_unchecked(2)
+                .map_err(|e| my_error(at, "read the structure of", e))?;
+            let collation: Vec<u8> = row
+                .try_get_unchecked(3)
+                .map_err(|e| my_error(at, "read the structure of", e))?;
+            let (client, collation) = (
+                String::from_utf8_lossy(&client),
+                String::from_utf8_lossy(&collation),
+            );
+            out.push_str(&format!(
+                "SET character_set_client = '{client}', character_set_results = '{client}', collation_connection = '{collation}'"
+            ));
+            out.push_str(STATEMENT_END);
+        }
+        out.push_str(&String::from_utf8_lossy(&create));
+        out.push_str(STATEMENT_END);
+    }
+    Ok(out.into_bytes())
+}
+
+async fn stream_table(
+    conn: &mut MySqlConnection,
+    at: &MyLocation,
+    table: &str,
+    tx: &SyncSender<Chunk>,
+) -> Result<()> {
+    let doing = format!("read table {table} of");
+    let described: Vec<(String, String)> = sqlx::query_as(
+        "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? \
+         AND IS_GENERATED = 'NEVER' ORDER BY ORDINAL_POSITION",
+    )
+    .bind(table)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| my_error(at, &doing, e))?;
+    // FLOAT's text form has 6 digits; as DOUBLE it is exact (shortest
+    // round-trip form), and storing it back rounds to the same FLOAT.
+    let list = described
+        .iter()
+        .map(|(name, kind)| match kind.as_str() {
+            "float" => format!("CAST({} AS DOUBLE)", quote_ident(name)),
+            _ => quote_ident(name),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let columns: Vec<String> = described.into_iter().map(|(name, _)| name).collect();
+    let mut out = rows::header(&columns);
+    // The text protocol: every value arrives as the server's own text form.
+    let sql = format!("SELECT {list} FROM {}", quote_ident(table));
+    let mut stream = sqlx::raw_sql(&sql).fetch(&mut *conn);
+    while let Some(row) = stream.next().await {
+        let row = row.map_err(|e| my_error(at, &doing, e))?;
+        let values = (0..columns.len())
+            .map(|i| row.try_get_unchecked::<Option<Vec<u8>>, _>(i))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| my_error(at, &doing, e))?;
+        rows::push_row(&mut out, &values);
+        if out.len() >= BATCH && tx.send(Ok(std::mem::take(&mut out))).is_err() {
+            return Ok(());
+        }
+    }
+    out.extend_from_slice(&rows::end());
+    let _ = tx.send(Ok(out));
+    Ok(())
+}
+
+impl Source for MySqlSource {
+    fn url(&self) -> String {
+        self.at.display()
+    }
+
+    fn name(&self) -> String {
+        self.at.database.clone()
+    }
+
+    fn describe(&self) -> Result<SourceDescription> {
+        let (tx, rx) = sync_channel(1);
+        self.send(Command::Describe(tx))?;
+        rx.recv().unwrap_or_else(|_| {
+            Err(EngineError::Database {
+                what: format!("describe {}", self.at.display()),
+                detail: "the snapshot connection stopped".into(),
+            })
+        })
+    }
+
+    fn open(&self, object: &ObjectEntry) -> Result<Box<dyn Read + Send + '_>> {
+        let (tx, rx) = sync_channel(8);
+        self.send(Command::Stream(object.name.clone(), tx))?;
+        Ok(Box::new(ChannelReader::new(rx)))
+    }
+}

@@ -1,0 +1,181 @@
+//! The stream a table is stored as: a header naming the columns, then
+//! each row's values as raw bytes (the server's text form; NULL kept
+//! apart), then an end mark. Values go back through parameters, so the
+//! server converts them to the column types exactly as it wrote them.
+
+use crate::error::{EngineError, Result};
+
+const MAGIC: &[u8] = b"TMROWS1\n";
+const ROW: u8 = 1;
+const END: u8 = 0;
+
+pub fn header(columns: &[String]) -> Vec<u8> {
+    let mut out = MAGIC.to_vec();
+    out.extend_from_slice(&(columns.len() as u32).to_le_bytes());
+    for name in columns {
+        out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+        out.extend_from_slice(name.as_bytes());
+    }
+    out
+}
+
+pub fn push_row(out: &mut Vec<u8>, values: &[Option<Vec<u8>>]) {
+    out.push(ROW);
+    for value in values {
+        match value {
+            None => out.push(0),
+            Some(bytes) => {
+                out.push(1);
+                out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+                out.extend_from_slice(bytes);
+            }
+        }
+    }
+}
+
+pub fn end() -> [u8; 1] {
+    [END]
+}
+
+pub type Row = Vec<Option<Vec<u8>>>;
+
+/// Parses the stream as it arrives, in pieces of any size.
+#[derive(Default)]
+pub struct RowReader {
+    buf: Vec<u8>,
+    pos: usize,
+    pub columns: Option<Vec<String>>,
+    pub ended: bool,
+}
+
+impl RowReader {
+    pub fn feed(&mut self, data: &[u8]) {
+        // Keep only the unread part (at most one partial row).
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        self.buf.extend_from_slice(data);
+    }
+
+    /// The next complete row, if one has arrived.
+    pub fn next_row(&mut self, what: &str) -> Result<Option<Row>> {
+        let bad = |m: &str| EngineError::corrupt(what.to_owned(), m.to_owned());
+        if self.columns.is_none() {
+            let mut cur = Cursor {
+                buf: &self.buf,
+                pos: self.pos,
+            };
+            let Some(magic) = cur.take(MAGIC.len()) else {
+                return Ok(None);
+            };
+            if magic != MAGIC {
+                return Err(bad("not a Tidemark row stream"));
+            }
+            let Some(count) = cur.u32() else {
+                return Ok(None);
+            };
+            let mut names = Vec::new();
+            for _ in 0..count {
+                let Some(len) = cur.u32() else {
+                    return Ok(None);
+                };
+                let Some(name) = cur.take(len as usize) else {
+                    return Ok(None);
+                };
+                names.push(
+                    String::from_utf8(name.to_vec())
+                        .map_err(|_| bad("column name is not UTF-8"))?,
+                );
+            }
+            self.pos = cur.pos;
+            self.columns = Some(names);
+        }
+        let width = self.columns.as_ref().map_or(0, Vec::len);
+        let mut cur = Cursor {
+            buf: &self.buf,
+            pos: self.pos,
+        };
+        let Some(marker) = cur.take(1) else {
+            return Ok(None);
+        };
+        match marker[0] {
+            END => {
+                self.pos = cur.pos;
+                self.ended = true;
+                Ok(None)
+            }
+            ROW => {
+                let mut row = Vec::with_capacity(width);
+                for _ in 0..width {
+                    let Some(tag) = cur.take(1) else {
+                        return Ok(None);
+                    };
+                    if tag[0] == 0 {
+                        row.push(None);
+                        continue;
+                    }
+                    let Some(len) = cur.u32() else {
+                        return Ok(None);
+                    };
+                    let Some(bytes) = cur.take(len as usize) else {
+                        return Ok(None);
+                    };
+                    row.push(Some(bytes.to_vec()));
+                }
+                self.pos = cur.pos;
+                Ok(Some(row))
+            }
+            _ => Err(bad("unknown row marker")),
+        }
+    }
+}
+
+struct Cursor<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let out = self.buf.get(self.pos..self.pos + n)?;
+        self.pos += n;
+        Some(out)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        self.take(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_survive_any_split() {
+        let mut stream = header(&["id".into(), "note".into()]);
+        push_row(&mut stream, &[Some(b"1".to_vec()), None]);
+        push_row(&mut stream, &[Some(b"2".to_vec()), Some(vec![0, 255, 10])]);
+        stream.extend_from_slice(&end());
+        for split in 1..stream.len() {
+            let mut reader = RowReader::default();
+            let mut rows = Vec::new();
+            for piece in stream.chunks(split) {
+                reader.feed(piece);
+                while let Some(row) = reader.next_row("t").unwrap() {
+                    rows.push(row);
+                }
+            }
+            assert!(reader.ended, "split {split}");
+            assert_eq!(
+                rows,
+                vec![
+                    vec![Some(b"1".to_vec()), None],
+                    vec![Some(b"2".to_vec()), Some(vec![0, 255, 10])]
+                ]
+            );
+        }
+    }
+}

@@ -1,0 +1,396 @@
+//! Restoring into MariaDB/MySQL: the structure with foreign-key checks off
+//! (tables come in any order), then each table in batches inside one
+//! transaction. An existing table is loaded into a staging copy and swapped
+//! in with one `RENAME TABLE`, so a failed load leaves it as it was.
+
+use sqlx::mysql::MySqlConnection;
+use sqlx::{Connection, Executor};
+
+use super::conn::{connect, my_error, quote_ident, MyLocation};
+use super::rows::{Row, RowReader};
+use super::{STATEMENT_END, TABLES, VIEWS};
+use crate::error::{EngineError, Result};
+use crate::repo::manifest::{ObjectEntry, ObjectKind};
+use crate::source::dbio::runtime;
+use crate::source::{ObjectSink, Target};
+
+/// Rows per INSERT statement (well under the placeholder limit).
+const ROWS_PER_INSERT: usize = 500;
+const STAGING_SUFFIX: &str = "__tidemark_new";
+
+pub struct MySqlTarget {
+    at: MyLocation,
+    rt: tokio::runtime::Runtime,
+    conn: Option<MySqlConnection>,
+    views: Option<Vec<u8>>,
+    created: Vec<String>,
+}
+
+impl MySqlTarget {
+    pub fn open(at: MyLocation) -> Result<Self> {
+        Ok(MySqlTarget {
+            at,
+            rt: runtime()?,
+            conn: None,
+            views: None,
+            created: Vec::new(),
+        })
+    }
+
+    /// The connection to the database, creating the database first if needed.
+    fn conn(&mut self) -> Result<&mut MySqlConnection> {
+        if self.conn.is_none() {
+            let at = self.at.clone();
+            let conn = self.rt.block_on(async {
+                let mut server = connect(&at, false).await?;
+                server
+                    .execute(
+                        format!(
+                            "CREATE DATABASE IF NOT EXISTS {}",
+                            quote_ident(&at.database)
+                        )
+                        .as_str(),
+                    )
+                    .await
+                    .map_err(|e| my_error(&at, "create the database", e))?;
+                let _ = server.close().await;
+                let mut conn = connect(&at, true).await?;
+                conn.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0")
+                    .await
+                    .map_err(|e| my_error(&at, "prepare", e))?;
+                Ok::<_, EngineError>(conn)
+            })?;
+            self.conn = Some(conn);
+        }
+        self.conn.as_mut().ok_or_else(|| EngineError::Database {
+            what: format!("connect to {}", self.at.display()),
+            detail: "no connection".into(),
+        })
+    }
+
+    fn tables(&self) -> Result<Vec<String>> {
+        self.rt.block_on(async {
+            let mut server = connect(&self.at, false).await?;
+            sqlx::query_scalar(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
+            )
+            .bind(&self.at.database)
+            .fetch_all(&mut server)
+            .await
+            .map_err(|e| my_error(&self.at, "list the tables of", e))
+        })
+    }
+
+    fn run_statements(&mut self, what: &str, sql: &[u8]) -> Result<()> {
+        let text = String::from_utf8_lossy(sql).into_owned();
+        self.conn()?;
+        let MySqlTarget { at, rt, conn, .. } = self;
+        let conn = conn.as_mut().ok_or_else(|| EngineError::Database {
+            what: format!("connect to {}", at.display()),
+            detail: "no connection".into(),
+        })?;
+        rt.block_on(async {
+            for statement in text
+                .split(STATEMENT_END)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
+                conn.execute(statement)
+                    .await
+                    .map_err(|e| my_error(at, &format!("restore {what} into"), e))?;
+            }
+            Ok(())
+        })
+    }
+}
+
+impl Target for MySqlTarget {
+    fn url(&self) -> String {
+        self.at.display()
+    }
+
+    fn kind(&self) -> &'static str {
+        "mysql"
+    }
+
+    fn server_version(&self) -> Result<Option<String>> {
+        self.rt.block_on(async {
+            let mut server = connect(&self.at, false).await?;
+            sqlx::query_scalar::<_, String>("SELECT VERSION()")
+                .fetch_one(&mut server)
+                .await
+                .map(Some)
+                .map_err(|e| my_error(&self.at, "read the version of", e))
+        })
+    }
+
+    fn existing(&self, names: &[&str]) -> Result<Vec<String>> {
+        let tables = self.tables()?;
+        Ok(names
+            .iter()
+            .filter(|n| tables.iter().any(|t| t == *n))
+            .map(|n| (*n).to_owned())
+            .collect())
+    }
+
+    fn is_empty(&self) -> Result<bool> {
+        Ok(self.tables()?.is_empty())
+    }
+
+    fn begin(
+        &mut self,
+        entry: &ObjectEntry,
+        name: &str,
+        overwrite: bool,
+    ) -> Result<Box<dyn ObjectSink + '_>> {
+        if entry.kind == ObjectKind::Schema {
+            return Ok(Box::new(SchemaSink {
+                target: self,
+                name: entry.name.clone(),
+                sql: Vec::new(),
+            }));
+        }
+        if entry.kind != ObjectKind::Table {
+            return Err(EngineError::invalid(
+                format!("object {}", entry.name),
+                "only tables and structure can be restored into MariaDB/MySQL",
+            ));
+        }
+        let tables = self.tables()?;
+        let exists = tables.iter().any(|t| t == name) && !self.created.iter().any(|t| t == name);
+        let (load_into, swap) = if exists {
+            if !overwrite {
+                return Err(EngineError::Conflict(format!(
+                    "table {name} exists at {}",
+                    self.at.display()
+                )));
+            }
+            (format!("{name}{STAGING_SUFFIX}"), true)
+        } else {
+            (name.to_owned(), false)
+        };
+        let like = if swap {
+            Some(name.to_owned())
+        } else if name != entry.name && !tables.iter().any(|t| t == name) {
+            if !tables.contains(&entry.name) {
+                return Err(EngineError::invalid(
+                    format!("rename of {} to {name}", entry.name),
+                    "the original table must exist at the target to copy its structure (restore the structure first)",
+                ));
+            }
+            Some(entry.name.clone())
+        } else {
+            None
+        };
+        let at = self.at.clone();
+        self.conn()?;
+        let MySqlTarget { rt, conn, .. } = self;
+        let conn = conn.as_mut().ok_or_else(|| EngineError::Database {
+            what: format!("connect to {}", at.display()),
+            detail: "no connection".into(),
+        })?;
+        rt.block_on(async {
+            if let Some(original) = like {
+                conn.execute(format!("DROP TABLE IF EXISTS {}", quote_ident(&load_into)).as_str())
+                    .await
+                    .map_err(|e| my_error(&at, "prepare", e))?;
+                conn.execute(
+                    format!(
+                        "CREATE TABLE {} LIKE {}",
+                        quote_ident(&load_into),
+                        quote_ident(&original)
+                    )
+                    .as_str(),
+                )
+                .await
+                .map_err(|e| my_error(&at, &format!("create {load_into} in"), e))?;
+            }
+            conn.execute("START TRANSACTION")
+                .await
+                .map_err(|e| my_error(&at, "start a transaction in", e))
+        })?;
+        Ok(Box::new(TableSink {
+            at,
+            rt,
+            conn,
+            table: name.to_owned(),
+            load_into,
+            swap,
+            expected: entry.rows,
+            reader: RowReader::default(),
+            batch: Vec::new(),
+            loaded: 0,
+        }))
+    }
+
+    fn finish(&mut self, _restored: &[(ObjectEntry, String)]) -> Result<()> {
+        if let Some(views) = self.views.take() {
+            self.run_statements("views", &views)?;
+        }
+        Ok(())
+    }
+}
+
+struct SchemaSink<'a> {
+    target: &'a mut MySqlTarget,
+    name: String,
+    sql: Vec<u8>,
+}
+
+impl ObjectSink for SchemaSink<'_> {
+    fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.sql.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn commit(self: Box<Self>) -> Result<Vec<String>> {
+        let SchemaSink { target, name, sql } = *self;
+        match name.as_str() {
+            TABLES if target.tables()?.is_empty() => {
+                target.run_statements("the table structure", &sql)?;
+                target.created = target.tables()?;
+                Ok(Vec::new())
+            }
+            TABLES => Ok(vec![format!(
+                "{} already has tables: its structure was kept and only data restored",
+                target.at.display()
+            )]),
+            VIEWS => {
+                target.views = Some(sql);
+                Ok(Vec::new())
+            }
+            other => Err(EngineError::invalid(
+                format!("object {other}"),
+                "unknown structure object",
+            )),
+        }
+    }
+
+    fn abort(self: Box<Self>) {}
+}
+
+struct TableSink<'a> {
+    at: MyLocation,
+    /// The runtime the connection was made on (its socket belongs to it).
+    rt: &'a tokio::runtime::Runtime,
+    conn: &'a mut MySqlConnection,
+    table: String,
+    load_into: String,
+    swap: bool,
+    expected: Option<u64>,
+    reader: RowReader,
+    batch: Vec<Row>,
+    loaded: u64,
+}
+
+impl TableSink<'_> {
+    fn flush(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let columns = self.reader.columns.clone().unwrap_or_default();
+        let list = columns
+            .iter()
+            .map(|c| quote_ident(c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let one = format!("({})", vec!["?"; columns.len()].join(", "));
+        let sql = format!(
+            "INSERT INTO {} ({list}) VALUES {}",
+            quote_ident(&self.load_into),
+            vec![one; self.batch.len()].join(", ")
+        );
+        let rows = std::mem::take(&mut self.batch);
+        let count = rows.len() as u64;
+        let (at, conn) = (&self.at, &mut *self.conn);
+        self.rt.block_on(async {
+            let mut query = sqlx::query(&sql);
+            for value in rows.into_iter().flatten() {
+                query = query.bind(value);
+            }
+            query
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| my_error(at, &format!("load table {} into", self.table), e))
+        })?;
+        self.loaded += count;
+        Ok(())
+    }
+
+    fn rollback(&mut self) {
+        let (conn, staging, swap) = (&mut *self.conn, quote_ident(&self.load_into), self.swap);
+        let _ = self.rt.block_on(async {
+            let _ = conn.execute("ROLLBACK").await;
+            if swap {
+                let _ = conn
+                    .execute(format!("DROP TABLE IF EXISTS {staging}").as_str())
+                    .await;
+            }
+            Ok::<_, sqlx::Error>(())
+        });
+    }
+}
+
+impl ObjectSink for TableSink<'_> {
+    fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.reader.feed(data);
+        let what = format!("table {}", self.table);
+        while let Some(row) = self.reader.next_row(&what)? {
+            self.batch.push(row);
+            if self.batch.len() >= ROWS_PER_INSERT {
+                if let Err(err) = self.flush() {
+                    self.rollback();
+                    return Err(err);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<Vec<String>> {
+        let result = self.flush().and_then(|()| {
+            if !self.reader.ended {
+                return Err(EngineError::corrupt(format!("table {}", self.table), "the row stream ended early"));
+            }
+            match self.expected {
+                Some(expected) if expected != self.loaded => Err(EngineError::corrupt(
+                    format!("table {}", self.table),
+                    format!("{} rows loaded but the backup point recorded {expected}; nothing was committed", self.loaded),
+                )),
+                _ => Ok(()),
+            }
+        });
+        if let Err(err) = result {
+            self.rollback();
+            return Err(err);
+        }
+        let (at, conn, table, staging, swap) = (
+            &self.at,
+            &mut *self.conn,
+            quote_ident(&self.table),
+            quote_ident(&self.load_into),
+            self.swap,
+        );
+        let old = quote_ident(&format!("{}__tidemark_old", self.table));
+        self.rt.block_on(async {
+            conn.execute("COMMIT")
+                .await
+                .map_err(|e| my_error(at, "commit into", e))?;
+            if swap {
+                conn.execute(
+                    format!("RENAME TABLE {table} TO {old}, {staging} TO {table}").as_str(),
+                )
+                .await
+                .map_err(|e| my_error(at, "swap in the restored table in", e))?;
+                conn.execute(format!("DROP TABLE {old}").as_str())
+                    .await
+                    .map_err(|e| my_error(at, "drop the replaced table in", e))?;
+            }
+            Ok(Vec::new())
+        })
+    }
+
+    fn abort(mut self: Box<Self>) {
+        self.rollback();
+    }
+}
