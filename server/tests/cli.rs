@@ -189,7 +189,7 @@ fn wrong_or_missing_passphrase_and_bad_input_are_explained() {
 }
 
 #[test]
-fn a_target_without_space_fails_clearly_and_leaves_no_partial_file() {
+fn a_target_without_space_is_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src");
     std::fs::create_dir_all(&src).unwrap();
@@ -230,16 +230,14 @@ fn a_target_without_space_fails_clearly_and_leaves_no_partial_file() {
         .output()
         .unwrap();
     let all = text(&out);
+    // The free-space pre-check refuses before anything is written.
     assert!(
-        all.contains("FAILED big.bin") && all.contains("No space left on device"),
+        all.contains("bytes to write but only") && all.contains("free at file://"),
         "{all}"
     );
-    assert!(all.contains("exit=3"), "{all}");
-    let listing = String::from_utf8_lossy(&out.stdout);
-    let files: Vec<&str> = listing
-        .lines()
-        .skip_while(|l| !l.starts_with("exit="))
-        .skip(1)
-        .collect();
-    assert_eq!(files, ["small.txt"], "no partial file is left: {all}");
+    assert!(all.contains("exit=1"), "{all}");
+    assert!(
+        all.contains("cannot access") && all.contains("tiny/out"),
+        "the target directory was not even created: {all}"
+    );
 }
