@@ -3,16 +3,11 @@
 
 mod support;
 
-use tidemark_engine::backup::{plan_backup, run_backup, BackupOptions, BackupStats};
-use tidemark_engine::restore::{
-    plan_restore, run_restore, ConflictPolicy, RestoreOptions, RestoreStats,
-};
-use tidemark_engine::{
-    open_source, open_target, CancelToken, NoProgress, Repository, Selection, SourceUrl,
-};
+use tidemark_engine::restore::{ConflictPolicy, RestoreOptions};
+use tidemark_engine::{open_source, Selection, SourceUrl};
 
 use support::mariadb::MariaDb;
-use support::Fixture;
+use support::{backup_url, restore_url, Fixture};
 
 const SCHEMA: &str = r#"
 CREATE TABLE devices (
@@ -53,48 +48,13 @@ fn create_source(db: &MariaDb, name: &str, rows: u64) {
     db.sql(Some(name), &SCHEMA.replace("ROWS", &rows.to_string()));
 }
 
-fn backup(repo: &Repository, url: &str) -> tidemark_engine::Result<BackupStats> {
-    let source = open_source(&SourceUrl::parse(url)?, &Selection::default())?;
-    let options = BackupOptions {
-        task: "maria".into(),
-        ..BackupOptions::default()
-    };
-    let plan = plan_backup(repo, source.as_ref(), &options)?;
-    run_backup(
-        repo,
-        source.as_ref(),
-        plan,
-        &options,
-        &NoProgress,
-        &CancelToken::new(),
-    )
-}
-
-fn restore(
-    repo: &Repository,
-    point: &str,
-    url: &str,
-    options: &RestoreOptions,
-) -> tidemark_engine::Result<RestoreStats> {
-    let manifest = repo.point(point)?;
-    let mut target = open_target(&SourceUrl::parse(url)?)?;
-    let plan = plan_restore(&manifest, target.as_ref(), options)?;
-    run_restore(
-        repo,
-        &plan,
-        target.as_mut(),
-        &NoProgress,
-        &CancelToken::new(),
-    )
-}
-
 #[test]
 fn a_database_round_trips_structure_and_data() {
     let db = MariaDb::start();
     let fx = Fixture::new();
     create_source(&db, "plant", 200_000);
     let repo = fx.repo(None);
-    let stats = backup(&repo, &db.url("plant")).unwrap();
+    let stats = backup_url(&repo, &db.url("plant"), "maria").unwrap();
     let manifest = repo.point(&stats.point).unwrap();
     assert_eq!(manifest.source.kind, "mysql");
     assert!(manifest
@@ -112,7 +72,7 @@ fn a_database_round_trips_structure_and_data() {
     assert_eq!(metrics.rows, Some(200_000));
     assert_eq!(metrics.time_min.as_deref(), Some("2026-11-01 00:00:01"));
 
-    let done = restore(
+    let done = restore_url(
         &repo,
         &stats.point,
         &db.url("plant_restored"),
@@ -141,7 +101,7 @@ fn an_existing_table_is_swapped_only_after_a_complete_load() {
     let fx = Fixture::new();
     create_source(&db, "shop", 5_000);
     let repo = fx.repo(None);
-    let point = backup(&repo, &db.url("shop")).unwrap().point;
+    let point = backup_url(&repo, &db.url("shop"), "maria").unwrap().point;
     let before = db.checksum("shop", "metrics");
     db.sql(
         Some("shop"),
@@ -152,7 +112,7 @@ fn an_existing_table_is_swapped_only_after_a_complete_load() {
         objects: vec![("metrics".into(), None)],
         on_conflict: policy,
     };
-    assert!(restore(&repo, &point, &db.url("shop"), &only(ConflictPolicy::Stop)).is_err());
+    assert!(restore_url(&repo, &point, &db.url("shop"), &only(ConflictPolicy::Stop)).is_err());
 
     // The table changed shape: the load fails and the table stays as it is.
     db.sql(
@@ -164,7 +124,7 @@ fn an_existing_table_is_swapped_only_after_a_complete_load() {
         Some("shop"),
         "ALTER TABLE metrics MODIFY extra INT NOT NULL CHECK (extra > 0)",
     );
-    let failed = restore(
+    let failed = restore_url(
         &repo,
         &point,
         &db.url("shop"),
@@ -180,7 +140,7 @@ fn an_existing_table_is_swapped_only_after_a_complete_load() {
     );
 
     db.sql(Some("shop"), "ALTER TABLE metrics DROP COLUMN extra");
-    let done = restore(
+    let done = restore_url(
         &repo,
         &point,
         &db.url("shop"),
@@ -195,7 +155,7 @@ fn an_existing_table_is_swapped_only_after_a_complete_load() {
         objects: vec![("devices".into(), Some("devices_copy".into()))],
         on_conflict: ConflictPolicy::Skip,
     };
-    let done = restore(&repo, &point, &db.url("shop"), &renamed).unwrap();
+    let done = restore_url(&repo, &point, &db.url("shop"), &renamed).unwrap();
     assert!(done.failed.is_empty(), "{:?}", done.failed);
     assert_eq!(
         db.checksum("shop", "devices_copy"),

@@ -3,17 +3,13 @@
 
 mod support;
 
-use tidemark_engine::backup::{plan_backup, run_backup, BackupOptions, BackupStats};
-use tidemark_engine::restore::{
-    plan_restore, run_restore, ConflictPolicy, RestoreOptions, RestoreStats,
-};
+use tidemark_engine::restore::{plan_restore, run_restore, ConflictPolicy, RestoreOptions};
 use tidemark_engine::{
-    open_source, open_target, CancelToken, EngineError, NoProgress, Repository, Selection,
-    SourceUrl,
+    open_source, open_target, CancelToken, EngineError, NoProgress, Selection, SourceUrl,
 };
 
 use support::postgres::PgServer;
-use support::Fixture;
+use support::{backup_url, restore_url, Fixture};
 
 const SCHEMA: &str = r#"
 CREATE TYPE mood AS ENUM ('calm', 'busy', 'down');
@@ -58,48 +54,13 @@ fn create_source(server: &PgServer, db: &str, rows: u64) {
     server.psql(db, &SCHEMA.replace("ROWS", &rows.to_string()));
 }
 
-fn backup(repo: &Repository, url: &str, task: &str) -> tidemark_engine::Result<BackupStats> {
-    let source = open_source(&SourceUrl::parse(url)?, &Selection::default())?;
-    let options = BackupOptions {
-        task: task.into(),
-        ..BackupOptions::default()
-    };
-    let plan = plan_backup(repo, source.as_ref(), &options)?;
-    run_backup(
-        repo,
-        source.as_ref(),
-        plan,
-        &options,
-        &NoProgress,
-        &CancelToken::new(),
-    )
-}
-
-fn restore(
-    repo: &Repository,
-    point: &str,
-    url: &str,
-    options: &RestoreOptions,
-) -> tidemark_engine::Result<RestoreStats> {
-    let manifest = repo.point(point)?;
-    let mut target = open_target(&SourceUrl::parse(url)?)?;
-    let plan = plan_restore(&manifest, target.as_ref(), options)?;
-    run_restore(
-        repo,
-        &plan,
-        target.as_mut(),
-        &NoProgress,
-        &CancelToken::new(),
-    )
-}
-
 #[test]
 fn a_database_round_trips_structure_data_and_sequences() {
     let server = PgServer::start();
     let fx = Fixture::new();
     create_source(&server, "plant", 1_000_000);
     let repo = fx.repo(None);
-    let stats = backup(&repo, &server.url("plant"), "pg").unwrap();
+    let stats = backup_url(&repo, &server.url("plant"), "pg").unwrap();
     let manifest = repo.point(&stats.point).unwrap();
     assert_eq!(manifest.source.kind, "postgres");
     assert!(manifest
@@ -127,7 +88,7 @@ fn a_database_round_trips_structure_data_and_sequences() {
         .unwrap();
     assert_eq!((devices.rows, devices.time_min.is_some()), (Some(50), true));
 
-    let done = restore(
+    let done = restore_url(
         &repo,
         &stats.point,
         &server.url("plant_restored"),
@@ -188,12 +149,12 @@ fn a_backup_reads_one_snapshot_while_rows_are_inserted() {
         })
     };
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let stats = backup(&repo, &server.url("live"), "live").unwrap();
+    let stats = backup_url(&repo, &server.url("live"), "live").unwrap();
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let batches = writer.join().unwrap();
     assert!(batches > 0);
     let manifest = repo.point(&stats.point).unwrap();
-    restore(
+    restore_url(
         &repo,
         &stats.point,
         &server.url("live_restored"),
@@ -235,7 +196,9 @@ fn one_table_restores_renamed_and_conflicts_leave_data_untouched() {
     let fx = Fixture::new();
     create_source(&server, "shop", 10_000);
     let repo = fx.repo(None);
-    let point = backup(&repo, &server.url("shop"), "shop").unwrap().point;
+    let point = backup_url(&repo, &server.url("shop"), "shop")
+        .unwrap()
+        .point;
     let before = server.checksum("shop", "metrics");
     server.psql(
         "shop",
@@ -250,7 +213,7 @@ fn one_table_restores_renamed_and_conflicts_leave_data_untouched() {
         )],
         on_conflict: ConflictPolicy::Skip,
     };
-    let done = restore(&repo, &point, &server.url("shop"), &renamed).unwrap();
+    let done = restore_url(&repo, &point, &server.url("shop"), &renamed).unwrap();
     assert!(done.failed.is_empty(), "{:?}", done.failed);
     assert_eq!(server.checksum("shop", "metrics_restored"), before);
     assert_ne!(
@@ -264,7 +227,7 @@ fn one_table_restores_renamed_and_conflicts_leave_data_untouched() {
         objects: vec![("public.metrics".into(), None)],
         on_conflict: policy,
     };
-    let refused = restore(
+    let refused = restore_url(
         &repo,
         &point,
         &server.url("shop"),
@@ -280,7 +243,7 @@ fn one_table_restores_renamed_and_conflicts_leave_data_untouched() {
         "ALTER TABLE metrics ADD COLUMN extra int NOT NULL DEFAULT 0",
     );
     let changed = server.checksum("shop", "metrics");
-    let failed = restore(
+    let failed = restore_url(
         &repo,
         &point,
         &server.url("shop"),
@@ -296,7 +259,7 @@ fn one_table_restores_renamed_and_conflicts_leave_data_untouched() {
 
     // Overwrite of a table of the right shape replaces its rows.
     server.psql("shop", "ALTER TABLE metrics DROP COLUMN extra");
-    let done = restore(
+    let done = restore_url(
         &repo,
         &point,
         &server.url("shop"),
@@ -356,7 +319,9 @@ fn pre_checks_block_a_restore_into_the_wrong_kind_or_an_unreachable_server() {
     let fx = Fixture::new();
     create_source(&server, "small", 100);
     let repo = fx.repo(None);
-    let point = backup(&repo, &server.url("small"), "small").unwrap().point;
+    let point = backup_url(&repo, &server.url("small"), "small")
+        .unwrap()
+        .point;
     let manifest = repo.point(&point).unwrap();
 
     let sqlite = fx.path("into.db");

@@ -5,6 +5,7 @@ use std::io::Read;
 use std::sync::mpsc::Receiver;
 
 use crate::error::{EngineError, Result};
+use crate::source::ObjectSink;
 
 /// A runtime for the async driver, owned by the calling (blocking) thread.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -57,4 +58,43 @@ impl Read for ChannelReader {
             }
         }
     }
+}
+
+/// Collects a structure object's statements; `commit` hands them to
+/// `apply` (a target replays them now or keeps them for `finish`).
+pub struct StatementsSink<F> {
+    sql: Vec<u8>,
+    apply: F,
+}
+
+impl<F: FnOnce(Vec<u8>) -> Result<Vec<String>>> StatementsSink<F> {
+    pub fn new(apply: F) -> Self {
+        StatementsSink {
+            sql: Vec::new(),
+            apply,
+        }
+    }
+}
+
+impl<F: FnOnce(Vec<u8>) -> Result<Vec<String>>> ObjectSink for StatementsSink<F> {
+    fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.sql.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn commit(self: Box<Self>) -> Result<Vec<String>> {
+        (self.apply)(self.sql)
+    }
+
+    fn abort(self: Box<Self>) {}
+}
+
+/// The note a target gives when it kept an existing structure.
+pub fn kept_structure_note(target: &str) -> String {
+    format!("{target} already has tables: its structure was kept and only data restored")
+}
+
+/// A structure object no target knows.
+pub fn unknown_structure(name: &str) -> EngineError {
+    EngineError::invalid(format!("object {name}"), "unknown structure object")
 }

@@ -15,6 +15,50 @@ use tidemark_engine::{
     CancelToken, FileTreeSource, FileTreeTarget, NoProgress, RepoLocation, Repository,
 };
 
+/// Backs up whatever a source URL names (any kind) as `task`.
+pub fn backup_url(
+    repo: &Repository,
+    url: &str,
+    task: &str,
+) -> tidemark_engine::Result<BackupStats> {
+    let source = tidemark_engine::open_source(
+        &tidemark_engine::SourceUrl::parse(url)?,
+        &Default::default(),
+    )?;
+    let options = BackupOptions {
+        task: task.into(),
+        ..BackupOptions::default()
+    };
+    let plan = backup::plan_backup(repo, source.as_ref(), &options)?;
+    backup::run_backup(
+        repo,
+        source.as_ref(),
+        plan,
+        &options,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+}
+
+/// Restores a point into whatever a target URL names.
+pub fn restore_url(
+    repo: &Repository,
+    point: &str,
+    url: &str,
+    options: &RestoreOptions,
+) -> tidemark_engine::Result<RestoreStats> {
+    let manifest = repo.point(point)?;
+    let mut target = tidemark_engine::open_target(&tidemark_engine::SourceUrl::parse(url)?)?;
+    let plan = restore::plan_restore(&manifest, target.as_ref(), options)?;
+    restore::run_restore(
+        repo,
+        &plan,
+        target.as_mut(),
+        &NoProgress,
+        &CancelToken::new(),
+    )
+}
+
 pub struct Fixture {
     pub dir: tempfile::TempDir,
 }

@@ -11,7 +11,7 @@ use super::rows::{Row, RowReader};
 use super::{STATEMENT_END, TABLES, VIEWS};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::{ObjectEntry, ObjectKind};
-use crate::source::dbio::runtime;
+use crate::source::dbio::{kept_structure_note, runtime, unknown_structure, StatementsSink};
 use crate::source::{ObjectSink, Target};
 
 /// Rows per INSERT statement (well under the placeholder limit).
@@ -104,6 +104,26 @@ impl MySqlTarget {
     }
 }
 
+impl MySqlTarget {
+    /// Tables now (unless tables exist: then the structure is kept); views
+    /// once every table is loaded.
+    fn apply_structure(&mut self, name: &str, sql: Vec<u8>) -> Result<Vec<String>> {
+        match name {
+            TABLES if self.tables()?.is_empty() => {
+                self.run_statements("the table structure", &sql)?;
+                self.created = self.tables()?;
+                Ok(Vec::new())
+            }
+            TABLES => Ok(vec![kept_structure_note(&self.at.display())]),
+            VIEWS => {
+                self.views = Some(sql);
+                Ok(Vec::new())
+            }
+            other => Err(unknown_structure(other)),
+        }
+    }
+}
+
 impl Target for MySqlTarget {
     fn url(&self) -> String {
         self.at.display()
@@ -144,11 +164,10 @@ impl Target for MySqlTarget {
         overwrite: bool,
     ) -> Result<Box<dyn ObjectSink + '_>> {
         if entry.kind == ObjectKind::Schema {
-            return Ok(Box::new(SchemaSink {
-                target: self,
-                name: entry.name.clone(),
-                sql: Vec::new(),
-            }));
+            let name = entry.name.clone();
+            return Ok(Box::new(StatementsSink::new(move |sql| {
+                self.apply_structure(&name, sql)
+            })));
         }
         if entry.kind != ObjectKind::Table {
             return Err(EngineError::invalid(
@@ -229,44 +248,6 @@ impl Target for MySqlTarget {
         }
         Ok(())
     }
-}
-
-struct SchemaSink<'a> {
-    target: &'a mut MySqlTarget,
-    name: String,
-    sql: Vec<u8>,
-}
-
-impl ObjectSink for SchemaSink<'_> {
-    fn write(&mut self, data: &[u8]) -> Result<()> {
-        self.sql.extend_from_slice(data);
-        Ok(())
-    }
-
-    fn commit(self: Box<Self>) -> Result<Vec<String>> {
-        let SchemaSink { target, name, sql } = *self;
-        match name.as_str() {
-            TABLES if target.tables()?.is_empty() => {
-                target.run_statements("the table structure", &sql)?;
-                target.created = target.tables()?;
-                Ok(Vec::new())
-            }
-            TABLES => Ok(vec![format!(
-                "{} already has tables: its structure was kept and only data restored",
-                target.at.display()
-            )]),
-            VIEWS => {
-                target.views = Some(sql);
-                Ok(Vec::new())
-            }
-            other => Err(EngineError::invalid(
-                format!("object {other}"),
-                "unknown structure object",
-            )),
-        }
-    }
-
-    fn abort(self: Box<Self>) {}
 }
 
 struct TableSink<'a> {

@@ -14,7 +14,7 @@ use super::copy::CopyIn;
 use super::{POST_DATA, PRE_DATA, SEQUENCES};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::{ObjectEntry, ObjectKind};
-use crate::source::dbio::runtime;
+use crate::source::dbio::{kept_structure_note, runtime, unknown_structure, StatementsSink};
 use crate::source::{ObjectSink, Target};
 
 pub struct PostgresTarget {
@@ -128,6 +128,31 @@ impl PostgresTarget {
     }
 }
 
+impl PostgresTarget {
+    /// Pre-data now (unless the tables exist: then the structure is kept);
+    /// post-data and sequence values once every table is loaded.
+    fn apply_structure(&mut self, name: String, sql: Vec<u8>) -> Result<Vec<String>> {
+        match name.as_str() {
+            PRE_DATA => {
+                self.create_database()?;
+                if self.user_tables()?.is_empty() {
+                    self.replay("the structure (pre-data)", &sql)?;
+                    self.created = self.user_tables()?;
+                    Ok(Vec::new())
+                } else {
+                    self.reused_structure = true;
+                    Ok(vec![kept_structure_note(&self.at.display())])
+                }
+            }
+            POST_DATA | SEQUENCES => {
+                self.deferred.push((name, sql));
+                Ok(Vec::new())
+            }
+            other => Err(unknown_structure(other)),
+        }
+    }
+}
+
 impl Target for PostgresTarget {
     fn url(&self) -> String {
         self.at.display()
@@ -169,11 +194,10 @@ impl Target for PostgresTarget {
         overwrite: bool,
     ) -> Result<Box<dyn ObjectSink + '_>> {
         if entry.kind == ObjectKind::Schema {
-            return Ok(Box::new(SchemaSink {
-                target: self,
-                name: entry.name.clone(),
-                sql: Vec::new(),
-            }));
+            let name = entry.name.clone();
+            return Ok(Box::new(StatementsSink::new(move |sql| {
+                self.apply_structure(name, sql)
+            })));
         }
         if entry.kind != ObjectKind::Table {
             return Err(EngineError::invalid(
@@ -224,49 +248,6 @@ impl Target for PostgresTarget {
         }
         Ok(())
     }
-}
-
-struct SchemaSink<'a> {
-    target: &'a mut PostgresTarget,
-    name: String,
-    sql: Vec<u8>,
-}
-
-impl ObjectSink for SchemaSink<'_> {
-    fn write(&mut self, data: &[u8]) -> Result<()> {
-        self.sql.extend_from_slice(data);
-        Ok(())
-    }
-
-    fn commit(self: Box<Self>) -> Result<Vec<String>> {
-        let SchemaSink { target, name, sql } = *self;
-        match name.as_str() {
-            PRE_DATA => {
-                target.create_database()?;
-                if target.user_tables()?.is_empty() {
-                    target.replay("the structure (pre-data)", &sql)?;
-                    target.created = target.user_tables()?;
-                    Ok(Vec::new())
-                } else {
-                    target.reused_structure = true;
-                    Ok(vec![format!(
-                        "{} already has tables: its structure was kept and only data restored",
-                        target.at.display()
-                    )])
-                }
-            }
-            POST_DATA | SEQUENCES => {
-                target.deferred.push((name, sql));
-                Ok(Vec::new())
-            }
-            other => Err(EngineError::invalid(
-                format!("object {other}"),
-                "unknown structure object",
-            )),
-        }
-    }
-
-    fn abort(self: Box<Self>) {}
 }
 
 struct TableSink {
