@@ -384,3 +384,72 @@ fn pre_checks_block_a_restore_into_the_wrong_kind_or_an_unreachable_server() {
         "the wrong-kind target is untouched"
     );
 }
+
+#[test]
+fn a_time_range_backs_up_only_those_rows_of_time_series_tables() {
+    use tidemark_engine::backup::{plan_backup, run_backup, BackupOptions};
+    let server = PgServer::start();
+    let fx = Fixture::new();
+    create_source(&server, "ranged", 100_000);
+    let repo = fx.repo(None);
+    let selection = Selection {
+        since: Some(Selection::parse_time("2026-11-01T06:00:00Z").unwrap()),
+        until: Some(Selection::parse_time("2026-11-01 12:00").unwrap()),
+        ..Selection::default()
+    };
+    let source = open_source(
+        &SourceUrl::parse(&server.url("ranged")).unwrap(),
+        &selection,
+    )
+    .unwrap();
+    let options = BackupOptions {
+        task: "ranged".into(),
+        selection: selection.clone(),
+        ..BackupOptions::default()
+    };
+    let plan = plan_backup(&repo, source.as_ref(), &options).unwrap();
+    let stats = run_backup(
+        &repo,
+        source.as_ref(),
+        plan,
+        &options,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let manifest = repo.point(&stats.point).unwrap();
+    assert_eq!(manifest.selection, selection, "the range is recorded");
+    let metrics = manifest
+        .objects
+        .iter()
+        .find(|o| o.name == "public.metrics")
+        .unwrap();
+    // Six hours of one row a second.
+    assert_eq!(metrics.rows, Some(6 * 3600));
+    assert_eq!(metrics.time_min.as_deref(), Some("2026-11-01 06:00:00+00"));
+    assert_eq!(metrics.time_max.as_deref(), Some("2026-11-01 11:59:59+00"));
+    let devices = manifest
+        .objects
+        .iter()
+        .find(|o| o.name == "public.devices")
+        .unwrap();
+    // `installed` is its only time column: 50 hourly rows from 2026-01-01, none in range.
+    assert_eq!(devices.rows, Some(0));
+
+    // Partial rows cannot satisfy foreign keys in a new database: restore the
+    // range beside the live table instead (`LIKE` copies no foreign keys).
+    let beside = RestoreOptions {
+        objects: vec![("public.metrics".into(), Some("public.metrics_range".into()))],
+        on_conflict: ConflictPolicy::Skip,
+    };
+    let done = restore_url(&repo, &stats.point, &server.url("ranged"), &beside).unwrap();
+    assert!(done.failed.is_empty(), "{:?}", done.failed);
+    assert_eq!(
+        server.psql(
+            "ranged",
+            "SELECT count(*), min(ts), max(ts) FROM metrics_range"
+        ),
+        "21600|2026-11-01 06:00:00+00|2026-11-01 11:59:59+00"
+    );
+    assert!(Selection::parse_time("yesterday").is_err());
+}

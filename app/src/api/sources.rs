@@ -89,6 +89,7 @@ mod server {
             let selection = Selection {
                 include,
                 exclude: Vec::new(),
+                ..Selection::default()
             };
             let source = open_source(&SourceUrl::parse(&url)?, &selection)?;
             let description = source.describe()?;

@@ -50,6 +50,7 @@ pub fn execute(
     let selection = Selection {
         include: settings.content.include_patterns(),
         exclude: Vec::new(),
+        ..Selection::default()
     };
     let source = open_source(&SourceUrl::parse(&spec.source_url)?, &selection)?;
     let options = BackupOptions {

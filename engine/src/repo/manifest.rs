@@ -42,6 +42,60 @@ pub struct SourceRecord {
 pub struct Selection {
     pub include: Vec<String>,
     pub exclude: Vec<String>,
+    /// Time-series tables (those with one time column): only rows at or
+    /// after this UTC instant, `YYYY-MM-DD HH:MM:SS`. Other objects whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// ... and before this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+}
+
+impl Selection {
+    /// Reads a time bound as given by a user (`2026-11-01`,
+    /// `2026-11-01 12:00`, RFC 3339) into the form sources use.
+    pub fn parse_time(text: &str) -> Result<String> {
+        let text = text.trim();
+        let parsed = chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc).naive_utc())
+            .ok()
+            .or_else(|| {
+                [
+                    "%Y-%m-%d %H:%M:%S",
+                    "%Y-%m-%dT%H:%M:%S",
+                    "%Y-%m-%d %H:%M",
+                    "%Y-%m-%dT%H:%M",
+                ]
+                .iter()
+                .find_map(|f| chrono::NaiveDateTime::parse_from_str(text, f).ok())
+            })
+            .or_else(|| {
+                chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .ok()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+            })
+            .ok_or_else(|| {
+                EngineError::invalid(
+                    format!("time {text:?}"),
+                    "expected YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] (UTC) or RFC 3339",
+                )
+            })?;
+        Ok(parsed.format("%Y-%m-%d %H:%M:%S").to_string())
+    }
+
+    /// The SQL condition on `column` (already quoted) for the time range,
+    /// if there is one. Bounds were normalised by [`Selection::parse_time`].
+    pub fn time_condition(&self, column: &str) -> Option<String> {
+        let quote = |t: &str| t.replace('\'', "''");
+        let mut parts = Vec::new();
+        if let Some(since) = &self.since {
+            parts.push(format!("{column} >= '{}'", quote(since)));
+        }
+        if let Some(until) = &self.until {
+            parts.push(format!("{column} < '{}'", quote(until)));
+        }
+        (!parts.is_empty()).then(|| parts.join(" AND "))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -99,16 +99,8 @@ pub fn open_source(url: &SourceUrl, selection: &Selection) -> Result<Box<dyn Sou
             &selection.include,
             &selection.exclude,
         )?)),
-        SourceUrl::Postgres(at) => Ok(Box::new(PostgresSource::new(
-            at.clone(),
-            &selection.include,
-            &selection.exclude,
-        )?)),
-        SourceUrl::MySql(at) => Ok(Box::new(MySqlSource::new(
-            at.clone(),
-            &selection.include,
-            &selection.exclude,
-        )?)),
+        SourceUrl::Postgres(at) => Ok(Box::new(PostgresSource::new(at.clone(), selection)?)),
+        SourceUrl::MySql(at) => Ok(Box::new(MySqlSource::new(at.clone(), selection)?)),
     }
 }
 

@@ -23,6 +23,13 @@ pub struct BackupArgs {
     pub task: String,
     #[arg(long, default_value = "balanced", value_parser = ["fastest", "balanced", "best"])]
     pub compression: String,
+    /// Time-series tables (a database table with one time column): only rows
+    /// at or after this UTC time (YYYY-MM-DD[ HH:MM[:SS]] or RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// ... and before this one.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
     /// Read everything instead of reusing unchanged files of the task's last point.
     #[arg(long)]
     pub full: bool,
@@ -40,6 +47,16 @@ impl BackupArgs {
         let selection = Selection {
             include: self.include,
             exclude: self.exclude,
+            since: self
+                .since
+                .as_deref()
+                .map(Selection::parse_time)
+                .transpose()?,
+            until: self
+                .until
+                .as_deref()
+                .map(Selection::parse_time)
+                .transpose()?,
         };
         let source = open_source(&SourceUrl::parse(&self.source)?, &selection)?;
         let options = BackupOptions {

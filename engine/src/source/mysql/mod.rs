@@ -24,7 +24,7 @@ use super::dbio::{runtime, ChannelReader};
 use super::selector::Selector;
 use super::{Source, SourceDescription};
 use crate::error::{EngineError, Result};
-use crate::repo::manifest::{ObjectEntry, ObjectKind};
+use crate::repo::manifest::{ObjectEntry, ObjectKind, Selection};
 use conn::{connect, my_error, quote_ident};
 
 pub const TABLES: &str = "_schema/tables.sql";
@@ -50,8 +50,9 @@ pub struct MySqlSource {
 
 impl MySqlSource {
     /// Connects and opens the snapshot every read of this source will see.
-    pub fn new(at: MyLocation, include: &[String], exclude: &[String]) -> Result<Self> {
-        let selector = Selector::new(include, exclude)?;
+    pub fn new(at: MyLocation, selection: &Selection) -> Result<Self> {
+        let selector = Selector::new(&selection.include, &selection.exclude)?;
+        let selection = selection.clone();
         let (tx, rx) = sync_channel(1);
         let (ready_tx, ready) = sync_channel(1);
         let thread_at = at.clone();
@@ -72,7 +73,7 @@ impl MySqlSource {
                     }
                 };
                 let _ = ready_tx.send(Ok(()));
-                serve(conn, &thread_at, &selector, rx).await;
+                serve(conn, &thread_at, &selector, &selection, rx).await;
             });
         });
         match ready.recv() {
@@ -134,12 +135,13 @@ async fn serve(
     mut conn: MySqlConnection,
     at: &MyLocation,
     selector: &Selector,
+    selection: &Selection,
     rx: Receiver<Command>,
 ) {
     while let Ok(command) = rx.recv() {
         match command {
             Command::Describe(reply) => {
-                let _ = reply.send(describe(&mut conn, at, selector).await);
+                let _ = reply.send(describe(&mut conn, at, selector, selection).await);
             }
             Command::Stream(object, tx) => {
                 let result = match object.as_str() {
@@ -149,7 +151,7 @@ async fn serve(
                     VIEWS => structure(&mut conn, at, "VIEW")
                         .await
                         .map(|sql| drop(tx.send(Ok(sql)))),
-                    table => stream_table(&mut conn, at, table, &tx).await,
+                    table => stream_table(&mut conn, at, table, selection, &tx).await,
                 };
                 if let Err(err) = result {
                     let _ = tx.send(Err(err.to_string()));
@@ -164,6 +166,7 @@ async fn describe(
     conn: &mut MySqlConnection,
     at: &MyLocation,
     selector: &Selector,
+    selection: &Selection,
 ) -> Result<SourceDescription> {
     let fail = |doing: &'static str| move |e| my_error(at, doing, e);
     let version: String = sqlx::query_scalar("SELECT VERSION()")
@@ -182,23 +185,16 @@ async fn describe(
         let mut entry = ObjectEntry::new(name.clone(), ObjectKind::Table);
         entry.size = u64::try_from(size).unwrap_or(0);
         let quoted = quote_ident(&name);
-        let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {quoted}"))
+        let (time_column, filter) = time_filter(conn, at, &name, selection).await?;
+        let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {quoted}{filter}"))
             .fetch_one(&mut *conn)
             .await
             .map_err(fail("count the rows of a table in"))?;
         entry.rows = Some(u64::try_from(count).unwrap_or(0));
-        let time_columns: Vec<String> = sqlx::query_scalar(
-            "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? \
-             AND DATA_TYPE IN ('datetime', 'timestamp', 'date')",
-        )
-        .bind(&name)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(fail("read the columns of"))?;
-        if let [column] = time_columns.as_slice() {
-            let column = quote_ident(column);
+        if let Some(column) = time_column {
+            let column = quote_ident(&column);
             let (min, max): (Option<String>, Option<String>) = sqlx::query_as(&format!(
-                "SELECT CAST(MIN({column}) AS CHAR), CAST(MAX({column}) AS CHAR) FROM {quoted}"
+                "SELECT CAST(MIN({column}) AS CHAR), CAST(MAX({column}) AS CHAR) FROM {quoted}{filter}"
             ))
             .fetch_one(&mut *conn)
             .await
@@ -258,13 +254,43 @@ async fn structure(conn: &mut MySqlConnection, at: &MyLocation, kind: &str) -> R
     Ok(out.into_bytes())
 }
 
+/// A table's only time column (when it has exactly one) and the
+/// ` WHERE ...` the selected time range puts on it (or nothing).
+async fn time_filter(
+    conn: &mut MySqlConnection,
+    at: &MyLocation,
+    table: &str,
+    selection: &Selection,
+) -> Result<(Option<String>, String)> {
+    let columns: Vec<String> = sqlx::query_scalar(
+        "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? \
+         AND DATA_TYPE IN ('datetime', 'timestamp', 'date')",
+    )
+    .bind(table)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| my_error(at, "read the columns of", e))?;
+    let column = match columns.as_slice() {
+        [only] => Some(only.clone()),
+        _ => None,
+    };
+    let filter = column
+        .as_deref()
+        .and_then(|c| selection.time_condition(&quote_ident(c)))
+        .map(|c| format!(" WHERE {c}"))
+        .unwrap_or_default();
+    Ok((column, filter))
+}
+
 async fn stream_table(
     conn: &mut MySqlConnection,
     at: &MyLocation,
     table: &str,
+    selection: &Selection,
     tx: &SyncSender<Chunk>,
 ) -> Result<()> {
     let doing = format!("read table {table} of");
+    let (_, filter) = time_filter(conn, at, table, selection).await?;
     let described: Vec<(String, String)> = sqlx::query_as(
         "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? \
          AND IS_GENERATED = 'NEVER' ORDER BY ORDINAL_POSITION",
@@ -286,7 +312,7 @@ async fn stream_table(
     let columns: Vec<String> = described.into_iter().map(|(name, _)| name).collect();
     let mut out = rows::header(&columns);
     // The text protocol: every value arrives as the server's own text form.
-    let sql = format!("SELECT {list} FROM {}", quote_ident(table));
+    let sql = format!("SELECT {list} FROM {}{filter}", quote_ident(table));
     let mut stream = sqlx::raw_sql(&sql).fetch(&mut *conn);
     while let Some(row) = stream.next().await {
         let row = row.map_err(|e| my_error(at, &doing, e))?;

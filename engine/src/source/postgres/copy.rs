@@ -24,13 +24,19 @@ pub struct CopyOut {
 }
 
 impl CopyOut {
-    pub fn start(at: &PgLocation, snapshot: &str, table: &str) -> CopyOut {
+    /// `filter` is empty or ` WHERE ...` (a time range).
+    pub fn start(at: &PgLocation, snapshot: &str, table: &str, filter: &str) -> CopyOut {
         let (tx, rx) = sync_channel(DEPTH);
-        let (at, snapshot, table) = (at.clone(), snapshot.to_owned(), table.to_owned());
+        let (at, snapshot, table, filter) = (
+            at.clone(),
+            snapshot.to_owned(),
+            table.to_owned(),
+            filter.to_owned(),
+        );
         let thread = std::thread::spawn(move || {
             let sent = tx.clone();
-            let result =
-                runtime().and_then(|rt| rt.block_on(copy_out(&at, &snapshot, &table, &sent)));
+            let result = runtime()
+                .and_then(|rt| rt.block_on(copy_out(&at, &snapshot, &table, &filter, &sent)));
             if let Err(err) = result {
                 let _ = tx.send(Err(err.to_string()));
             }
@@ -46,17 +52,26 @@ async fn copy_out(
     at: &PgLocation,
     snapshot: &str,
     table: &str,
+    filter: &str,
     tx: &SyncSender<std::result::Result<Vec<u8>, String>>,
 ) -> Result<()> {
     let mut conn = at.connect().await?;
     let reading = format!("read table {table} of");
+    conn.execute("SET TIME ZONE 'UTC'")
+        .await
+        .map_err(|e| pg_error(at, &reading, e))?;
     conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await
         .map_err(|e| pg_error(at, &reading, e))?;
     conn.execute(format!("SET TRANSACTION SNAPSHOT '{}'", snapshot.replace('\'', "")).as_str())
         .await
         .map_err(|e| pg_error(at, &reading, e))?;
-    let sql = format!("COPY {} TO STDOUT (FORMAT binary)", quote_qualified(table));
+    let sql = if filter.is_empty() {
+        format!("COPY {} TO STDOUT (FORMAT binary)", quote_qualified(table))
+    } else {
+        let table = quote_qualified(table);
+        format!("COPY (SELECT * FROM {table}{filter}) TO STDOUT (FORMAT binary)")
+    };
     let mut stream = conn
         .copy_out_raw(&sql)
         .await

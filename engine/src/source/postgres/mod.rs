@@ -23,7 +23,7 @@ use super::dbio::runtime;
 use super::selector::Selector;
 use super::{Source, SourceDescription};
 use crate::error::Result;
-use crate::repo::manifest::{ObjectEntry, ObjectKind};
+use crate::repo::manifest::{ObjectEntry, ObjectKind, Selection};
 use conn::{pg_error, quote_ident, quote_qualified, PgAccess};
 
 /// Structure objects, named so they sort apart from `schema.table` names.
@@ -34,6 +34,8 @@ pub const SEQUENCES: &str = "_schema/sequences.sql";
 pub struct PostgresSource {
     at: PgLocation,
     selector: Selector,
+    /// The time range of time-series tables, if any.
+    selection: Selection,
     rt: tokio::runtime::Runtime,
     /// Holds the snapshot's transaction open for as long as the source lives.
     coordinator: Mutex<PgConnection>,
@@ -43,12 +45,14 @@ pub struct PostgresSource {
 
 impl PostgresSource {
     /// Connects and takes the snapshot every read of this source will see.
-    pub fn new(at: PgLocation, include: &[String], exclude: &[String]) -> Result<Self> {
-        let selector = Selector::new(include, exclude)?;
+    pub fn new(at: PgLocation, selection: &Selection) -> Result<Self> {
+        let selector = Selector::new(&selection.include, &selection.exclude)?;
         let rt = runtime()?;
         let (conn, snapshot, server_version) = rt.block_on(async {
             let mut conn = at.connect().await?;
             let fail = |e| pg_error(&at, "take a snapshot of", e);
+            // Time bounds are UTC; so is every time this session prints.
+            conn.execute("SET TIME ZONE 'UTC'").await.map_err(fail)?;
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 .await
                 .map_err(fail)?;
@@ -65,6 +69,7 @@ impl PostgresSource {
         Ok(PostgresSource {
             at,
             selector,
+            selection: selection.clone(),
             rt,
             coordinator: Mutex::new(conn),
             snapshot,
@@ -102,21 +107,23 @@ impl PostgresSource {
             let mut entry = ObjectEntry::new(name.clone(), ObjectKind::Table);
             entry.size = u64::try_from(size).unwrap_or(0);
             let quoted = quote_qualified(&name);
+            let time_column = self.time_column(&name)?;
+            let filter = self.filter(time_column.as_deref());
             let count: i64 = self.with_conn(
                 async |c| {
-                    sqlx::query_scalar(&format!("SELECT count(*) FROM {quoted}"))
+                    sqlx::query_scalar(&format!("SELECT count(*) FROM {quoted}{filter}"))
                         .fetch_one(c)
                         .await
                 },
                 &format!("count the rows of {name} in"),
             )?;
             entry.rows = Some(u64::try_from(count).unwrap_or(0));
-            if let Some(column) = self.time_column(&name)? {
+            if let Some(column) = time_column {
                 let column = quote_ident(&column);
                 let (min, max): (Option<String>, Option<String>) = self.with_conn(
                     async |c| {
                         sqlx::query_as(&format!(
-                            "SELECT min({column})::text, max({column})::text FROM {quoted}"
+                            "SELECT min({column})::text, max({column})::text FROM {quoted}{filter}"
                         ))
                         .fetch_one(c)
                         .await
@@ -129,6 +136,14 @@ impl PostgresSource {
             entries.push(entry);
         }
         Ok(entries)
+    }
+
+    /// ` WHERE ...` for the selected time range on `column`, or nothing.
+    fn filter(&self, column: Option<&str>) -> String {
+        column
+            .and_then(|c| self.selection.time_condition(&quote_ident(c)))
+            .map(|c| format!(" WHERE {c}"))
+            .unwrap_or_default()
     }
 
     /// The table's only timestamp column, when it has exactly one.
@@ -213,11 +228,15 @@ impl Source for PostgresSource {
             SEQUENCES => Ok(Box::new(std::io::Cursor::new(
                 self.sequences_sql()?.into_bytes(),
             ))),
-            table => Ok(Box::new(copy::CopyOut::start(
-                &self.at,
-                &self.snapshot,
-                table,
-            ))),
+            table => {
+                let filter = self.filter(self.time_column(table)?.as_deref());
+                Ok(Box::new(copy::CopyOut::start(
+                    &self.at,
+                    &self.snapshot,
+                    table,
+                    &filter,
+                )))
+            }
         }
     }
 }
