@@ -174,3 +174,54 @@ fn a_wrong_password_is_named_without_the_password() {
     assert!(text.contains("Access denied"), "{text}");
     assert!(!text.contains("wrong-one"), "{text}");
 }
+
+#[test]
+fn a_time_range_backs_up_only_those_rows() {
+    use tidemark_engine::backup::{plan_backup, run_backup, BackupOptions};
+    use tidemark_engine::{CancelToken, NoProgress};
+    let db = MariaDb::start();
+    let fx = Fixture::new();
+    create_source(&db, "ranged", 5_000);
+    let repo = fx.repo(None);
+    let selection = Selection {
+        since: Some(Selection::parse_time("2026-11-01 00:10").unwrap()),
+        until: Some(Selection::parse_time("2026-11-01T00:20:00Z").unwrap()),
+        ..Selection::default()
+    };
+    let source = open_source(&SourceUrl::parse(&db.url("ranged")).unwrap(), &selection).unwrap();
+    let options = BackupOptions {
+        task: "ranged".into(),
+        selection,
+        ..BackupOptions::default()
+    };
+    let plan = plan_backup(&repo, source.as_ref(), &options).unwrap();
+    let stats = run_backup(
+        &repo,
+        source.as_ref(),
+        plan,
+        &options,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let manifest = repo.point(&stats.point).unwrap();
+    let metrics = manifest
+        .objects
+        .iter()
+        .find(|o| o.name == "metrics")
+        .unwrap();
+    assert_eq!(metrics.rows, Some(600));
+    assert_eq!(metrics.time_min.as_deref(), Some("2026-11-01 00:10:00"));
+    assert_eq!(metrics.time_max.as_deref(), Some("2026-11-01 00:19:59"));
+
+    let beside = RestoreOptions {
+        objects: vec![("metrics".into(), Some("metrics_range".into()))],
+        on_conflict: ConflictPolicy::Skip,
+    };
+    let done = restore_url(&repo, &stats.point, &db.url("ranged"), &beside).unwrap();
+    assert!(done.failed.is_empty(), "{:?}", done.failed);
+    assert_eq!(
+        db.sql(Some("ranged"), "SELECT COUNT(*) FROM metrics_range"),
+        "600"
+    );
+}
