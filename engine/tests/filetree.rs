@@ -124,6 +124,7 @@ fn include_and_exclude_select_paths() {
     let selection = Selection {
         include: vec![r"^series/".into(), r"^unicode".into()],
         exclude: vec![r"small\.csv$".into()],
+        ..Selection::default()
     };
     let stats = fx.backup(
         &repo,
