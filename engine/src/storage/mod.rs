@@ -5,6 +5,7 @@
 //! the repository root. OpenDAL provides the local filesystem and S3;
 //! another OpenDAL service (WebHDFS, SFTP) is one more arm in [`open`].
 
+pub(crate) mod direct;
 pub mod local;
 mod location;
 mod opendal_backend;

@@ -1,10 +1,12 @@
 //! [`Backend`] over Apache OpenDAL: local filesystem and S3.
 
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use opendal::layers::RetryLayer;
 use opendal::{blocking, services, ErrorKind, Operator};
 
+use super::direct::{AlignedBuf, DirectWriter, DIRECT_MIN};
 use super::{Backend, RepoLocation};
 use crate::error::{EngineError, Result};
 
@@ -31,6 +33,8 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime> {
 pub struct OpendalBackend {
     op: blocking::Operator,
     location: Arc<str>,
+    /// The root of a local repository: large writes bypass OpenDAL there.
+    local_root: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for OpendalBackend {
@@ -49,6 +53,10 @@ impl OpendalBackend {
             path: String::new(),
             location: display.clone(),
             source: Box::new(source),
+        };
+        let local_root = match location {
+            RepoLocation::Local(root) => Some(root.clone()),
+            _ => None,
         };
         let op = match location {
             RepoLocation::Local(root) => {
@@ -84,7 +92,45 @@ impl OpendalBackend {
         Ok(OpendalBackend {
             op,
             location: display.into(),
+            local_root,
         })
+    }
+
+    /// What OpenDAL's atomic write does (temporary file in `.tmp`, synced,
+    /// renamed into place), but without the page cache: packs are written
+    /// once and are not read back by the backup that writes them.
+    fn write_local_direct(&self, root: &Path, path: &str, data: &[u8]) -> Result<()> {
+        thread_local! {
+            static BUF: std::cell::Cell<Option<AlignedBuf>> = const { std::cell::Cell::new(None) };
+        }
+        let target = root.join(path);
+        let name = target.file_name().map(|n| n.to_string_lossy().into_owned());
+        let temp = root.join(".tmp").join(format!(
+            "{}.{}",
+            name.unwrap_or_default(),
+            crate::repo::random_hex(6)
+        ));
+        let io = |p: &Path| {
+            let p = p.to_path_buf();
+            move |e| EngineError::io(p, e)
+        };
+        let buf = BUF
+            .take()
+            .unwrap_or_else(|| AlignedBuf::new(4 * 1024 * 1024));
+        let written = DirectWriter::create(&temp, Some(buf))
+            .and_then(|mut w| w.write(data).and_then(|()| w.finish()))
+            .and_then(|(file, buf)| {
+                BUF.set(buf);
+                file.sync_all()
+            });
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&temp);
+            return Err(io(&temp)(e));
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        std::fs::rename(&temp, &target).map_err(io(&target))
     }
 
     fn error(&self, op: &'static str, path: &str, source: opendal::Error) -> EngineError {
@@ -132,6 +178,11 @@ impl Backend for OpendalBackend {
     }
 
     fn write(&self, path: &str, data: Vec<u8>) -> Result<()> {
+        if let Some(root) = &self.local_root {
+            if data.len() >= DIRECT_MIN {
+                return self.write_local_direct(root, path, &data);
+            }
+        }
         self.op
             .write(path, data)
             .map(drop)
