@@ -5,6 +5,7 @@ use std::io::Read;
 use std::sync::mpsc::Receiver;
 
 use crate::error::{EngineError, Result};
+use crate::repo::manifest::ObjectEntry;
 use crate::source::ObjectSink;
 
 /// A runtime for the async driver, owned by the calling (blocking) thread.
@@ -97,4 +98,46 @@ pub fn kept_structure_note(target: &str) -> String {
 /// A structure object no target knows.
 pub fn unknown_structure(name: &str) -> EngineError {
     EngineError::invalid(format!("object {name}"), "unknown structure object")
+}
+
+/// How a table is loaded at a database target.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TableLoad {
+    /// Into the table of that name, new or created empty by this restore.
+    Fresh,
+    /// The table exists and is replaced (the policy allows it).
+    Replace,
+    /// `tbl AS new_tbl`: create the new table with the shape of this one.
+    CopyShapeOf(String),
+}
+
+/// Decides how to load `entry` as `name`, given the target's tables and
+/// those this restore created; the same rules for every database target.
+pub fn table_load(
+    entry: &ObjectEntry,
+    name: &str,
+    tables: &[String],
+    created: &[String],
+    overwrite: bool,
+    target: &str,
+) -> Result<TableLoad> {
+    let has = |list: &[String], n: &str| list.iter().any(|t| t == n);
+    if has(tables, name) && !has(created, name) {
+        if !overwrite {
+            return Err(EngineError::Conflict(format!(
+                "table {name} exists at {target}"
+            )));
+        }
+        return Ok(TableLoad::Replace);
+    }
+    if name != entry.name && !has(tables, name) {
+        if !has(tables, &entry.name) {
+            return Err(EngineError::invalid(
+                format!("rename of {} to {name}", entry.name),
+                "the original table must exist at the target to copy its structure (restore the structure first)",
+            ));
+        }
+        return Ok(TableLoad::CopyShapeOf(entry.name.clone()));
+    }
+    Ok(TableLoad::Fresh)
 }

@@ -11,7 +11,9 @@ use super::rows::{Row, RowReader};
 use super::{STATEMENT_END, TABLES, VIEWS};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::{ObjectEntry, ObjectKind};
-use crate::source::dbio::{kept_structure_note, runtime, unknown_structure, StatementsSink};
+use crate::source::dbio::{
+    kept_structure_note, runtime, table_load, unknown_structure, StatementsSink, TableLoad,
+};
 use crate::source::{ObjectSink, Target};
 
 /// Rows per INSERT statement (well under the placeholder limit).
@@ -176,30 +178,25 @@ impl Target for MySqlTarget {
             ));
         }
         let tables = self.tables()?;
-        let exists = tables.iter().any(|t| t == name) && !self.created.iter().any(|t| t == name);
-        let (load_into, swap) = if exists {
-            if !overwrite {
-                return Err(EngineError::Conflict(format!(
-                    "table {name} exists at {}",
-                    self.at.display()
-                )));
-            }
-            (format!("{name}{STAGING_SUFFIX}"), true)
+        let load = table_load(
+            entry,
+            name,
+            &tables,
+            &self.created,
+            overwrite,
+            &self.at.display(),
+        )?;
+        // An existing table is loaded into a staging copy, swapped in at commit.
+        let swap = load == TableLoad::Replace;
+        let load_into = if swap {
+            format!("{name}{STAGING_SUFFIX}")
         } else {
-            (name.to_owned(), false)
+            name.to_owned()
         };
-        let like = if swap {
-            Some(name.to_owned())
-        } else if name != entry.name && !tables.iter().any(|t| t == name) {
-            if !tables.contains(&entry.name) {
-                return Err(EngineError::invalid(
-                    format!("rename of {} to {name}", entry.name),
-                    "the original table must exist at the target to copy its structure (restore the structure first)",
-                ));
-            }
-            Some(entry.name.clone())
-        } else {
-            None
+        let like = match load {
+            TableLoad::Fresh => None,
+            TableLoad::Replace => Some(name.to_owned()),
+            TableLoad::CopyShapeOf(original) => Some(original),
         };
         let at = self.at.clone();
         self.conn()?;

@@ -14,7 +14,9 @@ use super::copy::CopyIn;
 use super::{POST_DATA, PRE_DATA, SEQUENCES};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::{ObjectEntry, ObjectKind};
-use crate::source::dbio::{kept_structure_note, runtime, unknown_structure, StatementsSink};
+use crate::source::dbio::{
+    kept_structure_note, runtime, table_load, unknown_structure, StatementsSink, TableLoad,
+};
 use crate::source::{ObjectSink, Target};
 
 pub struct PostgresTarget {
@@ -206,32 +208,26 @@ impl Target for PostgresTarget {
             ));
         }
         self.create_database()?;
-        let existing = self.user_tables()?;
-        let exists = existing.iter().any(|t| t == name);
-        let fresh = self.created.iter().any(|t| t == name);
-        let mut prepare = Vec::new();
-        if exists && !fresh {
-            if !overwrite {
-                return Err(EngineError::Conflict(format!(
-                    "table {name} exists at {}",
-                    self.at.display()
-                )));
-            }
+        let tables = self.user_tables()?;
+        let load = table_load(
+            entry,
+            name,
+            &tables,
+            &self.created,
+            overwrite,
+            &self.at.display(),
+        )?;
+        let prepare = match load {
+            TableLoad::Fresh => Vec::new(),
             // Emptied in the load's transaction: a failed load rolls it back.
-            prepare.push(format!("TRUNCATE {}", quote_qualified(name)));
-        } else if name != entry.name && existing.contains(&entry.name) {
-            // Restore `tbl AS new_tbl`: the same columns, defaults and indexes.
-            prepare.push(format!(
+            TableLoad::Replace => vec![format!("TRUNCATE {}", quote_qualified(name))],
+            // The same columns, defaults and indexes.
+            TableLoad::CopyShapeOf(original) => vec![format!(
                 "CREATE TABLE {} (LIKE {} INCLUDING ALL)",
                 quote_qualified(name),
-                quote_qualified(&entry.name)
-            ));
-        } else if name != entry.name {
-            return Err(EngineError::invalid(
-                format!("rename of {} to {name}", entry.name),
-                "the original table must exist at the target to copy its structure (restore the structure first)",
-            ));
-        }
+                quote_qualified(&original)
+            )],
+        };
         Ok(Box::new(TableSink {
             copy: Some(CopyIn::start(&self.at, name, prepare, Vec::new())),
             rows: entry.rows,
