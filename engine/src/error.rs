@@ -59,6 +59,8 @@ pub enum EngineError {
     Database { what: String, detail: String },
     #[error("restore refused: {0}")]
     Conflict(String),
+    #[error("restoring {object} failed: {message}")]
+    RestoreFailed { object: String, message: String },
     #[error("the operation was cancelled")]
     Cancelled,
 }

@@ -34,14 +34,15 @@ mod storage;
 
 pub use commands::{backup, prune, restore, verify};
 pub use error::{EngineError, Result};
-pub use progress::{CancelToken, NoProgress, Progress};
+pub use progress::{CancelToken, NoProgress, Phase, Progress};
 pub use repo::manifest::{
     BackupMode, Manifest, ObjectEntry, ObjectKind, PointSummary, Selection, Totals,
 };
 pub use repo::{Compression, RepoUsage, Repository};
 pub use source::{
-    open_source, open_target, FileTreeSource, FileTreeTarget, ObjectSink, Source,
-    SourceDescription, SourceUrl, SqliteSource, SqliteTarget, Target,
+    open_source, open_target, DuplicatePolicy, FileTreeSource, FileTreeTarget, Load, LoadMode,
+    ObjectSink, Source, SourceDescription, SourceUrl, SqliteSource, SqliteTarget, Target,
+    TimeRange,
 };
 pub use storage::local::prepare_local_dir;
 pub use storage::{Backend, RepoLocation};

@@ -20,6 +20,48 @@ pub trait Progress: Send + Sync {
     fn inc(&self, bytes: u64, items: u64);
     /// The phase is complete.
     fn finish(&self);
+    /// A restore phase starts (`done == false`) or ends (`done == true`).
+    /// Downloading and loading overlap: chunks stream from one to the other.
+    fn phase(&self, _phase: Phase, _done: bool) {}
+    /// Bytes read from the repository and checked (restore's download side).
+    fn fetched(&self, _bytes: u64) {}
+    /// Rows loaded into a database target, counted as each table commits.
+    fn rows(&self, _rows: u64) {}
+}
+
+/// The named phases of a restore, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Phase {
+    /// The plan is checked again and the target made ready.
+    Preparing,
+    /// Chunks are read from the repository, decrypted and checked.
+    Downloading,
+    /// Objects are written into the target.
+    Loading,
+    /// The target makes the restored objects visible at once.
+    Committing,
+    /// The target is read back and compared with the manifest.
+    Verifying,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 5] = [
+        Phase::Preparing,
+        Phase::Downloading,
+        Phase::Loading,
+        Phase::Committing,
+        Phase::Verifying,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Preparing => "preparing",
+            Phase::Downloading => "downloading",
+            Phase::Loading => "loading",
+            Phase::Committing => "committing",
+            Phase::Verifying => "verifying",
+        }
+    }
 }
 
 /// Discards progress.

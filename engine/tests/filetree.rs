@@ -159,6 +159,7 @@ fn chosen_objects_restore_under_new_names() {
             ("readme.md".into(), None),
         ],
         on_conflict: ConflictPolicy::Stop,
+        ..RestoreOptions::default()
     };
     fx.restore(&repo, &stats.point, "out", &options).unwrap();
     let mut names: Vec<_> = fs::read_dir(fx.path("out"))

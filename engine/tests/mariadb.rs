@@ -111,6 +111,7 @@ fn an_existing_table_is_swapped_only_after_a_complete_load() {
     let only = |policy| RestoreOptions {
         objects: vec![("metrics".into(), None)],
         on_conflict: policy,
+        ..RestoreOptions::default()
     };
     assert!(restore_url(&repo, &point, &db.url("shop"), &only(ConflictPolicy::Stop)).is_err());
 
@@ -154,6 +155,7 @@ fn an_existing_table_is_swapped_only_after_a_complete_load() {
     let renamed = RestoreOptions {
         objects: vec![("devices".into(), Some("devices_copy".into()))],
         on_conflict: ConflictPolicy::Skip,
+        ..RestoreOptions::default()
     };
     let done = restore_url(&repo, &point, &db.url("shop"), &renamed).unwrap();
     assert!(done.failed.is_empty(), "{:?}", done.failed);
@@ -217,6 +219,7 @@ fn a_time_range_backs_up_only_those_rows() {
     let beside = RestoreOptions {
         objects: vec![("metrics".into(), Some("metrics_range".into()))],
         on_conflict: ConflictPolicy::Skip,
+        ..RestoreOptions::default()
     };
     let done = restore_url(&repo, &stats.point, &db.url("ranged"), &beside).unwrap();
     assert!(done.failed.is_empty(), "{:?}", done.failed);

@@ -212,6 +212,7 @@ fn one_table_restores_renamed_and_conflicts_leave_data_untouched() {
             Some("public.metrics_restored".into()),
         )],
         on_conflict: ConflictPolicy::Skip,
+        ..RestoreOptions::default()
     };
     let done = restore_url(&repo, &point, &server.url("shop"), &renamed).unwrap();
     assert!(done.failed.is_empty(), "{:?}", done.failed);
@@ -226,6 +227,7 @@ fn one_table_restores_renamed_and_conflicts_leave_data_untouched() {
     let only_metrics = |policy| RestoreOptions {
         objects: vec![("public.metrics".into(), None)],
         on_conflict: policy,
+        ..RestoreOptions::default()
     };
     let refused = restore_url(
         &repo,
@@ -441,6 +443,7 @@ fn a_time_range_backs_up_only_those_rows_of_time_series_tables() {
     let beside = RestoreOptions {
         objects: vec![("public.metrics".into(), Some("public.metrics_range".into()))],
         on_conflict: ConflictPolicy::Skip,
+        ..RestoreOptions::default()
     };
     let done = restore_url(&repo, &stats.point, &server.url("ranged"), &beside).unwrap();
     assert!(done.failed.is_empty(), "{:?}", done.failed);

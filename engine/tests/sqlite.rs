@@ -152,6 +152,7 @@ fn one_table_restores_under_a_new_name_beside_the_original() {
     let options = RestoreOptions {
         objects: vec![("metrics".into(), Some("metrics_restored".into()))],
         on_conflict: ConflictPolicy::Skip,
+        ..RestoreOptions::default()
     };
     let stats = restore(&repo, &point, &db, &options).unwrap();
     assert!(stats.failed.is_empty(), "{:?}", stats.failed);
@@ -192,6 +193,7 @@ fn an_existing_table_is_protected_unless_overwrite_is_chosen() {
     let only_metrics = |policy| RestoreOptions {
         objects: vec![("metrics".into(), None)],
         on_conflict: policy,
+        ..RestoreOptions::default()
     };
     let err = restore(&repo, &point, &db, &only_metrics(ConflictPolicy::Stop)).unwrap_err();
     assert!(matches!(err, EngineError::Conflict(_)), "{err}");

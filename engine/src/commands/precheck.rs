@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::restore::ConflictPolicy;
 use crate::repo::manifest::Manifest;
-use crate::source::Target;
+use crate::source::{DuplicatePolicy, Target};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -32,8 +32,8 @@ impl PreCheck {
     }
 }
 
-/// Checks the target can be reached and is the kind and version the
-/// backup can go to. Returns the checks and the target's version.
+/// Checks the target can be reached and written, and is the kind and
+/// version the backup can go to.
 pub fn target_checks(manifest: &Manifest, target: &dyn Target) -> Vec<PreCheck> {
     let mut checks = Vec::new();
     let version = match target.server_version() {
@@ -54,6 +54,19 @@ pub fn target_checks(manifest: &Manifest, target: &dyn Target) -> Vec<PreCheck> 
             return checks;
         }
     };
+    match target.check_writable() {
+        Some(Ok(())) => checks.push(PreCheck::new(
+            "target writable",
+            Outcome::Pass,
+            "the restore can create and write files there",
+        )),
+        Some(Err(err)) => checks.push(PreCheck::new(
+            "target writable",
+            Outcome::Fail,
+            err.to_string(),
+        )),
+        None => {}
+    }
     let backup_kind = manifest.source.kind.as_str();
     if backup_kind == target.kind() {
         checks.push(PreCheck::new(
@@ -93,7 +106,7 @@ pub fn target_checks(manifest: &Manifest, target: &dyn Target) -> Vec<PreCheck> 
 pub fn plan_checks(
     target: &dyn Target,
     conflicts: &[String],
-    policy: ConflictPolicy,
+    (policy, duplicates): (ConflictPolicy, DuplicatePolicy),
     target_empty: bool,
     bytes: u64,
 ) -> Vec<PreCheck> {
@@ -115,7 +128,7 @@ pub fn plan_checks(
             "existing objects",
             Outcome::Fail,
             format!(
-                "{} object(s) already exist at {}: {}; choose --on-conflict skip or overwrite, or another target",
+                "{} object(s) already exist at {}: {}, and existing objects stop the restore: overwrite them (force), load into them, skip them, or restore under other names",
                 conflicts.len(),
                 target.url(),
                 listed()
@@ -124,13 +137,45 @@ pub fn plan_checks(
         (ConflictPolicy::Stop, true) if !target_empty => PreCheck::new(
             "existing objects",
             Outcome::Fail,
-            format!("target {} is not empty; choose --on-conflict skip or overwrite, or an empty target", target.url()),
+            format!("target {} is not empty and existing objects stop the restore: choose another conflict policy or an empty target", target.url()),
         ),
         (_, true) => PreCheck::new("existing objects", Outcome::Pass, "nothing at the target has the same name"),
         (ConflictPolicy::Skip, false) => PreCheck::new(
             "existing objects",
             Outcome::Warn,
             format!("{} object(s) exist and will be left as they are: {}", conflicts.len(), listed()),
+        ),
+        (ConflictPolicy::Merge, false) if !target.can_merge() => PreCheck::new(
+            "existing objects",
+            Outcome::Fail,
+            format!(
+                "{} object(s) exist at {}: {}; loading into existing tables is not supported for {} targets: use Force (overwrite) or another name",
+                conflicts.len(),
+                target.url(),
+                listed(),
+                target.kind()
+            ),
+        ),
+        (ConflictPolicy::Merge, false) => PreCheck::new(
+            "existing objects",
+            Outcome::Warn,
+            match duplicates {
+                DuplicatePolicy::Rewrite => format!(
+                    "{} object(s) keep their structure and have their rows deleted and rewritten from the backup: {}; data written to them after the backup point is lost",
+                    conflicts.len(),
+                    listed()
+                ),
+                DuplicatePolicy::Skip => format!(
+                    "{} object(s) exist and the backup's rows are added to them, leaving out rows whose key exists: {}",
+                    conflicts.len(),
+                    listed()
+                ),
+                DuplicatePolicy::Stop => format!(
+                    "{} object(s) exist and the backup's rows are added to them; a row whose key exists fails the restore: {}",
+                    conflicts.len(),
+                    listed()
+                ),
+            },
         ),
         (ConflictPolicy::Overwrite, false) => PreCheck::new(
             "existing objects",
@@ -163,6 +208,33 @@ pub fn plan_checks(
         ),
     });
     checks
+}
+
+/// Whether the target can restore only a time range of these tables.
+pub fn range_check(target: &dyn Target, ranged: &[&str]) -> Option<PreCheck> {
+    if ranged.is_empty() {
+        return None;
+    }
+    Some(if target.can_filter_time() {
+        PreCheck::new(
+            "time range",
+            Outcome::Pass,
+            format!(
+                "only the chosen time range of {} is restored",
+                ranged.join(", ")
+            ),
+        )
+    } else {
+        PreCheck::new(
+            "time range",
+            Outcome::Fail,
+            format!(
+                "{} targets cannot restore a time range of a table yet ({}); restore the whole table",
+                target.kind(),
+                ranged.join(", ")
+            ),
+        )
+    })
 }
 
 /// `15.18 (Debian 15.18-0+deb12u1)` → [15, 18], compared numerically.

@@ -9,14 +9,14 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::error::{EngineError, Result};
-use crate::progress::{CancelToken, Progress};
+use crate::progress::{CancelToken, Phase, Progress};
 use crate::repo::blob;
 use crate::repo::index::Index;
 use crate::repo::manifest::{Manifest, ObjectEntry, ObjectKind};
 use crate::repo::{ChunkId, Repository};
-use crate::source::Target;
+use crate::source::{DuplicatePolicy, Load, LoadMode, Target, TimeRange};
 
-use super::precheck::{plan_checks, target_checks};
+use super::precheck::{plan_checks, range_check, target_checks};
 pub use super::precheck::{Outcome, PreCheck};
 
 /// What to do with objects that already exist at the target.
@@ -28,8 +28,11 @@ pub enum ConflictPolicy {
     Stop,
     /// Leave existing objects as they are.
     Skip,
-    /// Replace existing objects.
+    /// Replace existing objects (structure and data).
     Overwrite,
+    /// Keep existing objects' structure and load the backup's rows into
+    /// them, as the duplicate policy says.
+    Merge,
 }
 
 impl std::str::FromStr for ConflictPolicy {
@@ -40,9 +43,10 @@ impl std::str::FromStr for ConflictPolicy {
             "stop" => Ok(ConflictPolicy::Stop),
             "skip" => Ok(ConflictPolicy::Skip),
             "overwrite" => Ok(ConflictPolicy::Overwrite),
+            "merge" => Ok(ConflictPolicy::Merge),
             other => Err(EngineError::invalid(
                 "conflict policy",
-                format!("{other:?} (expected stop, skip or overwrite)"),
+                format!("{other:?} (expected stop, skip, overwrite or merge)"),
             )),
         }
     }
@@ -54,6 +58,13 @@ pub struct RestoreOptions {
     /// means all. A directory selects everything below it.
     pub objects: Vec<(String, Option<String>)>,
     pub on_conflict: ConflictPolicy,
+    /// With [`ConflictPolicy::Merge`]: rows clashing with existing ones.
+    pub on_duplicate: DuplicatePolicy,
+    /// Tables restored with only a time range of their rows.
+    pub ranges: Vec<(String, TimeRange)>,
+    /// The first object that fails ends the restore, and a target that
+    /// can (SQLite, file trees) is left as it was before.
+    pub stop_on_failure: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -61,6 +72,8 @@ pub struct RestoreOptions {
 pub enum Action {
     Create,
     Overwrite,
+    /// Loaded into the existing object.
+    Merge,
     Skip,
 }
 
@@ -70,9 +83,28 @@ pub struct PlannedObject {
     pub target_name: String,
     pub kind: ObjectKind,
     pub size: u64,
+    /// Rows recorded in the manifest (tables).
+    pub rows: Option<u64>,
     pub action: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<TimeRange>,
     #[serde(skip)]
     pub entry: ObjectEntry,
+}
+
+impl PlannedObject {
+    /// How the target writes this object.
+    pub fn load(&self, on_duplicate: DuplicatePolicy) -> Load {
+        Load {
+            name: self.target_name.clone(),
+            mode: match self.action {
+                Action::Create | Action::Skip => LoadMode::Create,
+                Action::Overwrite => LoadMode::Replace,
+                Action::Merge => LoadMode::Merge(on_duplicate),
+            },
+            range: self.range.clone(),
+        }
+    }
 }
 
 /// The restore as it will happen; printed by a dry run.
@@ -85,6 +117,10 @@ pub struct RestorePlan {
     /// Target objects that already exist.
     pub conflicts: Vec<String>,
     pub policy: ConflictPolicy,
+    pub on_duplicate: DuplicatePolicy,
+    pub stop_on_failure: bool,
+    /// Rows of the tables to write, as the manifest records them.
+    pub rows: u64,
     /// Every pre-check with pass, warn or fail.
     pub checks: Vec<PreCheck>,
     /// Why the plan cannot run, if it cannot: the failed pre-checks.
@@ -97,8 +133,10 @@ pub struct RestoreStats {
     pub restored: u64,
     pub skipped: u64,
     pub bytes: u64,
+    pub rows: u64,
     pub seconds: f64,
-    /// Objects that could not be restored, with the reason; the others were.
+    /// Objects that could not be restored, or that differ from the
+    /// manifest when read back, with the reason; the others were.
     pub failed: Vec<(String, String)>,
     /// What was restored differently from the source, and why.
     pub notes: Vec<String>,
@@ -135,14 +173,33 @@ pub fn plan_restore(
                 })
         };
         if let Some(target_name) = target_name {
+            let range = options
+                .ranges
+                .iter()
+                .find(|(name, range)| *name == entry.name && !range.is_unbounded())
+                .map(|(_, range)| range.clone());
             objects.push(PlannedObject {
                 name: entry.name.clone(),
                 target_name,
                 kind: entry.kind,
                 size: entry.size,
+                rows: entry.rows,
                 action: Action::Create,
+                range,
                 entry: entry.clone(),
             });
+        }
+    }
+    for (name, _) in &options.ranges {
+        let table = objects.iter().find(|o| o.name == *name);
+        if !table.is_some_and(|o| o.kind == ObjectKind::Table) {
+            return Err(EngineError::invalid(
+                "time range",
+                format!(
+                    "{name:?} is not a table restored from point {}",
+                    manifest.id
+                ),
+            ));
         }
     }
     let mut checks = target_checks(manifest, target);
@@ -160,23 +217,30 @@ pub fn plan_restore(
             object.action = match options.on_conflict {
                 ConflictPolicy::Skip => Action::Skip,
                 ConflictPolicy::Overwrite | ConflictPolicy::Stop => Action::Overwrite,
+                ConflictPolicy::Merge => Action::Merge,
             };
         }
     }
-    let bytes = objects
-        .iter()
-        .filter(|o| o.action != Action::Skip)
-        .map(|o| o.size)
-        .sum::<u64>();
+    let written = || objects.iter().filter(|o| o.action != Action::Skip);
+    let bytes = written().map(|o| o.size).sum::<u64>();
+    let rows = written().filter_map(|o| o.rows).sum::<u64>();
     if reachable {
         let empty = options.on_conflict != ConflictPolicy::Stop || target.is_empty()?;
         checks.extend(plan_checks(
             target,
             &conflicts,
-            options.on_conflict,
+            (options.on_conflict, options.on_duplicate),
             empty,
             bytes,
         ));
+        let ranged: Vec<&str> = objects
+            .iter()
+            .filter(|o| o.range.is_some())
+            .map(|o| o.name.as_str())
+            .collect();
+        if let Some(check) = range_check(target, &ranged) {
+            checks.push(check);
+        }
     }
     let failed: Vec<&str> = checks
         .iter()
@@ -197,6 +261,9 @@ pub fn plan_restore(
         bytes,
         conflicts,
         policy: options.on_conflict,
+        on_duplicate: options.on_duplicate,
+        stop_on_failure: options.stop_on_failure,
+        rows,
         checks,
         blocked,
         estimated_seconds: bytes as f64 / rate,
@@ -226,7 +293,11 @@ pub fn run_restore(
         return Err(EngineError::Conflict(reason.clone()));
     }
     let started = Instant::now();
+    progress.phase(Phase::Preparing, false);
+    progress.set_title("preparing");
     let index = Index::load(repo)?;
+    target.prepare()?;
+    progress.phase(Phase::Preparing, true);
     let mut stats = RestoreStats::default();
     let mut restored = Vec::new();
     progress.set_title("restoring");
@@ -241,6 +312,8 @@ pub fn run_restore(
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, 8);
+    progress.phase(Phase::Downloading, false);
+    progress.phase(Phase::Loading, false);
 
     std::thread::scope(|scope| -> Result<()> {
         let (job_tx, job_rx) = sync_channel::<(u64, ChunkId, usize)>(workers * 4);
@@ -256,6 +329,9 @@ pub fn run_restore(
                 };
                 let Ok((seq, id, object)) = job else { return };
                 let fetched = fetch_chunk(repo, index, id, &work[object].name);
+                if let Ok(data) = &fetched {
+                    progress.fetched(data.len() as u64);
+                }
                 if results.send((seq, fetched)).is_err() {
                     return;
                 }
@@ -281,21 +357,51 @@ pub fn run_restore(
         };
         for object in &work {
             cancel.check()?;
-            match restore_one(object, &mut chunks, target, progress, cancel) {
+            let load = object.load(plan.on_duplicate);
+            match restore_one(object, &load, &mut chunks, target, progress, cancel) {
                 Ok(notes) => {
                     stats.notes.extend(notes);
                     stats.restored += 1;
                     stats.bytes += object.size;
+                    let rows = object.rows.unwrap_or(0);
+                    stats.rows += rows;
+                    progress.rows(rows);
                     restored.push((object.entry.clone(), object.target_name.clone()));
                 }
                 Err(EngineError::Cancelled) => return Err(EngineError::Cancelled),
+                Err(err) if plan.stop_on_failure => {
+                    return Err(EngineError::RestoreFailed {
+                        object: object.name.clone(),
+                        message: err.to_string(),
+                    })
+                }
                 Err(err) => stats.failed.push((object.name.clone(), err.to_string())),
             }
             progress.inc(0, 1);
         }
+        progress.phase(Phase::Downloading, true);
         Ok(())
     })?;
+    progress.phase(Phase::Loading, true);
+    cancel.check()?;
+    progress.phase(Phase::Committing, false);
+    progress.set_title("committing");
     target.finish(&restored)?;
+    progress.phase(Phase::Committing, true);
+    progress.phase(Phase::Verifying, false);
+    progress.set_title("verifying");
+    let mut differences = Vec::new();
+    for object in work
+        .iter()
+        .filter(|o| !stats.failed.iter().any(|(n, _)| *n == o.name))
+    {
+        let load = object.load(plan.on_duplicate);
+        if let Some(difference) = target.verify_object(&object.entry, &load)? {
+            differences.push((object.name.clone(), difference));
+        }
+    }
+    stats.failed.extend(differences);
+    progress.phase(Phase::Verifying, true);
     progress.finish();
     stats.seconds = started.elapsed().as_secs_f64();
     Ok(stats)
@@ -327,6 +433,7 @@ impl InOrder {
 
 fn restore_one(
     object: &PlannedObject,
+    load: &Load,
     chunks: &mut InOrder,
     target: &mut dyn Target,
     progress: &dyn Progress,
@@ -342,11 +449,7 @@ fn restore_one(
             let _ = chunks.next_chunk();
         }
     };
-    let mut sink = match target.begin(
-        entry,
-        &object.target_name,
-        object.action == Action::Overwrite,
-    ) {
+    let mut sink = match target.begin(entry, load) {
         Ok(sink) => sink,
         Err(err) => {
             skip_rest(0, chunks);

@@ -86,15 +86,11 @@ impl Selection {
     /// The SQL condition on `column` (already quoted) for the time range,
     /// if there is one. Bounds were normalised by [`Selection::parse_time`].
     pub fn time_condition(&self, column: &str) -> Option<String> {
-        let quote = |t: &str| t.replace('\'', "''");
-        let mut parts = Vec::new();
-        if let Some(since) = &self.since {
-            parts.push(format!("{column} >= '{}'", quote(since)));
-        }
-        if let Some(until) = &self.until {
-            parts.push(format!("{column} < '{}'", quote(until)));
-        }
-        (!parts.is_empty()).then(|| parts.join(" AND "))
+        let range = crate::source::TimeRange {
+            since: self.since.clone(),
+            until: self.until.clone(),
+        };
+        (!range.is_unbounded()).then(|| range.sql_condition(column))
     }
 }
 

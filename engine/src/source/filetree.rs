@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::selector::Selector;
-use super::{ObjectSink, Source, SourceDescription, Target};
+use super::{DuplicatePolicy, Load, LoadMode, ObjectSink, Source, SourceDescription, Target};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::{ObjectEntry, ObjectKind};
 use crate::storage::direct::{AlignedBuf, DirectWriter, DIRECT_MIN};
@@ -141,17 +141,65 @@ impl Source for FileTreeSource {
     }
 }
 
-/// Restores into a directory; each file is written to a temporary name
-/// beside its destination and renamed into place when complete.
+/// Restores into a directory. Each file is written to a temporary name
+/// beside its destination; all are renamed into place at `finish`, so a
+/// failed or cancelled restore (the target dropped unfinished) removes its
+/// temporary files and the directories it created, and changes nothing else.
 pub struct FileTreeTarget {
     root: PathBuf,
     /// The direct writer's buffer, passed from one large file to the next.
     buf: Option<AlignedBuf>,
+    /// Complete files and links waiting for `finish`.
+    staged: Vec<Staged>,
+    /// Directories this restore created, parents first.
+    created_dirs: Vec<PathBuf>,
+    finished: bool,
+}
+
+/// A restored file or link under its temporary name.
+struct Staged {
+    temp: PathBuf,
+    path: PathBuf,
+    overwrite: bool,
 }
 
 impl FileTreeTarget {
+    /// Probes that files can be created and written where the restore writes.
+    fn writable(&self) -> Result<()> {
+        let existing = self
+            .root
+            .ancestors()
+            .find(|p| p.exists())
+            .unwrap_or(Path::new("."));
+        let probe = existing.join(format!(".tidemark-probe-{}", std::process::id()));
+        File::create(&probe).map_err(|e| EngineError::NotWritable {
+            path: existing.to_path_buf(),
+            source: e,
+        })?;
+        let _ = fs::remove_file(&probe);
+        Ok(())
+    }
+
     pub fn new(root: PathBuf) -> Self {
-        FileTreeTarget { root, buf: None }
+        FileTreeTarget {
+            root,
+            buf: None,
+            staged: Vec::new(),
+            created_dirs: Vec::new(),
+            finished: false,
+        }
+    }
+
+    /// Creates `dir` and its missing parents, remembering which were new.
+    fn ensure_dir(&mut self, dir: &Path) -> Result<()> {
+        let missing: Vec<PathBuf> = dir
+            .ancestors()
+            .take_while(|p| !p.as_os_str().is_empty() && fs::symlink_metadata(p).is_err())
+            .map(Path::to_path_buf)
+            .collect();
+        fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
+        self.created_dirs.extend(missing.into_iter().rev());
+        Ok(())
     }
 
     fn path_of(&self, name: &str) -> Result<PathBuf> {
@@ -205,31 +253,53 @@ impl Target for FileTreeTarget {
         }
     }
 
-    fn begin(
-        &mut self,
-        entry: &ObjectEntry,
-        name: &str,
-        overwrite: bool,
-    ) -> Result<Box<dyn ObjectSink + '_>> {
-        let path = self.path_of(name)?;
+    fn check_writable(&self) -> Option<Result<()>> {
+        Some(self.writable())
+    }
+
+    fn can_merge(&self) -> bool {
+        true
+    }
+
+    fn begin(&mut self, entry: &ObjectEntry, load: &Load) -> Result<Box<dyn ObjectSink + '_>> {
+        let path = self.path_of(&load.name)?;
+        let exists = entry.kind != ObjectKind::Dir && fs::symlink_metadata(&path).is_ok();
+        // A file has no rows to merge: "keep the structure" means keep or
+        // rewrite the whole file, as the duplicate policy says.
+        let overwrite = match load.mode {
+            LoadMode::Create => false,
+            LoadMode::Replace | LoadMode::Merge(DuplicatePolicy::Rewrite) => true,
+            LoadMode::Merge(DuplicatePolicy::Skip) if exists => return Ok(Box::new(NoContent)),
+            LoadMode::Merge(DuplicatePolicy::Stop) if exists => {
+                return Err(EngineError::Conflict(format!(
+                    "{} exists and duplicates stop the restore",
+                    path.display()
+                )))
+            }
+            LoadMode::Merge(_) => false,
+        };
         let parent = path.parent().unwrap_or(&self.root).to_path_buf();
-        fs::create_dir_all(&parent).map_err(|e| EngineError::io(&parent, e))?;
+        self.ensure_dir(&parent)?;
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temp = parent.join(format!(".{file_name}.tidemark-partial"));
         match entry.kind {
             ObjectKind::Dir => {
-                fs::create_dir_all(&path).map_err(|e| EngineError::io(&path, e))?;
+                self.ensure_dir(&path)?;
                 Ok(Box::new(NoContent))
             }
             ObjectKind::Symlink => Ok(Box::new(SymlinkSink {
-                path,
+                staged: &mut self.staged,
+                link: Staged {
+                    temp,
+                    path,
+                    overwrite,
+                },
                 target: entry.link_target.clone().unwrap_or_default(),
-                overwrite,
             })),
             ObjectKind::File | ObjectKind::Table | ObjectKind::Schema => {
-                let file_name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let temp = parent.join(format!(".{file_name}.tidemark-partial"));
                 // Large files bypass the page cache: copying into it costs
                 // more than decoding here, and its flush is slower than the disk.
                 let buf = (entry.size >= DIRECT_MIN as u64).then(|| {
@@ -242,6 +312,7 @@ impl Target for FileTreeTarget {
                 Ok(Box::new(FileSink {
                     file: Some(file),
                     buf: &mut self.buf,
+                    staged: &mut self.staged,
                     temp,
                     path,
                     mode: entry.mode,
@@ -253,8 +324,53 @@ impl Target for FileTreeTarget {
     }
 
     fn finish(&mut self, restored: &[(ObjectEntry, String)]) -> Result<()> {
+        // Checked for every file before any is moved, so a clash moves none.
+        for staged in &self.staged {
+            if !staged.overwrite && fs::symlink_metadata(&staged.path).is_ok() {
+                return Err(EngineError::Conflict(format!(
+                    "{} appeared during the restore",
+                    staged.path.display()
+                )));
+            }
+        }
+        for staged in std::mem::take(&mut self.staged) {
+            fs::rename(&staged.temp, &staged.path).map_err(|e| EngineError::io(&staged.path, e))?;
+        }
+        self.finished = true;
         self.set_directory_metadata(restored)?;
         sync_filesystem(&self.root)
+    }
+
+    fn verify_object(&mut self, entry: &ObjectEntry, load: &Load) -> Result<Option<String>> {
+        // A file kept as it was (duplicates: skip) is not the backup's.
+        if entry.kind != ObjectKind::File || load.mode == LoadMode::Merge(DuplicatePolicy::Skip) {
+            return Ok(None);
+        }
+        let path = self.path_of(&load.name)?;
+        Ok(match fs::metadata(&path) {
+            Ok(meta) if meta.len() == entry.size => None,
+            Ok(meta) => Some(format!(
+                "{} is {} bytes after the restore, the backup recorded {}",
+                path.display(),
+                meta.len(),
+                entry.size
+            )),
+            Err(_) => Some(format!("{} is missing after the restore", path.display())),
+        })
+    }
+}
+
+impl Drop for FileTreeTarget {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        for staged in &self.staged {
+            let _ = fs::remove_file(&staged.temp);
+        }
+        for dir in self.created_dirs.iter().rev() {
+            let _ = fs::remove_dir(dir);
+        }
     }
 }
 
@@ -319,21 +435,20 @@ impl ObjectSink for NoContent {
     fn abort(self: Box<Self>) {}
 }
 
-struct SymlinkSink {
-    path: PathBuf,
+struct SymlinkSink<'a> {
+    staged: &'a mut Vec<Staged>,
+    link: Staged,
     target: String,
-    overwrite: bool,
 }
 
-impl ObjectSink for SymlinkSink {
+impl ObjectSink for SymlinkSink<'_> {
     fn write(&mut self, _: &[u8]) -> Result<()> {
         Ok(())
     }
     fn commit(self: Box<Self>) -> Result<Vec<String>> {
-        if self.overwrite && fs::symlink_metadata(&self.path).is_ok() {
-            fs::remove_file(&self.path).map_err(|e| EngineError::io(&self.path, e))?;
-        }
-        symlink(&self.target, &self.path).map_err(|e| EngineError::io(&self.path, e))?;
+        let _ = fs::remove_file(&self.link.temp);
+        symlink(&self.target, &self.link.temp).map_err(|e| EngineError::io(&self.link.temp, e))?;
+        self.staged.push(self.link);
         Ok(Vec::new())
     }
     fn abort(self: Box<Self>) {}
@@ -342,6 +457,7 @@ impl ObjectSink for SymlinkSink {
 struct FileSink<'a> {
     file: Option<DirectWriter>,
     buf: &'a mut Option<AlignedBuf>,
+    staged: &'a mut Vec<Staged>,
     temp: PathBuf,
     path: PathBuf,
     mode: Option<u32>,
@@ -374,8 +490,15 @@ impl ObjectSink for FileSink<'_> {
             });
         if result.is_err() {
             let _ = fs::remove_file(&self.temp);
+            return result.map(|()| Vec::new());
         }
-        result.map(|()| Vec::new())
+        let staged = Staged {
+            temp: self.temp.clone(),
+            path: self.path.clone(),
+            overwrite: self.overwrite,
+        };
+        self.staged.push(staged);
+        Ok(Vec::new())
     }
 
     fn abort(mut self: Box<Self>) {
@@ -385,7 +508,7 @@ impl ObjectSink for FileSink<'_> {
 }
 
 impl FileSink<'_> {
-    /// Sets metadata, syncs, and renames the temporary file into place.
+    /// Sets metadata and starts writing the temporary file out.
     fn finish_file(&self, file: File) -> Result<()> {
         let io = |e| EngineError::io(&self.temp, e);
         if let Some(mode) = self.mode {
@@ -400,13 +523,7 @@ impl FileSink<'_> {
         // of the restore, so that syncfs has little left to wait for.
         start_writeback(&file);
         drop(file);
-        if !self.overwrite && fs::symlink_metadata(&self.path).is_ok() {
-            return Err(EngineError::Conflict(format!(
-                "{} appeared during the restore",
-                self.path.display()
-            )));
-        }
-        fs::rename(&self.temp, &self.path).map_err(|e| EngineError::io(&self.path, e))
+        Ok(())
     }
 }
 

@@ -17,6 +17,8 @@ mod url;
 
 use std::io::Read;
 
+use serde::Serialize;
+
 pub use filetree::{FileTreeSource, FileTreeTarget};
 pub use mysql::{MySqlSource, MySqlTarget};
 pub use postgres::{PgLocation, PostgresSource, PostgresTarget};
@@ -64,16 +66,130 @@ pub trait Target: Send {
     fn existing(&self, names: &[&str]) -> Result<Vec<String>>;
     /// Whether the target holds nothing yet.
     fn is_empty(&self) -> Result<bool>;
-    /// Starts restoring one object under `name`; `overwrite` allows
-    /// replacing an object of that name.
-    fn begin(
-        &mut self,
-        entry: &ObjectEntry,
-        name: &str,
-        overwrite: bool,
-    ) -> Result<Box<dyn ObjectSink + '_>>;
-    /// Called once every object is restored (directory times, indexes...).
+    /// Whether the target can load rows into an existing object
+    /// ([`LoadMode::Merge`]).
+    fn can_merge(&self) -> bool {
+        false
+    }
+    /// Whether the target can keep only a time range of a table's rows.
+    fn can_filter_time(&self) -> bool {
+        false
+    }
+    /// Whether restoring can write here (permissions, read-only files),
+    /// checked without changing anything; `None` when the target cannot
+    /// tell before it starts.
+    fn check_writable(&self) -> Option<Result<()>> {
+        None
+    }
+    /// Starts the restore: targets that can, open one unit of work here so
+    /// that nothing is visible before [`Target::finish`] and dropping the
+    /// target unfinished leaves it as it was.
+    fn prepare(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Starts restoring one object as `load` says.
+    fn begin(&mut self, entry: &ObjectEntry, load: &Load) -> Result<Box<dyn ObjectSink + '_>>;
+    /// Called once every object is restored (directory times, indexes,
+    /// the commit of the unit of work).
     fn finish(&mut self, restored: &[(ObjectEntry, String)]) -> Result<()>;
+    /// Reads a committed object back and compares it with its manifest
+    /// entry; `Some` describes a difference.
+    fn verify_object(&mut self, _entry: &ObjectEntry, _load: &Load) -> Result<Option<String>> {
+        Ok(None)
+    }
+}
+
+/// How one object is written at the target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Load {
+    /// The name restored under.
+    pub name: String,
+    pub mode: LoadMode,
+    /// Only rows of the table's one time column in `[since, until)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<TimeRange>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "mode", content = "duplicates")]
+pub enum LoadMode {
+    /// The name is free; an object appearing there meanwhile is an error.
+    Create,
+    /// Replace the existing object (structure and data).
+    Replace,
+    /// Keep the existing object's structure and load the rows into it.
+    Merge(DuplicatePolicy),
+}
+
+/// What loading into an existing table does with rows it already has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DuplicatePolicy {
+    /// A row clashing with an existing key fails the table.
+    #[default]
+    Stop,
+    /// Rows clashing with an existing key are left out.
+    Skip,
+    /// The table's rows are deleted, then rewritten from the backup.
+    Rewrite,
+}
+
+impl std::str::FromStr for DuplicatePolicy {
+    type Err = crate::error::EngineError;
+
+    fn from_str(text: &str) -> Result<Self> {
+        match text {
+            "stop" => Ok(DuplicatePolicy::Stop),
+            "skip" => Ok(DuplicatePolicy::Skip),
+            "rewrite" => Ok(DuplicatePolicy::Rewrite),
+            other => Err(crate::error::EngineError::invalid(
+                "duplicate policy",
+                format!("{other:?} (expected stop, skip or rewrite)"),
+            )),
+        }
+    }
+}
+
+impl DuplicatePolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DuplicatePolicy::Stop => "stop",
+            DuplicatePolicy::Skip => "skip",
+            DuplicatePolicy::Rewrite => "rewrite",
+        }
+    }
+}
+
+/// A time range `[since, until)`, each end optional, as normalised by
+/// [`Selection::parse_time`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+pub struct TimeRange {
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+impl TimeRange {
+    pub fn is_unbounded(&self) -> bool {
+        self.since.is_none() && self.until.is_none()
+    }
+
+    /// The SQL condition keeping rows of `column` (already quoted) in range;
+    /// `1` when unbounded.
+    pub fn sql_condition(&self, column: &str) -> String {
+        let quote = |t: &str| t.replace('\'', "''");
+        let mut parts = Vec::new();
+        if let Some(since) = &self.since {
+            parts.push(format!("{column} >= '{}'", quote(since)));
+        }
+        if let Some(until) = &self.until {
+            parts.push(format!("{column} < '{}'", quote(until)));
+        }
+        if parts.is_empty() {
+            "1".into()
+        } else {
+            parts.join(" AND ")
+        }
+    }
 }
 
 /// Receives one object's content. Nothing is visible at the target until

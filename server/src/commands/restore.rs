@@ -2,7 +2,7 @@ use clap::Args;
 use tidemark_engine::restore::{
     plan_restore, run_restore, Action, ConflictPolicy, Outcome as CheckOutcome, RestoreOptions,
 };
-use tidemark_engine::{open_target, CancelToken, SourceUrl};
+use tidemark_engine::{open_target, CancelToken, DuplicatePolicy, Selection, SourceUrl, TimeRange};
 
 use super::progress::CliProgress;
 use super::{print_json, Outcome, RepoArgs};
@@ -22,8 +22,21 @@ pub struct RestoreArgs {
     #[arg(long, value_name = "NAME[=NEWNAME]")]
     pub object: Vec<String>,
     /// What to do with objects that already exist at the target.
-    #[arg(long, default_value = "stop", value_parser = ["stop", "skip", "overwrite"])]
+    /// `merge` keeps an existing table and loads the backup's rows into it.
+    #[arg(long, default_value = "stop", value_parser = ["stop", "skip", "overwrite", "merge"])]
     pub on_conflict: String,
+    /// With `--on-conflict merge`: rows whose key exists stop the restore,
+    /// are skipped, or the table's rows are deleted and rewritten.
+    #[arg(long, default_value = "stop", value_parser = ["stop", "skip", "rewrite"])]
+    pub on_duplicate: String,
+    /// Restore only a time range of a table: TABLE=SINCE..UNTIL (either
+    /// end may be empty; UTC times as for backup --since). Repeatable.
+    #[arg(long, value_name = "TABLE=SINCE..UNTIL")]
+    pub range: Vec<String>,
+    /// Stop at the first object that fails and leave a SQLite or file
+    /// target exactly as it was.
+    #[arg(long)]
+    pub all_or_nothing: bool,
     /// Show the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -46,6 +59,13 @@ impl RestoreArgs {
                 })
                 .collect(),
             on_conflict: self.on_conflict.parse::<ConflictPolicy>()?,
+            on_duplicate: self.on_duplicate.parse::<DuplicatePolicy>()?,
+            ranges: self
+                .range
+                .iter()
+                .map(|r| parse_range(r))
+                .collect::<anyhow::Result<_>>()?,
+            stop_on_failure: self.all_or_nothing,
         };
         let plan = plan_restore(&manifest, target.as_ref(), &options)?;
         if self.dry_run {
@@ -57,6 +77,7 @@ impl RestoreArgs {
                     let action = match object.action {
                         Action::Create => "create",
                         Action::Overwrite => "OVERWRITE",
+                        Action::Merge => "merge",
                         Action::Skip => "skip",
                     };
                     let rename = if object.name == object.target_name {
@@ -122,4 +143,28 @@ impl RestoreArgs {
             Outcome::VerificationFailed
         })
     }
+}
+
+/// `TABLE=SINCE..UNTIL`, either end optional.
+fn parse_range(text: &str) -> anyhow::Result<(String, TimeRange)> {
+    let (table, span) = text
+        .split_once('=')
+        .ok_or_else(|| anyhow::anyhow!("--range {text:?}: expected TABLE=SINCE..UNTIL"))?;
+    let (since, until) = span
+        .split_once("..")
+        .ok_or_else(|| anyhow::anyhow!("--range {text:?}: expected SINCE..UNTIL after '='"))?;
+    let bound = |t: &str| -> anyhow::Result<Option<String>> {
+        Ok(if t.trim().is_empty() {
+            None
+        } else {
+            Some(Selection::parse_time(t)?)
+        })
+    };
+    Ok((
+        table.to_owned(),
+        TimeRange {
+            since: bound(since)?,
+            until: bound(until)?,
+        },
+    ))
 }

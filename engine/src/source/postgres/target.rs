@@ -17,7 +17,7 @@ use crate::repo::manifest::{ObjectEntry, ObjectKind};
 use crate::source::dbio::{
     kept_structure_note, runtime, table_load, unknown_structure, StatementsSink, TableLoad,
 };
-use crate::source::{ObjectSink, Target};
+use crate::source::{Load, LoadMode, ObjectSink, Target};
 
 pub struct PostgresTarget {
     at: PgLocation,
@@ -189,12 +189,10 @@ impl Target for PostgresTarget {
         Ok(self.user_tables()?.is_empty())
     }
 
-    fn begin(
-        &mut self,
-        entry: &ObjectEntry,
-        name: &str,
-        overwrite: bool,
-    ) -> Result<Box<dyn ObjectSink + '_>> {
+    fn begin(&mut self, entry: &ObjectEntry, spec: &Load) -> Result<Box<dyn ObjectSink + '_>> {
+        let name = spec.name.as_str();
+        // Merging and time ranges are refused by the pre-checks (can_merge).
+        let overwrite = spec.mode == LoadMode::Replace;
         if entry.kind == ObjectKind::Schema {
             let name = entry.name.clone();
             return Ok(Box::new(StatementsSink::new(move |sql| {
