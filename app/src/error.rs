@@ -117,6 +117,17 @@ mod server_side {
         }
     }
 
+    impl From<crate::jobs::restore::RestoreStartError> for AppError {
+        fn from(err: crate::jobs::restore::RestoreStartError) -> Self {
+            use crate::jobs::restore::RestoreStartError;
+            match err {
+                RestoreStartError::NotFound(id) => AppError::NotFound(format!("restore task {id}")),
+                RestoreStartError::Catalog(db) => db.into(),
+                other => AppError::Conflict(other.to_string()),
+            }
+        }
+    }
+
     /// Runs blocking engine work off the async runtime.
     pub async fn blocking<T: Send + 'static>(
         work: impl FnOnce() -> Result<T, AppError> + Send + 'static,

@@ -27,6 +27,8 @@ pub trait Progress: Send + Sync {
     fn fetched(&self, _bytes: u64) {}
     /// Rows loaded into a database target, counted as each table commits.
     fn rows(&self, _rows: u64) {}
+    /// A restored object is done (`None`) or failed, with the reason.
+    fn object(&self, _name: &str, _error: Option<&str>) {}
 }
 
 /// The named phases of a restore, in order.

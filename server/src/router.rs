@@ -18,6 +18,10 @@ pub fn build(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route(app::jobs::events::PATH, get(app::jobs::events::job_events))
+        .route(
+            app::jobs::events::RESTORES_PATH,
+            get(app::jobs::events::restore_events),
+        )
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .layer(

@@ -63,6 +63,18 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             )))
         }
     }
+    match catalog.fail_interrupted_restores().await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            restores = n,
+            "restores interrupted by the last stop were marked failed"
+        ),
+        Err(err) => {
+            return Err(ServeError::Startup(format!(
+                "cannot read the restore tasks: {err}"
+            )))
+        }
+    }
     match app::demo::ensure_demo_source(&catalog, &config.data_dir).await {
         Ok(Some(demo)) => tracing::info!(location = %demo.location, "demo data source created"),
         Ok(None) => {}

@@ -3,6 +3,7 @@
 
 pub mod overview;
 pub mod repositories;
+pub mod restores;
 pub mod runs;
 pub mod sources;
 pub mod tasks;

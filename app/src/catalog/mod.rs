@@ -6,6 +6,7 @@
 #[cfg(test)]
 mod catalog_tests;
 mod repositories;
+mod restores;
 mod runs;
 mod sources;
 mod tasks;
@@ -16,6 +17,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::SqlitePool;
 
 pub use repositories::RepositoryRecord;
+pub use restores::{PhaseRow, RestoreObjectRow, RestoreRecord, RestoreRow};
 pub use runs::{RunLogLine, RunOutcome, RunRecord, Trigger};
 pub use sources::{NewSource, SourceRecord};
 pub use tasks::TaskRecord;
@@ -151,11 +153,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let catalog = Catalog::open(&url_in(&dir)).await.unwrap();
         catalog.ping().await.unwrap();
-        assert_eq!(catalog.schema_version().await.unwrap(), 3);
+        assert_eq!(catalog.schema_version().await.unwrap(), 4);
         catalog.close().await;
         // Reopening applies nothing new and keeps the version.
         let again = Catalog::open(&url_in(&dir)).await.unwrap();
-        assert_eq!(again.schema_version().await.unwrap(), 3);
+        assert_eq!(again.schema_version().await.unwrap(), 4);
     }
 
     #[tokio::test]

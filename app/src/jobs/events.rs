@@ -1,6 +1,8 @@
-//! `GET /api/events/jobs`: server-sent events with every running job's
-//! progress. A new subscriber first gets a snapshot of each running job,
-//! then every update (about twice a second per job) and each job's end.
+//! Server-sent events with live progress. `GET /api/events/jobs` sends
+//! every running backup job as `job` events, `GET /api/events/restores`
+//! every running restore as `restore` events. A new subscriber first gets
+//! a snapshot of each running job, then every update (about twice a second
+//! per job) and each job's end.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -8,32 +10,34 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::stream::{self, Stream, StreamExt};
-use tokio::sync::broadcast::error::RecvError;
+use serde::Serialize;
+use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::Jobs;
-use crate::model::JobProgress;
 
 pub const PATH: &str = "/api/events/jobs";
+pub const RESTORES_PATH: &str = "/api/events/restores";
 
-fn event(progress: &JobProgress) -> Option<Result<Event, Infallible>> {
-    Event::default()
-        .event("job")
-        .json_data(progress)
-        .ok()
-        .map(Ok)
+fn named_event(name: &str, data: &impl Serialize) -> Option<Result<Event, Infallible>> {
+    Event::default().event(name).json_data(data).ok().map(Ok)
 }
 
-pub async fn job_events(
-    State(jobs): State<Jobs>,
+/// The snapshot, then every broadcast update, until the server stops.
+fn live_stream<T: Serialize + Clone + Send + 'static>(
+    jobs: Jobs,
+    name: &'static str,
+    receiver: broadcast::Receiver<T>,
+    snapshot: Vec<T>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    // Subscribe before the snapshot so that nothing falls in between.
-    let receiver = jobs.subscribe();
-    let first: Vec<_> = jobs.snapshots().iter().filter_map(event).collect();
-    let updates = stream::unfold(receiver, |mut receiver| async move {
+    let first: Vec<_> = snapshot
+        .iter()
+        .filter_map(|p| named_event(name, p))
+        .collect();
+    let updates = stream::unfold(receiver, move |mut receiver| async move {
         loop {
             match receiver.recv().await {
                 Ok(progress) => {
-                    if let Some(item) = event(&progress) {
+                    if let Some(item) = named_event(name, &progress) {
                         return Some((item, receiver));
                     }
                 }
@@ -47,4 +51,21 @@ pub async fn job_events(
     let closed = async move { jobs.closed().await };
     Sse::new(stream::iter(first).chain(updates).take_until(closed))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+pub async fn job_events(
+    State(jobs): State<Jobs>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    // Subscribe before the snapshot so that nothing falls in between.
+    let receiver = jobs.subscribe();
+    let snapshot = jobs.snapshots();
+    live_stream(jobs, "job", receiver, snapshot)
+}
+
+pub async fn restore_events(
+    State(jobs): State<Jobs>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let receiver = jobs.restores().subscribe();
+    let snapshot = jobs.restores().snapshots();
+    live_stream(jobs, "restore", receiver, snapshot)
 }

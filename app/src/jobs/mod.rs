@@ -6,6 +6,7 @@ mod backup_run;
 pub mod events;
 #[cfg(test)]
 mod jobs_tests;
+pub mod restore;
 pub mod scheduler;
 mod tracker;
 
@@ -59,6 +60,7 @@ struct Inner {
     /// lock refuses a second writer, so runs of other tasks into the same
     /// repository wait for their turn here instead of failing.
     repositories: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    restores: restore::RestoreJobs,
 }
 
 /// The server's job registry; cheap to clone.
@@ -78,17 +80,23 @@ impl Jobs {
     pub fn new(catalog: Catalog) -> Self {
         let (events, _) = broadcast::channel(256);
         Jobs(Arc::new(Inner {
-            catalog,
+            catalog: catalog.clone(),
             running: Mutex::new(HashMap::new()),
             events,
             wake: Notify::new(),
             closing: tokio::sync::watch::Sender::new(false),
             repositories: Mutex::new(HashMap::new()),
+            restores: restore::RestoreJobs::new(catalog.clone()),
         }))
     }
 
     pub fn catalog(&self) -> &Catalog {
         &self.0.catalog
+    }
+
+    /// The restore jobs, which stop with the backup jobs.
+    pub fn restores(&self) -> &restore::RestoreJobs {
+        &self.0.restores
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<JobProgress> {
@@ -98,6 +106,7 @@ impl Jobs {
     /// The server is stopping: event streams end and no job starts.
     pub fn close(&self) {
         self.0.closing.send_replace(true);
+        self.0.restores.close();
     }
 
     /// Resolves once [`Jobs::close`] was called.
@@ -237,6 +246,7 @@ impl Jobs {
         for id in ids {
             self.stop_and_wait(id).await;
         }
+        self.0.restores.shutdown().await;
     }
 
     /// The turn-taking lock of the repository at `location`.

@@ -3,10 +3,15 @@
 //! here so the server (which decides) and the browser (which hints) agree.
 
 mod progress;
+mod restore;
 mod source;
 mod task;
 
 pub use progress::{human_bytes, human_duration, JobPhase, JobProgress};
+pub use restore::{
+    ObjectChoice, PhaseTimes, RestoreForm, RestoreProgress, RestoreSettings, RestoreState,
+    RestoreTarget, DATA_POLICIES, MAX_RESTORE_NAME, MAX_TIMEOUT_MIN, PHASES, STRUCTURE_POLICIES,
+};
 pub use source::{SourceForm, SourceKind};
 pub use task::{
     escape_regex, Content, FieldError, Period, PeriodUnit, Policy, RunState, Schedule, TaskForm,

@@ -134,10 +134,11 @@ pub fn plan_checks(
                 listed()
             ),
         ),
+        // Nothing clashes, but the restore lands beside other data.
         (ConflictPolicy::Stop, true) if !target_empty => PreCheck::new(
             "existing objects",
-            Outcome::Fail,
-            format!("target {} is not empty and existing objects stop the restore: choose another conflict policy or an empty target", target.url()),
+            Outcome::Warn,
+            format!("target {} already holds other objects; the restored ones are added beside them (no name is the same)", target.url()),
         ),
         (_, true) => PreCheck::new("existing objects", Outcome::Pass, "nothing at the target has the same name"),
         (ConflictPolicy::Skip, false) => PreCheck::new(

@@ -366,16 +366,20 @@ pub fn run_restore(
                     let rows = object.rows.unwrap_or(0);
                     stats.rows += rows;
                     progress.rows(rows);
+                    progress.object(&object.name, None);
                     restored.push((object.entry.clone(), object.target_name.clone()));
                 }
                 Err(EngineError::Cancelled) => return Err(EngineError::Cancelled),
-                Err(err) if plan.stop_on_failure => {
-                    return Err(EngineError::RestoreFailed {
-                        object: object.name.clone(),
-                        message: err.to_string(),
-                    })
+                Err(err) => {
+                    progress.object(&object.name, Some(&err.to_string()));
+                    if plan.stop_on_failure {
+                        return Err(EngineError::RestoreFailed {
+                            object: object.name.clone(),
+                            message: err.to_string(),
+                        });
+                    }
+                    stats.failed.push((object.name.clone(), err.to_string()));
                 }
-                Err(err) => stats.failed.push((object.name.clone(), err.to_string())),
             }
             progress.inc(0, 1);
         }
@@ -397,6 +401,7 @@ pub fn run_restore(
     {
         let load = object.load(plan.on_duplicate);
         if let Some(difference) = target.verify_object(&object.entry, &load)? {
+            progress.object(&object.name, Some(&difference));
             differences.push((object.name.clone(), difference));
         }
     }

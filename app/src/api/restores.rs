@@ -1,0 +1,221 @@
+//! Restore tasks: recovery points read from the repository, the data
+//! configuration, Verify (the engine's pre-check) and Preview (its plan),
+//! create, Start, Retry, Cancel, Delete, and each task's detail.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::model::{PhaseTimes, RestoreForm, RestoreProgress};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestoreRow {
+    pub id: i64,
+    pub name: String,
+    pub task_id: Option<i64>,
+    pub task_name: String,
+    pub point_id: String,
+    pub target: String,
+    pub state: String,
+    pub phase: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+}
+
+/// A backup point of a task, as the repository holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointRow {
+    pub id: String,
+    pub mode: String,
+    pub finished_at: DateTime<Utc>,
+    /// The full point the chain of this point starts from.
+    pub chain_start: String,
+    /// Points in the chain from `chain_start` up to this one.
+    pub chain_length: usize,
+    pub objects: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointObject {
+    pub name: String,
+    pub kind: String,
+    pub size: u64,
+    pub rows: Option<u64>,
+    pub time_min: Option<String>,
+    pub time_max: Option<String>,
+}
+
+/// Where a backup of this task can go back to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetChoices {
+    /// The backup's source kind, e.g. `sqlite`.
+    pub kind: String,
+    /// Whether a new path is possible (file trees and SQLite).
+    pub path_allowed: bool,
+    /// Data sources of the same kind: id, name, location.
+    pub sources: Vec<(i64, String, String)>,
+    pub original_source_id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckItem {
+    pub name: String,
+    /// `pass`, `warn` or `fail`.
+    pub outcome: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedRow {
+    pub name: String,
+    pub target_name: String,
+    pub kind: String,
+    /// create, overwrite, load into existing, skip.
+    pub action: String,
+    pub bytes: u64,
+    pub rows: Option<u64>,
+    pub range: Option<String>,
+}
+
+/// Verify's items and Preview's plan, from one engine planning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestorePreview {
+    pub checks: Vec<CheckItem>,
+    /// `pass`, `warn` or `fail`: the worst item.
+    pub outcome: String,
+    pub target: String,
+    pub objects: Vec<PlannedRow>,
+    pub bytes: u64,
+    pub rows: u64,
+    pub estimated_secs: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestoreObjectState {
+    pub name: String,
+    pub target_name: String,
+    pub action: String,
+    pub bytes: u64,
+    pub rows: Option<u64>,
+    pub state: String,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestoreDetail {
+    pub row: RestoreRow,
+    pub form: RestoreForm,
+    pub attempt: i64,
+    pub started_at: Option<DateTime<Utc>>,
+    pub timeout_min: u32,
+    pub checks: Vec<CheckItem>,
+    pub verify_outcome: Option<String>,
+    pub verified_at: Option<DateTime<Utc>>,
+    /// The last Verify checked exactly the current settings.
+    pub verified_current: bool,
+    pub phases: Vec<PhaseTimes>,
+    pub objects: Vec<RestoreObjectState>,
+    pub bytes_total: u64,
+    pub bytes_loaded: u64,
+    pub rows_total: u64,
+    pub rows_loaded: u64,
+    /// Live figures while it runs.
+    pub live: Option<RestoreProgress>,
+}
+
+#[cfg(feature = "ssr")]
+#[path = "restores_server.rs"]
+pub mod server;
+
+#[server(endpoint = "restores")]
+pub async fn list_restores() -> Result<Vec<RestoreRow>, AppError> {
+    server::list(&crate::state::app_state()?).await
+}
+
+/// The task's points, read from the repository itself (points written by
+/// the CLI or another console are listed too), newest first.
+#[server(endpoint = "restores/points")]
+pub async fn recovery_points(task_id: i64) -> Result<Vec<PointRow>, AppError> {
+    server::points(&crate::state::app_state()?, task_id).await
+}
+
+#[server(endpoint = "restores/objects")]
+pub async fn point_objects(task_id: i64, point_id: String) -> Result<Vec<PointObject>, AppError> {
+    server::objects(&crate::state::app_state()?, task_id, point_id).await
+}
+
+#[server(endpoint = "restores/targets")]
+pub async fn restore_targets(task_id: i64) -> Result<TargetChoices, AppError> {
+    server::targets(&crate::state::app_state()?, task_id).await
+}
+
+/// A new restore task's form, from a history record when given.
+#[server(endpoint = "restores/new")]
+pub async fn new_restore_form(
+    task_id: Option<i64>,
+    point_id: Option<String>,
+) -> Result<RestoreForm, AppError> {
+    server::new_form(&crate::state::app_state()?, task_id, point_id).await
+}
+
+/// Verify and Preview of a form not yet saved.
+#[server(endpoint = "restores/check")]
+pub async fn check_restore(form: RestoreForm) -> Result<RestorePreview, AppError> {
+    let state = crate::state::app_state()?;
+    let settings = server::validate(&state, &form, true).await?;
+    server::check(&state, &settings).await
+}
+
+/// Saves the restore task and records a Verify of it; returns its id.
+#[server(endpoint = "restores/create")]
+pub async fn create_restore(form: RestoreForm) -> Result<i64, AppError> {
+    server::create(&crate::state::app_state()?, form).await
+}
+
+/// Runs the pre-check of a saved task again and records it.
+#[server(endpoint = "restores/verify")]
+pub async fn verify_restore(id: i64) -> Result<RestorePreview, AppError> {
+    server::verify_saved(&crate::state::app_state()?, id).await
+}
+
+#[server(endpoint = "restores/get")]
+pub async fn get_restore(id: i64) -> Result<RestoreDetail, AppError> {
+    server::detail(&crate::state::app_state()?, id).await
+}
+
+/// Starts a restore task never run. Warnings of its Verify must be acknowledged.
+#[server(endpoint = "restores/start")]
+pub async fn start_restore(id: i64, acknowledge_warnings: bool) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    Ok(state
+        .jobs
+        .restores()
+        .start(id, false, acknowledge_warnings)
+        .await?)
+}
+
+/// Runs a failed or cancelled restore again; a finished one is refused.
+#[server(endpoint = "restores/retry")]
+pub async fn retry_restore(id: i64, acknowledge_warnings: bool) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    Ok(state
+        .jobs
+        .restores()
+        .start(id, true, acknowledge_warnings)
+        .await?)
+}
+
+/// Stops a running restore; the target is left as it was before it began.
+#[server(endpoint = "restores/cancel")]
+pub async fn cancel_restore(id: i64) -> Result<bool, AppError> {
+    let state = crate::state::app_state()?;
+    Ok(state.jobs.restores().cancel(id))
+}
+
+#[server(endpoint = "restores/delete")]
+pub async fn delete_restore(id: i64) -> Result<(), AppError> {
+    server::delete(&crate::state::app_state()?, id).await
+}

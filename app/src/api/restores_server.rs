@@ -1,0 +1,519 @@
+//! The server side of the restore functions.
+
+use std::collections::HashMap;
+
+use tidemark_engine::restore::Outcome;
+use tidemark_engine::{BackupMode, Manifest, RepoLocation, Repository, Selection};
+
+use super::{
+    CheckItem, PlannedRow, PointObject, PointRow, RestoreDetail, RestoreObjectState,
+    RestorePreview, RestoreRow, TargetChoices,
+};
+use crate::catalog::{RestoreRecord, TaskRecord};
+use crate::error::{blocking, AppError};
+use crate::jobs::restore::{action_name, plan, resolve, ResolvedTarget};
+use crate::model::{
+    FieldError, ObjectChoice, PhaseTimes, RestoreForm, RestoreSettings, RestoreTarget, SourceKind,
+};
+use crate::state::AppState;
+
+async fn task(state: &AppState, id: i64) -> Result<TaskRecord, AppError> {
+    super::super::tasks::server::load_task(state, id).await
+}
+
+async fn repository_of(state: &AppState, task: &TaskRecord) -> Result<String, AppError> {
+    Ok(state
+        .catalog
+        .repository(task.settings.repository_id)
+        .await?
+        .ok_or_else(|| AppError::Conflict("the backup task's repository was deleted".into()))?
+        .location)
+}
+
+fn row(record: &RestoreRecord, task_names: &HashMap<i64, String>) -> RestoreRow {
+    let r = &record.row;
+    RestoreRow {
+        id: r.id,
+        name: r.name.clone(),
+        task_id: r.task_id,
+        task_name: r
+            .task_id
+            .and_then(|id| task_names.get(&id).cloned())
+            .unwrap_or_else(|| "(deleted task)".into()),
+        point_id: r.point_id.clone(),
+        target: r.target.clone(),
+        state: r.state.clone(),
+        phase: r.phase.clone(),
+        created_at: r.created_at,
+        finished_at: r.finished_at,
+        error: r.error.clone(),
+    }
+}
+
+async fn task_names(state: &AppState) -> Result<HashMap<i64, String>, AppError> {
+    Ok(state
+        .catalog
+        .list_tasks()
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.settings.name))
+        .collect())
+}
+
+pub async fn list(state: &AppState) -> Result<Vec<RestoreRow>, AppError> {
+    let names = task_names(state).await?;
+    Ok(state
+        .catalog
+        .list_restores()
+        .await?
+        .iter()
+        .map(|r| row(r, &names))
+        .collect())
+}
+
+fn mode_name(mode: BackupMode) -> &'static str {
+    match mode {
+        BackupMode::Full => "full",
+        BackupMode::Incremental => "incremental",
+    }
+}
+
+pub async fn points(state: &AppState, task_id: i64) -> Result<Vec<PointRow>, AppError> {
+    let task = task(state, task_id).await?;
+    let location = repository_of(state, &task).await?;
+    let name = task.settings.name.clone();
+    blocking(move || {
+        let repo = Repository::open(&RepoLocation::parse(&location)?, None)?;
+        let (manifests, _unreadable) = repo.points()?;
+        let by_id: HashMap<&str, &Manifest> =
+            manifests.iter().map(|m| (m.id.as_str(), m)).collect();
+        let mut rows: Vec<PointRow> = manifests
+            .iter()
+            .filter(|m| m.task == name)
+            .map(|m| {
+                // Follow parents back to the full point the chain starts at.
+                let (mut start, mut length) = (m, 1);
+                while let Some(parent) = start.parent.as_deref().and_then(|p| by_id.get(p)) {
+                    start = parent;
+                    length += 1;
+                }
+                PointRow {
+                    id: m.id.clone(),
+                    mode: mode_name(m.mode).into(),
+                    finished_at: m.finished_at,
+                    chain_start: start.id.clone(),
+                    chain_length: length,
+                    objects: m.objects.len() as u64,
+                    bytes: m.objects.iter().map(|o| o.size).sum(),
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| b.finished_at.cmp(&a.finished_at));
+        Ok(rows)
+    })
+    .await
+}
+
+pub async fn objects(
+    state: &AppState,
+    task_id: i64,
+    point_id: String,
+) -> Result<Vec<PointObject>, AppError> {
+    let task = task(state, task_id).await?;
+    let location = repository_of(state, &task).await?;
+    let name = task.settings.name.clone();
+    blocking(move || {
+        let repo = Repository::open(&RepoLocation::parse(&location)?, None)?;
+        let manifest = repo.point(&point_id)?;
+        if manifest.task != name {
+            return Err(AppError::NotFound(format!(
+                "point {point_id} of task {name}"
+            )));
+        }
+        Ok(manifest
+            .objects
+            .iter()
+            .map(|o| PointObject {
+                name: o.name.clone(),
+                kind: o.kind.as_str().into(),
+                size: o.size,
+                rows: o.rows,
+                time_min: o.time_min.clone(),
+                time_max: o.time_max.clone(),
+            })
+            .collect())
+    })
+    .await
+}
+
+pub async fn targets(state: &AppState, task_id: i64) -> Result<TargetChoices, AppError> {
+    let task = task(state, task_id).await?;
+    let source = state
+        .catalog
+        .source(task.settings.source_id)
+        .await?
+        .ok_or_else(|| AppError::Conflict("the backup task's data source was deleted".into()))?;
+    let kind = source
+        .kind()
+        .ok_or_else(|| AppError::Conflict("the data source's kind is unknown".into()))?;
+    let sources = state
+        .catalog
+        .list_sources()
+        .await?
+        .into_iter()
+        .filter(|s| s.kind() == Some(kind))
+        .map(|s| (s.id, s.name, s.location))
+        .collect();
+    Ok(TargetChoices {
+        kind: kind.as_str().into(),
+        path_allowed: matches!(kind, SourceKind::FileTree | SourceKind::Sqlite),
+        sources,
+        original_source_id: source.id,
+    })
+}
+
+pub async fn new_form(
+    state: &AppState,
+    task_id: Option<i64>,
+    point_id: Option<String>,
+) -> Result<RestoreForm, AppError> {
+    let mut form = RestoreForm {
+        objects_mode: "all".into(),
+        target_mode: "new".into(),
+        structure: "stop".into(),
+        data: "stop".into(),
+        timeout_min: "1440".into(),
+        ..RestoreForm::default()
+    };
+    let Some(task_id) = task_id else {
+        return Ok(form);
+    };
+    let task = task(state, task_id).await?;
+    form.task_id = task_id.to_string();
+    let base: String = task.settings.name.chars().take(50).collect();
+    let mut name = format!("{base}-restore");
+    let mut n = 2;
+    while state.catalog.restore_name_taken(&name).await? {
+        name = format!("{base}-restore-{n}");
+        n += 1;
+    }
+    form.name = name;
+    let choices = targets(state, task_id).await?;
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+    let dir = state.info.data_dir.join("restores");
+    if choices.path_allowed {
+        // Advised: a new path, never the backup's own source.
+        let leaf = if choices.kind == "sqlite" {
+            format!("{base}-{stamp}.db")
+        } else {
+            format!("{base}-{stamp}")
+        };
+        form.target_path = dir.join(leaf).display().to_string();
+    } else {
+        form.target_mode = "source".into();
+        form.target_source_id = choices.original_source_id.to_string();
+    }
+    if let Some(point) = point_id {
+        form.objects = objects(state, task_id, point.clone())
+            .await?
+            .into_iter()
+            .map(|o| ObjectChoice {
+                target_name: o.name.clone(),
+                name: o.name,
+                selected: true,
+                ..ObjectChoice::default()
+            })
+            .collect();
+        form.point_id = point;
+    }
+    Ok(form)
+}
+
+/// The form's settings with the checks that need the catalog.
+pub async fn validate(
+    state: &AppState,
+    form: &RestoreForm,
+    checking: bool,
+) -> Result<RestoreSettings, AppError> {
+    let mut errors = match form.parse() {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors,
+    };
+    let name = form.name.trim();
+    if !checking && !name.is_empty() && state.catalog.restore_name_taken(name).await? {
+        errors.push(FieldError::new(
+            "name",
+            "another restore task has this name",
+        ));
+    }
+    for object in &form.objects {
+        for (label, text) in [("since", &object.since), ("until", &object.until)] {
+            if !text.trim().is_empty() {
+                if let Err(err) = Selection::parse_time(text) {
+                    errors.push(FieldError::new(
+                        "objects",
+                        format!("{} {label}: {err}", object.name),
+                    ));
+                }
+            }
+        }
+    }
+    let settings = match form.parse() {
+        Ok(settings) if errors.is_empty() => settings,
+        _ => return Err(AppError::Validation(errors)),
+    };
+    if let Err(why) = resolve(&state.catalog, &settings).await {
+        let field = match settings.target {
+            RestoreTarget::NewPath(_) => "target_path",
+            RestoreTarget::Source(_) => "target_source_id",
+        };
+        let field = if why.contains("backup task was deleted") {
+            "task_id"
+        } else {
+            field
+        };
+        return Err(AppError::Validation(vec![FieldError::new(field, why)]));
+    }
+    Ok(settings)
+}
+
+fn item(name: &str, outcome: &str, detail: impl Into<String>) -> CheckItem {
+    CheckItem {
+        name: name.into(),
+        outcome: outcome.into(),
+        detail: detail.into(),
+    }
+}
+
+/// Checks of the console's own settings, beside the engine's pre-check.
+fn console_checks(settings: &RestoreSettings, target: &ResolvedTarget) -> Vec<CheckItem> {
+    let mut checks = Vec::new();
+    if target.is_original {
+        checks.push(item(
+            "original data source",
+            "warn",
+            "the target is the backup task's own data source: restored objects replace or join live data there",
+        ));
+    }
+    if settings.lock {
+        checks.push(match target.kind {
+            SourceKind::Sqlite => item(
+                "lock target",
+                "pass",
+                "SQLite: other writers wait until the restore commits",
+            ),
+            SourceKind::FileTree => item(
+                "lock target",
+                "warn",
+                "a directory cannot be locked: other programs can keep writing there during the restore",
+            ),
+            _ => item(
+                "lock target",
+                "warn",
+                format!(
+                    "locking a {} database during a restore is not available yet: users can keep connecting",
+                    target.kind.label()
+                ),
+            ),
+        });
+    }
+    checks
+}
+
+pub async fn check(
+    state: &AppState,
+    settings: &RestoreSettings,
+) -> Result<RestorePreview, AppError> {
+    let target = resolve(&state.catalog, settings)
+        .await
+        .map_err(AppError::Conflict)?;
+    let mut checks = console_checks(settings, &target);
+    let (settings, resolved) = (settings.clone(), target.clone());
+    let planned = blocking(move || {
+        Ok(
+            plan(&settings, &resolved.repository_location, &resolved.url, &[])
+                .map(|(_, _, plan)| plan),
+        )
+    })
+    .await?;
+    let mut preview = RestorePreview {
+        checks: Vec::new(),
+        outcome: String::new(),
+        target: target.display.clone(),
+        objects: Vec::new(),
+        bytes: 0,
+        rows: 0,
+        estimated_secs: 0.0,
+    };
+    match planned {
+        Ok(plan) => {
+            let mut engine_checks: Vec<CheckItem> = plan
+                .checks
+                .iter()
+                .map(|c| {
+                    let outcome = match c.outcome {
+                        Outcome::Pass => "pass",
+                        Outcome::Warn => "warn",
+                        Outcome::Fail => "fail",
+                    };
+                    item(c.name, outcome, c.detail.clone())
+                })
+                .collect();
+            engine_checks.append(&mut checks);
+            checks = engine_checks;
+            preview.objects = plan
+                .objects
+                .iter()
+                .map(|o| PlannedRow {
+                    name: o.name.clone(),
+                    target_name: o.target_name.clone(),
+                    kind: o.kind.as_str().into(),
+                    action: action_name(o.action).into(),
+                    bytes: o.size,
+                    rows: o.rows,
+                    range: o.range.as_ref().map(|r| {
+                        format!(
+                            "{} … {}",
+                            r.since.as_deref().unwrap_or("start"),
+                            r.until.as_deref().unwrap_or("end")
+                        )
+                    }),
+                })
+                .collect();
+            preview.bytes = plan.bytes;
+            preview.rows = plan.rows;
+            preview.estimated_secs = plan.estimated_seconds;
+        }
+        // A plan that cannot be made is a failing item, not an error page.
+        Err(err) => checks.insert(0, item("restore plan", "fail", err.to_string())),
+    }
+    preview.outcome = worst(&checks).into();
+    preview.checks = checks;
+    Ok(preview)
+}
+
+fn worst(checks: &[CheckItem]) -> &'static str {
+    if checks.iter().any(|c| c.outcome == "fail") {
+        "fail"
+    } else if checks.iter().any(|c| c.outcome == "warn") {
+        "warn"
+    } else {
+        "pass"
+    }
+}
+
+async fn record_verify(
+    state: &AppState,
+    id: i64,
+    settings: &RestoreSettings,
+    preview: &RestorePreview,
+) -> Result<(), AppError> {
+    let checks = serde_json::to_string(&preview.checks)
+        .map_err(|e| AppError::internal("encoding pre-check items", &e))?;
+    state
+        .catalog
+        .record_restore_verify(id, &settings.fingerprint(), &checks, &preview.outcome)
+        .await?;
+    Ok(())
+}
+
+pub async fn create(state: &AppState, form: RestoreForm) -> Result<i64, AppError> {
+    let settings = validate(state, &form, false).await?;
+    let target = resolve(&state.catalog, &settings)
+        .await
+        .map_err(AppError::Conflict)?;
+    let id = state
+        .catalog
+        .create_restore(&settings, &target.display)
+        .await?;
+    let preview = check(state, &settings).await?;
+    record_verify(state, id, &settings, &preview).await?;
+    Ok(id)
+}
+
+async fn load(state: &AppState, id: i64) -> Result<RestoreRecord, AppError> {
+    state
+        .catalog
+        .restore(id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("restore task {id}")))
+}
+
+pub async fn verify_saved(state: &AppState, id: i64) -> Result<RestorePreview, AppError> {
+    let record = load(state, id).await?;
+    let preview = check(state, &record.settings).await?;
+    record_verify(state, id, &record.settings, &preview).await?;
+    Ok(preview)
+}
+
+pub async fn detail(state: &AppState, id: i64) -> Result<RestoreDetail, AppError> {
+    let record = load(state, id).await?;
+    let names = task_names(state).await?;
+    let r = &record.row;
+    let phases = state
+        .catalog
+        .restore_phases(id, r.attempt)
+        .await?
+        .into_iter()
+        .map(|p| PhaseTimes {
+            phase: p.phase,
+            started_at: Some(p.started_at),
+            finished_at: p.finished_at,
+        })
+        .collect();
+    let objects = state
+        .catalog
+        .restore_objects(id)
+        .await?
+        .into_iter()
+        .map(|o| RestoreObjectState {
+            name: o.name,
+            target_name: o.target_name,
+            action: o.action,
+            bytes: u64::try_from(o.bytes).unwrap_or(0),
+            rows: o.rows.and_then(|r| u64::try_from(r).ok()),
+            state: o.state,
+            error: o.error,
+        })
+        .collect();
+    let checks: Vec<CheckItem> = r
+        .checks
+        .as_deref()
+        .and_then(|json| serde_json::from_str(json).ok())
+        .unwrap_or_default();
+    let to_u64 = |n: i64| u64::try_from(n).unwrap_or(0);
+    Ok(RestoreDetail {
+        row: row(&record, &names),
+        form: record.settings.to_form(),
+        attempt: r.attempt,
+        started_at: r.started_at,
+        timeout_min: record.settings.timeout_min,
+        checks,
+        verify_outcome: r.verify_outcome.clone(),
+        verified_at: r.verified_at,
+        verified_current: r.verified_fingerprint.as_deref()
+            == Some(record.settings.fingerprint().as_str()),
+        phases,
+        objects,
+        bytes_total: to_u64(r.bytes_total),
+        bytes_loaded: to_u64(r.bytes_loaded),
+        rows_total: to_u64(r.rows_total),
+        rows_loaded: to_u64(r.rows_loaded),
+        live: state.jobs.restores().live(id),
+    })
+}
+
+pub async fn delete(state: &AppState, id: i64) -> Result<(), AppError> {
+    let record = load(state, id).await?;
+    if state.jobs.restores().is_running(id) || !state.catalog.delete_restore(id).await? {
+        return Err(AppError::Conflict(format!(
+            "restore task {:?} is running: cancel it first",
+            record.settings.name
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "restores_server_tests.rs"]
+mod restores_server_tests;

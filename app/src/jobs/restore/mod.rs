@@ -1,0 +1,520 @@
+//! Running restore jobs: Start (a task never run) or Retry (one that
+//! failed or was cancelled), each on a blocking thread through the engine's
+//! phases; progress broadcast to every browser watching; Cancel at any phase.
+
+mod run;
+mod tracker;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, Notify};
+
+use tidemark_engine::restore::{RestorePlan, RestoreStats};
+use tidemark_engine::{CancelToken, EngineError};
+
+pub use run::{options, plan, rolls_back_as_a_whole, RestoreSpec};
+pub use tracker::RestoreTracker;
+
+use crate::catalog::{Catalog, RestoreObjectRow, RestoreRecord};
+use crate::model::{RestoreProgress, RestoreSettings, RestoreState, RestoreTarget, SourceKind};
+
+/// Why a restore did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreStartError {
+    #[error("restore task {0} was not found")]
+    NotFound(i64),
+    #[error("restore task {name:?} is {state}: {why}")]
+    WrongState {
+        name: String,
+        state: &'static str,
+        why: &'static str,
+    },
+    #[error("restore task {0:?}: {1}")]
+    NotVerified(String, &'static str),
+    #[error("restore task {0:?}: {1}")]
+    Unusable(String, String),
+    #[error("another restore is writing to {0}; wait for it to finish")]
+    TargetBusy(String),
+    #[error("the server is stopping; no new restore starts")]
+    ShuttingDown,
+    #[error(transparent)]
+    Catalog(#[from] sqlx::Error),
+}
+
+/// Where a restore writes: the URL the engine opens (with credentials)
+/// and the text shown for it (without).
+#[derive(Debug, Clone)]
+pub struct ResolvedTarget {
+    pub url: String,
+    pub display: String,
+    pub repository_location: String,
+    /// The backup's source kind.
+    pub kind: SourceKind,
+    /// The target is the backup task's own data source.
+    pub is_original: bool,
+}
+
+/// Resolves the task, its repository, and the target of `settings`.
+pub async fn resolve(
+    catalog: &Catalog,
+    settings: &RestoreSettings,
+) -> Result<ResolvedTarget, String> {
+    let task = catalog
+        .task(settings.task_id)
+        .await
+        .map_err(|_| "the catalog is unavailable".to_owned())?
+        .ok_or("its backup task was deleted")?;
+    let repository = catalog
+        .repository(task.settings.repository_id)
+        .await
+        .map_err(|_| "the catalog is unavailable".to_owned())?
+        .ok_or("the backup task's repository was deleted")?;
+    let source = catalog
+        .source(task.settings.source_id)
+        .await
+        .map_err(|_| "the catalog is unavailable".to_owned())?
+        .ok_or("the backup task's data source was deleted")?;
+    let kind = source
+        .kind()
+        .ok_or("the backup task's data source has a kind this server cannot read")?;
+    let (url, display, is_original) = match &settings.target {
+        RestoreTarget::NewPath(path) => {
+            let url = match kind {
+                SourceKind::FileTree => format!("file://{path}"),
+                SourceKind::Sqlite => format!("sqlite://{path}"),
+                _ => {
+                    return Err(format!(
+                        "a {} backup is restored into a data source of that kind, not a path",
+                        kind.label()
+                    ))
+                }
+            };
+            (url.clone(), url, *path == source.location)
+        }
+        RestoreTarget::Source(id) => {
+            let target = catalog
+                .source(*id)
+                .await
+                .map_err(|_| "the catalog is unavailable".to_owned())?
+                .ok_or("the target data source was deleted")?;
+            if target.kind() != Some(kind) {
+                return Err(format!(
+                    "the target data source {} is {}, the backup is of {}",
+                    target.name,
+                    target.kind().map_or("unknown", |k| k.label()),
+                    kind.label()
+                ));
+            }
+            let url = target
+                .url()
+                .ok_or("the target data source cannot be opened")?;
+            let display = format!("{} ({})", target.name, target.location);
+            (url, display, target.id == source.id)
+        }
+    };
+    Ok(ResolvedTarget {
+        url,
+        display,
+        repository_location: repository.location,
+        kind,
+        is_original,
+    })
+}
+
+struct Running {
+    cancel: CancelToken,
+    tracker: Arc<RestoreTracker>,
+    done: Arc<Notify>,
+    target: String,
+}
+
+struct Inner {
+    catalog: Catalog,
+    running: Mutex<HashMap<i64, Running>>,
+    events: broadcast::Sender<RestoreProgress>,
+    closing: AtomicBool,
+}
+
+/// The server's restore jobs; cheap to clone.
+#[derive(Clone)]
+pub struct RestoreJobs(Arc<Inner>);
+
+const TICK: Duration = Duration::from_millis(500);
+
+impl RestoreJobs {
+    pub fn new(catalog: Catalog) -> Self {
+        let (events, _) = broadcast::channel(256);
+        RestoreJobs(Arc::new(Inner {
+            catalog,
+            running: Mutex::new(HashMap::new()),
+            events,
+            closing: AtomicBool::new(false),
+        }))
+    }
+
+    fn catalog(&self) -> &Catalog {
+        &self.0.catalog
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Running>> {
+        self.0.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<RestoreProgress> {
+        self.0.events.subscribe()
+    }
+
+    pub fn close(&self) {
+        self.0.closing.store(true, Ordering::SeqCst);
+    }
+
+    pub fn snapshots(&self) -> Vec<RestoreProgress> {
+        self.running()
+            .values()
+            .map(|r| r.tracker.snapshot(RestoreState::Running, None))
+            .collect()
+    }
+
+    /// The live figures of a running restore.
+    pub fn live(&self, id: i64) -> Option<RestoreProgress> {
+        self.running()
+            .get(&id)
+            .map(|r| r.tracker.snapshot(RestoreState::Running, None))
+    }
+
+    pub fn is_running(&self, id: i64) -> bool {
+        self.running().contains_key(&id)
+    }
+
+    /// Start (`retry == false`, a task never run) or Retry (one that failed
+    /// or was cancelled). Needs a Verify of the current settings with no
+    /// failing item, and warnings acknowledged.
+    pub async fn start(
+        &self,
+        id: i64,
+        retry: bool,
+        acknowledge_warnings: bool,
+    ) -> Result<(), RestoreStartError> {
+        if self.0.closing.load(Ordering::SeqCst) {
+            return Err(RestoreStartError::ShuttingDown);
+        }
+        let catalog = self.catalog();
+        let record = catalog
+            .restore(id)
+            .await?
+            .ok_or(RestoreStartError::NotFound(id))?;
+        let name = record.settings.name.clone();
+        check_transition(&record, retry)?;
+        check_verified(&record, acknowledge_warnings)?;
+        let target = resolve(catalog, &record.settings)
+            .await
+            .map_err(|why| RestoreStartError::Unusable(name.clone(), why))?;
+        if self.running().values().any(|r| r.target == target.display) {
+            return Err(RestoreStartError::TargetBusy(target.display));
+        }
+        let from: &[RestoreState] = if retry {
+            &[RestoreState::Failed, RestoreState::Cancelled]
+        } else {
+            &[RestoreState::New]
+        };
+        if !catalog.begin_restore_attempt(id, from).await? {
+            return Err(RestoreStartError::WrongState {
+                name,
+                state: "no longer startable",
+                why: "another request changed it first; reload the page",
+            });
+        }
+        let done = if retry && !rolls_back_as_a_whole(&target.url) {
+            catalog
+                .restore_objects(id)
+                .await?
+                .into_iter()
+                .filter(|o| o.state == "done")
+                .map(|o| o.name)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let attempt = record.row.attempt + 1;
+        catalog.restore_phase(id, attempt, "pending", false).await?;
+        let spec = RestoreSpec {
+            restore_id: id,
+            attempt,
+            settings: record.settings,
+            repository_location: target.repository_location,
+            target_url: target.url,
+            done,
+        };
+        let sink = CatalogPhases {
+            catalog: catalog.clone(),
+            restore_id: id,
+            attempt,
+            handle: tokio::runtime::Handle::current(),
+        };
+        let tracker = Arc::new(RestoreTracker::new(id, Box::new(sink)));
+        tracker.record_start("pending");
+        let cancel = CancelToken::new();
+        let finished = Arc::new(Notify::new());
+        self.running().insert(
+            id,
+            Running {
+                cancel: cancel.clone(),
+                tracker: Arc::clone(&tracker),
+                done: Arc::clone(&finished),
+                target: target.display,
+            },
+        );
+        let jobs = self.clone();
+        tokio::spawn(async move { jobs.drive(spec, tracker, cancel, finished).await });
+        Ok(())
+    }
+
+    /// Asks a running restore to stop; the target is left as it was.
+    pub fn cancel(&self, id: i64) -> bool {
+        self.running().get(&id).map(|r| r.cancel.cancel()).is_some()
+    }
+
+    pub async fn stop_and_wait(&self, id: i64) {
+        let done = self.running().get(&id).map(|r| {
+            r.cancel.cancel();
+            Arc::clone(&r.done)
+        });
+        if let Some(done) = done {
+            let notified = done.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_running(id) {
+                notified.await;
+            }
+        }
+    }
+
+    pub async fn shutdown(&self) {
+        self.close();
+        let ids: Vec<i64> = self.running().keys().copied().collect();
+        for id in ids {
+            self.stop_and_wait(id).await;
+        }
+    }
+
+    async fn drive(
+        self,
+        spec: RestoreSpec,
+        tracker: Arc<RestoreTracker>,
+        cancel: CancelToken,
+        finished: Arc<Notify>,
+    ) {
+        let id = spec.restore_id;
+        let timeout = Duration::from_secs(u64::from(spec.settings.timeout_min) * 60);
+        let mut work = {
+            let (spec, tracker, cancel) = (spec.clone(), Arc::clone(&tracker), cancel.clone());
+            let log = CatalogPlan {
+                catalog: self.catalog().clone(),
+                restore_id: id,
+                handle: tokio::runtime::Handle::current(),
+            };
+            tokio::task::spawn_blocking(move || run::execute(&spec, &tracker, &cancel, &log))
+        };
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        let mut ticks = tokio::time::interval(TICK);
+        let mut timed_out = false;
+        let result: Result<RestoreStats, EngineError> = loop {
+            tokio::select! {
+                joined = &mut work => break joined.unwrap_or_else(|panic| Err(EngineError::InvalidInput {
+                    what: "restore".into(),
+                    message: format!("the restore stopped unexpectedly: {panic}"),
+                })),
+                _ = &mut deadline, if !timed_out => {
+                    timed_out = true;
+                    cancel.cancel();
+                }
+                _ = ticks.tick() => {
+                    let _ = self.0.events.send(tracker.snapshot(RestoreState::Running, None));
+                }
+            }
+        };
+        let (state, error) = match result {
+            Ok(stats) if stats.failed.is_empty() => (RestoreState::Finished, None),
+            Ok(stats) => {
+                let differences: Vec<String> = stats
+                    .failed
+                    .iter()
+                    .map(|(object, why)| format!("{object}: {why}"))
+                    .collect();
+                (
+                    RestoreState::Failed,
+                    Some(format!(
+                        "the restored data differs from the backup: {}",
+                        differences.join("; ")
+                    )),
+                )
+            }
+            Err(EngineError::Cancelled) if timed_out => (
+                RestoreState::Failed,
+                Some(format!(
+                    "the restore timed out after {} minute(s) and was stopped; the target was left as it was where the target allows",
+                    spec.settings.timeout_min
+                )),
+            ),
+            Err(EngineError::Cancelled) => (RestoreState::Cancelled, None),
+            Err(err) => (RestoreState::Failed, Some(err.to_string())),
+        };
+        self.record_end(&spec, &tracker, state, error.as_deref())
+            .await;
+        let last = tracker.snapshot(state, error);
+        self.running().remove(&id);
+        let _ = self.0.events.send(last);
+        finished.notify_waiters();
+    }
+
+    async fn record_end(
+        &self,
+        spec: &RestoreSpec,
+        tracker: &RestoreTracker,
+        state: RestoreState,
+        error: Option<&str>,
+    ) {
+        let catalog = self.catalog();
+        let id = spec.restore_id;
+        let mut result = Ok(());
+        for (object, failure) in tracker.outcomes() {
+            let object_state = if failure.is_some() { "failed" } else { "done" };
+            if result.is_ok() {
+                result = catalog
+                    .set_restore_object_state(id, &object, object_state, failure.as_deref())
+                    .await;
+            }
+        }
+        if state != RestoreState::Finished && rolls_back_as_a_whole(&spec.target_url) {
+            // Everything this attempt loaded was rolled back with it.
+            if result.is_ok() {
+                result = catalog.reset_restore_objects(id).await;
+            }
+        }
+        let (bytes, rows) = tracker.loaded();
+        if result.is_ok() {
+            result = catalog.finish_restore(id, state, error, bytes, rows).await;
+        }
+        if let Err(err) = result {
+            tracing::error!(restore_id = id, error = %err, "could not record the end of a restore");
+        }
+    }
+}
+
+/// Whether the task may be started (or retried) from its current state.
+fn check_transition(record: &RestoreRecord, retry: bool) -> Result<(), RestoreStartError> {
+    let name = record.settings.name.clone();
+    let state = record.state;
+    let refuse = |why| RestoreStartError::WrongState {
+        name: name.clone(),
+        state: state.as_str(),
+        why,
+    };
+    match (retry, state) {
+        (_, RestoreState::Finished) => Err(refuse(
+            "a finished restore is not run again; create a new restore task",
+        )),
+        (_, RestoreState::Pending | RestoreState::Running) => Err(refuse("it is already running")),
+        (false, s) if !s.can_start() => Err(refuse("use Retry to run it again")),
+        (true, s) if !s.can_retry() => Err(refuse(
+            "only a failed or cancelled restore is retried; use Start",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_verified(record: &RestoreRecord, acknowledged: bool) -> Result<(), RestoreStartError> {
+    let name = record.settings.name.clone();
+    if record.row.verified_fingerprint.as_deref() != Some(&record.settings.fingerprint()) {
+        return Err(RestoreStartError::NotVerified(
+            name,
+            "run Verify first: Start needs a pre-check of these settings",
+        ));
+    }
+    match record.row.verify_outcome.as_deref() {
+        Some("pass") => Ok(()),
+        Some("warn") if acknowledged => Ok(()),
+        Some("warn") => Err(RestoreStartError::NotVerified(
+            name,
+            "the pre-check has warnings: acknowledge them to start",
+        )),
+        _ => Err(RestoreStartError::NotVerified(
+            name,
+            "the pre-check has failing items: fix them and Verify again",
+        )),
+    }
+}
+
+/// Writes phase changes to the catalog from the blocking thread.
+struct CatalogPhases {
+    catalog: Catalog,
+    restore_id: i64,
+    attempt: i64,
+    handle: tokio::runtime::Handle,
+}
+
+impl tracker::PhaseSink for CatalogPhases {
+    fn phase(&self, phase: &str, done: bool) {
+        let written = self.handle.block_on(self.catalog.restore_phase(
+            self.restore_id,
+            self.attempt,
+            phase,
+            done,
+        ));
+        if let Err(err) = written {
+            tracing::warn!(restore_id = self.restore_id, error = %err, "could not record a restore phase");
+        }
+    }
+}
+
+/// Records the plan's objects (the sub-tasks) from the blocking thread.
+struct CatalogPlan {
+    catalog: Catalog,
+    restore_id: i64,
+    handle: tokio::runtime::Handle,
+}
+
+impl run::RestoreLog for CatalogPlan {
+    fn planned(&self, plan: &RestorePlan) {
+        let rows: Vec<RestoreObjectRow> = plan
+            .objects
+            .iter()
+            .map(|o| RestoreObjectRow {
+                name: o.name.clone(),
+                target_name: o.target_name.clone(),
+                action: action_name(o.action).into(),
+                bytes: i64::try_from(o.size).unwrap_or(i64::MAX),
+                rows: o.rows.and_then(|r| i64::try_from(r).ok()),
+                state: if o.action == tidemark_engine::restore::Action::Skip {
+                    "skipped".into()
+                } else {
+                    "pending".into()
+                },
+                error: None,
+            })
+            .collect();
+        let written = self.handle.block_on(self.catalog.set_restore_objects(
+            self.restore_id,
+            &rows,
+            plan.bytes,
+            plan.rows,
+        ));
+        if let Err(err) = written {
+            tracing::warn!(restore_id = self.restore_id, error = %err, "could not record a restore's objects");
+        }
+    }
+}
+
+pub fn action_name(action: tidemark_engine::restore::Action) -> &'static str {
+    use tidemark_engine::restore::Action;
+    match action {
+        Action::Create => "create",
+        Action::Overwrite => "overwrite",
+        Action::Merge => "load into existing",
+        Action::Skip => "skip",
+    }
+}

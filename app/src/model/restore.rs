@@ -1,0 +1,390 @@
+//! Restore tasks as the browser edits them and the server runs them: the
+//! form, its validation, the states and phases a restore goes through, and
+//! the live progress the browser draws.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::FieldError;
+
+pub const MAX_RESTORE_NAME: usize = 64;
+/// Longest a restore may run before it is stopped, in minutes (one week).
+pub const MAX_TIMEOUT_MIN: u32 = 7 * 24 * 60;
+
+/// One object of the recovery point in the data configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ObjectChoice {
+    pub name: String,
+    pub selected: bool,
+    /// The name restored under; the object's own name when unchanged.
+    pub target_name: String,
+    /// Time range for time-series tables (empty: all rows).
+    pub since: String,
+    pub until: String,
+}
+
+/// The restore task form as edited.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RestoreForm {
+    pub name: String,
+    pub task_id: String,
+    pub point_id: String,
+    /// `all` or `custom`.
+    pub objects_mode: String,
+    pub objects: Vec<ObjectChoice>,
+    /// `new` (a path) or `source` (a data source of the same kind).
+    pub target_mode: String,
+    pub target_path: String,
+    pub target_source_id: String,
+    /// Overwrite objects of the same name.
+    pub force: bool,
+    /// `stop` or `ignore` (reuse the existing table).
+    pub structure: String,
+    /// `stop`, `skip` or `rewrite` (delete then rewrite).
+    pub data: String,
+    pub lock: bool,
+    pub timeout_min: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "kind", content = "value")]
+pub enum RestoreTarget {
+    /// A new directory or database file at this absolute path.
+    NewPath(String),
+    /// A registered data source (the original or another of the same kind).
+    Source(i64),
+}
+
+/// A validated restore task, as the catalog stores it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreSettings {
+    pub name: String,
+    pub task_id: i64,
+    pub point_id: String,
+    /// The chosen objects; empty means the whole point under its own names.
+    pub objects: Vec<ObjectChoice>,
+    pub target: RestoreTarget,
+    pub force: bool,
+    pub structure: String,
+    pub data: String,
+    pub lock: bool,
+    pub timeout_min: u32,
+}
+
+pub const STRUCTURE_POLICIES: [&str; 2] = ["stop", "ignore"];
+pub const DATA_POLICIES: [&str; 3] = ["stop", "skip", "rewrite"];
+
+impl RestoreForm {
+    /// Every problem of the form at once, or the settings.
+    pub fn parse(&self) -> Result<RestoreSettings, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let name = self.name.trim();
+        if name.is_empty() {
+            errors.push(FieldError::new("name", "give the restore task a name"));
+        } else if name.chars().count() > MAX_RESTORE_NAME {
+            errors.push(FieldError::new(
+                "name",
+                format!("at most {MAX_RESTORE_NAME} characters"),
+            ));
+        } else if name.chars().any(char::is_control) {
+            errors.push(FieldError::new("name", "no control characters"));
+        }
+        let task_id = self.task_id.trim().parse::<i64>().ok();
+        if task_id.is_none() {
+            errors.push(FieldError::new(
+                "task_id",
+                "choose the backup task to restore",
+            ));
+        }
+        let point_id = self.point_id.trim();
+        if point_id.is_empty() {
+            errors.push(FieldError::new("point_id", "choose a recovery point"));
+        }
+        let custom = match self.objects_mode.as_str() {
+            "all" => false,
+            "custom" => true,
+            _ => {
+                errors.push(FieldError::new(
+                    "objects_mode",
+                    "choose all objects or a selection",
+                ));
+                false
+            }
+        };
+        let chosen: Vec<ObjectChoice> = self
+            .objects
+            .iter()
+            .filter(|o| !custom || o.selected)
+            .map(|o| ObjectChoice {
+                name: o.name.clone(),
+                selected: true,
+                target_name: o.target_name.trim().to_owned(),
+                since: o.since.trim().to_owned(),
+                until: o.until.trim().to_owned(),
+            })
+            .collect();
+        if custom && chosen.is_empty() {
+            errors.push(FieldError::new(
+                "objects",
+                "select at least one object to restore",
+            ));
+        }
+        let mut names = std::collections::HashSet::new();
+        for object in &chosen {
+            if object.target_name.is_empty() {
+                errors.push(FieldError::new(
+                    "objects",
+                    format!("{}: the target name must not be empty", object.name),
+                ));
+            } else if !names.insert(object.target_name.clone()) {
+                errors.push(FieldError::new(
+                    "objects",
+                    format!("two objects would be restored as {}", object.target_name),
+                ));
+            }
+        }
+        let target = match self.target_mode.as_str() {
+            "new" => {
+                let path = self.target_path.trim();
+                if !path.starts_with('/') {
+                    errors.push(FieldError::new(
+                        "target_path",
+                        "give an absolute path on the server, e.g. /srv/restores/plant.db",
+                    ));
+                }
+                Some(RestoreTarget::NewPath(
+                    path.trim_end_matches('/').to_owned(),
+                ))
+            }
+            "source" => match self.target_source_id.trim().parse::<i64>() {
+                Ok(id) => Some(RestoreTarget::Source(id)),
+                Err(_) => {
+                    errors.push(FieldError::new("target_source_id", "choose a data source"));
+                    None
+                }
+            },
+            _ => {
+                errors.push(FieldError::new("target_mode", "choose where to restore to"));
+                None
+            }
+        };
+        if !STRUCTURE_POLICIES.contains(&self.structure.as_str()) {
+            errors.push(FieldError::new("structure", "choose stop or ignore"));
+        }
+        if !DATA_POLICIES.contains(&self.data.as_str()) {
+            errors.push(FieldError::new("data", "choose stop, skip or rewrite"));
+        }
+        let timeout_min = match self.timeout_min.trim().parse::<u32>() {
+            Ok(n) if (1..=MAX_TIMEOUT_MIN).contains(&n) => n,
+            _ => {
+                errors.push(FieldError::new(
+                    "timeout_min",
+                    format!("a whole number of minutes from 1 to {MAX_TIMEOUT_MIN}"),
+                ));
+                0
+            }
+        };
+        let (Some(task_id), Some(target), true) = (task_id, target, errors.is_empty()) else {
+            return Err(errors);
+        };
+        // The whole point under its own names is stored as "everything".
+        let plain = !custom
+            && chosen
+                .iter()
+                .all(|o| o.target_name == o.name && o.since.is_empty() && o.until.is_empty());
+        Ok(RestoreSettings {
+            name: name.to_owned(),
+            task_id,
+            point_id: point_id.to_owned(),
+            objects: if plain { Vec::new() } else { chosen },
+            target,
+            force: self.force,
+            structure: self.structure.clone(),
+            data: self.data.clone(),
+            lock: self.lock,
+            timeout_min,
+        })
+    }
+}
+
+impl RestoreSettings {
+    /// A fingerprint of everything Verify looked at: Start needs a Verify
+    /// of exactly these settings.
+    pub fn fingerprint(&self) -> String {
+        let json = serde_json::to_string(self).unwrap_or_default();
+        // FNV-1a: stable across builds, and no cryptography is needed here.
+        let hash = json.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        format!("{hash:016x}")
+    }
+
+    pub fn to_form(&self) -> RestoreForm {
+        RestoreForm {
+            name: self.name.clone(),
+            task_id: self.task_id.to_string(),
+            point_id: self.point_id.clone(),
+            objects_mode: if self.objects.is_empty() {
+                "all"
+            } else {
+                "custom"
+            }
+            .into(),
+            objects: self.objects.clone(),
+            target_mode: match self.target {
+                RestoreTarget::NewPath(_) => "new",
+                RestoreTarget::Source(_) => "source",
+            }
+            .into(),
+            target_path: match &self.target {
+                RestoreTarget::NewPath(path) => path.clone(),
+                RestoreTarget::Source(_) => String::new(),
+            },
+            target_source_id: match self.target {
+                RestoreTarget::Source(id) => id.to_string(),
+                RestoreTarget::NewPath(_) => String::new(),
+            },
+            force: self.force,
+            structure: self.structure.clone(),
+            data: self.data.clone(),
+            lock: self.lock,
+            timeout_min: self.timeout_min.to_string(),
+        }
+    }
+}
+
+/// Where a restore task stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RestoreState {
+    /// Created, never started.
+    New,
+    /// Started, its job not yet running.
+    Pending,
+    Running,
+    Finished,
+    Failed,
+    Cancelled,
+}
+
+impl RestoreState {
+    pub const ALL: [RestoreState; 6] = [
+        RestoreState::New,
+        RestoreState::Pending,
+        RestoreState::Running,
+        RestoreState::Finished,
+        RestoreState::Failed,
+        RestoreState::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestoreState::New => "new",
+            RestoreState::Pending => "pending",
+            RestoreState::Running => "running",
+            RestoreState::Finished => "finished",
+            RestoreState::Failed => "failed",
+            RestoreState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    pub fn is_active(self) -> bool {
+        matches!(self, RestoreState::Pending | RestoreState::Running)
+    }
+
+    /// Start applies to a task never run; Retry to one that failed or was
+    /// cancelled. A finished restore is never run again.
+    pub fn can_start(self) -> bool {
+        self == RestoreState::New
+    }
+
+    pub fn can_retry(self) -> bool {
+        matches!(self, RestoreState::Failed | RestoreState::Cancelled)
+    }
+}
+
+/// The phases a restore job goes through, in order, as shown.
+pub const PHASES: [&str; 6] = [
+    "pending",
+    "preparing",
+    "downloading",
+    "loading",
+    "committing",
+    "verifying",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseTimes {
+    pub phase: String,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A restore job's live figures, sent while it runs and once at its end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestoreProgress {
+    pub restore_id: i64,
+    pub state: RestoreState,
+    /// The latest phase begun.
+    pub phase: String,
+    pub phases: Vec<PhaseTimes>,
+    pub bytes_total: u64,
+    /// Read from the repository and checked.
+    pub bytes_fetched: u64,
+    /// Written into the target.
+    pub bytes_loaded: u64,
+    pub rows_total: u64,
+    pub rows_loaded: u64,
+    pub objects_total: u64,
+    pub objects_done: u64,
+    pub elapsed_secs: f64,
+    pub error: Option<String>,
+}
+
+impl RestoreProgress {
+    fn ratio(done: u64, total: u64) -> f64 {
+        if total == 0 {
+            0.0
+        } else {
+            (done as f64 / total as f64 * 100.0).clamp(0.0, 100.0)
+        }
+    }
+
+    pub fn downloading_percent(&self) -> f64 {
+        Self::ratio(self.bytes_fetched, self.bytes_total)
+    }
+
+    pub fn loading_percent(&self) -> f64 {
+        Self::ratio(self.bytes_loaded, self.bytes_total)
+    }
+
+    /// Overall: reading and loading count half each; 100 once finished.
+    pub fn percent(&self) -> f64 {
+        if self.state == RestoreState::Finished {
+            return 100.0;
+        }
+        (self.downloading_percent() + self.loading_percent()) / 2.0
+    }
+
+    /// Bytes loaded per second so far.
+    pub fn throughput(&self) -> f64 {
+        if self.elapsed_secs <= 0.0 {
+            0.0
+        } else {
+            self.bytes_loaded as f64 / self.elapsed_secs
+        }
+    }
+
+    pub fn eta_secs(&self) -> Option<f64> {
+        let rate = self.throughput();
+        (self.state == RestoreState::Running && rate > 0.0 && self.bytes_total >= self.bytes_loaded)
+            .then(|| (self.bytes_total - self.bytes_loaded) as f64 / rate)
+    }
+}
+
+#[cfg(test)]
+mod tests;
