@@ -24,13 +24,14 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
-use components::{ConsoleLayout, JobFeed};
+use components::{ConsoleLayout, JobFeed, RestoreFeed};
 use pages::dashboard::DashboardPage;
 use pages::not_found::NotFoundPage;
 use pages::repositories::RepositoriesPage;
+use pages::restores::{RestoreCreatePage, RestorePage, RestoresPage};
 use pages::sources::SourcesPage;
 use pages::tasks::{RunPage, TaskCreatePage, TaskEditPage, TaskHistoryPage, TasksPage};
-use pages::upcoming::{AuditPage, RestoresPage};
+use pages::upcoming::AuditPage;
 
 pub use error::AppError;
 
@@ -57,6 +58,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     JobFeed::provide();
+    RestoreFeed::provide();
     view! {
         <Stylesheet id="tidemark" href="/pkg/tidemark.css" />
         <Title text="Tidemark" />
@@ -70,6 +72,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("backups/:id/history") view=TaskHistoryPage />
                     <Route path=path!("runs/:id") view=RunPage />
                     <Route path=path!("restores") view=RestoresPage />
+                    <Route path=path!("restores/new") view=RestoreCreatePage />
+                    <Route path=path!("restores/:id") view=RestorePage />
                     <Route path=path!("sources") view=SourcesPage />
                     <Route path=path!("repositories") view=RepositoriesPage />
                     <Route path=path!("audit") view=AuditPage />

@@ -50,32 +50,9 @@ impl JobFeed {
 
 #[cfg(feature = "hydrate")]
 fn connect(feed: JobFeed) {
-    use wasm_bindgen::closure::Closure;
-    use wasm_bindgen::JsCast;
-
-    let Ok(source) = web_sys::EventSource::new("/api/events/jobs") else {
-        leptos::logging::warn!("live progress is unavailable: EventSource could not be created");
-        return;
-    };
-    let on_job =
-        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-            let Some(text) = event.data().as_string() else {
-                return;
-            };
-            match serde_json::from_str::<JobProgress>(&text) {
-                Ok(progress) => feed.apply(progress),
-                Err(err) => leptos::logging::warn!("unreadable job event: {err}"),
-            }
-        });
-    if source
-        .add_event_listener_with_callback("job", on_job.as_ref().unchecked_ref())
-        .is_err()
-    {
-        leptos::logging::warn!("live progress is unavailable: cannot listen to job events");
-    }
-    // The stream lives as long as the page; the browser reconnects it.
-    on_job.forget();
-    std::mem::forget(source);
+    super::live_events::listen("/api/events/jobs", "job", move |progress: JobProgress| {
+        feed.apply(progress)
+    });
 }
 
 #[cfg(not(feature = "hydrate"))]

@@ -7,6 +7,9 @@ mod field;
 mod job_feed;
 mod job_progress;
 mod layout;
+mod live_events;
+mod restore_feed;
+mod restore_progress;
 
 pub use alert::ErrorAlert;
 pub use copy_button::CopyButton;
@@ -15,3 +18,5 @@ pub use field::{CheckList, FieldError, Notice};
 pub use job_feed::JobFeed;
 pub use job_progress::JobProgressBar;
 pub use layout::ConsoleLayout;
+pub use restore_feed::RestoreFeed;
+pub use restore_progress::RestoreProgressView;

@@ -3,6 +3,7 @@
 pub mod dashboard;
 pub mod not_found;
 pub mod repositories;
+pub mod restores;
 pub mod sources;
 pub mod tasks;
 pub mod upcoming;

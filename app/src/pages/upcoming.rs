@@ -23,18 +23,6 @@ fn AreaPage(
 }
 
 #[component]
-pub fn RestoresPage() -> impl IntoView {
-    view! {
-        <AreaPage
-            title="Restoration Management"
-            testid="restores"
-            empty="No restore tasks"
-            hint="Restore tasks bring a recovery point back to its source or to another target, after a pre-check."
-        />
-    }
-}
-
-#[component]
 pub fn AuditPage() -> impl IntoView {
     view! {
         <AreaPage

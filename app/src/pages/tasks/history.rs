@@ -95,6 +95,7 @@ fn HistoryTable(page: HistoryPage, state: String) -> impl IntoView {
                     <th>"Size"</th>
                     <th>"Dedup"</th>
                     <th>"Backup path"</th>
+                    <th></th>
                 </tr>
             </thead>
             <tbody>
@@ -129,6 +130,15 @@ fn HistoryRow(run: RunSummary) -> impl IntoView {
     } else {
         "—".into()
     };
+    // A succeeded run's point can be restored, starting from this record.
+    let restore = match (&run.point, run.state.as_str()) {
+        (Some(point), "succeeded") => Some(format!(
+            "/restores/new?task={}&point={}",
+            run.task_id,
+            urlencoding_lite(point)
+        )),
+        _ => None,
+    };
     view! {
         <tr data-testid="history-row" data-state=run.state.clone()>
             <td><A href=format!("/runs/{}", run.id) attr:data-testid="run-link">{format!("#{}", run.id)}</A>
@@ -152,6 +162,21 @@ fn HistoryRow(run: RunSummary) -> impl IntoView {
                     <CopyButton text=path testid="copy-path" />
                 })}
             </td>
+            <td>
+                {restore.map(|href| view! { <A href=href attr:class="button button--small" attr:data-testid="restore-run">"Restore"</A> })}
+            </td>
         </tr>
     }
+}
+
+/// Point ids are `[A-Za-z0-9_.-]` plus what a task name brings; escape the rest.
+fn urlencoding_lite(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }

@@ -1,0 +1,57 @@
+//! The live restore feed: the latest progress of each restore job, from
+//! `GET /api/events/restores`, shared through context by the restore pages.
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+
+use crate::model::RestoreProgress;
+
+#[derive(Clone, Copy)]
+pub struct RestoreFeed {
+    pub by_restore: RwSignal<HashMap<i64, RestoreProgress>>,
+    /// Moves when any restore ends, so pages reload what they show.
+    pub finished: RwSignal<u64>,
+}
+
+impl RestoreFeed {
+    pub fn provide() -> Self {
+        let feed = RestoreFeed {
+            by_restore: RwSignal::new(HashMap::new()),
+            finished: RwSignal::new(0),
+        };
+        provide_context(feed);
+        Effect::new(move |_| connect(feed));
+        feed
+    }
+
+    pub fn get() -> Option<Self> {
+        use_context::<RestoreFeed>()
+    }
+
+    pub fn apply(&self, progress: RestoreProgress) {
+        let ended = !progress.state.is_active();
+        self.by_restore.update(|m| {
+            m.insert(progress.restore_id, progress);
+        });
+        if ended {
+            self.finished.update(|n| *n += 1);
+        }
+    }
+
+    pub fn restore(&self, id: i64) -> Option<RestoreProgress> {
+        self.by_restore.with(|m| m.get(&id).cloned())
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn connect(feed: RestoreFeed) {
+    super::live_events::listen(
+        "/api/events/restores",
+        "restore",
+        move |progress: RestoreProgress| feed.apply(progress),
+    );
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn connect(_: RestoreFeed) {}

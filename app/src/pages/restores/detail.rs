@@ -1,0 +1,207 @@
+//! One restore task: its settings, Verify's items, Start (once no item
+//! fails and warnings are acknowledged), Retry after a failure, Cancel
+//! while it runs; the live bars, each phase's start and finish, the
+//! sub-tasks (objects) with their errors, and the timeout.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+
+use super::checks::{PlanPreview, PreCheckList};
+use super::when;
+use crate::api::restores::{
+    get_restore, CancelRestore, RestoreDetail, RetryRestore, StartRestore, VerifyRestore,
+};
+use crate::components::{ErrorAlert, Notice, RestoreFeed, RestoreProgressView};
+use crate::model::{human_bytes, RestoreProgress, RestoreState, PHASES};
+
+#[component]
+pub fn RestorePage() -> impl IntoView {
+    let params = use_params_map();
+    let feed = RestoreFeed::get();
+    let id = move || params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
+    let start = ServerAction::<StartRestore>::new();
+    let retry = ServerAction::<RetryRestore>::new();
+    let cancel = ServerAction::<CancelRestore>::new();
+    let verify = ServerAction::<VerifyRestore>::new();
+    let detail = Resource::new(
+        move || {
+            (
+                id(),
+                feed.map(|f| f.finished.get()),
+                start.version().get(),
+                retry.version().get(),
+                cancel.version().get(),
+                verify.version().get(),
+            )
+        },
+        |(id, ..)| get_restore(id),
+    );
+    let error = Signal::derive(move || {
+        [start.value().get(), retry.value().get()]
+            .into_iter()
+            .flatten()
+            .find_map(|r| r.err())
+            .or_else(|| verify.value().get().and_then(|r| r.err()))
+    });
+    view! {
+        <section class="page" data-testid="restore-detail">
+            <Notice error />
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || detail.get().map(|result| match result {
+                    Ok(detail) => view! { <RestoreView detail start retry cancel verify /> }.into_any(),
+                    Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// The figures as stored, for a restore that is not running.
+fn stored_progress(d: &RestoreDetail) -> Option<RestoreProgress> {
+    let state = RestoreState::parse(&d.row.state)?;
+    (state != RestoreState::New).then(|| RestoreProgress {
+        restore_id: d.row.id,
+        state,
+        phase: d.row.phase.clone().unwrap_or_default(),
+        phases: d.phases.clone(),
+        bytes_total: d.bytes_total,
+        bytes_fetched: d.bytes_loaded,
+        bytes_loaded: d.bytes_loaded,
+        rows_total: d.rows_total,
+        rows_loaded: d.rows_loaded,
+        objects_total: d.objects.len() as u64,
+        objects_done: d.objects.iter().filter(|o| o.state == "done").count() as u64,
+        elapsed_secs: match (d.started_at, d.row.finished_at) {
+            (Some(a), Some(b)) => (b - a).num_milliseconds() as f64 / 1000.0,
+            _ => 0.0,
+        },
+        error: d.row.error.clone(),
+    })
+}
+
+#[component]
+fn RestoreView(
+    detail: RestoreDetail,
+    start: ServerAction<StartRestore>,
+    retry: ServerAction<RetryRestore>,
+    cancel: ServerAction<CancelRestore>,
+    verify: ServerAction<VerifyRestore>,
+) -> impl IntoView {
+    let feed = RestoreFeed::get();
+    let id = detail.row.id;
+    let state = detail.row.state.clone();
+    let stored = stored_progress(&detail);
+    let initial_live = detail.live.clone();
+    // Live events win; the page's own figures cover the time before the first.
+    let progress = Signal::derive(move || {
+        feed.and_then(|f| f.restore(id))
+            .or_else(|| initial_live.clone())
+            .or_else(|| stored.clone())
+    });
+    let live_state = Signal::derive(move || {
+        progress
+            .get()
+            .map(|p| p.state)
+            .or_else(|| RestoreState::parse(&state))
+    });
+    let live_state = move || live_state.get();
+    let acknowledged = RwSignal::new(false);
+    let outcome = detail.verify_outcome.clone().unwrap_or_default();
+    let verified = detail.verified_current;
+    let warn = outcome == "warn";
+    let startable = verified && outcome != "fail" && outcome != "";
+    let phases = Signal::derive(move || progress.get().map(|p| p.phases).unwrap_or_default());
+    let form = detail.form.clone();
+    view! {
+        <header class="page-header">
+            <h1>{format!("Restore: {}", detail.row.name)}</h1>
+            <span class="state" data-testid="restore-state">{move || live_state().map(|s| s.as_str()).unwrap_or("unknown")}</span>
+            <A href="/restores" attr:class="button">"All restore tasks"</A>
+        </header>
+        <dl class="facts">
+            <dt>"Backup task"</dt><dd>{detail.row.task_name.clone()}</dd>
+            <dt>"Recovery point"</dt><dd><code data-testid="restore-point">{detail.row.point_id.clone()}</code></dd>
+            <dt>"Target"</dt><dd><code data-testid="restore-target">{detail.row.target.clone()}</code></dd>
+            <dt>"Objects"</dt><dd>{if form.objects.is_empty() { "all, under their own names".to_owned() } else {
+                form.objects.iter().map(|o| if o.name == o.target_name { o.name.clone() } else { format!("{} as {}", o.name, o.target_name) }).collect::<Vec<_>>().join(", ")
+            }}</dd>
+            <dt>"Policies"</dt><dd>{format!("force: {}, structure: {}, data: {}, lock: {}", if form.force { "on" } else { "off" }, form.structure, form.data, if form.lock { "on" } else { "off" })}</dd>
+            <dt>"Timeout"</dt><dd data-testid="restore-timeout">{format!("{} min", detail.timeout_min)}</dd>
+            <dt>"Attempts"</dt><dd data-testid="restore-attempt">{detail.attempt}</dd>
+            <dt>"Created"</dt><dd>{when(Some(detail.row.created_at))}</dd>
+            <dt>"Finished"</dt><dd>{when(detail.row.finished_at)}</dd>
+        </dl>
+
+        <div class="form-actions">
+            {move || (live_state() == Some(RestoreState::New)).then(|| view! {
+                <button type="button" class="button" data-testid="verify" on:click=move |_| { verify.dispatch(VerifyRestore { id }); }>"Verify"</button>
+                {warn.then(|| view! {
+                    <label data-testid="ack-label"><input type="checkbox" data-testid="ack-warnings"
+                        on:change=move |ev| acknowledged.set(event_target_checked(&ev)) />" I have read the warnings"</label>
+                })}
+                <button type="button" class="button button--primary" data-testid="start-restore"
+                    prop:disabled=move || !startable || (warn && !acknowledged.get())
+                    on:click=move |_| { start.dispatch(StartRestore { id, acknowledge_warnings: acknowledged.get_untracked() }); }>"Start"</button>
+            })}
+            {move || live_state().is_some_and(|s| s.can_retry()).then(|| view! {
+                <button type="button" class="button button--primary" data-testid="retry-restore"
+                    on:click=move |_| { retry.dispatch(RetryRestore { id, acknowledge_warnings: true }); }>"Retry"</button>
+            })}
+            {move || live_state().is_some_and(|s| s.is_active()).then(|| view! {
+                <button type="button" class="button button--danger" data-testid="cancel-restore"
+                    on:click=move |_| { cancel.dispatch(CancelRestore { id }); }>"Cancel"</button>
+            })}
+        </div>
+        {move || verify.value().get().and_then(Result::ok).map(|p| view! {
+            <PreCheckList checks=p.checks.clone() outcome=p.outcome.clone() />
+            <PlanPreview preview=p />
+        })}
+        {(!detail.checks.is_empty()).then(|| view! {
+            <h2>"Pre-check" {detail.verified_at.map(|t| format!(" ({})", t.format("%Y-%m-%d %H:%M:%S")))}</h2>
+            <PreCheckList checks=detail.checks.clone() outcome=outcome.clone() />
+        })}
+
+        <h2>"Progress"</h2>
+        <RestoreProgressView progress />
+        {detail.row.error.clone().map(|e| view! { <p class="alert alert--error" data-testid="restore-error">{e}</p> })}
+        <table class="table" data-testid="restore-phases">
+            <thead><tr><th>"Phase"</th><th>"Started"</th><th>"Finished"</th></tr></thead>
+            <tbody>
+                {PHASES.into_iter().map(|phase| {
+                    let times = move || phases.get().into_iter().find(|p| p.phase == phase);
+                    let status = move || match times() {
+                        Some(p) if p.finished_at.is_some() => "done",
+                        Some(_) => "running",
+                        None => "waiting",
+                    };
+                    view! {
+                        <tr data-testid="phase-row" data-phase=phase data-status=status>
+                            <td>{phase.to_uppercase()}</td>
+                            <td>{move || when(times().and_then(|p| p.started_at))}</td>
+                            <td>{move || when(times().and_then(|p| p.finished_at))}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+
+        <h2>"Sub-tasks"</h2>
+        <table class="table" data-testid="restore-objects">
+            <thead><tr><th>"Object"</th><th>"Restored as"</th><th>"Action"</th><th>"Size"</th><th>"Rows"</th><th>"State"</th><th>"Error"</th></tr></thead>
+            <tbody>
+                {detail.objects.into_iter().map(|o| { let (object, state) = (o.name.clone(), o.state.clone()); view! {
+                    <tr data-testid="restore-object" data-object=object data-state=state>
+                        <td><code>{o.name}</code></td>
+                        <td><code>{o.target_name}</code></td>
+                        <td>{o.action}</td>
+                        <td>{human_bytes(o.bytes)}</td>
+                        <td>{o.rows.map(|r| r.to_string()).unwrap_or_default()}</td>
+                        <td>{o.state}</td>
+                        <td class="error-text">{o.error.unwrap_or_default()}</td>
+                    </tr>
+                }}).collect_view()}
+            </tbody>
+        </table>
+    }
+}

@@ -1,0 +1,276 @@
+//! Create restore task: name, the backup task, its recovery points (read
+//! from the repository, with Refresh), the data configuration, the target,
+//! the policies; Verify and Preview before Create.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+use super::checks::{PlanPreview, PreCheckList};
+use super::objects::{choices_for, ObjectTable};
+use crate::api::restores::{
+    check_restore, create_restore, new_restore_form, point_objects, recovery_points,
+    restore_targets,
+};
+use crate::api::tasks::list_tasks;
+use crate::components::{ErrorAlert, FieldError, Notice};
+use crate::model::{human_bytes, RestoreForm};
+
+#[component]
+pub fn RestoreCreatePage() -> impl IntoView {
+    let query = use_query_map();
+    let initial = Resource::new(
+        move || {
+            query.with(|q| {
+                (
+                    q.get("task").and_then(|t| t.parse::<i64>().ok()),
+                    q.get("point"),
+                )
+            })
+        },
+        |(task, point)| new_restore_form(task, point),
+    );
+    view! {
+        <section class="page" data-testid="restore-form-page">
+            <header class="page-header"><h1>"Create restore task"</h1></header>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || initial.get().map(|result| match result {
+                    Ok(form) => view! { <RestoreFormView initial=form /> }.into_any(),
+                    Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// A text input bound to one field of the form.
+fn text_input(
+    form: RwSignal<RestoreForm>,
+    testid: &'static str,
+    get: fn(&RestoreForm) -> String,
+    set: fn(&mut RestoreForm, String),
+) -> impl IntoView {
+    view! {
+        <input type="text" data-testid=testid prop:value=move || form.with(get)
+            on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| set(f, v)); } />
+    }
+}
+
+#[component]
+fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
+    let form = RwSignal::new(initial);
+    let task_id = Memo::new(move |_| form.with(|f| f.task_id.parse::<i64>().ok()));
+    let point_id = Memo::new(move |_| form.with(|f| f.point_id.clone()));
+    let refresh = RwSignal::new(0u32);
+    let tasks = Resource::new(|| (), |_| list_tasks());
+    let points = Resource::new(
+        move || (task_id.get(), refresh.get()),
+        |(task, _)| async move {
+            match task {
+                Some(id) => recovery_points(id).await,
+                None => Ok(Vec::new()),
+            }
+        },
+    );
+    let targets = Resource::new(
+        move || task_id.get(),
+        |task| async move {
+            match task {
+                Some(id) => restore_targets(id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    let objects = Resource::new(
+        move || (task_id.get(), point_id.get()),
+        |(task, point)| async move {
+            match task {
+                Some(id) if !point.is_empty() => point_objects(id, point).await,
+                _ => Ok(Vec::new()),
+            }
+        },
+    );
+    // The configuration follows the chosen point's objects.
+    Effect::new(move |_| {
+        if let Some(Ok(list)) = objects.get() {
+            let names_differ = form.with_untracked(|f| {
+                f.objects.len() != list.len()
+                    || f.objects.iter().zip(&list).any(|(c, o)| c.name != o.name)
+            });
+            if names_differ {
+                form.update(|f| f.objects = choices_for(&list, &f.objects));
+            }
+        }
+    });
+    let verify = Action::new(|form: &RestoreForm| check_restore(form.clone()));
+    let preview = Action::new(|form: &RestoreForm| check_restore(form.clone()));
+    let create = Action::new(|form: &RestoreForm| create_restore(form.clone()));
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(id)) = create.value().get() {
+            navigate(&format!("/restores/{id}"), Default::default());
+        }
+    });
+    let error = Signal::derive(move || {
+        create
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .or_else(|| verify.value().get().and_then(|r| r.err()))
+            .or_else(|| preview.value().get().and_then(|r| r.err()))
+    });
+    let on_task = move |ev| {
+        let id = event_target_value(&ev);
+        form.update(|f| {
+            f.task_id = id;
+            f.point_id.clear();
+            f.objects.clear();
+        });
+    };
+
+    view! {
+        <div class="form" data-testid="restore-form">
+            <Notice error />
+            <fieldset>
+                <legend>"Restore task"</legend>
+                <label>"Name" {text_input(form, "restore-name", |f| f.name.clone(), |f, v| f.name = v)}</label>
+                <FieldError field="name" error />
+                <label>"Backup task (recovery object)"
+                    <select data-testid="restore-task" on:change=on_task prop:value=move || form.with(|f| f.task_id.clone())>
+                        <option value="">"— choose —"</option>
+                        <Transition fallback=|| ()>
+                            {move || tasks.get().and_then(Result::ok).map(|tasks| tasks.into_iter().map(|t| {
+                                let id = t.id.to_string();
+                                let selected = form.with_untracked(|f| f.task_id == id);
+                                view! { <option value=id selected=selected>{t.name}</option> }
+                            }).collect_view())}
+                        </Transition>
+                    </select>
+                </label>
+                <FieldError field="task_id" error />
+            </fieldset>
+
+            <fieldset data-testid="recovery-points">
+                <legend>"Recovery point"
+                    <button type="button" class="button button--small" data-testid="refresh-points" on:click=move |_| refresh.update(|n| *n += 1)>"Refresh"</button>
+                </legend>
+                <p class="muted">"Read from the repository: points written by the CLI or another console are listed too. A point restores the data as of that point; an incremental one brings its whole chain from the full point."</p>
+                <Transition fallback=|| view! { <p class="muted">"Reading the repository…"</p> }>
+                    {move || points.get().map(|result| match result {
+                        Ok(points) => view! {
+                            <table class="table">
+                                <thead><tr><th></th><th>"Point"</th><th>"Mode"</th><th>"Finished"</th><th>"Chain"</th><th>"Objects"</th><th>"Size"</th></tr></thead>
+                                <tbody>
+                                    {points.into_iter().map(|p| {
+                                        let id = p.id.clone();
+                                        let chosen = id.clone();
+                                        view! {
+                                            <tr data-testid="point-row" data-point=p.id.clone()>
+                                                <td><input type="radio" name="point" data-testid="point-choose"
+                                                    prop:checked=move || form.with(|f| f.point_id == chosen)
+                                                    on:change=move |_| { let id = id.clone(); form.update(|f| f.point_id = id); } /></td>
+                                                <td><code>{p.id.clone()}</code></td>
+                                                <td>{p.mode}</td>
+                                                <td>{p.finished_at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
+                                                <td>{if p.chain_length > 1 { format!("{} points from {}", p.chain_length, p.chain_start) } else { "full".into() }}</td>
+                                                <td>{p.objects}</td>
+                                                <td>{human_bytes(p.bytes)}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                    })}
+                </Transition>
+                <FieldError field="point_id" error />
+            </fieldset>
+
+            <fieldset>
+                <legend>"Data configuration"</legend>
+                <label><input type="radio" name="objects_mode" data-testid="objects-all"
+                    prop:checked=move || form.with(|f| f.objects_mode == "all")
+                    on:change=move |_| form.update(|f| f.objects_mode = "all".into()) />" All objects of the point"</label>
+                <label><input type="radio" name="objects_mode" data-testid="objects-custom"
+                    prop:checked=move || form.with(|f| f.objects_mode == "custom")
+                    on:change=move |_| form.update(|f| f.objects_mode = "custom".into()) />" A selection"</label>
+                <Transition fallback=|| ()>
+                    {move || objects.get().map(|result| match result {
+                        Ok(list) => view! { <ObjectTable objects=list form /> }.into_any(),
+                        Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                    })}
+                </Transition>
+                <FieldError field="objects" error />
+            </fieldset>
+
+            <fieldset>
+                <legend>"Target"</legend>
+                <Transition fallback=|| ()>
+                    {move || targets.get().and_then(Result::ok).flatten().map(|t| view! {
+                        <div>
+                            {t.path_allowed.then(|| view! {
+                                <label><input type="radio" name="target_mode" data-testid="target-new"
+                                    prop:checked=move || form.with(|f| f.target_mode == "new")
+                                    on:change=move |_| form.update(|f| f.target_mode = "new".into()) />
+                                    {format!(" A new {} (advised: a path different from the backup's)", if t.kind == "sqlite" { "database file" } else { "directory" })}</label>
+                            })}
+                            <label><input type="radio" name="target_mode" data-testid="target-source"
+                                prop:checked=move || form.with(|f| f.target_mode == "source")
+                                on:change=move |_| form.update(|f| f.target_mode = "source".into()) />" A data source of the same kind"</label>
+                            <select data-testid="target-source-id" on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.target_source_id = v); }>
+                                <option value="">"— choose —"</option>
+                                {t.sources.into_iter().map(|(id, name, location)| {
+                                    let value = id.to_string();
+                                    let selected = form.with_untracked(|f| f.target_source_id == value);
+                                    let original = if id == t.original_source_id { " (the original)" } else { "" };
+                                    view! { <option value=value selected=selected>{format!("{name}{original} — {location}")}</option> }
+                                }).collect_view()}
+                            </select>
+                        </div>
+                    })}
+                </Transition>
+                <label>"Path on the server" {text_input(form, "target-path", |f| f.target_path.clone(), |f, v| f.target_path = v)}</label>
+                <FieldError field="target_path" error />
+                <FieldError field="target_source_id" error />
+            </fieldset>
+
+            <fieldset>
+                <legend>"Policies"</legend>
+                <label><input type="checkbox" data-testid="force" prop:checked=move || form.with(|f| f.force)
+                    on:change=move |ev| { let on = event_target_checked(&ev); form.update(|f| f.force = on); } />
+                    " Force recovery: overwrite objects of the same name"</label>
+                {move || form.with(|f| f.force).then(|| view! {
+                    <p class="alert alert--warn" data-testid="force-warning">"Data written to those objects after the recovery point is lost."</p>
+                })}
+                <label>"When a table exists (structure)"
+                    <select data-testid="structure" on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.structure = v); } prop:value=move || form.with(|f| f.structure.clone())>
+                        <option value="stop">"Stop"</option>
+                        <option value="ignore">"Ignore: keep it and load the rows into it"</option>
+                    </select>
+                </label>
+                <FieldError field="structure" error />
+                <label>"When a row exists (data)"
+                    <select data-testid="data" on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.data = v); } prop:value=move || form.with(|f| f.data.clone())>
+                        <option value="stop">"Stop on a duplicate"</option>
+                        <option value="skip">"Skip duplicates"</option>
+                        <option value="rewrite">"Delete, then rewrite"</option>
+                    </select>
+                </label>
+                <FieldError field="data" error />
+                <label><input type="checkbox" data-testid="lock" prop:checked=move || form.with(|f| f.lock)
+                    on:change=move |ev| { let on = event_target_checked(&ev); form.update(|f| f.lock = on); } />
+                    " Lock the target during the restore"</label>
+                <label>"Timeout (minutes)" {text_input(form, "timeout", |f| f.timeout_min.clone(), |f, v| f.timeout_min = v)}</label>
+                <FieldError field="timeout_min" error />
+            </fieldset>
+
+            <div class="form-actions">
+                <button type="button" class="button" data-testid="verify-restore" on:click=move |_| { verify.dispatch(form.get()); }>"Verify"</button>
+                <button type="button" class="button" data-testid="preview-restore" on:click=move |_| { preview.dispatch(form.get()); }>"Preview"</button>
+                <button type="button" class="button button--primary" data-testid="create-restore" on:click=move |_| { create.dispatch(form.get()); }>"Create"</button>
+            </div>
+            {move || verify.value().get().and_then(Result::ok).map(|p| view! { <PreCheckList checks=p.checks outcome=p.outcome /> })}
+            {move || preview.value().get().and_then(Result::ok).map(|p| view! { <PlanPreview preview=p /> })}
+        </div>
+    }
+}

@@ -1,0 +1,124 @@
+//! Restoration Management: the restore tasks with their state and live
+//! progress; Start, Retry, Cancel, View and Delete.
+
+mod checks;
+mod detail;
+mod form;
+mod objects;
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+pub use detail::RestorePage;
+pub use form::RestoreCreatePage;
+
+use crate::api::restores::{list_restores, CancelRestore, DeleteRestore, RestoreRow, RetryRestore};
+use crate::components::{EmptyState, ErrorAlert, Notice, RestoreFeed, RestoreProgressView};
+
+pub(crate) fn when(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|| "—".into())
+}
+
+#[component]
+pub fn RestoresPage() -> impl IntoView {
+    let feed = RestoreFeed::get();
+    let cancel = ServerAction::<CancelRestore>::new();
+    let retry = ServerAction::<RetryRestore>::new();
+    let delete = ServerAction::<DeleteRestore>::new();
+    let restores = Resource::new(
+        move || {
+            (
+                feed.map(|f| f.finished.get()),
+                cancel.version().get(),
+                retry.version().get(),
+                delete.version().get(),
+            )
+        },
+        |_| list_restores(),
+    );
+    let error = Signal::derive(move || {
+        [retry.value().get(), delete.value().get()]
+            .into_iter()
+            .flatten()
+            .find_map(|r| r.err())
+            .or_else(|| cancel.value().get().and_then(|r| r.err()))
+    });
+    view! {
+        <section class="page" data-testid="restores">
+            <header class="page-header">
+                <h1>"Restoration Management"</h1>
+                <A href="/restores/new" attr:class="button button--primary" attr:data-testid="new-restore">"Create restore task"</A>
+            </header>
+            <Notice error />
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || restores.get().map(|result| match result {
+                    Ok(rows) if rows.is_empty() => view! {
+                        <EmptyState title="No restore tasks">
+                            "Create one here, or from a backup task's History with Restore on a run."
+                        </EmptyState>
+                    }.into_any(),
+                    Ok(rows) => view! { <RestoreTable rows cancel retry delete /> }.into_any(),
+                    Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn RestoreTable(
+    rows: Vec<RestoreRow>,
+    cancel: ServerAction<CancelRestore>,
+    retry: ServerAction<RetryRestore>,
+    delete: ServerAction<DeleteRestore>,
+) -> impl IntoView {
+    let feed = RestoreFeed::get();
+    view! {
+        <table class="table" data-testid="restore-list">
+            <thead>
+                <tr>
+                    <th>"Name"</th><th>"Backup task"</th><th>"Recovery point"</th><th>"Target"</th>
+                    <th>"State"</th><th>"Progress"</th><th>"Created"</th><th>"Finished"</th><th>"Actions"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {rows.into_iter().map(|r| {
+                    let id = r.id;
+                    let live = Signal::derive(move || feed.and_then(|f| f.restore(id)));
+                    let state = r.state.clone();
+                    let active = state == "pending" || state == "running";
+                    let retryable = state == "failed" || state == "cancelled";
+                    let (row_name, row_state) = (r.name.clone(), state.clone());
+                    view! {
+                        <tr data-testid="restore-row" data-name=row_name data-state=row_state>
+                            <td><A href=format!("/restores/{id}")>{r.name.clone()}</A></td>
+                            <td>{r.task_name.clone()}</td>
+                            <td><code>{r.point_id.clone()}</code></td>
+                            <td><code>{r.target.clone()}</code></td>
+                            <td><span class=format!("state state--{state}") data-testid="restore-row-state">{state.clone()}</span></td>
+                            <td>{move || if active { view! { <RestoreProgressView progress=live /> }.into_any() } else { r.phase.clone().unwrap_or_default().into_any() }}</td>
+                            <td>{when(Some(r.created_at))}</td>
+                            <td>{when(r.finished_at)}</td>
+                            <td class="actions">
+                                {(state == "new").then(|| view! {
+                                    <A href=format!("/restores/{id}") attr:class="button button--primary" attr:data-testid="row-start">"Start"</A>
+                                })}
+                                {retryable.then(|| view! {
+                                    <button class="button" data-testid="row-retry" on:click=move |_| { retry.dispatch(RetryRestore { id, acknowledge_warnings: false }); }>"Retry"</button>
+                                })}
+                                {active.then(|| view! {
+                                    <button class="button button--danger" data-testid="row-cancel" on:click=move |_| { cancel.dispatch(CancelRestore { id }); }>"Cancel"</button>
+                                })}
+                                <A href=format!("/restores/{id}") attr:class="button" attr:data-testid="row-view">"View"</A>
+                                {(!active).then(|| view! {
+                                    <button class="button button--danger" data-testid="row-delete" on:click=move |_| { delete.dispatch(DeleteRestore { id }); }>"Delete"</button>
+                                })}
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}

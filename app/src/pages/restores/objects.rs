@@ -1,0 +1,92 @@
+//! Data configuration: every object of the recovery point with a checkbox,
+//! the name it is restored under, and a time range for time-series tables.
+
+use leptos::prelude::*;
+
+use crate::api::restores::PointObject;
+use crate::model::{human_bytes, ObjectChoice, RestoreForm};
+
+/// The form's choices for `objects`, keeping what was chosen for names
+/// that are still there.
+pub fn choices_for(objects: &[PointObject], current: &[ObjectChoice]) -> Vec<ObjectChoice> {
+    objects
+        .iter()
+        .map(|o| {
+            current
+                .iter()
+                .find(|c| c.name == o.name)
+                .cloned()
+                .unwrap_or_else(|| ObjectChoice {
+                    name: o.name.clone(),
+                    selected: true,
+                    target_name: o.name.clone(),
+                    ..ObjectChoice::default()
+                })
+        })
+        .collect()
+}
+
+fn update_choice(form: RwSignal<RestoreForm>, name: &str, f: impl FnOnce(&mut ObjectChoice)) {
+    form.update(|form| {
+        if let Some(choice) = form.objects.iter_mut().find(|c| c.name == name) {
+            f(choice);
+        }
+    });
+}
+
+#[component]
+pub fn ObjectTable(objects: Vec<PointObject>, form: RwSignal<RestoreForm>) -> impl IntoView {
+    let custom = move || form.with(|f| f.objects_mode == "custom");
+    view! {
+        <table class="table" data-testid="object-table">
+            <thead>
+                <tr><th>"Restore"</th><th>"Object"</th><th>"Kind"</th><th>"Size"</th><th>"Rows"</th><th>"Restored as"</th><th>"Time range (UTC)"</th></tr>
+            </thead>
+            <tbody>
+                {objects.into_iter().map(|o| {
+                    let name = o.name.clone();
+                    let choice = {
+                        let name = name.clone();
+                        move || form.with(|f| f.objects.iter().find(|c| c.name == name).cloned().unwrap_or_default())
+                    };
+                    let (n1, n2, n3, n4) = (name.clone(), name.clone(), name.clone(), name.clone());
+                    let series = o.time_min.is_some();
+                    let span = match (&o.time_min, &o.time_max) {
+                        (Some(a), Some(b)) => format!("{a} … {b}"),
+                        _ => String::new(),
+                    };
+                    let (c1, c2, c3, c4) = (choice.clone(), choice.clone(), choice.clone(), choice);
+                    view! {
+                        <tr data-testid="object-row" data-object=name.clone()>
+                            <td>
+                                <input type="checkbox" data-testid="object-select"
+                                    prop:checked=move || !custom() || c1().selected
+                                    prop:disabled=move || !custom()
+                                    on:change=move |ev| { let on = event_target_checked(&ev); update_choice(form, &n1, |c| c.selected = on); } />
+                            </td>
+                            <td><code>{name.clone()}</code></td>
+                            <td>{o.kind.clone()}</td>
+                            <td>{human_bytes(o.size)}</td>
+                            <td>{o.rows.map(|r| r.to_string()).unwrap_or_default()}</td>
+                            <td>
+                                <input type="text" data-testid="object-target-name" prop:value=move || c2().target_name
+                                    on:input=move |ev| { let v = event_target_value(&ev); update_choice(form, &n2, |c| c.target_name = v); } />
+                            </td>
+                            <td>
+                                {series.then(|| view! {
+                                    <div class="range">
+                                        <input type="text" placeholder="since" data-testid="object-since" prop:value=move || c3().since
+                                            on:input=move |ev| { let v = event_target_value(&ev); update_choice(form, &n3, |c| c.since = v); } />
+                                        <input type="text" placeholder="until" data-testid="object-until" prop:value=move || c4().until
+                                            on:input=move |ev| { let v = event_target_value(&ev); update_choice(form, &n4, |c| c.until = v); } />
+                                        <small class="muted">{span.clone()}</small>
+                                    </div>
+                                })}
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
