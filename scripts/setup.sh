@@ -10,6 +10,8 @@ APT_PACKAGES=(
   chromium postgresql mariadb-server
   # sqlite3 .dump is the independent check of SQLite round trips.
   sqlite3
+  # chattr makes a restore target read-only even for root in the failure tests.
+  e2fsprogs
   ca-certificates
 )
 # Node and npm run the browser tests and wasm-opt. A machine may already have

@@ -108,7 +108,7 @@ pub async fn points(state: &AppState, task_id: i64) -> Result<Vec<PointRow>, App
                 }
             })
             .collect();
-        rows.sort_by(|a, b| b.finished_at.cmp(&a.finished_at));
+        rows.sort_by_key(|p| std::cmp::Reverse(p.finished_at));
         Ok(rows)
     })
     .await

@@ -210,6 +210,7 @@ impl RestoreForm {
 impl RestoreSettings {
     /// A fingerprint of everything Verify looked at: Start needs a Verify
     /// of exactly these settings.
+    #[cfg(feature = "ssr")]
     pub fn fingerprint(&self) -> String {
         let json = serde_json::to_string(self).unwrap_or_default();
         // FNV-1a: stable across builds, and no cryptography is needed here.

@@ -96,6 +96,7 @@ fn target_names_must_be_present_and_distinct() {
     assert_eq!(fields(f.parse().unwrap_err()), ["objects"]);
 }
 
+#[cfg(feature = "ssr")]
 #[test]
 fn the_fingerprint_changes_with_any_setting() {
     let a = form().parse().unwrap();

@@ -110,7 +110,7 @@ fn RestoreView(
     let outcome = detail.verify_outcome.clone().unwrap_or_default();
     let verified = detail.verified_current;
     let warn = outcome == "warn";
-    let startable = verified && outcome != "fail" && outcome != "";
+    let startable = verified && outcome != "fail" && !outcome.is_empty();
     let phases = Signal::derive(move || progress.get().map(|p| p.phases).unwrap_or_default());
     let form = detail.form.clone();
     view! {
