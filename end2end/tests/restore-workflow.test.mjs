@@ -189,6 +189,9 @@ describe('restore workflow', () => {
     assert.ok((await page.locator('.job-progress--failed').count()) > 0, 'the bar is red');
     await id('restore-error').waitFor();
     assert.match(await id('restore-error').textContent(), /not writable/);
+    // The phase it stopped in is marked; later phases never began.
+    await page.locator('[data-testid="phase-row"][data-phase="preparing"][data-status="failed"]').waitFor();
+    assert.equal(await page.locator('[data-testid="phase-row"][data-phase="loading"]').getAttribute('data-status'), 'waiting');
     assert.equal(existsSync(target), false);
 
     await id('retry-restore').click();

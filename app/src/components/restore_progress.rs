@@ -1,6 +1,6 @@
 //! A restore's progress: the overall bar and one bar each for reading the
 //! repository and loading the target, with bytes, rows, throughput and
-//! ETA; green when it finished, red with the error when it failed.
+//! ETA; green when it finished, red when it failed (pages show the error).
 
 use leptos::prelude::*;
 
@@ -61,7 +61,6 @@ pub fn RestoreProgressView(
                             {bar("bar-loading", format!("Loading the target {:.0}%", p.loading_percent()), p.loading_percent())}
                         </div>
                     })}
-                    {p.error.map(|e| view! { <div class="job-progress-error" data-testid="restore-error-live">{e}</div> })}
                 </div>
             }
         })

@@ -57,6 +57,12 @@ pub fn RestorePage() -> impl IntoView {
     }
 }
 
+/// Phases are often shorter than a second.
+fn precise(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    at.map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string())
+        .unwrap_or_else(|| "—".into())
+}
+
 /// The figures as stored, for a restore that is not running.
 fn stored_progress(d: &RestoreDetail) -> Option<RestoreProgress> {
     let state = RestoreState::parse(&d.row.state)?;
@@ -170,16 +176,22 @@ fn RestoreView(
             <tbody>
                 {PHASES.into_iter().map(|phase| {
                     let times = move || phases.get().into_iter().find(|p| p.phase == phase);
-                    let status = move || match times() {
-                        Some(p) if p.finished_at.is_some() => "done",
-                        Some(_) => "running",
-                        None => "waiting",
+                    // A phase begun and never finished is where a stopped restore ended.
+                    let status = move || match (times(), live_state()) {
+                        (Some(p), _) if p.finished_at.is_some() => "done",
+                        (Some(_), Some(RestoreState::Failed)) => "failed",
+                        (Some(_), Some(RestoreState::Cancelled)) => "cancelled",
+                        (Some(_), _) => "running",
+                        (None, _) => "waiting",
                     };
                     view! {
                         <tr data-testid="phase-row" data-phase=phase data-status=status>
                             <td>{phase.to_uppercase()}</td>
-                            <td>{move || when(times().and_then(|p| p.started_at))}</td>
-                            <td>{move || when(times().and_then(|p| p.finished_at))}</td>
+                            <td>{move || precise(times().and_then(|p| p.started_at))}</td>
+                            <td>{move || match status() {
+                                "failed" | "cancelled" => status().to_owned(),
+                                _ => precise(times().and_then(|p| p.finished_at)),
+                            }}</td>
                         </tr>
                     }
                 }).collect_view()}

@@ -130,8 +130,9 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
     view! {
         <div class="form" data-testid="restore-form">
             <Notice error />
-            <fieldset>
+            <fieldset class="panel">
                 <legend>"Restore task"</legend>
+                <div class="form-grid">
                 <label>"Name" {text_input(form, "restore-name", |f| f.name.clone(), |f, v| f.name = v)}</label>
                 <FieldError field="name" error />
                 <label>"Backup task (recovery object)"
@@ -147,9 +148,10 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                     </select>
                 </label>
                 <FieldError field="task_id" error />
+                </div>
             </fieldset>
 
-            <fieldset data-testid="recovery-points">
+            <fieldset class="panel" data-testid="recovery-points">
                 <legend>"Recovery point"
                     <button type="button" class="button button--small" data-testid="refresh-points" on:click=move |_| refresh.update(|n| *n += 1)>"Refresh"</button>
                 </legend>
@@ -186,12 +188,12 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                 <FieldError field="point_id" error />
             </fieldset>
 
-            <fieldset>
+            <fieldset class="panel">
                 <legend>"Data configuration"</legend>
-                <label><input type="radio" name="objects_mode" data-testid="objects-all"
+                <label class="radio"><input type="radio" name="objects_mode" data-testid="objects-all"
                     prop:checked=move || form.with(|f| f.objects_mode == "all")
                     on:change=move |_| form.update(|f| f.objects_mode = "all".into()) />" All objects of the point"</label>
-                <label><input type="radio" name="objects_mode" data-testid="objects-custom"
+                <label class="radio"><input type="radio" name="objects_mode" data-testid="objects-custom"
                     prop:checked=move || form.with(|f| f.objects_mode == "custom")
                     on:change=move |_| form.update(|f| f.objects_mode = "custom".into()) />" A selection"</label>
                 <Transition fallback=|| ()>
@@ -203,18 +205,18 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                 <FieldError field="objects" error />
             </fieldset>
 
-            <fieldset>
+            <fieldset class="panel">
                 <legend>"Target"</legend>
                 <Transition fallback=|| ()>
                     {move || targets.get().and_then(Result::ok).flatten().map(|t| view! {
                         <div>
                             {t.path_allowed.then(|| view! {
-                                <label><input type="radio" name="target_mode" data-testid="target-new"
+                                <label class="radio"><input type="radio" name="target_mode" data-testid="target-new"
                                     prop:checked=move || form.with(|f| f.target_mode == "new")
                                     on:change=move |_| form.update(|f| f.target_mode = "new".into()) />
                                     {format!(" A new {} (advised: a path different from the backup's)", if t.kind == "sqlite" { "database file" } else { "directory" })}</label>
                             })}
-                            <label><input type="radio" name="target_mode" data-testid="target-source"
+                            <label class="radio"><input type="radio" name="target_mode" data-testid="target-source"
                                 prop:checked=move || form.with(|f| f.target_mode == "source")
                                 on:change=move |_| form.update(|f| f.target_mode = "source".into()) />" A data source of the same kind"</label>
                             <select data-testid="target-source-id" on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.target_source_id = v); }>
@@ -229,14 +231,15 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                         </div>
                     })}
                 </Transition>
-                <label>"Path on the server" {text_input(form, "target-path", |f| f.target_path.clone(), |f, v| f.target_path = v)}</label>
+                <div class="form-grid"><label class="form-wide">"Path on the server" {text_input(form, "target-path", |f| f.target_path.clone(), |f, v| f.target_path = v)}</label></div>
                 <FieldError field="target_path" error />
                 <FieldError field="target_source_id" error />
             </fieldset>
 
-            <fieldset>
+            <fieldset class="panel">
                 <legend>"Policies"</legend>
-                <label><input type="checkbox" data-testid="force" prop:checked=move || form.with(|f| f.force)
+                <div class="form-grid">
+                <label class="checkbox"><input type="checkbox" data-testid="force" prop:checked=move || form.with(|f| f.force)
                     on:change=move |ev| { let on = event_target_checked(&ev); form.update(|f| f.force = on); } />
                     " Force recovery: overwrite objects of the same name"</label>
                 {move || form.with(|f| f.force).then(|| view! {
@@ -257,11 +260,12 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                     </select>
                 </label>
                 <FieldError field="data" error />
-                <label><input type="checkbox" data-testid="lock" prop:checked=move || form.with(|f| f.lock)
+                <label class="checkbox"><input type="checkbox" data-testid="lock" prop:checked=move || form.with(|f| f.lock)
                     on:change=move |ev| { let on = event_target_checked(&ev); form.update(|f| f.lock = on); } />
                     " Lock the target during the restore"</label>
                 <label>"Timeout (minutes)" {text_input(form, "timeout", |f| f.timeout_min.clone(), |f, v| f.timeout_min = v)}</label>
                 <FieldError field="timeout_min" error />
+                </div>
             </fieldset>
 
             <div class="form-actions">

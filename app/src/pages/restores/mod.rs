@@ -96,7 +96,10 @@ fn RestoreTable(
                             <td>{r.task_name.clone()}</td>
                             <td><code>{r.point_id.clone()}</code></td>
                             <td><code>{r.target.clone()}</code></td>
-                            <td><span class=format!("state state--{state}") data-testid="restore-row-state">{state.clone()}</span></td>
+                            <td>
+                                <span class=format!("state state--{state}") data-testid="restore-row-state">{state.clone()}</span>
+                                {r.error.clone().map(|e| view! { <div class="muted error-text" data-testid="restore-row-error">{e}</div> })}
+                            </td>
                             <td>{move || if active { view! { <RestoreProgressView progress=live /> }.into_any() } else { r.phase.clone().unwrap_or_default().into_any() }}</td>
                             <td>{when(Some(r.created_at))}</td>
                             <td>{when(r.finished_at)}</td>
