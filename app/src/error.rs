@@ -26,6 +26,15 @@ pub enum AppError {
     /// The engine refused or failed; its message names what to look at.
     #[error("{0}")]
     Engine(String),
+    /// No signed-in user (or API token) came with the request.
+    #[error("sign in first")]
+    Unauthorized,
+    /// The user's role does not allow this, or the password must be changed.
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+    /// Too many sign-in attempts from this address.
+    #[error("too many sign-in attempts from your address; try again in {0} s")]
+    TooManyAttempts(u64),
     /// The catalog database could not answer.
     #[error("the catalog is unavailable (reference {reference}); see the server log")]
     CatalogUnavailable { reference: String },

@@ -7,6 +7,8 @@
 
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod auth;
+#[cfg(feature = "ssr")]
 pub mod catalog;
 pub mod components;
 #[cfg(feature = "ssr")]
@@ -24,19 +26,21 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
-use components::{ConsoleLayout, JobFeed, RestoreFeed};
+use components::{ConsoleLayout, JobFeed, MeContext, RestoreFeed};
+use pages::account::{AccountPage, AuditPage, ChangePasswordPage, LoginPage, UsersPage};
 use pages::dashboard::DashboardPage;
 use pages::not_found::NotFoundPage;
 use pages::repositories::RepositoriesPage;
 use pages::restores::{RestoreCreatePage, RestorePage, RestoresPage};
 use pages::sources::SourcesPage;
 use pages::tasks::{RunPage, TaskCreatePage, TaskEditPage, TaskHistoryPage, TasksPage};
-use pages::upcoming::AuditPage;
 
 pub use error::AppError;
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    page_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -54,11 +58,26 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The page's content security policy, naming this response's nonce (the
+/// one leptos puts on its inline hydration script).
+#[cfg(feature = "ssr")]
+fn page_security_policy() {
+    if let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        if let Ok(value) = auth::guard::page_csp(&nonce.to_string()).parse() {
+            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     JobFeed::provide();
     RestoreFeed::provide();
+    MeContext::provide();
     view! {
         <Stylesheet id="tidemark" href="/pkg/tidemark.css" />
         <Title text="Tidemark" />
@@ -77,6 +96,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("sources") view=SourcesPage />
                     <Route path=path!("repositories") view=RepositoriesPage />
                     <Route path=path!("audit") view=AuditPage />
+                    <Route path=path!("users") view=UsersPage />
+                    <Route path=path!("account") view=AccountPage />
+                    <Route path=path!("account/password") view=ChangePasswordPage />
+                    <Route path=path!("login") view=LoginPage />
                 </Routes>
             </ConsoleLayout>
         </Router>

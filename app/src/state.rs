@@ -38,6 +38,7 @@ pub struct AppState {
     pub catalog: Catalog,
     pub jobs: Jobs,
     pub info: Arc<ServerInfo>,
+    pub auth: Arc<crate::auth::AuthState>,
 }
 
 /// The state, from inside a server function.

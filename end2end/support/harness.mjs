@@ -11,12 +11,19 @@ const ROOT = resolve(import.meta.dirname, '..', '..');
 const BIN = process.env.TIDEMARK_BIN ?? join(ROOT, 'target', 'debug', 'tidemark');
 const SITE = process.env.TIDEMARK_SITE_DIR ?? join(ROOT, 'target', 'site');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+// The first admin's password, given to the server through its environment.
+export const ADMIN_PASSWORD = 'end-to-end admin password';
 
 export async function startServer() {
   const dataDir = await mkdtemp(join(tmpdir(), 'tidemark-e2e-'));
   const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--site-dir', SITE], {
     cwd: ROOT,
-    env: { ...process.env, TIDEMARK_LOG: process.env.TIDEMARK_LOG ?? 'warn' },
+    env: {
+      ...process.env,
+      TIDEMARK_LOG: process.env.TIDEMARK_LOG ?? 'warn',
+      TIDEMARK_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      TIDEMARK_LOGIN_ATTEMPTS: '1000',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise((resolveUrl, reject) => {
@@ -68,8 +75,28 @@ export async function openPage(browser, url) {
   page.on('console', (msg) => {
     if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
   });
-  await page.goto(url);
+  await gotoSignedIn(page, url);
   return { page, problems };
+}
+
+// Signs in on the sign-in page with the given account.
+export async function signIn(page, username = 'admin', password = ADMIN_PASSWORD) {
+  await page.locator('[data-testid="login-username"]').fill(username);
+  await page.locator('[data-testid="login-password"]').fill(password);
+  await Promise.all([
+    page.waitForURL((u) => !u.pathname.startsWith('/login')),
+    page.locator('[data-testid="login-submit"]').click(),
+  ]);
+}
+
+// Goes to `url`, signing in as admin when the console asks for it.
+export async function gotoSignedIn(page, url) {
+  let response = await page.goto(url);
+  if (new URL(page.url()).pathname === '/login') {
+    await signIn(page);
+    response = await page.goto(url);
+  }
+  return response;
 }
 
 export const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);

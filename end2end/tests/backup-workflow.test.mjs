@@ -8,7 +8,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { byTestId, launchBrowser, openPage, startServer, waitForHydration } from '../support/harness.mjs';
+import { byTestId, launchBrowser, openPage, startServer, waitForHydration, gotoSignedIn } from '../support/harness.mjs';
 
 async function makeTree() {
   const root = await mkdtemp(join(tmpdir(), 'tidemark-e2e-tree-'));
@@ -50,7 +50,7 @@ describe('backup workflow', () => {
     const id = (testid) => byTestId(page, testid);
 
     // The demo source exists at first start.
-    await page.goto(`${server.url}/sources`);
+    await gotoSignedIn(page, `${server.url}/sources`);
     await waitForHydration(page);
     await page.locator('[data-testid="source-row"][data-name="demo-metrics"]').waitFor();
 
@@ -70,7 +70,7 @@ describe('backup workflow', () => {
     await page.locator('[data-testid="source-row"][data-name="iot-data"]').waitFor();
 
     // A task: Verify fails on content that matches nothing, then passes.
-    await page.goto(`${server.url}/backups/new`);
+    await gotoSignedIn(page, `${server.url}/backups/new`);
     await waitForHydration(page);
     await id('task-name').fill('iot-nightly');
     await id('task-source_id').locator('option', { hasText: 'iot-data' }).waitFor({ state: 'attached' });
@@ -126,7 +126,7 @@ describe('backup workflow', () => {
     assert.equal(await page.locator('[data-testid="run-object"]').count() >= 7, true);
 
     // Copy the task: same settings, no source and content; save it with another source.
-    await page.goto(`${server.url}/backups`);
+    await gotoSignedIn(page, `${server.url}/backups`);
     await waitForHydration(page);
     await page.locator('[data-testid="task-row"][data-name="iot-nightly"] [data-testid="copy-task"]').click();
     await page.waitForURL(/\/backups\/new\?copy=/);

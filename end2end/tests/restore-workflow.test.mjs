@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { byTestId, launchBrowser, startServer, waitForHydration } from '../support/harness.mjs';
+import { byTestId, launchBrowser, startServer, waitForHydration, gotoSignedIn } from '../support/harness.mjs';
 
 // Enough rows that a restore runs for seconds, so Cancel lands mid-way.
 const ROWS = 1_500_000;
@@ -54,7 +54,7 @@ describe('restore workflow', () => {
     // A SQLite source, a task, and one backup of it, through the console.
     const page = await browser.newPage();
     const id = (testid) => byTestId(page, testid);
-    await page.goto(`${server.url}/sources`);
+    await gotoSignedIn(page, `${server.url}/sources`);
     await waitForHydration(page);
     await id('new-source').click();
     await id('source-name-input').fill('plant');
@@ -63,7 +63,7 @@ describe('restore workflow', () => {
     await id('save-source').click();
     await page.locator('[data-testid="source-row"][data-name="plant"]').waitFor();
 
-    await page.goto(`${server.url}/backups/new`);
+    await gotoSignedIn(page, `${server.url}/backups/new`);
     await waitForHydration(page);
     await id('task-name').fill('plant-nightly');
     const option = id('task-source_id').locator('option', { hasText: 'plant' }).first();
@@ -92,7 +92,7 @@ describe('restore workflow', () => {
 
   // Opens the create page from the history record and names the task.
   async function startForm(page, name, targetPath) {
-    await page.goto(`${server.url}${restoreHref}`);
+    await gotoSignedIn(page, `${server.url}${restoreHref}`);
     await waitForHydration(page);
     const id = (testid) => byTestId(page, testid);
     await page.locator('[data-testid="object-row"][data-object="readings"]').waitFor();
@@ -160,7 +160,7 @@ describe('restore workflow', () => {
     // Finished: Retry is not offered, nor Start.
     assert.equal(await id('retry-restore').count(), 0);
     assert.equal(await id('start-restore').count(), 0);
-    await page.goto(`${server.url}/restores`);
+    await gotoSignedIn(page, `${server.url}/restores`);
     await waitForHydration(page);
     const listed = page.locator('[data-testid="restore-row"][data-name="plant-restore"]');
     assert.equal(await listed.getAttribute('data-state'), 'finished');

@@ -44,6 +44,15 @@ pub struct ServeArgs {
         value_name = "DIR"
     )]
     pub site_dir: PathBuf,
+    /// Sign-in attempts allowed per client address per minute.
+    #[arg(
+        long,
+        env = "TIDEMARK_LOGIN_ATTEMPTS",
+        default_value_t = 10,
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..=1000)
+    )]
+    pub login_attempts: u32,
 }
 
 /// Logging settings, shared by every subcommand.
@@ -93,6 +102,7 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     pub catalog_url: String,
     pub site_dir: PathBuf,
+    pub login_attempts_per_minute: u32,
 }
 
 impl ServeConfig {
@@ -125,6 +135,7 @@ impl ServeConfig {
             data_dir,
             catalog_url,
             site_dir: args.site_dir,
+            login_attempts_per_minute: args.login_attempts,
         })
     }
 
@@ -144,6 +155,7 @@ mod tests {
             data_dir,
             catalog_url: None,
             site_dir: "target/site".into(),
+            login_attempts: 10,
         }
     }
 

@@ -1,5 +1,6 @@
 //! The HTTP routes: health, the console's pages and server functions, and
-//! static files, with one tracing span per request.
+//! static files, behind the session and guard layers, with one tracing span
+//! per request.
 
 use axum::extract::{MatchedPath, Request};
 use axum::routing::get;
@@ -12,7 +13,10 @@ use app::{shell, App};
 
 use crate::health::healthz;
 
-pub fn build(state: AppState) -> Router {
+pub fn build(
+    state: AppState,
+    sessions: tower_sessions::SessionManagerLayer<tower_sessions_sqlx_store::SqliteStore>,
+) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     Router::new()
@@ -24,6 +28,12 @@ pub fn build(state: AppState) -> Router {
         )
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(file_and_error_handler::<AppState, _>(shell))
+        // Every request: CSRF, sign-in for pages, security headers.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            app::auth::guard::guard,
+        ))
+        .layer(sessions)
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
                 let route = request

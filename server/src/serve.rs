@@ -36,8 +36,31 @@ pub enum ServeError {
 
 /// Runs the console until SIGINT or SIGTERM.
 pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
-    let catalog = Catalog::open(&config.catalog_url).await?;
+    let secrets = app::auth::secrets::Secrets::load_or_create(&config.data_dir)
+        .map_err(|e| ServeError::Startup(e.to_string()))?;
+    let catalog = Catalog::open(&config.catalog_url)
+        .await?
+        .with_secrets(Arc::new(secrets));
     tracing::info!(catalog = %config.catalog_url, "catalog ready");
+    match catalog.seal_stored_secrets().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(sources = n, "stored data-source passwords sealed"),
+        Err(err) => {
+            return Err(ServeError::Startup(format!(
+                "cannot seal stored passwords: {err}"
+            )))
+        }
+    }
+    // Never printed or logged: only its hash is stored.
+    let admin_password = std::env::var("TIDEMARK_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    app::auth::ensure_first_admin(&catalog, admin_password)
+        .await
+        .map_err(|e| ServeError::Startup(format!("cannot create the first user: {e}")))?;
+    let sessions = app::auth::session_layer(&catalog, false)
+        .await
+        .map_err(|e| ServeError::Startup(format!("cannot prepare the session store: {e}")))?;
 
     let repository_dir = tidemark_engine::prepare_local_dir(&config.default_repository_dir())?;
     let dir = repository_dir.clone();
@@ -97,6 +120,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             env!("CARGO_PKG_VERSION"),
             config.data_dir.clone(),
         )),
+        auth: app::auth::AuthState::new(config.login_attempts_per_minute),
     };
 
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -111,16 +135,19 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let _ = std::io::stdout().flush();
     tracing::info!(%addr, "listening");
 
-    axum::serve(listener, router::build(state))
-        .with_graceful_shutdown({
-            let jobs = jobs.clone();
-            async move {
-                shutdown::signal().await;
-                jobs.close();
-            }
-        })
-        .await
-        .map_err(ServeError::Serve)?;
+    axum::serve(
+        listener,
+        router::build(state, sessions).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown({
+        let jobs = jobs.clone();
+        async move {
+            shutdown::signal().await;
+            jobs.close();
+        }
+    })
+    .await
+    .map_err(ServeError::Serve)?;
     // Running backups stop at their next chunk and are recorded as cancelled;
     // nothing half-written becomes visible in a repository.
     jobs.close();

@@ -1,151 +1,12 @@
 //! Starts the real `tidemark serve` binary on a random loopback port against
 //! a temporary data directory and talks HTTP to it.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+mod support;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tidemark");
-
-/// A running server, killed when dropped.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    fn start(data_dir: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .env("TIDEMARK_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn tidemark");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read stdout");
-        let addr = line
-            .trim()
-            .strip_prefix("Tidemark console listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .parse()
-            .expect("address");
-        Server { child, addr }
-    }
-
-    fn request(&self, method: &str, path: &str) -> Response {
-        let mut stream = TcpStream::connect(self.addr).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(20)))
-            .unwrap();
-        write!(
-            stream,
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: 0\r\nAccept: */*\r\n\r\n",
-            self.addr
-        )
-        .unwrap();
-        let mut raw = String::new();
-        stream.read_to_string(&mut raw).expect("read response");
-        let (head, body) = raw.split_once("\r\n\r\n").expect("header/body separator");
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .expect("status code");
-        Response {
-            status,
-            head: head.to_ascii_lowercase(),
-            body: body.to_owned(),
-        }
-    }
-
-    /// Posts a URL-encoded form the way a browser without JavaScript does.
-    fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
-        let encode = |text: &str| -> String {
-            text.bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                        (b as char).to_string()
-                    }
-                    _ => format!("%{b:02X}"),
-                })
-                .collect()
-        };
-        let body = fields
-            .iter()
-            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let mut stream = TcpStream::connect(self.addr).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(20)))
-            .unwrap();
-        write!(
-            stream,
-            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: text/html\r\n\
-             Referer: http://{addr}/form\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-             Content-Length: {}\r\n\r\n{body}",
-            body.len(),
-            addr = self.addr
-        )
-        .unwrap();
-        let mut raw = String::new();
-        stream.read_to_string(&mut raw).expect("read response");
-        let (head, body) = raw.split_once("\r\n\r\n").expect("header/body separator");
-        Response {
-            status: head
-                .split_whitespace()
-                .nth(1)
-                .and_then(|s| s.parse().ok())
-                .expect("status"),
-            head: head.to_ascii_lowercase(),
-            body: body.to_owned(),
-        }
-    }
-
-    /// Sends SIGTERM and waits for the process to end.
-    fn terminate(mut self) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(sent.success());
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "server did not stop after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct Response {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-fn run_expecting_failure(args: &[&str]) -> Output {
-    let output = Command::new(BIN).args(args).output().expect("run tidemark");
-    assert!(!output.status.success(), "expected failure for {args:?}");
-    output
-}
+use support::{run_expecting_failure, Server, BIN};
 
 #[test]
 fn healthz_reports_the_catalog() {
@@ -174,6 +35,11 @@ fn first_start_creates_catalog_and_default_repository() {
 fn dashboard_renders_in_the_console_shell() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
+    // Signed out, a page sends to sign-in.
+    let res = server.request("GET", "/");
+    assert_eq!(res.status, 303, "{}", res.head);
+    assert!(res.head.contains("location: /login?next=/"), "{}", res.head);
+    server.sign_in_admin();
     let res = server.request("GET", "/");
     assert_eq!(res.status, 200);
     for needle in [
@@ -192,6 +58,7 @@ fn dashboard_renders_in_the_console_shell() {
 fn unknown_route_gets_the_console_404_page() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
+    server.sign_in_admin();
     let res = server.request("GET", "/no/such/page");
     assert_eq!(res.status, 404);
     assert!(
@@ -206,6 +73,9 @@ fn unknown_route_gets_the_console_404_page() {
 fn server_function_reads_the_catalog() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
+    let res = server.request("POST", "/api/repositories");
+    assert_eq!(res.status, 401, "signed out: {}", res.body);
+    server.sign_in_admin();
     let res = server.request("POST", "/api/repositories");
     assert_eq!(res.status, 200, "{}", res.body);
     assert!(
@@ -312,6 +182,7 @@ fn forms_work_without_javascript() {
     std::fs::create_dir(&tree).unwrap();
     std::fs::write(tree.join("a.csv"), "ts,v\n1,2\n").unwrap();
     let server = Server::start(&dir.path().join("data"));
+    server.sign_in_admin();
 
     // The demo source is there at first start (id 1); register a tree (id 2).
     let sources = server.request("POST", "/api/sources");

@@ -1,9 +1,11 @@
 //! Server functions: thin adapters from the browser to the catalog and engine.
 //! Each takes the state from context, calls one domain method, maps to a DTO.
 
+pub mod auth;
 pub mod overview;
 pub mod repositories;
 pub mod restores;
 pub mod runs;
 pub mod sources;
 pub mod tasks;
+pub mod users;

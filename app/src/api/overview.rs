@@ -42,6 +42,7 @@ pub struct Overview {
 
 #[server(endpoint = "overview")]
 pub async fn get_overview() -> Result<Overview, AppError> {
+    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
     use std::collections::HashMap;
     let state = crate::state::app_state()?;
     let catalog = &state.catalog;

@@ -79,6 +79,7 @@ async fn open_repository(id: i64) -> Result<tidemark_engine::Repository, AppErro
 
 #[server(endpoint = "repositories")]
 pub async fn list_repositories() -> Result<Vec<RepositorySummary>, AppError> {
+    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
     let state = crate::state::app_state()?;
     let records = state.catalog.list_repositories().await?;
     Ok(records.into_iter().map(Into::into).collect())
@@ -91,56 +92,70 @@ pub async fn create_repository(
     name: String,
     location: String,
 ) -> Result<RepositorySummary, AppError> {
-    use tidemark_engine::{EngineError, RepoLocation, Repository};
-    let state = crate::state::app_state()?;
-    let name = name.trim().to_owned();
-    let mut errors = Vec::new();
-    if name.is_empty() || name.chars().count() > 64 {
-        errors.push(crate::model::FieldError::new(
-            "name",
-            "give a name of 1 to 64 characters",
-        ));
-    }
-    let parsed = RepoLocation::parse(location.trim());
-    match &parsed {
-        Ok(RepoLocation::Local(path)) if !location.trim().starts_with('/') => {
+    let guard_state = crate::state::app_state()?;
+    let actor = crate::auth::require(&guard_state, crate::model::Role::Admin).await?;
+    let audit_target = name.clone();
+    let work = async move {
+        use tidemark_engine::{EngineError, RepoLocation, Repository};
+        let state = crate::state::app_state()?;
+        let name = name.trim().to_owned();
+        let mut errors = Vec::new();
+        if name.is_empty() || name.chars().count() > 64 {
             errors.push(crate::model::FieldError::new(
-                "location",
-                format!("give an absolute path (not {})", path.display()),
+                "name",
+                "give a name of 1 to 64 characters",
             ));
         }
-        Err(err) => errors.push(crate::model::FieldError::new("location", err.to_string())),
-        Ok(_) => {}
-    }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
-    let location = parsed?;
-    let kind = match location {
-        RepoLocation::Local(_) => "local",
-        RepoLocation::S3 { .. } => "s3",
+        let parsed = RepoLocation::parse(location.trim());
+        match &parsed {
+            Ok(RepoLocation::Local(path)) if !location.trim().starts_with('/') => {
+                errors.push(crate::model::FieldError::new(
+                    "location",
+                    format!("give an absolute path (not {})", path.display()),
+                ));
+            }
+            Err(err) => errors.push(crate::model::FieldError::new("location", err.to_string())),
+            Ok(_) => {}
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        let location = parsed?;
+        let kind = match location {
+            RepoLocation::Local(_) => "local",
+            RepoLocation::S3 { .. } => "s3",
+        };
+        let shown = location.display();
+        crate::error::blocking(move || {
+            if let RepoLocation::Local(dir) = &location {
+                tidemark_engine::prepare_local_dir(dir)?;
+            }
+            match Repository::open(&location, None) {
+                Ok(_) | Err(EngineError::PassphraseRequired { .. }) => Ok(()),
+                Err(EngineError::RepositoryNotFound { .. }) => Repository::init(&location, None)
+                    .map(drop)
+                    .map_err(Into::into),
+                Err(err) => Err(err.into()),
+            }
+        })
+        .await?;
+        let record = state.catalog.insert_repository(&name, kind, &shown).await?;
+        tracing::info!(name = %record.name, location = %record.location, "repository registered");
+        Ok(record.into())
     };
-    let shown = location.display();
-    crate::error::blocking(move || {
-        if let RepoLocation::Local(dir) = &location {
-            tidemark_engine::prepare_local_dir(dir)?;
-        }
-        match Repository::open(&location, None) {
-            Ok(_) | Err(EngineError::PassphraseRequired { .. }) => Ok(()),
-            Err(EngineError::RepositoryNotFound { .. }) => Repository::init(&location, None)
-                .map(drop)
-                .map_err(Into::into),
-            Err(err) => Err(err.into()),
-        }
-    })
-    .await?;
-    let record = state.catalog.insert_repository(&name, kind, &shown).await?;
-    tracing::info!(name = %record.name, location = %record.location, "repository registered");
-    Ok(record.into())
+    crate::auth::audited(
+        &guard_state,
+        &actor,
+        "create repository",
+        &audit_target,
+        work,
+    )
+    .await
 }
 
 #[server(endpoint = "repositories/usage")]
 pub async fn repository_usage(id: i64) -> Result<Usage, AppError> {
+    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
     let repo = open_repository(id).await?;
     crate::error::blocking(move || {
         let usage = repo.usage()?;
@@ -161,34 +176,47 @@ pub async fn repository_usage(id: i64) -> Result<Usage, AppError> {
 /// re-hashes every chunk.
 #[server(endpoint = "repositories/verify")]
 pub async fn verify_repository(id: i64, read_data: bool) -> Result<VerifySummary, AppError> {
-    use tidemark_engine::verify::{verify, VerifyOptions};
-    use tidemark_engine::{CancelToken, NoProgress};
-    let repo = open_repository(id).await?;
-    crate::error::blocking(move || {
-        let started = std::time::Instant::now();
-        let options = VerifyOptions {
-            point: None,
-            read_data,
-        };
-        let report = verify(&repo, &options, &NoProgress, &CancelToken::new())?;
-        Ok(VerifySummary {
-            read_data,
-            points: report.points,
-            objects: report.objects,
-            chunks: report.chunks,
-            packs_read: report.packs_read,
-            bytes_read: report.bytes_read,
-            problems: report
-                .problems
-                .into_iter()
-                .map(|p| VerifyProblem {
-                    what: p.what,
-                    detail: p.detail,
-                    affects: p.affects,
-                })
-                .collect(),
-            seconds: started.elapsed().as_secs_f64(),
+    let guard_state = crate::state::app_state()?;
+    let actor = crate::auth::require(&guard_state, crate::model::Role::Operator).await?;
+    let audit_target = id.to_string();
+    let work = async move {
+        use tidemark_engine::verify::{verify, VerifyOptions};
+        use tidemark_engine::{CancelToken, NoProgress};
+        let repo = open_repository(id).await?;
+        crate::error::blocking(move || {
+            let started = std::time::Instant::now();
+            let options = VerifyOptions {
+                point: None,
+                read_data,
+            };
+            let report = verify(&repo, &options, &NoProgress, &CancelToken::new())?;
+            Ok(VerifySummary {
+                read_data,
+                points: report.points,
+                objects: report.objects,
+                chunks: report.chunks,
+                packs_read: report.packs_read,
+                bytes_read: report.bytes_read,
+                problems: report
+                    .problems
+                    .into_iter()
+                    .map(|p| VerifyProblem {
+                        what: p.what,
+                        detail: p.detail,
+                        affects: p.affects,
+                    })
+                    .collect(),
+                seconds: started.elapsed().as_secs_f64(),
+            })
         })
-    })
+        .await
+    };
+    crate::auth::audited(
+        &guard_state,
+        &actor,
+        "verify repository",
+        &audit_target,
+        work,
+    )
     .await
 }

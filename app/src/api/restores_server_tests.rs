@@ -81,6 +81,7 @@ impl Fixture {
             jobs: Jobs::new(catalog.clone()),
             catalog,
             info: Arc::new(ServerInfo::starting_now("test", dir.path().to_owned())),
+            auth: crate::auth::AuthState::new(5),
         };
         let task = TaskForm {
             name: "plant-nightly".into(),

@@ -134,6 +134,7 @@ pub use server::{describe, source_url};
 
 #[server(endpoint = "sources")]
 pub async fn list_sources() -> Result<Vec<SourceSummary>, AppError> {
+    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
     let state = crate::state::app_state()?;
     Ok(state
         .catalog
@@ -147,47 +148,74 @@ pub async fn list_sources() -> Result<Vec<SourceSummary>, AppError> {
 /// Creates (no `id`) or updates a data source.
 #[server(endpoint = "sources/save")]
 pub async fn save_source(id: Option<i64>, form: SourceForm) -> Result<SourceSummary, AppError> {
-    let state = crate::state::app_state()?;
-    let (name, kind, location, description) = form.validate().map_err(AppError::Validation)?;
-    let new = crate::catalog::NewSource {
-        name: &name,
-        kind,
-        location: &location,
-        description: &description,
-        is_demo: false,
-        // Blank keeps the stored password; kinds without one store none.
-        secret: (kind.has_password() && !form.password.is_empty())
-            .then_some(form.password.as_str()),
+    let guard_state = crate::state::app_state()?;
+    let actor = crate::auth::require(&guard_state, crate::model::Role::Admin).await?;
+    let audit_target = form.name.clone();
+    let work = async move {
+        let state = crate::state::app_state()?;
+        let (name, kind, location, description) = form.validate().map_err(AppError::Validation)?;
+        let new = crate::catalog::NewSource {
+            name: &name,
+            kind,
+            location: &location,
+            description: &description,
+            is_demo: false,
+            // Blank keeps the stored password; kinds without one store none.
+            secret: (kind.has_password() && !form.password.is_empty())
+                .then_some(form.password.as_str()),
+        };
+        let record = match id {
+            None => state.catalog.insert_source(&new).await?,
+            Some(id) => state
+                .catalog
+                .update_source(id, &new)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("data source {id}")))?,
+        };
+        tracing::info!(source = %record.name, "data source saved");
+        Ok(record.into())
     };
-    let record = match id {
-        None => state.catalog.insert_source(&new).await?,
-        Some(id) => state
-            .catalog
-            .update_source(id, &new)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("data source {id}")))?,
-    };
-    tracing::info!(source = %record.name, "data source saved");
-    Ok(record.into())
+    crate::auth::audited(
+        &guard_state,
+        &actor,
+        "save data source",
+        &audit_target,
+        work,
+    )
+    .await
 }
 
 #[server(endpoint = "sources/delete")]
 pub async fn delete_source(id: i64) -> Result<(), AppError> {
-    let state = crate::state::app_state()?;
-    match state.catalog.delete_source(id).await? {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(AppError::NotFound(format!("data source {id}"))),
-        Err(tasks) => Err(AppError::Conflict(format!(
-            "this data source is used by task(s) {}; delete or change them first",
-            tasks.join(", ")
-        ))),
-    }
+    let guard_state = crate::state::app_state()?;
+    let actor = crate::auth::require(&guard_state, crate::model::Role::Admin).await?;
+    let audit_target = id.to_string();
+    let work = async move {
+        let state = crate::state::app_state()?;
+        match state.catalog.delete_source(id).await? {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(AppError::NotFound(format!("data source {id}"))),
+            Err(tasks) => Err(AppError::Conflict(format!(
+                "this data source is used by task(s) {}; delete or change them first",
+                tasks.join(", ")
+            ))),
+        }
+    };
+    crate::auth::audited(
+        &guard_state,
+        &actor,
+        "delete data source",
+        &audit_target,
+        work,
+    )
+    .await
 }
 
 /// Opens the source the form describes and lists what it holds. A blank
 /// password of an existing source (`id`) means its stored one.
 #[server(endpoint = "sources/test")]
 pub async fn test_source(id: Option<i64>, form: SourceForm) -> Result<ConnectionReport, AppError> {
+    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Admin).await?;
     let (_, kind, location, _) = form.validate().map_err(AppError::Validation)?;
     let stored = match id {
         Some(id) if form.password.is_empty() => crate::state::app_state()?
@@ -215,12 +243,14 @@ pub async fn test_source(id: Option<i64>, form: SourceForm) -> Result<Connection
 /// Every object of a source (for the content tree).
 #[server(endpoint = "sources/objects")]
 pub async fn source_objects(source_id: i64) -> Result<ObjectListing, AppError> {
+    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
     describe(source_url(source_id).await?, Vec::new()).await
 }
 
 /// What a task's content selects right now (the regular-expression preview).
 #[server(endpoint = "sources/preview")]
 pub async fn preview_content(form: TaskForm) -> Result<ObjectListing, AppError> {
+    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
     let source_id = form.source_id.trim().parse::<i64>().map_err(|_| {
         AppError::Validation(vec![crate::model::FieldError::new(
             "source_id",

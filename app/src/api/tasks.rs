@@ -59,11 +59,13 @@ pub mod server;
 
 #[server(endpoint = "tasks")]
 pub async fn list_tasks() -> Result<Vec<TaskRow>, AppError> {
+    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
     server::list_tasks(&crate::state::app_state()?).await
 }
 
 #[server(endpoint = "tasks/get")]
 pub async fn get_task(id: i64) -> Result<TaskEdit, AppError> {
+    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
     let state = crate::state::app_state()?;
     let task = server::load_task(&state, id).await?;
     Ok(TaskEdit {
@@ -76,6 +78,7 @@ pub async fn get_task(id: i64) -> Result<TaskEdit, AppError> {
 /// A new task's form with the settings of task `id`, and no source or content.
 #[server(endpoint = "tasks/copy")]
 pub async fn copy_task(id: i64) -> Result<TaskForm, AppError> {
+    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Admin).await?;
     server::copy_form(&crate::state::app_state()?, id).await
 }
 
@@ -87,50 +90,100 @@ pub async fn save_task(
     form: TaskForm,
     stop_running: Option<String>,
 ) -> Result<i64, AppError> {
-    let state = crate::state::app_state()?;
-    let id = server::save(&state, id, form, stop_running.is_some()).await?;
-    // A form posted without JavaScript lands on the task list too.
-    leptos_axum::redirect("/backups");
-    Ok(id)
+    let guard_state = crate::state::app_state()?;
+    let actor = crate::auth::require(&guard_state, crate::model::Role::Admin).await?;
+    let audit_target = form.name.clone();
+    let work = async move {
+        let state = crate::state::app_state()?;
+        let id = server::save(&state, id, form, stop_running.is_some()).await?;
+        // A form posted without JavaScript lands on the task list too.
+        leptos_axum::redirect("/backups");
+        Ok(id)
+    };
+    crate::auth::audited(
+        &guard_state,
+        &actor,
+        "save backup task",
+        &audit_target,
+        work,
+    )
+    .await
 }
 
 /// Checks a task's settings before saving: every check with pass or fail.
 #[server(endpoint = "tasks/verify")]
 pub async fn verify_task(id: Option<i64>, form: TaskForm) -> Result<Vec<Check>, AppError> {
+    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Admin).await?;
     server::verify(&crate::state::app_state()?, id, form).await
 }
 
 #[server(endpoint = "tasks/delete")]
 pub async fn delete_task(id: i64, delete_files: bool) -> Result<DeleteReport, AppError> {
-    server::delete(&crate::state::app_state()?, id, delete_files).await
+    let guard_state = crate::state::app_state()?;
+    let actor = crate::auth::require(&guard_state, crate::model::Role::Admin).await?;
+    let audit_target = format!("task {id}, files: {delete_files}");
+    let work = async move { server::delete(&crate::state::app_state()?, id, delete_files).await };
+    crate::auth::audited(
+        &guard_state,
+        &actor,
+        "delete backup task",
+        &audit_target,
+        work,
+    )
+    .await
 }
 
 /// Starts a run now; refused while the task runs. Returns the run's id.
 #[server(endpoint = "tasks/run")]
 pub async fn backup_now(id: i64) -> Result<i64, AppError> {
-    let state = crate::state::app_state()?;
-    let run = state
-        .jobs
-        .start(id, crate::catalog::Trigger::Manual, false, 1)
-        .await?;
-    Ok(run.id)
+    let guard_state = crate::state::app_state()?;
+    let actor = crate::auth::require(&guard_state, crate::model::Role::Operator).await?;
+    let audit_target = format!("task {id}");
+    let work = async move {
+        let state = crate::state::app_state()?;
+        let run = state
+            .jobs
+            .start(id, crate::catalog::Trigger::Manual, false, 1)
+            .await?;
+        Ok(run.id)
+    };
+    crate::auth::audited(&guard_state, &actor, "back up now", &audit_target, work).await
 }
 
 #[server(endpoint = "tasks/enable")]
 pub async fn set_task_enabled(id: i64, enabled: bool) -> Result<(), AppError> {
-    let state = crate::state::app_state()?;
-    state
-        .catalog
-        .set_task_enabled(id, enabled)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("task {id}")))?;
-    state.jobs.wake_scheduler();
-    Ok(())
+    let guard_state = crate::state::app_state()?;
+    let actor = crate::auth::require(&guard_state, crate::model::Role::Admin).await?;
+    let audit_target = format!("task {id}: {enabled}");
+    let work = async move {
+        let state = crate::state::app_state()?;
+        state
+            .catalog
+            .set_task_enabled(id, enabled)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("task {id}")))?;
+        state.jobs.wake_scheduler();
+        Ok(())
+    };
+    crate::auth::audited(
+        &guard_state,
+        &actor,
+        "enable or disable task",
+        &audit_target,
+        work,
+    )
+    .await
 }
 
 /// Asks a running task to stop; it ends at its next chunk, as cancelled.
 #[server(endpoint = "tasks/stop")]
 pub async fn stop_task(id: i64) -> Result<bool, AppError> {
-    let state = crate::state::app_state()?;
-    Ok(state.jobs.cancel(id).is_some())
+    let guard_state = crate::state::app_state()?;
+    let actor = crate::auth::require(&guard_state, crate::model::Role::Operator).await?;
+    let audit_target = format!("task {id}");
+    let work = async move {
+        let state = crate::state::app_state()?;
+        Ok(state.jobs.cancel(id).is_some())
+    };
+    crate::auth::audited(&guard_state, &actor, "cancel backup", &audit_target, work).await
 }

@@ -49,6 +49,7 @@ impl Fixture {
             jobs: Jobs::new(catalog.clone()),
             catalog,
             info: Arc::new(ServerInfo::starting_now("test", dir.path().to_owned())),
+            auth: crate::auth::AuthState::new(5),
         };
         Fixture {
             dir,

@@ -10,6 +10,7 @@ mod restores;
 mod runs;
 mod sources;
 mod tasks;
+mod users;
 
 use std::str::FromStr;
 
@@ -21,6 +22,7 @@ pub use restores::{PhaseRow, RestoreObjectRow, RestoreRecord, RestoreRow};
 pub use runs::{RunLogLine, RunOutcome, RunRecord, Trigger};
 pub use sources::{NewSource, SourceRecord};
 pub use tasks::TaskRecord;
+pub use users::{AuditEntry, AuditFilter, AuditRecord, TokenRecord, UserRecord};
 
 /// Why the catalog could not be opened. Start-up turns these into a
 /// message naming the catalog URL and stops the server.
@@ -68,6 +70,8 @@ impl CatalogWriteError {
 pub struct Catalog {
     pool: SqlitePool,
     backend: &'static str,
+    /// Seals data-source passwords at rest (see [`Catalog::with_secrets`]).
+    secrets: Option<std::sync::Arc<crate::auth::secrets::Secrets>>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
@@ -108,7 +112,19 @@ impl Catalog {
         Ok(Catalog {
             pool,
             backend: "sqlite",
+            secrets: None,
         })
+    }
+
+    /// Passwords written from now on are sealed with `secrets`, and read
+    /// ones opened with it. The server always sets this; some tests do not.
+    pub fn with_secrets(mut self, secrets: std::sync::Arc<crate::auth::secrets::Secrets>) -> Self {
+        self.secrets = Some(secrets);
+        self
+    }
+
+    pub(crate) fn secrets(&self) -> Option<&crate::auth::secrets::Secrets> {
+        self.secrets.as_deref()
     }
 
     /// The database kind behind the catalog, for display.
@@ -153,11 +169,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let catalog = Catalog::open(&url_in(&dir)).await.unwrap();
         catalog.ping().await.unwrap();
-        assert_eq!(catalog.schema_version().await.unwrap(), 4);
+        assert_eq!(catalog.schema_version().await.unwrap(), 5);
         catalog.close().await;
         // Reopening applies nothing new and keeps the version.
         let again = Catalog::open(&url_in(&dir)).await.unwrap();
-        assert_eq!(again.schema_version().await.unwrap(), 4);
+        assert_eq!(again.schema_version().await.unwrap(), 5);
     }
 
     #[tokio::test]

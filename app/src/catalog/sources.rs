@@ -56,17 +56,63 @@ pub struct NewSource<'a> {
 }
 
 impl Catalog {
+    /// The password as stored: sealed when the catalog has a key.
+    fn seal(&self, secret: Option<&str>) -> Option<String> {
+        secret.map(|plain| match self.secrets() {
+            Some(secrets) => secrets.seal(plain),
+            None => plain.to_owned(),
+        })
+    }
+
+    /// The record with its password opened for use by the engine.
+    fn opened(&self, mut record: SourceRecord) -> Result<SourceRecord, sqlx::Error> {
+        if let (Some(secrets), Some(stored)) = (self.secrets(), record.secret.as_deref()) {
+            record.secret = Some(
+                secrets
+                    .open(stored)
+                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            );
+        }
+        Ok(record)
+    }
+
     pub async fn list_sources(&self) -> Result<Vec<SourceRecord>, sqlx::Error> {
-        sqlx::query_as("SELECT * FROM sources ORDER BY name")
+        let rows: Vec<SourceRecord> = sqlx::query_as("SELECT * FROM sources ORDER BY name")
             .fetch_all(self.pool())
-            .await
+            .await?;
+        rows.into_iter().map(|r| self.opened(r)).collect()
     }
 
     pub async fn source(&self, id: i64) -> Result<Option<SourceRecord>, sqlx::Error> {
-        sqlx::query_as("SELECT * FROM sources WHERE id = ?")
+        let row: Option<SourceRecord> = sqlx::query_as("SELECT * FROM sources WHERE id = ?")
             .bind(id)
             .fetch_optional(self.pool())
-            .await
+            .await?;
+        row.map(|r| self.opened(r)).transpose()
+    }
+
+    /// Seals passwords stored before the catalog had a key; returns how many.
+    pub async fn seal_stored_secrets(&self) -> Result<u64, sqlx::Error> {
+        let Some(secrets) = self.secrets() else {
+            return Ok(0);
+        };
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, secret FROM sources WHERE secret IS NOT NULL")
+                .fetch_all(self.pool())
+                .await?;
+        let mut sealed = 0;
+        for (id, secret) in rows {
+            if crate::auth::secrets::Secrets::is_sealed(&secret) {
+                continue;
+            }
+            sqlx::query("UPDATE sources SET secret = ? WHERE id = ?")
+                .bind(secrets.seal(&secret))
+                .bind(id)
+                .execute(self.pool())
+                .await?;
+            sealed += 1;
+        }
+        Ok(sealed)
     }
 
     pub async fn count_sources(&self) -> Result<i64, sqlx::Error> {
@@ -89,12 +135,13 @@ impl Catalog {
         .bind(new.location)
         .bind(new.description)
         .bind(new.is_demo)
-        .bind(new.secret)
+        .bind(self.seal(new.secret))
         .bind(now)
         .bind(now)
         .fetch_one(self.pool())
         .await
         .map_err(|e| CatalogWriteError::classify(e, "name"))
+        .and_then(|r| self.opened(r).map_err(CatalogWriteError::Db))
     }
 
     pub async fn update_source(
@@ -110,12 +157,14 @@ impl Catalog {
         .bind(new.kind.as_str())
         .bind(new.location)
         .bind(new.description)
-        .bind(new.secret)
+        .bind(self.seal(new.secret))
         .bind(Utc::now())
         .bind(id)
         .fetch_optional(self.pool())
         .await
-        .map_err(|e| CatalogWriteError::classify(e, "name"))
+        .map_err(|e| CatalogWriteError::classify(e, "name"))?
+        .map(|r| self.opened(r).map_err(CatalogWriteError::Db))
+        .transpose()
     }
 
     /// Deletes a source no task uses; returns the names of the tasks that

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 
+use super::live_events::on_sign_in_page;
+
 use crate::model::JobProgress;
 
 /// The latest progress of each task's job (finished ones stay, so a bar
@@ -24,7 +26,12 @@ impl JobFeed {
         };
         provide_context(feed);
         // Effects run in the browser only, once hydrated.
-        Effect::new(move |_| connect(feed));
+        // The sign-in page has no user to stream anything to.
+        Effect::new(move |_| {
+            if !on_sign_in_page() {
+                connect(feed)
+            }
+        });
         feed
     }
 

@@ -3,6 +3,50 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::api::auth::{current_user, Logout};
+use crate::error::AppError;
+use crate::model::{Me, Role};
+
+/// The signed-in user, loaded once per page and shared by every widget
+/// that shows or hides something by role (the server decides regardless).
+#[derive(Clone, Copy)]
+pub struct MeContext(pub Resource<Result<Option<Me>, AppError>>);
+
+impl MeContext {
+    pub fn provide() {
+        provide_context(MeContext(Resource::new(|| (), |_| current_user())));
+    }
+
+    /// Whether the user's role allows `role`; read inside a Suspense or Transition.
+    pub fn allows(role: Role) -> bool {
+        use_context::<MeContext>()
+            .and_then(|me| me.0.get())
+            .and_then(Result::ok)
+            .flatten()
+            .is_some_and(|me| me.role.allows(role))
+    }
+}
+
+/// Who is signed in, with their role, and Sign out (a plain form, so it
+/// works before hydration too).
+#[component]
+fn CurrentUser() -> impl IntoView {
+    let me = use_context::<MeContext>().map(|m| m.0);
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <Transition fallback=|| ()>
+            {move || me.and_then(|me| me.get()).and_then(Result::ok).flatten().map(|me| view! {
+                <span class="current-user" data-testid="current-user" data-role=me.role.as_str()>
+                    {format!("{} ({})", me.username, me.role)}
+                </span>
+                <ActionForm action=logout attr:class="inline-form">
+                    <button type="submit" class="button button--small" data-testid="sign-out">"Sign out"</button>
+                </ActionForm>
+            })}
+        </Transition>
+    }
+}
+
 /// The navigation areas, in the order administrators expect them.
 const NAV: &[(&str, &str, &str)] = &[
     ("/", "Dashboard", "nav-dashboard"),
@@ -11,6 +55,8 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/sources", "Data Sources", "nav-sources"),
     ("/repositories", "Repositories", "nav-repositories"),
     ("/audit", "Audit Log", "nav-audit"),
+    ("/users", "Users", "nav-users"),
+    ("/account", "Account", "nav-account"),
 ];
 
 #[component]
@@ -41,9 +87,7 @@ pub fn ConsoleLayout(children: Children) -> impl IntoView {
                 </button>
                 <a class="brand" href="/" data-testid="brand">"Tidemark"</a>
                 <span class="brand-tagline">"Backup & Restore Console"</span>
-                <span class="current-user" data-testid="current-user" title="Sign-in is not configured yet">
-                    "Guest"
-                </span>
+                <CurrentUser />
             </header>
             <nav id="console-nav" class="console-nav" data-testid="console-nav">
                 <ul>

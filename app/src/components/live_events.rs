@@ -34,3 +34,17 @@ pub fn listen<T: serde::de::DeserializeOwned + 'static>(
     handler.forget();
     std::mem::forget(source);
 }
+
+/// Whether the browser shows the sign-in page (false on the server).
+pub fn on_sign_in_page() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()
+            .and_then(|w| w.location().pathname().ok())
+            .is_some_and(|p| p == "/login")
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        false
+    }
+}

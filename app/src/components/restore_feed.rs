@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 
+use super::live_events::on_sign_in_page;
+
 use crate::model::RestoreProgress;
 
 #[derive(Clone, Copy)]
@@ -21,7 +23,12 @@ impl RestoreFeed {
             finished: RwSignal::new(0),
         };
         provide_context(feed);
-        Effect::new(move |_| connect(feed));
+        // The sign-in page has no user to stream anything to.
+        Effect::new(move |_| {
+            if !on_sign_in_page() {
+                connect(feed)
+            }
+        });
         feed
     }
 

@@ -6,6 +6,7 @@ mod progress;
 mod restore;
 mod source;
 mod task;
+mod user;
 
 pub use progress::{human_bytes, human_duration, JobPhase, JobProgress};
 pub use restore::{
@@ -17,3 +18,4 @@ pub use task::{
     escape_regex, Content, FieldError, Period, PeriodUnit, Policy, RunState, Schedule, TaskForm,
     TaskSettings, COMPRESSION_LEVELS, MAX_TASK_NAME,
 };
+pub use user::{password_problem, Me, Role, MIN_PASSWORD};

@@ -13,6 +13,7 @@ pub const MAX_TIMEOUT_MIN: u32 = 7 * 24 * 60;
 
 /// One object of the recovery point in the data configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ObjectChoice {
     pub name: String,
     pub selected: bool,
@@ -25,6 +26,7 @@ pub struct ObjectChoice {
 
 /// The restore task form as edited.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RestoreForm {
     pub name: String,
     pub task_id: String,

@@ -1,9 +1,9 @@
 //! One module per area of the console.
 
+pub mod account;
 pub mod dashboard;
 pub mod not_found;
 pub mod repositories;
 pub mod restores;
 pub mod sources;
 pub mod tasks;
-pub mod upcoming;

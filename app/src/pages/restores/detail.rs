@@ -12,8 +12,8 @@ use super::when;
 use crate::api::restores::{
     get_restore, CancelRestore, RestoreDetail, RetryRestore, StartRestore, VerifyRestore,
 };
-use crate::components::{ErrorAlert, Notice, RestoreFeed, RestoreProgressView};
-use crate::model::{human_bytes, RestoreProgress, RestoreState, PHASES};
+use crate::components::{ErrorAlert, MeContext, Notice, RestoreFeed, RestoreProgressView};
+use crate::model::{human_bytes, RestoreProgress, RestoreState, Role, PHASES};
 
 #[component]
 pub fn RestorePage() -> impl IntoView {
@@ -119,6 +119,8 @@ fn RestoreView(
     let startable = verified && outcome != "fail" && !outcome.is_empty();
     let phases = Signal::derive(move || progress.get().map(|p| p.phases).unwrap_or_default());
     let form = detail.form.clone();
+    // Viewers see the task but not its controls (the server refuses them too).
+    let operator = move || MeContext::allows(Role::Operator);
     view! {
         <header class="page-header">
             <h1>{format!("Restore: {}", detail.row.name)}</h1>
@@ -140,7 +142,7 @@ fn RestoreView(
         </dl>
 
         <div class="form-actions">
-            {move || (live_state() == Some(RestoreState::New)).then(|| view! {
+            {move || (operator() && live_state() == Some(RestoreState::New)).then(|| view! {
                 <button type="button" class="button" data-testid="verify" on:click=move |_| { verify.dispatch(VerifyRestore { id }); }>"Verify"</button>
                 {warn.then(|| view! {
                     <label data-testid="ack-label"><input type="checkbox" data-testid="ack-warnings"
@@ -150,11 +152,11 @@ fn RestoreView(
                     prop:disabled=move || !startable || (warn && !acknowledged.get())
                     on:click=move |_| { start.dispatch(StartRestore { id, acknowledge_warnings: acknowledged.get_untracked() }); }>"Start"</button>
             })}
-            {move || live_state().is_some_and(|s| s.can_retry()).then(|| view! {
+            {move || (operator() && live_state().is_some_and(|s| s.can_retry())).then(|| view! {
                 <button type="button" class="button button--primary" data-testid="retry-restore"
                     on:click=move |_| { retry.dispatch(RetryRestore { id, acknowledge_warnings: true }); }>"Retry"</button>
             })}
-            {move || live_state().is_some_and(|s| s.is_active()).then(|| view! {
+            {move || (operator() && live_state().is_some_and(|s| s.is_active())).then(|| view! {
                 <button type="button" class="button button--danger" data-testid="cancel-restore"
                     on:click=move |_| { cancel.dispatch(CancelRestore { id }); }>"Cancel"</button>
             })}

@@ -15,7 +15,8 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::tasks::{list_tasks, BackupNow, SetTaskEnabled, TaskRow};
-use crate::components::{EmptyState, ErrorAlert, JobFeed, JobProgressBar, Notice};
+use crate::components::{EmptyState, ErrorAlert, JobFeed, JobProgressBar, MeContext, Notice};
+use crate::model::Role;
 use delete::DeleteDialog;
 
 pub(crate) fn when(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
@@ -144,31 +145,35 @@ fn TaskTable(
                                     />
                                 </td>
                                 <td class="actions">
-                                    <button
-                                        class="button button--small button--primary"
-                                        data-testid="backup-now"
-                                        on:click=move |_| {
-                                            run.dispatch(BackupNow { id });
-                                        }
-                                    >
-                                        "Back Up Now"
-                                    </button>
+                                    {move || MeContext::allows(Role::Operator).then(|| view! {
+                                        <button
+                                            class="button button--small button--primary"
+                                            data-testid="backup-now"
+                                            on:click=move |_| {
+                                                run.dispatch(BackupNow { id });
+                                            }
+                                        >
+                                            "Back Up Now"
+                                        </button>
+                                    })}
                                     <A href=format!("/backups/{id}/history") attr:class="button button--small" attr:data-testid="view-history">
                                         "View History"
                                     </A>
-                                    <A href=format!("/backups/{id}/edit") attr:class="button button--small" attr:data-testid="edit-task">
-                                        "Edit"
-                                    </A>
-                                    <A href=format!("/backups/new?copy={id}") attr:class="button button--small" attr:data-testid="copy-task">
-                                        "Copy"
-                                    </A>
-                                    <button
-                                        class="button button--small button--danger"
-                                        data-testid="delete-task"
-                                        on:click=move |_| deleting.set(Some((id, name.clone())))
-                                    >
-                                        "Delete"
-                                    </button>
+                                    {move || { let name = name.clone(); MeContext::allows(Role::Admin).then(|| view! {
+                                        <A href=format!("/backups/{id}/edit") attr:class="button button--small" attr:data-testid="edit-task">
+                                            "Edit"
+                                        </A>
+                                        <A href=format!("/backups/new?copy={id}") attr:class="button button--small" attr:data-testid="copy-task">
+                                            "Copy"
+                                        </A>
+                                        <button
+                                            class="button button--small button--danger"
+                                            data-testid="delete-task"
+                                            on:click=move |_| deleting.set(Some((id, name.clone())))
+                                        >
+                                            "Delete"
+                                        </button>
+                                    })}}
                                 </td>
                             </tr>
                             <tr class="progress-row" data-testid="task-progress-row">

@@ -1,0 +1,53 @@
+//! Sign-in, sign-out, who am I, and changing one's own password.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::Me;
+
+#[cfg(feature = "ssr")]
+#[path = "auth_server.rs"]
+pub mod server;
+
+/// Signs in; a form posted without JavaScript lands on `next`. The answer
+/// never says whether the user or the password was wrong.
+#[server(endpoint = "login")]
+pub async fn login(
+    username: String,
+    password: String,
+    next: Option<String>,
+) -> Result<Me, AppError> {
+    let state = crate::state::app_state()?;
+    let me = server::login(&state, &username, &password).await?;
+    let next = next.filter(|n| n.starts_with('/') && !n.starts_with("//"));
+    let landing = if me.must_change_password {
+        "/account/password".to_owned()
+    } else {
+        next.unwrap_or_else(|| "/".into())
+    };
+    leptos_axum::redirect(&landing);
+    Ok(me)
+}
+
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    server::logout(&state).await?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// The signed-in user, or None.
+#[server(endpoint = "me")]
+pub async fn current_user() -> Result<Option<Me>, AppError> {
+    let state = crate::state::app_state()?;
+    Ok(crate::auth::current(&state).await?.map(|a| a.me()))
+}
+
+#[server(endpoint = "account/password")]
+pub async fn change_password(current: String, new: String, repeat: String) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    server::change_password(&state, &current, &new, &repeat).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! Users (admins only): create, change role, disable, reset password.
+
+use leptos::prelude::*;
+
+use crate::api::users::{list_users, CreateUser, ResetPassword, SetUserDisabled, SetUserRole};
+use crate::components::{ErrorAlert, FieldError, Notice};
+use crate::model::Role;
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let create = ServerAction::<CreateUser>::new();
+    let role = ServerAction::<SetUserRole>::new();
+    let disable = ServerAction::<SetUserDisabled>::new();
+    let reset = ServerAction::<ResetPassword>::new();
+    let users = Resource::new(
+        move || {
+            (
+                create.version().get(),
+                role.version().get(),
+                disable.version().get(),
+                reset.version().get(),
+            )
+        },
+        |_| list_users(),
+    );
+    let create_error = Signal::derive(move || create.value().get().and_then(|r| r.err()));
+    let error = Signal::derive(move || {
+        [
+            role.value().get(),
+            disable.value().get(),
+            reset.value().get(),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|r| r.err())
+    });
+    view! {
+        <section class="page" data-testid="users-page">
+            <header class="page-header"><h1>"Users"</h1></header>
+            <fieldset class="panel">
+                <legend>"New user"</legend>
+                <ActionForm action=create attr:data-testid="user-form">
+                    <div class="form-grid">
+                        <label>"User name" <input type="text" name="username" data-testid="user-name" /></label>
+                        <FieldError field="username" error=create_error />
+                        <label>"Role"
+                            <select name="role" data-testid="user-role">
+                                {Role::ALL.into_iter().map(|r| view! { <option value=r.as_str()>{r.as_str()}</option> }).collect_view()}
+                            </select>
+                        </label>
+                        <label>"Initial password (changed at first sign-in)" <input type="password" name="password" data-testid="user-password" /></label>
+                        <FieldError field="password" error=create_error />
+                    </div>
+                    <button type="submit" class="button button--primary" data-testid="create-user">"Create user"</button>
+                </ActionForm>
+            </fieldset>
+            <Notice error />
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || users.get().map(|result| match result {
+                    Ok(users) => view! {
+                        <table class="table" data-testid="user-list">
+                            <thead><tr><th>"User"</th><th>"Role"</th><th>"State"</th><th>"Actions"</th></tr></thead>
+                            <tbody>
+                                {users.into_iter().map(|u| {
+                                    let id = u.id;
+                                    let disabled = u.disabled;
+                                    let temporary = RwSignal::new(String::new());
+                                    let (name, current) = (u.username.clone(), u.role.clone());
+                                    view! {
+                                        <tr data-testid="user-row" data-name=name>
+                                            <td>{u.username.clone()}</td>
+                                            <td>
+                                                <select data-testid="user-row-role" on:change=move |ev| { role.dispatch(SetUserRole { id, role: event_target_value(&ev) }); }>
+                                                    {Role::ALL.into_iter().map(|r| view! { <option value=r.as_str() selected=r.as_str() == current>{r.as_str()}</option> }).collect_view()}
+                                                </select>
+                                            </td>
+                                            <td>{if disabled { "disabled" } else if u.must_change_password { "must change password" } else { "active" }}</td>
+                                            <td class="actions">
+                                                <button class="button button--small" data-testid="toggle-user" on:click=move |_| { disable.dispatch(SetUserDisabled { id, disabled: !disabled }); }>
+                                                    {if disabled { "Enable" } else { "Disable" }}
+                                                </button>
+                                                <input type="password" placeholder="temporary password" data-testid="reset-password-input" on:input=move |ev| temporary.set(event_target_value(&ev)) />
+                                                <button class="button button--small" data-testid="reset-password" on:click=move |_| { reset.dispatch(ResetPassword { id, password: temporary.get_untracked() }); }>"Reset password"</button>
+                                            </td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
