@@ -53,6 +53,28 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..=1000)
     )]
     pub login_attempts: u32,
+    /// A session ends after this many seconds without a request.
+    #[arg(
+        long,
+        env = "TIDEMARK_SESSION_IDLE_SECS",
+        default_value_t = 1800,
+        value_name = "SECS",
+        value_parser = clap::value_parser!(u32).range(1..=86_400)
+    )]
+    pub session_idle_secs: u32,
+    /// A session ends this many seconds after sign-in, however active.
+    #[arg(
+        long,
+        env = "TIDEMARK_SESSION_MAX_SECS",
+        default_value_t = 43_200,
+        value_name = "SECS",
+        value_parser = clap::value_parser!(u32).range(1..=2_592_000)
+    )]
+    pub session_max_secs: u32,
+    /// Send the session cookie over HTTPS only: set when TLS terminates in
+    /// front of the console.
+    #[arg(long, env = "TIDEMARK_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
 /// Logging settings, shared by every subcommand.
@@ -103,6 +125,7 @@ pub struct ServeConfig {
     pub catalog_url: String,
     pub site_dir: PathBuf,
     pub login_attempts_per_minute: u32,
+    pub sessions: app::auth::SessionLimits,
 }
 
 impl ServeConfig {
@@ -136,6 +159,11 @@ impl ServeConfig {
             catalog_url,
             site_dir: args.site_dir,
             login_attempts_per_minute: args.login_attempts,
+            sessions: app::auth::SessionLimits {
+                idle_secs: i64::from(args.session_idle_secs),
+                max_secs: i64::from(args.session_max_secs),
+                secure_cookie: args.secure_cookies,
+            },
         })
     }
 
@@ -156,6 +184,9 @@ mod tests {
             catalog_url: None,
             site_dir: "target/site".into(),
             login_attempts: 10,
+            session_idle_secs: 1800,
+            session_max_secs: 43_200,
+            secure_cookies: false,
         }
     }
 

@@ -58,7 +58,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     app::auth::ensure_first_admin(&catalog, admin_password)
         .await
         .map_err(|e| ServeError::Startup(format!("cannot create the first user: {e}")))?;
-    let sessions = app::auth::session_layer(&catalog, false)
+    let sessions = app::auth::session_layer(&catalog, config.sessions)
         .await
         .map_err(|e| ServeError::Startup(format!("cannot prepare the session store: {e}")))?;
 
@@ -120,7 +120,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             env!("CARGO_PKG_VERSION"),
             config.data_dir.clone(),
         )),
-        auth: app::auth::AuthState::new(config.login_attempts_per_minute),
+        auth: app::auth::AuthState::with_limits(config.login_attempts_per_minute, config.sessions),
     };
 
     let listener = tokio::net::TcpListener::bind(config.listen)

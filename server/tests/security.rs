@@ -393,7 +393,7 @@ fn responses_carry_the_security_headers() {
         "{}",
         login.head
     );
-    assert!(login.head.contains("referrer-policy: no-referrer"));
+    assert!(login.head.contains("referrer-policy: same-origin"));
     let csp = login
         .head
         .lines()
@@ -425,4 +425,65 @@ fn responses_carry_the_security_headers() {
         "{}",
         api.head
     );
+}
+
+#[test]
+fn sessions_end_when_idle_and_at_their_maximum_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        dir.path(),
+        &[
+            ("TIDEMARK_SESSION_IDLE_SECS", "2"),
+            ("TIDEMARK_SESSION_MAX_SECS", "5"),
+        ],
+    );
+    // Idle for longer than the limit: signed out.
+    server.sign_in_admin();
+    assert_eq!(post(&server, "tasks", "").status, 200);
+    std::thread::sleep(std::time::Duration::from_millis(3200));
+    assert_eq!(post(&server, "tasks", "").status, 401, "idle session ended");
+
+    // Active all along, but past the maximum age: signed out too.
+    server.sign_in_admin();
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_millis(4500) {
+        assert_eq!(post(&server, "tasks", "").status, 200);
+        std::thread::sleep(std::time::Duration::from_millis(700));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    assert_eq!(
+        post(&server, "tasks", "").status,
+        401,
+        "session past its maximum age"
+    );
+}
+
+#[test]
+fn the_session_cookie_is_http_only_strict_and_secure_behind_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = Server::start(&dir.path().join("plain"));
+    let res = plain.sign_in("admin", ADMIN_PASSWORD);
+    let cookie = res
+        .head
+        .lines()
+        .find(|l| l.starts_with("set-cookie: tidemark_session="))
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("httponly") && cookie.contains("samesite=strict"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("secure"), "{cookie}");
+    let behind_tls = Server::start_with(
+        &dir.path().join("tls"),
+        &[("TIDEMARK_SECURE_COOKIES", "true")],
+    );
+    let res = behind_tls.sign_in("admin", ADMIN_PASSWORD);
+    let cookie = res
+        .head
+        .lines()
+        .find(|l| l.starts_with("set-cookie: tidemark_session="))
+        .unwrap()
+        .to_owned();
+    assert!(cookie.contains("; secure"), "{cookie}");
 }

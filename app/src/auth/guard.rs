@@ -31,12 +31,10 @@ fn is_cross_site(request: &Request) -> bool {
         return false;
     }
     let headers = request.headers();
-    if headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|site| site == "cross-site" || site == "same-site")
-    {
-        return true;
+    // Browsers that send Sec-Fetch-Site say exactly where the request came
+    // from; their Origin may be "null" for a plain form post.
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "cross-site" || site == "same-site";
     }
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
@@ -69,6 +67,12 @@ pub async fn guard(
 ) -> Response {
     let path = request.uri().path().to_owned();
     let mut response = if is_cross_site(&request) {
+        tracing::warn!(
+            path,
+            origin = ?request.headers().get(header::ORIGIN),
+            fetch_site = ?request.headers().get("sec-fetch-site"),
+            "cross-site request refused"
+        );
         (
             StatusCode::FORBIDDEN,
             "cross-site request refused: use the console itself to make changes",
@@ -82,7 +86,15 @@ pub async fn guard(
             .extensions()
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0.ip().to_string());
-        let user = super::resolve(&state.catalog, Some(&session), request.headers(), address).await;
+        let max = state.auth.limits.max_secs;
+        let user = super::resolve(
+            &state.catalog,
+            max,
+            Some(&session),
+            request.headers(),
+            address,
+        )
+        .await;
         match user {
             Ok(Some(user))
                 if user.must_change_password

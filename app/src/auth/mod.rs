@@ -24,15 +24,32 @@ const USER_ID: &str = "user_id";
 const SIGNED_IN_AT: &str = "signed_in_at";
 const PASSWORD_AT: &str = "password_changed_at";
 
-/// A session ends this long after sign-in however active it is.
-pub const ABSOLUTE_TIMEOUT: chrono::Duration = chrono::Duration::hours(12);
-/// ... and after this long without a request.
-pub const IDLE_TIMEOUT_MINUTES: i64 = 30;
+/// How long sessions last.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    /// Ended after this long without a request.
+    pub idle_secs: i64,
+    /// Ended this long after sign-in however active.
+    pub max_secs: i64,
+    /// The cookie is sent over HTTPS only (TLS in front of the console).
+    pub secure_cookie: bool,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits {
+            idle_secs: 30 * 60,
+            max_secs: 12 * 3600,
+            secure_cookie: false,
+        }
+    }
+}
 
 /// Security state shared by every request.
 pub struct AuthState {
     /// Sign-in attempts per client address.
     login_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    pub limits: SessionLimits,
 }
 
 impl std::fmt::Debug for AuthState {
@@ -44,9 +61,14 @@ impl std::fmt::Debug for AuthState {
 impl AuthState {
     /// `attempts` sign-ins per minute per address, in a burst or spread out.
     pub fn new(attempts: u32) -> Arc<Self> {
+        Self::with_limits(attempts, SessionLimits::default())
+    }
+
+    pub fn with_limits(attempts: u32, limits: SessionLimits) -> Arc<Self> {
         let per_minute = NonZeroU32::new(attempts.max(1)).unwrap_or(NonZeroU32::MIN);
         Arc::new(AuthState {
             login_limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            limits,
         })
     }
 
@@ -68,10 +90,10 @@ impl AuthState {
 }
 
 /// Sessions stored in the catalog: `HttpOnly`, `SameSite=Strict`, `Secure`
-/// when served over TLS, ending after [`IDLE_TIMEOUT_MINUTES`] idle.
+/// when served over TLS, ending after the idle limit.
 pub async fn session_layer(
     catalog: &Catalog,
-    secure: bool,
+    limits: SessionLimits,
 ) -> Result<tower_sessions::SessionManagerLayer<tower_sessions_sqlx_store::SqliteStore>, sqlx::Error>
 {
     let store = tower_sessions_sqlx_store::SqliteStore::new(catalog.pool().clone());
@@ -91,9 +113,11 @@ pub async fn session_layer(
         .with_name("tidemark_session")
         .with_http_only(true)
         .with_same_site(tower_sessions::cookie::SameSite::Strict)
-        .with_secure(secure)
+        .with_secure(limits.secure_cookie)
+        // Saved on every request, so activity moves the idle expiry along.
+        .with_always_save(true)
         .with_expiry(tower_sessions::Expiry::OnInactivity(
-            tower_sessions::cookie::time::Duration::minutes(IDLE_TIMEOUT_MINUTES),
+            tower_sessions::cookie::time::Duration::seconds(limits.idle_secs),
         )))
 }
 
@@ -169,6 +193,7 @@ pub fn hash_token(token: &str) -> String {
 /// before a password change is no user (and the session is ended).
 pub async fn resolve(
     catalog: &Catalog,
+    max_secs: i64,
     session: Option<&Session>,
     headers: &HeaderMap,
     address: Option<String>,
@@ -199,7 +224,7 @@ pub async fn resolve(
         .map_err(session_error)?
         .unwrap_or(0);
     let user = catalog.user(id).await?;
-    let expired = Utc::now().timestamp() - signed_in > ABSOLUTE_TIMEOUT.num_seconds();
+    let expired = Utc::now().timestamp() - signed_in > max_secs;
     match user {
         Some(u) if !u.disabled && !expired && u.password_changed_at.timestamp() <= password_at => {
             Ok(Some(actor(u, address, false)))
@@ -268,7 +293,8 @@ pub async fn current(state: &AppState) -> Result<Option<Actor>, AppError> {
     let session = leptos_axum::extract::<Session>().await.ok();
     let headers: HeaderMap = leptos_axum::extract().await.unwrap_or_default();
     let address = client_address().await.map(|a| a.ip().to_string());
-    resolve(&state.catalog, session.as_ref(), &headers, address).await
+    let max = state.auth.limits.max_secs;
+    resolve(&state.catalog, max, session.as_ref(), &headers, address).await
 }
 
 fn set_status(status: axum::http::StatusCode) {
@@ -294,12 +320,14 @@ pub async fn signed_in(state: &AppState) -> Result<Actor, AppError> {
 pub async fn require(state: &AppState, needed: Role) -> Result<Actor, AppError> {
     let actor = signed_in(state).await?;
     if actor.must_change_password {
+        tracing::info!(user = %actor.username, "refused: the password must be changed first");
         set_status(axum::http::StatusCode::FORBIDDEN);
         return Err(AppError::Forbidden(
             "change your password first (Account → Change password)".into(),
         ));
     }
     if !actor.role.allows(needed) {
+        tracing::info!(user = %actor.username, role = %actor.role, needed = %needed, "refused: role");
         set_status(axum::http::StatusCode::FORBIDDEN);
         return Err(AppError::Forbidden(format!(
             "this needs the {needed} role; {} is {}",

@@ -60,7 +60,28 @@ impl Jobs {
         attempt: u32,
         report: &mut TickReport,
     ) {
-        match self.start(task.id, trigger, late, attempt).await {
+        let started = self.start(task.id, trigger, late, attempt).await;
+        // The scheduler's own starts are audited like a user's Back Up Now.
+        let (outcome, detail) = match &started {
+            Ok(_) => ("success", String::new()),
+            Err(err) => ("failure", err.to_string()),
+        };
+        let entry = crate::catalog::AuditEntry {
+            username: Some("scheduler"),
+            address: None,
+            action: if trigger == crate::catalog::Trigger::Retry {
+                "retry backup"
+            } else {
+                "scheduled backup"
+            },
+            target: &task.settings.name,
+            outcome,
+            detail: &detail,
+        };
+        if let Err(err) = self.catalog().audit(&entry).await {
+            tracing::error!(error = %err, "could not write the audit log");
+        }
+        match started {
             Ok(_) => report.started.push((task.id, trigger, late)),
             Err(StartError::AlreadyRunning(_)) => {
                 tracing::warn!(task = %task.settings.name, "scheduled run skipped: the previous run is still going");

@@ -55,6 +55,16 @@ async fn the_scheduler_starts_due_tasks_marks_late_ones_and_moves_the_slot() {
         ("schedule", true, 1, "succeeded")
     );
     assert!(fx.log_text(run.id).await.contains("(late"));
+    let filter = crate::catalog::AuditFilter {
+        username: Some("scheduler".into()),
+        ..Default::default()
+    };
+    let (audit, _) = fx.catalog.audit_page(&filter, 10, 0).await.unwrap();
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(
+        (audit[0].action.as_str(), audit[0].outcome.as_str()),
+        ("scheduled backup", "success")
+    );
     let next = hourly(start).next_after(now).unwrap();
     assert!(next > now && next - now <= chrono::Duration::hours(1));
     assert_eq!(fx.task_now(due.id).await.next_run_at, Some(next));
