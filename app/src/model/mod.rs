@@ -8,12 +8,12 @@ mod source;
 mod task;
 mod user;
 
-pub use progress::{human_bytes, human_duration, JobPhase, JobProgress};
+pub use progress::{human_bytes, human_duration, when, JobPhase, JobProgress};
 pub use restore::{
     ObjectChoice, PhaseTimes, RestoreForm, RestoreProgress, RestoreSettings, RestoreState,
     RestoreTarget, DATA_POLICIES, MAX_RESTORE_NAME, MAX_TIMEOUT_MIN, PHASES, STRUCTURE_POLICIES,
 };
-pub use source::{SourceForm, SourceKind};
+pub use source::{percent_encode, SourceForm, SourceKind};
 pub use task::{
     escape_regex, Content, FieldError, Period, PeriodUnit, Policy, RunState, Schedule, TaskForm,
     TaskSettings, COMPRESSION_LEVELS, MAX_TASK_NAME,

@@ -79,6 +79,12 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
+/// A UTC time as the lists show it, or a dash.
+pub fn when(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|| "—".into())
+}
+
 /// `1h 02m 03s`-style durations.
 pub fn human_duration(secs: f64) -> String {
     let total = secs.max(0.0).round() as u64;

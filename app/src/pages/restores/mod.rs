@@ -15,10 +15,7 @@ pub use form::RestoreCreatePage;
 use crate::api::restores::{list_restores, CancelRestore, DeleteRestore, RestoreRow, RetryRestore};
 use crate::components::{EmptyState, ErrorAlert, Notice, RestoreFeed, RestoreProgressView};
 
-pub(crate) fn when(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_else(|| "—".into())
-}
+pub(crate) use crate::model::when;
 
 #[component]
 pub fn RestoresPage() -> impl IntoView {

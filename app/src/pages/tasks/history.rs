@@ -135,7 +135,7 @@ fn HistoryRow(run: RunSummary) -> impl IntoView {
         (Some(point), "succeeded") => Some(format!(
             "/restores/new?task={}&point={}",
             run.task_id,
-            urlencoding_lite(point)
+            crate::model::percent_encode(point)
         )),
         _ => None,
     };
@@ -167,16 +167,4 @@ fn HistoryRow(run: RunSummary) -> impl IntoView {
             </td>
         </tr>
     }
-}
-
-/// Point ids are `[A-Za-z0-9_.-]` plus what a task name brings; escape the rest.
-fn urlencoding_lite(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }

@@ -19,10 +19,7 @@ use crate::components::{EmptyState, ErrorAlert, JobFeed, JobProgressBar, MeConte
 use crate::model::Role;
 use delete::DeleteDialog;
 
-pub(crate) fn when(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_else(|| "—".into())
-}
+pub(crate) use crate::model::when;
 
 #[component]
 pub fn TasksPage() -> impl IntoView {
