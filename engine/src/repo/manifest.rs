@@ -143,6 +143,10 @@ pub struct ObjectEntry {
     pub time_min: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_max: Option<String>,
+    /// A table's columns as `name type`, in the order its rows are stored;
+    /// loading into an existing table checks its columns are the same.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
     /// BLAKE3 of the whole content, checked after restore.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum: Option<String>,
@@ -163,6 +167,7 @@ impl ObjectEntry {
             rows: None,
             time_min: None,
             time_max: None,
+            columns: Vec::new(),
             checksum: None,
             chunks: Vec::new(),
         }

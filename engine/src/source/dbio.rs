@@ -6,7 +6,7 @@ use std::sync::mpsc::Receiver;
 
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::ObjectEntry;
-use crate::source::ObjectSink;
+use crate::source::{DuplicatePolicy, Load, LoadMode, ObjectSink};
 
 /// A runtime for the async driver, owned by the calling (blocking) thread.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -140,4 +140,59 @@ pub fn table_load(
         return Ok(TableLoad::CopyShapeOf(entry.name.clone()));
     }
     Ok(TableLoad::Fresh)
+}
+
+/// What a database target reads back from a restored table.
+#[derive(Debug, Default)]
+pub struct TableFacts {
+    pub rows: u64,
+    /// Rows outside the restored time range (only counted with a range).
+    pub outside_range: u64,
+    /// `min` and `max` of the time column as text, when it has one.
+    pub span: Option<(Option<String>, Option<String>)>,
+}
+
+/// Compares a restored table with its manifest entry, the same way for
+/// every database target; `Some` describes the difference.
+pub fn table_difference(entry: &ObjectEntry, load: &Load, facts: &TableFacts) -> Option<String> {
+    let expected = entry.rows?;
+    let (name, rows) = (&load.name, facts.rows);
+    let merging = matches!(load.mode, LoadMode::Merge(_));
+    if load.range.is_some() {
+        if facts.outside_range > 0 && !merging {
+            return Some(format!(
+                "{name} has {} row(s) outside the restored time range",
+                facts.outside_range
+            ));
+        }
+        return (rows > expected && !merging)
+            .then(|| format!("{name} has {rows} rows, more than the {expected} of the backup"));
+    }
+    let differs = match load.mode {
+        LoadMode::Create | LoadMode::Replace | LoadMode::Merge(DuplicatePolicy::Rewrite) => {
+            rows != expected
+        }
+        // Existing rows stay: at least the backup's rows are there.
+        LoadMode::Merge(_) => rows < expected,
+    };
+    if differs {
+        return Some(format!(
+            "{name} has {rows} rows after the restore, the backup recorded {expected}"
+        ));
+    }
+    let recorded = entry.time_min.is_some() || entry.time_max.is_some();
+    match (&facts.span, load.mode) {
+        (Some((min, max)), LoadMode::Create | LoadMode::Replace)
+            if recorded && (*min != entry.time_min || *max != entry.time_max) =>
+        {
+            Some(format!(
+                "{name} spans {} to {} after the restore, the backup recorded {} to {}",
+                min.clone().unwrap_or_default(),
+                max.clone().unwrap_or_default(),
+                entry.time_min.clone().unwrap_or_default(),
+                entry.time_max.clone().unwrap_or_default()
+            ))
+        }
+        _ => None,
+    }
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
+use super::dbio::{table_difference, TableFacts};
 use super::sqlite::sql_error;
 use super::sqlite_frames::{name_span, next_frame, quote_ident, Header, FORMAT};
 use super::{DuplicatePolicy, Load, LoadMode, ObjectSink, Target, TimeRange};
@@ -215,67 +216,32 @@ impl Target for SqliteTarget {
     }
 
     fn verify_object(&mut self, entry: &ObjectEntry, load: &Load) -> Result<Option<String>> {
-        let Some(expected) = entry.rows else {
+        if entry.rows.is_none() {
             return Ok(None); // a view
-        };
+        }
         let q = quote_ident(&load.name);
-        let rows = self.count(&format!("SELECT count(*) FROM {q}"))?;
-        let time = self.time_column(&load.name)?;
-        if let (Some(range), Some((_, column))) = (&load.range, &time) {
-            let inside = TimeRange::sql_condition(range, &quote_ident(column));
-            let outside = self.count(&format!("SELECT count(*) FROM {q} WHERE NOT ({inside})"))?;
-            if outside > 0 && !matches!(load.mode, LoadMode::Merge(_)) {
-                return Ok(Some(format!(
-                    "{} has {outside} row(s) outside the restored time range",
-                    load.name
-                )));
+        let mut facts = TableFacts {
+            rows: self.count(&format!("SELECT count(*) FROM {q}"))?,
+            ..TableFacts::default()
+        };
+        if let Some((_, column)) = self.time_column(&load.name)? {
+            let c = quote_ident(&column);
+            if let Some(range) = &load.range {
+                let inside = TimeRange::sql_condition(range, &c);
+                facts.outside_range =
+                    self.count(&format!("SELECT count(*) FROM {q} WHERE NOT ({inside})"))?;
             }
-            return Ok(
-                (rows > expected && !matches!(load.mode, LoadMode::Merge(_))).then(|| {
-                    format!(
-                        "{} has {rows} rows, more than the {expected} of the backup",
-                        load.name
+            facts.span = Some(
+                self.conn
+                    .query_row(
+                        &format!("SELECT CAST(min({c}) AS TEXT), CAST(max({c}) AS TEXT) FROM {q}"),
+                        [],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
                     )
-                }),
+                    .map_err(|e| sql_error(&self.path, e))?,
             );
         }
-        let differs = match load.mode {
-            LoadMode::Create | LoadMode::Replace | LoadMode::Merge(DuplicatePolicy::Rewrite) => {
-                rows != expected
-            }
-            // Existing rows stay: at least the backup's rows are there.
-            LoadMode::Merge(_) => rows < expected,
-        };
-        if differs {
-            return Ok(Some(format!(
-                "{} has {rows} rows after the restore, the backup recorded {expected}",
-                load.name
-            )));
-        }
-        if let (LoadMode::Create | LoadMode::Replace, Some((_, column))) = (load.mode, time) {
-            let c = quote_ident(&column);
-            let (min, max): (Option<String>, Option<String>) = self
-                .conn
-                .query_row(
-                    &format!("SELECT CAST(min({c}) AS TEXT), CAST(max({c}) AS TEXT) FROM {q}"),
-                    [],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .map_err(|e| sql_error(&self.path, e))?;
-            if (entry.time_min.is_some() || entry.time_max.is_some())
-                && (min != entry.time_min || max != entry.time_max)
-            {
-                return Ok(Some(format!(
-                    "{} spans {} to {} after the restore, the backup recorded {} to {}",
-                    load.name,
-                    min.unwrap_or_default(),
-                    max.unwrap_or_default(),
-                    entry.time_min.clone().unwrap_or_default(),
-                    entry.time_max.clone().unwrap_or_default()
-                )));
-            }
-        }
-        Ok(None)
+        Ok(table_difference(entry, load, &facts))
     }
 }
 

@@ -119,19 +119,26 @@ pub struct CopyIn {
     thread: Option<JoinHandle<()>>,
 }
 
+/// The statements of one table load, all in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct LoadSql {
+    /// The table as named in messages.
+    pub table: String,
+    /// What COPY writes into (quoted): the table or a staging table.
+    pub copy_into: String,
+    /// Run before the COPY.
+    pub prepare: Vec<String>,
+    /// Run after it, before the commit.
+    pub finish: Vec<String>,
+}
+
 impl CopyIn {
-    pub fn start(
-        at: &PgLocation,
-        table: &str,
-        prepare: Vec<String>,
-        finish: Vec<String>,
-    ) -> CopyIn {
+    pub fn start(at: &PgLocation, sql: LoadSql) -> CopyIn {
         let (tx, rx) = sync_channel(DEPTH);
         let (done_tx, done) = sync_channel(1);
-        let (at, table) = (at.clone(), table.to_owned());
+        let at = at.clone();
         let thread = std::thread::spawn(move || {
-            let result =
-                runtime().and_then(|rt| rt.block_on(copy_in(&at, &table, &prepare, &finish, &rx)));
+            let result = runtime().and_then(|rt| rt.block_on(copy_in(&at, &sql, &rx)));
             let _ = done_tx.send(result);
         });
         CopyIn {
@@ -193,24 +200,19 @@ impl Drop for CopyIn {
     }
 }
 
-async fn copy_in(
-    at: &PgLocation,
-    table: &str,
-    prepare: &[String],
-    finish: &[String],
-    rx: &Receiver<InMsg>,
-) -> Result<u64> {
+async fn copy_in(at: &PgLocation, sql: &LoadSql, rx: &Receiver<InMsg>) -> Result<u64> {
+    let table = &sql.table;
     let doing = format!("load table {table} into");
     let mut conn = at.connect().await?;
     let mut tx = conn.begin().await.map_err(|e| pg_error(at, &doing, e))?;
-    for sql in prepare {
-        tx.execute(sql.as_str())
+    for statement in &sql.prepare {
+        tx.execute(statement.as_str())
             .await
             .map_err(|e| pg_error(at, &doing, e))?;
     }
-    let sql = format!("COPY {} FROM STDIN (FORMAT binary)", quote_qualified(table));
+    let copy_sql = format!("COPY {} FROM STDIN (FORMAT binary)", sql.copy_into);
     let mut copy = tx
-        .copy_in_raw(&sql)
+        .copy_in_raw(&copy_sql)
         .await
         .map_err(|e| pg_error(at, &doing, e))?;
     let expected = loop {
@@ -233,11 +235,25 @@ async fn copy_in(
             format!("{rows} rows loaded but the backup point recorded {expected}; nothing was committed"),
         ));
     }
-    for sql in finish {
-        tx.execute(sql.as_str())
+    for statement in &sql.finish {
+        tx.execute(statement.as_str())
             .await
-            .map_err(|e| pg_error(at, &doing, e))?;
+            .map_err(|e| duplicate_or(at, table, &doing, e))?;
     }
     tx.commit().await.map_err(|e| pg_error(at, &doing, e))?;
     Ok(rows)
+}
+
+/// A unique violation while merging says which table and what to do.
+fn duplicate_or(at: &PgLocation, table: &str, doing: &str, err: sqlx::Error) -> EngineError {
+    if let sqlx::Error::Database(db) = &err {
+        if db.code().as_deref() == Some("23505") {
+            return EngineError::Conflict(format!(
+                "a row of the backup has a key that already exists in table {table} at {} ({}); nothing was loaded into it: skip or rewrite duplicates instead",
+                at.display(),
+                db.message()
+            ));
+        }
+    }
+    pg_error(at, doing, err)
 }

@@ -9,6 +9,7 @@
 mod conn;
 mod copy;
 mod dump;
+mod meta;
 mod target;
 
 use std::io::Read;
@@ -118,6 +119,10 @@ impl PostgresSource {
                 &format!("count the rows of {name} in"),
             )?;
             entry.rows = Some(u64::try_from(count).unwrap_or(0));
+            entry.columns = self.with_conn(
+                async |c| meta::columns(c, &name).await,
+                &format!("read the columns of {name} in"),
+            )?;
             if let Some(column) = time_column {
                 let column = quote_ident(&column);
                 let (min, max): (Option<String>, Option<String>) = self.with_conn(
@@ -148,21 +153,10 @@ impl PostgresSource {
 
     /// The table's only timestamp column, when it has exactly one.
     fn time_column(&self, table: &str) -> Result<Option<String>> {
-        let quoted = quote_qualified(table);
-        let columns: Vec<String> = self.with_conn(
-            async |c| {
-                sqlx::query_scalar(
-                    "SELECT attname::text FROM pg_attribute WHERE attrelid = $1::regclass \
-                     AND attnum > 0 AND NOT attisdropped \
-                     AND atttypid IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype)",
-                )
-                .bind(quoted.as_str())
-                .fetch_all(c)
-                .await
-            },
+        self.with_conn(
+            async |c| meta::time_column(c, table).await,
             &format!("read the columns of {table} in"),
-        )?;
-        Ok((columns.len() == 1).then(|| columns[0].clone()))
+        )
     }
 
     /// `setval` statements for every sequence, as of now.

@@ -9,15 +9,17 @@ use std::process::{Command, Stdio};
 
 use sqlx::Executor;
 
-use super::conn::{pg_error, quote_qualified, PgAccess, PgLocation};
-use super::copy::CopyIn;
+use super::conn::{pg_error, quote_ident, quote_qualified, PgAccess, PgLocation};
+use super::copy::{CopyIn, LoadSql};
+use super::meta;
 use super::{POST_DATA, PRE_DATA, SEQUENCES};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::{ObjectEntry, ObjectKind};
 use crate::source::dbio::{
-    kept_structure_note, runtime, table_load, unknown_structure, StatementsSink, TableLoad,
+    kept_structure_note, runtime, table_difference, table_load, unknown_structure, StatementsSink,
+    TableFacts, TableLoad,
 };
-use crate::source::{Load, LoadMode, ObjectSink, Target};
+use crate::source::{DuplicatePolicy, Load, LoadMode, ObjectSink, Target, TimeRange};
 
 pub struct PostgresTarget {
     at: PgLocation,
@@ -64,16 +66,10 @@ impl PostgresTarget {
         let admin = self.at.with_database("postgres");
         self.rt.block_on(async {
             let mut conn = admin.connect().await?;
-            conn.execute(
-                format!(
-                    "CREATE DATABASE {}",
-                    super::conn::quote_ident(&self.at.database)
-                )
-                .as_str(),
-            )
-            .await
-            .map(drop)
-            .map_err(|e| pg_error(&self.at, "create the database", e))
+            conn.execute(format!("CREATE DATABASE {}", quote_ident(&self.at.database)).as_str())
+                .await
+                .map(drop)
+                .map_err(|e| pg_error(&self.at, "create the database", e))
         })
     }
 
@@ -131,6 +127,114 @@ impl PostgresTarget {
 }
 
 impl PostgresTarget {
+    /// Loading into an existing table: its columns must be the backup's,
+    /// and rows go through a staging table so the duplicate policy applies.
+    fn merge_sql(
+        &self,
+        entry: &ObjectEntry,
+        spec: &Load,
+        duplicates: DuplicatePolicy,
+    ) -> Result<LoadSql> {
+        let name = spec.name.as_str();
+        let columns = self.query(&format!("read the columns of {name} in"), async |c| {
+            meta::columns(c, name).await
+        })?;
+        if !entry.columns.is_empty() && entry.columns != columns {
+            return Err(EngineError::Conflict(format!(
+                "table {name} at {} has columns ({}) but the backup's are ({}): rows cannot be loaded into it; restore under another name or overwrite it",
+                self.at.display(),
+                columns.join(", "),
+                entry.columns.join(", ")
+            )));
+        }
+        let on_conflict = if duplicates == DuplicatePolicy::Skip {
+            " ON CONFLICT DO NOTHING"
+        } else {
+            ""
+        };
+        let unbounded = TimeRange::default();
+        let range = spec.range.as_ref().unwrap_or(&unbounded);
+        let mut sql = self.staged_sql(entry, name, range, on_conflict)?;
+        if duplicates == DuplicatePolicy::Rewrite {
+            // DELETE, not TRUNCATE: rows other tables reference stop it.
+            sql.finish
+                .insert(0, format!("DELETE FROM {}", quote_qualified(name)));
+        }
+        Ok(sql)
+    }
+
+    /// COPY into a temporary table, then insert the rows in `range` (and
+    /// with `suffix`, e.g. ON CONFLICT) into `name`, in one transaction.
+    fn staged_sql(
+        &self,
+        entry: &ObjectEntry,
+        name: &str,
+        range: &TimeRange,
+        suffix: &str,
+    ) -> Result<LoadSql> {
+        // The shape comes from the backup's table when it is restored
+        // under a new name (the new one does not exist yet).
+        let shape = if self.user_tables()?.iter().any(|t| t == name) {
+            name
+        } else {
+            entry.name.as_str()
+        };
+        let doing = format!("read the columns of {shape} in");
+        let (columns, time) = self.query(&doing, async |c| {
+            Ok((
+                meta::columns(c, shape).await?,
+                meta::time_column(c, shape).await?,
+            ))
+        })?;
+        let list = columns
+            .iter()
+            .map(|c| quote_ident(c.split_once(' ').map_or(c.as_str(), |(n, _)| n)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let filter = match (range.is_unbounded(), time) {
+            (true, _) => String::new(),
+            (false, Some(column)) => {
+                format!(" WHERE {}", range.sql_condition(&quote_ident(&column)))
+            }
+            (false, None) => {
+                return Err(EngineError::invalid(
+                    format!("time range of table {}", entry.name),
+                    "the table has no single timestamp column",
+                ))
+            }
+        };
+        let stage = "pg_temp.tidemark_stage";
+        Ok(LoadSql {
+            table: name.to_owned(),
+            copy_into: stage.into(),
+            prepare: vec![
+                // Range bounds are UTC.
+                "SET LOCAL TIME ZONE 'UTC'".into(),
+                format!(
+                    "CREATE TEMP TABLE tidemark_stage ON COMMIT DROP AS SELECT {list} FROM {} WITH NO DATA",
+                    quote_qualified(shape)
+                ),
+            ],
+            finish: vec![format!(
+                "INSERT INTO {} ({list}) SELECT {list} FROM {stage}{filter}{suffix}",
+                quote_qualified(name)
+            )],
+        })
+    }
+
+    fn query<T>(
+        &self,
+        doing: &str,
+        work: impl AsyncFnOnce(&mut sqlx::PgConnection) -> std::result::Result<T, sqlx::Error>,
+    ) -> Result<T> {
+        self.rt.block_on(async {
+            let mut conn = self.at.connect().await?;
+            work(&mut conn)
+                .await
+                .map_err(|e| pg_error(&self.at, doing, e))
+        })
+    }
+
     /// Pre-data now (unless the tables exist: then the structure is kept);
     /// post-data and sequence values once every table is loaded.
     fn apply_structure(&mut self, name: String, sql: Vec<u8>) -> Result<Vec<String>> {
@@ -189,10 +293,16 @@ impl Target for PostgresTarget {
         Ok(self.user_tables()?.is_empty())
     }
 
+    fn can_merge(&self) -> bool {
+        true
+    }
+
+    fn can_filter_time(&self) -> bool {
+        true
+    }
+
     fn begin(&mut self, entry: &ObjectEntry, spec: &Load) -> Result<Box<dyn ObjectSink + '_>> {
         let name = spec.name.as_str();
-        // Merging and time ranges are refused by the pre-checks (can_merge).
-        let overwrite = spec.mode == LoadMode::Replace;
         if entry.kind == ObjectKind::Schema {
             let name = entry.name.clone();
             return Ok(Box::new(StatementsSink::new(move |sql| {
@@ -206,31 +316,85 @@ impl Target for PostgresTarget {
             ));
         }
         self.create_database()?;
-        let tables = self.user_tables()?;
-        let load = table_load(
-            entry,
-            name,
-            &tables,
-            &self.created,
-            overwrite,
-            &self.at.display(),
-        )?;
-        let prepare = match load {
-            TableLoad::Fresh => Vec::new(),
-            // Emptied in the load's transaction: a failed load rolls it back.
-            TableLoad::Replace => vec![format!("TRUNCATE {}", quote_qualified(name))],
-            // The same columns, defaults and indexes.
-            TableLoad::CopyShapeOf(original) => vec![format!(
-                "CREATE TABLE {} (LIKE {} INCLUDING ALL)",
-                quote_qualified(name),
-                quote_qualified(&original)
-            )],
+        let sql = if let LoadMode::Merge(duplicates) = spec.mode {
+            self.merge_sql(entry, spec, duplicates)?
+        } else {
+            let tables = self.user_tables()?;
+            let load = table_load(
+                entry,
+                name,
+                &tables,
+                &self.created,
+                spec.mode == LoadMode::Replace,
+                &self.at.display(),
+            )?;
+            let quoted = quote_qualified(name);
+            let prepare = match load {
+                TableLoad::Fresh => Vec::new(),
+                // Emptied in the load's transaction: a failed load rolls it
+                // back, and views depending on the table keep working.
+                TableLoad::Replace => vec![format!("TRUNCATE {quoted}")],
+                // The same columns, defaults and indexes.
+                TableLoad::CopyShapeOf(original) => vec![format!(
+                    "CREATE TABLE {quoted} (LIKE {} INCLUDING ALL)",
+                    quote_qualified(&original)
+                )],
+            };
+            match &spec.range {
+                None => LoadSql {
+                    table: name.to_owned(),
+                    copy_into: quoted,
+                    prepare,
+                    finish: Vec::new(),
+                },
+                Some(range) => {
+                    let mut sql = self.staged_sql(entry, name, range, "")?;
+                    sql.prepare.splice(0..0, prepare);
+                    sql
+                }
+            }
         };
         Ok(Box::new(TableSink {
-            copy: Some(CopyIn::start(&self.at, name, prepare, Vec::new())),
+            copy: Some(CopyIn::start(&self.at, sql)),
             rows: entry.rows,
             name: name.to_owned(),
         }))
+    }
+
+    fn verify_object(&mut self, entry: &ObjectEntry, load: &Load) -> Result<Option<String>> {
+        if entry.kind != ObjectKind::Table || entry.rows.is_none() {
+            return Ok(None);
+        }
+        let (name, at) = (load.name.as_str(), &self.at);
+        let doing = format!("read back table {name} of");
+        let facts = self.rt.block_on(async {
+            let mut conn = at.connect().await?;
+            let fail = |e| pg_error(at, &doing, e);
+            conn.execute("SET TIME ZONE 'UTC'").await.map_err(fail)?;
+            let q = quote_qualified(name);
+            let mut facts = TableFacts {
+                rows: count(&mut conn, &format!("SELECT count(*) FROM {q}"))
+                    .await
+                    .map_err(fail)?,
+                ..TableFacts::default()
+            };
+            if let Some(column) = meta::time_column(&mut conn, name).await.map_err(fail)? {
+                let c = quote_ident(&column);
+                if let Some(range) = &load.range {
+                    let inside = range.sql_condition(&c);
+                    let sql = format!("SELECT count(*) FROM {q} WHERE NOT ({inside})");
+                    facts.outside_range = count(&mut conn, &sql).await.map_err(fail)?;
+                }
+                facts.span = Some(
+                    sqlx::query_as(&format!("SELECT min({c})::text, max({c})::text FROM {q}"))
+                        .fetch_one(&mut conn)
+                        .await
+                        .map_err(fail)?,
+                );
+            }
+            Ok::<_, EngineError>(facts)
+        })?;
+        Ok(table_difference(entry, load, &facts))
     }
 
     fn finish(&mut self, _restored: &[(ObjectEntry, String)]) -> Result<()> {
@@ -242,6 +406,11 @@ impl Target for PostgresTarget {
         }
         Ok(())
     }
+}
+
+async fn count(conn: &mut sqlx::PgConnection, sql: &str) -> std::result::Result<u64, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(sql).fetch_one(conn).await?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 struct TableSink {
