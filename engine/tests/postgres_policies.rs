@@ -5,7 +5,10 @@
 mod support;
 
 use tidemark_engine::restore::{ConflictPolicy, RestoreOptions};
-use tidemark_engine::{DuplicatePolicy, EngineError, TimeRange};
+use tidemark_engine::{
+    open_source, CancelToken, DuplicatePolicy, EngineError, NoProgress, Selection, SourceUrl,
+    TimeRange,
+};
 
 use support::postgres::PgServer;
 use support::{backup_url, restore_url, Fixture};
@@ -175,4 +178,112 @@ fn a_time_range_of_a_table_restores_into_a_new_or_an_existing_database() {
     };
     let err = restore_url(&repo, &point, &server.url("plant_x"), &wrong).unwrap_err();
     assert!(matches!(err, EngineError::InvalidInput { .. }), "{err}");
+}
+
+/// Backs up `db` as task `plant` reading time-series tables after a watermark.
+fn watermark_backup(
+    repo: &tidemark_engine::Repository,
+    server: &PgServer,
+    db: &str,
+) -> tidemark_engine::backup::BackupStats {
+    use tidemark_engine::backup::{plan_backup, run_backup, BackupOptions};
+    let selection = Selection {
+        watermark: true,
+        ..Selection::default()
+    };
+    let source = open_source(&SourceUrl::parse(&server.url(db)).unwrap(), &selection).unwrap();
+    let options = BackupOptions {
+        task: "plant".into(),
+        selection,
+        ..BackupOptions::default()
+    };
+    let plan = plan_backup(repo, source.as_ref(), &options).unwrap();
+    run_backup(
+        repo,
+        source.as_ref(),
+        plan,
+        &options,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn watermark_incrementals_read_only_newer_rows_and_restore_as_a_chain() {
+    let server = PgServer::start();
+    let fx = Fixture::new();
+    server.psql("postgres", "CREATE DATABASE plant");
+    server.psql("plant", SCHEMA);
+    let repo = fx.repo(None);
+    let full = watermark_backup(&repo, &server, "plant");
+    let at_full = server.checksum("plant", "readings");
+
+    let add = |from: u32, to: u32| {
+        server.psql(
+            "plant",
+            &format!(
+                "INSERT INTO readings SELECT i, '2026-11-01 00:00:00+00'::timestamptz + i * interval '1 minute', i \
+                 FROM generate_series({from}, {to}) i"
+            ),
+        )
+    };
+    add(6001, 6600);
+    let second = watermark_backup(&repo, &server, "plant");
+    let at_second = server.checksum("plant", "readings");
+    assert!(
+        second.bytes_read * 5 < full.bytes_read,
+        "the incremental read {} bytes, the full backup {}",
+        second.bytes_read,
+        full.bytes_read
+    );
+    let entry = |point: &str| {
+        repo.point(point)
+            .unwrap()
+            .objects
+            .into_iter()
+            .find(|o| o.name == "public.readings")
+            .unwrap()
+    };
+    let readings = entry(&second.point);
+    assert_eq!(readings.rows, Some(6600));
+    assert_eq!(readings.parts.len(), 2);
+    assert_eq!(
+        readings.parts[1].after.as_deref(),
+        Some("2026-11-05 04:00:00+00")
+    );
+    assert_eq!(readings.time_max.as_deref(), Some("2026-11-05 14:00:00+00"));
+
+    // Nothing new: the parent's parts are this point's.
+    let idle = watermark_backup(&repo, &server, "plant");
+    assert_eq!(entry(&idle.point).chunks, readings.chunks);
+    add(6601, 6700);
+    let third = watermark_backup(&repo, &server, "plant");
+    assert_eq!(entry(&third.point).parts.len(), 3);
+
+    // Each point restores to exactly the table as of its backup.
+    for (point, expected, db) in [
+        (&third.point, server.checksum("plant", "readings"), "r3"),
+        (&second.point, at_second, "r2"),
+        (&full.point, at_full, "r1"),
+    ] {
+        let done = restore_url(&repo, point, &server.url(db), &RestoreOptions::default()).unwrap();
+        assert!(done.failed.is_empty(), "{:?}", done.failed);
+        assert_eq!(server.checksum(db, "readings"), expected, "point {point}");
+    }
+
+    // A chain restores into an existing table too (through the staging table).
+    server.psql("plant", "DELETE FROM readings WHERE id > 6500");
+    let done = restore_url(
+        &repo,
+        &third.point,
+        &server.url("plant"),
+        &readings_only(DuplicatePolicy::Skip),
+    )
+    .unwrap();
+    assert!(done.failed.is_empty(), "{:?}", done.failed);
+    assert_eq!(
+        server.psql("plant", "SELECT count(*) FROM readings"),
+        "6700"
+    );
 }

@@ -19,7 +19,7 @@ use crate::repo::chunker::Chunker;
 use crate::repo::index::{Index, PackIndexFile};
 use crate::repo::lock::RepoLock;
 use crate::repo::manifest::{
-    BackupMode, ChunkRef, Manifest, ObjectEntry, ObjectKind, Selection, SourceRecord, Totals,
+    BackupMode, ChunkRef, Manifest, ObjectEntry, ObjectKind, Part, Selection, SourceRecord, Totals,
 };
 use crate::repo::pack::{write_pack, FinishedPack, PackWriter};
 use crate::repo::{ChunkId, Compression, Repository};
@@ -110,7 +110,6 @@ pub fn plan_backup(
             "must be 1 to 64 characters",
         ));
     }
-    let description = source.describe()?;
     let url = source.url();
     let parent = if options.full {
         None
@@ -121,6 +120,16 @@ pub fn plan_backup(
             .rev()
             .find(|m| m.task == options.task && m.source.url == url)
     };
+    // A watermark continues the parent's rows: only with the same selection,
+    // and not with an upper time bound (rows after it would be read).
+    if let Some(parent) = parent.as_ref().filter(|p| {
+        options.selection.watermark
+            && options.selection.until.is_none()
+            && p.selection == options.selection
+    }) {
+        source.use_watermarks(&parent.objects);
+    }
+    let description = source.describe()?;
     let bytes = description.objects.iter().map(|o| o.size).sum();
     Ok(BackupPlan {
         point: point_name(&options.task, &source.name(), Utc::now()),
@@ -364,7 +373,12 @@ impl Reader<'_> {
                         ..object.clone()
                     })
                 }
-                (true, None) => self.read_object(object)?,
+                (true, None) => match parent.get(object.name.as_str()) {
+                    Some(previous) if object.watermark.is_some() => {
+                        Some(self.read_after_watermark(object, previous)?)
+                    }
+                    _ => self.read_object(object)?,
+                },
             };
             self.progress.inc(0, 1);
             done.extend(entry);
@@ -382,6 +396,61 @@ impl Reader<'_> {
             && before.mtime_ns == now.mtime_ns
             && before.checksum.is_some()
             && before.chunks.iter().all(|c| self.index.contains(&c.id))
+    }
+
+    /// A time-series table of a watermark incremental: the parent's parts
+    /// (their chunks must still be stored), then the rows after them.
+    fn read_after_watermark(
+        &mut self,
+        object: &ObjectEntry,
+        previous: &ObjectEntry,
+    ) -> Result<ObjectEntry> {
+        if let Some(missing) = previous.chunks.iter().find(|c| !self.index.contains(&c.id)) {
+            return Err(EngineError::corrupt(
+                format!("table {} of the parent point", object.name),
+                format!(
+                    "chunk {} is missing, so the rows up to the watermark cannot be kept: take a full backup",
+                    missing.id.short()
+                ),
+            ));
+        }
+        let mut parts = previous.parts.clone();
+        if parts.is_empty() {
+            parts.push(Part {
+                chunks: previous.chunks.len() as u32,
+                checksum: previous.checksum.clone().unwrap_or_default(),
+                after: None,
+            });
+        }
+        let parent_bytes = previous.size;
+        self.progress.inc(parent_bytes.min(object.size), 0);
+        if object.rows == previous.rows {
+            // Nothing newer: the parent's content is this point's.
+            return Ok(ObjectEntry {
+                size: previous.size,
+                chunks: previous.chunks.clone(),
+                checksum: previous.checksum.clone(),
+                parts: previous.parts.clone(),
+                ..object.clone()
+            });
+        }
+        let newer = self
+            .read_object(object)?
+            .ok_or_else(|| EngineError::invalid(format!("table {}", object.name), "vanished"))?;
+        parts.push(Part {
+            chunks: newer.chunks.len() as u32,
+            checksum: newer.checksum.clone().unwrap_or_default(),
+            after: object.watermark.clone(),
+        });
+        let mut chunks = previous.chunks.clone();
+        chunks.extend(newer.chunks);
+        Ok(ObjectEntry {
+            size: parent_bytes + newer.size,
+            checksum: None,
+            chunks,
+            parts,
+            ..object.clone()
+        })
     }
 
     fn read_object(&mut self, object: &ObjectEntry) -> Result<Option<ObjectEntry>> {

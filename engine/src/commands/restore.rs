@@ -12,7 +12,7 @@ use crate::error::{EngineError, Result};
 use crate::progress::{CancelToken, Phase, Progress};
 use crate::repo::blob;
 use crate::repo::index::Index;
-use crate::repo::manifest::{Manifest, ObjectEntry, ObjectKind};
+use crate::repo::manifest::{Manifest, ObjectEntry, ObjectKind, Part};
 use crate::repo::{ChunkId, Repository};
 use crate::source::{DuplicatePolicy, Load, LoadMode, Target, TimeRange};
 
@@ -461,31 +461,64 @@ fn restore_one(
             return Err(err);
         }
     };
-    let mut hasher = blake3::Hasher::new();
-    while used < total {
-        let step = cancel.check().and_then(|()| chunks.next_chunk());
-        used += 1;
-        let written = step.and_then(|data| {
-            hasher.update(&data);
-            sink.write(&data).map(|()| data.len())
-        });
-        match written {
-            Ok(len) => progress.inc(len as u64, 0),
-            Err(err) => {
-                sink.abort();
-                skip_rest(used, chunks);
-                return Err(err);
+    // One stream, or the parts of a watermark chain, each with its checksum.
+    let whole = [Part {
+        chunks: total as u32,
+        checksum: entry.checksum.clone().unwrap_or_default(),
+        after: None,
+    }];
+    let parts = if entry.parts.is_empty() {
+        &whole[..]
+    } else {
+        &entry.parts[..]
+    };
+    if parts.iter().map(|p| p.chunks as usize).sum::<usize>() != total {
+        skip_rest(0, chunks);
+        sink.abort();
+        return Err(EngineError::corrupt(
+            format!("object {}", object.name),
+            "its parts do not add up to its chunks",
+        ));
+    }
+    for (number, part) in parts.iter().enumerate() {
+        let started = if number == 0 {
+            Ok(())
+        } else {
+            sink.next_part()
+        };
+        let mut hasher = blake3::Hasher::new();
+        let mut outcome = started;
+        for _ in 0..part.chunks {
+            outcome = outcome.and_then(|()| cancel.check()).and_then(|()| {
+                // Counted once taken off the queue, so skip_rest stays in step.
+                used += 1;
+                let data = chunks.next_chunk()?;
+                hasher.update(&data);
+                sink.write(&data)?;
+                progress.inc(data.len() as u64, 0);
+                Ok(())
+            });
+            if outcome.is_err() {
+                break;
             }
         }
-    }
-    if let Some(expected) = &entry.checksum {
-        let actual = hasher.finalize().to_hex().to_string();
-        if &actual != expected {
-            sink.abort();
-            return Err(EngineError::corrupt(
+        let checked = outcome.and_then(|()| {
+            let actual = hasher.finalize().to_hex().to_string();
+            if part.checksum.is_empty() || actual == part.checksum {
+                return Ok(());
+            }
+            Err(EngineError::corrupt(
                 format!("object {}", object.name),
-                format!("restored content has checksum {actual}, the manifest records {expected}"),
-            ));
+                format!(
+                    "restored content has checksum {actual}, the manifest records {}",
+                    part.checksum
+                ),
+            ))
+        });
+        if let Err(err) = checked {
+            sink.abort();
+            skip_rest(used, chunks);
+            return Err(err);
         }
     }
     sink.commit()

@@ -49,6 +49,11 @@ pub struct Selection {
     /// ... and before this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
+    /// Incrementals read only the rows of time-series tables newer than
+    /// the parent point's latest time (append-only tables), and keep the
+    /// parent's rows as earlier parts of the object.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub watermark: bool,
 }
 
 impl Selection {
@@ -147,11 +152,33 @@ pub struct ObjectEntry {
     /// loading into an existing table checks its columns are the same.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<String>,
-    /// BLAKE3 of the whole content, checked after restore.
+    /// BLAKE3 of the whole content, checked after restore (for an object
+    /// in parts, each part has its own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chunks: Vec<ChunkRef>,
+    /// When the content is several streams one after the other (a table
+    /// read by a watermark incremental: the parent's rows, then the newer
+    /// ones), where each ends in `chunks`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<Part>,
+    /// Set while backing up: this table is read from this time on, and
+    /// the parent's parts hold the rows up to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watermark: Option<String>,
+}
+
+/// One stream of an object's content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    /// How many of the object's chunks, following the previous part's, hold it.
+    pub chunks: u32,
+    /// BLAKE3 of this part's content.
+    pub checksum: String,
+    /// The rows of this part are those after this time (none: from the start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
 }
 
 impl ObjectEntry {
@@ -170,6 +197,8 @@ impl ObjectEntry {
             columns: Vec::new(),
             checksum: None,
             chunks: Vec::new(),
+            parts: Vec::new(),
+            watermark: None,
         }
     }
 }

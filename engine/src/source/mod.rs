@@ -45,8 +45,14 @@ pub trait Source: Send + Sync {
     /// A short name for run directories (the database or directory name).
     fn name(&self) -> String;
     fn describe(&self) -> Result<SourceDescription>;
-    /// Streams one object's content.
+    /// Streams one object's content (for an entry with a `watermark`, the
+    /// rows after it only).
     fn open(&self, object: &ObjectEntry) -> Result<Box<dyn Read + Send + '_>>;
+    /// Before `describe`: time-series tables (name, latest time of the
+    /// parent point) that need only be read after that time. Sources that
+    /// can mark those entries with their `watermark` and describe them as
+    /// the whole table (rows, time span) given the parent's entry.
+    fn use_watermarks(&self, _parent: &[ObjectEntry]) {}
 }
 
 pub trait Target: Send {
@@ -196,6 +202,14 @@ impl TimeRange {
 /// `commit`; `abort` (or dropping) leaves the target as it was.
 pub trait ObjectSink {
     fn write(&mut self, data: &[u8]) -> Result<()>;
+    /// The content written so far is complete and another stream of the
+    /// same object follows (the parts of a watermark chain).
+    fn next_part(&mut self) -> Result<()> {
+        Err(crate::error::EngineError::invalid(
+            "restore",
+            "this target cannot load an object stored in parts",
+        ))
+    }
     /// Makes the object visible; returns notes for the administrator
     /// (things restored differently from the source, and why).
     fn commit(self: Box<Self>) -> Result<Vec<String>>;

@@ -30,6 +30,10 @@ pub struct BackupArgs {
     /// ... and before this one.
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
+    /// Incrementals read only the rows of time-series tables newer than the
+    /// last point's latest time (for append-only tables; PostgreSQL).
+    #[arg(long)]
+    pub watermark: bool,
     /// Read everything instead of reusing unchanged files of the task's last point.
     #[arg(long)]
     pub full: bool,
@@ -57,6 +61,7 @@ impl BackupArgs {
                 .as_deref()
                 .map(Selection::parse_time)
                 .transpose()?,
+            watermark: self.watermark,
         };
         let source = open_source(&SourceUrl::parse(&self.source)?, &selection)?;
         let options = BackupOptions {

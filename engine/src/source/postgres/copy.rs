@@ -15,6 +15,8 @@ use crate::source::dbio::{runtime, ChannelReader};
 
 /// Buffers in flight between the driver thread and the engine.
 const DEPTH: usize = 8;
+/// Bytes of rows sent on together.
+const BATCH: usize = 256 * 1024;
 
 /// Reads one table as `COPY ... TO STDOUT (FORMAT binary)` inside the
 /// exported snapshot, so every table is read as of the same instant.
@@ -76,12 +78,22 @@ async fn copy_out(
         .copy_out_raw(&sql)
         .await
         .map_err(|e| pg_error(at, &reading, e))?;
+    // The server sends a message per row: hand them on in batches, or the
+    // channel's wake-ups per row cost more than the rows.
+    let mut batch = Vec::with_capacity(BATCH);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| pg_error(at, &reading, e))?;
-        if tx.send(Ok(chunk.to_vec())).is_err() {
-            // The engine stopped reading (cancelled or failed): stop too.
-            return Ok(());
+        batch.extend_from_slice(&chunk);
+        if batch.len() >= BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if tx.send(Ok(full)).is_err() {
+                // The engine stopped reading (cancelled or failed): stop too.
+                return Ok(());
+            }
         }
+    }
+    if !batch.is_empty() && tx.send(Ok(batch)).is_err() {
+        return Ok(());
     }
     drop(stream);
     let _ = conn.close().await;
@@ -106,6 +118,8 @@ impl Drop for CopyOut {
 
 enum InMsg {
     Data(Vec<u8>),
+    /// One COPY stream ended; another follows in the same transaction.
+    NextPart,
     /// Finish the COPY, check the row count, then commit.
     Commit(Option<u64>),
 }
@@ -156,14 +170,30 @@ impl CopyIn {
         if sent {
             Ok(())
         } else {
-            // The loader stopped: its error says why.
-            Err(self
-                .outcome()
-                .err()
-                .unwrap_or_else(|| EngineError::Database {
-                    what: "load a table".into(),
-                    detail: "the loader stopped early".into(),
-                }))
+            Err(self.stopped())
+        }
+    }
+
+    /// The loader stopped: its error says why.
+    fn stopped(&mut self) -> EngineError {
+        self.outcome()
+            .err()
+            .unwrap_or_else(|| EngineError::Database {
+                what: "load a table".into(),
+                detail: "the loader stopped early".into(),
+            })
+    }
+
+    /// Ends this COPY stream and starts the next in the same transaction.
+    pub fn next_part(&mut self) -> Result<()> {
+        let sent = self
+            .tx
+            .as_ref()
+            .is_some_and(|tx| tx.send(InMsg::NextPart).is_ok());
+        if sent {
+            Ok(())
+        } else {
+            Err(self.stopped())
         }
     }
 
@@ -215,10 +245,18 @@ async fn copy_in(at: &PgLocation, sql: &LoadSql, rx: &Receiver<InMsg>) -> Result
         .copy_in_raw(&copy_sql)
         .await
         .map_err(|e| pg_error(at, &doing, e))?;
+    let mut rows = 0;
     let expected = loop {
         match rx.recv() {
             Ok(InMsg::Data(data)) => {
                 copy.send(data).await.map_err(|e| pg_error(at, &doing, e))?;
+            }
+            Ok(InMsg::NextPart) => {
+                rows += copy.finish().await.map_err(|e| pg_error(at, &doing, e))?;
+                copy = tx
+                    .copy_in_raw(&copy_sql)
+                    .await
+                    .map_err(|e| pg_error(at, &doing, e))?;
             }
             Ok(InMsg::Commit(expected)) => break expected,
             // Dropped without commit: abort the COPY; the transaction rolls back.
@@ -228,7 +266,7 @@ async fn copy_in(at: &PgLocation, sql: &LoadSql, rx: &Receiver<InMsg>) -> Result
             }
         }
     };
-    let rows = copy.finish().await.map_err(|e| pg_error(at, &doing, e))?;
+    rows += copy.finish().await.map_err(|e| pg_error(at, &doing, e))?;
     if let Some(expected) = expected.filter(|e| *e != rows) {
         return Err(EngineError::corrupt(
             format!("table {table}"),

@@ -42,6 +42,8 @@ pub struct PostgresSource {
     coordinator: Mutex<PgConnection>,
     snapshot: String,
     server_version: String,
+    /// The parent point's time-series tables (watermark incrementals).
+    parent: Mutex<Vec<ObjectEntry>>,
 }
 
 impl PostgresSource {
@@ -75,6 +77,7 @@ impl PostgresSource {
             coordinator: Mutex::new(conn),
             snapshot,
             server_version,
+            parent: Mutex::new(Vec::new()),
         })
     }
 
@@ -107,9 +110,14 @@ impl PostgresSource {
         for (name, size) in rows.into_iter().filter(|(n, _)| self.selector.selects(n)) {
             let mut entry = ObjectEntry::new(name.clone(), ObjectKind::Table);
             entry.size = u64::try_from(size).unwrap_or(0);
-            let quoted = quote_qualified(&name);
             let time_column = self.time_column(&name)?;
-            let filter = self.filter(time_column.as_deref());
+            let parent = time_column.as_ref().and_then(|_| self.parent_entry(&name));
+            let mut filter = self.filter(time_column.as_deref());
+            if let (Some(column), Some(parent)) = (&time_column, &parent) {
+                filter = watermark_filter(column, parent);
+                entry.watermark = parent.time_max.clone();
+            }
+            let quoted = quote_qualified(&name);
             let count: i64 = self.with_conn(
                 async |c| {
                     sqlx::query_scalar(&format!("SELECT count(*) FROM {quoted}{filter}"))
@@ -118,7 +126,8 @@ impl PostgresSource {
                 },
                 &format!("count the rows of {name} in"),
             )?;
-            entry.rows = Some(u64::try_from(count).unwrap_or(0));
+            let count = u64::try_from(count).unwrap_or(0);
+            entry.rows = Some(count + parent.as_ref().and_then(|p| p.rows).unwrap_or(0));
             entry.columns = self.with_conn(
                 async |c| meta::columns(c, &name).await,
                 &format!("read the columns of {name} in"),
@@ -137,10 +146,21 @@ impl PostgresSource {
                 )?;
                 entry.time_min = min;
                 entry.time_max = max;
+                if let Some(parent) = parent {
+                    // Rows up to the watermark are the parent's.
+                    entry.time_min = parent.time_min.clone();
+                    entry.time_max = entry.time_max.or(parent.time_max.clone());
+                }
             }
             entries.push(entry);
         }
         Ok(entries)
+    }
+
+    /// The parent point's entry of a table read after a watermark.
+    fn parent_entry(&self, table: &str) -> Option<ObjectEntry> {
+        let parent = self.parent.lock().unwrap_or_else(|p| p.into_inner());
+        parent.iter().find(|p| p.name == table).cloned()
     }
 
     /// ` WHERE ...` for the selected time range on `column`, or nothing.
@@ -186,6 +206,16 @@ impl PostgresSource {
     }
 }
 
+/// ` WHERE column > the parent's latest time`.
+fn watermark_filter(column: &str, parent: &ObjectEntry) -> String {
+    let after = parent.time_max.as_deref().unwrap_or_default();
+    format!(
+        " WHERE {} > '{}'",
+        quote_ident(column),
+        after.replace('\'', "''")
+    )
+}
+
 impl Source for PostgresSource {
     fn url(&self) -> String {
         self.at.display()
@@ -193,6 +223,15 @@ impl Source for PostgresSource {
 
     fn name(&self) -> String {
         self.at.database.clone()
+    }
+
+    fn use_watermarks(&self, parent: &[ObjectEntry]) {
+        let usable = parent
+            .iter()
+            .filter(|p| p.kind == ObjectKind::Table && p.time_max.is_some() && p.rows.is_some())
+            .cloned()
+            .collect();
+        *self.parent.lock().unwrap_or_else(|p| p.into_inner()) = usable;
     }
 
     fn describe(&self) -> Result<SourceDescription> {
@@ -223,7 +262,11 @@ impl Source for PostgresSource {
                 self.sequences_sql()?.into_bytes(),
             ))),
             table => {
-                let filter = self.filter(self.time_column(table)?.as_deref());
+                let column = self.time_column(table)?;
+                let filter = match (&column, &object.watermark, self.parent_entry(table)) {
+                    (Some(column), Some(_), Some(parent)) => watermark_filter(column, &parent),
+                    _ => self.filter(column.as_deref()),
+                };
                 Ok(Box::new(copy::CopyOut::start(
                     &self.at,
                     &self.snapshot,

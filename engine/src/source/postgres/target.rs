@@ -430,6 +430,16 @@ impl ObjectSink for TableSink {
         }
     }
 
+    fn next_part(&mut self) -> Result<()> {
+        match &mut self.copy {
+            Some(copy) => copy.next_part(),
+            None => Err(EngineError::invalid(
+                format!("table {}", self.name),
+                "already finished",
+            )),
+        }
+    }
+
     fn commit(mut self: Box<Self>) -> Result<Vec<String>> {
         let copy = self.copy.take().ok_or_else(|| {
             EngineError::invalid(format!("table {}", self.name), "already finished")
