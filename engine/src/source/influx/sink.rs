@@ -13,8 +13,9 @@ use crate::error::{EngineError, Result};
 use crate::repo::manifest::ObjectEntry;
 use crate::source::{DuplicatePolicy, Load, LoadMode, ObjectSink};
 
-/// Points per write request.
+/// Points per write request, and bytes (the server takes 25 MB at most).
 const BATCH_LINES: usize = 5000;
+const BATCH_BYTES: usize = 4 << 20;
 
 /// A point's identity: its tags (sorted, unescaped) and its time.
 type PointKey = (Vec<(String, String)>, i64);
@@ -112,7 +113,7 @@ impl<'a> MeasurementSink<'a> {
             self.keys.push((key, start..self.batch.len()));
         }
         self.batched += 1;
-        if self.batched >= BATCH_LINES {
+        if self.batched >= BATCH_LINES || self.batch.len() >= BATCH_BYTES {
             self.flush()?;
         }
         Ok(())
