@@ -12,7 +12,7 @@ use tidemark_engine::{
     Selection, SourceUrl, TimeRange,
 };
 
-use support::influxdb::{InfluxDb, PASSWORD};
+use support::influxdb::{assert_same, InfluxDb, PASSWORD};
 use support::{backup_url, restore_url, Fixture};
 
 /// 2026-11-01T00:00:00Z in nanoseconds.
@@ -93,55 +93,7 @@ fn create(server: &InfluxDb, db: &str, metric_points: i64) {
     server.write(db, &others());
 }
 
-/// What the server prints for a measurement, its series and keys.
-fn snapshot(server: &InfluxDb, db: &str, measurement: &str) -> String {
-    let m = format!("\"{}\"", measurement.replace('"', "\\\""));
-    [
-        format!("SELECT * FROM {m} GROUP BY *"),
-        format!("SHOW SERIES FROM {m}"),
-        format!("SHOW FIELD KEYS FROM {m}"),
-        format!("SHOW TAG KEYS FROM {m}"),
-    ]
-    .iter()
-    .map(|q| server.influx(Some(db), q))
-    .collect::<Vec<_>>()
-    .join("\n")
-}
-
-fn assert_same(a: &str, b: &str, what: &str) {
-    if a != b {
-        let at = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
-        let around = |s: &str| {
-            s.get(at.saturating_sub(200)..(at + 200).min(s.len()))
-                .unwrap_or("")
-                .to_owned()
-        };
-        panic!(
-            "{what} differs at byte {at} ({} and {} bytes):\n{}\n---\n{}",
-            a.len(),
-            b.len(),
-            around(a),
-            around(b)
-        );
-    }
-}
-
 const MEASUREMENTS: [&str; 5] = ["clash", "events", "forecast", "metrics", "room temp,north"];
-
-/// Rows the server answers (points: `COUNT` counts each field apart).
-fn rows(server: &InfluxDb, db: &str, q: &str) -> usize {
-    let answer: serde_json::Value = serde_json::from_str(&server.influx(Some(db), q)).unwrap();
-    let results = answer["results"].as_array().cloned().unwrap_or_default();
-    results
-        .iter()
-        .flat_map(|r| r["series"].as_array().cloned().unwrap_or_default())
-        .map(|s| s["values"].as_array().map_or(0, Vec::len))
-        .sum()
-}
-
-fn count(server: &InfluxDb, db: &str, measurement: &str) -> usize {
-    rows(server, db, &format!("SELECT * FROM \"{measurement}\""))
-}
 
 #[test]
 fn a_database_round_trips_into_a_new_database() {
@@ -190,8 +142,8 @@ fn a_database_round_trips_into_a_new_database() {
     assert_eq!(done.rows, 200_000 + 5 + 2 + 100 + 10);
     for m in MEASUREMENTS {
         assert_same(
-            &snapshot(&server, "plant", m),
-            &snapshot(&server, "plant_copy", m),
+            &server.snapshot("plant", m),
+            &server.snapshot("plant_copy", m),
             m,
         );
     }
@@ -231,7 +183,7 @@ fn one_measurement_restores_renamed_and_conflict_policies_keep_their_word() {
     let point = backup_url(&repo, &server.url("shop"), "influx")
         .unwrap()
         .point;
-    let original = snapshot(&server, "shop", "metrics");
+    let original = server.snapshot("shop", "metrics");
     let url = server.url("shop");
     let only = |policy, duplicates| {
         restore_with(
@@ -256,7 +208,8 @@ fn one_measurement_restores_renamed_and_conflict_policies_keep_their_word() {
     .unwrap();
     assert!(done.failed.is_empty(), "{:?}", done.failed);
     assert_same(
-        &snapshot(&server, "shop", "metrics copy")
+        &server
+            .snapshot("shop", "metrics copy")
             .replace("metrics\\\\ copy", "metrics")
             .replace("metrics copy", "metrics"),
         &original,
@@ -267,6 +220,11 @@ fn one_measurement_restores_renamed_and_conflict_policies_keep_their_word() {
     let err = only(ConflictPolicy::Stop, DuplicatePolicy::Stop).unwrap_err();
     assert!(matches!(err, EngineError::Conflict(_)), "{err}");
     assert!(err.to_string().contains("already exist"), "{err}");
+    assert_same(
+        &server.snapshot("shop", "metrics"),
+        &original,
+        "after a refused restore",
+    );
 
     // Changes after the backup: points deleted, one point's value changed,
     // a new series.
@@ -284,8 +242,8 @@ fn one_measurement_restores_renamed_and_conflict_policies_keep_their_word() {
             format!("metrics,host=new value=1 {}", T0),
         ],
     );
-    let changed = snapshot(&server, "shop", "metrics");
-    assert_eq!(count(&server, "shop", "metrics"), 4801);
+    let changed = server.snapshot("shop", "metrics");
+    assert_eq!(server.count("shop", "metrics"), 4801);
 
     // Merge, duplicates stop: a clash fails the object and changes nothing.
     let done = only(ConflictPolicy::Merge, DuplicatePolicy::Stop).unwrap();
@@ -296,7 +254,7 @@ fn one_measurement_restores_renamed_and_conflict_policies_keep_their_word() {
         done.failed
     );
     assert_same(
-        &snapshot(&server, "shop", "metrics"),
+        &server.snapshot("shop", "metrics"),
         &changed,
         "after a refused merge",
     );
@@ -310,7 +268,7 @@ fn one_measurement_restores_renamed_and_conflict_policies_keep_their_word() {
         "{:?}",
         done.notes
     );
-    assert_eq!(count(&server, "shop", "metrics"), 5001);
+    assert_eq!(server.count("shop", "metrics"), 5001);
     assert_eq!(
         server.scalar(
             "shop",
@@ -326,7 +284,7 @@ fn one_measurement_restores_renamed_and_conflict_policies_keep_their_word() {
     let done = only(ConflictPolicy::Merge, DuplicatePolicy::Rewrite).unwrap();
     assert!(done.failed.is_empty(), "{:?}", done.failed);
     assert_same(
-        &snapshot(&server, "shop", "metrics"),
+        &server.snapshot("shop", "metrics"),
         &original,
         "after rewrite",
     );
@@ -339,10 +297,33 @@ fn one_measurement_restores_renamed_and_conflict_policies_keep_their_word() {
     let done = only(ConflictPolicy::Overwrite, DuplicatePolicy::Stop).unwrap();
     assert!(done.failed.is_empty(), "{:?}", done.failed);
     assert_same(
-        &snapshot(&server, "shop", "metrics"),
+        &server.snapshot("shop", "metrics"),
         &original,
         "after overwrite",
     );
+
+    // A field of another type at the target: refused before anything changes.
+    server.influx(None, "CREATE DATABASE typed");
+    let float_count = format!(r"metrics,host=h0,region=eu\ west count=1.5 {T0}");
+    server.write("typed", &[float_count]);
+    let done = restore_with(
+        &repo,
+        &point,
+        &server.url("typed"),
+        &[("metrics", None)],
+        ConflictPolicy::Merge,
+        DuplicatePolicy::Skip,
+    )
+    .unwrap();
+    assert_eq!(done.failed.len(), 1, "{:?}", done.failed);
+    assert!(
+        done.failed[0]
+            .1
+            .contains("field count of measurement metrics is float"),
+        "{:?}",
+        done.failed
+    );
+    assert_eq!(server.count("typed", "metrics"), 1);
 
     // No staging database is left behind.
     let databases = server.influx(None, "SHOW DATABASES");
@@ -370,7 +351,7 @@ fn one_measurement_restores_renamed_and_conflict_policies_keep_their_word() {
     .unwrap();
     assert_eq!(done.failed.len(), 1, "{:?}", done.failed);
     assert!(done.failed[0].1.contains("exists"), "{:?}", done.failed);
-    assert_eq!(count(&server, "late", "events"), 1);
+    assert_eq!(server.count("late", "events"), 1);
 }
 
 fn backup_with(repo: &Repository, url: &str, selection: Selection) -> String {
@@ -391,6 +372,56 @@ fn backup_with(repo: &Repository, url: &str, selection: Selection) -> String {
     )
     .unwrap()
     .point
+}
+
+#[test]
+fn points_written_during_a_backup_are_counted_as_they_were_read() {
+    let server = InfluxDb::start();
+    let fx = Fixture::new();
+    server.influx(None, "CREATE DATABASE live");
+    server.write("live", &metrics(1_000));
+    let repo = fx.repo(None);
+    let url = server.url("live");
+    let source = open_source(&SourceUrl::parse(&url).unwrap(), &Selection::default()).unwrap();
+    let options = BackupOptions {
+        task: "live".into(),
+        ..BackupOptions::default()
+    };
+    let plan = plan_backup(&repo, source.as_ref(), &options).unwrap();
+    // Planning estimates by the densest field (`count`, on 4 points of 5).
+    assert_eq!(plan.objects[0].rows, Some(800));
+    // After the backup started: new points (left out, they are later than
+    // its start) and late points of the past (read: no snapshot).
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap();
+    let mut written: Vec<String> = (0..10)
+        .map(|i| format!("metrics,host=new value={i} {}", now + i * SECOND))
+        .collect();
+    written.extend((0..5).map(|i| format!("metrics,host=late value={i} {}", T0 + i * SECOND)));
+    server.write("live", &written);
+    let stats = run_backup(
+        &repo,
+        source.as_ref(),
+        plan,
+        &options,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let manifest = repo.point(&stats.point).unwrap();
+    assert_eq!(manifest.objects[0].rows, Some(1_005));
+    assert_eq!(
+        manifest.objects[0].time_max.as_deref(),
+        Some(at(999 * 5).as_str())
+    );
+    let done = restore_url(
+        &repo,
+        &stats.point,
+        &server.url("copy"),
+        &RestoreOptions::default(),
+    )
+    .unwrap();
+    assert!(done.failed.is_empty(), "{:?}", done.failed);
+    assert_eq!(server.count("copy", "metrics"), 1_005);
 }
 
 #[test]
@@ -424,7 +455,7 @@ fn time_ranges_at_backup_and_at_restore_give_exact_counts() {
     )
     .unwrap();
     assert!(done.failed.is_empty(), "{:?}", done.failed);
-    assert_eq!(count(&server, "hour", "metrics"), 720);
+    assert_eq!(server.count("hour", "metrics"), 720);
 
     // Restore: half an hour of a whole backup, into a new database ...
     let point = backup_url(&repo, &server.url("ranged"), "whole")
@@ -449,17 +480,17 @@ fn time_ranges_at_backup_and_at_restore_give_exact_counts() {
     )
     .unwrap();
     assert!(done.failed.is_empty(), "{:?}", done.failed);
-    assert_eq!(count(&server, "half", "metrics"), 360);
+    assert_eq!(server.count("half", "metrics"), 360);
     let outside = format!(
         "SELECT * FROM metrics WHERE time < {} OR time >= {}",
         T0 + 7200 * SECOND,
         T0 + 9000 * SECOND
     );
-    assert_eq!(rows(&server, "half", &outside), 0);
+    assert_eq!(server.rows("half", &outside), 0);
 
     // ... and into the source after that half hour was lost: rewriting
     // only the range brings back exactly what was there.
-    let before = snapshot(&server, "ranged", "metrics");
+    let before = server.snapshot("ranged", "metrics");
     server.influx(
         Some("ranged"),
         &format!(
@@ -468,7 +499,7 @@ fn time_ranges_at_backup_and_at_restore_give_exact_counts() {
             T0 + 9000 * SECOND
         ),
     );
-    assert_eq!(count(&server, "ranged", "metrics"), 4640);
+    assert_eq!(server.count("ranged", "metrics"), 4640);
     let done = restore_url(
         &repo,
         &point,
@@ -478,7 +509,7 @@ fn time_ranges_at_backup_and_at_restore_give_exact_counts() {
     .unwrap();
     assert!(done.failed.is_empty(), "{:?}", done.failed);
     assert_same(
-        &snapshot(&server, "ranged", "metrics"),
+        &server.snapshot("ranged", "metrics"),
         &before,
         "range rewritten",
     );
@@ -568,13 +599,14 @@ fn errors_name_the_server_and_never_the_password() {
     let blocked = plan.blocked.unwrap();
     assert!(blocked.contains("refused the credentials"), "{blocked}");
     assert!(!blocked.contains("not-the-password"), "{blocked}");
+    assert!(!server.influx(None, "SHOW DATABASES").contains("copy"));
     let options = RestoreOptions {
         on_conflict: ConflictPolicy::Overwrite,
         ..RestoreOptions::default()
     };
     let done = restore_url(&repo, &point, &server.url("secure"), &options).unwrap();
     assert!(done.failed.is_empty(), "{:?}", done.failed);
-    assert_eq!(count(&server, "secure", "events"), 5);
+    assert_eq!(server.count("secure", "events"), 5);
 }
 
 #[test]

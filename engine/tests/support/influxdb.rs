@@ -218,13 +218,64 @@ bind-address = "127.0.0.1:{rpc}"
         text
     }
 
-    /// The first value of a one-value answer (`SELECT COUNT(...)`), or "".
+    /// What the server prints for a measurement, its series and keys.
+    pub fn snapshot(&self, db: &str, measurement: &str) -> String {
+        let m = format!("\"{}\"", measurement.replace('"', "\\\""));
+        [
+            format!("SELECT * FROM {m} GROUP BY *"),
+            format!("SHOW SERIES FROM {m}"),
+            format!("SHOW FIELD KEYS FROM {m}"),
+            format!("SHOW TAG KEYS FROM {m}"),
+        ]
+        .iter()
+        .map(|q| self.influx(Some(db), q))
+        .collect::<Vec<_>>()
+        .join("\n")
+    }
+
+    /// Rows of the server's answer (with `COUNT` each field counts apart,
+    /// so points are counted as rows of `SELECT *`).
+    pub fn rows(&self, db: &str, q: &str) -> usize {
+        let answer: serde_json::Value = serde_json::from_str(&self.influx(Some(db), q)).unwrap();
+        let results = answer["results"].as_array().cloned().unwrap_or_default();
+        results
+            .iter()
+            .flat_map(|r| r["series"].as_array().cloned().unwrap_or_default())
+            .map(|s| s["values"].as_array().map_or(0, Vec::len))
+            .sum()
+    }
+
+    /// Points of a measurement: one row each in `SELECT *`.
+    pub fn count(&self, db: &str, measurement: &str) -> usize {
+        self.rows(db, &format!("SELECT * FROM \"{measurement}\""))
+    }
+
+    /// The first value of the first row, as an integer's text, or "".
     pub fn scalar(&self, db: &str, q: &str) -> String {
         let answer: serde_json::Value = serde_json::from_str(&self.influx(Some(db), q)).unwrap();
         answer["results"][0]["series"][0]["values"][0][1]
             .as_i64()
             .map(|n| n.to_string())
             .unwrap_or_default()
+    }
+}
+
+/// Panics with the text around the first difference.
+pub fn assert_same(a: &str, b: &str, what: &str) {
+    if a != b {
+        let at = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+        let around = |s: &str| {
+            s.get(at.saturating_sub(200)..(at + 200).min(s.len()))
+                .unwrap_or("")
+                .to_owned()
+        };
+        panic!(
+            "{what} differs at byte {at} ({} and {} bytes):\n{}\n---\n{}",
+            a.len(),
+            b.len(),
+            around(a),
+            around(b)
+        );
     }
 }
 
