@@ -325,6 +325,21 @@ fn one_measurement_restores_renamed_and_conflict_policies_keep_their_word() {
     );
     assert_eq!(server.count("typed", "metrics"), 1);
 
+    // The same times in another series are no duplicates: merging goes through.
+    server.influx(None, "CREATE DATABASE beside");
+    server.write("beside", &[format!("metrics,host=other value=1 {T0}")]);
+    let done = restore_with(
+        &repo,
+        &point,
+        &server.url("beside"),
+        &[("metrics", None)],
+        ConflictPolicy::Merge,
+        DuplicatePolicy::Stop,
+    )
+    .unwrap();
+    assert!(done.failed.is_empty(), "{:?}", done.failed);
+    assert_eq!(server.count("beside", "metrics"), 5_001);
+
     // No staging database is left behind.
     let databases = server.influx(None, "SHOW DATABASES");
     assert!(!databases.contains("staging"), "{databases}");

@@ -75,6 +75,13 @@ impl<'a> MeasurementSink<'a> {
         }
     }
 
+    fn duplicates(&self) -> DuplicatePolicy {
+        match self.mode {
+            LoadMode::Merge(policy) => policy,
+            _ => DuplicatePolicy::Rewrite,
+        }
+    }
+
     fn checks_existing(&self) -> bool {
         matches!(
             self.mode,
@@ -167,23 +174,18 @@ impl<'a> MeasurementSink<'a> {
         let mut count = self.batched as u64;
         if self.checks_existing() {
             let existing = self.existing_points()?;
-            if !existing.is_empty() {
-                if self.mode == LoadMode::Merge(DuplicatePolicy::Stop) {
-                    let ((tags, time), _) = self
-                        .keys
-                        .iter()
-                        .find(|(key, _)| existing.contains(key))
-                        .ok_or_else(|| self.corrupt("inconsistent batch"))?;
-                    let series: Vec<String> =
-                        tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    return Err(EngineError::Conflict(format!(
-                        "measurement {} at {} already has a point of series [{}] at {} (and duplicates stop the restore); nothing was changed",
-                        self.name,
-                        self.target.http.at.display(),
-                        series.join(","),
-                        super::query::rfc3339(*time)
-                    )));
-                }
+            let clash = self.keys.iter().find(|(key, _)| existing.contains(key));
+            if let (Some(((tags, time), _)), DuplicatePolicy::Stop) = (clash, self.duplicates()) {
+                let series: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                return Err(EngineError::Conflict(format!(
+                    "measurement {} at {} already has a point of series [{}] at {} (and duplicates stop the restore); nothing was changed",
+                    self.name,
+                    self.target.http.at.display(),
+                    series.join(","),
+                    super::query::rfc3339(*time)
+                )));
+            }
+            if clash.is_some() {
                 let mut kept = Vec::with_capacity(body.len());
                 count = 0;
                 for (key, span) in &self.keys {
