@@ -8,6 +8,8 @@ APT_PACKAGES=(
   rustc-web cargo-web rust-web-src rust-web-llvm lld-22 rustfmt-web rust-web-clippy
   # Browser tests (never a downloaded browser) and the servers tests start.
   chromium postgresql mariadb-server
+  # InfluxDB 1.x (influxd) and its CLI, which checks the InfluxDB round trips.
+  influxdb influxdb-client
   # sqlite3 .dump is the independent check of SQLite round trips.
   sqlite3
   # chattr makes a restore target read-only even for root in the failure tests.
@@ -29,7 +31,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 # The distribution's services are not used: tests start their own servers.
-for svc in postgresql mariadb; do
+for svc in postgresql mariadb influxdb; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
     as_root systemctl stop "$svc" || true
   fi

@@ -503,11 +503,18 @@ impl Reader<'_> {
                 object.name, object.size, size
             ));
         }
-        Ok(Some(ObjectEntry {
+        let mut entry = ObjectEntry {
             size,
             checksum: Some(hasher.finalize().to_hex().to_string()),
             chunks,
             ..object.clone()
-        }))
+        };
+        // A source without a snapshot counts what it streamed (InfluxDB).
+        if let Some(read) = self.source.read_stats(object) {
+            entry.rows = Some(read.rows);
+            entry.time_min = read.time_min;
+            entry.time_max = read.time_max;
+        }
+        Ok(Some(entry))
     }
 }

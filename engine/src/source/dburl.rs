@@ -1,15 +1,16 @@
-//! Database server URLs: `postgres://` and `mysql://` with user, password,
-//! host, port and database. The password is kept for connecting only:
+//! Database server URLs: `postgres://`, `mysql://` and `influxdb://` with
+//! user, password, host, port and database. The password is kept for connecting only:
 //! `display` and `Debug` never show it.
 
 use crate::error::{EngineError, Result};
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct DbLocation {
-    /// `postgres` or `mysql`.
+    /// `postgres`, `mysql` or `influxdb`.
     pub scheme: &'static str,
     pub host: String,
     pub port: u16,
+    /// Empty when the URL names none and the server has no default (InfluxDB).
     pub user: String,
     password: Option<String>,
     pub database: String,
@@ -66,9 +67,14 @@ impl DbLocation {
 
     /// The URL without the password, for manifests and messages.
     pub fn display(&self) -> String {
+        let user = if self.user.is_empty() {
+            String::new()
+        } else {
+            format!("{}@", self.user)
+        };
         format!(
-            "{}://{}@{}:{}/{}",
-            self.scheme, self.user, self.host, self.port, self.database
+            "{}://{user}{}:{}/{}",
+            self.scheme, self.host, self.port, self.database
         )
     }
 

@@ -7,6 +7,7 @@
 mod dbio;
 mod dburl;
 mod filetree;
+mod influx;
 mod mysql;
 pub(crate) mod postgres;
 mod selector;
@@ -20,6 +21,7 @@ use std::io::Read;
 use serde::Serialize;
 
 pub use filetree::{FileTreeSource, FileTreeTarget};
+pub use influx::{InfluxSource, InfluxTarget};
 pub use mysql::{MySqlSource, MySqlTarget};
 pub use postgres::{PgLocation, PostgresSource, PostgresTarget};
 pub use sqlite::SqliteSource;
@@ -53,11 +55,26 @@ pub trait Source: Send + Sync {
     /// can mark those entries with their `watermark` and describe them as
     /// the whole table (rows, time span) given the parent's entry.
     fn use_watermarks(&self, _parent: &[ObjectEntry]) {}
+    /// Once `open`'s stream has been read to its end: the rows and time
+    /// span it held, for sources that read no snapshot and so can only
+    /// estimate them in [`Source::describe`]. The manifest records these.
+    fn read_stats(&self, _object: &ObjectEntry) -> Option<ReadStats> {
+        None
+    }
+}
+
+/// What one object's stream held, counted while it was read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    pub rows: u64,
+    pub time_min: Option<String>,
+    pub time_max: Option<String>,
 }
 
 pub trait Target: Send {
     fn url(&self) -> String;
-    /// The source kind this target takes back (`file-tree`, `sqlite`, `postgres`).
+    /// The source kind this target takes back (`file-tree`, `sqlite`,
+    /// `postgres`, `mysql`, `influxdb`).
     fn kind(&self) -> &'static str;
     /// The server's version for database targets; connecting checks that
     /// the target is reachable and the credentials are valid.
@@ -231,6 +248,7 @@ pub fn open_source(url: &SourceUrl, selection: &Selection) -> Result<Box<dyn Sou
         )?)),
         SourceUrl::Postgres(at) => Ok(Box::new(PostgresSource::new(at.clone(), selection)?)),
         SourceUrl::MySql(at) => Ok(Box::new(MySqlSource::new(at.clone(), selection)?)),
+        SourceUrl::Influx(at) => Ok(Box::new(InfluxSource::new(at.clone(), selection)?)),
     }
 }
 
@@ -241,5 +259,6 @@ pub fn open_target(url: &SourceUrl) -> Result<Box<dyn Target>> {
         SourceUrl::Sqlite(path) => Ok(Box::new(SqliteTarget::open(path.clone())?)),
         SourceUrl::Postgres(at) => Ok(Box::new(PostgresTarget::open(at.clone())?)),
         SourceUrl::MySql(at) => Ok(Box::new(MySqlTarget::open(at.clone())?)),
+        SourceUrl::Influx(at) => Ok(Box::new(InfluxTarget::open(at.clone())?)),
     }
 }

@@ -1,5 +1,6 @@
 //! Source and target URLs: `file:///abs/dir`, `sqlite:///abs/file.db`,
-//! `postgres://user:pass@host:port/db`.
+//! `postgres://user:pass@host:port/db`, `mysql://...`, and
+//! `influxdb://[user:pass@]host[:8086]/db` (InfluxDB 1.x).
 
 use std::path::PathBuf;
 
@@ -11,6 +12,7 @@ pub enum SourceUrl {
     Sqlite(PathBuf),
     Postgres(super::PgLocation),
     MySql(super::dburl::DbLocation),
+    Influx(super::dburl::DbLocation),
 }
 
 impl SourceUrl {
@@ -34,8 +36,9 @@ impl SourceUrl {
             "sqlite" => Ok(SourceUrl::Sqlite(absolute()?)),
             "postgres" | "postgresql" => Ok(SourceUrl::Postgres(super::postgres::parse_url(text)?)),
             "mysql" | "mariadb" => Ok(SourceUrl::MySql(super::mysql::parse_url(text)?)),
+            "influxdb" => Ok(SourceUrl::Influx(super::influx::parse_url(text)?)),
             other => Err(invalid(&format!(
-                "unsupported scheme {other:?} (expected file, sqlite, postgres or mysql)"
+                "unsupported scheme {other:?} (expected file, sqlite, postgres, mysql or influxdb)"
             ))),
         }
     }
@@ -49,7 +52,9 @@ impl std::fmt::Display for SourceUrl {
             SourceUrl::FileTree(path) => ("file", path),
             SourceUrl::Sqlite(path) => ("sqlite", path),
             // Without the password: this is for display, not for connecting.
-            SourceUrl::Postgres(at) | SourceUrl::MySql(at) => return f.write_str(&at.display()),
+            SourceUrl::Postgres(at) | SourceUrl::MySql(at) | SourceUrl::Influx(at) => {
+                return f.write_str(&at.display())
+            }
         };
         write!(f, "{scheme}://{}", path.display())
     }
@@ -69,7 +74,13 @@ mod tests {
             SourceUrl::parse("sqlite:///var/lib/app.db").unwrap(),
             SourceUrl::Sqlite("/var/lib/app.db".into())
         );
-        for bad in ["/srv/data", "file://relative/x", "oracle://u@127.0.0.1/db"] {
+        for bad in [
+            "/srv/data",
+            "file://relative/x",
+            "oracle://u@127.0.0.1/db",
+            "influxdb://127.0.0.1:8086/",
+            "influxdb://127.0.0.1:notaport/db",
+        ] {
             assert!(SourceUrl::parse(bad).is_err(), "{bad}");
         }
     }
@@ -80,6 +91,8 @@ mod tests {
             "file:///srv/iotdb/data",
             "sqlite:///var/lib/app.db",
             "file:///srv/数据 with spaces",
+            "influxdb://127.0.0.1:8086/telegraf",
+            "influxdb://reader@10.0.0.5:9999/metrics",
         ] {
             let url = SourceUrl::parse(text).unwrap();
             assert_eq!(url.to_string(), text);
@@ -89,5 +102,8 @@ mod tests {
             SourceUrl::Sqlite("/x/y.db".into()).to_string(),
             "sqlite:///x/y.db"
         );
+        let influx = SourceUrl::parse("influxdb://admin:s%40cret@localhost/db").unwrap();
+        assert_eq!(influx.to_string(), "influxdb://admin@localhost:8086/db");
+        assert!(!format!("{influx:?}").contains("cret"));
     }
 }

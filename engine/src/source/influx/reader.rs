@@ -1,0 +1,82 @@
+//! One measurement's points as a stream of line protocol, rendered chunk
+//! by chunk from a streamed query: memory holds one chunk of rows.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::Mutex;
+
+use super::http::{parse_document, Http, QueryStream};
+use super::line::Renderer;
+use super::query::{rfc3339, PointStats};
+use crate::source::ReadStats;
+
+pub struct MeasurementReader<'a> {
+    pub http: &'a Http,
+    pub stream: QueryStream,
+    pub renderer: Renderer,
+    /// Where the counts go once the stream has ended.
+    pub report: &'a Mutex<HashMap<String, ReadStats>>,
+    pub name: String,
+    pub out: Vec<u8>,
+    pub pos: usize,
+    pub stats: PointStats,
+    pub ended: bool,
+}
+
+impl MeasurementReader<'_> {
+    /// Renders the next chunk of rows; `false` at the end.
+    fn fill(&mut self) -> Result<bool, String> {
+        self.out.clear();
+        self.pos = 0;
+        while self.out.is_empty() {
+            let Some(doc) = self.http.next_document(&mut self.stream)? else {
+                let stats = ReadStats {
+                    rows: self.stats.points,
+                    time_min: self.stats.min.map(rfc3339),
+                    time_max: self.stats.max.map(rfc3339),
+                };
+                self.report
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(self.name.clone(), stats);
+                return Ok(false);
+            };
+            for series in parse_document(&doc)? {
+                for row in &series.values {
+                    if let Some(time) = self.renderer.render(row, &mut self.out)? {
+                        self.stats.add(time);
+                    }
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+impl Read for MeasurementReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos >= self.out.len() {
+            if self.ended {
+                return Ok(0);
+            }
+            match self.fill() {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.ended = true;
+                    return Ok(0);
+                }
+                Err(message) => {
+                    return Err(std::io::Error::other(format!(
+                        "measurement {} of {}: {message}",
+                        self.name,
+                        self.http.at.display()
+                    )))
+                }
+            }
+        }
+        let n = buf.len().min(self.out.len() - self.pos);
+        buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}

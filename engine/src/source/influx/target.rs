@@ -1,0 +1,235 @@
+//! Restoring measurements into an InfluxDB 1.x database (created when
+//! missing, when the restore starts).
+//!
+//! InfluxDB has no transactions. A new measurement is written directly,
+//! and dropped again if its load fails. A measurement that exists
+//! (overwrite, or loading into it) is only changed once the backup's
+//! points are all loaded and counted: they go first into a staging
+//! database, then the old points are dropped (overwrite) and the staged
+//! ones copied in by the server (`SELECT * INTO ... GROUP BY *`). Only that
+//! last server-side step can leave the measurement partial; its error then
+//! names the staging database, which is kept and holds every restored point.
+//!
+//! Loading into an existing measurement: a point of the same series and
+//! timestamp would overwrite the existing one in InfluxDB, so `skip` leaves
+//! those points out and `stop` fails before anything changes (both look
+//! for them batch by batch); `rewrite` deletes the measurement's points in
+//! the restored time range (all of them without one) and writes the
+//! backup's.
+
+use std::collections::HashMap;
+
+use super::http::Http;
+use super::query::{
+    databases, measurements, ns_of, point_stats, quote_ident, rfc3339, PointStats, Shape,
+};
+use super::sink::MeasurementSink;
+use super::InfluxLocation;
+use crate::error::{EngineError, Result};
+use crate::repo::manifest::{ObjectEntry, ObjectKind};
+use crate::source::{DuplicatePolicy, Load, LoadMode, ObjectSink, Target, TimeRange};
+
+pub struct InfluxTarget {
+    pub(super) http: Http,
+    /// What each restored measurement received, for [`Target::verify_object`].
+    pub(super) loaded: HashMap<String, PointStats>,
+    /// Staging databases made so far (their names are numbered).
+    staged: u32,
+}
+
+impl InfluxTarget {
+    /// Makes no connection yet: the pre-checks do.
+    pub fn open(at: InfluxLocation) -> Result<Self> {
+        Ok(InfluxTarget {
+            http: Http::new(at)?,
+            loaded: HashMap::new(),
+            staged: 0,
+        })
+    }
+
+    pub(super) fn db(&self) -> &str {
+        &self.http.at.database
+    }
+
+    fn database_exists(&self) -> Result<bool> {
+        Ok(databases(&self.http, "list the databases of")?
+            .iter()
+            .any(|d| d == self.db()))
+    }
+
+    /// Whether a measurement holds points (the index may still list a
+    /// dropped one).
+    pub(super) fn holds_points(&self, name: &str) -> Result<bool> {
+        Ok(!Shape::read(&self.http, self.db(), name)?.fields.is_empty())
+    }
+}
+
+/// A restore's time range in nanoseconds.
+pub(super) fn bounds(range: Option<&TimeRange>) -> Result<(Option<i64>, Option<i64>)> {
+    let Some(range) = range else {
+        return Ok((None, None));
+    };
+    Ok((
+        range.since.as_deref().map(ns_of).transpose()?,
+        range.until.as_deref().map(ns_of).transpose()?,
+    ))
+}
+
+impl Target for InfluxTarget {
+    fn url(&self) -> String {
+        self.http.at.display()
+    }
+
+    fn kind(&self) -> &'static str {
+        "influxdb"
+    }
+
+    /// `/ping` answers without credentials: listing the databases checks them.
+    fn server_version(&self) -> Result<Option<String>> {
+        let version = self.http.version()?;
+        databases(&self.http, "sign in to")?;
+        Ok(Some(version))
+    }
+
+    fn existing(&self, names: &[&str]) -> Result<Vec<String>> {
+        if !self.database_exists()? {
+            return Ok(Vec::new());
+        }
+        let listed = measurements(&self.http, self.db())?;
+        let mut found = Vec::new();
+        for name in names {
+            if listed.iter().any(|m| m == name) && self.holds_points(name)? {
+                found.push((*name).to_owned());
+            }
+        }
+        Ok(found)
+    }
+
+    fn is_empty(&self) -> Result<bool> {
+        if !self.database_exists()? {
+            return Ok(true);
+        }
+        for name in measurements(&self.http, self.db())? {
+            if self.holds_points(&name)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn can_merge(&self) -> bool {
+        true
+    }
+
+    fn can_filter_time(&self) -> bool {
+        true
+    }
+
+    fn prepare(&mut self) -> Result<()> {
+        if !self.database_exists()? {
+            let q = format!("CREATE DATABASE {}", quote_ident(self.db()));
+            self.http.execute(None, &q, "create the database")?;
+        }
+        Ok(())
+    }
+
+    fn begin(&mut self, entry: &ObjectEntry, load: &Load) -> Result<Box<dyn ObjectSink + '_>> {
+        if entry.kind != ObjectKind::Table {
+            return Err(EngineError::invalid(
+                format!("object {}", entry.name),
+                "only measurements can be restored into InfluxDB",
+            ));
+        }
+        let range = bounds(load.range.as_ref())?;
+        let staging = match load.mode {
+            LoadMode::Create if self.holds_points(&load.name)? => {
+                return Err(EngineError::Conflict(format!(
+                    "measurement {} exists at {}",
+                    load.name,
+                    self.url()
+                )));
+            }
+            LoadMode::Create => None,
+            LoadMode::Replace | LoadMode::Merge(_) => {
+                self.staged += 1;
+                let name = format!(
+                    "{}__tidemark_staging_{}_{}",
+                    self.db(),
+                    std::process::id(),
+                    self.staged
+                );
+                let q = format!("CREATE DATABASE {}", quote_ident(&name));
+                self.http.execute(
+                    None,
+                    &q,
+                    "create a staging database (needs an admin user) on",
+                )?;
+                Some(name)
+            }
+        };
+        Ok(Box::new(MeasurementSink::new(
+            self, entry, load, range, staging,
+        )))
+    }
+
+    fn finish(&mut self, _restored: &[(ObjectEntry, String)]) -> Result<()> {
+        Ok(())
+    }
+
+    /// Counts the restored measurement's points and time span on the
+    /// server. Without a time range (and when it was not loaded into), they
+    /// must be the manifest's; with one, those of the backup's points in it.
+    fn verify_object(&mut self, entry: &ObjectEntry, load: &Load) -> Result<Option<String>> {
+        let Some(kept) = self.loaded.get(&load.name).copied() else {
+            return Ok(None);
+        };
+        let range = bounds(load.range.as_ref())?;
+        let ranged = range != (None, None);
+        let (scope, exact) = match load.mode {
+            LoadMode::Create | LoadMode::Replace => ((None, None), true),
+            LoadMode::Merge(DuplicatePolicy::Rewrite) => (range, true),
+            // Existing points stay beside the backup's.
+            LoadMode::Merge(_) => (range, false),
+        };
+        let found = point_stats(&self.http, self.db(), &load.name, scope)?;
+        let time = |t: Option<i64>| t.map(rfc3339).unwrap_or_else(|| "-".into());
+        let (rows, min, max) = if ranged {
+            (kept.points, time(kept.min), time(kept.max))
+        } else {
+            (
+                entry.rows.unwrap_or(kept.points),
+                entry.time_min.clone().unwrap_or_else(|| "-".into()),
+                entry.time_max.clone().unwrap_or_else(|| "-".into()),
+            )
+        };
+        let recorded = if ranged {
+            "the backup holds in the restored time range"
+        } else {
+            "the backup recorded"
+        };
+        let (found_min, found_max) = (time(found.min), time(found.max));
+        if exact {
+            if found.points != rows {
+                return Ok(Some(format!(
+                    "{} has {} points after the restore, {recorded} {rows}",
+                    load.name, found.points
+                )));
+            }
+            if (found_min.as_str(), found_max.as_str()) != (min.as_str(), max.as_str()) {
+                return Ok(Some(format!(
+                    "{} spans {found_min} to {found_max} after the restore, {recorded} {min} to {max}",
+                    load.name
+                )));
+            }
+        } else if found.points < rows
+            || found.min.zip(kept.min).is_some_and(|(f, k)| f > k)
+            || found.max.zip(kept.max).is_some_and(|(f, k)| f < k)
+        {
+            return Ok(Some(format!(
+                "{} has {} points from {found_min} to {found_max} after loading into it, fewer than the {rows} from {min} to {max} {recorded}",
+                load.name, found.points
+            )));
+        }
+        Ok(None)
+    }
+}
