@@ -177,17 +177,16 @@ pub fn run_backup(
     progress.set_title("backing up");
     progress.set_length(plan.bytes, plan.objects.len() as u64);
 
-    let (work_tx, work_rx) = sync_channel::<(ChunkId, Vec<u8>)>(workers * 2);
+    let (work_tx, work_rx) = sync_channel::<(ChunkId, Vec<u8>, i32)>(workers * 2);
     let (pack_tx, pack_rx) = sync_channel::<Result<Encoded>>(workers * 2);
     let work_rx = Arc::new(Mutex::new(work_rx));
     let key = repo.key();
-    let level = options.compression;
 
     let outcome = std::thread::scope(|scope| {
         for _ in 0..workers {
             let rx = Arc::clone(&work_rx);
             let tx = pack_tx.clone();
-            scope.spawn(move || encode_worker(&rx, &tx, level, key));
+            scope.spawn(move || encode_worker(&rx, &tx, key));
         }
         // Only workers hold the receiving end and only they the sending end
         // of the pack channel, so a failure on either side unblocks the other.
@@ -200,6 +199,7 @@ pub fn run_backup(
             index: &index,
             sent: HashSet::new(),
             work_tx,
+            compression: options.compression,
             progress,
             cancel,
             chunker: repo.config().chunker,
@@ -271,9 +271,8 @@ pub fn run_backup(
 }
 
 fn encode_worker(
-    rx: &Mutex<Receiver<(ChunkId, Vec<u8>)>>,
+    rx: &Mutex<Receiver<(ChunkId, Vec<u8>, i32)>>,
     tx: &SyncSender<Result<Encoded>>,
-    level: Compression,
     key: Option<&crate::repo::crypto::MasterKey>,
 ) {
     loop {
@@ -281,8 +280,9 @@ fn encode_worker(
             Ok(guard) => guard.recv(),
             Err(_) => return,
         };
-        let Ok((id, raw)) = job else { return };
-        let encoded = blob::encode(&raw, level, key).map(|stored| (id, stored, raw.len() as u32));
+        let Ok((id, raw, level)) = job else { return };
+        let encoded =
+            blob::encode_at(&raw, level, key).map(|stored| (id, stored, raw.len() as u32));
         if tx.send(encoded).is_err() {
             return;
         }
@@ -336,7 +336,8 @@ struct Reader<'a> {
     source: &'a dyn Source,
     index: &'a Index,
     sent: HashSet<ChunkId>,
-    work_tx: SyncSender<(ChunkId, Vec<u8>)>,
+    work_tx: SyncSender<(ChunkId, Vec<u8>, i32)>,
+    compression: Compression,
     progress: &'a dyn Progress,
     cancel: &'a CancelToken,
     chunker: crate::repo::ChunkerParams,
@@ -468,6 +469,9 @@ impl Reader<'_> {
             Err(err) => return Err(err),
         };
         let params = self.chunker;
+        let level = self
+            .compression
+            .zstd_level_for(object.kind == ObjectKind::Table);
         let mut hasher = blake3::Hasher::new();
         let mut chunks = Vec::new();
         let mut size = 0u64;
@@ -490,7 +494,7 @@ impl Reader<'_> {
             if !self.index.contains(&id) && self.sent.insert(id) {
                 // A closed channel means the pack writer failed; its error is reported.
                 self.work_tx
-                    .send((id, data))
+                    .send((id, data, level))
                     .map_err(|_| EngineError::invalid("backup", "the pack writer stopped"))?;
             }
             self.progress.inc(len as u64, 0);

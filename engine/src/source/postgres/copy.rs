@@ -7,7 +7,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
 use futures::StreamExt;
-use sqlx::{Connection, Executor};
+use sqlx::{Connection, Executor, PgConnection};
 
 use super::conn::{pg_error, quote_qualified, PgAccess, PgLocation};
 use crate::error::{EngineError, Result};
@@ -129,8 +129,10 @@ enum InMsg {
 /// back. `prepare` statements run first in the same transaction.
 pub struct CopyIn {
     tx: Option<SyncSender<InMsg>>,
-    done: Receiver<Result<u64>>,
+    done: Receiver<(Result<u64>, PgConnection)>,
     thread: Option<JoinHandle<()>>,
+    /// The connection, once the load ended.
+    conn: Option<PgConnection>,
 }
 
 /// The statements of one table load, all in one transaction.
@@ -147,19 +149,31 @@ pub struct LoadSql {
 }
 
 impl CopyIn {
-    pub fn start(at: &PgLocation, sql: LoadSql) -> CopyIn {
+    /// Loads over `conn` on a thread of its own, driven by `rt`.
+    pub fn start(
+        rt: tokio::runtime::Handle,
+        mut conn: PgConnection,
+        at: &PgLocation,
+        sql: LoadSql,
+    ) -> CopyIn {
         let (tx, rx) = sync_channel(DEPTH);
         let (done_tx, done) = sync_channel(1);
         let at = at.clone();
         let thread = std::thread::spawn(move || {
-            let result = runtime().and_then(|rt| rt.block_on(copy_in(&at, &sql, &rx)));
-            let _ = done_tx.send(result);
+            let result = rt.block_on(copy_in(&mut conn, &at, &sql, &rx));
+            let _ = done_tx.send((result, conn));
         });
         CopyIn {
             tx: Some(tx),
             done,
             thread: Some(thread),
+            conn: None,
         }
+    }
+
+    /// The connection back, once the load has ended.
+    pub fn take_connection(&mut self) -> Option<PgConnection> {
+        self.conn.take()
     }
 
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
@@ -198,21 +212,31 @@ impl CopyIn {
     }
 
     /// Ends the COPY, checks the rows, commits; returns the rows loaded.
-    pub fn commit(mut self, expected_rows: Option<u64>) -> Result<u64> {
+    pub fn finish(&mut self, expected_rows: Option<u64>) -> Result<u64> {
         if let Some(tx) = self.tx.take() {
             let _ = tx.send(InMsg::Commit(expected_rows));
         }
         self.outcome()
     }
 
+    /// Stops the load: the transaction rolls back.
+    pub fn abort(&mut self) -> Result<u64> {
+        self.tx = None;
+        self.outcome()
+    }
+
     fn outcome(&mut self) -> Result<u64> {
         self.tx = None;
-        let result = self.done.recv().unwrap_or_else(|_| {
-            Err(EngineError::Database {
+        let result = match self.done.recv() {
+            Ok((result, conn)) => {
+                self.conn = Some(conn);
+                result
+            }
+            Err(_) => Err(EngineError::Database {
                 what: "load a table".into(),
                 detail: "the loader thread ended without a result".into(),
-            })
-        });
+            }),
+        };
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -223,17 +247,20 @@ impl CopyIn {
 impl Drop for CopyIn {
     fn drop(&mut self) {
         // Closing the channel without Commit makes the loader roll back.
-        self.tx = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        if self.thread.is_some() {
+            let _ = self.outcome();
         }
     }
 }
 
-async fn copy_in(at: &PgLocation, sql: &LoadSql, rx: &Receiver<InMsg>) -> Result<u64> {
+async fn copy_in(
+    conn: &mut PgConnection,
+    at: &PgLocation,
+    sql: &LoadSql,
+    rx: &Receiver<InMsg>,
+) -> Result<u64> {
     let table = &sql.table;
     let doing = format!("load table {table} into");
-    let mut conn = at.connect().await?;
     let mut tx = conn.begin().await.map_err(|e| pg_error(at, &doing, e))?;
     for statement in &sql.prepare {
         tx.execute(statement.as_str())

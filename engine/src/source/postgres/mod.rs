@@ -10,6 +10,7 @@ mod conn;
 mod copy;
 mod dump;
 mod meta;
+mod session;
 mod target;
 
 use std::io::Read;

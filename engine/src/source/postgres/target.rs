@@ -1,29 +1,27 @@
-//! Restoring into a PostgreSQL database: structure first (psql replays
-//! pg_dump's pre-data), then each table in its own transaction (an
+//! Restoring into a PostgreSQL database: structure first (pg_dump's
+//! pre-data, replayed in one transaction), then each table in its own transaction (an
 //! existing table is emptied and reloaded in that transaction, so a failed
 //! or cancelled load leaves it as it was), then indexes, constraints and
 //! sequence values once every table is loaded.
-
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 use sqlx::Executor;
 
 use super::conn::{pg_error, quote_ident, quote_qualified, PgAccess, PgLocation};
 use super::copy::{CopyIn, LoadSql};
 use super::meta;
+use super::session::Sessions;
 use super::{POST_DATA, PRE_DATA, SEQUENCES};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::{ObjectEntry, ObjectKind};
 use crate::source::dbio::{
-    kept_structure_note, runtime, table_difference, table_load, unknown_structure, StatementsSink,
+    kept_structure_note, table_difference, table_load, unknown_structure, StatementsSink,
     TableFacts, TableLoad,
 };
 use crate::source::{DuplicatePolicy, Load, LoadMode, ObjectSink, Target, TimeRange};
 
 pub struct PostgresTarget {
     at: PgLocation,
-    rt: tokio::runtime::Runtime,
+    sessions: Sessions,
     /// Statements kept for `finish` (post-data, sequence values).
     deferred: Vec<(String, Vec<u8>)>,
     /// The structure was reused rather than created (the tables existed).
@@ -36,8 +34,8 @@ pub struct PostgresTarget {
 impl PostgresTarget {
     pub fn open(at: PgLocation) -> Result<Self> {
         Ok(PostgresTarget {
+            sessions: Sessions::new(at.clone())?,
             at,
-            rt: runtime()?,
             deferred: Vec::new(),
             reused_structure: false,
             created: Vec::new(),
@@ -48,7 +46,7 @@ impl PostgresTarget {
     /// database, which also checks the credentials).
     fn database_exists(&self) -> Result<bool> {
         let admin = self.at.with_database("postgres");
-        self.rt.block_on(async {
+        self.sessions.block_on(async {
             let mut conn = admin.connect().await?;
             sqlx::query_scalar::<_, i64>("SELECT count(*) FROM pg_database WHERE datname = $1")
                 .bind(&self.at.database)
@@ -64,7 +62,7 @@ impl PostgresTarget {
             return Ok(());
         }
         let admin = self.at.with_database("postgres");
-        self.rt.block_on(async {
+        self.sessions.block_on(async {
             let mut conn = admin.connect().await?;
             conn.execute(format!("CREATE DATABASE {}", quote_ident(&self.at.database)).as_str())
                 .await
@@ -77,52 +75,31 @@ impl PostgresTarget {
         if !self.database_exists()? {
             return Ok(Vec::new());
         }
-        self.rt.block_on(async {
-            let mut conn = self.at.connect().await?;
+        self.sessions.query("list the tables of", async |c| {
             sqlx::query_scalar(
                 "SELECT format('%s.%s', table_schema, table_name) FROM information_schema.tables \
                  WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')",
             )
-            .fetch_all(&mut conn)
+            .fetch_all(c)
             .await
-            .map_err(|e| pg_error(&self.at, "list the tables of", e))
         })
     }
 
-    /// Replays SQL text with psql in one transaction, stopping at the first error.
+    /// Replays pg_dump's SQL in one transaction, stopping at the first
+    /// error. Its psql meta-commands (`\restrict`) are left out: the text
+    /// goes to the server as plain SQL.
     fn replay(&self, what: &str, sql: &[u8]) -> Result<()> {
-        let mut child = Command::new("psql")
-            .args([
-                "-X",
-                "-q",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "--single-transaction",
-                "-f",
-                "-",
-            ])
-            .envs(self.at.libpq_env())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| EngineError::io("psql (install PostgreSQL's client tools)", e))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin
-                .write_all(sql)
-                .map_err(|e| EngineError::io("psql", e))?;
-        }
-        let output = child
-            .wait_with_output()
-            .map_err(|e| EngineError::io("psql", e))?;
-        if output.status.success() {
-            Ok(())
-        } else {
-            Err(EngineError::Database {
-                what: format!("restore {what} into {}", self.at.display()),
-                detail: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-            })
-        }
+        let text = String::from_utf8_lossy(sql);
+        let statements: String = text
+            .lines()
+            .filter(|line| !line.starts_with('\\'))
+            .flat_map(|line| [line, "\n"])
+            .collect();
+        let doing = format!("restore {what} into");
+        self.sessions.query(&doing, async |c| {
+            // Several statements in one simple query run as one transaction.
+            sqlx::raw_sql(&statements).execute(c).await.map(drop)
+        })
     }
 }
 
@@ -136,9 +113,11 @@ impl PostgresTarget {
         duplicates: DuplicatePolicy,
     ) -> Result<LoadSql> {
         let name = spec.name.as_str();
-        let columns = self.query(&format!("read the columns of {name} in"), async |c| {
-            meta::columns(c, name).await
-        })?;
+        let columns = self
+            .sessions
+            .query(&format!("read the columns of {name} in"), async |c| {
+                meta::columns(c, name).await
+            })?;
         if !entry.columns.is_empty() && entry.columns != columns {
             return Err(EngineError::Conflict(format!(
                 "table {name} at {} has columns ({}) but the backup's are ({}): rows cannot be loaded into it; restore under another name or overwrite it",
@@ -180,7 +159,7 @@ impl PostgresTarget {
             entry.name.as_str()
         };
         let doing = format!("read the columns of {shape} in");
-        let (columns, time) = self.query(&doing, async |c| {
+        let (columns, time) = self.sessions.query(&doing, async |c| {
             Ok((
                 meta::columns(c, shape).await?,
                 meta::time_column(c, shape).await?,
@@ -222,19 +201,6 @@ impl PostgresTarget {
         })
     }
 
-    fn query<T>(
-        &self,
-        doing: &str,
-        work: impl AsyncFnOnce(&mut sqlx::PgConnection) -> std::result::Result<T, sqlx::Error>,
-    ) -> Result<T> {
-        self.rt.block_on(async {
-            let mut conn = self.at.connect().await?;
-            work(&mut conn)
-                .await
-                .map_err(|e| pg_error(&self.at, doing, e))
-        })
-    }
-
     /// Pre-data now (unless the tables exist: then the structure is kept);
     /// post-data and sequence values once every table is loaded.
     fn apply_structure(&mut self, name: String, sql: Vec<u8>) -> Result<Vec<String>> {
@@ -270,7 +236,7 @@ impl Target for PostgresTarget {
 
     fn server_version(&self) -> Result<Option<String>> {
         let admin = self.at.with_database("postgres");
-        self.rt.block_on(async {
+        self.sessions.block_on(async {
             let mut conn = admin.connect().await?;
             sqlx::query_scalar::<_, String>("SHOW server_version")
                 .fetch_one(&mut conn)
@@ -354,10 +320,12 @@ impl Target for PostgresTarget {
                 }
             }
         };
+        let conn = self.sessions.block_on(self.sessions.take())?;
         Ok(Box::new(TableSink {
-            copy: Some(CopyIn::start(&self.at, sql)),
+            copy: Some(CopyIn::start(self.sessions.handle(), conn, &self.at, sql)),
             rows: entry.rows,
             name: name.to_owned(),
+            sessions: &self.sessions,
         }))
     }
 
@@ -365,34 +333,28 @@ impl Target for PostgresTarget {
         if entry.kind != ObjectKind::Table || entry.rows.is_none() {
             return Ok(None);
         }
-        let (name, at) = (load.name.as_str(), &self.at);
+        let name = load.name.as_str();
         let doing = format!("read back table {name} of");
-        let facts = self.rt.block_on(async {
-            let mut conn = at.connect().await?;
-            let fail = |e| pg_error(at, &doing, e);
-            conn.execute("SET TIME ZONE 'UTC'").await.map_err(fail)?;
+        let facts = self.sessions.query(&doing, async |conn| {
             let q = quote_qualified(name);
             let mut facts = TableFacts {
-                rows: count(&mut conn, &format!("SELECT count(*) FROM {q}"))
-                    .await
-                    .map_err(fail)?,
+                rows: count(&mut *conn, &format!("SELECT count(*) FROM {q}")).await?,
                 ..TableFacts::default()
             };
-            if let Some(column) = meta::time_column(&mut conn, name).await.map_err(fail)? {
+            if let Some(column) = meta::time_column(&mut *conn, name).await? {
                 let c = quote_ident(&column);
                 if let Some(range) = &load.range {
                     let inside = range.sql_condition(&c);
                     let sql = format!("SELECT count(*) FROM {q} WHERE NOT ({inside})");
-                    facts.outside_range = count(&mut conn, &sql).await.map_err(fail)?;
+                    facts.outside_range = count(&mut *conn, &sql).await?;
                 }
                 facts.span = Some(
                     sqlx::query_as(&format!("SELECT min({c})::text, max({c})::text FROM {q}"))
-                        .fetch_one(&mut conn)
-                        .await
-                        .map_err(fail)?,
+                        .fetch_one(&mut *conn)
+                        .await?,
                 );
             }
-            Ok::<_, EngineError>(facts)
+            Ok(facts)
         })?;
         Ok(table_difference(entry, load, &facts))
     }
@@ -413,13 +375,25 @@ async fn count(conn: &mut sqlx::PgConnection, sql: &str) -> std::result::Result<
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-struct TableSink {
+struct TableSink<'a> {
     copy: Option<CopyIn>,
     rows: Option<u64>,
     name: String,
+    sessions: &'a Sessions,
 }
 
-impl ObjectSink for TableSink {
+impl Drop for TableSink<'_> {
+    fn drop(&mut self) {
+        if let Some(mut copy) = self.copy.take() {
+            drop(copy.abort());
+            if let Some(conn) = copy.take_connection() {
+                self.sessions.give_back(conn);
+            }
+        }
+    }
+}
+
+impl ObjectSink for TableSink<'_> {
     fn write(&mut self, data: &[u8]) -> Result<()> {
         match &mut self.copy {
             Some(copy) => copy.write(data),
@@ -444,7 +418,12 @@ impl ObjectSink for TableSink {
         let copy = self.copy.take().ok_or_else(|| {
             EngineError::invalid(format!("table {}", self.name), "already finished")
         })?;
-        copy.commit(self.rows)?;
+        let mut copy = copy;
+        let loaded = copy.finish(self.rows);
+        if let Some(conn) = copy.take_connection() {
+            self.sessions.give_back(conn);
+        }
+        loaded?;
         Ok(Vec::new())
     }
 
