@@ -4,10 +4,14 @@
 
 mod support;
 
-use tidemark_engine::restore::{ConflictPolicy, RestoreOptions};
+use std::sync::Mutex;
+
+use tidemark_engine::restore::{
+    plan_restore, run_restore, ConflictPolicy, Outcome, RestoreOptions,
+};
 use tidemark_engine::{
-    open_source, CancelToken, DuplicatePolicy, EngineError, NoProgress, Selection, SourceUrl,
-    TimeRange,
+    open_source, open_target, CancelToken, DuplicatePolicy, EngineError, NoProgress, Phase,
+    Progress, Selection, SourceUrl, TimeRange,
 };
 
 use support::postgres::PgServer;
@@ -286,4 +290,101 @@ fn watermark_incrementals_read_only_newer_rows_and_restore_as_a_chain() {
         server.psql("plant", "SELECT count(*) FROM readings"),
         "6700"
     );
+}
+
+/// Tries to connect to the target while the restore loads.
+struct Knocker<'a> {
+    server: &'a PgServer,
+    db: &'static str,
+    answer: Mutex<Option<Result<String, String>>>,
+}
+
+impl Progress for Knocker<'_> {
+    fn set_title(&self, _: &str) {}
+    fn set_length(&self, _: u64, _: u64) {}
+    fn inc(&self, _: u64, _: u64) {}
+    fn finish(&self) {}
+    fn phase(&self, phase: Phase, done: bool) {
+        if phase == Phase::Loading && !done {
+            *self.answer.lock().unwrap() = Some(self.server.try_psql(self.db, "SELECT 1"));
+        }
+    }
+}
+
+#[test]
+fn a_locked_restore_refuses_new_connections_and_lets_them_in_again_even_after_a_failure() {
+    let server = PgServer::start();
+    let fx = Fixture::new();
+    server.psql("postgres", "CREATE DATABASE plant");
+    server.psql("plant", SCHEMA);
+    let repo = fx.repo(None);
+    let point = backup_url(&repo, &server.url("plant"), "plant")
+        .unwrap()
+        .point;
+    let manifest = repo.point(&point).unwrap();
+    let allowed = "SELECT datallowconn FROM pg_database WHERE datname = 'plant'";
+    let restore = |options: &RestoreOptions| {
+        let knocker = Knocker {
+            server: &server,
+            db: "plant",
+            answer: Mutex::new(None),
+        };
+        let mut target = open_target(&SourceUrl::parse(&server.url("plant")).unwrap()).unwrap();
+        let plan = plan_restore(&manifest, target.as_ref(), options).unwrap();
+        let lock = plan
+            .checks
+            .iter()
+            .find(|c| c.name == "lock target")
+            .unwrap();
+        assert_eq!(lock.outcome, Outcome::Pass, "{lock:?}");
+        let result = run_restore(&repo, &plan, target.as_mut(), &knocker, &CancelToken::new());
+        drop(target);
+        let answer = knocker.answer.into_inner().unwrap();
+        (result, answer.expect("the restore reached loading"))
+    };
+    let locked = RestoreOptions {
+        objects: vec![("public.readings".into(), None)],
+        on_conflict: ConflictPolicy::Overwrite,
+        lock: true,
+        ..RestoreOptions::default()
+    };
+    server.psql("plant", "DELETE FROM readings WHERE id > 10");
+    let (done, knocked) = restore(&locked);
+    let done = done.unwrap();
+    assert!(done.failed.is_empty(), "{:?}", done.failed);
+    let refused = knocked.unwrap_err();
+    assert!(
+        refused.contains("not currently accepting connections"),
+        "{refused}"
+    );
+    assert!(
+        done.notes
+            .iter()
+            .any(|n| n.contains("refused new connections")),
+        "{:?}",
+        done.notes
+    );
+    assert_eq!(server.psql("plant", allowed), "t");
+    assert_eq!(
+        server.psql("plant", "SELECT count(*) FROM readings"),
+        "6000"
+    );
+
+    // A restore that fails midway still lets users back in, data untouched.
+    server.psql(
+        "plant",
+        "ALTER TABLE readings ADD COLUMN extra int NOT NULL DEFAULT 0",
+    );
+    let before = server.checksum("plant", "readings");
+    let (failed, knocked) = restore(&RestoreOptions {
+        stop_on_failure: true,
+        ..locked
+    });
+    assert!(
+        matches!(failed, Err(EngineError::RestoreFailed { .. })),
+        "{failed:?}"
+    );
+    assert!(knocked.is_err());
+    assert_eq!(server.psql("plant", allowed), "t");
+    assert_eq!(server.checksum("plant", "readings"), before);
 }

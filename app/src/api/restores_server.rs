@@ -285,8 +285,9 @@ fn item(name: &str, outcome: &str, detail: impl Into<String>) -> CheckItem {
     }
 }
 
-/// Checks of the console's own settings, beside the engine's pre-check.
-fn console_checks(settings: &RestoreSettings, target: &ResolvedTarget) -> Vec<CheckItem> {
+/// Checks of the console's own, beside the engine's pre-check (which also
+/// checks the lock).
+fn console_checks(target: &ResolvedTarget) -> Vec<CheckItem> {
     let mut checks = Vec::new();
     if target.is_original {
         checks.push(item(
@@ -294,28 +295,6 @@ fn console_checks(settings: &RestoreSettings, target: &ResolvedTarget) -> Vec<Ch
             "warn",
             "the target is the backup task's own data source: restored objects replace or join live data there",
         ));
-    }
-    if settings.lock {
-        checks.push(match target.kind {
-            SourceKind::Sqlite => item(
-                "lock target",
-                "pass",
-                "SQLite: other writers wait until the restore commits",
-            ),
-            SourceKind::FileTree => item(
-                "lock target",
-                "warn",
-                "a directory cannot be locked: other programs can keep writing there during the restore",
-            ),
-            _ => item(
-                "lock target",
-                "warn",
-                format!(
-                    "locking a {} database during a restore is not available yet: users can keep connecting",
-                    target.kind.label()
-                ),
-            ),
-        });
     }
     checks
 }
@@ -327,7 +306,7 @@ pub async fn check(
     let target = resolve(&state.catalog, settings)
         .await
         .map_err(AppError::Conflict)?;
-    let mut checks = console_checks(settings, &target);
+    let mut checks = console_checks(&target);
     let (settings, resolved) = (settings.clone(), target.clone());
     let planned = blocking(move || {
         Ok(

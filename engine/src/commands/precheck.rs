@@ -238,6 +238,29 @@ pub fn range_check(target: &dyn Target, ranged: &[&str]) -> Option<PreCheck> {
     })
 }
 
+/// Whether the target can be kept from others during the restore.
+pub fn lock_check(target: &dyn Target) -> PreCheck {
+    if target.can_lock() {
+        PreCheck::new(
+            "lock target",
+            Outcome::Pass,
+            match target.kind() {
+                "postgres" => "the database refuses new connections until the restore ends (sessions already open stay)",
+                _ => "other writers wait until the restore commits",
+            },
+        )
+    } else {
+        PreCheck::new(
+            "lock target",
+            Outcome::Warn,
+            format!(
+                "{} targets cannot be locked: others can keep writing there during the restore",
+                target.kind()
+            ),
+        )
+    }
+}
+
 /// `15.18 (Debian 15.18-0+deb12u1)` → [15, 18], compared numerically.
 fn version_key(version: &str) -> Vec<u64> {
     version

@@ -16,7 +16,7 @@ use crate::repo::manifest::{Manifest, ObjectEntry, ObjectKind, Part};
 use crate::repo::{ChunkId, Repository};
 use crate::source::{DuplicatePolicy, Load, LoadMode, Target, TimeRange};
 
-use super::precheck::{plan_checks, range_check, target_checks};
+use super::precheck::{lock_check, plan_checks, range_check, target_checks};
 pub use super::precheck::{Outcome, PreCheck};
 
 /// What to do with objects that already exist at the target.
@@ -65,6 +65,9 @@ pub struct RestoreOptions {
     /// The first object that fails ends the restore, and a target that
     /// can (SQLite, file trees) is left as it was before.
     pub stop_on_failure: bool,
+    /// Keep others out of the target while restoring (PostgreSQL: the
+    /// database refuses new connections; SQLite: one write transaction).
+    pub lock: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -119,6 +122,7 @@ pub struct RestorePlan {
     pub policy: ConflictPolicy,
     pub on_duplicate: DuplicatePolicy,
     pub stop_on_failure: bool,
+    pub lock: bool,
     /// Rows of the tables to write, as the manifest records them.
     pub rows: u64,
     /// Every pre-check with pass, warn or fail.
@@ -241,6 +245,9 @@ pub fn plan_restore(
         if let Some(check) = range_check(target, &ranged) {
             checks.push(check);
         }
+        if options.lock {
+            checks.push(lock_check(target));
+        }
     }
     let failed: Vec<&str> = checks
         .iter()
@@ -263,6 +270,7 @@ pub fn plan_restore(
         policy: options.on_conflict,
         on_duplicate: options.on_duplicate,
         stop_on_failure: options.stop_on_failure,
+        lock: options.lock,
         rows,
         checks,
         blocked,
@@ -297,8 +305,12 @@ pub fn run_restore(
     progress.set_title("preparing");
     let index = Index::load(repo)?;
     target.prepare()?;
-    progress.phase(Phase::Preparing, true);
     let mut stats = RestoreStats::default();
+    // A target that cannot be locked was a warning in the plan.
+    if plan.lock && target.can_lock() {
+        stats.notes.extend(target.lock()?);
+    }
+    progress.phase(Phase::Preparing, true);
     let mut restored = Vec::new();
     progress.set_title("restoring");
     progress.set_length(plan.bytes, plan.objects.len() as u64);
@@ -406,6 +418,7 @@ pub fn run_restore(
         }
     }
     stats.failed.extend(differences);
+    target.unlock()?;
     progress.phase(Phase::Verifying, true);
     progress.finish();
     stats.seconds = started.elapsed().as_secs_f64();

@@ -104,6 +104,23 @@ pub trait Target: Send {
     fn check_writable(&self) -> Option<Result<()>> {
         None
     }
+    /// Whether the target can keep others from using it while the restore
+    /// runs ([`Target::lock`]).
+    fn can_lock(&self) -> bool {
+        false
+    }
+    /// Keeps others out until [`Target::unlock`] (or until the target is
+    /// dropped, however the restore ended); returns notes for the
+    /// administrator.
+    fn lock(&mut self) -> Result<Vec<String>> {
+        Err(crate::error::EngineError::invalid(
+            format!("lock of {}", self.url()),
+            format!("{} targets cannot be locked", self.kind()),
+        ))
+    }
+    fn unlock(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// Starts the restore: targets that can, open one unit of work here so
     /// that nothing is visible before [`Target::finish`] and dropping the
     /// target unfinished leaves it as it was.

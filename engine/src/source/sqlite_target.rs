@@ -215,6 +215,15 @@ impl Target for SqliteTarget {
         Ok(())
     }
 
+    fn can_lock(&self) -> bool {
+        true
+    }
+
+    /// The restore's one write transaction already makes other writers wait.
+    fn lock(&mut self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
     fn verify_object(&mut self, entry: &ObjectEntry, load: &Load) -> Result<Option<String>> {
         if entry.rows.is_none() {
             return Ok(None); // a view

@@ -135,6 +135,20 @@ impl PgServer {
         ]
     }
 
+    /// Runs SQL with psql: its output, or its error message.
+    pub fn try_psql(&self, db: &str, sql: &str) -> Result<String, String> {
+        let out = Command::new("psql")
+            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .envs(self.env(db))
+            .output()
+            .unwrap();
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
+        }
+    }
+
     /// Runs SQL with psql (stopping at the first error) and returns its
     /// unaligned, tuples-only output.
     pub fn psql(&self, db: &str, sql: &str) -> String {

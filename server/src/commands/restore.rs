@@ -37,6 +37,10 @@ pub struct RestoreArgs {
     /// target exactly as it was.
     #[arg(long)]
     pub all_or_nothing: bool,
+    /// Keep others out of the target while restoring: a PostgreSQL database
+    /// refuses new connections until the restore ends, even if it fails.
+    #[arg(long)]
+    pub lock: bool,
     /// Show the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -66,6 +70,7 @@ impl RestoreArgs {
                 .map(|r| parse_range(r))
                 .collect::<anyhow::Result<_>>()?,
             stop_on_failure: self.all_or_nothing,
+            lock: self.lock,
         };
         let plan = plan_restore(&manifest, target.as_ref(), &options)?;
         if self.dry_run {

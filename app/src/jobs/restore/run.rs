@@ -77,6 +77,7 @@ pub fn options(settings: &RestoreSettings, done: &[String]) -> Result<RestoreOpt
         on_duplicate: settings.data.parse::<DuplicatePolicy>()?,
         ranges,
         stop_on_failure: true,
+        lock: settings.lock,
     })
 }
 

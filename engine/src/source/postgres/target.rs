@@ -263,6 +263,33 @@ impl Target for PostgresTarget {
         true
     }
 
+    fn can_lock(&self) -> bool {
+        true
+    }
+
+    fn lock(&mut self) -> Result<Vec<String>> {
+        let db = &self.at.database;
+        if !self.database_exists()? {
+            return Ok(vec![format!(
+                "database {db} is new: nobody else can be using it, so it was not locked"
+            )]);
+        }
+        let others = self.sessions.lock()?;
+        let mut notes = vec![format!(
+            "database {db} refused new connections while it was restored (ALLOW_CONNECTIONS false)"
+        )];
+        if others > 0 {
+            notes.push(format!(
+                "{others} session(s) already connected to {db} were left connected during the restore"
+            ));
+        }
+        Ok(notes)
+    }
+
+    fn unlock(&mut self) -> Result<()> {
+        self.sessions.unlock()
+    }
+
     fn can_filter_time(&self) -> bool {
         true
     }
