@@ -9,8 +9,10 @@
 mod conn;
 mod copy;
 mod dump;
+mod load;
 mod meta;
 mod session;
+mod split;
 mod target;
 
 use std::io::Read;

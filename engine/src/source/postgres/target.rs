@@ -8,6 +8,7 @@ use sqlx::Executor;
 
 use super::conn::{pg_error, quote_ident, quote_qualified, PgAccess, PgLocation};
 use super::copy::{CopyIn, LoadSql};
+use super::load::{ParallelSink, TableSink};
 use super::meta;
 use super::session::Sessions;
 use super::{POST_DATA, PRE_DATA, SEQUENCES};
@@ -18,6 +19,11 @@ use crate::source::dbio::{
     TableFacts, TableLoad,
 };
 use crate::source::{DuplicatePolicy, Load, LoadMode, ObjectSink, Target, TimeRange};
+
+/// Connections loading one large table at a time.
+const LOADERS: usize = 2;
+/// Tables from this size (as the source reported it) load in parallel.
+const PARALLEL_FROM: u64 = 32 * 1024 * 1024;
 
 pub struct PostgresTarget {
     at: PgLocation,
@@ -309,6 +315,7 @@ impl Target for PostgresTarget {
             ));
         }
         self.create_database()?;
+        let mut parallel = false;
         let sql = if let LoadMode::Merge(duplicates) = spec.mode {
             self.merge_sql(entry, spec, duplicates)?
         } else {
@@ -322,6 +329,12 @@ impl Target for PostgresTarget {
                 &self.at.display(),
             )?;
             let quoted = quote_qualified(name);
+            // A large table this restore created empty loads over several
+            // connections; emptied again if the load fails.
+            parallel = load == TableLoad::Fresh
+                && spec.range.is_none()
+                && self.created.iter().any(|t| t == name)
+                && entry.size >= PARALLEL_FROM;
             let prepare = match load {
                 TableLoad::Fresh => Vec::new(),
                 // Emptied in the load's transaction: a failed load rolls it
@@ -347,6 +360,15 @@ impl Target for PostgresTarget {
                 }
             }
         };
+        if parallel {
+            return Ok(Box::new(ParallelSink::start(
+                &self.sessions,
+                &self.at,
+                name,
+                entry.rows,
+                LOADERS,
+            )?));
+        }
         let conn = self.sessions.block_on(self.sessions.take())?;
         Ok(Box::new(TableSink {
             copy: Some(CopyIn::start(self.sessions.handle(), conn, &self.at, sql)),
@@ -400,59 +422,4 @@ impl Target for PostgresTarget {
 async fn count(conn: &mut sqlx::PgConnection, sql: &str) -> std::result::Result<u64, sqlx::Error> {
     let n: i64 = sqlx::query_scalar(sql).fetch_one(conn).await?;
     Ok(u64::try_from(n).unwrap_or(0))
-}
-
-struct TableSink<'a> {
-    copy: Option<CopyIn>,
-    rows: Option<u64>,
-    name: String,
-    sessions: &'a Sessions,
-}
-
-impl Drop for TableSink<'_> {
-    fn drop(&mut self) {
-        if let Some(mut copy) = self.copy.take() {
-            drop(copy.abort());
-            if let Some(conn) = copy.take_connection() {
-                self.sessions.give_back(conn);
-            }
-        }
-    }
-}
-
-impl ObjectSink for TableSink<'_> {
-    fn write(&mut self, data: &[u8]) -> Result<()> {
-        match &mut self.copy {
-            Some(copy) => copy.write(data),
-            None => Err(EngineError::invalid(
-                format!("table {}", self.name),
-                "already finished",
-            )),
-        }
-    }
-
-    fn next_part(&mut self) -> Result<()> {
-        match &mut self.copy {
-            Some(copy) => copy.next_part(),
-            None => Err(EngineError::invalid(
-                format!("table {}", self.name),
-                "already finished",
-            )),
-        }
-    }
-
-    fn commit(mut self: Box<Self>) -> Result<Vec<String>> {
-        let copy = self.copy.take().ok_or_else(|| {
-            EngineError::invalid(format!("table {}", self.name), "already finished")
-        })?;
-        let mut copy = copy;
-        let loaded = copy.finish(self.rows);
-        if let Some(conn) = copy.take_connection() {
-            self.sessions.give_back(conn);
-        }
-        loaded?;
-        Ok(Vec::new())
-    }
-
-    fn abort(self: Box<Self>) {}
 }
