@@ -11,14 +11,16 @@ pub enum SourceKind {
     Sqlite,
     Postgres,
     MySql,
+    Influx,
 }
 
 impl SourceKind {
-    pub const ALL: [SourceKind; 4] = [
+    pub const ALL: [SourceKind; 5] = [
         SourceKind::FileTree,
         SourceKind::Sqlite,
         SourceKind::Postgres,
         SourceKind::MySql,
+        SourceKind::Influx,
     ];
 
     /// The catalog's and the form's spelling.
@@ -28,6 +30,7 @@ impl SourceKind {
             SourceKind::Sqlite => "sqlite",
             SourceKind::Postgres => "postgres",
             SourceKind::MySql => "mysql",
+            SourceKind::Influx => "influxdb",
         }
     }
 
@@ -37,6 +40,7 @@ impl SourceKind {
             SourceKind::Sqlite => "SQLite database",
             SourceKind::Postgres => "PostgreSQL",
             SourceKind::MySql => "MariaDB / MySQL",
+            SourceKind::Influx => "InfluxDB 1.x",
         }
     }
 
@@ -51,6 +55,9 @@ impl SourceKind {
             SourceKind::MySql => {
                 "mysql://USER@HOST:PORT/DATABASE (the password goes in its own field)"
             }
+            SourceKind::Influx => {
+                "influxdb://[USER@]HOST:PORT/DATABASE (the password goes in its own field)"
+            }
         }
     }
 
@@ -60,7 +67,10 @@ impl SourceKind {
 
     /// Whether sources of this kind have a password.
     pub fn has_password(self) -> bool {
-        matches!(self, SourceKind::Postgres | SourceKind::MySql)
+        matches!(
+            self,
+            SourceKind::Postgres | SourceKind::MySql | SourceKind::Influx
+        )
     }
 
     /// The URL scheme of server kinds.
@@ -68,6 +78,7 @@ impl SourceKind {
         match self {
             SourceKind::Postgres => Some("postgres"),
             SourceKind::MySql => Some("mysql"),
+            SourceKind::Influx => Some("influxdb"),
             _ => None,
         }
     }
@@ -78,7 +89,7 @@ impl SourceKind {
         match self {
             SourceKind::FileTree => format!("file://{location}"),
             SourceKind::Sqlite => format!("sqlite://{location}"),
-            SourceKind::Postgres | SourceKind::MySql => {
+            SourceKind::Postgres | SourceKind::MySql | SourceKind::Influx => {
                 match (password.filter(|p| !p.is_empty()), location.split_once('@')) {
                     (Some(password), Some((user, rest))) => {
                         format!("{user}:{}@{rest}", percent_encode(password))
