@@ -254,6 +254,24 @@ async fn structure(conn: &mut MySqlConnection, at: &MyLocation, kind: &str) -> R
     Ok(out.into_bytes())
 }
 
+/// A table's only time column, when it has exactly one.
+pub(super) async fn time_column(
+    conn: &mut MySqlConnection,
+    table: &str,
+) -> std::result::Result<Option<String>, sqlx::Error> {
+    let columns: Vec<String> = sqlx::query_scalar(
+        "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? \
+         AND DATA_TYPE IN ('datetime', 'timestamp', 'date')",
+    )
+    .bind(table)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(match columns.as_slice() {
+        [only] => Some(only.clone()),
+        _ => None,
+    })
+}
+
 /// A table's only time column (when it has exactly one) and the
 /// ` WHERE ...` the selected time range puts on it (or nothing).
 async fn time_filter(
@@ -262,18 +280,9 @@ async fn time_filter(
     table: &str,
     selection: &Selection,
 ) -> Result<(Option<String>, String)> {
-    let columns: Vec<String> = sqlx::query_scalar(
-        "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? \
-         AND DATA_TYPE IN ('datetime', 'timestamp', 'date')",
-    )
-    .bind(table)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(|e| my_error(at, "read the columns of", e))?;
-    let column = match columns.as_slice() {
-        [only] => Some(only.clone()),
-        _ => None,
-    };
+    let column = time_column(conn, table)
+        .await
+        .map_err(|e| my_error(at, "read the columns of", e))?;
     let filter = column
         .as_deref()
         .and_then(|c| selection.time_condition(&quote_ident(c)))

@@ -12,13 +12,31 @@ use super::{STATEMENT_END, TABLES, VIEWS};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::{ObjectEntry, ObjectKind};
 use crate::source::dbio::{
-    kept_structure_note, runtime, table_load, unknown_structure, StatementsSink, TableLoad,
+    kept_structure_note, runtime, table_difference, table_load, unknown_structure, StatementsSink,
+    TableFacts, TableLoad,
 };
-use crate::source::{Load, LoadMode, ObjectSink, Target};
+use crate::source::{DuplicatePolicy, Load, LoadMode, ObjectSink, Target};
 
 /// Rows per INSERT statement (well under the placeholder limit).
 const ROWS_PER_INSERT: usize = 500;
 const STAGING_SUFFIX: &str = "__tidemark_new";
+/// The temporary table merges and time ranges load into first.
+const STAGE_NAME: &str = "tidemark_stage";
+const STAGE: &str = "`tidemark_stage`";
+
+/// A duplicate key while merging says which table and what to do.
+fn duplicate_or(at: &MyLocation, table: &str, err: sqlx::Error) -> EngineError {
+    if let sqlx::Error::Database(db) = &err {
+        if db.code().as_deref() == Some("23000") && db.message().contains("Duplicate") {
+            return EngineError::Conflict(format!(
+                "a row of the backup has a key that already exists in table {table} at {} ({}); nothing was loaded into it: skip or rewrite duplicates instead",
+                at.display(),
+                db.message()
+            ));
+        }
+    }
+    my_error(at, &format!("load table {table} into"), err)
+}
 
 pub struct MySqlTarget {
     at: MyLocation,
@@ -161,7 +179,6 @@ impl Target for MySqlTarget {
 
     fn begin(&mut self, entry: &ObjectEntry, spec: &Load) -> Result<Box<dyn ObjectSink + '_>> {
         let name = spec.name.as_str();
-        // Merging and time ranges are refused by the pre-checks (can_merge).
         let overwrite = spec.mode == LoadMode::Replace;
         if entry.kind == ObjectKind::Schema {
             let name = entry.name.clone();
@@ -176,25 +193,36 @@ impl Target for MySqlTarget {
             ));
         }
         let tables = self.tables()?;
-        let load = table_load(
-            entry,
-            name,
-            &tables,
-            &self.created,
-            overwrite,
-            &self.at.display(),
-        )?;
-        // An existing table is loaded into a staging copy, swapped in at commit.
-        let swap = load == TableLoad::Replace;
-        let load_into = if swap {
+        let merge = match spec.mode {
+            LoadMode::Merge(policy) => Some(policy),
+            _ => None,
+        };
+        let load = match merge {
+            Some(_) => TableLoad::Fresh,
+            None => table_load(
+                entry,
+                name,
+                &tables,
+                &self.created,
+                overwrite,
+                &self.at.display(),
+            )?,
+        };
+        let staged = merge.is_some() || spec.range.is_some();
+        // An existing table is loaded into a staging copy, swapped in at
+        // commit; merges and time ranges go through a temporary table.
+        let swap = load == TableLoad::Replace && !staged;
+        let load_into = if staged {
+            STAGE_NAME.to_owned()
+        } else if swap {
             format!("{name}{STAGING_SUFFIX}")
         } else {
             name.to_owned()
         };
-        let like = match load {
+        let like = match &load {
             TableLoad::Fresh => None,
-            TableLoad::Replace => Some(name.to_owned()),
-            TableLoad::CopyShapeOf(original) => Some(original),
+            TableLoad::Replace => swap.then(|| name.to_owned()),
+            TableLoad::CopyShapeOf(original) => Some(original.clone()),
         };
         let at = self.at.clone();
         self.conn()?;
@@ -203,6 +231,35 @@ impl Target for MySqlTarget {
             what: format!("connect to {}", at.display()),
             detail: "no connection".into(),
         })?;
+        let merged = if staged {
+            let filter = match &spec.range {
+                Some(range) => {
+                    let column = rt
+                        .block_on(super::time_column(conn, name))
+                        .map_err(|e| my_error(&at, "read the columns of", e))?
+                        .or(rt
+                            .block_on(super::time_column(conn, &entry.name))
+                            .map_err(|e| my_error(&at, "read the columns of", e))?)
+                        .ok_or_else(|| {
+                            EngineError::invalid(
+                                format!("time range of table {}", entry.name),
+                                "the table has no single time column",
+                            )
+                        })?;
+                    format!(" WHERE {}", range.sql_condition(&quote_ident(&column)))
+                }
+                None => String::new(),
+            };
+            Some(Merged {
+                // Replacing only a range of the table: its rows go first.
+                delete_first: matches!(merge, Some(DuplicatePolicy::Rewrite))
+                    || load == TableLoad::Replace,
+                ignore_duplicates: merge == Some(DuplicatePolicy::Skip),
+                filter,
+            })
+        } else {
+            None
+        };
         rt.block_on(async {
             if let Some(original) = like {
                 conn.execute(format!("DROP TABLE IF EXISTS {}", quote_ident(&load_into)).as_str())
@@ -219,6 +276,21 @@ impl Target for MySqlTarget {
                 .await
                 .map_err(|e| my_error(&at, &format!("create {load_into} in"), e))?;
             }
+            if merged.is_some() {
+                let shape = if tables.iter().any(|t| t == name) {
+                    name
+                } else {
+                    entry.name.as_str()
+                };
+                conn.execute(format!("DROP TEMPORARY TABLE IF EXISTS {STAGE}").as_str())
+                    .await
+                    .map_err(|e| my_error(&at, "prepare", e))?;
+                conn.execute(
+                    format!("CREATE TEMPORARY TABLE {STAGE} LIKE {}", quote_ident(shape)).as_str(),
+                )
+                .await
+                .map_err(|e| my_error(&at, "create a staging table in", e))?;
+            }
             conn.execute("START TRANSACTION")
                 .await
                 .map_err(|e| my_error(&at, "start a transaction in", e))
@@ -230,11 +302,64 @@ impl Target for MySqlTarget {
             table: name.to_owned(),
             load_into,
             swap,
+            merged,
             expected: entry.rows,
             reader: RowReader::default(),
             batch: Vec::new(),
             loaded: 0,
         }))
+    }
+
+    fn can_merge(&self) -> bool {
+        true
+    }
+
+    fn can_filter_time(&self) -> bool {
+        true
+    }
+
+    fn verify_object(&mut self, entry: &ObjectEntry, load: &Load) -> Result<Option<String>> {
+        if entry.kind != ObjectKind::Table || entry.rows.is_none() {
+            return Ok(None);
+        }
+        let at = self.at.clone();
+        let name = load.name.as_str();
+        self.conn()?;
+        let MySqlTarget { rt, conn, .. } = self;
+        let Some(conn) = conn.as_mut() else {
+            return Ok(None);
+        };
+        let q = quote_ident(name);
+        let facts = rt.block_on(async {
+            let count = async |conn: &mut MySqlConnection, sql: String| {
+                sqlx::query_scalar::<_, i64>(&sql)
+                    .fetch_one(conn)
+                    .await
+                    .map(|n| u64::try_from(n).unwrap_or(0))
+            };
+            let mut facts = TableFacts {
+                rows: count(conn, format!("SELECT COUNT(*) FROM {q}")).await?,
+                ..TableFacts::default()
+            };
+            if let Some(column) = super::time_column(conn, name).await? {
+                let c = quote_ident(&column);
+                if let Some(range) = &load.range {
+                    let inside = range.sql_condition(&c);
+                    let sql = format!("SELECT COUNT(*) FROM {q} WHERE NOT ({inside})");
+                    facts.outside_range = count(conn, sql).await?;
+                }
+                facts.span = Some(
+                    sqlx::query_as(&format!(
+                        "SELECT CAST(MIN({c}) AS CHAR), CAST(MAX({c}) AS CHAR) FROM {q}"
+                    ))
+                    .fetch_one(&mut *conn)
+                    .await?,
+                );
+            }
+            Ok::<_, sqlx::Error>(facts)
+        });
+        let facts = facts.map_err(|e| my_error(&at, &format!("read back table {name} of"), e))?;
+        Ok(table_difference(entry, load, &facts))
     }
 
     fn finish(&mut self, _restored: &[(ObjectEntry, String)]) -> Result<()> {
@@ -245,6 +370,14 @@ impl Target for MySqlTarget {
     }
 }
 
+/// How staged rows join the table at commit.
+struct Merged {
+    delete_first: bool,
+    ignore_duplicates: bool,
+    /// ` WHERE ...` of a time range, or nothing.
+    filter: String,
+}
+
 struct TableSink<'a> {
     at: MyLocation,
     /// The runtime the connection was made on (its socket belongs to it).
@@ -253,6 +386,8 @@ struct TableSink<'a> {
     table: String,
     load_into: String,
     swap: bool,
+    /// Rows go through a temporary table into the existing one.
+    merged: Option<Merged>,
     expected: Option<u64>,
     reader: RowReader,
     batch: Vec<Row>,
@@ -297,6 +432,9 @@ impl TableSink<'_> {
         let (conn, staging, swap) = (&mut *self.conn, quote_ident(&self.load_into), self.swap);
         let _ = self.rt.block_on(async {
             let _ = conn.execute("ROLLBACK").await;
+            let _ = conn
+                .execute(format!("DROP TEMPORARY TABLE IF EXISTS {STAGE}").as_str())
+                .await;
             if swap {
                 let _ = conn
                     .execute(format!("DROP TABLE IF EXISTS {staging}").as_str())
@@ -348,6 +486,41 @@ impl ObjectSink for TableSink<'_> {
             self.swap,
         );
         let old = quote_ident(&format!("{}__tidemark_old", self.table));
+        let columns = self.reader.columns.clone().unwrap_or_default();
+        if let Some(merged) = &self.merged {
+            let list = columns
+                .iter()
+                .map(|c| quote_ident(c))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut statements = Vec::new();
+            if merged.delete_first {
+                statements.push(format!("DELETE FROM {table}"));
+            }
+            statements.push(format!(
+                "INSERT {}INTO {table} ({list}) SELECT {list} FROM {STAGE}{}",
+                if merged.ignore_duplicates {
+                    "IGNORE "
+                } else {
+                    ""
+                },
+                merged.filter
+            ));
+            let joined = self.rt.block_on(async {
+                for sql in &statements {
+                    conn.execute(sql.as_str()).await?;
+                }
+                conn.execute(format!("DROP TEMPORARY TABLE {STAGE}").as_str())
+                    .await
+                    .map(drop)
+            });
+            if let Err(err) = joined {
+                let err = duplicate_or(at, &self.table, err);
+                self.rollback();
+                return Err(err);
+            }
+        }
+        let (at, conn) = (&self.at, &mut *self.conn);
         self.rt.block_on(async {
             conn.execute("COMMIT")
                 .await
