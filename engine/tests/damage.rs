@@ -33,8 +33,10 @@ fn small_packs() -> BackupOptions {
     }
 }
 
-/// The pack holding the first chunk of `object`, from the index files.
-fn pack_of(fx: &Fixture, repo: &Repository, point: &str, object: &str) -> PathBuf {
+/// The pack holding the first chunk of `object`, and where that chunk is
+/// in it (offset, length), from the index files. Objects are read in
+/// parallel, so a pack may hold chunks of several objects.
+fn chunk_of(fx: &Fixture, repo: &Repository, point: &str, object: &str) -> (PathBuf, u64, u64) {
     let manifest = repo.point(point).unwrap();
     let id = manifest
         .objects
@@ -43,17 +45,26 @@ fn pack_of(fx: &Fixture, repo: &Repository, point: &str, object: &str) -> PathBu
         .unwrap()
         .chunks[0]
         .id;
-    let id_hex = serde_json::to_string(&id).unwrap();
+    let id = serde_json::to_value(id).unwrap();
     let runs = fx.path(&format!("repo/runs/{point}/packs"));
     for entry in fs::read_dir(&runs).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "idx")
-            && fs::read_to_string(&path).unwrap().contains(&id_hex)
-        {
-            return path.with_extension("pack");
+        if path.extension().is_none_or(|e| e != "idx") {
+            continue;
+        }
+        let index: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        let blobs = index["blobs"].as_array().unwrap();
+        if let Some(blob) = blobs.iter().find(|b| b["id"] == id) {
+            let at = |k: &str| blob[k].as_u64().unwrap();
+            return (path.with_extension("pack"), at("offset"), at("length"));
         }
     }
     panic!("no pack holds {object}");
+}
+
+fn pack_of(fx: &Fixture, repo: &Repository, point: &str, object: &str) -> PathBuf {
+    chunk_of(fx, repo, point, object).0
 }
 
 #[test]
@@ -64,9 +75,9 @@ fn a_flipped_byte_is_named_by_verify_and_only_its_object_fails_to_restore() {
     let stats = fx.backup(&repo, &small_packs());
     assert!(check(&repo, true).is_clean());
 
-    let pack = pack_of(&fx, &repo, &stats.point, "series/big.csv");
+    let (pack, offset, length) = chunk_of(&fx, &repo, &stats.point, "series/big.csv");
     let mut bytes = fs::read(&pack).unwrap();
-    bytes[100] ^= 0x01;
+    bytes[(offset + length / 2) as usize] ^= 0x01;
     fs::write(&pack, &bytes).unwrap();
 
     assert!(
@@ -122,13 +133,12 @@ fn a_truncated_pack_is_reported_as_truncated() {
     make_tree(&fx.path("src"));
     let repo = fx.repo(None);
     let stats = fx.backup(&repo, &small_packs());
-    let pack = pack_of(&fx, &repo, &stats.point, "series/big.csv");
-    let len = fs::metadata(&pack).unwrap().len();
+    let (pack, offset, length) = chunk_of(&fx, &repo, &stats.point, "series/big.csv");
     fs::OpenOptions::new()
         .write(true)
         .open(&pack)
         .unwrap()
-        .set_len(len / 2)
+        .set_len(offset + length / 2)
         .unwrap();
 
     let report = check(&repo, true);

@@ -1,11 +1,11 @@
 //! Backup: read a source, cut it into chunks, store the new ones, publish a point.
 //!
-//! The calling thread walks the objects, cuts chunks (FastCDC) and hashes
-//! them; worker threads compress and encrypt new chunks; one thread packs
-//! them. Channels are bounded, so memory stays at a few dozen chunks plus
+//! Reader threads ([`read`]) take the objects, a few at a time, cut chunks
+//! (FastCDC) and hash them; worker threads compress and encrypt new chunks;
+//! one thread packs them. Channels are bounded, so memory stays at a few dozen chunks plus
 //! one pack whatever the size of the source.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -15,15 +15,16 @@ use chrono::Utc;
 use crate::error::{EngineError, Result};
 use crate::progress::{CancelToken, Progress};
 use crate::repo::blob;
-use crate::repo::chunker::Chunker;
 use crate::repo::index::{Index, PackIndexFile};
 use crate::repo::lock::RepoLock;
-use crate::repo::manifest::{
-    BackupMode, ChunkRef, Manifest, ObjectEntry, ObjectKind, Part, Selection, SourceRecord, Totals,
-};
+use crate::repo::manifest::{BackupMode, Manifest, ObjectEntry, Selection, SourceRecord, Totals};
 use crate::repo::pack::{write_pack, FinishedPack, PackWriter};
 use crate::repo::{ChunkId, Compression, Repository};
 use crate::source::Source;
+
+mod read;
+
+use read::{Read, Reader};
 
 #[derive(Debug, Clone)]
 pub struct BackupOptions {
@@ -197,15 +198,12 @@ pub fn run_backup(
             repo,
             source,
             index: &index,
-            sent: HashSet::new(),
+            sent: Mutex::new(HashSet::new()),
             work_tx,
             compression: options.compression,
             progress,
             cancel,
             chunker: repo.config().chunker,
-            warnings: Vec::new(),
-            bytes_read: 0,
-            window: Vec::new(),
         }
         .read_all(&plan);
         // The reader's sender is gone now; workers and packer drain and stop.
@@ -223,7 +221,14 @@ pub fn run_backup(
             (Ok(read), Ok(written)) => Ok((read, written)),
         }
     });
-    let ((objects, read_warnings, bytes_read), written) = outcome?;
+    let (
+        Read {
+            objects,
+            warnings: read_warnings,
+            bytes_read,
+        },
+        written,
+    ) = outcome?;
     warnings.extend(read_warnings);
 
     let totals = Totals {
@@ -328,197 +333,4 @@ fn pack_all(
         flushed?;
         Ok(written)
     })
-}
-
-/// The reading side of a backup: runs on the calling thread.
-struct Reader<'a> {
-    repo: &'a Repository,
-    source: &'a dyn Source,
-    index: &'a Index,
-    sent: HashSet<ChunkId>,
-    work_tx: SyncSender<(ChunkId, Vec<u8>, i32)>,
-    compression: Compression,
-    progress: &'a dyn Progress,
-    cancel: &'a CancelToken,
-    chunker: crate::repo::ChunkerParams,
-    warnings: Vec<String>,
-    bytes_read: u64,
-    /// The chunker's buffer, kept from one object to the next.
-    window: Vec<u8>,
-}
-
-impl Reader<'_> {
-    fn read_all(mut self, plan: &BackupPlan) -> Result<(Vec<ObjectEntry>, Vec<String>, u64)> {
-        let parent: HashMap<&str, &ObjectEntry> = plan
-            .parent
-            .iter()
-            .flat_map(|p| p.objects.iter().map(|o| (o.name.as_str(), o)))
-            .collect();
-        let mut done = Vec::with_capacity(plan.objects.len());
-        for object in &plan.objects {
-            self.cancel.check()?;
-            let has_content = matches!(
-                object.kind,
-                ObjectKind::File | ObjectKind::Table | ObjectKind::Schema
-            );
-            let reusable = parent
-                .get(object.name.as_str())
-                .filter(|p| self.unchanged(object, p));
-            let entry = match (has_content, reusable) {
-                (false, _) => Some(object.clone()),
-                (true, Some(previous)) => {
-                    self.progress.inc(object.size, 0);
-                    Some(ObjectEntry {
-                        chunks: previous.chunks.clone(),
-                        checksum: previous.checksum.clone(),
-                        ..object.clone()
-                    })
-                }
-                (true, None) => match parent.get(object.name.as_str()) {
-                    Some(previous) if object.watermark.is_some() => {
-                        Some(self.read_after_watermark(object, previous)?)
-                    }
-                    _ => self.read_object(object)?,
-                },
-            };
-            self.progress.inc(0, 1);
-            done.extend(entry);
-        }
-        Ok((done, self.warnings, self.bytes_read))
-    }
-
-    /// An incremental reuses a file's chunks when size and modification
-    /// time match the parent's record and every chunk is still stored.
-    fn unchanged(&self, now: &ObjectEntry, before: &ObjectEntry) -> bool {
-        now.kind == ObjectKind::File
-            && before.kind == now.kind
-            && before.size == now.size
-            && before.mtime_ns.is_some()
-            && before.mtime_ns == now.mtime_ns
-            && before.checksum.is_some()
-            && before.chunks.iter().all(|c| self.index.contains(&c.id))
-    }
-
-    /// A time-series table of a watermark incremental: the parent's parts
-    /// (their chunks must still be stored), then the rows after them.
-    fn read_after_watermark(
-        &mut self,
-        object: &ObjectEntry,
-        previous: &ObjectEntry,
-    ) -> Result<ObjectEntry> {
-        if let Some(missing) = previous.chunks.iter().find(|c| !self.index.contains(&c.id)) {
-            return Err(EngineError::corrupt(
-                format!("table {} of the parent point", object.name),
-                format!(
-                    "chunk {} is missing, so the rows up to the watermark cannot be kept: take a full backup",
-                    missing.id.short()
-                ),
-            ));
-        }
-        let mut parts = previous.parts.clone();
-        if parts.is_empty() {
-            parts.push(Part {
-                chunks: previous.chunks.len() as u32,
-                checksum: previous.checksum.clone().unwrap_or_default(),
-                after: None,
-            });
-        }
-        let parent_bytes = previous.size;
-        self.progress.inc(parent_bytes.min(object.size), 0);
-        if object.rows == previous.rows {
-            // Nothing newer: the parent's content is this point's.
-            return Ok(ObjectEntry {
-                size: previous.size,
-                chunks: previous.chunks.clone(),
-                checksum: previous.checksum.clone(),
-                parts: previous.parts.clone(),
-                ..object.clone()
-            });
-        }
-        let newer = self
-            .read_object(object)?
-            .ok_or_else(|| EngineError::invalid(format!("table {}", object.name), "vanished"))?;
-        parts.push(Part {
-            chunks: newer.chunks.len() as u32,
-            checksum: newer.checksum.clone().unwrap_or_default(),
-            after: object.watermark.clone(),
-        });
-        let mut chunks = previous.chunks.clone();
-        chunks.extend(newer.chunks);
-        Ok(ObjectEntry {
-            size: parent_bytes + newer.size,
-            checksum: None,
-            chunks,
-            parts,
-            ..object.clone()
-        })
-    }
-
-    fn read_object(&mut self, object: &ObjectEntry) -> Result<Option<ObjectEntry>> {
-        let reader = match self.source.open(object) {
-            Ok(reader) => reader,
-            Err(EngineError::Io { source, path })
-                if source.kind() == std::io::ErrorKind::NotFound =>
-            {
-                self.warnings.push(format!(
-                    "{} vanished before it could be read; it is not in this point",
-                    path.display()
-                ));
-                return Ok(None);
-            }
-            Err(err) => return Err(err),
-        };
-        let params = self.chunker;
-        let level = self
-            .compression
-            .zstd_level_for(object.kind == ObjectKind::Table);
-        let mut hasher = blake3::Hasher::new();
-        let mut chunks = Vec::new();
-        let mut size = 0u64;
-        let mut chunker = Chunker::with_buffer(reader, params, std::mem::take(&mut self.window));
-        loop {
-            self.cancel.check()?;
-            let next = chunker.next_chunk().map_err(|e| {
-                EngineError::invalid(
-                    format!("reading {} from {}", object.name, self.source.url()),
-                    e.to_string(),
-                )
-            })?;
-            let Some(data) = next else { break };
-            hasher.update(&data);
-            let id = self.repo.chunk_id(&data);
-            let len = data.len() as u32;
-            size += data.len() as u64;
-            self.bytes_read += data.len() as u64;
-            chunks.push(ChunkRef { id, len });
-            if !self.index.contains(&id) && self.sent.insert(id) {
-                // A closed channel means the pack writer failed; its error is reported.
-                self.work_tx
-                    .send((id, data, level))
-                    .map_err(|_| EngineError::invalid("backup", "the pack writer stopped"))?;
-            }
-            self.progress.inc(len as u64, 0);
-        }
-        self.window = chunker.into_buffer();
-        // A table's listed size is an estimate; a file's is exact.
-        if object.kind == ObjectKind::File && size != object.size {
-            self.warnings.push(format!(
-                "{} changed while it was read ({} bytes when listed, {} read); the point holds what was read",
-                object.name, object.size, size
-            ));
-        }
-        let mut entry = ObjectEntry {
-            size,
-            checksum: Some(hasher.finalize().to_hex().to_string()),
-            chunks,
-            ..object.clone()
-        };
-        // A source without a snapshot counts what it streamed (InfluxDB).
-        if let Some(read) = self.source.read_stats(object) {
-            entry.rows = Some(read.rows);
-            entry.time_min = read.time_min;
-            entry.time_max = read.time_max;
-        }
-        Ok(Some(entry))
-    }
 }
