@@ -6,10 +6,11 @@
 #   TS_ROWS=2000000 PGBENCH_SCALE=5 bench/...    smaller
 # The database: a time-series table `readings` (TS_ROWS rows) plus the
 # `pgbench -i` tables. A private cluster is started in a temporary directory
-# on a free loopback port and removed afterwards.
+# on a free loopback port and removed afterwards. Tidemark backs up with
+# --watermark, so its incremental reads only the new readings.
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
-TS_ROWS="${TS_ROWS:-9000000}"
-PGBENCH_SCALE="${PGBENCH_SCALE:-15}"
+TS_ROWS="${TS_ROWS:-12000000}"
+PGBENCH_SCALE="${PGBENCH_SCALE:-5}"
 WORK="${BENCH_DIR:-$(mktemp -d /var/tmp/tidemark-pgbench.XXXXXX)}"
 mkdir -p "$WORK"
 command -v /usr/bin/time >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time
@@ -73,7 +74,7 @@ log "backups"
 run pgdump_fc pg_dump -Fc -f "$WORK/bench.dump" bench
 run pgdump_fd pg_dump -Fd -j2 -f "$WORK/bench.dir" bench
 "$TM" repo init "$WORK/tm-repo" >/dev/null
-run tm_full "$TM" backup --repo "$WORK/tm-repo" --source "$(url bench)" --task bench
+run tm_full "$TM" backup --repo "$WORK/tm-repo" --source "$(url bench)" --task bench --watermark
 TM_FULL_SIZE=$(size "$WORK/tm-repo")
 
 log "inserting 1% new readings, then an incremental backup"
@@ -81,7 +82,7 @@ NEW=$((TS_ROWS / 100))
 sql bench "INSERT INTO readings (ts, device, metric, value)
   SELECT timestamptz '2026-01-01' + ($TS_ROWS + g) * interval '1 second', g % 500, 'cpu', g
   FROM generate_series(1, $NEW) g"
-run tm_incr "$TM" backup --repo "$WORK/tm-repo" --source "$(url bench)" --task bench
+run tm_incr "$TM" backup --repo "$WORK/tm-repo" --source "$(url bench)" --task bench --watermark
 
 log "restores into fresh databases"
 # Compared with the source as of the incremental (pg_dump's copy predates it).

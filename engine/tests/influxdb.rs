@@ -370,23 +370,9 @@ fn one_measurement_restores_renamed_and_conflict_policies_keep_their_word() {
 }
 
 fn backup_with(repo: &Repository, url: &str, selection: Selection) -> String {
-    let source = open_source(&SourceUrl::parse(url).unwrap(), &selection).unwrap();
-    let options = BackupOptions {
-        task: "ranged".into(),
-        selection,
-        ..BackupOptions::default()
-    };
-    let plan = plan_backup(repo, source.as_ref(), &options).unwrap();
-    run_backup(
-        repo,
-        source.as_ref(),
-        plan,
-        &options,
-        &NoProgress,
-        &CancelToken::new(),
-    )
-    .unwrap()
-    .point
+    support::backup_selected(repo, url, "ranged", selection)
+        .unwrap()
+        .point
 }
 
 #[test]

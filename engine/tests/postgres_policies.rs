@@ -10,8 +10,8 @@ use tidemark_engine::restore::{
     plan_restore, run_restore, ConflictPolicy, Outcome, RestoreOptions,
 };
 use tidemark_engine::{
-    open_source, open_target, CancelToken, DuplicatePolicy, EngineError, NoProgress, Phase,
-    Progress, Selection, SourceUrl, TimeRange,
+    open_target, CancelToken, DuplicatePolicy, EngineError, Phase, Progress, Selection, SourceUrl,
+    TimeRange,
 };
 
 use support::postgres::PgServer;
@@ -190,27 +190,11 @@ fn watermark_backup(
     server: &PgServer,
     db: &str,
 ) -> tidemark_engine::backup::BackupStats {
-    use tidemark_engine::backup::{plan_backup, run_backup, BackupOptions};
     let selection = Selection {
         watermark: true,
         ..Selection::default()
     };
-    let source = open_source(&SourceUrl::parse(&server.url(db)).unwrap(), &selection).unwrap();
-    let options = BackupOptions {
-        task: "plant".into(),
-        selection,
-        ..BackupOptions::default()
-    };
-    let plan = plan_backup(repo, source.as_ref(), &options).unwrap();
-    run_backup(
-        repo,
-        source.as_ref(),
-        plan,
-        &options,
-        &NoProgress,
-        &CancelToken::new(),
-    )
-    .unwrap()
+    support::backup_selected(repo, &server.url(db), "plant", selection).unwrap()
 }
 
 #[test]

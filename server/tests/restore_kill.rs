@@ -45,20 +45,22 @@ fn a_restore_killed_while_loading_leaves_the_existing_table_intact() {
     server.psql("plant", "DELETE FROM readings WHERE id > 1000");
     let before = server.checksum("plant", "readings");
 
+    let target = server.url("plant");
+    let overwrite = [
+        "restore",
+        "--repo",
+        repo,
+        "--point",
+        "latest",
+        "--target",
+        &target,
+        "--object",
+        "public.readings",
+        "--on-conflict",
+        "overwrite",
+    ];
     let mut restore = Command::new(BIN)
-        .args([
-            "restore",
-            "--repo",
-            repo,
-            "--point",
-            "latest",
-            "--target",
-            &server.url("plant"),
-            "--object",
-            "public.readings",
-            "--on-conflict",
-            "overwrite",
-        ])
+        .args(overwrite)
         .env("TIDEMARK_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -99,19 +101,7 @@ fn a_restore_killed_while_loading_leaves_the_existing_table_intact() {
     }
     assert_eq!(server.checksum("plant", "readings"), before);
 
-    tidemark(&[
-        "restore",
-        "--repo",
-        repo,
-        "--point",
-        "latest",
-        "--target",
-        &server.url("plant"),
-        "--object",
-        "public.readings",
-        "--on-conflict",
-        "overwrite",
-    ]);
+    tidemark(&overwrite);
     assert_eq!(
         server.psql("plant", "SELECT count(*) FROM readings"),
         "2000000"

@@ -22,12 +22,21 @@ pub fn backup_url(
     url: &str,
     task: &str,
 ) -> tidemark_engine::Result<BackupStats> {
-    let source = tidemark_engine::open_source(
-        &tidemark_engine::SourceUrl::parse(url)?,
-        &Default::default(),
-    )?;
+    backup_selected(repo, url, task, Default::default())
+}
+
+/// [`backup_url`] with a selection (tables, time range, watermark).
+pub fn backup_selected(
+    repo: &Repository,
+    url: &str,
+    task: &str,
+    selection: tidemark_engine::Selection,
+) -> tidemark_engine::Result<BackupStats> {
+    let source =
+        tidemark_engine::open_source(&tidemark_engine::SourceUrl::parse(url)?, &selection)?;
     let options = BackupOptions {
         task: task.into(),
+        selection,
         ..BackupOptions::default()
     };
     let plan = backup::plan_backup(repo, source.as_ref(), &options)?;
