@@ -50,6 +50,7 @@ pub fn execute(
     let selection = Selection {
         include: settings.content.include_patterns(),
         exclude: Vec::new(),
+        watermark: settings.watermark,
         ..Selection::default()
     };
     let source = open_source(&SourceUrl::parse(&spec.source_url)?, &selection)?;

@@ -51,6 +51,9 @@ pub struct TaskForm {
     pub retry_interval_min: String,
     /// Present ("on") when the enabled box is ticked.
     pub enabled: Option<String>,
+    /// Present ("on"): incrementals read only newer rows of time-series tables.
+    #[serde(default)]
+    pub watermark: Option<String>,
 }
 
 /// What a task backs up from its source.
@@ -191,6 +194,10 @@ pub struct TaskSettings {
     pub retry_count: u32,
     pub retry_interval_min: u32,
     pub enabled: bool,
+    /// Incrementals read only the rows of time-series tables newer than the
+    /// last point's latest time (append-only tables; PostgreSQL sources).
+    #[serde(default)]
+    pub watermark: bool,
 }
 
 impl TaskForm {
@@ -341,6 +348,7 @@ impl TaskForm {
                     retry_count: rc,
                     retry_interval_min: ri,
                     enabled: self.enabled.is_some(),
+                    watermark: self.watermark.is_some(),
                 })
             }
             _ => Err(errors),
@@ -417,6 +425,7 @@ impl TaskSettings {
             keep_last: self.keep_last.map(|n| n.to_string()).unwrap_or_default(),
             policy: self.policy.as_str().to_owned(),
             enabled: self.enabled.then(|| "on".to_owned()),
+            watermark: self.watermark.then(|| "on".to_owned()),
             ..TaskForm::default()
         };
         if let Policy::FullEveryN(n) = self.policy {

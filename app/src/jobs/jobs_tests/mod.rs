@@ -198,6 +198,7 @@ fn settings(name: &str, source_id: i64) -> TaskSettings {
         retry_count: 0,
         retry_interval_min: 5,
         enabled: true,
+        watermark: false,
     }
 }
 

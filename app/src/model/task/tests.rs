@@ -31,7 +31,24 @@ fn a_valid_form_gets_defaults_for_empty_optional_fields() {
     assert_eq!(settings.retry_interval_min, 5);
     assert_eq!(settings.keep_last, None);
     assert!(settings.enabled);
+    assert!(!settings.watermark);
     assert_eq!(settings.to_form().parse().unwrap(), settings);
+    let watermarked = TaskForm {
+        watermark: Some("on".into()),
+        ..valid()
+    }
+    .parse()
+    .unwrap();
+    assert!(watermarked.watermark);
+    assert_eq!(watermarked.to_form().parse().unwrap(), watermarked);
+    // Settings stored before the switch existed read as off.
+    let mut stored = serde_json::to_value(&settings).unwrap();
+    stored.as_object_mut().unwrap().remove("watermark");
+    assert!(
+        !serde_json::from_value::<TaskSettings>(stored)
+            .unwrap()
+            .watermark
+    );
 }
 
 #[test]

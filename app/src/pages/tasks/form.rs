@@ -249,6 +249,17 @@ fn TaskFormView(id: Option<i64>, initial: TaskForm, running: bool) -> impl IntoV
                         />
                         "Enabled"
                     </label>
+                    <label class="checkbox" title="for append-only time-series tables of PostgreSQL sources">
+                        <input
+                            type="checkbox"
+                            name="form[watermark]"
+                            data-testid="task-watermark-input"
+                            checked=form.with_untracked(|f| f.watermark.is_some())
+                            prop:checked=move || form.with(|f| f.watermark.is_some())
+                            on:change=move |ev| form.update(|f| f.watermark = event_target_checked(&ev).then(|| "on".into()))
+                        />
+                        "Incrementals read only newer rows of time-series tables (watermark)"
+                    </label>
                 </div>
             </fieldset>
             {running.then(|| view! {
