@@ -69,6 +69,11 @@ impl SqliteSource {
         rusqlite::backup::Backup::new(&source, &mut copy)
             .and_then(|b| b.run_to_completion(1024, std::time::Duration::ZERO, None))
             .map_err(|e| sql_error(&self.path, e))?;
+        // The copy of a WAL database is in WAL mode too, and every reader
+        // would leave -wal and -shm files beside the temporary file.
+        copy.pragma_update(None, "journal_mode", "DELETE")
+            .map_err(|e| sql_error(&temp, e))?;
+        drop(copy);
         let snapshot = Arc::new(temp);
         *guard = Some(Arc::clone(&snapshot));
         Ok(snapshot)
