@@ -5,6 +5,7 @@
 //! TABLE`, `SHOW CREATE VIEW`) and each table's rows, streamed.
 
 mod conn;
+mod load;
 mod rows;
 mod target;
 

@@ -2,7 +2,7 @@
 //! exactly that plan, checking every object against its manifest checksum.
 
 use std::collections::BTreeMap;
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -10,14 +10,18 @@ use serde::Serialize;
 
 use crate::error::{EngineError, Result};
 use crate::progress::{CancelToken, Phase, Progress};
-use crate::repo::blob;
 use crate::repo::index::Index;
-use crate::repo::manifest::{Manifest, ObjectEntry, ObjectKind, Part};
+use crate::repo::manifest::{Manifest, ObjectEntry, ObjectKind};
 use crate::repo::{ChunkId, Repository};
 use crate::source::{DuplicatePolicy, Load, LoadMode, Target, TimeRange};
 
 use super::precheck::{lock_check, plan_checks, range_check, target_checks};
 pub use super::precheck::{Outcome, PreCheck};
+
+mod object;
+
+pub(crate) use object::fetch_chunk;
+use object::{restore_one, InOrder};
 
 /// What to do with objects that already exist at the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -285,7 +289,7 @@ fn selects(wanted: &str, name: &str) -> bool {
 }
 
 /// A decoded chunk (or why it could not be), in restore order.
-type Fetched = (u64, Result<Vec<u8>>);
+pub(super) type Fetched = (u64, Result<Vec<u8>>);
 
 /// Executes `plan`. Worker threads read and decode chunks in parallel; this
 /// thread writes them in order, one object at a time, so memory stays at a
@@ -423,142 +427,6 @@ pub fn run_restore(
     progress.finish();
     stats.seconds = started.elapsed().as_secs_f64();
     Ok(stats)
-}
-
-/// Hands out decoded chunks in the order they were asked for.
-struct InOrder {
-    rx: Receiver<Fetched>,
-    pending: BTreeMap<u64, Result<Vec<u8>>>,
-    next: u64,
-}
-
-impl InOrder {
-    fn next_chunk(&mut self) -> Result<Vec<u8>> {
-        loop {
-            if let Some(fetched) = self.pending.remove(&self.next) {
-                self.next += 1;
-                return fetched;
-            }
-            match self.rx.recv() {
-                Ok((seq, fetched)) => {
-                    self.pending.insert(seq, fetched);
-                }
-                Err(_) => return Err(EngineError::Cancelled),
-            }
-        }
-    }
-}
-
-fn restore_one(
-    object: &PlannedObject,
-    load: &Load,
-    chunks: &mut InOrder,
-    target: &mut dyn Target,
-    progress: &dyn Progress,
-    cancel: &CancelToken,
-) -> Result<Vec<String>> {
-    let entry = &object.entry;
-    let total = entry.chunks.len();
-    let mut used = 0;
-    // Whatever happens to this object, its chunks are taken off the queue so
-    // the next object starts at its own.
-    let skip_rest = |used: usize, chunks: &mut InOrder| {
-        for _ in used..total {
-            let _ = chunks.next_chunk();
-        }
-    };
-    let mut sink = match target.begin(entry, load) {
-        Ok(sink) => sink,
-        Err(err) => {
-            skip_rest(0, chunks);
-            return Err(err);
-        }
-    };
-    // One stream, or the parts of a watermark chain, each with its checksum.
-    let whole = [Part {
-        chunks: total as u32,
-        checksum: entry.checksum.clone().unwrap_or_default(),
-        after: None,
-    }];
-    let parts = if entry.parts.is_empty() {
-        &whole[..]
-    } else {
-        &entry.parts[..]
-    };
-    if parts.iter().map(|p| p.chunks as usize).sum::<usize>() != total {
-        skip_rest(0, chunks);
-        sink.abort();
-        return Err(EngineError::corrupt(
-            format!("object {}", object.name),
-            "its parts do not add up to its chunks",
-        ));
-    }
-    for (number, part) in parts.iter().enumerate() {
-        let started = if number == 0 {
-            Ok(())
-        } else {
-            sink.next_part()
-        };
-        let mut hasher = blake3::Hasher::new();
-        let mut outcome = started;
-        for _ in 0..part.chunks {
-            outcome = outcome.and_then(|()| cancel.check()).and_then(|()| {
-                // Counted once taken off the queue, so skip_rest stays in step.
-                used += 1;
-                let data = chunks.next_chunk()?;
-                hasher.update(&data);
-                sink.write(&data)?;
-                progress.inc(data.len() as u64, 0);
-                Ok(())
-            });
-            if outcome.is_err() {
-                break;
-            }
-        }
-        let checked = outcome.and_then(|()| {
-            let actual = hasher.finalize().to_hex().to_string();
-            if part.checksum.is_empty() || actual == part.checksum {
-                return Ok(());
-            }
-            Err(EngineError::corrupt(
-                format!("object {}", object.name),
-                format!(
-                    "restored content has checksum {actual}, the manifest records {}",
-                    part.checksum
-                ),
-            ))
-        });
-        if let Err(err) = checked {
-            sink.abort();
-            skip_rest(used, chunks);
-            return Err(err);
-        }
-    }
-    sink.commit()
-}
-
-/// Reads, decrypts, decompresses and checks one chunk.
-pub(crate) fn fetch_chunk(
-    repo: &Repository,
-    index: &Index,
-    id: crate::repo::ChunkId,
-    object: &str,
-) -> Result<Vec<u8>> {
-    let location = index.get(&id).ok_or_else(|| {
-        EngineError::corrupt(
-            format!("object {object}"),
-            format!("chunk {} is missing from the repository", id.short()),
-        )
-    })?;
-    let stored =
-        repo.backend()
-            .read_range(&location.pack, location.offset, location.length as u64)?;
-    blob::decode(&stored, id, location.raw_length, repo.key(), &|| {
-        format!(
-            "pack {} at offset {} (needed by {object})",
-            location.pack, location.offset
-        )
-    })
 }
 
 #[cfg(test)]
