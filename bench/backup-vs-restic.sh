@@ -24,22 +24,9 @@ log "generating ${SIZE_MIB} MiB of time-series CSV and a mixed file tree in $DAT
 python3 "$ROOT/bench/gen_dataset.py" "$DATA" "$SIZE_MIB"
 BYTES=$(du -sb "$DATA" | cut -f1)
 
-# run NAME CMD...: wall seconds and peak RSS (KiB) into $WORK/NAME.{s,kb}
-# Each step starts with no dirty pages of an earlier one (tidemark's restore
-# ends with syncfs, which would otherwise also flush the other tool's output).
-run() {
-  local name=$1; shift
-  sync
-  /usr/bin/time -f "%e %M" -o "$WORK/$name.time" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || {
-    cat "$WORK/$name.err" >&2; die "$name failed"; }
-  read -r secs kb <"$WORK/$name.time"
-  echo "$secs" >"$WORK/$name.s"; echo "$kb" >"$WORK/$name.kb"
-}
-s() { cat "$WORK/$1.s"; }
-mib() { cat "$WORK/$1.kb" | awk '{printf "%.0f", $1/1024}'; }
-rate() { awk -v b="$BYTES" -v t="$(s "$1")" 'BEGIN{printf "%.0f", b/1048576/t}'; }
+source "$ROOT/bench/steps.sh"
+rate() { rate_of "$1" "$BYTES"; }
 ratio() { awk -v a="$(s "$1")" -v b="$(s "$2")" 'BEGIN{printf "%.2f", b/a}'; }
-size() { du -sb "$1" | cut -f1 | awk '{printf "%.1f", $1/1048576}'; }
 
 "$TM" repo init "$WORK/tm-repo" --encrypt >/dev/null
 restic init -q -r "$WORK/restic-repo" >/dev/null

@@ -56,19 +56,8 @@ DB_BYTES=$(sql bench "SELECT pg_database_size('bench')")
 # What both tools read: table data (indexes are rebuilt, not copied).
 DATA_BYTES=$(sql bench "SELECT sum(pg_relation_size(oid)) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace")
 
-# run NAME CMD...: wall seconds and peak RSS (KiB) into $WORK/NAME.{s,kb}
-run() {
-  local name=$1; shift
-  sync
-  /usr/bin/time -f "%e %M" -o "$WORK/$name.time" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || {
-    cat "$WORK/$name.err" >&2; die "$name failed"; }
-  read -r secs kb <"$WORK/$name.time"
-  echo "$secs" >"$WORK/$name.s"; echo "$kb" >"$WORK/$name.kb"
-}
-s() { cat "$WORK/$1.s"; }
-mib() { awk '{printf "%.0f", $1/1024}' "$WORK/$1.kb"; }
-rate() { awk -v b="$DATA_BYTES" -v t="$(s "$1")" 'BEGIN{printf "%.0f", b/1048576/t}'; }
-size() { du -sb "$1" | cut -f1 | awk '{printf "%.1f", $1/1048576}'; }
+source "$ROOT/bench/steps.sh"
+rate() { rate_of "$1" "$DATA_BYTES"; }
 
 log "backups"
 run pgdump_fc pg_dump -Fc -f "$WORK/bench.dump" bench
