@@ -44,6 +44,7 @@ async fn main() {
             retry_count: 0,
             retry_interval_min: 5,
             enabled: true,
+            watermark: false,
         })
         .await
         .expect("task");

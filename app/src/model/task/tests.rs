@@ -41,14 +41,18 @@ fn a_valid_form_gets_defaults_for_empty_optional_fields() {
     .unwrap();
     assert!(watermarked.watermark);
     assert_eq!(watermarked.to_form().parse().unwrap(), watermarked);
-    // Settings stored before the switch existed read as off.
+}
+
+/// The catalog keeps settings as JSON (server side only).
+#[cfg(feature = "ssr")]
+#[test]
+fn settings_stored_before_the_watermark_switch_read_as_off() {
+    let settings = valid().parse().unwrap();
     let mut stored = serde_json::to_value(&settings).unwrap();
     stored.as_object_mut().unwrap().remove("watermark");
-    assert!(
-        !serde_json::from_value::<TaskSettings>(stored)
-            .unwrap()
-            .watermark
-    );
+    let read: TaskSettings = serde_json::from_value(stored).unwrap();
+    assert!(!read.watermark);
+    assert_eq!(read, settings);
 }
 
 #[test]
