@@ -165,9 +165,12 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                                     {points.into_iter().map(|p| {
                                         let id = p.id.clone();
                                         let chosen = id.clone();
+                                        // Checked in the server's HTML too, not only once hydrated.
+                                        let initially = form.with_untracked(|f| f.point_id == id);
                                         view! {
                                             <tr data-testid="point-row" data-point=p.id.clone()>
                                                 <td><input type="radio" name="point" data-testid="point-choose"
+                                                    checked=initially
                                                     prop:checked=move || form.with(|f| f.point_id == chosen)
                                                     on:change=move |_| { let id = id.clone(); form.update(|f| f.point_id = id); } /></td>
                                                 <td><code>{p.id.clone()}</code></td>
