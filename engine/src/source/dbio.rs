@@ -196,3 +196,18 @@ pub fn table_difference(entry: &ObjectEntry, load: &Load, facts: &TableFacts) ->
         _ => None,
     }
 }
+
+/// A duplicate key met while loading into an existing table, as the
+/// conflict it is (the same for every database server); `None` for
+/// other errors.
+pub fn duplicate_key(err: &sqlx::Error, table: &str, target: &str) -> Option<EngineError> {
+    let sqlx::Error::Database(db) = err else {
+        return None;
+    };
+    (db.kind() == sqlx::error::ErrorKind::UniqueViolation).then(|| {
+        EngineError::Conflict(format!(
+            "a row of the backup has a key that already exists in table {table} at {target} ({}); nothing was loaded into it: skip or rewrite duplicates instead",
+            db.message()
+        ))
+    })
+}

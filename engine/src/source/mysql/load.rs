@@ -8,6 +8,7 @@ use sqlx::Executor;
 use super::conn::{my_error, quote_ident, MyLocation};
 use super::rows::{Row, RowReader};
 use crate::error::{EngineError, Result};
+use crate::source::dbio::duplicate_key;
 use crate::source::ObjectSink;
 
 /// Rows per INSERT statement (well under the placeholder limit).
@@ -18,16 +19,8 @@ pub const STAGE: &str = "`tidemark_stage`";
 
 /// A duplicate key while merging says which table and what to do.
 fn duplicate_or(at: &MyLocation, table: &str, err: sqlx::Error) -> EngineError {
-    if let sqlx::Error::Database(db) = &err {
-        if db.code().as_deref() == Some("23000") && db.message().contains("Duplicate") {
-            return EngineError::Conflict(format!(
-                "a row of the backup has a key that already exists in table {table} at {} ({}); nothing was loaded into it: skip or rewrite duplicates instead",
-                at.display(),
-                db.message()
-            ));
-        }
-    }
-    my_error(at, &format!("load table {table} into"), err)
+    duplicate_key(&err, table, &at.display())
+        .unwrap_or_else(|| my_error(at, &format!("load table {table} into"), err))
 }
 
 /// How staged rows join the table at commit.

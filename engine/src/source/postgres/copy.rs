@@ -11,7 +11,7 @@ use sqlx::{Connection, Executor, PgConnection};
 
 use super::conn::{pg_error, quote_qualified, PgAccess, PgLocation};
 use crate::error::{EngineError, Result};
-use crate::source::dbio::{runtime, ChannelReader};
+use crate::source::dbio::{duplicate_key, runtime, ChannelReader};
 
 /// Buffers in flight between the driver thread and the engine.
 const DEPTH: usize = 8;
@@ -311,14 +311,5 @@ async fn copy_in(
 
 /// A unique violation while merging says which table and what to do.
 fn duplicate_or(at: &PgLocation, table: &str, doing: &str, err: sqlx::Error) -> EngineError {
-    if let sqlx::Error::Database(db) = &err {
-        if db.code().as_deref() == Some("23505") {
-            return EngineError::Conflict(format!(
-                "a row of the backup has a key that already exists in table {table} at {} ({}); nothing was loaded into it: skip or rewrite duplicates instead",
-                at.display(),
-                db.message()
-            ));
-        }
-    }
-    pg_error(at, doing, err)
+    duplicate_key(&err, table, &at.display()).unwrap_or_else(|| pg_error(at, doing, err))
 }
