@@ -35,25 +35,45 @@ impl S3Server {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {bin} ({e}); run scripts/setup.sh"));
+        let server = S3Server { child, port };
+        // A listening port is not yet a server that answers: moto can accept
+        // and then reset connections while it is still importing, so wait for
+        // a whole HTTP response.
         let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while server.request("GET / HTTP/1.1").is_err() {
             assert!(
                 Instant::now() < deadline,
-                "moto did not start on port {port}"
+                "moto did not answer on port {port}"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
         // moto accepts any credentials; OpenDAL needs some to sign with.
         std::env::set_var("AWS_ACCESS_KEY_ID", "tidemark-test");
         std::env::set_var("AWS_SECRET_ACCESS_KEY", "tidemark-test-secret");
-        S3Server { child, port }
+        server
+    }
+
+    /// Sends one request line with no body and returns the whole response.
+    fn request(&self, line: &str) -> std::io::Result<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
+        write!(
+            stream,
+            "{line}\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.port
+        )?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        if response.starts_with("HTTP/1.") {
+            Ok(response)
+        } else {
+            Err(std::io::Error::other(format!("not HTTP: {response:?}")))
+        }
     }
 
     fn create_bucket(&self, bucket: &str) {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        write!(stream, "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", self.port).unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
+        let response = self
+            .request(&format!("PUT /{bucket} HTTP/1.1"))
+            .unwrap_or_else(|e| panic!("creating bucket {bucket}: {e}"));
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     }
 
