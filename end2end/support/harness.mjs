@@ -103,4 +103,6 @@ export const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
 
 export async function waitForHydration(page) {
   await page.locator('[data-testid="console"][data-hydrated="true"]').waitFor({ timeout: 30_000 });
+  // Parts under a Suspense (forms) can hydrate later than the page.
+  await page.waitForFunction(() => !document.querySelector('[data-hydrated="false"]'), null, { timeout: 30_000 });
 }

@@ -95,6 +95,8 @@ describe('restore workflow', () => {
     await gotoSignedIn(page, `${server.url}${restoreHref}`);
     await waitForHydration(page);
     const id = (testid) => byTestId(page, testid);
+    // What is typed before the form itself hydrated would not reach it.
+    await page.locator('[data-testid="restore-form"][data-hydrated="true"]').waitFor();
     await page.locator('[data-testid="object-row"][data-object="readings"]').waitFor();
     await page.locator('[data-testid="point-row"] [data-testid="point-choose"]:checked').waitFor({ state: 'attached' });
     await id('restore-name').fill(name);

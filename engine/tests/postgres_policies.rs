@@ -6,12 +6,13 @@ mod support;
 
 use std::sync::Mutex;
 
+use tidemark_engine::backup::{plan_backup, run_backup, BackupOptions};
 use tidemark_engine::restore::{
     plan_restore, run_restore, ConflictPolicy, Outcome, RestoreOptions,
 };
 use tidemark_engine::{
-    open_target, CancelToken, DuplicatePolicy, EngineError, Phase, Progress, Selection, SourceUrl,
-    TimeRange,
+    open_target, CancelToken, DuplicatePolicy, EngineError, NoProgress, Phase, PostgresSource,
+    Progress, Selection, SourceUrl, TimeRange,
 };
 
 use support::postgres::PgServer;
@@ -371,4 +372,155 @@ fn a_locked_restore_refuses_new_connections_and_lets_them_in_again_even_after_a_
     assert!(knocked.is_err());
     assert_eq!(server.psql("plant", allowed), "t");
     assert_eq!(server.checksum("plant", "readings"), before);
+
+    // A database a killed restore left locked is named with the way out.
+    server.psql("postgres", "ALTER DATABASE plant ALLOW_CONNECTIONS false");
+    let err = backup_url(&repo, &server.url("plant"), "plant").unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("ALTER DATABASE \"plant\" ALLOW_CONNECTIONS true"),
+        "{text}"
+    );
+    server.psql("postgres", "ALTER DATABASE plant ALLOW_CONNECTIONS true");
+}
+
+/// Backs up `db` as task `plant`, reading tables in slices of `pages` pages.
+fn sliced_backup(
+    repo: &tidemark_engine::Repository,
+    server: &PgServer,
+    db: &str,
+    pages: u64,
+    selection: Selection,
+) -> tidemark_engine::backup::BackupStats {
+    let SourceUrl::Postgres(at) = SourceUrl::parse(&server.url(db)).unwrap() else {
+        panic!("not a PostgreSQL URL");
+    };
+    let source = PostgresSource::new(at, &selection)
+        .unwrap()
+        .with_slice_pages(pages);
+    let options = BackupOptions {
+        task: "plant".into(),
+        selection,
+        ..BackupOptions::default()
+    };
+    let plan = plan_backup(repo, &source, &options).unwrap();
+    run_backup(
+        repo,
+        &source,
+        plan,
+        &options,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap()
+}
+
+fn readings_entry(repo: &tidemark_engine::Repository, point: &str) -> tidemark_engine::ObjectEntry {
+    repo.point(point)
+        .unwrap()
+        .objects
+        .into_iter()
+        .find(|o| o.name == "public.readings")
+        .unwrap()
+}
+
+#[test]
+fn a_large_table_is_read_in_slices_that_restore_as_one_table() {
+    let server = PgServer::start();
+    let fx = Fixture::new();
+    server.psql("postgres", "CREATE DATABASE plant");
+    server.psql("plant", SCHEMA);
+    // A generated column: a slice's COPY (SELECT ...) must leave it out,
+    // as COPY of the whole table does, or the load refuses the rows.
+    server.psql(
+        "plant",
+        "ALTER TABLE readings ADD COLUMN doubled double precision GENERATED ALWAYS AS (value * 2) STORED;
+         INSERT INTO readings SELECT i, '2026-11-01 00:00:00+00'::timestamptz + i * interval '1 minute', i * 0.5
+         FROM generate_series(6001, 60000) i",
+    );
+    let pages: u64 = server
+        .psql("plant", "SELECT pg_relation_size('readings') / 8192")
+        .parse()
+        .unwrap();
+    let repo = fx.repo(None);
+    let full = sliced_backup(&repo, &server, "plant", 16, Selection::default());
+    let at_full = server.checksum("plant", "readings");
+    let readings = readings_entry(&repo, &full.point);
+    assert_eq!(
+        readings.parts.len() as u64,
+        pages.div_ceil(16),
+        "{pages} pages"
+    );
+    assert!(readings.parts.len() > 3, "{pages} pages");
+    assert_eq!(readings.rows, Some(60_000));
+    assert_eq!(
+        readings
+            .parts
+            .iter()
+            .map(|p| p.chunks as usize)
+            .sum::<usize>(),
+        readings.chunks.len()
+    );
+    support::assert_verifies_clean(&repo);
+
+    // Rows added at the end leave the earlier slices' chunks as they were.
+    server.psql(
+        "plant",
+        "INSERT INTO readings SELECT i, '2026-11-01 00:00:00+00'::timestamptz + i * interval '1 minute', i \
+         FROM generate_series(60001, 60600) i",
+    );
+    let second = sliced_backup(&repo, &server, "plant", 16, Selection::default());
+    let at_second = server.checksum("plant", "readings");
+    assert!(
+        second.totals.new_chunks * 4 < readings.chunks.len() as u64,
+        "{} new chunks of {}",
+        second.totals.new_chunks,
+        readings.chunks.len()
+    );
+
+    // Each point restores to exactly the table as it was.
+    server.psql("postgres", "CREATE DATABASE first");
+    restore_url(
+        &repo,
+        &full.point,
+        &server.url("first"),
+        &RestoreOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(server.checksum("first", "readings"), at_full);
+    server.psql("postgres", "CREATE DATABASE second");
+    restore_url(
+        &repo,
+        &second.point,
+        &server.url("second"),
+        &RestoreOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(server.checksum("second", "readings"), at_second);
+
+    // A time range is applied within every slice.
+    let ranged = sliced_backup(
+        &repo,
+        &server,
+        "plant",
+        64,
+        Selection {
+            since: Some("2026-11-02 00:00:00".into()),
+            until: Some("2026-11-03 00:00:00".into()),
+            ..Selection::default()
+        },
+    );
+    assert!(readings_entry(&repo, &ranged.point).parts.len() > 3);
+    server.psql("postgres", "CREATE DATABASE ranged");
+    restore_url(
+        &repo,
+        &ranged.point,
+        &server.url("ranged"),
+        &RestoreOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        server.psql("ranged", "SELECT count(*), min(ts), max(ts) FROM readings"),
+        "1440|2026-11-02 00:00:00+00|2026-11-02 23:59:00+00"
+    );
 }

@@ -59,20 +59,28 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/account", "Account", "nav-account"),
 ];
 
+/// A `data-hydrated` value: "false" in the server's HTML, "true" once the
+/// part of the page it marks has hydrated (effects run only in the
+/// browser). Browser tests wait for no "false" to be left before typing: a
+/// part under a `Suspense` can hydrate after the page around it, and what is
+/// typed into it before that never reaches its signals.
+pub fn hydrated_flag() -> impl Fn() -> String + Copy + Send + Sync + 'static {
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    move || hydrated.get().to_string()
+}
+
 #[component]
 pub fn ConsoleLayout(children: Children) -> impl IntoView {
     let nav_open = RwSignal::new(true);
-    // Effects run only in the browser: the attribute turns "true" once the
-    // page has hydrated, which browser tests wait for before clicking.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    let hydrated = hydrated_flag();
 
     view! {
         <div
             class="console"
             class:console--nav-collapsed=move || !nav_open.get()
             data-testid="console"
-            data-hydrated=move || hydrated.get().to_string()
+            data-hydrated=hydrated
         >
             <header class="console-header">
                 <button

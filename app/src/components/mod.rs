@@ -17,6 +17,6 @@ pub use empty_state::EmptyState;
 pub use field::{CheckList, FieldError, Notice};
 pub use job_feed::JobFeed;
 pub use job_progress::JobProgressBar;
-pub use layout::{ConsoleLayout, MeContext};
+pub use layout::{hydrated_flag, ConsoleLayout, MeContext};
 pub use restore_feed::RestoreFeed;
 pub use restore_progress::RestoreProgressView;

@@ -28,7 +28,7 @@ pub use sqlite::SqliteSource;
 pub use sqlite_target::SqliteTarget;
 pub use url::SourceUrl;
 
-use crate::error::Result;
+use crate::error::{EngineError, Result};
 use crate::repo::manifest::{ObjectEntry, Selection};
 
 /// What a source holds right now.
@@ -60,6 +60,23 @@ pub trait Source: Send + Sync {
     /// estimate them in [`Source::describe`]. The manifest records these.
     fn read_stats(&self, _object: &ObjectEntry) -> Option<ReadStats> {
         None
+    }
+    /// How many slices `object` is read in. A large table can be cut into
+    /// slices that several readers take at once, each stored as a part of
+    /// the object, or the one table caps the speed of the whole backup.
+    fn slices(&self, _object: &ObjectEntry) -> u32 {
+        1
+    }
+    /// Slice `n` of the [`Source::slices`] of `object`.
+    fn open_slice(&self, object: &ObjectEntry, n: u32) -> Result<Box<dyn Read + Send + '_>> {
+        if n == 0 {
+            self.open(object)
+        } else {
+            Err(EngineError::invalid(
+                format!("object {}", object.name),
+                format!("this source reads it whole, so it has no slice {n}"),
+            ))
+        }
     }
 }
 

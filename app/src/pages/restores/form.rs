@@ -12,7 +12,7 @@ use crate::api::restores::{
     restore_targets,
 };
 use crate::api::tasks::list_tasks;
-use crate::components::{ErrorAlert, FieldError, Notice};
+use crate::components::{hydrated_flag, ErrorAlert, FieldError, Notice};
 use crate::model::{human_bytes, RestoreForm};
 
 #[component]
@@ -128,7 +128,7 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
     };
 
     view! {
-        <div class="form" data-testid="restore-form">
+        <div class="form" data-testid="restore-form" data-hydrated=hydrated_flag()>
             <Notice error />
             <fieldset class="panel">
                 <legend>"Restore task"</legend>

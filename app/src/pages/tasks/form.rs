@@ -8,7 +8,7 @@ use super::content::ContentPicker;
 use crate::api::repositories::list_repositories;
 use crate::api::sources::list_sources;
 use crate::api::tasks::{copy_task, get_task, SaveTask, VerifyTask};
-use crate::components::{CheckList, ErrorAlert, FieldError, Notice};
+use crate::components::{hydrated_flag, CheckList, ErrorAlert, FieldError, Notice};
 use crate::error::AppError;
 use crate::model::{TaskForm, COMPRESSION_LEVELS};
 
@@ -180,7 +180,7 @@ fn TaskFormView(id: Option<i64>, initial: TaskForm, running: bool) -> impl IntoV
     let every_n = move || form.with(|f| f.policy == "full-every-n");
 
     view! {
-        <ActionForm action=save attr:data-testid="task-form">
+        <ActionForm action=save attr:data-testid="task-form" attr:data-hydrated=hydrated_flag()>
             {id.map(|id| view! { <input type="hidden" name="id" value=id /> })}
             <fieldset class="panel">
                 <legend>"What to back up"</legend>

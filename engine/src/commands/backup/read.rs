@@ -4,7 +4,7 @@
 //! stream into chunks and hashes them, and hands new chunks to the encoders.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Mutex;
 
@@ -41,7 +41,28 @@ pub(super) struct Read {
     pub bytes_read: u64,
 }
 
-type Outcome = Option<Result<Option<ObjectEntry>>>;
+/// What one piece of reading work produced.
+enum Done {
+    /// A whole object (or nothing, when it vanished).
+    Whole(Option<Box<ObjectEntry>>),
+    /// One slice of an object read in several.
+    Slice(Stream),
+}
+
+/// One object's content as read: its chunks, size and BLAKE3.
+struct Stream {
+    chunks: Vec<ChunkRef>,
+    size: u64,
+    checksum: String,
+}
+
+/// One piece of work: slice `slice` of the `of` slices of object `object`.
+#[derive(Clone, Copy)]
+struct Work {
+    object: usize,
+    slice: u32,
+    of: u32,
+}
 
 impl Reader<'_> {
     pub fn read_all(self, plan: &BackupPlan) -> Result<Read> {
@@ -50,10 +71,31 @@ impl Reader<'_> {
             .iter()
             .flat_map(|p| p.objects.iter().map(|o| (o.name.as_str(), o)))
             .collect();
+        let work: Vec<Work> = plan
+            .objects
+            .iter()
+            .enumerate()
+            .flat_map(|(object, entry)| {
+                let of = match entry.kind {
+                    ObjectKind::Table => self.source.slices(entry).max(1),
+                    _ => 1,
+                };
+                (0..of).map(move |slice| Work { object, slice, of })
+            })
+            .collect();
+        // Slices still unread per object: whoever reads the last counts it.
+        let unread: Vec<AtomicU32> = plan.objects.iter().map(|_| AtomicU32::new(0)).collect();
+        for w in &work {
+            unread[w.object].fetch_add(1, Ordering::Relaxed);
+        }
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
-        let outcomes: Mutex<Vec<Outcome>> =
-            Mutex::new((0..plan.objects.len()).map(|_| None).collect());
+        let outcomes: Mutex<Vec<Vec<Option<Result<Done>>>>> = Mutex::new(
+            work.iter()
+                .filter(|w| w.slice == 0)
+                .map(|w| (0..w.of).map(|_| None).collect())
+                .collect(),
+        );
         let threads = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..READERS)
                 .map(|_| {
@@ -65,15 +107,26 @@ impl Reader<'_> {
                             window: Vec::new(),
                         };
                         while !stop.load(Ordering::Relaxed) {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(object) = plan.objects.get(i) else {
+                            let Some(&w) = work.get(next.fetch_add(1, Ordering::Relaxed)) else {
                                 break;
                             };
-                            let outcome = worker.one(object, &parent);
+                            let object = &plan.objects[w.object];
+                            let outcome = if w.of == 1 {
+                                worker
+                                    .one(object, &parent)
+                                    .map(|entry| Done::Whole(entry.map(Box::new)))
+                            } else {
+                                worker.read_slice(object, w.slice).map(Done::Slice)
+                            };
                             if outcome.is_err() {
                                 stop.store(true, Ordering::Relaxed);
+                            } else if w.of > 1
+                                && unread[w.object].fetch_sub(1, Ordering::Relaxed) == 1
+                            {
+                                self.progress.inc(0, 1);
                             }
-                            outcomes.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(outcome);
+                            outcomes.lock().unwrap_or_else(|p| p.into_inner())[w.object]
+                                [w.slice as usize] = Some(outcome);
                         }
                         (worker.warnings, worker.bytes_read)
                     })
@@ -93,10 +146,17 @@ impl Reader<'_> {
             read.bytes_read += bytes;
         }
         // The first failure in the plan's order explains the stop.
-        for outcome in outcomes.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            match outcome {
-                Some(result) => read.objects.extend(result?),
-                None => return Err(EngineError::Cancelled),
+        let outcomes = outcomes.into_inner().unwrap_or_else(|p| p.into_inner());
+        for (object, slices) in plan.objects.iter().zip(outcomes) {
+            let mut streams = Vec::new();
+            for outcome in slices {
+                match outcome.ok_or(EngineError::Cancelled)?? {
+                    Done::Whole(entry) => read.objects.extend(entry.map(|e| *e)),
+                    Done::Slice(stream) => streams.push(stream),
+                }
+            }
+            if !streams.is_empty() {
+                read.objects.push(joined(object, streams));
             }
         }
         Ok(read)
@@ -243,6 +303,42 @@ impl Worker<'_, '_> {
             }
             Err(err) => return Err(err),
         };
+        let stream = self.read_stream(object, reader)?;
+        // A table's listed size is an estimate; a file's is exact.
+        if object.kind == ObjectKind::File && stream.size != object.size {
+            self.warnings.push(format!(
+                "{} changed while it was read ({} bytes when listed, {} read); the point holds what was read",
+                object.name, object.size, stream.size
+            ));
+        }
+        let mut entry = ObjectEntry {
+            size: stream.size,
+            checksum: Some(stream.checksum),
+            chunks: stream.chunks,
+            ..object.clone()
+        };
+        // A source without a snapshot counts what it streamed (InfluxDB).
+        if let Some(read) = self.reader.source.read_stats(object) {
+            entry.rows = Some(read.rows);
+            entry.time_min = read.time_min;
+            entry.time_max = read.time_max;
+        }
+        Ok(Some(entry))
+    }
+
+    /// Slice `n` of an object read in several.
+    fn read_slice(&mut self, object: &ObjectEntry, n: u32) -> Result<Stream> {
+        self.reader.cancel.check()?;
+        let reader = self.reader.source.open_slice(object, n)?;
+        self.read_stream(object, reader)
+    }
+
+    /// Cuts a stream into chunks, hands the new ones to the encoders.
+    fn read_stream(
+        &mut self,
+        object: &ObjectEntry,
+        reader: Box<dyn std::io::Read + Send + '_>,
+    ) -> Result<Stream> {
         let params = self.reader.chunker;
         let level = self
             .reader
@@ -277,25 +373,30 @@ impl Worker<'_, '_> {
             self.reader.progress.inc(len as u64, 0);
         }
         self.window = chunker.into_buffer();
-        // A table's listed size is an estimate; a file's is exact.
-        if object.kind == ObjectKind::File && size != object.size {
-            self.warnings.push(format!(
-                "{} changed while it was read ({} bytes when listed, {} read); the point holds what was read",
-                object.name, object.size, size
-            ));
-        }
-        let mut entry = ObjectEntry {
-            size,
-            checksum: Some(hasher.finalize().to_hex().to_string()),
+        Ok(Stream {
             chunks,
-            ..object.clone()
-        };
-        // A source without a snapshot counts what it streamed (InfluxDB).
-        if let Some(read) = self.reader.source.read_stats(object) {
-            entry.rows = Some(read.rows);
-            entry.time_min = read.time_min;
-            entry.time_max = read.time_max;
-        }
-        Ok(Some(entry))
+            size,
+            checksum: hasher.finalize().to_hex().to_string(),
+        })
     }
+}
+
+/// An object read in slices: one entry whose parts are the slices in order.
+fn joined(object: &ObjectEntry, streams: Vec<Stream>) -> ObjectEntry {
+    let mut entry = ObjectEntry {
+        size: streams.iter().map(|s| s.size).sum(),
+        checksum: None,
+        chunks: Vec::new(),
+        parts: Vec::with_capacity(streams.len()),
+        ..object.clone()
+    };
+    for stream in streams {
+        entry.parts.push(Part {
+            chunks: stream.chunks.len() as u32,
+            checksum: stream.checksum,
+            after: None,
+        });
+        entry.chunks.extend(stream.chunks);
+    }
+    entry
 }

@@ -64,6 +64,20 @@ impl PgAccess for PgLocation {
 /// password: sqlx's messages do not contain it).
 pub fn pg_error(at: &PgLocation, doing: &str, err: sqlx::Error) -> EngineError {
     let detail = match &err {
+        // A database left with ALLOW_CONNECTIONS false (a locked restore
+        // killed before it could unlock) refuses everyone: say how out.
+        sqlx::Error::Database(db)
+            if db.code().as_deref() == Some("55000")
+                && db.message().contains("not currently accepting connections") =>
+        {
+            format!(
+                "{}: it is locked (ALLOW_CONNECTIONS false), perhaps by a `tidemark restore --lock` \
+                 that was killed; once nothing restores into it, run \
+                 ALTER DATABASE {} ALLOW_CONNECTIONS true",
+                db.message(),
+                quote_ident(&at.database)
+            )
+        }
         sqlx::Error::Database(db) => db.message().to_owned(),
         sqlx::Error::Io(io) => format!("cannot reach the server: {io}"),
         sqlx::Error::PoolTimedOut => "timed out".into(),

@@ -71,8 +71,11 @@ async fn copy_out(
     let sql = if filter.is_empty() {
         format!("COPY {} TO STDOUT (FORMAT binary)", quote_qualified(table))
     } else {
+        let columns = super::meta::copy_column_list(&mut conn, table)
+            .await
+            .map_err(|e| pg_error(at, &reading, e))?;
         let table = quote_qualified(table);
-        format!("COPY (SELECT * FROM {table}{filter}) TO STDOUT (FORMAT binary)")
+        format!("COPY (SELECT {columns} FROM {table}{filter}) TO STDOUT (FORMAT binary)")
     };
     let mut stream = conn
         .copy_out_raw(&sql)

@@ -34,3 +34,17 @@ pub async fn columns(conn: &mut PgConnection, table: &str) -> Result<Vec<String>
     .fetch_all(conn)
     .await
 }
+
+/// The columns `COPY table` reads, quoted and comma-separated, for a
+/// `COPY (SELECT ...)` of some rows to match it (`*` would add generated
+/// columns, which a load cannot take).
+pub async fn copy_column_list(conn: &mut PgConnection, table: &str) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT coalesce(string_agg(quote_ident(attname), ', ' ORDER BY attnum), '') \
+         FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 \
+         AND NOT attisdropped AND attgenerated = ''",
+    )
+    .bind(quote_qualified(table))
+    .fetch_one(conn)
+    .await
+}

@@ -15,6 +15,7 @@ mod session;
 mod split;
 mod target;
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::sync::Mutex;
 
@@ -35,6 +36,13 @@ pub const PRE_DATA: &str = "_schema/pre-data.sql";
 pub const POST_DATA: &str = "_schema/post-data.sql";
 pub const SEQUENCES: &str = "_schema/sequences.sql";
 
+/// Tables larger than this are read in slices of this size by parallel
+/// readers (a slice of pages; growth at the end leaves the earlier slices,
+/// and so their chunks, as they were).
+const SLICE_BYTES: u64 = 64 * 1024 * 1024;
+/// TID range scans, which read a slice without reading the whole table.
+const TID_RANGE_SCANS: i32 = 140_000;
+
 pub struct PostgresSource {
     at: PgLocation,
     selector: Selector,
@@ -47,6 +55,10 @@ pub struct PostgresSource {
     server_version: String,
     /// The parent point's time-series tables (watermark incrementals).
     parent: Mutex<Vec<ObjectEntry>>,
+    /// Pages per slice; 0 reads every table whole (servers before 14).
+    slice_pages: u64,
+    /// Each listed table's size in pages, as `describe` saw it.
+    pages: Mutex<HashMap<String, u64>>,
 }
 
 impl PostgresSource {
@@ -54,7 +66,7 @@ impl PostgresSource {
     pub fn new(at: PgLocation, selection: &Selection) -> Result<Self> {
         let selector = Selector::new(&selection.include, &selection.exclude)?;
         let rt = runtime()?;
-        let (conn, snapshot, server_version) = rt.block_on(async {
+        let (conn, snapshot, server_version, slice_pages) = rt.block_on(async {
             let mut conn = at.connect().await?;
             let fail = |e| pg_error(&at, "take a snapshot of", e);
             // Time bounds are UTC; so is every time this session prints.
@@ -66,11 +78,19 @@ impl PostgresSource {
                 .fetch_one(&mut conn)
                 .await
                 .map_err(fail)?;
-            let version: String = sqlx::query_scalar("SHOW server_version")
-                .fetch_one(&mut conn)
-                .await
-                .map_err(fail)?;
-            Ok::<_, crate::error::EngineError>((conn, snapshot, version))
+            let (version, number, block): (String, i32, i32) = sqlx::query_as(
+                "SELECT current_setting('server_version'), \
+                 current_setting('server_version_num')::int, current_setting('block_size')::int",
+            )
+            .fetch_one(&mut conn)
+            .await
+            .map_err(fail)?;
+            let slice_pages = if number >= TID_RANGE_SCANS {
+                SLICE_BYTES / u64::try_from(block.max(1)).unwrap_or(8192)
+            } else {
+                0
+            };
+            Ok::<_, crate::error::EngineError>((conn, snapshot, version, slice_pages))
         })?;
         Ok(PostgresSource {
             at,
@@ -81,7 +101,20 @@ impl PostgresSource {
             snapshot,
             server_version,
             parent: Mutex::new(Vec::new()),
+            slice_pages,
+            pages: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Reads tables larger than `pages` pages in slices of that many
+    /// (tests use small slices; 0 reads every table whole). Servers older
+    /// than 14 always read tables whole: without TID range scans every
+    /// slice would scan the whole table.
+    pub fn with_slice_pages(mut self, pages: u64) -> Self {
+        if self.slice_pages > 0 {
+            self.slice_pages = pages;
+        }
+        self
     }
 
     fn with_conn<T>(
@@ -96,10 +129,11 @@ impl PostgresSource {
     }
 
     fn tables(&self) -> Result<Vec<ObjectEntry>> {
-        let rows: Vec<(String, i64)> = self.with_conn(
+        let rows: Vec<(String, i64, i64)> = self.with_conn(
             async |c| {
                 sqlx::query_as(
-                    "SELECT format('%s.%s', n.nspname, c.relname), pg_total_relation_size(c.oid) \
+                    "SELECT format('%s.%s', n.nspname, c.relname), pg_total_relation_size(c.oid), \
+                     pg_relation_size(c.oid) / current_setting('block_size')::bigint \
                      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
                      WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
                      AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1",
@@ -110,7 +144,11 @@ impl PostgresSource {
             "list the tables of",
         )?;
         let mut entries = Vec::new();
-        for (name, size) in rows.into_iter().filter(|(n, _)| self.selector.selects(n)) {
+        for (name, size, pages) in rows.into_iter().filter(|(n, ..)| self.selector.selects(n)) {
+            self.pages
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(name.clone(), u64::try_from(pages).unwrap_or(0));
             let mut entry = ObjectEntry::new(name.clone(), ObjectKind::Table);
             entry.size = u64::try_from(size).unwrap_or(0);
             let time_column = self.time_column(&name)?;
@@ -265,11 +303,7 @@ impl Source for PostgresSource {
                 self.sequences_sql()?.into_bytes(),
             ))),
             table => {
-                let column = self.time_column(table)?;
-                let filter = match (&column, &object.watermark, self.parent_entry(table)) {
-                    (Some(column), Some(_), Some(parent)) => watermark_filter(column, &parent),
-                    _ => self.filter(column.as_deref()),
-                };
+                let filter = self.row_filter(object)?;
                 Ok(Box::new(copy::CopyOut::start(
                     &self.at,
                     &self.snapshot,
@@ -278,5 +312,60 @@ impl Source for PostgresSource {
                 )))
             }
         }
+    }
+
+    /// A table (not one read after a watermark: those rows are few, at
+    /// the end) larger than a slice is read a slice of pages at a time.
+    fn slices(&self, object: &ObjectEntry) -> u32 {
+        if self.slice_pages == 0 || object.kind != ObjectKind::Table || object.watermark.is_some() {
+            return 1;
+        }
+        let pages = self
+            .pages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&object.name)
+            .copied()
+            .unwrap_or(0);
+        u32::try_from(pages.div_ceil(self.slice_pages))
+            .unwrap_or(u32::MAX)
+            .max(1)
+    }
+
+    fn open_slice(&self, object: &ObjectEntry, n: u32) -> Result<Box<dyn Read + Send + '_>> {
+        let of = self.slices(object);
+        if of <= 1 {
+            return self.open(object);
+        }
+        // The last slice is open-ended: whatever lies past the pages counted.
+        let first = u64::from(n) * self.slice_pages;
+        let mut pages = format!("ctid >= '({first},0)'::tid");
+        if n + 1 < of {
+            pages += &format!(" AND ctid < '({},0)'::tid", first + self.slice_pages);
+        }
+        let filter = match self.row_filter(object)? {
+            rows if rows.is_empty() => format!(" WHERE {pages}"),
+            rows => format!("{rows} AND {pages}"),
+        };
+        Ok(Box::new(copy::CopyOut::start(
+            &self.at,
+            &self.snapshot,
+            &object.name,
+            &filter,
+        )))
+    }
+}
+
+impl PostgresSource {
+    /// ` WHERE ...` choosing a table's rows: the time range, or those after
+    /// the parent's watermark; empty for all of them.
+    fn row_filter(&self, object: &ObjectEntry) -> Result<String> {
+        let column = self.time_column(&object.name)?;
+        Ok(
+            match (&column, &object.watermark, self.parent_entry(&object.name)) {
+                (Some(column), Some(_), Some(parent)) => watermark_filter(column, &parent),
+                _ => self.filter(column.as_deref()),
+            },
+        )
     }
 }
