@@ -42,11 +42,24 @@ pub struct AppState {
 }
 
 /// The state, from inside a server function.
+#[track_caller]
 pub fn app_state() -> Result<AppState, AppError> {
+    let caller = std::panic::Location::caller();
     use_context::<AppState>().ok_or_else(|| {
-        tracing::error!("AppState missing from the server function context");
+        tracing::error!(%caller, "AppState missing from the server function context");
         AppError::Internal {
             reference: "no-state".into(),
         }
     })
+}
+
+/// The state, once the signed-in user is found allowed `needed`: what a
+/// server function that only reads starts with. The state is taken before
+/// the first `.await`: when the server renders a part of a page twice, the
+/// discarded render's server functions go on running, and after an await
+/// they no longer find the request's context.
+pub async fn allowed(needed: crate::model::Role) -> Result<AppState, AppError> {
+    let state = app_state()?;
+    crate::auth::require(&state, needed).await?;
+    Ok(state)
 }

@@ -39,6 +39,14 @@ fn dashboard_renders_in_the_console_shell() {
     let res = server.request("GET", "/");
     assert_eq!(res.status, 303, "{}", res.head);
     assert!(res.head.contains("location: /login?next=/"), "{}", res.head);
+    // The query comes back too (a restore form's task and point are there).
+    let res = server.request("GET", "/restores/new?task=1&point=p");
+    assert!(
+        res.head
+            .contains("location: /login?next=/restores/new%3Ftask%3D1%26point%3Dp"),
+        "{}",
+        res.head
+    );
     server.sign_in_admin();
     let res = server.request("GET", "/");
     assert_eq!(res.status, 200);

@@ -33,7 +33,7 @@ async fn session() -> Result<Session, AppError> {
 }
 
 pub async fn login(state: &AppState, username: &str, password: &str) -> Result<Me, AppError> {
-    let address = auth::client_address().await;
+    let address = auth::client_address();
     let ip = address.map(|a| a.ip().to_string());
     let failed = |detail: &'static str| crate::catalog::AuditEntry {
         username: Some(username),

@@ -63,8 +63,10 @@ impl From<crate::catalog::RepositoryRecord> for RepositorySummary {
 }
 
 #[cfg(feature = "ssr")]
-async fn open_repository(id: i64) -> Result<tidemark_engine::Repository, AppError> {
-    let state = crate::state::app_state()?;
+async fn open_repository(
+    state: &crate::state::AppState,
+    id: i64,
+) -> Result<tidemark_engine::Repository, AppError> {
     let record = state
         .catalog
         .repository(id)
@@ -79,8 +81,7 @@ async fn open_repository(id: i64) -> Result<tidemark_engine::Repository, AppErro
 
 #[server(endpoint = "repositories")]
 pub async fn list_repositories() -> Result<Vec<RepositorySummary>, AppError> {
-    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
-    let state = crate::state::app_state()?;
+    let state = crate::state::allowed(crate::model::Role::Viewer).await?;
     let records = state.catalog.list_repositories().await?;
     Ok(records.into_iter().map(Into::into).collect())
 }
@@ -93,11 +94,11 @@ pub async fn create_repository(
     location: String,
 ) -> Result<RepositorySummary, AppError> {
     let guard_state = crate::state::app_state()?;
+    let state = guard_state.clone();
     let actor = crate::auth::require(&guard_state, crate::model::Role::Admin).await?;
     let audit_target = name.clone();
     let work = async move {
         use tidemark_engine::{EngineError, RepoLocation, Repository};
-        let state = crate::state::app_state()?;
         let name = name.trim().to_owned();
         let mut errors = Vec::new();
         if name.is_empty() || name.chars().count() > 64 {
@@ -155,8 +156,8 @@ pub async fn create_repository(
 
 #[server(endpoint = "repositories/usage")]
 pub async fn repository_usage(id: i64) -> Result<Usage, AppError> {
-    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
-    let repo = open_repository(id).await?;
+    let state = crate::state::allowed(crate::model::Role::Viewer).await?;
+    let repo = open_repository(&state, id).await?;
     crate::error::blocking(move || {
         let usage = repo.usage()?;
         Ok(Usage {
@@ -177,12 +178,13 @@ pub async fn repository_usage(id: i64) -> Result<Usage, AppError> {
 #[server(endpoint = "repositories/verify")]
 pub async fn verify_repository(id: i64, read_data: bool) -> Result<VerifySummary, AppError> {
     let guard_state = crate::state::app_state()?;
+    let state = guard_state.clone();
     let actor = crate::auth::require(&guard_state, crate::model::Role::Operator).await?;
     let audit_target = id.to_string();
     let work = async move {
         use tidemark_engine::verify::{verify, VerifyOptions};
         use tidemark_engine::{CancelToken, NoProgress};
-        let repo = open_repository(id).await?;
+        let repo = open_repository(&state, id).await?;
         crate::error::blocking(move || {
             let started = std::time::Instant::now();
             let options = VerifyOptions {

@@ -132,28 +132,28 @@ pub mod server;
 
 #[server(endpoint = "restores")]
 pub async fn list_restores() -> Result<Vec<RestoreRow>, AppError> {
-    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
-    server::list(&crate::state::app_state()?).await
+    let state = crate::state::allowed(crate::model::Role::Viewer).await?;
+    server::list(&state).await
 }
 
 /// The task's points, read from the repository itself (points written by
 /// the CLI or another console are listed too), newest first.
 #[server(endpoint = "restores/points")]
 pub async fn recovery_points(task_id: i64) -> Result<Vec<PointRow>, AppError> {
-    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
-    server::points(&crate::state::app_state()?, task_id).await
+    let state = crate::state::allowed(crate::model::Role::Viewer).await?;
+    server::points(&state, task_id).await
 }
 
 #[server(endpoint = "restores/objects")]
 pub async fn point_objects(task_id: i64, point_id: String) -> Result<Vec<PointObject>, AppError> {
-    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
-    server::objects(&crate::state::app_state()?, task_id, point_id).await
+    let state = crate::state::allowed(crate::model::Role::Viewer).await?;
+    server::objects(&state, task_id, point_id).await
 }
 
 #[server(endpoint = "restores/targets")]
 pub async fn restore_targets(task_id: i64) -> Result<TargetChoices, AppError> {
-    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
-    server::targets(&crate::state::app_state()?, task_id).await
+    let state = crate::state::allowed(crate::model::Role::Viewer).await?;
+    server::targets(&state, task_id).await
 }
 
 /// A new restore task's form, from a history record when given.
@@ -162,15 +162,14 @@ pub async fn new_restore_form(
     task_id: Option<i64>,
     point_id: Option<String>,
 ) -> Result<RestoreForm, AppError> {
-    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Operator).await?;
-    server::new_form(&crate::state::app_state()?, task_id, point_id).await
+    let state = crate::state::allowed(crate::model::Role::Operator).await?;
+    server::new_form(&state, task_id, point_id).await
 }
 
 /// Verify and Preview of a form not yet saved.
 #[server(endpoint = "restores/check")]
 pub async fn check_restore(form: RestoreForm) -> Result<RestorePreview, AppError> {
-    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Operator).await?;
-    let state = crate::state::app_state()?;
+    let state = crate::state::allowed(crate::model::Role::Operator).await?;
     let settings = server::validate(&state, &form, true).await?;
     server::check(&state, &settings).await
 }
@@ -179,9 +178,10 @@ pub async fn check_restore(form: RestoreForm) -> Result<RestorePreview, AppError
 #[server(endpoint = "restores/create")]
 pub async fn create_restore(form: RestoreForm) -> Result<i64, AppError> {
     let guard_state = crate::state::app_state()?;
+    let state = guard_state.clone();
     let actor = crate::auth::require(&guard_state, crate::model::Role::Operator).await?;
     let audit_target = form.name.clone();
-    let work = async move { server::create(&crate::state::app_state()?, form).await };
+    let work = async move { server::create(&state, form).await };
     crate::auth::audited(
         &guard_state,
         &actor,
@@ -196,9 +196,10 @@ pub async fn create_restore(form: RestoreForm) -> Result<i64, AppError> {
 #[server(endpoint = "restores/verify")]
 pub async fn verify_restore(id: i64) -> Result<RestorePreview, AppError> {
     let guard_state = crate::state::app_state()?;
+    let state = guard_state.clone();
     let actor = crate::auth::require(&guard_state, crate::model::Role::Operator).await?;
     let audit_target = format!("restore {id}");
-    let work = async move { server::verify_saved(&crate::state::app_state()?, id).await };
+    let work = async move { server::verify_saved(&state, id).await };
     crate::auth::audited(
         &guard_state,
         &actor,
@@ -211,18 +212,18 @@ pub async fn verify_restore(id: i64) -> Result<RestorePreview, AppError> {
 
 #[server(endpoint = "restores/get")]
 pub async fn get_restore(id: i64) -> Result<RestoreDetail, AppError> {
-    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
-    server::detail(&crate::state::app_state()?, id).await
+    let state = crate::state::allowed(crate::model::Role::Viewer).await?;
+    server::detail(&state, id).await
 }
 
 /// Starts a restore task never run. Warnings of its Verify must be acknowledged.
 #[server(endpoint = "restores/start")]
 pub async fn start_restore(id: i64, acknowledge_warnings: bool) -> Result<(), AppError> {
     let guard_state = crate::state::app_state()?;
+    let state = guard_state.clone();
     let actor = crate::auth::require(&guard_state, crate::model::Role::Operator).await?;
     let audit_target = format!("restore {id}");
     let work = async move {
-        let state = crate::state::app_state()?;
         Ok(state
             .jobs
             .restores()
@@ -236,10 +237,10 @@ pub async fn start_restore(id: i64, acknowledge_warnings: bool) -> Result<(), Ap
 #[server(endpoint = "restores/retry")]
 pub async fn retry_restore(id: i64, acknowledge_warnings: bool) -> Result<(), AppError> {
     let guard_state = crate::state::app_state()?;
+    let state = guard_state.clone();
     let actor = crate::auth::require(&guard_state, crate::model::Role::Operator).await?;
     let audit_target = format!("restore {id}");
     let work = async move {
-        let state = crate::state::app_state()?;
         Ok(state
             .jobs
             .restores()
@@ -253,21 +254,20 @@ pub async fn retry_restore(id: i64, acknowledge_warnings: bool) -> Result<(), Ap
 #[server(endpoint = "restores/cancel")]
 pub async fn cancel_restore(id: i64) -> Result<bool, AppError> {
     let guard_state = crate::state::app_state()?;
+    let state = guard_state.clone();
     let actor = crate::auth::require(&guard_state, crate::model::Role::Operator).await?;
     let audit_target = format!("restore {id}");
-    let work = async move {
-        let state = crate::state::app_state()?;
-        Ok(state.jobs.restores().cancel(id))
-    };
+    let work = async move { Ok(state.jobs.restores().cancel(id)) };
     crate::auth::audited(&guard_state, &actor, "cancel restore", &audit_target, work).await
 }
 
 #[server(endpoint = "restores/delete")]
 pub async fn delete_restore(id: i64) -> Result<(), AppError> {
     let guard_state = crate::state::app_state()?;
+    let state = guard_state.clone();
     let actor = crate::auth::require(&guard_state, crate::model::Role::Operator).await?;
     let audit_target = format!("restore {id}");
-    let work = async move { server::delete(&crate::state::app_state()?, id).await };
+    let work = async move { server::delete(&state, id).await };
     crate::auth::audited(
         &guard_state,
         &actor,

@@ -104,8 +104,7 @@ pub async fn list_runs(
     state: Option<String>,
     page: u32,
 ) -> Result<HistoryPage, AppError> {
-    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
-    let app = crate::state::app_state()?;
+    let app = crate::state::allowed(crate::model::Role::Viewer).await?;
     let task = app
         .catalog
         .task(task_id)
@@ -146,8 +145,7 @@ pub async fn list_runs(
 
 #[server(endpoint = "runs/get")]
 pub async fn get_run(id: i64) -> Result<RunDetail, AppError> {
-    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
-    let app = crate::state::app_state()?;
+    let app = crate::state::allowed(crate::model::Role::Viewer).await?;
     let run = app
         .catalog
         .run(id)
@@ -210,6 +208,6 @@ async fn point_objects(location: String, point: String) -> Result<Vec<SourceObje
 /// Every running job's progress now (the live feed continues from here).
 #[server(endpoint = "jobs")]
 pub async fn running_jobs() -> Result<Vec<JobProgress>, AppError> {
-    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
-    Ok(crate::state::app_state()?.jobs.snapshots())
+    let state = crate::state::allowed(crate::model::Role::Viewer).await?;
+    Ok(state.jobs.snapshots())
 }

@@ -116,8 +116,7 @@ mod server {
         .await
     }
 
-    pub async fn source_url(id: i64) -> Result<String, AppError> {
-        let state = crate::state::app_state()?;
+    pub async fn source_url(state: &crate::state::AppState, id: i64) -> Result<String, AppError> {
         let record = state
             .catalog
             .source(id)
@@ -134,8 +133,7 @@ pub use server::{describe, source_url};
 
 #[server(endpoint = "sources")]
 pub async fn list_sources() -> Result<Vec<SourceSummary>, AppError> {
-    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
-    let state = crate::state::app_state()?;
+    let state = crate::state::allowed(crate::model::Role::Viewer).await?;
     Ok(state
         .catalog
         .list_sources()
@@ -149,10 +147,10 @@ pub async fn list_sources() -> Result<Vec<SourceSummary>, AppError> {
 #[server(endpoint = "sources/save")]
 pub async fn save_source(id: Option<i64>, form: SourceForm) -> Result<SourceSummary, AppError> {
     let guard_state = crate::state::app_state()?;
+    let state = guard_state.clone();
     let actor = crate::auth::require(&guard_state, crate::model::Role::Admin).await?;
     let audit_target = form.name.clone();
     let work = async move {
-        let state = crate::state::app_state()?;
         let (name, kind, location, description) = form.validate().map_err(AppError::Validation)?;
         let new = crate::catalog::NewSource {
             name: &name,
@@ -188,10 +186,10 @@ pub async fn save_source(id: Option<i64>, form: SourceForm) -> Result<SourceSumm
 #[server(endpoint = "sources/delete")]
 pub async fn delete_source(id: i64) -> Result<(), AppError> {
     let guard_state = crate::state::app_state()?;
+    let state = guard_state.clone();
     let actor = crate::auth::require(&guard_state, crate::model::Role::Admin).await?;
     let audit_target = id.to_string();
     let work = async move {
-        let state = crate::state::app_state()?;
         match state.catalog.delete_source(id).await? {
             Ok(true) => Ok(()),
             Ok(false) => Err(AppError::NotFound(format!("data source {id}"))),
@@ -215,14 +213,12 @@ pub async fn delete_source(id: i64) -> Result<(), AppError> {
 /// password of an existing source (`id`) means its stored one.
 #[server(endpoint = "sources/test")]
 pub async fn test_source(id: Option<i64>, form: SourceForm) -> Result<ConnectionReport, AppError> {
-    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Admin).await?;
+    let state = crate::state::allowed(crate::model::Role::Admin).await?;
     let (_, kind, location, _) = form.validate().map_err(AppError::Validation)?;
     let stored = match id {
-        Some(id) if form.password.is_empty() => crate::state::app_state()?
-            .catalog
-            .source(id)
-            .await?
-            .and_then(|s| s.secret),
+        Some(id) if form.password.is_empty() => {
+            state.catalog.source(id).await?.and_then(|s| s.secret)
+        }
         _ => None,
     };
     let password = if form.password.is_empty() {
@@ -243,14 +239,14 @@ pub async fn test_source(id: Option<i64>, form: SourceForm) -> Result<Connection
 /// Every object of a source (for the content tree).
 #[server(endpoint = "sources/objects")]
 pub async fn source_objects(source_id: i64) -> Result<ObjectListing, AppError> {
-    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
-    describe(source_url(source_id).await?, Vec::new()).await
+    let state = crate::state::allowed(crate::model::Role::Viewer).await?;
+    describe(source_url(&state, source_id).await?, Vec::new()).await
 }
 
 /// What a task's content selects right now (the regular-expression preview).
 #[server(endpoint = "sources/preview")]
 pub async fn preview_content(form: TaskForm) -> Result<ObjectListing, AppError> {
-    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
+    let state = crate::state::allowed(crate::model::Role::Viewer).await?;
     let source_id = form.source_id.trim().parse::<i64>().map_err(|_| {
         AppError::Validation(vec![crate::model::FieldError::new(
             "source_id",
@@ -258,5 +254,9 @@ pub async fn preview_content(form: TaskForm) -> Result<ObjectListing, AppError> 
         )])
     })?;
     let content = form.content().map_err(|e| AppError::Validation(vec![e]))?;
-    describe(source_url(source_id).await?, content.include_patterns()).await
+    describe(
+        source_url(&state, source_id).await?,
+        content.include_patterns(),
+    )
+    .await
 }

@@ -59,14 +59,13 @@ pub mod server;
 
 #[server(endpoint = "tasks")]
 pub async fn list_tasks() -> Result<Vec<TaskRow>, AppError> {
-    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
-    server::list_tasks(&crate::state::app_state()?).await
+    let state = crate::state::allowed(crate::model::Role::Viewer).await?;
+    server::list_tasks(&state).await
 }
 
 #[server(endpoint = "tasks/get")]
 pub async fn get_task(id: i64) -> Result<TaskEdit, AppError> {
-    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Viewer).await?;
-    let state = crate::state::app_state()?;
+    let state = crate::state::allowed(crate::model::Role::Viewer).await?;
     let task = server::load_task(&state, id).await?;
     Ok(TaskEdit {
         id,
@@ -78,8 +77,8 @@ pub async fn get_task(id: i64) -> Result<TaskEdit, AppError> {
 /// A new task's form with the settings of task `id`, and no source or content.
 #[server(endpoint = "tasks/copy")]
 pub async fn copy_task(id: i64) -> Result<TaskForm, AppError> {
-    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Admin).await?;
-    server::copy_form(&crate::state::app_state()?, id).await
+    let state = crate::state::allowed(crate::model::Role::Admin).await?;
+    server::copy_form(&state, id).await
 }
 
 /// Creates (no `id`) or updates a task. Updating a running task needs
@@ -91,10 +90,10 @@ pub async fn save_task(
     stop_running: Option<String>,
 ) -> Result<i64, AppError> {
     let guard_state = crate::state::app_state()?;
+    let state = guard_state.clone();
     let actor = crate::auth::require(&guard_state, crate::model::Role::Admin).await?;
     let audit_target = form.name.clone();
     let work = async move {
-        let state = crate::state::app_state()?;
         let id = server::save(&state, id, form, stop_running.is_some()).await?;
         // A form posted without JavaScript lands on the task list too.
         leptos_axum::redirect("/backups");
@@ -113,16 +112,17 @@ pub async fn save_task(
 /// Checks a task's settings before saving: every check with pass or fail.
 #[server(endpoint = "tasks/verify")]
 pub async fn verify_task(id: Option<i64>, form: TaskForm) -> Result<Vec<Check>, AppError> {
-    crate::auth::require(&crate::state::app_state()?, crate::model::Role::Admin).await?;
-    server::verify(&crate::state::app_state()?, id, form).await
+    let state = crate::state::allowed(crate::model::Role::Admin).await?;
+    server::verify(&state, id, form).await
 }
 
 #[server(endpoint = "tasks/delete")]
 pub async fn delete_task(id: i64, delete_files: bool) -> Result<DeleteReport, AppError> {
     let guard_state = crate::state::app_state()?;
+    let state = guard_state.clone();
     let actor = crate::auth::require(&guard_state, crate::model::Role::Admin).await?;
     let audit_target = format!("task {id}, files: {delete_files}");
-    let work = async move { server::delete(&crate::state::app_state()?, id, delete_files).await };
+    let work = async move { server::delete(&state, id, delete_files).await };
     crate::auth::audited(
         &guard_state,
         &actor,
@@ -137,10 +137,10 @@ pub async fn delete_task(id: i64, delete_files: bool) -> Result<DeleteReport, Ap
 #[server(endpoint = "tasks/run")]
 pub async fn backup_now(id: i64) -> Result<i64, AppError> {
     let guard_state = crate::state::app_state()?;
+    let state = guard_state.clone();
     let actor = crate::auth::require(&guard_state, crate::model::Role::Operator).await?;
     let audit_target = format!("task {id}");
     let work = async move {
-        let state = crate::state::app_state()?;
         let run = state
             .jobs
             .start(id, crate::catalog::Trigger::Manual, false, 1)
@@ -153,10 +153,10 @@ pub async fn backup_now(id: i64) -> Result<i64, AppError> {
 #[server(endpoint = "tasks/enable")]
 pub async fn set_task_enabled(id: i64, enabled: bool) -> Result<(), AppError> {
     let guard_state = crate::state::app_state()?;
+    let state = guard_state.clone();
     let actor = crate::auth::require(&guard_state, crate::model::Role::Admin).await?;
     let audit_target = format!("task {id}: {enabled}");
     let work = async move {
-        let state = crate::state::app_state()?;
         state
             .catalog
             .set_task_enabled(id, enabled)
@@ -179,11 +179,9 @@ pub async fn set_task_enabled(id: i64, enabled: bool) -> Result<(), AppError> {
 #[server(endpoint = "tasks/stop")]
 pub async fn stop_task(id: i64) -> Result<bool, AppError> {
     let guard_state = crate::state::app_state()?;
+    let state = guard_state.clone();
     let actor = crate::auth::require(&guard_state, crate::model::Role::Operator).await?;
     let audit_target = format!("task {id}");
-    let work = async move {
-        let state = crate::state::app_state()?;
-        Ok(state.jobs.cancel(id).is_some())
-    };
+    let work = async move { Ok(state.jobs.cancel(id).is_some()) };
     crate::auth::audited(&guard_state, &actor, "cancel backup", &audit_target, work).await
 }

@@ -108,7 +108,12 @@ pub async fn guard(
                 (StatusCode::UNAUTHORIZED, "sign in first").into_response()
             }
             Ok(None) => {
-                let next_path = urlencode(&path);
+                // The query too: a link to a restore form names its point there.
+                let wanted = request
+                    .uri()
+                    .path_and_query()
+                    .map_or(path.as_str(), |p| p.as_str());
+                let next_path = urlencode(wanted);
                 Redirect::to(&format!("/login?next={next_path}")).into_response()
             }
             Err(err) => {

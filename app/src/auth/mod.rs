@@ -280,19 +280,28 @@ pub async fn password_changed(
         .map_err(session_error)
 }
 
+/// The request being served, read from the context without awaiting (see
+/// `state::allowed` for why that matters).
+fn request_parts() -> Option<axum::http::request::Parts> {
+    leptos::prelude::use_context::<axum::http::request::Parts>()
+}
+
 /// The client address of the request being served, if known.
-pub async fn client_address() -> Option<SocketAddr> {
-    leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>()
-        .await
-        .ok()
+pub fn client_address() -> Option<SocketAddr> {
+    request_parts()?
+        .extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
         .map(|info| info.0)
 }
 
 /// The user of the server function being served, if signed in.
 pub async fn current(state: &AppState) -> Result<Option<Actor>, AppError> {
-    let session = leptos_axum::extract::<Session>().await.ok();
-    let headers: HeaderMap = leptos_axum::extract().await.unwrap_or_default();
-    let address = client_address().await.map(|a| a.ip().to_string());
+    let parts = request_parts();
+    let session = parts
+        .as_ref()
+        .and_then(|p| p.extensions.get::<Session>().cloned());
+    let headers: HeaderMap = parts.map(|p| p.headers).unwrap_or_default();
+    let address = client_address().map(|a| a.ip().to_string());
     let max = state.auth.limits.max_secs;
     resolve(&state.catalog, max, session.as_ref(), &headers, address).await
 }

@@ -33,9 +33,15 @@ pub fn RestoreCreatePage() -> impl IntoView {
         <section class="page" data-testid="restore-form-page">
             <header class="page-header"><h1>"Create restore task"</h1></header>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || initial.get().map(|result| match result {
-                    Ok(form) => view! { <RestoreFormView initial=form /> }.into_any(),
-                    Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                // Awaited once, not read by a closure that can run again while
+                // the server renders: each run would build the form and its
+                // resources anew, and a discarded run's resource values could
+                // reach the browser in place of the rendered ones.
+                {move || Suspend::new(async move {
+                    match initial.await {
+                        Ok(form) => view! { <RestoreFormView initial=form /> }.into_any(),
+                        Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                    }
                 })}
             </Suspense>
         </section>

@@ -46,14 +46,14 @@ pub fn TaskCreatePage() -> impl IntoView {
                 <h1>{move || if copy_of().is_some() { "Copy task" } else { "Create task" }}</h1>
             </header>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || {
-                    initial
-                        .get()
-                        .map(|result| match result {
-                            Ok(form) => view! { <TaskFormView id=None initial=form running=false /> }.into_any(),
-                            Err(error) => view! { <ErrorAlert error /> }.into_any(),
-                        })
-                }}
+                // Awaited once (see the restore form): the form's own
+                // resources are built by one run only.
+                {move || Suspend::new(async move {
+                    match initial.await {
+                        Ok(form) => view! { <TaskFormView id=None initial=form running=false /> }.into_any(),
+                        Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                    }
+                })}
             </Suspense>
         </section>
     }
@@ -75,16 +75,15 @@ pub fn TaskEditPage() -> impl IntoView {
                 <h1>"Edit task"</h1>
             </header>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || {
-                    task.get()
-                        .map(|result| match result {
-                            Ok(edit) => {
-                                view! { <TaskFormView id=Some(edit.id) initial=edit.form running=edit.running /> }
-                                    .into_any()
-                            }
-                            Err(error) => view! { <ErrorAlert error /> }.into_any(),
-                        })
-                }}
+                {move || Suspend::new(async move {
+                    match task.await {
+                        Ok(edit) => {
+                            view! { <TaskFormView id=Some(edit.id) initial=edit.form running=edit.running /> }
+                                .into_any()
+                        }
+                        Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                    }
+                })}
             </Suspense>
         </section>
     }
