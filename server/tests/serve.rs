@@ -43,7 +43,7 @@ fn dashboard_renders_in_the_console_shell() {
     let res = server.request("GET", "/restores/new?task=1&point=p");
     assert!(
         res.head
-            .contains("location: /login?next=/restores/new%3Ftask%3D1%26point%3Dp"),
+            .contains("location: /login?next=/restores/new%3ftask%3d1%26point%3dp"),
         "{}",
         res.head
     );
