@@ -6,13 +6,13 @@ mod support;
 
 use std::sync::Mutex;
 
-use tidemark_engine::backup::{plan_backup, run_backup, BackupOptions};
+use tidemark_engine::backup::BackupOptions;
 use tidemark_engine::restore::{
     plan_restore, run_restore, ConflictPolicy, Outcome, RestoreOptions,
 };
 use tidemark_engine::{
-    open_target, CancelToken, DuplicatePolicy, EngineError, NoProgress, Phase, PostgresSource,
-    Progress, Selection, SourceUrl, TimeRange,
+    open_target, CancelToken, DuplicatePolicy, EngineError, Phase, PostgresSource, Progress,
+    Selection, SourceUrl, TimeRange,
 };
 
 use support::postgres::PgServer;
@@ -403,16 +403,7 @@ fn sliced_backup(
         selection,
         ..BackupOptions::default()
     };
-    let plan = plan_backup(repo, &source, &options).unwrap();
-    run_backup(
-        repo,
-        &source,
-        plan,
-        &options,
-        &NoProgress,
-        &CancelToken::new(),
-    )
-    .unwrap()
+    support::backup_source(repo, &source, &options).unwrap()
 }
 
 fn readings_entry(repo: &tidemark_engine::Repository, point: &str) -> tidemark_engine::ObjectEntry {
@@ -479,24 +470,13 @@ fn a_large_table_is_read_in_slices_that_restore_as_one_table() {
     );
 
     // Each point restores to exactly the table as it was.
-    server.psql("postgres", "CREATE DATABASE first");
-    restore_url(
-        &repo,
-        &full.point,
-        &server.url("first"),
-        &RestoreOptions::default(),
-    )
-    .unwrap();
-    assert_eq!(server.checksum("first", "readings"), at_full);
-    server.psql("postgres", "CREATE DATABASE second");
-    restore_url(
-        &repo,
-        &second.point,
-        &server.url("second"),
-        &RestoreOptions::default(),
-    )
-    .unwrap();
-    assert_eq!(server.checksum("second", "readings"), at_second);
+    let restore_into = |point: &str, db: &str| {
+        server.psql("postgres", &format!("CREATE DATABASE {db}"));
+        restore_url(&repo, point, &server.url(db), &RestoreOptions::default()).unwrap();
+        server.checksum(db, "readings")
+    };
+    assert_eq!(restore_into(&full.point, "first"), at_full);
+    assert_eq!(restore_into(&second.point, "second"), at_second);
 
     // A time range is applied within every slice.
     let ranged = sliced_backup(
@@ -511,14 +491,7 @@ fn a_large_table_is_read_in_slices_that_restore_as_one_table() {
         },
     );
     assert!(readings_entry(&repo, &ranged.point).parts.len() > 3);
-    server.psql("postgres", "CREATE DATABASE ranged");
-    restore_url(
-        &repo,
-        &ranged.point,
-        &server.url("ranged"),
-        &RestoreOptions::default(),
-    )
-    .unwrap();
+    restore_into(&ranged.point, "ranged");
     assert_eq!(
         server.psql("ranged", "SELECT count(*), min(ts), max(ts) FROM readings"),
         "1440|2026-11-02 00:00:00+00|2026-11-02 23:59:00+00"

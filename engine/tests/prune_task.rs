@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use support::{assert_same_tree, assert_verifies_clean, make_tree, series_csv, Fixture};
-use tidemark_engine::backup::{self, BackupOptions};
+use tidemark_engine::backup::BackupOptions;
 use tidemark_engine::prune::{plan_prune, run_prune, PruneOptions};
 use tidemark_engine::restore::RestoreOptions;
 use tidemark_engine::{CancelToken, EngineError, FileTreeSource, NoProgress, Repository};
@@ -20,17 +20,9 @@ fn backup_as(repo: &Repository, dir: &Path, task: &str, full: bool) -> String {
         ..Default::default()
     };
     let source = FileTreeSource::new(dir.to_owned(), &[], &[]).unwrap();
-    let plan = backup::plan_backup(repo, &source, &options).unwrap();
-    backup::run_backup(
-        repo,
-        &source,
-        plan,
-        &options,
-        &NoProgress,
-        &CancelToken::new(),
-    )
-    .unwrap()
-    .point
+    support::backup_source(repo, &source, &options)
+        .unwrap()
+        .point
 }
 
 /// The pack files a run wrote, as repository paths, sorted.

@@ -39,12 +39,21 @@ pub fn backup_selected(
         selection,
         ..BackupOptions::default()
     };
-    let plan = backup::plan_backup(repo, source.as_ref(), &options)?;
+    backup_source(repo, source.as_ref(), &options)
+}
+
+/// Plans and runs one backup of `source`, without progress or cancelling.
+pub fn backup_source(
+    repo: &Repository,
+    source: &dyn tidemark_engine::Source,
+    options: &BackupOptions,
+) -> tidemark_engine::Result<BackupStats> {
+    let plan = backup::plan_backup(repo, source, options)?;
     backup::run_backup(
         repo,
-        source.as_ref(),
+        source,
         plan,
-        &options,
+        options,
         &NoProgress,
         &CancelToken::new(),
     )
