@@ -26,6 +26,7 @@
 //! ```
 
 mod commands;
+mod digest;
 mod error;
 mod progress;
 mod repo;
@@ -33,6 +34,7 @@ mod source;
 mod storage;
 
 pub use commands::{backup, prune, restore, verify};
+pub use digest::RowDigest;
 pub use error::{EngineError, Result};
 pub use progress::{CancelToken, NoProgress, Phase, Progress};
 pub use repo::manifest::{

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{ChunkId, Compression, Repository};
+use crate::digest::RowDigest;
 use crate::error::{EngineError, Result};
 
 pub const MANIFEST_FORMAT_VERSION: u32 = 1;
@@ -156,6 +157,12 @@ pub struct ObjectEntry {
     /// in parts, each part has its own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum: Option<String>,
+    /// A table's content digest over its rows as the source printed them
+    /// (order-independent), which the restore compares with the target's
+    /// read-back. Points from before digests have none: a restore then
+    /// computes it from the stored stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<RowDigest>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chunks: Vec<ChunkRef>,
     /// When the content is several streams one after the other (a table
@@ -196,6 +203,7 @@ impl ObjectEntry {
             time_max: None,
             columns: Vec::new(),
             checksum: None,
+            digest: None,
             chunks: Vec::new(),
             parts: Vec::new(),
             watermark: None,

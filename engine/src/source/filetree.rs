@@ -358,6 +358,27 @@ impl Target for FileTreeTarget {
             Err(_) => Some(format!("{} is missing after the restore", path.display())),
         })
     }
+
+    fn read_back(
+        &mut self,
+        entry: &ObjectEntry,
+        load: &Load,
+        piece: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool> {
+        if entry.kind != ObjectKind::File || load.mode == LoadMode::Merge(DuplicatePolicy::Skip) {
+            return Ok(false);
+        }
+        let path = self.path_of(&load.name)?;
+        let mut file = File::open(&path).map_err(|e| EngineError::io(&path, e))?;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = file.read(&mut buf).map_err(|e| EngineError::io(&path, e))?;
+            if n == 0 {
+                return Ok(true);
+            }
+            piece(&buf[..n]);
+        }
+    }
 }
 
 impl Drop for FileTreeTarget {

@@ -28,6 +28,7 @@ pub use sqlite::SqliteSource;
 pub use sqlite_target::SqliteTarget;
 pub use url::SourceUrl;
 
+use crate::digest::RowSplitter;
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::{ObjectEntry, Selection};
 
@@ -153,6 +154,36 @@ pub trait Target: Send {
     /// entry; `Some` describes a difference.
     fn verify_object(&mut self, _entry: &ObjectEntry, _load: &Load) -> Result<Option<String>> {
         Ok(None)
+    }
+    /// Reads the committed object `load.name` back through the target's
+    /// own output and hands over its content: each row of a table in the
+    /// canonical form [`row_splitter`] cuts from the backup's stream (so
+    /// the two digests compare), or a file's content in pieces. With
+    /// `range`, only the rows in it. `Ok(false)` when this target cannot
+    /// read the object back.
+    fn read_back(
+        &mut self,
+        _entry: &ObjectEntry,
+        _load: &Load,
+        _row: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool> {
+        Ok(false)
+    }
+}
+
+/// The splitter that cuts a stored stream of a `kind` source's object
+/// into rows in the canonical form its target's [`Target::read_back`]
+/// gives; `None` for objects without rows (files, structure).
+pub fn row_splitter(kind: &str, entry: &ObjectEntry) -> Option<Box<dyn RowSplitter>> {
+    if entry.kind != crate::repo::manifest::ObjectKind::Table {
+        return None;
+    }
+    match kind {
+        "postgres" => postgres::row_splitter(entry),
+        "mysql" => mysql::row_splitter(entry),
+        "sqlite" => sqlite_frames::row_splitter(entry),
+        "influxdb" => influx::row_splitter(entry),
+        _ => None,
     }
 }
 

@@ -67,6 +67,47 @@ pub fn next_frame(buf: &[u8]) -> Result<Option<Frame<'_>>, String> {
     }))
 }
 
+/// Cuts a stored table stream into rows: a row's canonical form is its
+/// `R` record's payload.
+#[derive(Default)]
+pub struct Splitter {
+    pending: Vec<u8>,
+}
+
+impl crate::digest::RowSplitter for Splitter {
+    fn feed(&mut self, data: &[u8], row: &mut dyn FnMut(&[u8])) -> crate::error::Result<()> {
+        self.pending.extend_from_slice(data);
+        let mut at = 0;
+        while let Some(frame) = next_frame(&self.pending[at..]).map_err(damaged)? {
+            if frame.tag == b'R' {
+                row(frame.payload);
+            }
+            at += frame.len;
+        }
+        self.pending.drain(..at);
+        Ok(())
+    }
+
+    fn end(&mut self) -> crate::error::Result<()> {
+        if self.pending.is_empty() {
+            Ok(())
+        } else {
+            Err(damaged("the stream ends inside a record".into()))
+        }
+    }
+}
+
+fn damaged(detail: String) -> crate::error::EngineError {
+    crate::error::EngineError::corrupt("SQLite table stream", detail)
+}
+
+/// Rows of a stored table stream in their canonical form.
+pub fn row_splitter(
+    entry: &crate::repo::manifest::ObjectEntry,
+) -> Option<Box<dyn crate::digest::RowSplitter>> {
+    (entry.kind == crate::repo::manifest::ObjectKind::Table).then(|| Box::new(Splitter::default()) as _)
+}
+
 /// An SQL literal for a value, exact for every storage class.
 pub fn literal(value: ValueRef<'_>, out: &mut String) {
     use std::fmt::Write;

@@ -204,6 +204,7 @@ pub fn run_backup(
             progress,
             cancel,
             chunker: repo.config().chunker,
+            kind: plan.source_kind.clone(),
         }
         .read_all(&plan);
         // The reader's sender is gone now; workers and packer drain and stop.

@@ -13,9 +13,10 @@ use crate::error::{EngineError, Result};
 use crate::progress::{CancelToken, Progress};
 use crate::repo::chunker::Chunker;
 use crate::repo::index::Index;
+use crate::digest::{RowDigest, StreamDigest};
 use crate::repo::manifest::{ChunkRef, ObjectEntry, ObjectKind, Part};
 use crate::repo::{ChunkId, Compression, Repository};
-use crate::source::Source;
+use crate::source::{row_splitter, Source};
 
 /// Objects read at the same time.
 const READERS: usize = 2;
@@ -32,6 +33,8 @@ pub(super) struct Reader<'a> {
     pub progress: &'a dyn Progress,
     pub cancel: &'a CancelToken,
     pub chunker: crate::repo::ChunkerParams,
+    /// The source's kind, which says how its table streams are cut into rows.
+    pub kind: String,
 }
 
 /// The objects as the point records them, in the plan's order.
@@ -49,11 +52,13 @@ enum Done {
     Slice(Stream),
 }
 
-/// One object's content as read: its chunks, size and BLAKE3.
+/// One object's content as read: its chunks, size, BLAKE3 and, for a
+/// table, the digest of its rows.
 struct Stream {
     chunks: Vec<ChunkRef>,
     size: u64,
     checksum: String,
+    digest: Option<RowDigest>,
 }
 
 /// One piece of work: slice `slice` of the `of` slices of object `object`.
@@ -201,6 +206,7 @@ impl Worker<'_, '_> {
                 Some(ObjectEntry {
                     chunks: previous.chunks.clone(),
                     checksum: previous.checksum.clone(),
+                    digest: previous.digest,
                     ..object.clone()
                 })
             }
@@ -266,6 +272,7 @@ impl Worker<'_, '_> {
                 size: previous.size,
                 chunks: previous.chunks.clone(),
                 checksum: previous.checksum.clone(),
+                digest: previous.digest,
                 parts: previous.parts.clone(),
                 ..object.clone()
             });
@@ -280,9 +287,16 @@ impl Worker<'_, '_> {
         });
         let mut chunks = previous.chunks.clone();
         chunks.extend(newer.chunks);
+        // Digests add up: the parent's rows and the newer ones. A parent
+        // from before digests leaves it to the restore to compute.
+        let digest = previous.digest.zip(newer.digest).map(|(mut all, newer)| {
+            all.combine(&newer);
+            all
+        });
         Ok(ObjectEntry {
             size: parent_bytes + newer.size,
             checksum: None,
+            digest,
             chunks,
             parts,
             ..object.clone()
@@ -314,6 +328,7 @@ impl Worker<'_, '_> {
         let mut entry = ObjectEntry {
             size: stream.size,
             checksum: Some(stream.checksum),
+            digest: stream.digest,
             chunks: stream.chunks,
             ..object.clone()
         };
@@ -345,6 +360,7 @@ impl Worker<'_, '_> {
             .compression
             .zstd_level_for(object.kind == ObjectKind::Table);
         let mut hasher = blake3::Hasher::new();
+        let mut rows = row_splitter(&self.reader.kind, object).map(StreamDigest::new);
         let mut chunks = Vec::new();
         let mut size = 0u64;
         let mut chunker = Chunker::with_buffer(reader, params, std::mem::take(&mut self.window));
@@ -358,6 +374,9 @@ impl Worker<'_, '_> {
             })?;
             let Some(data) = next else { break };
             hasher.update(&data);
+            if let Some(rows) = rows.as_mut() {
+                rows.feed(&data).map_err(|e| unreadable(object, e))?;
+            }
             let id = self.reader.repo.chunk_id(&data);
             let len = data.len() as u32;
             size += data.len() as u64;
@@ -373,19 +392,37 @@ impl Worker<'_, '_> {
             self.reader.progress.inc(len as u64, 0);
         }
         self.window = chunker.into_buffer();
+        let digest = match rows {
+            Some(rows) => Some(rows.finish().map_err(|e| unreadable(object, e))?.0),
+            None => None,
+        };
         Ok(Stream {
             chunks,
             size,
             checksum: hasher.finalize().to_hex().to_string(),
+            digest,
         })
     }
 }
 
+/// The source's stream of `object` is not in the form its kind stores.
+fn unreadable(object: &ObjectEntry, err: EngineError) -> EngineError {
+    EngineError::invalid(
+        format!("stream of {}", object.name),
+        format!("its rows cannot be read for the content digest: {err}"),
+    )
+}
+
 /// An object read in slices: one entry whose parts are the slices in order.
 fn joined(object: &ObjectEntry, streams: Vec<Stream>) -> ObjectEntry {
+    let digest = streams.iter().try_fold(RowDigest::default(), |mut all, s| {
+        all.combine(s.digest.as_ref()?);
+        Some(all)
+    });
     let mut entry = ObjectEntry {
         size: streams.iter().map(|s| s.size).sum(),
         checksum: None,
+        digest,
         chunks: Vec::new(),
         parts: Vec::with_capacity(streams.len()),
         ..object.clone()

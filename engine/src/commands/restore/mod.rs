@@ -18,10 +18,12 @@ use crate::source::{DuplicatePolicy, Load, LoadMode, Target, TimeRange};
 use super::precheck::{lock_check, plan_checks, range_check, target_checks};
 pub use super::precheck::{Outcome, PreCheck};
 
+mod check;
 mod object;
 
+pub use check::{CheckOutcome, ObjectCheck, VerifyMode};
 pub(crate) use object::fetch_chunk;
-use object::{restore_one, InOrder};
+use object::{restore_one, Digesting, InOrder};
 
 /// What to do with objects that already exist at the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -72,6 +74,8 @@ pub struct RestoreOptions {
     /// Keep others out of the target while restoring (PostgreSQL: the
     /// database refuses new connections; SQLite: one write transaction).
     pub lock: bool,
+    /// How restored objects are read back and compared with the point.
+    pub verify: VerifyMode,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -127,6 +131,9 @@ pub struct RestorePlan {
     pub on_duplicate: DuplicatePolicy,
     pub stop_on_failure: bool,
     pub lock: bool,
+    pub verify: VerifyMode,
+    /// The point's source kind (how its table streams are cut into rows).
+    pub source_kind: String,
     /// Rows of the tables to write, as the manifest records them.
     pub rows: u64,
     /// Every pre-check with pass, warn or fail.
@@ -148,6 +155,8 @@ pub struct RestoreStats {
     pub failed: Vec<(String, String)>,
     /// What was restored differently from the source, and why.
     pub notes: Vec<String>,
+    /// How each restored object was checked when read back.
+    pub checks: Vec<ObjectCheck>,
 }
 
 /// Throughput assumed for the estimate when the point has no usable timing.
@@ -275,6 +284,8 @@ pub fn plan_restore(
         on_duplicate: options.on_duplicate,
         stop_on_failure: options.stop_on_failure,
         lock: options.lock,
+        verify: options.verify,
+        source_kind: manifest.source.kind.clone(),
         rows,
         checks,
         blocked,
@@ -316,6 +327,7 @@ pub fn run_restore(
     }
     progress.phase(Phase::Preparing, true);
     let mut restored = Vec::new();
+    let mut loaded_rows = std::collections::HashMap::new();
     progress.set_title("restoring");
     progress.set_length(plan.bytes, plan.objects.len() as u64);
     let work: Vec<&PlannedObject> = plan
@@ -374,9 +386,14 @@ pub fn run_restore(
         for object in &work {
             cancel.check()?;
             let load = object.load(plan.on_duplicate);
-            match restore_one(object, &load, &mut chunks, target, progress, cancel) {
-                Ok(notes) => {
-                    stats.notes.extend(notes);
+            let digesting = Digesting {
+                kind: &plan.source_kind,
+                keep_rows: plan.verify == VerifyMode::Content && check::keeps_rows(&load),
+            };
+            match restore_one(object, &load, &mut chunks, target, &digesting, progress, cancel) {
+                Ok(loaded) => {
+                    stats.notes.extend(loaded.notes);
+                    loaded_rows.insert(object.name.clone(), (loaded.digest, loaded.tally));
                     stats.restored += 1;
                     stats.bytes += object.size;
                     let rows = object.rows.unwrap_or(0);
@@ -415,11 +432,19 @@ pub fn run_restore(
         .iter()
         .filter(|o| !stats.failed.iter().any(|(n, _)| *n == o.name))
     {
+        cancel.check()?;
         let load = object.load(plan.on_duplicate);
-        if let Some(difference) = target.verify_object(&object.entry, &load)? {
-            progress.object(&object.name, Some(&difference));
-            differences.push((object.name.clone(), difference));
+        let (digest, tally) = loaded_rows.remove(&object.name).unwrap_or((None, None));
+        let outcome = check::check_object(target, plan.verify, object, &load, digest, tally)?;
+        if let Some(difference) = outcome.difference() {
+            progress.object(&object.name, Some(difference));
+            differences.push((object.name.clone(), difference.to_owned()));
         }
+        stats.checks.push(ObjectCheck {
+            name: object.name.clone(),
+            target_name: object.target_name.clone(),
+            outcome,
+        });
     }
     stats.failed.extend(differences);
     target.unlock()?;

@@ -12,7 +12,18 @@ use crate::repo::blob;
 use crate::repo::index::Index;
 use crate::repo::manifest::Part;
 use crate::repo::Repository;
-use crate::source::{Load, Target};
+use crate::digest::{RowDigest, RowTally, StreamDigest};
+use crate::source::{row_splitter, Load, Target};
+
+/// What restoring one object gives besides the target's notes: the
+/// digest of the rows it loaded, computed from the stored stream (and
+/// each row's hash when asked for).
+#[derive(Default)]
+pub(super) struct Loaded {
+    pub notes: Vec<String>,
+    pub digest: Option<RowDigest>,
+    pub tally: Option<RowTally>,
+}
 /// Hands out decoded chunks in the order they were asked for.
 pub(super) struct InOrder {
     pub rx: Receiver<Fetched>,
@@ -37,14 +48,23 @@ impl InOrder {
     }
 }
 
+/// How the rows of the object's stream are digested while it is written.
+pub(super) struct Digesting<'a> {
+    /// The point's source kind, which says how its streams are cut into rows.
+    pub kind: &'a str,
+    /// Keep each row's hash too (a merge checks every row is present).
+    pub keep_rows: bool,
+}
+
 pub(super) fn restore_one(
     object: &PlannedObject,
     load: &Load,
     chunks: &mut InOrder,
     target: &mut dyn Target,
+    digesting: &Digesting<'_>,
     progress: &dyn Progress,
     cancel: &CancelToken,
-) -> Result<Vec<String>> {
+) -> Result<Loaded> {
     let entry = &object.entry;
     let total = entry.chunks.len();
     let mut used = 0;
@@ -81,12 +101,24 @@ pub(super) fn restore_one(
             "its parts do not add up to its chunks",
         ));
     }
+    let splitter = || row_splitter(digesting.kind, entry);
+    let mut rows = splitter().map(|s| {
+        let digest = StreamDigest::new(s);
+        if digesting.keep_rows {
+            digest.keeping_rows()
+        } else {
+            digest
+        }
+    });
     for (number, part) in parts.iter().enumerate() {
-        let started = if number == 0 {
+        let mut started = if number == 0 {
             Ok(())
         } else {
             sink.next_part()
         };
+        if let (Some(rows), Some(next), true) = (rows.as_mut(), splitter(), number > 0) {
+            started = started.and_then(|()| rows.next_part(next));
+        }
         let mut hasher = blake3::Hasher::new();
         let mut outcome = started;
         for _ in 0..part.chunks {
@@ -95,6 +127,9 @@ pub(super) fn restore_one(
                 used += 1;
                 let data = chunks.next_chunk()?;
                 hasher.update(&data);
+                if let Some(rows) = rows.as_mut() {
+                    rows.feed(&data)?;
+                }
                 sink.write(&data)?;
                 progress.inc(data.len() as u64, 0);
                 Ok(())
@@ -122,7 +157,29 @@ pub(super) fn restore_one(
             return Err(err);
         }
     }
-    sink.commit()
+    let (digest, tally) = match rows.map(StreamDigest::finish).transpose() {
+        Ok(Some((digest, tally))) => (Some(digest), tally),
+        Ok(None) => (None, None),
+        Err(err) => {
+            sink.abort();
+            return Err(err);
+        }
+    };
+    // The stored stream must hold the rows the backup digested.
+    if let (Some(recorded), Some(computed)) = (&entry.digest, &digest) {
+        if recorded != computed {
+            sink.abort();
+            return Err(EngineError::corrupt(
+                format!("object {}", object.name),
+                format!("its stored rows have digest {computed}, the manifest records {recorded}"),
+            ));
+        }
+    }
+    Ok(Loaded {
+        notes: sink.commit()?,
+        digest,
+        tally,
+    })
 }
 
 /// Reads, decrypts, decompresses and checks one chunk.

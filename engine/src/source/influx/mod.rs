@@ -42,6 +42,11 @@ use query::{
 pub use super::dburl::DbLocation as InfluxLocation;
 
 /// Parses an `influxdb://[user[:password]@]host[:port]/database` URL.
+/// Rows of a stored table stream in their canonical form.
+pub fn row_splitter(_entry: &ObjectEntry) -> Option<Box<dyn crate::digest::RowSplitter>> {
+    None
+}
+
 pub fn parse_url(text: &str) -> Result<InfluxLocation> {
     InfluxLocation::parse(text, "influxdb", &[], 8086, "")
 }

@@ -118,6 +118,11 @@ impl Drop for MySqlSource {
     }
 }
 
+/// Rows of a stored table stream in their canonical form.
+pub fn row_splitter(entry: &ObjectEntry) -> Option<Box<dyn crate::digest::RowSplitter>> {
+    (entry.kind == ObjectKind::Table).then(|| Box::new(rows::Splitter::default()) as _)
+}
+
 async fn open_snapshot(at: &MyLocation) -> Result<MySqlConnection> {
     let mut conn = connect(at, true).await?;
     for sql in [

@@ -131,6 +131,38 @@ impl RowReader {
     }
 }
 
+/// Cuts a stored table stream into rows; a row's canonical form is its
+/// values as [`push_row`] encodes them (the server's text form, or the
+/// column's own bytes, with NULL kept apart).
+#[derive(Default)]
+pub struct Splitter {
+    reader: RowReader,
+    scratch: Vec<u8>,
+}
+
+impl crate::digest::RowSplitter for Splitter {
+    fn feed(&mut self, data: &[u8], row: &mut dyn FnMut(&[u8])) -> Result<()> {
+        self.reader.feed(data);
+        while let Some(values) = self.reader.next_row("table stream")? {
+            self.scratch.clear();
+            push_row(&mut self.scratch, &values);
+            row(&self.scratch);
+        }
+        Ok(())
+    }
+
+    fn end(&mut self) -> Result<()> {
+        if self.reader.ended {
+            Ok(())
+        } else {
+            Err(EngineError::corrupt(
+                "table stream",
+                "it ends before its end mark",
+            ))
+        }
+    }
+}
+
 struct Cursor<'a> {
     buf: &'a [u8],
     pos: usize,

@@ -248,6 +248,11 @@ impl PostgresSource {
 }
 
 /// ` WHERE column > the parent's latest time`.
+/// Rows of a stored table stream in their canonical form.
+pub fn row_splitter(_entry: &ObjectEntry) -> Option<Box<dyn crate::digest::RowSplitter>> {
+    None
+}
+
 fn watermark_filter(column: &str, parent: &ObjectEntry) -> String {
     let after = parent.time_max.as_deref().unwrap_or_default();
     format!(
