@@ -163,6 +163,11 @@ pub struct ObjectEntry {
     /// computes it from the stored stream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<RowDigest>,
+    /// How the object's rows are encoded in its stream when its source
+    /// has more than one way (e.g. PostgreSQL's `copy-text` for tables
+    /// with types that have no binary form); none: the source's usual one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chunks: Vec<ChunkRef>,
     /// When the content is several streams one after the other (a table
@@ -204,6 +209,7 @@ impl ObjectEntry {
             columns: Vec::new(),
             checksum: None,
             digest: None,
+            format: None,
             chunks: Vec::new(),
             parts: Vec::new(),
             watermark: None,
