@@ -63,6 +63,7 @@ for step in full incr restore; do
   printf '%-22s %9ss %9ss %12s %12s %7sx\n' "$step" "$(s tm_$r)" "$(s restic_$r)" "$(rate tm_$r)" "$(rate restic_$r)" "$(ratio tm_$r restic_$r)"
 done
 printf '%-22s %9ss %9ss\n' "start-up (list)" "$(s tm_points)" "$(s restic_snapshots)"
+printf '%-22s %s\n' "restore read-back" "$(verified_share tm_restore) (every file's content verified; target: restore >= 1.5x restic)"
 printf '%-22s %8s MiB %6s MiB\n' "peak memory backup" "$(mib tm_full)" "$(mib restic_full)"
 printf '%-22s %8s MiB %6s MiB\n' "peak memory restore" "$(mib tm_restore)" "$(mib restic_restore)"
 printf '%-22s %8s MiB %6s MiB\n' "repository after full" "$TM_FULL_SIZE" "$RESTIC_FULL_SIZE"

@@ -105,5 +105,6 @@ echo
 echo "backup speed vs pg_dump -Fc:       $(ratio "$(s pgdump_fc)" "$(s tm_full)")x   (target >= 1.4)"
 echo "backup speed vs pg_dump -Fd -j2:   $(ratio "$(s pgdump_fd)" "$(s tm_full)")x"
 echo "repository size vs pg_dump -Fc:    $(ratio "$TM_FULL_SIZE" "$FC_SIZE")    (target <= 0.9)"
-echo "restore speed vs pg_restore -j2:   $(ratio "$(s pgrestore)" "$(s tm_restore)")x   (target >= 1.0)"
+echo "restore speed vs pg_restore -j2:   $(ratio "$(s pgrestore)" "$(s tm_restore)")x   (target >= 1.0, with every table's content verified)"
+echo "content verification's share:      $(verified_share tm_restore)"
 echo "incremental time / full time:      $(ratio "$(s tm_incr)" "$(s tm_full)")    (target < 0.15)"

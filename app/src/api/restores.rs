@@ -102,6 +102,11 @@ pub struct RestoreObjectState {
     pub rows: Option<u64>,
     pub state: String,
     pub error: Option<String>,
+    /// How it compared with the point when read back (`content`,
+    /// `rows_present`, `counts`, `not_checked`, `differs`), and what the
+    /// check said; none before it was checked.
+    pub check_result: Option<String>,
+    pub check_detail: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -182,6 +182,7 @@ pub async fn new_form(
         target_mode: "new".into(),
         structure: "stop".into(),
         data: "stop".into(),
+        verify: "content".into(),
         timeout_min: "1440".into(),
         ..RestoreForm::default()
     };
@@ -453,6 +454,8 @@ pub async fn detail(state: &AppState, id: i64) -> Result<RestoreDetail, AppError
             rows: o.rows.and_then(|r| u64::try_from(r).ok()),
             state: o.state,
             error: o.error,
+            check_result: o.check_result,
+            check_detail: o.check_detail,
         })
         .collect();
     let checks: Vec<CheckItem> = r

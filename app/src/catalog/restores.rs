@@ -71,6 +71,8 @@ pub struct RestoreObjectRow {
     pub rows: Option<i64>,
     pub state: String,
     pub error: Option<String>,
+    pub check_result: Option<String>,
+    pub check_detail: Option<String>,
 }
 
 fn to_i64(n: u64) -> i64 {
@@ -286,6 +288,26 @@ impl Catalog {
         .map(drop)
     }
 
+    /// How a restored object compared with the point when read back.
+    pub async fn set_restore_object_check(
+        &self,
+        id: i64,
+        name: &str,
+        result: &str,
+        detail: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE restore_objects SET check_result = ?, check_detail = ? WHERE restore_id = ? AND name = ?",
+        )
+        .bind(result)
+        .bind(detail)
+        .bind(id)
+        .bind(name)
+        .execute(self.pool())
+        .await
+        .map(drop)
+    }
+
     /// After a rolled-back attempt nothing it loaded remains.
     pub async fn reset_restore_objects(&self, id: i64) -> Result<(), sqlx::Error> {
         sqlx::query(
@@ -299,7 +321,7 @@ impl Catalog {
 
     pub async fn restore_objects(&self, id: i64) -> Result<Vec<RestoreObjectRow>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT name, target_name, action, bytes, rows, state, error FROM restore_objects \
+            "SELECT name, target_name, action, bytes, rows, state, error, check_result, check_detail FROM restore_objects \
              WHERE restore_id = ? ORDER BY name",
         )
         .bind(id)

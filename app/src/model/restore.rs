@@ -45,6 +45,9 @@ pub struct RestoreForm {
     /// `stop`, `skip` or `rewrite` (delete then rewrite).
     pub data: String,
     pub lock: bool,
+    /// `content`, `counts` or `off`: how the restore checks what it wrote
+    /// (empty: content).
+    pub verify: String,
     pub timeout_min: String,
 }
 
@@ -70,10 +73,19 @@ pub struct RestoreSettings {
     pub structure: String,
     pub data: String,
     pub lock: bool,
+    /// How restored objects are read back and compared with the point
+    /// (settings stored before this existed verify content).
+    #[serde(default = "content_verification")]
+    pub verify: String,
     pub timeout_min: u32,
 }
 
+fn content_verification() -> String {
+    "content".into()
+}
+
 pub const STRUCTURE_POLICIES: [&str; 2] = ["stop", "ignore"];
+pub const VERIFY_MODES: [&str; 3] = ["content", "counts", "off"];
 pub const DATA_POLICIES: [&str; 3] = ["stop", "skip", "rewrite"];
 
 impl RestoreForm {
@@ -176,6 +188,14 @@ impl RestoreForm {
         if !DATA_POLICIES.contains(&self.data.as_str()) {
             errors.push(FieldError::new("data", "choose stop, skip or rewrite"));
         }
+        let verify = match self.verify.trim() {
+            "" => content_verification(),
+            mode if VERIFY_MODES.contains(&mode) => mode.to_owned(),
+            _ => {
+                errors.push(FieldError::new("verify", "choose content, counts or off"));
+                String::new()
+            }
+        };
         let timeout_min = match self.timeout_min.trim().parse::<u32>() {
             Ok(n) if (1..=MAX_TIMEOUT_MIN).contains(&n) => n,
             _ => {
@@ -204,6 +224,7 @@ impl RestoreForm {
             structure: self.structure.clone(),
             data: self.data.clone(),
             lock: self.lock,
+            verify,
             timeout_min,
         })
     }
@@ -251,6 +272,7 @@ impl RestoreSettings {
             structure: self.structure.clone(),
             data: self.data.clone(),
             lock: self.lock,
+            verify: self.verify.clone(),
             timeout_min: self.timeout_min.to_string(),
         }
     }

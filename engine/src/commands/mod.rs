@@ -3,6 +3,7 @@
 //! exactly that plan.
 
 pub mod backup;
+pub mod compare;
 mod precheck;
 pub mod prune;
 pub mod restore;

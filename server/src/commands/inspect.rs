@@ -1,8 +1,9 @@
 //! Read-only commands: list points, verify the repository.
 
 use clap::Args;
+use tidemark_engine::compare::{plan_compare, run_compare, CompareOptions};
 use tidemark_engine::verify::{verify, VerifyOptions};
-use tidemark_engine::{CancelToken, PointSummary};
+use tidemark_engine::{open_target, CancelToken, PointSummary, SourceUrl};
 
 use super::progress::CliProgress;
 use super::{print_json, Outcome, RepoArgs};
@@ -57,12 +58,24 @@ pub struct VerifyArgs {
     /// Read back every pack and re-hash every chunk.
     #[arg(long)]
     pub read_data: bool,
+    /// Instead of the repository, compare a live target (a database or
+    /// directory URL, as for restore) with the point, read-only: every
+    /// object is read back and compared value for value.
+    #[arg(long, value_name = "URL", requires = "point")]
+    pub against: Option<String>,
+    /// With --against: compare only this object, optionally under another
+    /// name at the target (NAME[=NEWNAME]). Repeatable.
+    #[arg(long, value_name = "NAME[=NEWNAME]", requires = "against")]
+    pub object: Vec<String>,
     #[arg(long)]
     pub json: bool,
 }
 
 impl VerifyArgs {
     pub fn run(self) -> anyhow::Result<Outcome> {
+        if self.against.is_some() {
+            return self.against();
+        }
         let repo = self.repo.open()?;
         let options = VerifyOptions {
             point: self.point,
@@ -100,6 +113,50 @@ impl VerifyArgs {
             );
         }
         Ok(if report.is_clean() {
+            Outcome::Success
+        } else {
+            Outcome::VerificationFailed
+        })
+    }
+}
+
+impl VerifyArgs {
+    /// `verify --point ID --against URL`.
+    fn against(self) -> anyhow::Result<Outcome> {
+        let repo = self.repo.open()?;
+        let point = self.point.as_deref().unwrap_or("latest");
+        let manifest = repo.point(point)?;
+        let url = self.against.as_deref().unwrap_or_default();
+        let mut target = open_target(&SourceUrl::parse(url)?)?;
+        let options = CompareOptions {
+            objects: self
+                .object
+                .iter()
+                .map(|o| match o.split_once('=') {
+                    Some((name, new)) => (name.to_owned(), Some(new.to_owned())),
+                    None => (o.clone(), None),
+                })
+                .collect(),
+        };
+        let plan = plan_compare(&manifest, target.as_ref(), &options)?;
+        let progress = CliProgress::new(self.json);
+        let report = run_compare(
+            &repo,
+            &plan,
+            target.as_mut(),
+            &progress,
+            &CancelToken::new(),
+        )?;
+        if self.json {
+            print_json(&report)?;
+        } else {
+            super::print_checks(&report.checks);
+            println!(
+                "compared point {} with {}: {} equal, {} different, {} not compared by content",
+                plan.point, plan.target, report.equal, report.different, report.unchecked
+            );
+        }
+        Ok(if report.is_equal() {
             Outcome::Success
         } else {
             Outcome::VerificationFailed

@@ -81,6 +81,25 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One line per object read back: how it compared with the point.
+pub fn print_checks(checks: &[tidemark_engine::restore::ObjectCheck]) {
+    use tidemark_engine::restore::CheckOutcome;
+    for check in checks {
+        let mark = match check.outcome {
+            CheckOutcome::Differs(_) => "DIFFERS",
+            CheckOutcome::Content { .. } | CheckOutcome::RowsPresent { .. } => "exact",
+            CheckOutcome::Counts { .. } => "counts",
+            CheckOutcome::NotChecked => continue,
+        };
+        let at = if check.name == check.target_name {
+            String::new()
+        } else {
+            format!(" as {}", check.target_name)
+        };
+        eprintln!("{mark:<7} {}{at}: {}", check.name, check.outcome.describe());
+    }
+}
+
 /// `16MiB`, `64M`, `1G`, `4096`: binary units.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();

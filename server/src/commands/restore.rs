@@ -1,6 +1,7 @@
 use clap::Args;
 use tidemark_engine::restore::{
     plan_restore, run_restore, Action, ConflictPolicy, Outcome as CheckOutcome, RestoreOptions,
+    VerifyMode,
 };
 use tidemark_engine::{open_target, CancelToken, DuplicatePolicy, Selection, SourceUrl, TimeRange};
 
@@ -41,6 +42,11 @@ pub struct RestoreArgs {
     /// refuses new connections until the restore ends, even if it fails.
     #[arg(long)]
     pub lock: bool,
+    /// How restored objects are read back and compared with the point:
+    /// `content` (every value, by digest), `counts` (rows and time spans)
+    /// or `off`.
+    #[arg(long, default_value = "content", value_parser = ["content", "counts", "off"])]
+    pub verify: String,
     /// Show the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -71,6 +77,7 @@ impl RestoreArgs {
                 .collect::<anyhow::Result<_>>()?,
             stop_on_failure: self.all_or_nothing,
             lock: self.lock,
+            verify: self.verify.parse::<VerifyMode>()?,
         };
         let plan = plan_restore(&manifest, target.as_ref(), &options)?;
         if self.dry_run {
@@ -129,15 +136,17 @@ impl RestoreArgs {
             print_json(&stats)?;
         } else {
             eprintln!(
-                "restored {} objects ({}), skipped {}, in {:.1} s",
+                "restored {} objects ({}), skipped {}, in {:.1} s (of which {:.1} s reading back and comparing)",
                 stats.restored,
                 indicatif::HumanBytes(stats.bytes),
                 stats.skipped,
-                stats.seconds
+                stats.seconds,
+                stats.verify_seconds
             );
             for note in &stats.notes {
                 eprintln!("note: {note}");
             }
+            super::print_checks(&stats.checks);
             for (object, reason) in &stats.failed {
                 eprintln!("FAILED {object}: {reason}");
             }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, Notify};
 
-use tidemark_engine::restore::{RestorePlan, RestoreStats};
+use tidemark_engine::restore::{CheckOutcome, ObjectCheck, RestorePlan, RestoreStats};
 use tidemark_engine::{CancelToken, EngineError};
 
 pub use run::{options, plan, rolls_back_as_a_whole, RestoreSpec};
@@ -337,6 +337,10 @@ impl RestoreJobs {
                 }
             }
         };
+        let checks = result
+            .as_ref()
+            .map(|s| s.checks.clone())
+            .unwrap_or_default();
         let (state, error) = match result {
             Ok(stats) if stats.failed.is_empty() => (RestoreState::Finished, None),
             Ok(stats) => {
@@ -363,7 +367,7 @@ impl RestoreJobs {
             Err(EngineError::Cancelled) => (RestoreState::Cancelled, None),
             Err(err) => (RestoreState::Failed, Some(err.to_string())),
         };
-        self.record_end(&spec, &tracker, state, error.as_deref())
+        self.record_end(&spec, &tracker, state, error.as_deref(), &checks)
             .await;
         let last = tracker.snapshot(state, error);
         self.running().remove(&id);
@@ -377,10 +381,19 @@ impl RestoreJobs {
         tracker: &RestoreTracker,
         state: RestoreState,
         error: Option<&str>,
+        checks: &[ObjectCheck],
     ) {
         let catalog = self.catalog();
         let id = spec.restore_id;
         let mut result = Ok(());
+        for check in checks {
+            if result.is_ok() {
+                let (kind, detail) = (check_kind(&check.outcome), check.outcome.describe());
+                result = catalog
+                    .set_restore_object_check(id, &check.name, kind, &detail)
+                    .await;
+            }
+        }
         for (object, failure) in tracker.outcomes() {
             let object_state = if failure.is_some() { "failed" } else { "done" };
             if result.is_ok() {
@@ -402,6 +415,17 @@ impl RestoreJobs {
         if let Err(err) = result {
             tracing::error!(restore_id = id, error = %err, "could not record the end of a restore");
         }
+    }
+}
+
+/// The catalog's name for how an object was checked.
+fn check_kind(outcome: &CheckOutcome) -> &'static str {
+    match outcome {
+        CheckOutcome::Content { .. } => "content",
+        CheckOutcome::RowsPresent { .. } => "rows_present",
+        CheckOutcome::Counts { .. } => "counts",
+        CheckOutcome::NotChecked => "not_checked",
+        CheckOutcome::Differs(_) => "differs",
     }
 }
 
@@ -495,6 +519,8 @@ impl run::RestoreLog for CatalogPlan {
                     "pending".into()
                 },
                 error: None,
+                check_result: None,
+                check_detail: None,
             })
             .collect();
         let written = self.handle.block_on(self.catalog.set_restore_objects(

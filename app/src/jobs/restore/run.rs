@@ -4,6 +4,7 @@
 
 use tidemark_engine::restore::{
     plan_restore, run_restore, ConflictPolicy, RestoreOptions, RestorePlan, RestoreStats,
+    VerifyMode,
 };
 use tidemark_engine::{
     open_target, CancelToken, DuplicatePolicy, EngineError, RepoLocation, Repository, Selection,
@@ -78,6 +79,7 @@ pub fn options(settings: &RestoreSettings, done: &[String]) -> Result<RestoreOpt
         ranges,
         stop_on_failure: true,
         lock: settings.lock,
+        verify: settings.verify.parse::<VerifyMode>()?,
     })
 }
 

@@ -134,7 +134,7 @@ fn RestoreView(
             <dt>"Objects"</dt><dd>{if form.objects.is_empty() { "all, under their own names".to_owned() } else {
                 form.objects.iter().map(|o| if o.name == o.target_name { o.name.clone() } else { format!("{} as {}", o.name, o.target_name) }).collect::<Vec<_>>().join(", ")
             }}</dd>
-            <dt>"Policies"</dt><dd>{format!("force: {}, structure: {}, data: {}, lock: {}", if form.force { "on" } else { "off" }, form.structure, form.data, if form.lock { "on" } else { "off" })}</dd>
+            <dt>"Policies"</dt><dd>{format!("force: {}, structure: {}, data: {}, lock: {}, check: {}", if form.force { "on" } else { "off" }, form.structure, form.data, if form.lock { "on" } else { "off" }, if form.verify.is_empty() { "content" } else { form.verify.as_str() })}</dd>
             <dt>"Timeout"</dt><dd data-testid="restore-timeout">{format!("{} min", detail.timeout_min)}</dd>
             <dt>"Attempts"</dt><dd data-testid="restore-attempt">{detail.attempt}</dd>
             <dt>"Created"</dt><dd>{when(Some(detail.row.created_at))}</dd>
@@ -202,7 +202,7 @@ fn RestoreView(
 
         <h2>"Sub-tasks"</h2>
         <table class="table" data-testid="restore-objects">
-            <thead><tr><th>"Object"</th><th>"Restored as"</th><th>"Action"</th><th>"Size"</th><th>"Rows"</th><th>"State"</th><th>"Error"</th></tr></thead>
+            <thead><tr><th>"Object"</th><th>"Restored as"</th><th>"Action"</th><th>"Size"</th><th>"Rows"</th><th>"State"</th><th>"Check"</th><th>"Error"</th></tr></thead>
             <tbody>
                 {detail.objects.into_iter().map(|o| { let (object, state) = (o.name.clone(), o.state.clone()); view! {
                     <tr data-testid="restore-object" data-object=object data-state=state>
@@ -212,10 +212,22 @@ fn RestoreView(
                         <td>{human_bytes(o.bytes)}</td>
                         <td>{o.rows.map(|r| r.to_string()).unwrap_or_default()}</td>
                         <td>{o.state}</td>
+                        <td data-testid="restore-object-check" data-check=o.check_result.clone().unwrap_or_default()
+                            class=check_class(o.check_result.as_deref())>{o.check_detail.unwrap_or_default()}</td>
                         <td class="error-text">{o.error.unwrap_or_default()}</td>
                     </tr>
                 }}).collect_view()}
             </tbody>
         </table>
+    }
+}
+
+/// Proven exact reads as a pass, a difference as a failure.
+fn check_class(result: Option<&str>) -> &'static str {
+    match result {
+        Some("content" | "rows_present") => "check check--pass",
+        Some("differs") => "check check--fail",
+        Some("counts") => "check check--warn",
+        _ => "check",
     }
 }

@@ -269,6 +269,14 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                     </select>
                 </label>
                 <FieldError field="data" error />
+                <label>"After loading, check"
+                    <select data-testid="verify-mode" on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.verify = v); } prop:value=move || form.with(|f| f.verify.clone())>
+                        <option value="content">"Content: every value read back and compared"</option>
+                        <option value="counts">"Counts: rows and time spans only"</option>
+                        <option value="off">"Nothing"</option>
+                    </select>
+                </label>
+                <FieldError field="verify" error />
                 <label class="checkbox"><input type="checkbox" data-testid="lock" prop:checked=move || form.with(|f| f.lock)
                     on:change=move |ev| { let on = event_target_checked(&ev); form.update(|f| f.lock = on); } />
                     " Lock the target during the restore"</label>

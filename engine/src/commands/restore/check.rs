@@ -5,9 +5,9 @@
 
 use serde::Serialize;
 
-use super::PlannedObject;
 use crate::digest::{difference, digest_rows, RowDigest, RowTally};
 use crate::error::{EngineError, Result};
+use crate::repo::manifest::ObjectEntry;
 use crate::repo::manifest::ObjectKind;
 use crate::source::{DuplicatePolicy, Load, LoadMode, Target};
 
@@ -111,10 +111,10 @@ pub(super) fn keeps_rows(load: &Load) -> bool {
 
 /// Checks one restored object. `digest` and `tally` are what the restore
 /// computed from the stored stream while loading it.
-pub(super) fn check_object(
+pub(crate) fn check_object(
     target: &mut dyn Target,
     mode: VerifyMode,
-    object: &PlannedObject,
+    entry: &ObjectEntry,
     load: &Load,
     digest: Option<RowDigest>,
     tally: Option<RowTally>,
@@ -122,7 +122,6 @@ pub(super) fn check_object(
     if mode == VerifyMode::Off {
         return Ok(CheckOutcome::NotChecked);
     }
-    let entry = &object.entry;
     if let Some(difference) = target.verify_object(entry, load)? {
         return Ok(CheckOutcome::Differs(difference));
     }
@@ -134,7 +133,7 @@ pub(super) fn check_object(
         return Ok(counted("content verification is off"));
     }
     match entry.kind {
-        ObjectKind::File => check_file(target, object, load),
+        ObjectKind::File => check_file(target, entry, load),
         ObjectKind::Table => {
             if load.range.is_some() {
                 return Ok(counted("a time range is compared by rows and time span"));
@@ -173,17 +172,13 @@ pub(super) fn check_object(
 }
 
 /// A file is read back whole and its BLAKE3 compared with the point's.
-fn check_file(
-    target: &mut dyn Target,
-    object: &PlannedObject,
-    load: &Load,
-) -> Result<CheckOutcome> {
-    let Some(expected) = &object.entry.checksum else {
+fn check_file(target: &mut dyn Target, entry: &ObjectEntry, load: &Load) -> Result<CheckOutcome> {
+    let Some(expected) = &entry.checksum else {
         return Ok(CheckOutcome::NotChecked);
     };
     let mut hasher = blake3::Hasher::new();
     let mut size = 0u64;
-    let read = target.read_back(&object.entry, load, &mut |piece| {
+    let read = target.read_back(entry, load, &mut |piece| {
         size += piece.len() as u64;
         hasher.update(piece);
     })?;
@@ -196,7 +191,7 @@ fn check_file(
     } else {
         CheckOutcome::Differs(format!(
             "{} reads back as {size} bytes with BLAKE3 {actual}, the backup holds {} bytes with {expected}",
-            load.name, object.entry.size
+            load.name, entry.size
         ))
     })
 }

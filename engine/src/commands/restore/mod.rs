@@ -18,7 +18,7 @@ use crate::source::{DuplicatePolicy, Load, LoadMode, Target, TimeRange};
 use super::precheck::{lock_check, plan_checks, range_check, target_checks};
 pub use super::precheck::{Outcome, PreCheck};
 
-mod check;
+pub(crate) mod check;
 mod object;
 
 pub use check::{CheckOutcome, ObjectCheck, VerifyMode};
@@ -150,6 +150,8 @@ pub struct RestoreStats {
     pub bytes: u64,
     pub rows: u64,
     pub seconds: f64,
+    /// Of `seconds`, the time spent reading objects back and comparing them.
+    pub verify_seconds: f64,
     /// Objects that could not be restored, or that differ from the
     /// manifest when read back, with the reason; the others were.
     pub failed: Vec<(String, String)>,
@@ -390,7 +392,15 @@ pub fn run_restore(
                 kind: &plan.source_kind,
                 keep_rows: plan.verify == VerifyMode::Content && check::keeps_rows(&load),
             };
-            match restore_one(object, &load, &mut chunks, target, &digesting, progress, cancel) {
+            match restore_one(
+                object,
+                &load,
+                &mut chunks,
+                target,
+                &digesting,
+                progress,
+                cancel,
+            ) {
                 Ok(loaded) => {
                     stats.notes.extend(loaded.notes);
                     loaded_rows.insert(object.name.clone(), (loaded.digest, loaded.tally));
@@ -427,6 +437,7 @@ pub fn run_restore(
     progress.phase(Phase::Committing, true);
     progress.phase(Phase::Verifying, false);
     progress.set_title("verifying");
+    let verifying = Instant::now();
     let mut differences = Vec::new();
     for object in work
         .iter()
@@ -435,7 +446,8 @@ pub fn run_restore(
         cancel.check()?;
         let load = object.load(plan.on_duplicate);
         let (digest, tally) = loaded_rows.remove(&object.name).unwrap_or((None, None));
-        let outcome = check::check_object(target, plan.verify, object, &load, digest, tally)?;
+        let outcome =
+            check::check_object(target, plan.verify, &object.entry, &load, digest, tally)?;
         if let Some(difference) = outcome.difference() {
             progress.object(&object.name, Some(difference));
             differences.push((object.name.clone(), difference.to_owned()));
@@ -447,6 +459,7 @@ pub fn run_restore(
         });
     }
     stats.failed.extend(differences);
+    stats.verify_seconds = verifying.elapsed().as_secs_f64();
     target.unlock()?;
     progress.phase(Phase::Verifying, true);
     progress.finish();
