@@ -16,6 +16,7 @@
 
 mod http;
 mod line;
+mod point;
 mod query;
 mod reader;
 mod sink;
@@ -41,14 +42,52 @@ use query::{
 
 pub use super::dburl::DbLocation as InfluxLocation;
 
-/// Parses an `influxdb://[user[:password]@]host[:port]/database` URL.
-/// Rows of a stored table stream in their canonical form.
-pub fn row_splitter(_entry: &ObjectEntry) -> Option<Box<dyn crate::digest::RowSplitter>> {
-    None
+/// Cuts a stored measurement stream into its points in their canonical
+/// form (see [`point::Point::canonical`]).
+pub fn row_splitter(entry: &ObjectEntry) -> Option<Box<dyn crate::digest::RowSplitter>> {
+    Some(Box::new(reader::LineSplitter {
+        name: entry.name.clone(),
+        buf: Vec::new(),
+        row: Vec::new(),
+    }))
 }
 
+/// Parses an `influxdb://[user[:password]@]host[:port]/database` URL.
 pub fn parse_url(text: &str) -> Result<InfluxLocation> {
     InfluxLocation::parse(text, "influxdb", &[], 8086, "")
+}
+
+/// Refuses a measurement whose name or keys line protocol cannot hold
+/// exactly, or with a field of several types (one per shard: the server
+/// casts its values to one type when they are read). Tag and string
+/// values are checked point by point as they are rendered.
+fn refuse_inexact(name: &str, shape: &Shape) -> Result<()> {
+    let refuse = |why: String| {
+        Err(crate::error::EngineError::invalid(
+            format!("measurement {name}"),
+            format!("it cannot be backed up exactly: {why}"),
+        ))
+    };
+    if let Some(why) = point::unwritable(name, point::Part::Measurement) {
+        return refuse(format!("its name {why}"));
+    }
+    for tag in &shape.tags {
+        if let Some(why) = point::unwritable(tag, point::Part::Tag) {
+            return refuse(format!("tag key {tag:?}: {why}"));
+        }
+    }
+    for (field, types) in &shape.fields {
+        if let Some(why) = point::unwritable(field, point::Part::FieldKey) {
+            return refuse(format!("field key {field:?}: {why}"));
+        }
+        if types.names().len() > 1 {
+            return refuse(format!(
+                "field {field} has the types {} (one per shard), and the server casts its values to one of them when they are read",
+                types.names().join(" and ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// How one measurement is read: its keys and its time bounds.
@@ -120,6 +159,7 @@ impl InfluxSource {
         if shape.fields.is_empty() {
             return Ok(None);
         }
+        refuse_inexact(name, &shape)?;
         let newest = edge_time(&self.http, self.db(), name, &shape, (None, None), true)?;
         let upper = self.until.unwrap_or_else(|| {
             newest
@@ -169,7 +209,7 @@ impl InfluxSource {
                 Ok(())
             },
         )?;
-        let renderer = Renderer::new(name, &plan.shape.tags, &plan.shape.fields);
+        let mut renderer = Renderer::new(name, &plan.shape.tags, &plan.shape.fields);
         let mut first = Vec::new();
         let mut time_min = None;
         for_each_row(
