@@ -69,7 +69,7 @@ fn refuse_inexact(name: &str, shape: &Shape) -> Result<()> {
         ))
     };
     if let Some(why) = point::unwritable(name, point::Part::Measurement) {
-        return refuse(format!("its name {why}"));
+        return refuse(format!("its name: {why}"));
     }
     for tag in &shape.tags {
         if let Some(why) = point::unwritable(tag, point::Part::Tag) {
@@ -164,7 +164,8 @@ impl InfluxSource {
         let upper = self.until.unwrap_or_else(|| {
             newest
                 .map_or(self.started, |t| t.saturating_add(1).max(self.started))
-                .min(query::MAX_TIME)
+                // Exclusive: a point at the latest time is read too.
+                .min(query::MAX_TIME.saturating_add(1))
         });
         let plan = Plan {
             shape,
