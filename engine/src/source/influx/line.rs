@@ -317,6 +317,15 @@ mod tests {
         assert_eq!(next_line(&out[..out.len() - 1]), Ok(None));
         assert_eq!(next_line(&out[..20]), Ok(None));
 
+        // What line protocol cannot hold is refused, naming the value.
+        for (tag, field) in [("\"end\\\\\"", "\"s\""), ("\"h\"", "\"bad \u{FFFD}\"")] {
+            let row = raw(&["7", tag, "null", "null", "null", field, "null"]);
+            let refs: Vec<&RawValue> = row.iter().map(|b| b.as_ref()).collect();
+            let err = renderer.render(&refs, &mut Vec::new()).unwrap_err();
+            assert!(err.contains("1970-01-01T00:00:00.000000007Z"), "{err}");
+            assert!(err.contains("backslash") || err.contains("U+FFFD"), "{err}");
+        }
+
         let empty = raw(&["5", "null", "null", "null", "null", "null", "null"]);
         let refs: Vec<&RawValue> = empty.iter().map(|b| b.as_ref()).collect();
         let mut out = Vec::new();

@@ -9,6 +9,7 @@ use serde_json::value::RawValue;
 
 use super::http::{raw_i64, raw_str};
 use super::line::FieldTypes;
+use super::query::rfc3339;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -55,7 +56,7 @@ pub fn unwritable(name: &str, part: Part) -> Option<&'static str> {
     }
     for (i, &b) in bytes.iter().enumerate() {
         if b == b'\\' && bytes.get(i + 1).is_none_or(|n| specials.contains(n)) {
-            return Some("it holds a backslash before ',', '=' or a space, or at its end, which line protocol reads as an escape");
+            return Some("it holds a backslash before ',', '=' or a space, or at its end, which line protocol cannot write unambiguously (the server reads such names inconsistently)");
         }
     }
     match (part, bytes[0]) {
@@ -108,7 +109,8 @@ impl Columns {
         for ((key, types), cell) in self.fields.iter().zip(&row[1 + self.tags.len()..]) {
             let text = cell.get();
             if text != "null" {
-                let value = typed(text, *types).map_err(|e| format!("field {key}: {e}"))?;
+                let value = typed(text, *types)
+                    .map_err(|e| format!("field {key} of the point at {}: {e}", rfc3339(time)))?;
                 point.fields.push((key.clone(), value));
             }
         }

@@ -132,3 +132,47 @@ impl RowSplitter for LineSplitter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_in_any_pieces_gives_the_same_points() {
+        let stream = b"m,t=a\\ b f=1.5,s=\"x\ny\" 5\nm g=2i,h=true -7\n";
+        let rows = |piece: usize| {
+            let mut splitter = LineSplitter {
+                name: "m".into(),
+                buf: Vec::new(),
+                row: Vec::new(),
+            };
+            let mut rows = Vec::new();
+            for chunk in stream.chunks(piece) {
+                splitter
+                    .feed(chunk, &mut |r| {
+                        rows.push(String::from_utf8(r.to_vec()).unwrap())
+                    })
+                    .unwrap();
+            }
+            splitter.end().unwrap();
+            rows
+        };
+        let whole = rows(stream.len());
+        assert_eq!(whole, ["m,t=a\\ b f=1.5,s=\"x\ny\" 5", "m g=2i,h=true -7"]);
+        assert_eq!(rows(1), whole);
+        assert_eq!(rows(7), whole);
+
+        let mut splitter = LineSplitter {
+            name: "m".into(),
+            buf: Vec::new(),
+            row: Vec::new(),
+        };
+        splitter.feed(b"m f=1 5\nm f=", &mut |_| {}).unwrap();
+        assert!(splitter
+            .end()
+            .unwrap_err()
+            .to_string()
+            .contains("measurement m"));
+        assert!(splitter.feed(b"1 x\n", &mut |_| {}).is_err());
+    }
+}
