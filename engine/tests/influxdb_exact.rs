@@ -444,6 +444,33 @@ fn a_restore_that_loads_other_values_than_the_backup_fails_its_check() {
     );
     assert!(kept.contains("-7.5"), "{kept}");
 
+    // A target whose field has two types (one per shard) would give the
+    // loaded values back cast: refused before anything changes.
+    server.influx(None, "CREATE DATABASE typed");
+    server.write(
+        "typed",
+        &[
+            format!("m,host=h7 n=1i {}", T0 - 30 * 86_400 * 1_000_000_000),
+            format!("m,host=h7 n=1.5 {T0}"),
+        ],
+    );
+    let options = RestoreOptions {
+        objects: vec![("m".into(), None)],
+        on_conflict: ConflictPolicy::Merge,
+        on_duplicate: DuplicatePolicy::Stop,
+        ..RestoreOptions::default()
+    };
+    let done = restore(&repo, &point, &server.url("typed"), options);
+    assert_eq!(done.failed.len(), 1, "{:?}", done.failed);
+    assert!(
+        done.failed[0]
+            .1
+            .contains("field n of measurement m has the types float and integer"),
+        "{:?}",
+        done.failed
+    );
+    assert_eq!(server.count("typed", "m"), 2);
+
     // Merging again where every clash is equal: every backed-up point is
     // present as it was backed up.
     server.influx(None, "CREATE DATABASE equal");

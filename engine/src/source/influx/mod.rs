@@ -13,6 +13,13 @@
 //! manifest always describes exactly what the point holds; `describe` only
 //! estimates them. Only the database's default retention policy is read
 //! and written.
+//!
+//! Points are backed up exactly or refused: every line rendered is parsed
+//! again and must give the server's values (see [`point`]); names line
+//! protocol cannot hold, string values the JSON output cannot tell apart
+//! (U+FFFD) and fields of several types refuse the backup, naming the
+//! measurement. A restore reads each measurement back through the same
+//! query and compares the points' canonical form with the backup's.
 
 mod http;
 mod line;

@@ -56,7 +56,7 @@ pub fn unwritable(name: &str, part: Part) -> Option<&'static str> {
     }
     for (i, &b) in bytes.iter().enumerate() {
         if b == b'\\' && bytes.get(i + 1).is_none_or(|n| specials.contains(n)) {
-            return Some("it holds a backslash before ',', '=' or a space, or at its end, which line protocol cannot write unambiguously (the server reads such names inconsistently)");
+            return Some("it holds a backslash before ',', '=' or a space, or at its end, which line protocol cannot write unambiguously (the server's line and name scanners read such a backslash differently)");
         }
     }
     match (part, bytes[0]) {

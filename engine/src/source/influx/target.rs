@@ -15,7 +15,8 @@
 //! those points out and `stop` fails before anything changes (both look
 //! for them batch by batch); `rewrite` deletes the measurement's points in
 //! the restored time range (all of them without one) and writes the
-//! backup's.
+//! backup's. A field of several types at the target (one per shard) is not
+//! loaded into: the server casts its values when they are read.
 
 use std::collections::HashMap;
 
