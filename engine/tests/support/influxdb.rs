@@ -189,8 +189,21 @@ bind-address = "127.0.0.1:{rpc}"
         }
     }
 
+    /// Writes a raw body of line protocol (any bytes); the server's status
+    /// and answer.
+    pub fn write_raw(&self, db: &str, body: &[u8]) -> (u16, String) {
+        self.http("POST", &format!("/write?db={db}&precision=ns"), body)
+            .unwrap()
+    }
+
     /// Runs InfluxQL with Debian's `influx` client; JSON, nanosecond times.
     pub fn influx(&self, db: Option<&str>, q: &str) -> String {
+        self.influx_as(db, q, "json", "ns")
+    }
+
+    /// Runs InfluxQL with Debian's `influx` client in an output `format`
+    /// (json, csv, column) and time `precision` (ns, rfc3339).
+    pub fn influx_as(&self, db: Option<&str>, q: &str, format: &str, precision: &str) -> String {
         let mut cmd = Command::new("influx");
         cmd.args([
             "-host",
@@ -198,9 +211,9 @@ bind-address = "127.0.0.1:{rpc}"
             "-port",
             &self.port.to_string(),
             "-format",
-            "json",
+            format,
             "-precision",
-            "ns",
+            precision,
         ]);
         if self.auth {
             cmd.args(["-username", ADMIN, "-password", PASSWORD]);
@@ -220,7 +233,10 @@ bind-address = "127.0.0.1:{rpc}"
 
     /// What the server prints for a measurement, its series and keys.
     pub fn snapshot(&self, db: &str, measurement: &str) -> String {
-        let m = format!("\"{}\"", measurement.replace('"', "\\\""));
+        let m = format!(
+            "\"{}\"",
+            measurement.replace('\\', "\\\\").replace('"', "\\\"")
+        );
         [
             format!("SELECT * FROM {m} GROUP BY *"),
             format!("SHOW SERIES FROM {m}"),

@@ -6,7 +6,8 @@
 
 use serde_json::value::RawValue;
 
-use super::http::{raw_i64, raw_str};
+use super::point::{parse_line, Columns};
+use super::query::rfc3339;
 
 /// A field's declared types (a field may have one type per shard).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -49,106 +50,60 @@ impl FieldTypes {
 
 /// Renders rows of `SELECT "t"::tag, ..., "f"::field, ...` (time first,
 /// then the tags, then the fields, in the order given here) as lines.
+/// Each line is parsed again and must give the row's values: what line
+/// protocol cannot hold exactly is refused, never written altered.
 pub struct Renderer {
+    /// The measurement as line protocol writes it.
     measurement: String,
-    tags: Vec<String>,
-    fields: Vec<(String, FieldTypes)>,
+    columns: Columns,
+    row: Vec<u8>,
+    line: Vec<u8>,
 }
 
 impl Renderer {
     pub fn new(measurement: &str, tags: &[String], fields: &[(String, FieldTypes)]) -> Self {
         Renderer {
-            measurement: escape(measurement, &[',', ' ']),
-            tags: tags.iter().map(|t| escape(t, KEY_SPECIALS)).collect(),
-            fields: fields
-                .iter()
-                .map(|(f, types)| (escape(f, KEY_SPECIALS), *types))
-                .collect(),
+            measurement: escape_measurement(measurement),
+            columns: Columns {
+                measurement: measurement.to_owned(),
+                tags: tags.to_vec(),
+                fields: fields.to_vec(),
+            },
+            row: Vec::new(),
+            line: Vec::new(),
         }
     }
 
     /// Appends the row's line to `out` and returns its time; `Ok(None)`
     /// (nothing appended) for a row without any field value.
-    pub fn render(&self, row: &[&RawValue], out: &mut Vec<u8>) -> Result<Option<i64>, String> {
-        let expected = 1 + self.tags.len() + self.fields.len();
-        if row.len() != expected {
+    pub fn render(&mut self, row: &[&RawValue], out: &mut Vec<u8>) -> Result<Option<i64>, String> {
+        let Some(mut point) = self.columns.point(row)? else {
+            return Ok(None);
+        };
+        let at = || rfc3339(point.time);
+        if let Some(why) = point.unwritable() {
             return Err(format!(
-                "a row has {} columns, {expected} expected",
-                row.len()
+                "the point at {} cannot be written as line protocol exactly: {why}",
+                at()
             ));
         }
-        let time = raw_i64(row[0]).ok_or_else(|| format!("bad time {}", row[0].get()))?;
         let start = out.len();
-        out.extend_from_slice(self.measurement.as_bytes());
-        for (key, value) in self.tags.iter().zip(&row[1..]) {
-            match raw_str(value) {
-                Some(value) if !value.is_empty() => {
-                    out.push(b',');
-                    out.extend_from_slice(key.as_bytes());
-                    out.push(b'=');
-                    out.extend_from_slice(escape(&value, KEY_SPECIALS).as_bytes());
-                }
-                _ => {}
-            }
+        point.write_line(&self.measurement, out);
+        let mut parsed = parse_line(&out[start..])
+            .map_err(|e| format!("the line of the point at {} does not parse: {e}", at()))?;
+        parsed.canonical(&mut self.line);
+        point.canonical(&mut self.row);
+        if self.line != self.row {
+            return Err(format!(
+                "the point at {} would be restored as {} instead of {}: line protocol cannot hold it exactly",
+                rfc3339(point.time),
+                String::from_utf8_lossy(&self.line),
+                String::from_utf8_lossy(&self.row)
+            ));
         }
-        let mut separator = b' ';
-        for ((key, types), value) in self.fields.iter().zip(&row[1 + self.tags.len()..]) {
-            let text = value.get();
-            if text == "null" {
-                continue;
-            }
-            out.push(separator);
-            separator = b',';
-            out.extend_from_slice(key.as_bytes());
-            out.push(b'=');
-            render_value(text, *types, out)?;
-        }
-        if separator == b' ' {
-            out.truncate(start);
-            return Ok(None);
-        }
-        out.push(b' ');
-        out.extend_from_slice(time.to_string().as_bytes());
-        out.push(b'\n');
-        Ok(Some(time))
+        Ok(Some(point.time))
     }
 }
-
-/// One field value: the JSON says string, boolean or number; the declared
-/// types say which kind of number (InfluxDB prints `1.0` as `1`).
-fn render_value(text: &str, types: FieldTypes, out: &mut Vec<u8>) -> Result<(), String> {
-    match text.as_bytes().first() {
-        Some(b'"') => {
-            let value: String =
-                serde_json::from_str(text).map_err(|e| format!("bad string value: {e}"))?;
-            out.push(b'"');
-            for c in value.chars() {
-                if c == '"' || c == '\\' {
-                    out.push(b'\\');
-                }
-                let mut utf8 = [0; 4];
-                out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
-            }
-            out.push(b'"');
-        }
-        Some(b't' | b'f') if text == "true" || text == "false" => {
-            out.extend_from_slice(text.as_bytes())
-        }
-        Some(b'-' | b'0'..=b'9') => {
-            let integral = text.bytes().all(|b| b == b'-' || b.is_ascii_digit());
-            out.extend_from_slice(text.as_bytes());
-            // A field of several types (one per shard) counts as integer
-            // when its value has no fraction or exponent.
-            if integral && (types.integer || types.unsigned) {
-                out.push(if types.integer { b'i' } else { b'u' });
-            }
-        }
-        _ => return Err(format!("unexpected field value {text}")),
-    }
-    Ok(())
-}
-
-const KEY_SPECIALS: &[char] = &[',', '=', ' '];
 
 /// Backslash before each of `specials`.
 pub fn escape(text: &str, specials: &[char]) -> String {
@@ -327,7 +282,7 @@ mod tests {
             f.add(t);
             f
         };
-        let renderer = Renderer::new(
+        let mut renderer = Renderer::new(
             "room temp,x",
             &["host".into(), "site id".into()],
             &[
@@ -352,7 +307,7 @@ mod tests {
         let text = String::from_utf8(out.clone()).unwrap();
         assert_eq!(
             text,
-            "room\\ temp\\,x,host=a\\,b\\=c\\ d f=1,i=-3i,s=\"say \\\"hi\\\" \\\\ \n\",b=true 1000\n"
+            "room\\ temp\\,x,host=a\\,b\\=c\\ d f=1.0,i=-3i,s=\"say \\\"hi\\\" \\\\ \n\",b=true 1000\n"
         );
         let line = next_line(&out).unwrap().unwrap();
         assert_eq!(line.len, out.len());
@@ -361,6 +316,15 @@ mod tests {
         assert_eq!(line.series(&out), vec![("host".into(), "a,b=c d".into())]);
         assert_eq!(next_line(&out[..out.len() - 1]), Ok(None));
         assert_eq!(next_line(&out[..20]), Ok(None));
+
+        // What line protocol cannot hold is refused, naming the value.
+        for (tag, field) in [("\"end\\\\\"", "\"s\""), ("\"h\"", "\"bad \u{FFFD}\"")] {
+            let row = raw(&["7", tag, "null", "null", "null", field, "null"]);
+            let refs: Vec<&RawValue> = row.iter().map(|b| b.as_ref()).collect();
+            let err = renderer.render(&refs, &mut Vec::new()).unwrap_err();
+            assert!(err.contains("1970-01-01T00:00:00.000000007Z"), "{err}");
+            assert!(err.contains("backslash") || err.contains("U+FFFD"), "{err}");
+        }
 
         let empty = raw(&["5", "null", "null", "null", "null", "null", "null"]);
         let refs: Vec<&RawValue> = empty.iter().map(|b| b.as_ref()).collect();

@@ -13,9 +13,17 @@
 //! manifest always describes exactly what the point holds; `describe` only
 //! estimates them. Only the database's default retention policy is read
 //! and written.
+//!
+//! Points are backed up exactly or refused: every line rendered is parsed
+//! again and must give the server's values (see [`point`]); names line
+//! protocol cannot hold, string values the JSON output cannot tell apart
+//! (U+FFFD) and fields of several types refuse the backup, naming the
+//! measurement. A restore reads each measurement back through the same
+//! query and compares the points' canonical form with the backup's.
 
 mod http;
 mod line;
+mod point;
 mod query;
 mod reader;
 mod sink;
@@ -41,14 +49,52 @@ use query::{
 
 pub use super::dburl::DbLocation as InfluxLocation;
 
-/// Parses an `influxdb://[user[:password]@]host[:port]/database` URL.
-/// Rows of a stored table stream in their canonical form.
-pub fn row_splitter(_entry: &ObjectEntry) -> Option<Box<dyn crate::digest::RowSplitter>> {
-    None
+/// Cuts a stored measurement stream into its points in their canonical
+/// form (see [`point::Point::canonical`]).
+pub fn row_splitter(entry: &ObjectEntry) -> Option<Box<dyn crate::digest::RowSplitter>> {
+    Some(Box::new(reader::LineSplitter {
+        name: entry.name.clone(),
+        buf: Vec::new(),
+        row: Vec::new(),
+    }))
 }
 
+/// Parses an `influxdb://[user[:password]@]host[:port]/database` URL.
 pub fn parse_url(text: &str) -> Result<InfluxLocation> {
     InfluxLocation::parse(text, "influxdb", &[], 8086, "")
+}
+
+/// Refuses a measurement whose name or keys line protocol cannot hold
+/// exactly, or with a field of several types (one per shard: the server
+/// casts its values to one type when they are read). Tag and string
+/// values are checked point by point as they are rendered.
+fn refuse_inexact(name: &str, shape: &Shape) -> Result<()> {
+    let refuse = |why: String| {
+        Err(crate::error::EngineError::invalid(
+            format!("measurement {name}"),
+            format!("it cannot be backed up exactly: {why}"),
+        ))
+    };
+    if let Some(why) = point::unwritable(name, point::Part::Measurement) {
+        return refuse(format!("its name: {why}"));
+    }
+    for tag in &shape.tags {
+        if let Some(why) = point::unwritable(tag, point::Part::Tag) {
+            return refuse(format!("tag key {tag:?}: {why}"));
+        }
+    }
+    for (field, types) in &shape.fields {
+        if let Some(why) = point::unwritable(field, point::Part::FieldKey) {
+            return refuse(format!("field key {field:?}: {why}"));
+        }
+        if types.names().len() > 1 {
+            return refuse(format!(
+                "field {field} has the types {} (one per shard), and the server casts its values to one of them when they are read",
+                types.names().join(" and ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// How one measurement is read: its keys and its time bounds.
@@ -120,11 +166,13 @@ impl InfluxSource {
         if shape.fields.is_empty() {
             return Ok(None);
         }
+        refuse_inexact(name, &shape)?;
         let newest = edge_time(&self.http, self.db(), name, &shape, (None, None), true)?;
         let upper = self.until.unwrap_or_else(|| {
             newest
                 .map_or(self.started, |t| t.saturating_add(1).max(self.started))
-                .min(query::MAX_TIME)
+                // Exclusive: a point at the latest time is read too.
+                .min(query::MAX_TIME.saturating_add(1))
         });
         let plan = Plan {
             shape,
@@ -169,7 +217,7 @@ impl InfluxSource {
                 Ok(())
             },
         )?;
-        let renderer = Renderer::new(name, &plan.shape.tags, &plan.shape.fields);
+        let mut renderer = Renderer::new(name, &plan.shape.tags, &plan.shape.fields);
         let mut first = Vec::new();
         let mut time_min = None;
         for_each_row(

@@ -6,8 +6,11 @@ use std::io::Read;
 use std::sync::Mutex;
 
 use super::http::{parse_document, Http, QueryStream};
-use super::line::Renderer;
+use super::line::{next_line, Renderer};
+use super::point::parse_line;
 use super::query::{rfc3339, PointStats};
+use crate::digest::RowSplitter;
+use crate::error::{EngineError, Result};
 use crate::source::ReadStats;
 
 pub struct MeasurementReader<'a> {
@@ -25,7 +28,7 @@ pub struct MeasurementReader<'a> {
 
 impl MeasurementReader<'_> {
     /// Renders the next chunk of rows; `false` at the end.
-    fn fill(&mut self) -> Result<bool, String> {
+    fn fill(&mut self) -> std::result::Result<bool, String> {
         self.out.clear();
         self.pos = 0;
         while self.out.is_empty() {
@@ -78,5 +81,98 @@ impl Read for MeasurementReader<'_> {
         buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
+    }
+}
+
+/// Cuts a stored measurement stream into points in their canonical form
+/// ([`super::point::Point::canonical`]), the form the target's read-back
+/// gives too.
+pub struct LineSplitter {
+    pub name: String,
+    pub buf: Vec<u8>,
+    pub row: Vec<u8>,
+}
+
+impl LineSplitter {
+    fn corrupt(&self, detail: impl Into<String>) -> EngineError {
+        EngineError::corrupt(format!("measurement {} in the backup", self.name), detail)
+    }
+}
+
+impl RowSplitter for LineSplitter {
+    fn feed(&mut self, data: &[u8], row: &mut dyn FnMut(&[u8])) -> Result<()> {
+        self.buf.extend_from_slice(data);
+        let mut used = 0;
+        let result = loop {
+            match next_line(&self.buf[used..]) {
+                Ok(Some(line)) => {
+                    let bytes = &self.buf[used..used + line.len];
+                    match parse_line(bytes) {
+                        Ok(mut point) => {
+                            point.canonical(&mut self.row);
+                            row(&self.row);
+                        }
+                        Err(detail) => break Err(detail),
+                    }
+                    used += line.len;
+                }
+                Ok(None) => break Ok(()),
+                Err(detail) => break Err(detail),
+            }
+        };
+        self.buf.drain(..used);
+        result.map_err(|detail| self.corrupt(detail))
+    }
+
+    fn end(&mut self) -> Result<()> {
+        if self.buf.is_empty() {
+            Ok(())
+        } else {
+            Err(self.corrupt("the stream ends in the middle of a line"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_in_any_pieces_gives_the_same_points() {
+        let stream = b"m,t=a\\ b f=1.5,s=\"x\ny\" 5\nm g=2i,h=true -7\n";
+        let rows = |piece: usize| {
+            let mut splitter = LineSplitter {
+                name: "m".into(),
+                buf: Vec::new(),
+                row: Vec::new(),
+            };
+            let mut rows = Vec::new();
+            for chunk in stream.chunks(piece) {
+                splitter
+                    .feed(chunk, &mut |r| {
+                        rows.push(String::from_utf8(r.to_vec()).unwrap())
+                    })
+                    .unwrap();
+            }
+            splitter.end().unwrap();
+            rows
+        };
+        let whole = rows(stream.len());
+        assert_eq!(whole, ["m,t=a\\ b f=1.5,s=\"x\ny\" 5", "m g=2i,h=true -7"]);
+        assert_eq!(rows(1), whole);
+        assert_eq!(rows(7), whole);
+
+        let mut splitter = LineSplitter {
+            name: "m".into(),
+            buf: Vec::new(),
+            row: Vec::new(),
+        };
+        splitter.feed(b"m f=1 5\nm f=", &mut |_| {}).unwrap();
+        assert!(splitter
+            .end()
+            .unwrap_err()
+            .to_string()
+            .contains("measurement m"));
+        assert!(splitter.feed(b"1 x\n", &mut |_| {}).is_err());
     }
 }

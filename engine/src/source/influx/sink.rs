@@ -223,6 +223,18 @@ impl<'a> MeasurementSink<'a> {
             let staged = Shape::read(http, staging, &self.name)?;
             for (field, types) in &staged.fields {
                 if let Some((_, at)) = have.fields.iter().find(|(f, _)| f == field) {
+                    // Read, such a field's values are cast to one type: what
+                    // is loaded into it could not be read back exactly.
+                    let kept = self.mode != LoadMode::Merge(DuplicatePolicy::Rewrite)
+                        || self.range != (None, None);
+                    if kept && at.names().len() > 1 {
+                        return Err(EngineError::Conflict(format!(
+                            "field {field} of measurement {} has the types {} at {} (one per shard), so the server casts its values when they are read; nothing was changed",
+                            self.name,
+                            at.names().join(" and "),
+                            http.at.display()
+                        )));
+                    }
                     if types.names().iter().any(|t| !at.names().contains(t)) {
                         return Err(EngineError::Conflict(format!(
                             "field {field} of measurement {} is {} at {} but {} in the backup; nothing was changed",

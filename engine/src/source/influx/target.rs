@@ -15,13 +15,16 @@
 //! those points out and `stop` fails before anything changes (both look
 //! for them batch by batch); `rewrite` deletes the measurement's points in
 //! the restored time range (all of them without one) and writes the
-//! backup's.
+//! backup's. A field of several types at the target (one per shard) is not
+//! loaded into: the server casts its values when they are read.
 
 use std::collections::HashMap;
 
 use super::http::Http;
+use super::point::Columns;
 use super::query::{
-    databases, measurements, ns_of, point_stats, quote_ident, rfc3339, PointStats, Shape,
+    databases, for_each_row, measurements, ns_of, point_stats, quote_ident, rfc3339, time_where,
+    PointStats, Shape,
 };
 use super::sink::MeasurementSink;
 use super::InfluxLocation;
@@ -231,5 +234,56 @@ impl Target for InfluxTarget {
             )));
         }
         Ok(None)
+    }
+
+    /// Reads the restored measurement back through the query API, as the
+    /// backup read it, each point in the canonical form the backup's
+    /// stream gives ([`super::point::Point::canonical`], under the backup's
+    /// name). A merge that kept existing points is read in the span loaded.
+    fn read_back(
+        &mut self,
+        entry: &ObjectEntry,
+        load: &Load,
+        row: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool> {
+        let shape = Shape::read(&self.http, self.db(), &load.name)?;
+        if shape.fields.is_empty() {
+            return Ok(true);
+        }
+        let (lower, upper) = match (load.mode, self.loaded.get(&load.name)) {
+            (LoadMode::Merge(DuplicatePolicy::Stop | DuplicatePolicy::Skip), Some(kept)) => {
+                match (kept.min, kept.max) {
+                    (Some(lo), Some(hi)) => (Some(lo), Some(hi.saturating_add(1))),
+                    _ => return Ok(true),
+                }
+            }
+            _ => bounds(load.range.as_ref())?,
+        };
+        let q = format!(
+            "SELECT {} FROM {}{}",
+            shape.select_list(),
+            quote_ident(&load.name),
+            time_where(lower, upper)
+        );
+        let columns = Columns {
+            measurement: entry.name.clone(),
+            tags: shape.tags,
+            fields: shape.fields,
+        };
+        let mut canonical = Vec::new();
+        for_each_row(
+            &self.http,
+            self.db(),
+            &q,
+            &format!("read measurement {} back from", load.name),
+            |cells| {
+                if let Some(mut point) = columns.point(cells)? {
+                    point.canonical(&mut canonical);
+                    row(&canonical);
+                }
+                Ok(())
+            },
+        )?;
+        Ok(true)
     }
 }
