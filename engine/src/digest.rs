@@ -116,13 +116,75 @@ pub trait RowSplitter: Send {
     fn end(&mut self) -> Result<()>;
 }
 
+/// A row's time, as its engine reads it from the row's canonical form,
+/// for keeping only the rows of a time range.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RowInstant {
+    /// PostgreSQL's `-infinity`: before every range.
+    Before,
+    /// UTC `YYYY-MM-DD HH:MM:SS.fffffffff`, always nine digits of
+    /// fraction, so instants compare as text.
+    At(String),
+    /// `infinity`: after every range.
+    After,
+}
+
+impl RowInstant {
+    /// An instant from UTC text `YYYY-MM-DD HH:MM:SS[.f…]` (or
+    /// `infinity`, `-infinity`).
+    pub fn from_utc_text(text: &str) -> RowInstant {
+        match text {
+            "infinity" => return RowInstant::After,
+            "-infinity" => return RowInstant::Before,
+            _ => {}
+        }
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let mut digits: String = fraction.chars().take(9).collect();
+        while digits.len() < 9 {
+            digits.push('0');
+        }
+        RowInstant::At(format!("{whole}.{digits}"))
+    }
+}
+
+/// Reads the time of a row in its canonical form (`None`: no time, which
+/// no range keeps).
+pub type RowTime = Box<dyn Fn(&[u8]) -> Option<RowInstant> + Send>;
+
+/// Keeps the rows of `[since, until)`, as a time-range restore loads them.
+pub struct RangeFilter {
+    since: Option<RowInstant>,
+    until: Option<RowInstant>,
+    time: RowTime,
+}
+
+impl RangeFilter {
+    pub fn new(range: &crate::source::TimeRange, time: RowTime) -> Self {
+        RangeFilter {
+            since: range.since.as_deref().map(RowInstant::from_utc_text),
+            until: range.until.as_deref().map(RowInstant::from_utc_text),
+            time,
+        }
+    }
+
+    fn keeps(&self, row: &[u8]) -> bool {
+        let Some(at) = (self.time)(row) else {
+            return false;
+        };
+        self.since.as_ref().is_none_or(|since| at >= *since)
+            && self.until.as_ref().is_none_or(|until| at < *until)
+    }
+}
+
 /// A splitter and the digest of the rows it has cut so far; optionally
 /// also each row's hash, to check later that every row is present in a
-/// table that had rows of its own (a merge).
+/// table that had rows of its own (a merge), and only the rows of a
+/// time range.
 pub struct StreamDigest {
     splitter: Box<dyn RowSplitter>,
     pub digest: RowDigest,
     tally: Option<RowTally>,
+    range: Option<RangeFilter>,
 }
 
 impl StreamDigest {
@@ -131,7 +193,14 @@ impl StreamDigest {
             splitter,
             digest: RowDigest::default(),
             tally: None,
+            range: None,
         }
+    }
+
+    /// Digests only the rows `range` keeps.
+    pub fn in_range(mut self, range: RangeFilter) -> Self {
+        self.range = Some(range);
+        self
     }
 
     /// Also keeps every row's hash (16 bytes a row) for [`RowTally`].
@@ -141,8 +210,11 @@ impl StreamDigest {
     }
 
     pub fn feed(&mut self, data: &[u8]) -> Result<()> {
-        let (digest, tally) = (&mut self.digest, &mut self.tally);
+        let (digest, tally, range) = (&mut self.digest, &mut self.tally, &self.range);
         self.splitter.feed(data, &mut |row| {
+            if range.as_ref().is_some_and(|r| !r.keeps(row)) {
+                return;
+            }
             let hash = row_hash(row);
             digest.add_hash(&hash);
             if let Some(tally) = tally.as_mut() {
@@ -243,6 +315,18 @@ mod tests {
         let mut parts = digest(&[b"a"]);
         parts.combine(&digest(&[b"c", b"b"]));
         assert_eq!(parts, abc);
+    }
+
+    #[test]
+    fn instants_compare_in_time_order() {
+        let at = RowInstant::from_utc_text;
+        assert!(at("-infinity") < at("0001-01-01 00:00:00"));
+        assert!(at("2026-11-01 10:00:00") < at("2026-11-01 10:00:00.000000001"));
+        assert_eq!(
+            at("2026-11-01 10:00:00.5"),
+            at("2026-11-01 10:00:00.500000000")
+        );
+        assert!(at("9999-12-31 23:59:59.999999") < at("infinity"));
     }
 
     #[test]

@@ -6,7 +6,9 @@
 mod support;
 
 use tidemark_engine::backup::{plan_backup, run_backup, BackupOptions};
-use tidemark_engine::restore::{plan_restore, run_restore, ConflictPolicy, RestoreOptions};
+use tidemark_engine::restore::{
+    plan_restore, run_restore, CheckOutcome, ConflictPolicy, RestoreOptions,
+};
 use tidemark_engine::{
     open_source, open_target, CancelToken, DuplicatePolicy, EngineError, NoProgress, Repository,
     Selection, SourceUrl, TimeRange,
@@ -491,6 +493,13 @@ fn time_ranges_at_backup_and_at_restore_give_exact_counts() {
     .unwrap();
     assert!(done.failed.is_empty(), "{:?}", done.failed);
     assert_eq!(server.count("half", "metrics"), 360);
+    // The range's rows were digested from the stored stream and read back.
+    assert_eq!(
+        done.checks[0].outcome,
+        CheckOutcome::Content { rows: Some(360) },
+        "{:?}",
+        done.checks
+    );
     let outside = format!(
         "SELECT * FROM metrics WHERE time < {} OR time >= {}",
         T0 + 7200 * SECOND,
@@ -518,6 +527,12 @@ fn time_ranges_at_backup_and_at_restore_give_exact_counts() {
     )
     .unwrap();
     assert!(done.failed.is_empty(), "{:?}", done.failed);
+    assert_eq!(
+        done.checks[0].outcome,
+        CheckOutcome::Content { rows: Some(360) },
+        "{:?}",
+        done.checks
+    );
     assert_same(
         &server.snapshot("ranged", "metrics"),
         &before,

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::restore::check::check_object;
+use super::restore::check::{check_object, Expected};
 use super::restore::{fetch_chunk, CheckOutcome, ObjectCheck, VerifyMode};
 use crate::digest::{RowDigest, StreamDigest};
 use crate::error::Result;
@@ -131,7 +131,11 @@ pub fn run_compare(
                 )?),
                 (None, None) => None,
             };
-            check_object(target, VerifyMode::Content, entry, &load, digest, None)?
+            let expected = Expected {
+                digest,
+                ..Expected::default()
+            };
+            check_object(target, VerifyMode::Content, entry, &load, expected)?
         };
         match &outcome {
             CheckOutcome::Content { .. } | CheckOutcome::RowsPresent { .. } => report.equal += 1,

@@ -28,7 +28,7 @@ pub use sqlite::SqliteSource;
 pub use sqlite_target::SqliteTarget;
 pub use url::SourceUrl;
 
-use crate::digest::RowSplitter;
+use crate::digest::{RowSplitter, RowTime};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::{ObjectEntry, Selection};
 
@@ -183,6 +183,19 @@ pub fn row_splitter(kind: &str, entry: &ObjectEntry) -> Option<Box<dyn RowSplitt
         "mysql" => mysql::row_splitter(entry),
         "sqlite" => sqlite_frames::row_splitter(entry),
         "influxdb" => influx::row_splitter(entry),
+        _ => None,
+    }
+}
+
+/// How to read the time of a row that [`row_splitter`] cut, for a table
+/// with one time column; `None` when its rows cannot be filtered by time
+/// (a time-range restore is then compared by counts and span only).
+pub fn row_time(kind: &str, entry: &ObjectEntry) -> Option<RowTime> {
+    if entry.kind != crate::repo::manifest::ObjectKind::Table {
+        return None;
+    }
+    match kind {
+        "influxdb" => influx::row_time(entry),
         _ => None,
     }
 }

@@ -102,23 +102,35 @@ impl CheckOutcome {
 /// Whether the rows' hashes are kept while loading: a merge that keeps
 /// the table's own rows is checked row by row.
 pub(super) fn keeps_rows(load: &Load) -> bool {
-    load.range.is_none()
-        && matches!(
-            load.mode,
-            LoadMode::Merge(DuplicatePolicy::Stop | DuplicatePolicy::Skip)
-        )
+    matches!(
+        load.mode,
+        LoadMode::Merge(DuplicatePolicy::Stop | DuplicatePolicy::Skip)
+    )
 }
 
-/// Checks one restored object. `digest` and `tally` are what the restore
-/// computed from the stored stream while loading it.
+/// What the restore computed from the stored stream while loading an
+/// object: the digest of the rows it loaded (of its time range only when
+/// `ranged`) and, for a merge, each row's hash.
+#[derive(Default)]
+pub(crate) struct Expected {
+    pub digest: Option<RowDigest>,
+    pub tally: Option<RowTally>,
+    pub ranged: bool,
+}
+
+/// Checks one restored object against what was loaded into it.
 pub(crate) fn check_object(
     target: &mut dyn Target,
     mode: VerifyMode,
     entry: &ObjectEntry,
     load: &Load,
-    digest: Option<RowDigest>,
-    tally: Option<RowTally>,
+    expected: Expected,
 ) -> Result<CheckOutcome> {
+    let Expected {
+        digest,
+        tally,
+        ranged,
+    } = expected;
     if mode == VerifyMode::Off {
         return Ok(CheckOutcome::NotChecked);
     }
@@ -135,8 +147,10 @@ pub(crate) fn check_object(
     match entry.kind {
         ObjectKind::File => check_file(target, entry, load),
         ObjectKind::Table => {
-            if load.range.is_some() {
-                return Ok(counted("a time range is compared by rows and time span"));
+            if load.range.is_some() && !ranged {
+                return Ok(counted(
+                    "the rows' time cannot be read from this source's stream, so a time range is compared by rows and time span",
+                ));
             }
             if let Some(mut tally) = tally {
                 let name = &load.name;
@@ -154,7 +168,8 @@ pub(crate) fn check_object(
                     ))
                 });
             }
-            let Some(expected) = digest.or(entry.digest) else {
+            let recorded = entry.digest.filter(|_| load.range.is_none());
+            let Some(expected) = digest.or(recorded) else {
                 return Ok(counted("rows of this source have no content digest"));
             };
             let Some(actual) = digest_rows(|row| target.read_back(entry, load, row))? else {

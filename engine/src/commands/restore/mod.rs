@@ -403,7 +403,12 @@ pub fn run_restore(
             ) {
                 Ok(loaded) => {
                     stats.notes.extend(loaded.notes);
-                    loaded_rows.insert(object.name.clone(), (loaded.digest, loaded.tally));
+                    let expected = check::Expected {
+                        digest: loaded.digest,
+                        tally: loaded.tally,
+                        ranged: loaded.ranged,
+                    };
+                    loaded_rows.insert(object.name.clone(), expected);
                     stats.restored += 1;
                     stats.bytes += object.size;
                     let rows = object.rows.unwrap_or(0);
@@ -445,9 +450,8 @@ pub fn run_restore(
     {
         cancel.check()?;
         let load = object.load(plan.on_duplicate);
-        let (digest, tally) = loaded_rows.remove(&object.name).unwrap_or((None, None));
-        let outcome =
-            check::check_object(target, plan.verify, &object.entry, &load, digest, tally)?;
+        let expected = loaded_rows.remove(&object.name).unwrap_or_default();
+        let outcome = check::check_object(target, plan.verify, &object.entry, &load, expected)?;
         if let Some(difference) = outcome.difference() {
             progress.object(&object.name, Some(difference));
             differences.push((object.name.clone(), difference.to_owned()));

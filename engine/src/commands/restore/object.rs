@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 use std::sync::mpsc::Receiver;
 
 use super::{Fetched, PlannedObject};
-use crate::digest::{RowDigest, RowTally, StreamDigest};
+use crate::digest::{RangeFilter, RowDigest, RowTally, StreamDigest};
 use crate::error::{EngineError, Result};
 use crate::progress::{CancelToken, Progress};
 use crate::repo::blob;
 use crate::repo::index::Index;
 use crate::repo::manifest::Part;
 use crate::repo::Repository;
-use crate::source::{row_splitter, Load, Target};
+use crate::source::{row_splitter, row_time, Load, Target};
 
 /// What restoring one object gives besides the target's notes: the
 /// digest of the rows it loaded, computed from the stored stream (and
@@ -23,6 +23,8 @@ pub(super) struct Loaded {
     pub notes: Vec<String>,
     pub digest: Option<RowDigest>,
     pub tally: Option<RowTally>,
+    /// The digest covers only the rows of the load's time range.
+    pub ranged: bool,
 }
 /// Hands out decoded chunks in the order they were asked for.
 pub(super) struct InOrder {
@@ -102,14 +104,25 @@ pub(super) fn restore_one(
         ));
     }
     let splitter = || row_splitter(digesting.kind, entry);
-    let mut rows = splitter().map(|s| {
-        let digest = StreamDigest::new(s);
-        if digesting.keep_rows {
-            digest.keeping_rows()
-        } else {
-            digest
-        }
-    });
+    // A time range loads only some rows: digest those, when the rows' time
+    // can be read; otherwise the range is compared by counts.
+    let range = match &load.range {
+        Some(range) => row_time(digesting.kind, entry).map(|t| RangeFilter::new(range, t)),
+        None => None,
+    };
+    let ranged = range.is_some();
+    let mut rows = splitter()
+        .filter(|_| load.range.is_none() || ranged)
+        .map(|s| {
+            let mut digest = StreamDigest::new(s);
+            if digesting.keep_rows {
+                digest = digest.keeping_rows();
+            }
+            match range {
+                Some(range) => digest.in_range(range),
+                None => digest,
+            }
+        });
     for (number, part) in parts.iter().enumerate() {
         let mut started = if number == 0 {
             Ok(())
@@ -166,7 +179,7 @@ pub(super) fn restore_one(
         }
     };
     // The stored stream must hold the rows the backup digested.
-    if let (Some(recorded), Some(computed)) = (&entry.digest, &digest) {
+    if let (Some(recorded), Some(computed), false) = (&entry.digest, &digest, ranged) {
         if recorded != computed {
             sink.abort();
             return Err(EngineError::corrupt(
@@ -179,6 +192,7 @@ pub(super) fn restore_one(
         notes: sink.commit()?,
         digest,
         tally,
+        ranged,
     })
 }
 

@@ -59,6 +59,19 @@ pub fn row_splitter(entry: &ObjectEntry) -> Option<Box<dyn crate::digest::RowSpl
     }))
 }
 
+/// A point's time: the last field of its canonical form, nanoseconds
+/// since the epoch.
+pub fn row_time(_entry: &ObjectEntry) -> Option<crate::digest::RowTime> {
+    Some(Box::new(|row: &[u8]| {
+        let at = row.iter().rposition(|&b| b == b' ')?;
+        let ns: i64 = std::str::from_utf8(&row[at + 1..]).ok()?.parse().ok()?;
+        let time = chrono::DateTime::from_timestamp_nanos(ns);
+        Some(crate::digest::RowInstant::At(
+            time.format("%Y-%m-%d %H:%M:%S%.9f").to_string(),
+        ))
+    }))
+}
+
 /// Parses an `influxdb://[user[:password]@]host[:port]/database` URL.
 pub fn parse_url(text: &str) -> Result<InfluxLocation> {
     InfluxLocation::parse(text, "influxdb", &[], 8086, "")
