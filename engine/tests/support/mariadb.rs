@@ -73,6 +73,8 @@ impl MariaDb {
                 "--skip-log-bin",
                 "--innodb-buffer-pool-size=128M",
                 "--innodb-flush-log-at-trx-commit=0",
+                // Rows with BLOBs larger than the 16 MiB default.
+                "--max-allowed-packet=64M",
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -186,6 +188,42 @@ impl MariaDb {
             })
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    /// `mariadb-dump --hex-blob --routines --events --triggers` of one
+    /// database (structure, data, programs), without the dump date and
+    /// with the database's name replaced by `DB`.
+    pub fn dump(&self, db: &str) -> String {
+        let out = Command::new("mariadb-dump")
+            .arg("--no-defaults")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-P",
+                &self.port.to_string(),
+                "-u",
+                USER,
+                "--hex-blob",
+                "--routines",
+                "--events",
+                "--triggers",
+                "--skip-dump-date",
+                "--skip-comments",
+                "--skip-extended-insert",
+                "--order-by-primary",
+                "--max-allowed-packet=64M",
+                db,
+            ])
+            .env("MYSQL_PWD", PASSWORD)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mariadb-dump: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .replace(&format!("`{db}`"), "`DB`")
     }
 
     /// `CHECKSUM TABLE`'s value for one table.

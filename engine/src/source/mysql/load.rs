@@ -1,6 +1,12 @@
 //! Loading one table into MariaDB/MySQL: rows in batched INSERTs inside
 //! one transaction, into the table, a staging copy swapped in at commit, or
 //! a temporary table whose rows join the existing table at commit.
+//!
+//! Each value is sent as bytes and named with the character set it is in
+//! (`CONVERT(? USING cs)`), so text goes into a column of the same
+//! character set unchanged and into any other one converted by the server.
+
+use std::collections::HashMap;
 
 use sqlx::mysql::MySqlConnection;
 use sqlx::Executor;
@@ -11,8 +17,15 @@ use crate::error::{EngineError, Result};
 use crate::source::dbio::duplicate_key;
 use crate::source::ObjectSink;
 
-/// Rows per INSERT statement (well under the placeholder limit).
+/// Rows per INSERT statement, at most.
 const ROWS_PER_INSERT: usize = 500;
+/// Placeholders per statement (the protocol counts them in 16 bits).
+const MAX_PLACEHOLDERS: usize = 65_535;
+/// Bytes of values per INSERT statement, at most (rows larger than this
+/// go one at a time, up to the server's max_allowed_packet).
+const BATCH_BYTES: u64 = 4 * 1024 * 1024;
+/// What a statement needs besides its values' bytes.
+const PACKET_HEADROOM: u64 = 64 * 1024;
 /// The temporary table merges and time ranges load into first.
 pub const STAGE_NAME: &str = "tidemark_stage";
 pub const STAGE: &str = "`tidemark_stage`";
@@ -45,6 +58,27 @@ pub struct TableSink<'a> {
     pub reader: RowReader,
     pub batch: Vec<Row>,
     pub loaded: u64,
+    /// Bytes the rows in `batch` take in a statement.
+    pub batch_bytes: u64,
+    /// The target's max_allowed_packet: no statement may be larger.
+    pub max_packet: u64,
+    /// The character sets of the target's columns (streams of older
+    /// points hold text as utf8mb4 and say nothing of it).
+    pub target_charsets: HashMap<String, String>,
+    /// Where the stream's column order is kept for the read-back.
+    pub loaded_columns: &'a mut HashMap<String, Vec<String>>,
+}
+
+/// A character set name from a stream goes into SQL: only a plain word.
+fn charset_word(table: &str, charset: &str) -> Result<String> {
+    if !charset.is_empty() && charset.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        Ok(charset.to_owned())
+    } else {
+        Err(EngineError::corrupt(
+            format!("table {table}"),
+            format!("its stream names the character set {charset:?}"),
+        ))
+    }
 }
 
 impl TableSink<'_> {
@@ -58,7 +92,8 @@ impl TableSink<'_> {
             .map(|c| quote_ident(c))
             .collect::<Vec<_>>()
             .join(", ");
-        let one = format!("({})", vec!["?"; columns.len()].join(", "));
+        let placeholders = self.placeholders(&columns)?;
+        let one = format!("({})", placeholders.join(", "));
         let sql = format!(
             "INSERT INTO {} ({list}) VALUES {}",
             quote_ident(&self.load_into),
@@ -78,6 +113,60 @@ impl TableSink<'_> {
                 .map_err(|e| my_error(at, &format!("load table {} into", self.table), e))
         })?;
         self.loaded += count;
+        self.batch_bytes = 0;
+        Ok(())
+    }
+
+    /// One placeholder per column, naming the character set of its bytes.
+    fn placeholders(&self, columns: &[String]) -> Result<Vec<String>> {
+        let convert = |charset: &str| -> Result<String> {
+            Ok(format!("CONVERT(? USING {})", charset_word(&self.table, charset)?))
+        };
+        match &self.reader.charsets {
+            Some(charsets) => charsets
+                .iter()
+                .map(|cs| if cs.is_empty() { Ok("?".into()) } else { convert(cs) })
+                .collect(),
+            None => columns
+                .iter()
+                .map(|c| match self.target_charsets.get(c) {
+                    Some(cs) if !cs.is_empty() => convert("utf8mb4"),
+                    _ => Ok("?".into()),
+                })
+                .collect(),
+        }
+    }
+
+    /// Takes one row into the batch, sending the batch first when the row
+    /// would make its statement too large.
+    fn take(&mut self, row: Row) -> Result<()> {
+        // A value costs its bytes, a length and its type in the statement.
+        let bytes: u64 = row
+            .iter()
+            .map(|v| v.as_ref().map_or(0, |b| b.len() as u64 + 9) + 2)
+            .sum();
+        let limit = self.max_packet.saturating_sub(PACKET_HEADROOM);
+        if bytes > limit {
+            return Err(EngineError::invalid(
+                format!("table {}", self.table),
+                format!(
+                    "row {} holds {bytes} bytes, more than the target's max_allowed_packet ({} bytes) lets one statement carry; \
+                     raise max_allowed_packet on the target server (e.g. SET GLOBAL max_allowed_packet = {}) and restore again; nothing was committed",
+                    self.loaded + self.batch.len() as u64 + 1,
+                    self.max_packet,
+                    (bytes + PACKET_HEADROOM).next_power_of_two()
+                ),
+            ));
+        }
+        let width = row.len().max(1);
+        let rows = ROWS_PER_INSERT.min(MAX_PLACEHOLDERS / width).max(1);
+        if !self.batch.is_empty()
+            && (self.batch_bytes + bytes > BATCH_BYTES.min(limit) || self.batch.len() >= rows)
+        {
+            self.flush()?;
+        }
+        self.batch.push(row);
+        self.batch_bytes += bytes;
         Ok(())
     }
 
@@ -102,16 +191,20 @@ impl ObjectSink for TableSink<'_> {
     fn write(&mut self, data: &[u8]) -> Result<()> {
         self.reader.feed(data);
         let what = format!("table {}", self.table);
-        while let Some(row) = self.reader.next_row(&what)? {
-            self.batch.push(row);
-            if self.batch.len() >= ROWS_PER_INSERT {
-                if let Err(err) = self.flush() {
+        loop {
+            let row = match self.reader.next_row(&what) {
+                Ok(Some(row)) => row,
+                Ok(None) => return Ok(()),
+                Err(err) => {
                     self.rollback();
                     return Err(err);
                 }
+            };
+            if let Err(err) = self.take(row) {
+                self.rollback();
+                return Err(err);
             }
         }
-        Ok(())
     }
 
     fn commit(mut self: Box<Self>) -> Result<Vec<String>> {
@@ -173,6 +266,7 @@ impl ObjectSink for TableSink<'_> {
                 return Err(err);
             }
         }
+        self.loaded_columns.insert(self.table.clone(), columns);
         let (at, conn) = (&self.at, &mut *self.conn);
         self.rt.block_on(async {
             conn.execute("COMMIT")

@@ -3,13 +3,16 @@
 //! transaction. An existing table is loaded into a staging copy and swapped
 //! in with one `RENAME TABLE`, so a failed load leaves it as it was.
 
+use std::collections::HashMap;
+
 use sqlx::mysql::MySqlConnection;
 use sqlx::{Connection, Executor};
 
+use super::columns::{read_rows, select_list, table_columns};
 use super::conn::{connect, my_error, quote_ident, MyLocation};
 use super::load::{Merged, TableSink, STAGE, STAGE_NAME};
-use super::rows::RowReader;
-use super::{STATEMENT_END, TABLES, VIEWS};
+use super::rows::{push_row, RowReader, FORMAT_BYTES};
+use super::{programs, EVENTS, ROUTINES, STATEMENT_END, TABLES, TRIGGERS, VIEWS};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::{ObjectEntry, ObjectKind};
 use crate::source::dbio::{
@@ -20,12 +23,25 @@ use crate::source::{DuplicatePolicy, Load, LoadMode, ObjectSink, Target};
 
 const STAGING_SUFFIX: &str = "__tidemark_new";
 
+/// The restore's session: values are checked strictly (an error, never a
+/// silent truncation), zero dates and a zero in an AUTO_INCREMENT column
+/// are kept, times are UTC, text statements are utf8mb4.
+const SESSION: &str = "SET SESSION foreign_key_checks = 0, unique_checks = 0, \
+    sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00', \
+    character_set_client = utf8mb4, character_set_results = utf8mb4, collation_connection = utf8mb4_unicode_ci";
+
 pub struct MySqlTarget {
     at: MyLocation,
     rt: tokio::runtime::Runtime,
     conn: Option<MySqlConnection>,
     views: Option<Vec<u8>>,
     created: Vec<String>,
+    /// The stored programs each structure object held, checked when read back.
+    programs: HashMap<String, Vec<(String, String)>>,
+    /// Each loaded table's columns in the order of its stream.
+    loaded_columns: HashMap<String, Vec<String>>,
+    /// The server's max_allowed_packet, read when connecting.
+    max_packet: u64,
 }
 
 impl MySqlTarget {
@@ -36,6 +52,9 @@ impl MySqlTarget {
             conn: None,
             views: None,
             created: Vec::new(),
+            programs: HashMap::new(),
+            loaded_columns: HashMap::new(),
+            max_packet: 0,
         })
     }
 
@@ -57,12 +76,17 @@ impl MySqlTarget {
                     .map_err(|e| my_error(&at, "create the database", e))?;
                 let _ = server.close().await;
                 let mut conn = connect(&at, true).await?;
-                conn.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0")
+                conn.execute(SESSION)
                     .await
                     .map_err(|e| my_error(&at, "prepare", e))?;
-                Ok::<_, EngineError>(conn)
+                let packet: u64 = sqlx::query_scalar("SELECT CAST(@@max_allowed_packet AS UNSIGNED)")
+                    .fetch_one(&mut conn)
+                    .await
+                    .map_err(|e| my_error(&at, "read max_allowed_packet of", e))?;
+                Ok::<_, EngineError>((conn, packet))
             })?;
-            self.conn = Some(conn);
+            self.conn = Some(conn.0);
+            self.max_packet = conn.1;
         }
         self.conn.as_mut().ok_or_else(|| EngineError::Database {
             what: format!("connect to {}", self.at.display()),
@@ -120,6 +144,20 @@ impl MySqlTarget {
             VIEWS => {
                 self.views = Some(sql);
                 Ok(Vec::new())
+            }
+            ROUTINES | TRIGGERS | EVENTS => {
+                let text = String::from_utf8(sql).map_err(|_| {
+                    EngineError::corrupt(format!("object {name}"), "its statements are not UTF-8")
+                })?;
+                self.conn()?;
+                let MySqlTarget { at, rt, conn, .. } = self;
+                let conn = conn.as_mut().ok_or_else(|| EngineError::Database {
+                    what: format!("connect to {}", at.display()),
+                    detail: "no connection".into(),
+                })?;
+                let done = rt.block_on(programs::replay(conn, at, &text, SESSION))?;
+                self.programs.insert(name.to_owned(), done.programs);
+                Ok(done.notes)
             }
             other => Err(unknown_structure(other)),
         }
@@ -208,7 +246,13 @@ impl Target for MySqlTarget {
         };
         let at = self.at.clone();
         self.conn()?;
-        let MySqlTarget { rt, conn, .. } = self;
+        let max_packet = self.max_packet;
+        let MySqlTarget {
+            rt,
+            conn,
+            loaded_columns,
+            ..
+        } = self;
         let conn = conn.as_mut().ok_or_else(|| EngineError::Database {
             what: format!("connect to {}", at.display()),
             detail: "no connection".into(),
@@ -277,6 +321,19 @@ impl Target for MySqlTarget {
                 .await
                 .map_err(|e| my_error(&at, "start a transaction in", e))
         })?;
+        // The table whose columns the rows go into (a temporary table is
+        // not listed: the one it copies is).
+        let shape = match (&merged, tables.iter().any(|t| t == name)) {
+            (None, _) => load_into.as_str(),
+            (Some(_), true) => name,
+            (Some(_), false) => entry.name.as_str(),
+        };
+        let target_charsets = rt
+            .block_on(table_columns(conn, shape))
+            .map_err(|e| my_error(&at, "read the columns of", e))?
+            .into_iter()
+            .map(|c| (c.name, c.charset))
+            .collect();
         Ok(Box::new(TableSink {
             at,
             rt,
@@ -289,6 +346,10 @@ impl Target for MySqlTarget {
             reader: RowReader::default(),
             batch: Vec::new(),
             loaded: 0,
+            batch_bytes: 0,
+            max_packet,
+            target_charsets,
+            loaded_columns,
         }))
     }
 
@@ -301,6 +362,14 @@ impl Target for MySqlTarget {
     }
 
     fn verify_object(&mut self, entry: &ObjectEntry, load: &Load) -> Result<Option<String>> {
+        if let Some(expected) = self.programs.get(&entry.name).cloned() {
+            self.conn()?;
+            let MySqlTarget { at, rt, conn, .. } = self;
+            let Some(conn) = conn.as_mut() else {
+                return Ok(None);
+            };
+            return rt.block_on(programs::missing(conn, at, &expected));
+        }
         if entry.kind != ObjectKind::Table || entry.rows.is_none() {
             return Ok(None);
         }
@@ -347,7 +416,65 @@ impl Target for MySqlTarget {
     fn finish(&mut self, _restored: &[(ObjectEntry, String)]) -> Result<()> {
         if let Some(views) = self.views.take() {
             self.run_statements("views", &views)?;
+            // A view's statements set the character sets it was made under.
+            self.run_statements("the session", SESSION.as_bytes())?;
         }
         Ok(())
+    }
+
+    /// Reads the table back with the SELECT the backup streamed it with,
+    /// in the stream's column order and value encoding.
+    fn read_back(
+        &mut self,
+        entry: &ObjectEntry,
+        load: &Load,
+        row: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool> {
+        let column_bytes = match entry.format.as_deref() {
+            Some(FORMAT_BYTES) => true,
+            None => false,
+            Some(_) => return Ok(false),
+        };
+        if entry.kind != ObjectKind::Table {
+            return Ok(false);
+        }
+        let name = load.name.as_str();
+        let order = self.loaded_columns.get(name).cloned();
+        self.conn()?;
+        let MySqlTarget { at, rt, conn, .. } = self;
+        let Some(conn) = conn.as_mut() else {
+            return Ok(false);
+        };
+        let doing = format!("read back table {name} of");
+        rt.block_on(async {
+            let mut columns = table_columns(conn, name)
+                .await
+                .map_err(|e| my_error(at, &doing, e))?;
+            if let Some(order) = order {
+                let mut ordered = Vec::with_capacity(order.len());
+                for wanted in &order {
+                    let found = columns.iter().position(|c| c.name == *wanted);
+                    let Some(found) = found else {
+                        return Err(EngineError::invalid(
+                            format!("table {name}"),
+                            format!("column {wanted} of the backup is not in the restored table"),
+                        ));
+                    };
+                    ordered.push(columns.swap_remove(found));
+                }
+                columns = ordered;
+            }
+            let sql = format!("SELECT {} FROM {}", select_list(&columns), quote_ident(name));
+            let mut scratch = Vec::new();
+            read_rows(conn, &sql, columns.len(), column_bytes, |values| {
+                scratch.clear();
+                push_row(&mut scratch, &values);
+                row(&scratch);
+                true
+            })
+            .await
+            .map_err(|e| my_error(at, &doing, e))
+        })?;
+        Ok(true)
     }
 }

@@ -1,0 +1,101 @@
+//! A table's stored columns and how they are read: the one SELECT the
+//! backup streams and the restore reads back, so the two compare value
+//! for value.
+
+use futures::StreamExt;
+use sqlx::mysql::MySqlConnection;
+use sqlx::{Executor, Row};
+
+use super::conn::quote_ident;
+use super::rows::StreamColumn;
+
+/// A column the backup stores (generated columns are computed again).
+#[derive(Debug, Clone)]
+pub struct TableColumn {
+    pub name: String,
+    pub data_type: String,
+    /// Empty for columns without a character set.
+    pub charset: String,
+}
+
+impl TableColumn {
+    pub fn stream(&self) -> StreamColumn {
+        StreamColumn {
+            name: self.name.clone(),
+            charset: self.charset.clone(),
+        }
+    }
+}
+
+/// The stored columns of `table` in the current database, in order.
+pub async fn table_columns(
+    conn: &mut MySqlConnection,
+    table: &str,
+) -> std::result::Result<Vec<TableColumn>, sqlx::Error> {
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT COLUMN_NAME, DATA_TYPE, CHARACTER_SET_NAME FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND IS_GENERATED = 'NEVER' ORDER BY ORDINAL_POSITION",
+    )
+    .bind(table)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, data_type, charset)| TableColumn {
+            name,
+            data_type,
+            charset: charset.unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// The SELECT list reading `columns`. FLOAT's text form has 6 digits; as
+/// DOUBLE it is exact (shortest round-trip form), and storing it back
+/// rounds to the same FLOAT.
+pub fn select_list(columns: &[TableColumn]) -> String {
+    columns
+        .iter()
+        .map(|c| match c.data_type.as_str() {
+            "float" => format!("CAST({} AS DOUBLE)", quote_ident(&c.name)),
+            _ => quote_ident(&c.name),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Reads `sql`'s rows with every value as the column's own bytes
+/// (`binary`: no conversion to the connection's character set) or, for
+/// streams of older points, as utf8mb4 text; hands each row's values over.
+pub async fn read_rows<F>(
+    conn: &mut MySqlConnection,
+    sql: &str,
+    width: usize,
+    column_bytes: bool,
+    mut each: F,
+) -> std::result::Result<(), sqlx::Error>
+where
+    F: FnMut(Vec<Option<Vec<u8>>>) -> bool,
+{
+    let results = if column_bytes { "binary" } else { "utf8mb4" };
+    conn.execute(format!("SET SESSION character_set_results = {results}").as_str())
+        .await?;
+    let result = async {
+        let mut stream = sqlx::raw_sql(sql).fetch(&mut *conn);
+        while let Some(row) = stream.next().await {
+            let row = row?;
+            let values = (0..width)
+                .map(|i| row.try_get_unchecked::<Option<Vec<u8>>, _>(i))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            if !each(values) {
+                break;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    // Everything else on the connection decodes text as utf8mb4.
+    let reset = conn
+        .execute("SET SESSION character_set_results = utf8mb4")
+        .await;
+    result.and(reset.map(drop))
+}
