@@ -88,6 +88,9 @@ INSERT INTO times VALUES
  (4, '2026-02-00', '2026-00-01 12:00:00', '2026-11-01 01:30:00.5', '2026-03-29 02:30:00.25',
   '2026-10-25 01:30:00.123456', '100:00:00', '-00:00:00.500000', 2000),
  (5, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+SET SESSION sql_mode = 'ALLOW_INVALID_DATES';
+INSERT INTO times (id, d, dt) VALUES (6, '2026-02-31', '2026-04-31 10:00:00');
+SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION';
 
 CREATE TABLE kinds (
   id INT PRIMARY KEY,
@@ -103,7 +106,8 @@ INSERT INTO kinds VALUES
   ST_GeomFromText('POLYGON((0 0, 4 0, 4 4, 0 4, 0 0), (1 1, 2 1, 2 2, 1 1))'),
   ST_GeomFromText('MULTIPOINT(1 1, 2 2)'), ST_GeomFromText('GEOMETRYCOLLECTION(POINT(1 1), LINESTRING(0 0, 1 1))')),
  (2, '', 'x', '', '[]', ST_GeomFromText('POINT(0 0)', 4326), NULL, NULL, NULL, NULL, NULL),
- (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+ (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+ (4, 'a', 'nope', 'r,nope', NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 
 CREATE TABLE generated (
   id INT PRIMARY KEY, a INT, b VARCHAR(20) CHARACTER SET utf8mb4,
@@ -143,11 +147,14 @@ INSERT INTO generated (id, a, b) VALUES (1, 21, 'x'), (2, NULL, 'ü'), (3, -5, N
 
 /// The base tables of a database.
 fn tables(db: &MariaDb, name: &str) -> Vec<String> {
-    db.sql(Some(name), "SHOW FULL TABLES WHERE Table_type = 'BASE TABLE'")
-        .lines()
-        .filter_map(|l| l.split('\t').next())
-        .map(str::to_owned)
-        .collect()
+    db.sql(
+        Some(name),
+        "SHOW FULL TABLES WHERE Table_type = 'BASE TABLE'",
+    )
+    .lines()
+    .filter_map(|l| l.split('\t').next())
+    .map(str::to_owned)
+    .collect()
 }
 
 fn checksum(db: &MariaDb, name: &str, table: &str) -> String {
@@ -176,7 +183,9 @@ fn every_type_and_program_round_trips_exactly() {
     db.sql(None, "CREATE DATABASE corpus");
     db.sql(Some("corpus"), CORPUS);
     let repo = fx.repo(None);
-    let point = backup_url(&repo, &db.url("corpus"), "corpus").unwrap().point;
+    let point = backup_url(&repo, &db.url("corpus"), "corpus")
+        .unwrap()
+        .point;
 
     let done = restore_url(
         &repo,
@@ -213,16 +222,27 @@ fn every_type_and_program_round_trips_exactly() {
             .lines()
             .zip(restored.lines())
             .find(|(a, b)| a != b)
-            .map(|(a, b)| (a.chars().take(300).collect::<String>(), b.chars().take(300).collect::<String>()));
+            .map(|(a, b)| {
+                (
+                    a.chars().take(300).collect::<String>(),
+                    b.chars().take(300).collect::<String>(),
+                )
+            });
         panic!("mariadb-dump differs: {first:?}");
     }
     // The bytes themselves, as the server holds them.
     assert_eq!(
-        db.sql(Some("corpus_restored"), "SELECT HEX(l_vc), HEX(w_vc) FROM strings WHERE id = 1"),
+        db.sql(
+            Some("corpus_restored"),
+            "SELECT HEX(l_vc), HEX(w_vc) FROM strings WHERE id = 1"
+        ),
         "636166E9\tD83DDE000041"
     );
     assert_eq!(
-        db.sql(Some("corpus_restored"), "SELECT LENGTH(data) FROM big WHERE id = 1"),
+        db.sql(
+            Some("corpus_restored"),
+            "SELECT LENGTH(data) FROM big WHERE id = 1"
+        ),
         (17 * 1024 * 1024 + 12).to_string()
     );
 
@@ -242,8 +262,15 @@ fn every_type_and_program_round_trips_exactly() {
     db.sql(None, "SET GLOBAL max_allowed_packet = 67108864");
     assert_eq!(small.failed.len(), 1, "{:?}", small.failed);
     assert_eq!(small.failed[0].0, "big");
-    assert!(small.failed[0].1.contains("max_allowed_packet"), "{:?}", small.failed);
-    assert_eq!(db.sql(Some("corpus_small"), "SELECT COUNT(*) FROM big"), "0");
+    assert!(
+        small.failed[0].1.contains("max_allowed_packet"),
+        "{:?}",
+        small.failed
+    );
+    assert_eq!(
+        db.sql(Some("corpus_small"), "SELECT COUNT(*) FROM big"),
+        "0"
+    );
 }
 
 #[test]
@@ -287,7 +314,10 @@ fn a_target_that_changes_the_loaded_rows_fails_the_table_by_name() {
         assert!(why.contains(&format!("not in {name}")), "{name}: {why}");
     }
     assert_eq!(
-        db.sql(Some("other"), "SELECT GROUP_CONCAT(HEX(body) ORDER BY id) FROM notes"),
+        db.sql(
+            Some("other"),
+            "SELECT GROUP_CONCAT(HEX(body) ORDER BY id) FROM notes"
+        ),
         "434146C389,544541"
     );
     assert_eq!(

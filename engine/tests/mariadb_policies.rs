@@ -93,7 +93,11 @@ fn merges_and_time_ranges_follow_their_policies() {
     .unwrap();
     assert!(rewritten.failed.is_empty(), "{:?}", rewritten.failed);
     assert_eq!(db.checksum("plant", "readings"), original);
-    let check = rewritten.checks.iter().find(|c| c.name == "readings").unwrap();
+    let check = rewritten
+        .checks
+        .iter()
+        .find(|c| c.name == "readings")
+        .unwrap();
     assert_eq!(check.outcome.describe(), "content verified (6000 rows)");
 
     // Ten hours into a new database, and back into the original after

@@ -222,8 +222,7 @@ impl MariaDb {
             "mariadb-dump: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        String::from_utf8_lossy(&out.stdout)
-            .replace(&format!("`{db}`"), "`DB`")
+        String::from_utf8_lossy(&out.stdout).replace(&format!("`{db}`"), "`DB`")
     }
 
     /// `CHECKSUM TABLE`'s value for one table.

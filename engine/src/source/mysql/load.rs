@@ -9,8 +9,9 @@
 use std::collections::HashMap;
 
 use sqlx::mysql::MySqlConnection;
-use sqlx::Executor;
+use sqlx::{Executor, Row as _};
 
+use super::columns::TableColumn;
 use super::conn::{my_error, quote_ident, MyLocation};
 use super::rows::{Row, RowReader};
 use crate::error::{EngineError, Result};
@@ -26,6 +27,17 @@ const MAX_PLACEHOLDERS: usize = 65_535;
 const BATCH_BYTES: u64 = 4 * 1024 * 1024;
 /// What a statement needs besides its values' bytes.
 const PACKET_HEADROOM: u64 = 64 * 1024;
+/// How the restore's session checks values: strictly (an error, never a
+/// silent truncation), but keeping what a permissive source could hold:
+/// zero and invalid dates, a zero in an AUTO_INCREMENT column.
+pub const SQL_MODE: &str =
+    "STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES,NO_ENGINE_SUBSTITUTION";
+/// [`SQL_MODE`] without strictness, for a row holding an ENUM's error value
+/// ('' where it is no member), which loads only as a warning; the
+/// warnings are then checked to be that and nothing else.
+const LENIENT_MODE: &str = "NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES,NO_ENGINE_SUBSTITUTION";
+/// "Data truncated for column".
+const TRUNCATED: u32 = 1265;
 /// The temporary table merges and time ranges load into first.
 pub const STAGE_NAME: &str = "tidemark_stage";
 pub const STAGE: &str = "`tidemark_stage`";
@@ -62,16 +74,20 @@ pub struct TableSink<'a> {
     pub batch_bytes: u64,
     /// The target's max_allowed_packet: no statement may be larger.
     pub max_packet: u64,
-    /// The character sets of the target's columns (streams of older
-    /// points hold text as utf8mb4 and say nothing of it).
-    pub target_charsets: HashMap<String, String>,
+    /// The target's columns by name: their character sets (streams of
+    /// older points hold text as utf8mb4 and say nothing of it) and types.
+    pub target_columns: HashMap<String, TableColumn>,
     /// Where the stream's column order is kept for the read-back.
     pub loaded_columns: &'a mut HashMap<String, Vec<String>>,
 }
 
 /// A character set name from a stream goes into SQL: only a plain word.
 fn charset_word(table: &str, charset: &str) -> Result<String> {
-    if !charset.is_empty() && charset.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    if !charset.is_empty()
+        && charset
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
         Ok(charset.to_owned())
     } else {
         Err(EngineError::corrupt(
@@ -120,17 +136,26 @@ impl TableSink<'_> {
     /// One placeholder per column, naming the character set of its bytes.
     fn placeholders(&self, columns: &[String]) -> Result<Vec<String>> {
         let convert = |charset: &str| -> Result<String> {
-            Ok(format!("CONVERT(? USING {})", charset_word(&self.table, charset)?))
+            Ok(format!(
+                "CONVERT(? USING {})",
+                charset_word(&self.table, charset)?
+            ))
         };
         match &self.reader.charsets {
             Some(charsets) => charsets
                 .iter()
-                .map(|cs| if cs.is_empty() { Ok("?".into()) } else { convert(cs) })
+                .map(|cs| {
+                    if cs.is_empty() {
+                        Ok("?".into())
+                    } else {
+                        convert(cs)
+                    }
+                })
                 .collect(),
             None => columns
                 .iter()
-                .map(|c| match self.target_charsets.get(c) {
-                    Some(cs) if !cs.is_empty() => convert("utf8mb4"),
+                .map(|c| match self.target_columns.get(c) {
+                    Some(column) if !column.charset.is_empty() => convert("utf8mb4"),
                     _ => Ok("?".into()),
                 })
                 .collect(),
@@ -165,9 +190,71 @@ impl TableSink<'_> {
         {
             self.flush()?;
         }
+        let columns = self.reader.columns.as_deref().unwrap_or_default();
+        let error_values: Vec<String> = columns
+            .iter()
+            .zip(&row)
+            .filter(|(name, value)| {
+                value.as_deref() == Some(&[][..])
+                    && self
+                        .target_columns
+                        .get(*name)
+                        .is_some_and(|c| c.data_type == "enum")
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        if !error_values.is_empty() {
+            self.flush()?;
+            self.batch.push(row);
+            return self.flush_lenient(&error_values);
+        }
         self.batch.push(row);
         self.batch_bytes += bytes;
         Ok(())
+    }
+
+    /// Loads the one row in `batch`, whose `enums` hold '', without
+    /// strictness; any warning but the ENUM's own error value refuses it.
+    fn flush_lenient(&mut self, enums: &[String]) -> Result<()> {
+        let row = self.loaded + 1;
+        let set = |mode: &str| format!("SET SESSION sql_mode = '{mode}'");
+        let (at, table) = (self.at.clone(), self.table.clone());
+        let fail = |e| my_error(&at, &format!("load table {table} into"), e);
+        self.rt
+            .block_on(self.conn.execute(set(LENIENT_MODE).as_str()))
+            .map_err(fail)?;
+        let loaded = self.flush();
+        let warnings = self.rt.block_on(async {
+            let rows = sqlx::raw_sql("SHOW WARNINGS")
+                .fetch_all(&mut *self.conn)
+                .await;
+            let strict = self.conn.execute(set(SQL_MODE).as_str()).await;
+            strict.and(rows)
+        });
+        loaded?;
+        let unexpected: Vec<String> = warnings
+            .map_err(fail)?
+            .iter()
+            .filter_map(|w| {
+                let code: u32 = w.try_get_unchecked(1).unwrap_or(0);
+                let message: String = w.try_get_unchecked(2).unwrap_or_default();
+                let expected = code == TRUNCATED
+                    && enums
+                        .iter()
+                        .any(|c| message.contains(&format!("column '{c}'")));
+                (!expected).then_some(message)
+            })
+            .collect();
+        if unexpected.is_empty() {
+            return Ok(());
+        }
+        Err(EngineError::invalid(
+            format!("table {table}"),
+            format!(
+                "row {row} would not load exactly ({}); nothing was committed",
+                unexpected.join("; ")
+            ),
+        ))
     }
 
     fn rollback(&mut self) {

@@ -169,7 +169,11 @@ pub async fn replay(
     let mut skipping = false;
     let mut doing = String::new();
     let result = async {
-        for statement in sql.split(STATEMENT_END).map(str::trim).filter(|s| !s.is_empty()) {
+        for statement in sql
+            .split(STATEMENT_END)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             if let Some(note) = statement.strip_prefix(NOTE) {
                 done.notes.push(note.to_owned());
             } else if let Some(program) = statement.strip_prefix(OBJECT) {

@@ -259,7 +259,10 @@ mod tests {
         stream.extend_from_slice(&end());
         let mut reader = RowReader::default();
         reader.feed(&stream);
-        assert_eq!(reader.next_row("t").unwrap(), Some(vec![Some(b"7".to_vec())]));
+        assert_eq!(
+            reader.next_row("t").unwrap(),
+            Some(vec![Some(b"7".to_vec())])
+        );
         assert_eq!(reader.next_row("t").unwrap(), None);
         assert!(reader.ended);
         assert_eq!(reader.columns, Some(vec!["id".to_owned()]));

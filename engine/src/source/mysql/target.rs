@@ -10,7 +10,7 @@ use sqlx::{Connection, Executor};
 
 use super::columns::{read_rows, select_list, table_columns};
 use super::conn::{connect, my_error, quote_ident, MyLocation};
-use super::load::{Merged, TableSink, STAGE, STAGE_NAME};
+use super::load::{Merged, TableSink, SQL_MODE, STAGE, STAGE_NAME};
 use super::rows::{push_row, RowReader, FORMAT_BYTES};
 use super::{programs, EVENTS, ROUTINES, STATEMENT_END, TABLES, TRIGGERS, VIEWS};
 use crate::error::{EngineError, Result};
@@ -23,12 +23,14 @@ use crate::source::{DuplicatePolicy, Load, LoadMode, ObjectSink, Target};
 
 const STAGING_SUFFIX: &str = "__tidemark_new";
 
-/// The restore's session: values are checked strictly (an error, never a
-/// silent truncation), zero dates and a zero in an AUTO_INCREMENT column
-/// are kept, times are UTC, text statements are utf8mb4.
-const SESSION: &str = "SET SESSION foreign_key_checks = 0, unique_checks = 0, \
-    sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00', \
-    character_set_client = utf8mb4, character_set_results = utf8mb4, collation_connection = utf8mb4_unicode_ci";
+/// The restore's session: values checked as [`SQL_MODE`] says, times in
+/// UTC, statements and results in utf8mb4.
+fn session() -> String {
+    format!(
+        "SET SESSION foreign_key_checks = 0, unique_checks = 0, sql_mode = '{SQL_MODE}', time_zone = '+00:00', \
+         character_set_client = utf8mb4, character_set_results = utf8mb4, collation_connection = utf8mb4_unicode_ci"
+    )
+}
 
 pub struct MySqlTarget {
     at: MyLocation,
@@ -76,13 +78,14 @@ impl MySqlTarget {
                     .map_err(|e| my_error(&at, "create the database", e))?;
                 let _ = server.close().await;
                 let mut conn = connect(&at, true).await?;
-                conn.execute(SESSION)
+                conn.execute(session().as_str())
                     .await
                     .map_err(|e| my_error(&at, "prepare", e))?;
-                let packet: u64 = sqlx::query_scalar("SELECT CAST(@@max_allowed_packet AS UNSIGNED)")
-                    .fetch_one(&mut conn)
-                    .await
-                    .map_err(|e| my_error(&at, "read max_allowed_packet of", e))?;
+                let packet: u64 =
+                    sqlx::query_scalar("SELECT CAST(@@max_allowed_packet AS UNSIGNED)")
+                        .fetch_one(&mut conn)
+                        .await
+                        .map_err(|e| my_error(&at, "read max_allowed_packet of", e))?;
                 Ok::<_, EngineError>((conn, packet))
             })?;
             self.conn = Some(conn.0);
@@ -155,7 +158,7 @@ impl MySqlTarget {
                     what: format!("connect to {}", at.display()),
                     detail: "no connection".into(),
                 })?;
-                let done = rt.block_on(programs::replay(conn, at, &text, SESSION))?;
+                let done = rt.block_on(programs::replay(conn, at, &text, &session()))?;
                 self.programs.insert(name.to_owned(), done.programs);
                 Ok(done.notes)
             }
@@ -328,11 +331,11 @@ impl Target for MySqlTarget {
             (Some(_), true) => name,
             (Some(_), false) => entry.name.as_str(),
         };
-        let target_charsets = rt
+        let target_columns = rt
             .block_on(table_columns(conn, shape))
             .map_err(|e| my_error(&at, "read the columns of", e))?
             .into_iter()
-            .map(|c| (c.name, c.charset))
+            .map(|c| (c.name.clone(), c))
             .collect();
         Ok(Box::new(TableSink {
             at,
@@ -348,7 +351,7 @@ impl Target for MySqlTarget {
             loaded: 0,
             batch_bytes: 0,
             max_packet,
-            target_charsets,
+            target_columns,
             loaded_columns,
         }))
     }
@@ -417,7 +420,7 @@ impl Target for MySqlTarget {
         if let Some(views) = self.views.take() {
             self.run_statements("views", &views)?;
             // A view's statements set the character sets it was made under.
-            self.run_statements("the session", SESSION.as_bytes())?;
+            self.run_statements("the session", session().as_bytes())?;
         }
         Ok(())
     }
@@ -464,7 +467,11 @@ impl Target for MySqlTarget {
                 }
                 columns = ordered;
             }
-            let sql = format!("SELECT {} FROM {}", select_list(&columns), quote_ident(name));
+            let sql = format!(
+                "SELECT {} FROM {}",
+                select_list(&columns),
+                quote_ident(name)
+            );
             let mut scratch = Vec::new();
             read_rows(conn, &sql, columns.len(), column_bytes, |values| {
                 scratch.clear();
