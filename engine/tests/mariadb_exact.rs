@@ -325,3 +325,40 @@ fn a_target_that_changes_the_loaded_rows_fails_the_table_by_name() {
         "636166E9"
     );
 }
+
+#[test]
+fn a_program_written_in_latin1_is_recreated_with_a_note() {
+    let db = MariaDb::start();
+    let fx = Fixture::new();
+    db.sql(None, "CREATE DATABASE legacy");
+    // The trigger's text holds the latin1 byte E9 (é), not UTF-8.
+    let mut sql = b"SET NAMES latin1; CREATE TABLE t (id INT, b VARCHAR(5) CHARACTER SET latin1); \
+        CREATE TRIGGER t_bi BEFORE INSERT ON t FOR EACH ROW SET NEW.b = '"
+        .to_vec();
+    sql.extend_from_slice(&[0xE9]);
+    sql.extend_from_slice(b"';");
+    db.sql_bytes("legacy", &sql);
+    let repo = fx.repo(None);
+    let point = backup_url(&repo, &db.url("legacy"), "legacy")
+        .unwrap()
+        .point;
+    let done = restore_url(
+        &repo,
+        &point,
+        &db.url("legacy_restored"),
+        &RestoreOptions::default(),
+    )
+    .unwrap();
+    assert!(done.failed.is_empty(), "{:?}", done.failed);
+    assert!(
+        done.notes
+            .iter()
+            .any(|n| n.contains("trigger t_bi was written in character set latin1")),
+        "{:?}",
+        done.notes
+    );
+    for name in ["legacy", "legacy_restored"] {
+        db.sql(Some(name), "INSERT INTO t (id) VALUES (1)");
+        assert_eq!(db.sql(Some(name), "SELECT HEX(b) FROM t"), "E9", "{name}");
+    }
+}

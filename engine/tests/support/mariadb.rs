@@ -147,6 +147,30 @@ impl MariaDb {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
+    /// Runs SQL given as bytes (text in any character set) on the client's
+    /// standard input, as the test user in `db`.
+    pub fn sql_bytes(&self, db: &str, sql: &[u8]) -> String {
+        use std::io::Write;
+        let mut child = Command::new("mariadb")
+            .arg("--no-defaults")
+            .args(["-h", "127.0.0.1", "-P", &self.port.to_string()])
+            .args(["-u", USER, "-N", "-B", "-D", db])
+            .env("MYSQL_PWD", PASSWORD)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(sql).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "mariadb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
     /// `mariadb-dump --no-data` without what differs by nature (dates,
     /// the database name, auto-increment counters).
     pub fn schema(&self, db: &str) -> String {

@@ -6,8 +6,9 @@ use futures::StreamExt;
 use sqlx::mysql::MySqlConnection;
 use sqlx::{Executor, Row};
 
-use super::conn::quote_ident;
-use super::rows::StreamColumn;
+use super::conn::{my_error, quote_ident, MyLocation};
+use super::rows::{push_row, StreamColumn};
+use crate::error::{EngineError, Result};
 
 /// A column the backup stores (generated columns are computed again).
 #[derive(Debug, Clone)]
@@ -42,9 +43,16 @@ pub async fn table_columns(
     Ok(rows
         .into_iter()
         .map(|(name, data_type, charset)| TableColumn {
+            // MySQL's JSON has no character set but is utf8mb4 text.
+            charset: charset.unwrap_or_else(|| {
+                if data_type == "json" {
+                    "utf8mb4".into()
+                } else {
+                    String::new()
+                }
+            }),
             name,
             data_type,
-            charset: charset.unwrap_or_default(),
         })
         .collect())
 }
@@ -98,4 +106,48 @@ where
         .execute("SET SESSION character_set_results = utf8mb4")
         .await;
     result.and(reset.map(drop))
+}
+
+/// Reads table `name` back as the backup streamed it: its stored columns
+/// (in the stream's `order` when known), values in the same encoding,
+/// each row in the splitter's canonical form.
+pub async fn read_back(
+    conn: &mut MySqlConnection,
+    at: &MyLocation,
+    name: &str,
+    order: Option<Vec<String>>,
+    column_bytes: bool,
+    row: &mut dyn FnMut(&[u8]),
+) -> Result<()> {
+    let doing = format!("read back table {name} of");
+    let mut columns = table_columns(conn, name)
+        .await
+        .map_err(|e| my_error(at, &doing, e))?;
+    if let Some(order) = order {
+        let mut ordered = Vec::with_capacity(order.len());
+        for wanted in &order {
+            let Some(found) = columns.iter().position(|c| c.name == *wanted) else {
+                return Err(EngineError::invalid(
+                    format!("table {name}"),
+                    format!("column {wanted} of the backup is not in the restored table"),
+                ));
+            };
+            ordered.push(columns.swap_remove(found));
+        }
+        columns = ordered;
+    }
+    let sql = format!(
+        "SELECT {} FROM {}",
+        select_list(&columns),
+        quote_ident(name)
+    );
+    let mut scratch = Vec::new();
+    read_rows(conn, &sql, columns.len(), column_bytes, |values| {
+        scratch.clear();
+        push_row(&mut scratch, &values);
+        row(&scratch);
+        true
+    })
+    .await
+    .map_err(|e| my_error(at, &doing, e))
 }

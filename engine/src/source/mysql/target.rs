@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use sqlx::mysql::MySqlConnection;
 use sqlx::{Connection, Executor};
 
-use super::columns::{read_rows, select_list, table_columns};
+use super::columns::{read_back, table_columns};
 use super::conn::{connect, my_error, quote_ident, MyLocation};
 use super::load::{Merged, TableSink, SQL_MODE, STAGE, STAGE_NAME};
-use super::rows::{push_row, RowReader, FORMAT_BYTES};
+use super::rows::{RowReader, FORMAT_BYTES};
 use super::{programs, EVENTS, ROUTINES, STATEMENT_END, TABLES, TRIGGERS, VIEWS};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::{ObjectEntry, ObjectKind};
@@ -448,40 +448,7 @@ impl Target for MySqlTarget {
         let Some(conn) = conn.as_mut() else {
             return Ok(false);
         };
-        let doing = format!("read back table {name} of");
-        rt.block_on(async {
-            let mut columns = table_columns(conn, name)
-                .await
-                .map_err(|e| my_error(at, &doing, e))?;
-            if let Some(order) = order {
-                let mut ordered = Vec::with_capacity(order.len());
-                for wanted in &order {
-                    let found = columns.iter().position(|c| c.name == *wanted);
-                    let Some(found) = found else {
-                        return Err(EngineError::invalid(
-                            format!("table {name}"),
-                            format!("column {wanted} of the backup is not in the restored table"),
-                        ));
-                    };
-                    ordered.push(columns.swap_remove(found));
-                }
-                columns = ordered;
-            }
-            let sql = format!(
-                "SELECT {} FROM {}",
-                select_list(&columns),
-                quote_ident(name)
-            );
-            let mut scratch = Vec::new();
-            read_rows(conn, &sql, columns.len(), column_bytes, |values| {
-                scratch.clear();
-                push_row(&mut scratch, &values);
-                row(&scratch);
-                true
-            })
-            .await
-            .map_err(|e| my_error(at, &doing, e))
-        })?;
+        rt.block_on(read_back(conn, at, name, order, column_bytes, row))?;
         Ok(true)
     }
 }
