@@ -125,6 +125,9 @@ CREATE TABLE `odd name ``q`` 'x' "y"` (`col one` INT PRIMARY KEY, `col"2` VARCHA
 INSERT INTO `odd name ``q`` 'x' "y"` VALUES (1, 'a"b', 'c`d'), (2, '''', NULL);
 
 CREATE FUNCTION f_greet(n VARCHAR(20)) RETURNS VARCHAR(40) CHARSET latin1 DETERMINISTIC RETURN CONCAT('héllo ', n);
+-- A routine made under the database's former defaults keeps them; the
+-- restored database takes the current ones.
+ALTER DATABASE CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE PROCEDURE p_noop() SELECT 1;
 DELIMITER //
 CREATE PROCEDURE `p count`(OUT total INT)
@@ -214,6 +217,13 @@ fn every_type_and_program_round_trips_exactly() {
             check.outcome.describe()
         );
     }
+    assert_eq!(
+        db.sql(
+            None,
+            "SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'corpus_restored'"
+        ),
+        "utf8mb4_unicode_ci"
+    );
     assert_eq!(counts(&db, "corpus"), "3\t4\t1");
     assert_eq!(counts(&db, "corpus_restored"), "3\t4\t1");
     let (source, restored) = (db.dump("corpus"), db.dump("corpus_restored"));

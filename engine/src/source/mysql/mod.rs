@@ -242,6 +242,19 @@ async fn structure(conn: &mut MySqlConnection, at: &MyLocation, kind: &str) -> R
     .await
     .map_err(|e| my_error(at, "list the structure of", e))?;
     let mut out = String::new();
+    if kind == "BASE TABLE" {
+        // The database's defaults, which tables, routines and parameters
+        // created later take.
+        let (charset, collation): (String, String) = sqlx::query_as(
+            "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| my_error(at, "read the character set of", e))?;
+        out.push_str(&format!(
+            "ALTER DATABASE CHARACTER SET {charset} COLLATE {collation}{STATEMENT_END}"
+        ));
+    }
     for name in names {
         let what = if kind == "VIEW" { "VIEW" } else { "TABLE" };
         let row = sqlx::raw_sql(&format!("SHOW CREATE {what} {}", quote_ident(&name)))
