@@ -218,6 +218,11 @@ impl MariaDb {
     /// database (structure, data, programs), without the dump date and
     /// with the database's name replaced by `DB`.
     pub fn dump(&self, db: &str) -> String {
+        self.dump_raw(db).replace(&format!("`{db}`"), "`DB`")
+    }
+
+    /// [`MariaDb::dump`] as the server prints it, the name left in.
+    pub fn dump_raw(&self, db: &str) -> String {
         let out = Command::new("mariadb-dump")
             .arg("--no-defaults")
             .args([

@@ -28,19 +28,69 @@ impl TableColumn {
     }
 }
 
-/// The stored columns of `table` in the current database, in order.
+/// A table's stored columns and whether it keeps its history.
+#[derive(Debug, Clone)]
+pub struct TableShape {
+    pub columns: Vec<TableColumn>,
+    /// `WITH SYSTEM VERSIONING`: its rows are read with their history
+    /// (`FOR SYSTEM_TIME ALL`) and their row start and end.
+    pub versioned: bool,
+}
+
+impl TableShape {
+    /// What the rows are read from.
+    pub fn from(&self, table: &str) -> String {
+        let all = if self.versioned {
+            " FOR SYSTEM_TIME ALL"
+        } else {
+            ""
+        };
+        format!("{}{all}", quote_ident(table))
+    }
+}
+
+/// Whether `table` of the current database keeps its history.
+pub async fn is_versioned(
+    conn: &mut MySqlConnection,
+    table: &str,
+) -> std::result::Result<bool, sqlx::Error> {
+    let versioned: Option<i64> = sqlx::query_scalar(
+        "SELECT TABLE_TYPE = 'SYSTEM VERSIONED' FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+    )
+    .bind(table)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(versioned == Some(1))
+}
+
+/// The stored columns of `table` in the current database, in order: those
+/// not generated, and a system-versioned table's row start and end (its
+/// own columns, or the hidden `row_start` and `row_end`).
 pub async fn table_columns(
     conn: &mut MySqlConnection,
     table: &str,
-) -> std::result::Result<Vec<TableColumn>, sqlx::Error> {
+) -> std::result::Result<TableShape, sqlx::Error> {
     let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
         "SELECT COLUMN_NAME, DATA_TYPE, CHARACTER_SET_NAME FROM information_schema.COLUMNS \
-         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND IS_GENERATED = 'NEVER' ORDER BY ORDINAL_POSITION",
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? \
+         AND (IS_GENERATED = 'NEVER' OR GENERATION_EXPRESSION IN ('ROW START', 'ROW END')) ORDER BY ORDINAL_POSITION",
     )
     .bind(table)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows
+    let versioned = is_versioned(conn, table).await?;
+    let period: Vec<String> = if versioned {
+        sqlx::query_scalar(
+            "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? \
+             AND GENERATION_EXPRESSION IN ('ROW START', 'ROW END')",
+        )
+        .bind(table)
+        .fetch_all(&mut *conn)
+        .await?
+    } else {
+        Vec::new()
+    };
+    let mut columns: Vec<TableColumn> = rows
         .into_iter()
         .map(|(name, data_type, charset)| TableColumn {
             // MySQL's JSON has no character set but is utf8mb4 text.
@@ -54,7 +104,17 @@ pub async fn table_columns(
             name,
             data_type,
         })
-        .collect())
+        .collect();
+    if versioned && period.is_empty() {
+        for name in ["row_start", "row_end"] {
+            columns.push(TableColumn {
+                name: name.into(),
+                data_type: "timestamp".into(),
+                charset: String::new(),
+            });
+        }
+    }
+    Ok(TableShape { columns, versioned })
 }
 
 /// The SELECT list reading `columns`. FLOAT's text form has 6 digits; as
@@ -120,9 +180,10 @@ pub async fn read_back(
     row: &mut dyn FnMut(&[u8]),
 ) -> Result<()> {
     let doing = format!("read back table {name} of");
-    let mut columns = table_columns(conn, name)
+    let shape = table_columns(conn, name)
         .await
         .map_err(|e| my_error(at, &doing, e))?;
+    let mut columns = shape.columns.clone();
     if let Some(order) = order {
         let mut ordered = Vec::with_capacity(order.len());
         for wanted in &order {
@@ -136,11 +197,7 @@ pub async fn read_back(
         }
         columns = ordered;
     }
-    let sql = format!(
-        "SELECT {} FROM {}",
-        select_list(&columns),
-        quote_ident(name)
-    );
+    let sql = format!("SELECT {} FROM {}", select_list(&columns), shape.from(name));
     let mut scratch = Vec::new();
     read_rows(conn, &sql, columns.len(), column_bytes, |values| {
         scratch.clear();

@@ -190,7 +190,7 @@ async fn describe(
         .map_err(fail("read the version of"))?;
     let tables: Vec<(String, i64)> = sqlx::query_as(
         "SELECT TABLE_NAME, CAST(COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0) AS SIGNED) FROM information_schema.TABLES \
-         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') ORDER BY TABLE_NAME",
     )
     .fetch_all(&mut *conn)
     .await
@@ -200,7 +200,15 @@ async fn describe(
         let mut entry = ObjectEntry::new(name.clone(), ObjectKind::Table);
         entry.format = Some(rows::FORMAT_BYTES.into());
         entry.size = u64::try_from(size).unwrap_or(0);
-        let quoted = quote_ident(&name);
+        let versioned = columns::is_versioned(conn, &name)
+            .await
+            .map_err(fail("read the tables of"))?;
+        let quoted = quote_ident(&name)
+            + if versioned {
+                " FOR SYSTEM_TIME ALL"
+            } else {
+                ""
+            };
         let (time_column, filter) = time_filter(conn, at, &name, selection).await?;
         let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {quoted}{filter}"))
             .fetch_one(&mut *conn)
@@ -232,12 +240,21 @@ async fn describe(
     })
 }
 
-/// Every `SHOW CREATE` statement of one kind, separated by [`STATEMENT_END`].
+/// Every `SHOW CREATE` statement of one kind (tables, sequences first,
+/// or views), separated by [`STATEMENT_END`].
 async fn structure(conn: &mut MySqlConnection, at: &MyLocation, kind: &str) -> Result<Vec<u8>> {
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = ? ORDER BY TABLE_NAME",
+    let types = if kind == "VIEW" {
+        ["VIEW"; 3]
+    } else {
+        ["SEQUENCE", "BASE TABLE", "SYSTEM VERSIONED"]
+    };
+    let names: Vec<(String, String)> = sqlx::query_as(
+        "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
+         AND TABLE_TYPE IN (?, ?, ?) ORDER BY TABLE_TYPE <> 'SEQUENCE', TABLE_NAME",
     )
-    .bind(kind)
+    .bind(types[0])
+    .bind(types[1])
+    .bind(types[2])
     .fetch_all(&mut *conn)
     .await
     .map_err(|e| my_error(at, "list the structure of", e))?;
@@ -255,8 +272,11 @@ async fn structure(conn: &mut MySqlConnection, at: &MyLocation, kind: &str) -> R
             "ALTER DATABASE CHARACTER SET {charset} COLLATE {collation}{STATEMENT_END}"
         ));
     }
-    for name in names {
-        let what = if kind == "VIEW" { "VIEW" } else { "TABLE" };
+    for (name, table_type) in names {
+        let what = match table_type.as_str() {
+            "VIEW" | "SEQUENCE" => table_type.as_str(),
+            _ => "TABLE",
+        };
         let row = sqlx::raw_sql(&format!("SHOW CREATE {what} {}", quote_ident(&name)))
             .fetch_one(&mut *conn)
             .await
@@ -281,8 +301,31 @@ async fn structure(conn: &mut MySqlConnection, at: &MyLocation, kind: &str) -> R
             ));
             out.push_str(STATEMENT_END);
         }
-        out.push_str(&String::from_utf8_lossy(&create));
+        let mut create = String::from_utf8_lossy(&create).into_owned();
+        if what == "TABLE" {
+            // A sequence in a default is printed with this database's name:
+            // restored elsewhere, it must name the restored one's.
+            let own = format!("{}.", quote_ident(&at.database));
+            for call in ["nextval(", "lastval(", "setval("] {
+                create = create.replace(&format!("{call}{own}"), call);
+            }
+        }
+        out.push_str(&create);
         out.push_str(STATEMENT_END);
+        if what == "SEQUENCE" {
+            // Where it stands, as mariadb-dump keeps it: the next value.
+            let next: i64 = sqlx::query_scalar(&format!(
+                "SELECT next_not_cached_value FROM {}",
+                quote_ident(&name)
+            ))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| my_error(at, "read a sequence of", e))?;
+            out.push_str(&format!(
+                "SELECT SETVAL({}, {next}, 0){STATEMENT_END}",
+                quote_ident(&name)
+            ));
+        }
     }
     Ok(out.into_bytes())
 }
@@ -333,9 +376,10 @@ async fn stream_table(
 ) -> Result<()> {
     let doing = format!("read table {table} of");
     let (_, filter) = time_filter(conn, at, table, selection).await?;
-    let columns = columns::table_columns(conn, table)
+    let shape = columns::table_columns(conn, table)
         .await
         .map_err(|e| my_error(at, &doing, e))?;
+    let columns = &shape.columns;
     let stream_columns: Vec<_> = columns.iter().map(columns::TableColumn::stream).collect();
     let mut out = rows::header(&stream_columns);
     // The text protocol, results in `binary`: every value arrives as the
@@ -343,8 +387,8 @@ async fn stream_table(
     // the server's text form).
     let sql = format!(
         "SELECT {} FROM {}{filter}",
-        columns::select_list(&columns),
-        quote_ident(table)
+        columns::select_list(columns),
+        shape.from(table)
     );
     let mut gone = false;
     columns::read_rows(conn, &sql, columns.len(), true, |values| {

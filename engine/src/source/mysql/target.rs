@@ -101,7 +101,7 @@ impl MySqlTarget {
         self.rt.block_on(async {
             let mut server = connect(&self.at, false).await?;
             sqlx::query_scalar(
-                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')",
             )
             .bind(&self.at.database)
             .fetch_all(&mut server)
@@ -331,9 +331,25 @@ impl Target for MySqlTarget {
             (Some(_), true) => name,
             (Some(_), false) => entry.name.as_str(),
         };
-        let target_columns = rt
+        let shape = rt
             .block_on(table_columns(conn, shape))
-            .map_err(|e| my_error(&at, "read the columns of", e))?
+            .map_err(|e| my_error(&at, "read the columns of", e))?;
+        if shape.versioned {
+            // Its history goes back with each row's own start and end.
+            rt.block_on(conn.execute("SET SESSION system_versioning_insert_history = 1"))
+                .map_err(|e| {
+                    EngineError::invalid(
+                        format!("table {}", entry.name),
+                        format!(
+                            "it is system-versioned and {} cannot take its history back ({}); MariaDB 10.11 or later can",
+                            at.display(),
+                            my_error(&at, "prepare", e)
+                        ),
+                    )
+                })?;
+        }
+        let target_columns = shape
+            .columns
             .into_iter()
             .map(|c| (c.name.clone(), c))
             .collect();
@@ -383,8 +399,15 @@ impl Target for MySqlTarget {
         let Some(conn) = conn.as_mut() else {
             return Ok(None);
         };
-        let q = quote_ident(name);
         let facts = rt.block_on(async {
+            // A system-versioned table's rows include its history.
+            let versioned = super::columns::is_versioned(conn, name).await?;
+            let q = quote_ident(name)
+                + if versioned {
+                    " FOR SYSTEM_TIME ALL"
+                } else {
+                    ""
+                };
             let count = async |conn: &mut MySqlConnection, sql: String| {
                 sqlx::query_scalar::<_, i64>(&sql)
                     .fetch_one(conn)
