@@ -125,8 +125,11 @@ CREATE TABLE `odd name ``q`` 'x' "y"` (`col one` INT PRIMARY KEY, `col"2` VARCHA
 INSERT INTO `odd name ``q`` 'x' "y"` VALUES (1, 'a"b', 'c`d'), (2, '''', NULL);
 
 CREATE SEQUENCE order_ids START WITH 100 INCREMENT BY 5;
-CREATE TABLE orders (id INT PRIMARY KEY DEFAULT NEXTVAL(order_ids), what VARCHAR(10)) ENGINE=InnoDB;
+CREATE TABLE orders (
+  id INT PRIMARY KEY DEFAULT NEXTVAL(order_ids), what VARCHAR(10), secret INT INVISIBLE DEFAULT 7
+) ENGINE=InnoDB;
 INSERT INTO orders (what) VALUES ('a'), ('b');
+INSERT INTO orders (id, what, secret) VALUES (1, 'c', NULL);
 CREATE TABLE prices (id INT PRIMARY KEY, price DECIMAL(10,2)) ENGINE=InnoDB WITH SYSTEM VERSIONING;
 INSERT INTO prices VALUES (1, 9.99), (2, 5);
 UPDATE prices SET price = 10.49 WHERE id = 1;
@@ -157,6 +160,8 @@ CREATE PROCEDURE p_modes() SELECT "id" || 'x' FROM numbers LIMIT 1;
 SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION';
 CREATE VIEW greeted AS SELECT id, f_greet(b) AS greeting FROM generated;
 CREATE VIEW `odd view` AS SELECT `col one` FROM `odd name ``q`` 'x' "y"` WHERE `col one` > 1;
+-- Made after the view it reads, but before it by name.
+CREATE VIEW a_view_of_a_view AS SELECT * FROM `odd view`;
 CREATE TRIGGER generated_ai AFTER INSERT ON generated FOR EACH ROW INSERT INTO audit (what) VALUES (CONCAT('generated ', NEW.id));
 CREATE TRIGGER generated_ai2 AFTER INSERT ON generated FOR EACH ROW INSERT INTO audit (what) VALUES ('second');
 CREATE TRIGGER `odd trigger` BEFORE UPDATE ON `odd name ``q`` 'x' "y"` FOR EACH ROW SET NEW.`col"2` = 'é';

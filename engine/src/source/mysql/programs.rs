@@ -272,3 +272,52 @@ pub async fn missing(
         )
     }))
 }
+
+/// Replays the views object: each view (the `SET` of the character sets
+/// it was made under, then its `CREATE`) after the views it reads, which
+/// may come later by name: one that names a view not made yet fails with
+/// "table not found" and is tried again once the others exist.
+pub async fn replay_views(conn: &mut MySqlConnection, at: &MyLocation, sql: &str) -> Result<()> {
+    let mut pending: Vec<Vec<&str>> = Vec::new();
+    for statement in sql
+        .split(STATEMENT_END)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        match pending.last_mut() {
+            Some(view) if !statement.starts_with("SET ") => view.push(statement),
+            _ => pending.push(vec![statement]),
+        }
+    }
+    loop {
+        let (mut waiting, mut last) = (Vec::new(), None);
+        let before = pending.len();
+        for view in pending {
+            let mut result = Ok(());
+            for statement in &view {
+                result = conn.execute(*statement).await.map(drop);
+                if result.is_err() {
+                    break;
+                }
+            }
+            match result {
+                Ok(()) => {}
+                Err(err)
+                    if err.as_database_error().and_then(|d| d.code()).as_deref()
+                        == Some("42S02") =>
+                {
+                    waiting.push(view);
+                    last = Some(err);
+                }
+                Err(err) => return Err(my_error(at, "restore views into", err)),
+            }
+        }
+        match last {
+            None => return Ok(()),
+            Some(err) if waiting.len() == before => {
+                return Err(my_error(at, "restore views into", err))
+            }
+            Some(_) => pending = waiting,
+        }
+    }
+}

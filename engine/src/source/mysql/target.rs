@@ -441,7 +441,12 @@ impl Target for MySqlTarget {
 
     fn finish(&mut self, _restored: &[(ObjectEntry, String)]) -> Result<()> {
         if let Some(views) = self.views.take() {
-            self.run_statements("views", &views)?;
+            let text = String::from_utf8_lossy(&views).into_owned();
+            self.conn()?;
+            let MySqlTarget { at, rt, conn, .. } = self;
+            if let Some(conn) = conn.as_mut() {
+                rt.block_on(programs::replay_views(conn, at, &text))?;
+            }
             // A view's statements set the character sets it was made under.
             self.run_statements("the session", session().as_bytes())?;
         }
