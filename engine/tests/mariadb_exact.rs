@@ -118,6 +118,12 @@ CREATE TABLE generated (
 CREATE TABLE audit (n INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(100)) ENGINE=InnoDB;
 INSERT INTO audit VALUES (0, 'zero key kept');
 
+CREATE TABLE m1 (a INT) ENGINE=MyISAM;
+CREATE TABLE m2 (a INT) ENGINE=MyISAM;
+-- Its rows are m1's and m2's: restored with them, not again through it.
+CREATE TABLE mall (a INT) ENGINE=MERGE UNION=(m1, m2) INSERT_METHOD=LAST;
+INSERT INTO m1 VALUES (1), (2);
+INSERT INTO m2 VALUES (3);
 CREATE TABLE dups (a INT, b VARCHAR(5)) ENGINE=Aria;
 INSERT INTO dups VALUES (1, 'x'), (1, 'x'), (1, 'x'), (2, NULL), (2, NULL);
 
@@ -221,7 +227,7 @@ fn every_type_and_program_round_trips_exactly() {
     assert!(done.failed.is_empty(), "{:?}", done.failed);
     let mut names = tables(&db, "corpus");
     names.sort();
-    assert_eq!(names.len(), 12, "{names:?}");
+    assert_eq!(names.len(), 15, "{names:?}");
     let mut restored_names = tables(&db, "corpus_restored");
     restored_names.sort();
     assert_eq!(restored_names, names);
@@ -231,6 +237,9 @@ fn every_type_and_program_round_trips_exactly() {
             checksum(&db, "corpus_restored", table),
             "CHECKSUM TABLE {table}"
         );
+        if table == "mall" {
+            continue;
+        }
         let check = done.checks.iter().find(|c| c.name == *table).unwrap();
         assert!(
             matches!(check.outcome, CheckOutcome::Content { rows: Some(_) }),

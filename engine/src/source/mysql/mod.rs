@@ -190,11 +190,15 @@ async fn describe(
         .map_err(fail("read the version of"))?;
     let tables: Vec<(String, i64)> = sqlx::query_as(
         "SELECT TABLE_NAME, CAST(COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0) AS SIGNED) FROM information_schema.TABLES \
-         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') ORDER BY TABLE_NAME",
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') \
+         AND COALESCE(ENGINE, '') NOT IN ('MRG_MyISAM', 'MRG_ISAM', 'FEDERATED') ORDER BY TABLE_NAME",
     )
     .fetch_all(&mut *conn)
     .await
     .map_err(fail("list the tables of"))?;
+    // A MERGE or FEDERATED table's rows belong to other tables (here or
+    // on another server), as mariadb-dump treats them: its structure is
+    // restored, its rows come back with those tables.
     let mut objects = vec![ObjectEntry::new(TABLES, ObjectKind::Schema)];
     for (name, size) in tables.into_iter().filter(|(n, _)| selector.selects(n)) {
         let mut entry = ObjectEntry::new(name.clone(), ObjectKind::Table);
