@@ -433,3 +433,110 @@ fn a_program_written_in_latin1_is_recreated_with_a_note() {
         assert_eq!(db.sql(Some(name), "SELECT HEX(b) FROM t"), "E9", "{name}");
     }
 }
+
+/// A MariaDB point as Tidemark stored tables before `TMROWS2`: values as
+/// the server's text in utf8mb4 (binary strings as they are), no format.
+struct OldPoint;
+
+const OLD_TABLE: &str = "CREATE TABLE `notes` (`id` int(11) NOT NULL, \
+    `l` varchar(10) CHARACTER SET latin1 DEFAULT NULL, `w` varchar(10) CHARACTER SET utf16 DEFAULT NULL, \
+    `b` varbinary(10) DEFAULT NULL, `u` varchar(10) CHARACTER SET utf8mb4 DEFAULT NULL, \
+    PRIMARY KEY (`id`)) ENGINE=InnoDB\n-- tidemark: end of statement\n";
+
+fn old_stream() -> Vec<u8> {
+    let mut out = b"TMROWS1\n".to_vec();
+    let columns = ["id", "l", "w", "b", "u"];
+    out.extend_from_slice(&(columns.len() as u32).to_le_bytes());
+    for name in columns {
+        out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+        out.extend_from_slice(name.as_bytes());
+    }
+    let rows: [[Option<&[u8]>; 5]; 2] = [
+        [
+            Some(b"1"),
+            Some("café".as_bytes()),
+            Some("日本".as_bytes()),
+            Some(&[0xFF, 0xFE, 0x41]),
+            Some("ü".as_bytes()),
+        ],
+        [Some(b"2"), None, None, None, None],
+    ];
+    for row in rows {
+        out.push(1);
+        for value in row {
+            match value {
+                None => out.push(0),
+                Some(bytes) => {
+                    out.push(1);
+                    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+                    out.extend_from_slice(bytes);
+                }
+            }
+        }
+    }
+    out.push(0);
+    out
+}
+
+impl tidemark_engine::Source for OldPoint {
+    fn url(&self) -> String {
+        "mysql://tidemark@127.0.0.1/legacy".into()
+    }
+
+    fn name(&self) -> String {
+        "legacy".into()
+    }
+
+    fn describe(&self) -> tidemark_engine::Result<tidemark_engine::SourceDescription> {
+        use tidemark_engine::{ObjectEntry, ObjectKind};
+        let mut notes = ObjectEntry::new("notes", ObjectKind::Table);
+        notes.rows = Some(2);
+        Ok(tidemark_engine::SourceDescription {
+            kind: "mysql".into(),
+            server_version: Some("10.11.19-MariaDB".into()),
+            objects: vec![
+                ObjectEntry::new("_schema/tables.sql", ObjectKind::Schema),
+                notes,
+                ObjectEntry::new("_schema/views.sql", ObjectKind::Schema),
+            ],
+        })
+    }
+
+    fn open(
+        &self,
+        object: &tidemark_engine::ObjectEntry,
+    ) -> tidemark_engine::Result<Box<dyn std::io::Read + Send + '_>> {
+        let content = match object.name.as_str() {
+            "_schema/tables.sql" => OLD_TABLE.as_bytes().to_vec(),
+            "notes" => old_stream(),
+            _ => Vec::new(),
+        };
+        Ok(Box::new(std::io::Cursor::new(content)))
+    }
+}
+
+#[test]
+fn an_old_point_with_utf8mb4_text_restores_exactly() {
+    let db = MariaDb::start();
+    let fx = Fixture::new();
+    let repo = fx.repo(None);
+    let options = tidemark_engine::backup::BackupOptions {
+        task: "legacy".into(),
+        ..Default::default()
+    };
+    let point = support::backup_source(&repo, &OldPoint, &options)
+        .unwrap()
+        .point;
+    let done = restore_url(&repo, &point, &db.url("legacy"), &RestoreOptions::default()).unwrap();
+    assert!(done.failed.is_empty(), "{:?}", done.failed);
+    let check = done.checks.iter().find(|c| c.name == "notes").unwrap();
+    assert_eq!(check.outcome.describe(), "content verified (2 rows)");
+    // Each text in its column's own character set, binary bytes as they were.
+    assert_eq!(
+        db.sql(
+            Some("legacy"),
+            "SELECT CONCAT_WS(' ', HEX(l), HEX(w), HEX(b), HEX(u)) FROM notes WHERE id = 1"
+        ),
+        "636166E9 65E5672C FFFE41 C3BC"
+    );
+}
