@@ -93,3 +93,59 @@ fn a_restored_tree_is_exact_and_each_change_is_named() {
         "{found:?}"
     );
 }
+
+#[test]
+fn a_restored_database_is_exact_and_one_changed_row_is_reported() {
+    let fx = Fixture::new();
+    let (src, copy) = (fx.path("plant.db"), fx.path("copy.db"));
+    let conn = rusqlite::Connection::open(&src).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE readings (id INTEGER PRIMARY KEY, ts TEXT, value REAL, note TEXT);
+         CREATE TABLE devices (name TEXT PRIMARY KEY, site TEXT) WITHOUT ROWID;
+         INSERT INTO devices VALUES ('pump 1', 'north'), ('pump \"2\"', 'south');",
+    )
+    .unwrap();
+    for i in 0..2_000i64 {
+        conn.execute(
+            "INSERT INTO readings (ts, value, note) VALUES (?1, ?2, ?3)",
+            (
+                format!("2026-11-01 {:02}:{:02}:00", i / 60 % 24, i % 60),
+                (i as f64) / 7.0,
+                "ok",
+            ),
+        )
+        .unwrap();
+    }
+    drop(conn);
+    let repo = fx.repo(None);
+    let point = support::backup_url(&repo, &format!("sqlite://{}", src.display()), "plant")
+        .unwrap()
+        .point;
+    let url = format!("sqlite://{}", copy.display());
+    let restored = support::restore_url(&repo, &point, &url, &RestoreOptions::default()).unwrap();
+    assert!(restored.failed.is_empty(), "{:?}", restored.failed);
+
+    let against = |repo: &Repository| {
+        let manifest = repo.point(&point).unwrap();
+        let mut target = tidemark_engine::SqliteTarget::open(copy.clone()).unwrap();
+        let plan = plan_compare(&manifest, &target, &CompareOptions::default()).unwrap();
+        run_compare(repo, &plan, &mut target, &NoProgress, &CancelToken::new()).unwrap()
+    };
+    let report = against(&repo);
+    assert!(report.is_equal(), "{:?}", differences(&report));
+    assert_eq!(report.equal, 2, "{:?}", report.checks);
+
+    // One value changed in the last place: same row count, same time span.
+    let conn = rusqlite::Connection::open(&copy).unwrap();
+    conn.execute(
+        "UPDATE readings SET value = value + 1e-12 WHERE id = 1000",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let report = against(&repo);
+    let found = differences(&report);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "readings");
+    assert!(found[0].1.contains("content differs"), "{found:?}");
+}

@@ -61,7 +61,8 @@ fn merges_and_time_ranges_follow_their_policies() {
     );
     assert_eq!(db.checksum("plant", "readings"), changed);
 
-    // skip: missing rows come back, existing keys keep their values.
+    // skip: missing rows come back, existing keys keep their values; the
+    // one kept row that differs from the backup's is reported when read back.
     let skipped = restore_url(
         &repo,
         &point,
@@ -69,7 +70,13 @@ fn merges_and_time_ranges_follow_their_policies() {
         &readings_only(DuplicatePolicy::Skip),
     )
     .unwrap();
-    assert!(skipped.failed.is_empty(), "{:?}", skipped.failed);
+    assert_eq!(skipped.failed.len(), 1, "{:?}", skipped.failed);
+    assert_eq!(skipped.failed[0].0, "readings");
+    assert!(
+        skipped.failed[0].1.contains("1 of the backup's 6000 rows"),
+        "{:?}",
+        skipped.failed
+    );
     assert_eq!(count("plant"), "6001");
     assert_eq!(
         db.sql(Some("plant"), "SELECT value FROM readings WHERE id = 1"),
@@ -86,6 +93,12 @@ fn merges_and_time_ranges_follow_their_policies() {
     .unwrap();
     assert!(rewritten.failed.is_empty(), "{:?}", rewritten.failed);
     assert_eq!(db.checksum("plant", "readings"), original);
+    let check = rewritten
+        .checks
+        .iter()
+        .find(|c| c.name == "readings")
+        .unwrap();
+    assert_eq!(check.outcome.describe(), "content verified (6000 rows)");
 
     // Ten hours into a new database, and back into the original after
     // those hours were lost there.

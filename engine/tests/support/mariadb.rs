@@ -73,6 +73,8 @@ impl MariaDb {
                 "--skip-log-bin",
                 "--innodb-buffer-pool-size=128M",
                 "--innodb-flush-log-at-trx-commit=0",
+                // Rows with BLOBs larger than the 16 MiB default.
+                "--max-allowed-packet=64M",
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -145,6 +147,30 @@ impl MariaDb {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
+    /// Runs SQL given as bytes (text in any character set) on the client's
+    /// standard input, as the test user in `db`.
+    pub fn sql_bytes(&self, db: &str, sql: &[u8]) -> String {
+        use std::io::Write;
+        let mut child = Command::new("mariadb")
+            .arg("--no-defaults")
+            .args(["-h", "127.0.0.1", "-P", &self.port.to_string()])
+            .args(["-u", USER, "-N", "-B", "-D", db])
+            .env("MYSQL_PWD", PASSWORD)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(sql).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "mariadb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
     /// `mariadb-dump --no-data` without what differs by nature (dates,
     /// the database name, auto-increment counters).
     pub fn schema(&self, db: &str) -> String {
@@ -186,6 +212,46 @@ impl MariaDb {
             })
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    /// `mariadb-dump --hex-blob --routines --events --triggers` of one
+    /// database (structure, data, programs), without the dump date and
+    /// with the database's name replaced by `DB`.
+    pub fn dump(&self, db: &str) -> String {
+        self.dump_raw(db).replace(&format!("`{db}`"), "`DB`")
+    }
+
+    /// [`MariaDb::dump`] as the server prints it, the name left in.
+    pub fn dump_raw(&self, db: &str) -> String {
+        let out = Command::new("mariadb-dump")
+            .arg("--no-defaults")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-P",
+                &self.port.to_string(),
+                "-u",
+                USER,
+                "--hex-blob",
+                "--routines",
+                "--events",
+                "--triggers",
+                "--skip-dump-date",
+                "--skip-comments",
+                "--skip-extended-insert",
+                "--order-by-primary",
+                "--max-allowed-packet=64M",
+                db,
+            ])
+            .env("MYSQL_PWD", PASSWORD)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mariadb-dump: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).replace(&format!("`{db}`"), "`DB`")
     }
 
     /// `CHECKSUM TABLE`'s value for one table.

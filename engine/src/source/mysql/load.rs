@@ -1,18 +1,43 @@
 //! Loading one table into MariaDB/MySQL: rows in batched INSERTs inside
 //! one transaction, into the table, a staging copy swapped in at commit, or
 //! a temporary table whose rows join the existing table at commit.
+//!
+//! Each value is sent as bytes and named with the character set it is in
+//! (`CONVERT(? USING cs)`), so text goes into a column of the same
+//! character set unchanged and into any other one converted by the server.
+
+use std::collections::HashMap;
 
 use sqlx::mysql::MySqlConnection;
-use sqlx::Executor;
+use sqlx::{Executor, Row as _};
 
+use super::columns::TableColumn;
 use super::conn::{my_error, quote_ident, MyLocation};
 use super::rows::{Row, RowReader};
 use crate::error::{EngineError, Result};
 use crate::source::dbio::duplicate_key;
 use crate::source::ObjectSink;
 
-/// Rows per INSERT statement (well under the placeholder limit).
+/// Rows per INSERT statement, at most.
 const ROWS_PER_INSERT: usize = 500;
+/// Placeholders per statement (the protocol counts them in 16 bits).
+const MAX_PLACEHOLDERS: usize = 65_535;
+/// Bytes of values per INSERT statement, at most (rows larger than this
+/// go one at a time, up to the server's max_allowed_packet).
+const BATCH_BYTES: u64 = 4 * 1024 * 1024;
+/// What a statement needs besides its values' bytes.
+const PACKET_HEADROOM: u64 = 64 * 1024;
+/// How the restore's session checks values: strictly (an error, never a
+/// silent truncation), but keeping what a permissive source could hold:
+/// zero and invalid dates, a zero in an AUTO_INCREMENT column.
+pub const SQL_MODE: &str =
+    "STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES,NO_ENGINE_SUBSTITUTION";
+/// [`SQL_MODE`] without strictness, for a row holding an ENUM's error value
+/// ('' where it is no member), which loads only as a warning; the
+/// warnings are then checked to be that and nothing else.
+const LENIENT_MODE: &str = "NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES,NO_ENGINE_SUBSTITUTION";
+/// "Data truncated for column".
+const TRUNCATED: u32 = 1265;
 /// The temporary table merges and time ranges load into first.
 pub const STAGE_NAME: &str = "tidemark_stage";
 pub const STAGE: &str = "`tidemark_stage`";
@@ -45,6 +70,31 @@ pub struct TableSink<'a> {
     pub reader: RowReader,
     pub batch: Vec<Row>,
     pub loaded: u64,
+    /// Bytes the rows in `batch` take in a statement.
+    pub batch_bytes: u64,
+    /// The target's max_allowed_packet: no statement may be larger.
+    pub max_packet: u64,
+    /// The target's columns by name: their character sets (streams of
+    /// older points hold text as utf8mb4 and say nothing of it) and types.
+    pub target_columns: HashMap<String, TableColumn>,
+    /// Where the stream's column order is kept for the read-back.
+    pub loaded_columns: &'a mut HashMap<String, Vec<String>>,
+}
+
+/// A character set name from a stream goes into SQL: only a plain word.
+fn charset_word(table: &str, charset: &str) -> Result<String> {
+    if !charset.is_empty()
+        && charset
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        Ok(charset.to_owned())
+    } else {
+        Err(EngineError::corrupt(
+            format!("table {table}"),
+            format!("its stream names the character set {charset:?}"),
+        ))
+    }
 }
 
 impl TableSink<'_> {
@@ -58,7 +108,8 @@ impl TableSink<'_> {
             .map(|c| quote_ident(c))
             .collect::<Vec<_>>()
             .join(", ");
-        let one = format!("({})", vec!["?"; columns.len()].join(", "));
+        let placeholders = self.placeholders(&columns)?;
+        let one = format!("({})", placeholders.join(", "));
         let sql = format!(
             "INSERT INTO {} ({list}) VALUES {}",
             quote_ident(&self.load_into),
@@ -78,7 +129,132 @@ impl TableSink<'_> {
                 .map_err(|e| my_error(at, &format!("load table {} into", self.table), e))
         })?;
         self.loaded += count;
+        self.batch_bytes = 0;
         Ok(())
+    }
+
+    /// One placeholder per column, naming the character set of its bytes.
+    fn placeholders(&self, columns: &[String]) -> Result<Vec<String>> {
+        let convert = |charset: &str| -> Result<String> {
+            Ok(format!(
+                "CONVERT(? USING {})",
+                charset_word(&self.table, charset)?
+            ))
+        };
+        match &self.reader.charsets {
+            Some(charsets) => charsets
+                .iter()
+                .map(|cs| {
+                    if cs.is_empty() {
+                        Ok("?".into())
+                    } else {
+                        convert(cs)
+                    }
+                })
+                .collect(),
+            None => columns
+                .iter()
+                .map(|c| match self.target_columns.get(c) {
+                    Some(column) if !column.charset.is_empty() => convert("utf8mb4"),
+                    _ => Ok("?".into()),
+                })
+                .collect(),
+        }
+    }
+
+    /// Takes one row into the batch, sending the batch first when the row
+    /// would make its statement too large.
+    fn take(&mut self, row: Row) -> Result<()> {
+        // A value costs its bytes, a length and its type in the statement.
+        let bytes: u64 = row
+            .iter()
+            .map(|v| v.as_ref().map_or(0, |b| b.len() as u64 + 9) + 2)
+            .sum();
+        let limit = self.max_packet.saturating_sub(PACKET_HEADROOM);
+        if bytes > limit {
+            return Err(EngineError::invalid(
+                format!("table {}", self.table),
+                format!(
+                    "row {} holds {bytes} bytes, more than the target's max_allowed_packet ({} bytes) lets one statement carry; \
+                     raise max_allowed_packet on the target server (e.g. SET GLOBAL max_allowed_packet = {}) and restore again; nothing was committed",
+                    self.loaded + self.batch.len() as u64 + 1,
+                    self.max_packet,
+                    (bytes + PACKET_HEADROOM).next_power_of_two()
+                ),
+            ));
+        }
+        let width = row.len().max(1);
+        let rows = ROWS_PER_INSERT.min(MAX_PLACEHOLDERS / width).max(1);
+        if !self.batch.is_empty()
+            && (self.batch_bytes + bytes > BATCH_BYTES.min(limit) || self.batch.len() >= rows)
+        {
+            self.flush()?;
+        }
+        let columns = self.reader.columns.as_deref().unwrap_or_default();
+        let error_values: Vec<String> = columns
+            .iter()
+            .zip(&row)
+            .filter(|(name, value)| {
+                value.as_deref() == Some(&[][..])
+                    && self
+                        .target_columns
+                        .get(*name)
+                        .is_some_and(|c| c.data_type == "enum")
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        if !error_values.is_empty() {
+            self.flush()?;
+            self.batch.push(row);
+            return self.flush_lenient(&error_values);
+        }
+        self.batch.push(row);
+        self.batch_bytes += bytes;
+        Ok(())
+    }
+
+    /// Loads the one row in `batch`, whose `enums` hold '', without
+    /// strictness; any warning but the ENUM's own error value refuses it.
+    fn flush_lenient(&mut self, enums: &[String]) -> Result<()> {
+        let row = self.loaded + 1;
+        let set = |mode: &str| format!("SET SESSION sql_mode = '{mode}'");
+        let (at, table) = (self.at.clone(), self.table.clone());
+        let fail = |e| my_error(&at, &format!("load table {table} into"), e);
+        self.rt
+            .block_on(self.conn.execute(set(LENIENT_MODE).as_str()))
+            .map_err(fail)?;
+        let loaded = self.flush();
+        let warnings = self.rt.block_on(async {
+            let rows = sqlx::raw_sql("SHOW WARNINGS")
+                .fetch_all(&mut *self.conn)
+                .await;
+            let strict = self.conn.execute(set(SQL_MODE).as_str()).await;
+            strict.and(rows)
+        });
+        loaded?;
+        let unexpected: Vec<String> = warnings
+            .map_err(fail)?
+            .iter()
+            .filter_map(|w| {
+                let code: u32 = w.try_get_unchecked(1).unwrap_or(0);
+                let message: String = w.try_get_unchecked(2).unwrap_or_default();
+                let expected = code == TRUNCATED
+                    && enums
+                        .iter()
+                        .any(|c| message.contains(&format!("column '{c}'")));
+                (!expected).then_some(message)
+            })
+            .collect();
+        if unexpected.is_empty() {
+            return Ok(());
+        }
+        Err(EngineError::invalid(
+            format!("table {table}"),
+            format!(
+                "row {row} would not load exactly ({}); nothing was committed",
+                unexpected.join("; ")
+            ),
+        ))
     }
 
     fn rollback(&mut self) {
@@ -102,16 +278,20 @@ impl ObjectSink for TableSink<'_> {
     fn write(&mut self, data: &[u8]) -> Result<()> {
         self.reader.feed(data);
         let what = format!("table {}", self.table);
-        while let Some(row) = self.reader.next_row(&what)? {
-            self.batch.push(row);
-            if self.batch.len() >= ROWS_PER_INSERT {
-                if let Err(err) = self.flush() {
+        loop {
+            let row = match self.reader.next_row(&what) {
+                Ok(Some(row)) => row,
+                Ok(None) => return Ok(()),
+                Err(err) => {
                     self.rollback();
                     return Err(err);
                 }
+            };
+            if let Err(err) = self.take(row) {
+                self.rollback();
+                return Err(err);
             }
         }
-        Ok(())
     }
 
     fn commit(mut self: Box<Self>) -> Result<Vec<String>> {
@@ -173,6 +353,7 @@ impl ObjectSink for TableSink<'_> {
                 return Err(err);
             }
         }
+        self.loaded_columns.insert(self.table.clone(), columns);
         let (at, conn) = (&self.at, &mut *self.conn);
         self.rt.block_on(async {
             conn.execute("COMMIT")

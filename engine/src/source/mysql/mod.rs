@@ -2,10 +2,13 @@
 //!
 //! One connection starts `START TRANSACTION WITH CONSISTENT SNAPSHOT` and
 //! reads everything in it, on its own thread: the structure (`SHOW CREATE
-//! TABLE`, `SHOW CREATE VIEW`) and each table's rows, streamed.
+//! TABLE`, `SHOW CREATE VIEW`, the stored programs) and each table's rows,
+//! streamed as the columns' own bytes.
 
+mod columns;
 mod conn;
 mod load;
+mod programs;
 mod rows;
 mod target;
 
@@ -14,7 +17,6 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 
-use futures::StreamExt;
 use sqlx::mysql::MySqlConnection;
 use sqlx::{Executor, Row};
 
@@ -30,6 +32,7 @@ use conn::{connect, my_error, quote_ident};
 
 pub const TABLES: &str = "_schema/tables.sql";
 pub const VIEWS: &str = "_schema/views.sql";
+pub use programs::{EVENTS, ROUTINES, TRIGGERS};
 /// Separates statements in the structure objects.
 pub const STATEMENT_END: &str = "\n-- tidemark: end of statement\n";
 
@@ -126,6 +129,9 @@ pub fn row_splitter(entry: &ObjectEntry) -> Option<Box<dyn crate::digest::RowSpl
 async fn open_snapshot(at: &MyLocation) -> Result<MySqlConnection> {
     let mut conn = connect(at, true).await?;
     for sql in [
+        // Structure is printed with backquotes and full options, whatever
+        // the server's own sql_mode.
+        "SET SESSION sql_mode = '', sql_quote_show_create = 1",
         "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
         "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
     ] {
@@ -157,6 +163,9 @@ async fn serve(
                     VIEWS => structure(&mut conn, at, "VIEW")
                         .await
                         .map(|sql| drop(tx.send(Ok(sql)))),
+                    ROUTINES | TRIGGERS | EVENTS => programs::read(&mut conn, at, &object)
+                        .await
+                        .map(|sql| drop(tx.send(Ok(sql)))),
                     table => stream_table(&mut conn, at, table, selection, &tx).await,
                 };
                 if let Err(err) = result {
@@ -181,16 +190,29 @@ async fn describe(
         .map_err(fail("read the version of"))?;
     let tables: Vec<(String, i64)> = sqlx::query_as(
         "SELECT TABLE_NAME, CAST(COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0) AS SIGNED) FROM information_schema.TABLES \
-         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') \
+         AND COALESCE(ENGINE, '') NOT IN ('MRG_MyISAM', 'MRG_ISAM', 'FEDERATED') ORDER BY TABLE_NAME",
     )
     .fetch_all(&mut *conn)
     .await
     .map_err(fail("list the tables of"))?;
+    // A MERGE or FEDERATED table's rows belong to other tables (here or
+    // on another server), as mariadb-dump treats them: its structure is
+    // restored, its rows come back with those tables.
     let mut objects = vec![ObjectEntry::new(TABLES, ObjectKind::Schema)];
     for (name, size) in tables.into_iter().filter(|(n, _)| selector.selects(n)) {
         let mut entry = ObjectEntry::new(name.clone(), ObjectKind::Table);
+        entry.format = Some(rows::FORMAT_BYTES.into());
         entry.size = u64::try_from(size).unwrap_or(0);
-        let quoted = quote_ident(&name);
+        let versioned = columns::is_versioned(conn, &name)
+            .await
+            .map_err(fail("read the tables of"))?;
+        let quoted = quote_ident(&name)
+            + if versioned {
+                " FOR SYSTEM_TIME ALL"
+            } else {
+                ""
+            };
         let (time_column, filter) = time_filter(conn, at, &name, selection).await?;
         let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {quoted}{filter}"))
             .fetch_one(&mut *conn)
@@ -210,7 +232,11 @@ async fn describe(
         }
         objects.push(entry);
     }
-    objects.push(ObjectEntry::new(VIEWS, ObjectKind::Schema));
+    // After the tables: views and routines once every table exists,
+    // triggers once they hold their rows.
+    for name in [VIEWS, ROUTINES, TRIGGERS, EVENTS] {
+        objects.push(ObjectEntry::new(name, ObjectKind::Schema));
+    }
     Ok(SourceDescription {
         kind: "mysql".into(),
         server_version: Some(version),
@@ -218,18 +244,43 @@ async fn describe(
     })
 }
 
-/// Every `SHOW CREATE` statement of one kind, separated by [`STATEMENT_END`].
+/// Every `SHOW CREATE` statement of one kind (tables, sequences first,
+/// or views), separated by [`STATEMENT_END`].
 async fn structure(conn: &mut MySqlConnection, at: &MyLocation, kind: &str) -> Result<Vec<u8>> {
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = ? ORDER BY TABLE_NAME",
+    let types = if kind == "VIEW" {
+        ["VIEW"; 3]
+    } else {
+        ["SEQUENCE", "BASE TABLE", "SYSTEM VERSIONED"]
+    };
+    let names: Vec<(String, String)> = sqlx::query_as(
+        "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
+         AND TABLE_TYPE IN (?, ?, ?) ORDER BY TABLE_TYPE <> 'SEQUENCE', TABLE_NAME",
     )
-    .bind(kind)
+    .bind(types[0])
+    .bind(types[1])
+    .bind(types[2])
     .fetch_all(&mut *conn)
     .await
     .map_err(|e| my_error(at, "list the structure of", e))?;
     let mut out = String::new();
-    for name in names {
-        let what = if kind == "VIEW" { "VIEW" } else { "TABLE" };
+    if kind == "BASE TABLE" {
+        // The database's defaults, which tables, routines and parameters
+        // created later take.
+        let (charset, collation): (String, String) = sqlx::query_as(
+            "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| my_error(at, "read the character set of", e))?;
+        out.push_str(&format!(
+            "ALTER DATABASE CHARACTER SET {charset} COLLATE {collation}{STATEMENT_END}"
+        ));
+    }
+    for (name, table_type) in names {
+        let what = match table_type.as_str() {
+            "VIEW" | "SEQUENCE" => table_type.as_str(),
+            _ => "TABLE",
+        };
         let row = sqlx::raw_sql(&format!("SHOW CREATE {what} {}", quote_ident(&name)))
             .fetch_one(&mut *conn)
             .await
@@ -254,8 +305,31 @@ async fn structure(conn: &mut MySqlConnection, at: &MyLocation, kind: &str) -> R
             ));
             out.push_str(STATEMENT_END);
         }
-        out.push_str(&String::from_utf8_lossy(&create));
+        let mut create = String::from_utf8_lossy(&create).into_owned();
+        if what == "TABLE" {
+            // A sequence in a default is printed with this database's name:
+            // restored elsewhere, it must name the restored one's.
+            let own = format!("{}.", quote_ident(&at.database));
+            for call in ["nextval(", "lastval(", "setval("] {
+                create = create.replace(&format!("{call}{own}"), call);
+            }
+        }
+        out.push_str(&create);
         out.push_str(STATEMENT_END);
+        if what == "SEQUENCE" {
+            // Where it stands, as mariadb-dump keeps it: the next value.
+            let next: i64 = sqlx::query_scalar(&format!(
+                "SELECT next_not_cached_value FROM {}",
+                quote_ident(&name)
+            ))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| my_error(at, "read a sequence of", e))?;
+            out.push_str(&format!(
+                "SELECT SETVAL({}, {next}, 0){STATEMENT_END}",
+                quote_ident(&name)
+            ));
+        }
     }
     Ok(out.into_bytes())
 }
@@ -306,42 +380,34 @@ async fn stream_table(
 ) -> Result<()> {
     let doing = format!("read table {table} of");
     let (_, filter) = time_filter(conn, at, table, selection).await?;
-    let described: Vec<(String, String)> = sqlx::query_as(
-        "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? \
-         AND IS_GENERATED = 'NEVER' ORDER BY ORDINAL_POSITION",
-    )
-    .bind(table)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(|e| my_error(at, &doing, e))?;
-    // FLOAT's text form has 6 digits; as DOUBLE it is exact (shortest
-    // round-trip form), and storing it back rounds to the same FLOAT.
-    let list = described
-        .iter()
-        .map(|(name, kind)| match kind.as_str() {
-            "float" => format!("CAST({} AS DOUBLE)", quote_ident(name)),
-            _ => quote_ident(name),
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    let columns: Vec<String> = described.into_iter().map(|(name, _)| name).collect();
-    let mut out = rows::header(&columns);
-    // The text protocol: every value arrives as the server's own text form.
-    let sql = format!("SELECT {list} FROM {}{filter}", quote_ident(table));
-    let mut stream = sqlx::raw_sql(&sql).fetch(&mut *conn);
-    while let Some(row) = stream.next().await {
-        let row = row.map_err(|e| my_error(at, &doing, e))?;
-        let values = (0..columns.len())
-            .map(|i| row.try_get_unchecked::<Option<Vec<u8>>, _>(i))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| my_error(at, &doing, e))?;
+    let shape = columns::table_columns(conn, table)
+        .await
+        .map_err(|e| my_error(at, &doing, e))?;
+    let columns = &shape.columns;
+    let stream_columns: Vec<_> = columns.iter().map(columns::TableColumn::stream).collect();
+    let mut out = rows::header(&stream_columns);
+    // The text protocol, results in `binary`: every value arrives as the
+    // column's own bytes (text in its character set, numbers and times in
+    // the server's text form).
+    let sql = format!(
+        "SELECT {} FROM {}{filter}",
+        columns::select_list(columns),
+        shape.from(table)
+    );
+    let mut gone = false;
+    columns::read_rows(conn, &sql, columns.len(), true, |values| {
         rows::push_row(&mut out, &values);
         if out.len() >= BATCH && tx.send(Ok(std::mem::take(&mut out))).is_err() {
-            return Ok(());
+            gone = true;
         }
+        !gone
+    })
+    .await
+    .map_err(|e| my_error(at, &doing, e))?;
+    if !gone {
+        out.extend_from_slice(&rows::end());
+        let _ = tx.send(Ok(out));
     }
-    out.extend_from_slice(&rows::end());
-    let _ = tx.send(Ok(out));
     Ok(())
 }
 

@@ -1,20 +1,39 @@
 //! The stream a table is stored as: a header naming the columns, then
-//! each row's values as raw bytes (the server's text form; NULL kept
-//! apart), then an end mark. Values go back through parameters, so the
-//! server converts them to the column types exactly as it wrote them.
+//! each row's values as raw bytes, NULL kept apart, then an end mark.
+//! Values go back through parameters, so the server converts them to the
+//! column types exactly as it wrote them.
+//!
+//! `TMROWS2` (current): each value is the column's own bytes (read with
+//! `character_set_results = binary`: text in the column's character set,
+//! which the header names per column; numbers and times in their text
+//! form). `TMROWS1` (older points): text columns converted to utf8mb4.
 
 use crate::error::{EngineError, Result};
 
-const MAGIC: &[u8] = b"TMROWS1\n";
+const MAGIC_V1: &[u8] = b"TMROWS1\n";
+const MAGIC: &[u8] = b"TMROWS2\n";
 const ROW: u8 = 1;
 const END: u8 = 0;
 
-pub fn header(columns: &[String]) -> Vec<u8> {
+/// `ObjectEntry.format` of a table stored as `TMROWS2`; none: `TMROWS1`.
+pub const FORMAT_BYTES: &str = "column-bytes";
+
+/// A column of the stream: its name and, for text, its character set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamColumn {
+    pub name: String,
+    /// Empty for columns without one (numbers, times, binary strings).
+    pub charset: String,
+}
+
+pub fn header(columns: &[StreamColumn]) -> Vec<u8> {
     let mut out = MAGIC.to_vec();
     out.extend_from_slice(&(columns.len() as u32).to_le_bytes());
-    for name in columns {
-        out.extend_from_slice(&(name.len() as u32).to_le_bytes());
-        out.extend_from_slice(name.as_bytes());
+    for column in columns {
+        for text in [&column.name, &column.charset] {
+            out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+            out.extend_from_slice(text.as_bytes());
+        }
     }
     out
 }
@@ -45,6 +64,9 @@ pub struct RowReader {
     buf: Vec<u8>,
     pos: usize,
     pub columns: Option<Vec<String>>,
+    /// Each column's character set (`TMROWS2`); `None` for `TMROWS1`
+    /// streams, whose text is utf8mb4.
+    pub charsets: Option<Vec<String>>,
     pub ended: bool,
 }
 
@@ -69,27 +91,35 @@ impl RowReader {
             let Some(magic) = cur.take(MAGIC.len()) else {
                 return Ok(None);
             };
-            if magic != MAGIC {
-                return Err(bad("not a Tidemark row stream"));
-            }
+            let v2 = match magic {
+                MAGIC => true,
+                MAGIC_V1 => false,
+                _ => return Err(bad("not a Tidemark row stream")),
+            };
             let Some(count) = cur.u32() else {
                 return Ok(None);
             };
-            let mut names = Vec::new();
+            let (mut names, mut charsets) = (Vec::new(), Vec::new());
             for _ in 0..count {
-                let Some(len) = cur.u32() else {
-                    return Ok(None);
-                };
-                let Some(name) = cur.take(len as usize) else {
-                    return Ok(None);
-                };
-                names.push(
-                    String::from_utf8(name.to_vec())
-                        .map_err(|_| bad("column name is not UTF-8"))?,
-                );
+                for (i, list) in [&mut names, &mut charsets].into_iter().enumerate() {
+                    if i == 1 && !v2 {
+                        continue;
+                    }
+                    let Some(len) = cur.u32() else {
+                        return Ok(None);
+                    };
+                    let Some(text) = cur.take(len as usize) else {
+                        return Ok(None);
+                    };
+                    list.push(
+                        String::from_utf8(text.to_vec())
+                            .map_err(|_| bad("column name is not UTF-8"))?,
+                    );
+                }
             }
             self.pos = cur.pos;
             self.columns = Some(names);
+            self.charsets = v2.then_some(charsets);
         }
         let width = self.columns.as_ref().map_or(0, Vec::len);
         let mut cur = Cursor {
@@ -132,8 +162,8 @@ impl RowReader {
 }
 
 /// Cuts a stored table stream into rows; a row's canonical form is its
-/// values as [`push_row`] encodes them (the server's text form, or the
-/// column's own bytes, with NULL kept apart).
+/// values as [`push_row`] encodes them (the column's own bytes, or for
+/// `TMROWS1` the server's text form in utf8mb4, with NULL kept apart).
 #[derive(Default)]
 pub struct Splitter {
     reader: RowReader,
@@ -187,7 +217,11 @@ mod tests {
 
     #[test]
     fn rows_survive_any_split() {
-        let mut stream = header(&["id".into(), "note".into()]);
+        let column = |name: &str, charset: &str| StreamColumn {
+            name: name.into(),
+            charset: charset.into(),
+        };
+        let mut stream = header(&[column("id", ""), column("note", "latin1")]);
         push_row(&mut stream, &[Some(b"1".to_vec()), None]);
         push_row(&mut stream, &[Some(b"2".to_vec()), Some(vec![0, 255, 10])]);
         stream.extend_from_slice(&end());
@@ -202,6 +236,10 @@ mod tests {
             }
             assert!(reader.ended, "split {split}");
             assert_eq!(
+                reader.charsets,
+                Some(vec![String::new(), "latin1".to_owned()])
+            );
+            assert_eq!(
                 rows,
                 vec![
                     vec![Some(b"1".to_vec()), None],
@@ -209,5 +247,25 @@ mod tests {
                 ]
             );
         }
+    }
+
+    #[test]
+    fn old_streams_still_read() {
+        let mut stream = MAGIC_V1.to_vec();
+        stream.extend_from_slice(&1u32.to_le_bytes());
+        stream.extend_from_slice(&2u32.to_le_bytes());
+        stream.extend_from_slice(b"id");
+        push_row(&mut stream, &[Some(b"7".to_vec())]);
+        stream.extend_from_slice(&end());
+        let mut reader = RowReader::default();
+        reader.feed(&stream);
+        assert_eq!(
+            reader.next_row("t").unwrap(),
+            Some(vec![Some(b"7".to_vec())])
+        );
+        assert_eq!(reader.next_row("t").unwrap(), None);
+        assert!(reader.ended);
+        assert_eq!(reader.columns, Some(vec!["id".to_owned()]));
+        assert_eq!(reader.charsets, None);
     }
 }

@@ -3,13 +3,16 @@
 //! transaction. An existing table is loaded into a staging copy and swapped
 //! in with one `RENAME TABLE`, so a failed load leaves it as it was.
 
+use std::collections::HashMap;
+
 use sqlx::mysql::MySqlConnection;
 use sqlx::{Connection, Executor};
 
+use super::columns::{read_back, table_columns};
 use super::conn::{connect, my_error, quote_ident, MyLocation};
-use super::load::{Merged, TableSink, STAGE, STAGE_NAME};
-use super::rows::RowReader;
-use super::{STATEMENT_END, TABLES, VIEWS};
+use super::load::{Merged, TableSink, SQL_MODE, STAGE, STAGE_NAME};
+use super::rows::{RowReader, FORMAT_BYTES};
+use super::{programs, EVENTS, ROUTINES, STATEMENT_END, TABLES, TRIGGERS, VIEWS};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::{ObjectEntry, ObjectKind};
 use crate::source::dbio::{
@@ -20,12 +23,27 @@ use crate::source::{DuplicatePolicy, Load, LoadMode, ObjectSink, Target};
 
 const STAGING_SUFFIX: &str = "__tidemark_new";
 
+/// The restore's session: values checked as [`SQL_MODE`] says, times in
+/// UTC, statements and results in utf8mb4.
+fn session() -> String {
+    format!(
+        "SET SESSION foreign_key_checks = 0, unique_checks = 0, sql_mode = '{SQL_MODE}', time_zone = '+00:00', \
+         character_set_client = utf8mb4, character_set_results = utf8mb4, collation_connection = utf8mb4_unicode_ci"
+    )
+}
+
 pub struct MySqlTarget {
     at: MyLocation,
     rt: tokio::runtime::Runtime,
     conn: Option<MySqlConnection>,
     views: Option<Vec<u8>>,
     created: Vec<String>,
+    /// The stored programs each structure object held, checked when read back.
+    programs: HashMap<String, Vec<(String, String)>>,
+    /// Each loaded table's columns in the order of its stream.
+    loaded_columns: HashMap<String, Vec<String>>,
+    /// The server's max_allowed_packet, read when connecting.
+    max_packet: u64,
 }
 
 impl MySqlTarget {
@@ -36,6 +54,9 @@ impl MySqlTarget {
             conn: None,
             views: None,
             created: Vec::new(),
+            programs: HashMap::new(),
+            loaded_columns: HashMap::new(),
+            max_packet: 0,
         })
     }
 
@@ -57,12 +78,18 @@ impl MySqlTarget {
                     .map_err(|e| my_error(&at, "create the database", e))?;
                 let _ = server.close().await;
                 let mut conn = connect(&at, true).await?;
-                conn.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0")
+                conn.execute(session().as_str())
                     .await
                     .map_err(|e| my_error(&at, "prepare", e))?;
-                Ok::<_, EngineError>(conn)
+                let packet: u64 =
+                    sqlx::query_scalar("SELECT CAST(@@max_allowed_packet AS UNSIGNED)")
+                        .fetch_one(&mut conn)
+                        .await
+                        .map_err(|e| my_error(&at, "read max_allowed_packet of", e))?;
+                Ok::<_, EngineError>((conn, packet))
             })?;
-            self.conn = Some(conn);
+            self.conn = Some(conn.0);
+            self.max_packet = conn.1;
         }
         self.conn.as_mut().ok_or_else(|| EngineError::Database {
             what: format!("connect to {}", self.at.display()),
@@ -74,7 +101,7 @@ impl MySqlTarget {
         self.rt.block_on(async {
             let mut server = connect(&self.at, false).await?;
             sqlx::query_scalar(
-                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')",
             )
             .bind(&self.at.database)
             .fetch_all(&mut server)
@@ -120,6 +147,20 @@ impl MySqlTarget {
             VIEWS => {
                 self.views = Some(sql);
                 Ok(Vec::new())
+            }
+            ROUTINES | TRIGGERS | EVENTS => {
+                let text = String::from_utf8(sql).map_err(|_| {
+                    EngineError::corrupt(format!("object {name}"), "its statements are not UTF-8")
+                })?;
+                self.conn()?;
+                let MySqlTarget { at, rt, conn, .. } = self;
+                let conn = conn.as_mut().ok_or_else(|| EngineError::Database {
+                    what: format!("connect to {}", at.display()),
+                    detail: "no connection".into(),
+                })?;
+                let done = rt.block_on(programs::replay(conn, at, &text, &session()))?;
+                self.programs.insert(name.to_owned(), done.programs);
+                Ok(done.notes)
             }
             other => Err(unknown_structure(other)),
         }
@@ -208,7 +249,13 @@ impl Target for MySqlTarget {
         };
         let at = self.at.clone();
         self.conn()?;
-        let MySqlTarget { rt, conn, .. } = self;
+        let max_packet = self.max_packet;
+        let MySqlTarget {
+            rt,
+            conn,
+            loaded_columns,
+            ..
+        } = self;
         let conn = conn.as_mut().ok_or_else(|| EngineError::Database {
             what: format!("connect to {}", at.display()),
             detail: "no connection".into(),
@@ -277,6 +324,35 @@ impl Target for MySqlTarget {
                 .await
                 .map_err(|e| my_error(&at, "start a transaction in", e))
         })?;
+        // The table whose columns the rows go into (a temporary table is
+        // not listed: the one it copies is).
+        let shape = match (&merged, tables.iter().any(|t| t == name)) {
+            (None, _) => load_into.as_str(),
+            (Some(_), true) => name,
+            (Some(_), false) => entry.name.as_str(),
+        };
+        let shape = rt
+            .block_on(table_columns(conn, shape))
+            .map_err(|e| my_error(&at, "read the columns of", e))?;
+        if shape.versioned {
+            // Its history goes back with each row's own start and end.
+            rt.block_on(conn.execute("SET SESSION system_versioning_insert_history = 1"))
+                .map_err(|e| {
+                    EngineError::invalid(
+                        format!("table {}", entry.name),
+                        format!(
+                            "it is system-versioned and {} cannot take its history back ({}); MariaDB 10.11 or later can",
+                            at.display(),
+                            my_error(&at, "prepare", e)
+                        ),
+                    )
+                })?;
+        }
+        let target_columns = shape
+            .columns
+            .into_iter()
+            .map(|c| (c.name.clone(), c))
+            .collect();
         Ok(Box::new(TableSink {
             at,
             rt,
@@ -289,6 +365,10 @@ impl Target for MySqlTarget {
             reader: RowReader::default(),
             batch: Vec::new(),
             loaded: 0,
+            batch_bytes: 0,
+            max_packet,
+            target_columns,
+            loaded_columns,
         }))
     }
 
@@ -301,6 +381,14 @@ impl Target for MySqlTarget {
     }
 
     fn verify_object(&mut self, entry: &ObjectEntry, load: &Load) -> Result<Option<String>> {
+        if let Some(expected) = self.programs.get(&entry.name).cloned() {
+            self.conn()?;
+            let MySqlTarget { at, rt, conn, .. } = self;
+            let Some(conn) = conn.as_mut() else {
+                return Ok(None);
+            };
+            return rt.block_on(programs::missing(conn, at, &expected));
+        }
         if entry.kind != ObjectKind::Table || entry.rows.is_none() {
             return Ok(None);
         }
@@ -311,8 +399,15 @@ impl Target for MySqlTarget {
         let Some(conn) = conn.as_mut() else {
             return Ok(None);
         };
-        let q = quote_ident(name);
         let facts = rt.block_on(async {
+            // A system-versioned table's rows include its history.
+            let versioned = super::columns::is_versioned(conn, name).await?;
+            let q = quote_ident(name)
+                + if versioned {
+                    " FOR SYSTEM_TIME ALL"
+                } else {
+                    ""
+                };
             let count = async |conn: &mut MySqlConnection, sql: String| {
                 sqlx::query_scalar::<_, i64>(&sql)
                     .fetch_one(conn)
@@ -346,8 +441,42 @@ impl Target for MySqlTarget {
 
     fn finish(&mut self, _restored: &[(ObjectEntry, String)]) -> Result<()> {
         if let Some(views) = self.views.take() {
-            self.run_statements("views", &views)?;
+            let text = String::from_utf8_lossy(&views).into_owned();
+            self.conn()?;
+            let MySqlTarget { at, rt, conn, .. } = self;
+            if let Some(conn) = conn.as_mut() {
+                rt.block_on(programs::replay_views(conn, at, &text))?;
+            }
+            // A view's statements set the character sets it was made under.
+            self.run_statements("the session", session().as_bytes())?;
         }
         Ok(())
+    }
+
+    /// Reads the table back with the SELECT the backup streamed it with,
+    /// in the stream's column order and value encoding.
+    fn read_back(
+        &mut self,
+        entry: &ObjectEntry,
+        load: &Load,
+        row: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool> {
+        let column_bytes = match entry.format.as_deref() {
+            Some(FORMAT_BYTES) => true,
+            None => false,
+            Some(_) => return Ok(false),
+        };
+        if entry.kind != ObjectKind::Table {
+            return Ok(false);
+        }
+        let name = load.name.as_str();
+        let order = self.loaded_columns.get(name).cloned();
+        self.conn()?;
+        let MySqlTarget { at, rt, conn, .. } = self;
+        let Some(conn) = conn.as_mut() else {
+            return Ok(false);
+        };
+        rt.block_on(read_back(conn, at, name, order, column_bytes, row))?;
+        Ok(true)
     }
 }
