@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use rusqlite::{Connection, OpenFlags};
 
 use super::selector::Selector;
-use super::sqlite_frames::{frame, literal, quote_ident, Header, FORMAT};
+use super::sqlite_frames::{encode_value, frame, quote_ident, Header, FORMAT};
 use super::{Source, SourceDescription};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::{ObjectEntry, ObjectKind};
@@ -100,17 +100,39 @@ impl Source for SqliteSource {
             .query_row("SELECT sqlite_version()", [], |r| r.get(0))
             .map_err(err)?;
         let mut stmt = conn
-            .prepare("SELECT name, type FROM sqlite_master WHERE type IN ('table','view') AND name NOT LIKE 'sqlite_%' ORDER BY rowid")
+            .prepare("SELECT name, type, coalesce(sql, '') FROM sqlite_master WHERE type IN ('table','view') AND name NOT LIKE 'sqlite_%' ORDER BY rowid")
             .map_err(err)?;
-        let listed: Vec<(String, String)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        let listed: Vec<(String, String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .and_then(|rows| rows.collect())
             .map_err(err)?;
+        let selected: Vec<&str> = listed
+            .iter()
+            .map(|(n, _, _)| n.as_str())
+            .filter(|n| self.selector.selects(n))
+            .collect();
+        let shadows = shadow_tables(&conn);
         let mut objects = Vec::new();
-        for (name, kind) in listed.into_iter().filter(|(n, _)| self.selector.selects(n)) {
+        for (name, kind, sql) in listed
+            .iter()
+            .filter(|(n, _, _)| selected.contains(&n.as_str()))
+        {
             let mut entry = ObjectEntry::new(name.clone(), ObjectKind::Table);
-            if kind == "table" {
-                describe_table(&conn, &name, &mut entry).map_err(err)?;
+            entry.format = Some(FORMAT.into());
+            if is_virtual(sql) {
+                // Its rows live in its shadow tables: without them it restores broken.
+                let prefix = format!("{name}_");
+                if let Some(left_out) = shadows
+                    .iter()
+                    .find(|s| s.starts_with(&prefix) && !selected.contains(&s.as_str()))
+                {
+                    return Err(EngineError::invalid(
+                        format!("virtual table {name}"),
+                        format!("its rows are in its shadow table {left_out}, which the selection leaves out; select both or neither"),
+                    ));
+                }
+            } else if kind == "table" {
+                describe_table(&conn, name, &mut entry).map_err(err)?;
             }
             objects.push(entry);
         }
@@ -183,10 +205,24 @@ fn write_table(snapshot: &std::path::Path, name: &str, mut out: PipeWriter) -> R
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .map_err(err)?;
+    let virtual_table = is_virtual(&sql);
+    let table = kind == "table" && !virtual_table;
+    let columns = if table {
+        stored_columns(&conn, name).map_err(err)?
+    } else {
+        Vec::new()
+    };
     let header = Header {
         format: FORMAT.into(),
         name: name.to_owned(),
         view: kind == "view",
+        columns,
+        virtual_table,
+        sequence: if table {
+            sequence(&conn, name).map_err(err)?
+        } else {
+            None
+        },
     };
     let mut buf = Vec::with_capacity(128 * 1024);
     let json =
@@ -194,28 +230,24 @@ fn write_table(snapshot: &std::path::Path, name: &str, mut out: PipeWriter) -> R
     frame(b'H', &json, &mut buf);
     frame(b'S', sql.as_bytes(), &mut buf);
     let io = |e| EngineError::io(snapshot, e);
-    if kind == "table" {
+    if table {
         let q = quote_ident(name);
+        let list = column_list(&header.columns);
         // Row order by rowid keeps unchanged rows in the same chunks; tables
         // WITHOUT ROWID have none and scan in key order anyway.
         let mut stmt = conn
-            .prepare(&format!("SELECT * FROM {q} ORDER BY rowid"))
-            .or_else(|_| conn.prepare(&format!("SELECT * FROM {q}")))
+            .prepare(&format!("SELECT {list} FROM {q} ORDER BY rowid"))
+            .or_else(|_| conn.prepare(&format!("SELECT {list} FROM {q}")))
             .map_err(err)?;
         let columns = stmt.column_count();
         let mut rows = stmt.query([]).map_err(err)?;
-        let mut tuple = String::new();
+        let mut record = Vec::new();
         while let Some(row) = rows.next().map_err(err)? {
-            tuple.clear();
-            tuple.push('(');
+            record.clear();
             for i in 0..columns {
-                if i > 0 {
-                    tuple.push(',');
-                }
-                literal(row.get_ref(i).map_err(err)?, &mut tuple);
+                encode_value(row.get_ref(i).map_err(err)?, &mut record);
             }
-            tuple.push(')');
-            frame(b'R', tuple.as_bytes(), &mut buf);
+            frame(b'R', &record, &mut buf);
             if buf.len() >= 64 * 1024 {
                 out.write_all(&buf).map_err(io)?;
                 buf.clear();
@@ -233,6 +265,61 @@ fn write_table(snapshot: &std::path::Path, name: &str, mut out: PipeWriter) -> R
         frame(b'X', extra.as_bytes(), &mut buf);
     }
     out.write_all(&buf).map_err(io)
+}
+
+/// Whether a CREATE statement makes a virtual table.
+pub(super) fn is_virtual(sql: &str) -> bool {
+    sql.get(..21)
+        .is_some_and(|p| p.eq_ignore_ascii_case("CREATE VIRTUAL TABLE "))
+}
+
+/// Shadow tables of the database's virtual tables (FTS5's `x_data`, ...),
+/// where SQLite can tell (3.37 and later).
+fn shadow_tables(conn: &Connection) -> Vec<String> {
+    conn.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'")
+        .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect())
+        .unwrap_or_default()
+}
+
+/// The columns a table stores, in order: generated columns are computed
+/// from them, and cannot be inserted.
+pub(super) fn stored_columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(&format!("PRAGMA table_xinfo({})", quote_ident(table)))?;
+    let columns = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, i64>(6)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(columns
+        .into_iter()
+        .filter(|(_, hidden)| *hidden == 0)
+        .map(|(name, _)| name)
+        .collect())
+}
+
+/// `"a","b"`: columns for SELECT and INSERT.
+pub(super) fn column_list(columns: &[String]) -> String {
+    columns
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The table's AUTOINCREMENT counter, if it has one.
+fn sequence(conn: &Connection, table: &str) -> rusqlite::Result<Option<i64>> {
+    let exists = conn
+        .prepare("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'")?
+        .exists([])?;
+    if !exists {
+        return Ok(None);
+    }
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        "SELECT seq FROM sqlite_sequence WHERE name = ?1",
+        [table],
+        |r| r.get::<_, Option<i64>>(0),
+    )
+    .optional()
+    .map(Option::flatten)
 }
 
 /// Reads the pipe; at its end, reports the writer thread's error if it had
