@@ -255,7 +255,7 @@ fn write_table(snapshot: &std::path::Path, name: &str, mut out: PipeWriter) -> R
         }
     }
     let mut stmt = conn
-        .prepare("SELECT sql FROM sqlite_master WHERE tbl_name = ?1 AND type IN ('index','trigger') AND sql IS NOT NULL ORDER BY type, name")
+        .prepare("SELECT sql FROM sqlite_master WHERE tbl_name = ?1 AND type IN ('index','trigger') AND sql IS NOT NULL ORDER BY rowid")
         .map_err(err)?;
     let extras: Vec<String> = stmt
         .query_map([name], |r| r.get(0))
