@@ -204,7 +204,7 @@ mod tests {
     fn old_tuples_parse_to_the_values_they_were_written_from() {
         let values = [
             Value::Integer(i64::MIN),
-            Value::Real(-793764.408_951_201_9),
+            Value::Real(-793_764.408_951_202),
             Value::Real(-0.0),
             Value::Real(f64::INFINITY),
             Value::Real(f64::MIN_POSITIVE / 3.0),
