@@ -445,3 +445,41 @@ fn data_changed_while_loading_fails_the_table_by_name() {
         CheckOutcome::RowsPresent { rows: 3 }
     );
 }
+
+#[test]
+fn a_new_database_takes_the_source_encoding_and_header_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("utf16.db");
+    Connection::open(&source)
+        .unwrap()
+        .execute_batch(
+            "PRAGMA encoding = 'UTF-16le'; PRAGMA user_version = 42; PRAGMA application_id = 1414087749;
+             CREATE TABLE t (s TEXT, n);
+             INSERT INTO t VALUES ('caf\u{e9} \u{1F600}', 1), ('', NULL);",
+        )
+        .unwrap();
+    let repo = repo(dir.path());
+    let point = backup(&repo, &source);
+    let restored = dir.path().join("restored.db");
+    let stats = restore(&repo, &point, &restored, &RestoreOptions::default());
+    assert!(stats.failed.is_empty(), "{:?}", stats.failed);
+    assert_eq!(
+        stats.checks[0].outcome,
+        CheckOutcome::Content { rows: Some(2) }
+    );
+    let settings = "PRAGMA encoding; PRAGMA user_version; PRAGMA application_id;";
+    assert_eq!(
+        sqlite3_text(&restored, settings),
+        "UTF-16le\n42\n1414087749\n"
+    );
+    assert_same(
+        "sqlite3 .dump",
+        &sqlite3(&source, ".dump"),
+        &sqlite3(&restored, ".dump"),
+    );
+    assert_eq!(
+        sqlite3_text(&restored, "SELECT hex(s) FROM t;"),
+        sqlite3_text(&source, "SELECT hex(s) FROM t;"),
+        "hex() shows the UTF-16 bytes as stored"
+    );
+}

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use rusqlite::{Connection, OpenFlags};
 
 use super::selector::Selector;
-use super::sqlite_frames::{encode_value, frame, quote_ident, Header, FORMAT};
+use super::sqlite_frames::{encode_value, frame, quote_ident, DatabaseSettings, Header, FORMAT};
 use super::{Source, SourceDescription};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::{ObjectEntry, ObjectKind};
@@ -223,6 +223,7 @@ fn write_table(snapshot: &std::path::Path, name: &str, mut out: PipeWriter) -> R
         } else {
             None
         },
+        database: Some(settings(&conn).map_err(err)?),
     };
     let mut buf = Vec::with_capacity(128 * 1024);
     let json =
@@ -302,6 +303,16 @@ pub(super) fn column_list(columns: &[String]) -> String {
         .map(|c| quote_ident(c))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// The database-wide settings a restore into a new file takes over.
+pub(super) fn settings(conn: &Connection) -> rusqlite::Result<DatabaseSettings> {
+    let pragma = |name: &str| conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, i64>(0));
+    Ok(DatabaseSettings {
+        encoding: conn.query_row("PRAGMA encoding", [], |r| r.get(0))?,
+        user_version: pragma("user_version")?,
+        application_id: pragma("application_id")?,
+    })
 }
 
 /// The table's AUTOINCREMENT counter, if it has one.

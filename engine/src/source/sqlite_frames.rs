@@ -31,6 +31,19 @@ pub struct Header {
     /// The table's AUTOINCREMENT counter, its row in `sqlite_sequence`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequence: Option<i64>,
+    /// The database's settings, applied to a database the restore creates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseSettings>,
+}
+
+/// What a database file holds besides its objects: its text encoding
+/// (fixed once it has content) and the numbers applications keep in its
+/// header (`user_version` is often the schema's migration level).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseSettings {
+    pub encoding: String,
+    pub user_version: i64,
+    pub application_id: i64,
 }
 
 /// The stream format of backups taken now: rows as exact values.

@@ -12,7 +12,7 @@ use rusqlite::Connection;
 
 use super::dbio::{table_difference, TableFacts};
 use super::sqlite::sql_error;
-use super::sqlite_frames::quote_ident;
+use super::sqlite_frames::{quote_ident, DatabaseSettings};
 use super::{Load, ObjectSink, Target, TimeRange};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::ObjectEntry;
@@ -121,6 +121,38 @@ impl SqliteTarget {
             [one] => Some(one.clone()),
             _ => None,
         })
+    }
+
+    /// A database this restore created takes the source's settings: its
+    /// encoding while it is still empty (SQLite fixes it with the first
+    /// object), its header's numbers. An existing one keeps its own (text
+    /// that another encoding would change fails verification).
+    fn adopt(&self, settings: &DatabaseSettings) -> rusqlite::Result<()> {
+        if !self.created {
+            return Ok(());
+        }
+        let current = super::sqlite::settings(&self.conn)?;
+        let empty: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+        let encoding = ["UTF-8", "UTF-16le", "UTF-16be"]
+            .into_iter()
+            .find(|e| *e == settings.encoding);
+        if let (Some(encoding), 0) = (encoding, empty) {
+            if current.encoding != encoding {
+                self.conn
+                    .execute_batch(&format!("PRAGMA encoding = '{encoding}'"))?;
+            }
+        }
+        if current.user_version != settings.user_version {
+            self.conn
+                .pragma_update(None, "user_version", settings.user_version)?;
+        }
+        if current.application_id != settings.application_id {
+            self.conn
+                .pragma_update(None, "application_id", settings.application_id)?;
+        }
+        Ok(())
     }
 
     /// Whether the table is a shadow table of a virtual table (where

@@ -86,6 +86,11 @@ impl TableSink<'_> {
 
     /// Creates, replaces or reuses the table, and prepares the INSERT.
     fn structure(&mut self, create: &str) -> Result<()> {
+        if let Some(settings) = &self.header()?.database {
+            self.target
+                .adopt(settings)
+                .map_err(|e| self.load_error(e))?;
+        }
         let header = self.header()?;
         let (view, virtual_table) = (header.view, header.virtual_table);
         if virtual_table {
