@@ -119,6 +119,8 @@ fn make_corpus(path: &Path) -> usize {
         CREATE VIEW "big reals" AS SELECT id, r FROM reals WHERE r > 1e300;
         CREATE TRIGGER "big reals insert" INSTEAD OF INSERT ON "big reals" BEGIN INSERT INTO reals (r) VALUES (new.r); END;
         CREATE VIRTUAL TABLE docs USING fts5(title, "the body");
+        CREATE TABLE notes (body TEXT);
+        CREATE VIRTUAL TABLE notes_fts USING fts5(body, content = 'notes', content_rowid = 'rowid');
         "#,
     )
     .unwrap();
@@ -204,6 +206,9 @@ fn make_corpus(path: &Path) -> usize {
         INSERT INTO docs VALUES ('first', 'hello exact world'), ('zweite', 'grüße aus köln'), ('third', 'gone soon');
         DELETE FROM docs WHERE title = 'third';
         INSERT INTO docs VALUES ('fourth', 'after a delete');
+        INSERT INTO notes VALUES ('one note'), ('two notes'), ('three'), ('four notes'), ('five');
+        DELETE FROM notes WHERE body IN ('one note', 'three');
+        INSERT INTO notes_fts (rowid, body) SELECT rowid, body FROM notes;
         "#,
     )
     .unwrap();
@@ -273,6 +278,19 @@ fn exact_values(db: &Path) -> String {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
+        // The rowid too, where the table has one (WITHOUT ROWID tables do not).
+        let rowid: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM pragma_table_list WHERE name = ?1 AND wr = 0",
+                [&table],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let rowid = if rowid == 1 {
+            "'rowid:' || _rowid_ || ' ' || "
+        } else {
+            ""
+        };
         let values: Vec<String> = columns
             .iter()
             .map(|c| {
@@ -281,7 +299,7 @@ fn exact_values(db: &Path) -> String {
             })
             .collect();
         query.push_str(&format!(
-            "SELECT {} || ' ' || {} FROM {q};\n",
+            "SELECT {} || ' ' || {rowid}{} FROM {q};\n",
             quote_literal(&table),
             values.join(" || ' ' || ")
         ));

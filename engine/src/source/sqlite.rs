@@ -207,16 +207,20 @@ fn write_table(snapshot: &std::path::Path, name: &str, mut out: PipeWriter) -> R
         .map_err(err)?;
     let virtual_table = is_virtual(&sql);
     let table = kind == "table" && !virtual_table;
-    let columns = if table {
-        stored_columns(&conn, name).map_err(err)?
+    let (rowid, columns) = if table {
+        (
+            rowid_alias(&conn, name).map_err(err)?,
+            stored_columns(&conn, name).map_err(err)?,
+        )
     } else {
-        Vec::new()
+        (None, Vec::new())
     };
     let header = Header {
         format: FORMAT.into(),
         name: name.to_owned(),
         view: kind == "view",
         columns,
+        rowid: rowid.map(str::to_owned),
         virtual_table,
         sequence: if table {
             sequence(&conn, name).map_err(err)?
@@ -233,7 +237,7 @@ fn write_table(snapshot: &std::path::Path, name: &str, mut out: PipeWriter) -> R
     let io = |e| EngineError::io(snapshot, e);
     if table {
         let q = quote_ident(name);
-        let list = column_list(&header.columns);
+        let list = row_list(header.rowid.as_deref(), &header.columns);
         // Row order by rowid keeps unchanged rows in the same chunks; tables
         // WITHOUT ROWID have none and scan in key order anyway.
         let mut stmt = conn
@@ -294,6 +298,35 @@ pub(super) fn stored_columns(conn: &Connection, table: &str) -> rusqlite::Result
         .filter(|(_, hidden)| *hidden == 0)
         .map(|(name, _)| name)
         .collect())
+}
+
+/// The name a table's rowid can be read and written as, unless it is a
+/// table WITHOUT ROWID or has columns of all three names.
+pub(super) fn rowid_alias(
+    conn: &Connection,
+    table: &str,
+) -> rusqlite::Result<Option<&'static str>> {
+    let q = quote_ident(table);
+    let mut stmt = conn.prepare(&format!("PRAGMA table_xinfo({q})"))?;
+    let names = stmt
+        .query_map([], |r| r.get::<_, String>(1))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let alias = ["rowid", "_rowid_", "oid"]
+        .into_iter()
+        .find(|a| !names.iter().any(|n| n.eq_ignore_ascii_case(a)));
+    Ok(alias.filter(|a| {
+        conn.prepare(&format!("SELECT {a} FROM {q} LIMIT 0"))
+            .is_ok()
+    }))
+}
+
+/// The values of a row as the stream holds them: the rowid, then the columns.
+pub(super) fn row_list(rowid: Option<&str>, columns: &[String]) -> String {
+    match rowid {
+        Some(alias) if columns.is_empty() => alias.to_owned(),
+        Some(alias) => format!("{alias},{}", column_list(columns)),
+        None => column_list(columns),
+    }
 }
 
 /// `"a","b"`: columns for SELECT and INSERT.

@@ -24,6 +24,12 @@ pub struct Header {
     /// columns are computed again, so not stored).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<String>,
+    /// The name the table's rowid is read as (`rowid`, `_rowid_` or
+    /// `oid`), when it has one: each `R` record's first value. Without an
+    /// INTEGER PRIMARY KEY it is in no column, yet FTS indexes and
+    /// applications refer to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rowid: Option<String>,
     /// A virtual table: its CREATE statement only, as its rows are in its
     /// shadow tables, which are tables of their own in the backup.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -28,8 +28,9 @@ pub struct SqliteTarget {
     created: bool,
     /// The restore's transaction is open.
     in_transaction: bool,
-    /// The columns of each table loaded, in the backup's order.
-    loaded: HashMap<String, Vec<String>>,
+    /// The rowid's name and the columns of each table loaded, in the
+    /// backup's order.
+    loaded: HashMap<String, (Option<String>, Vec<String>)>,
 }
 
 impl SqliteTarget {

@@ -4,7 +4,7 @@
 use super::SqliteTarget;
 use crate::error::Result;
 use crate::repo::manifest::ObjectEntry;
-use crate::source::sqlite::{column_list, sql_error, stored_columns};
+use crate::source::sqlite::{row_list, rowid_alias, sql_error, stored_columns};
 use crate::source::sqlite_frames::{encode_value, literal, quote_ident, FORMAT};
 use crate::source::Load;
 
@@ -30,8 +30,11 @@ pub(super) fn read_back(
     let list = if exact {
         // The backup's columns, in its order, whatever the target's order.
         match target.loaded.get(&load.name) {
-            Some(columns) => column_list(columns),
-            None => column_list(&stored_columns(&target.conn, &load.name).map_err(err)?),
+            Some((rowid, columns)) => row_list(rowid.as_deref(), columns),
+            None => row_list(
+                rowid_alias(&target.conn, &load.name).map_err(err)?,
+                &stored_columns(&target.conn, &load.name).map_err(err)?,
+            ),
         }
     } else {
         "*".to_owned()

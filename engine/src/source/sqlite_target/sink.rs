@@ -7,7 +7,7 @@ use rusqlite::ToSql;
 
 use super::SqliteTarget;
 use crate::error::{EngineError, Result};
-use crate::source::sqlite::column_list;
+use crate::source::sqlite::row_list;
 use crate::source::sqlite_frames::{
     decode_row, name_span, next_frame, parse_tuple, quote_ident, Header, FORMAT, FORMAT_V1,
 };
@@ -174,7 +174,7 @@ impl TableSink<'_> {
         };
         // Rows of -1 streams hold every column in the table's order.
         let columns = if self.exact() {
-            format!(" ({})", column_list(&header.columns))
+            format!(" ({})", row_list(header.rowid.as_deref(), &header.columns))
         } else {
             String::new()
         };
@@ -193,6 +193,7 @@ impl TableSink<'_> {
                 .columns
                 .iter()
                 .position(|c| *c == column)
+                .map(|p| p + usize::from(header.rowid.is_some()))
                 .ok_or_else(|| {
                     EngineError::invalid(
                         format!("time range for table {}", self.name),
@@ -266,7 +267,7 @@ impl TableSink<'_> {
                 self.structure(text)?;
                 let header = self.header()?;
                 if self.exact() && !header.view && !header.virtual_table {
-                    let width = header.columns.len();
+                    let width = header.columns.len() + usize::from(header.rowid.is_some());
                     self.insert = Some((self.insert_sql(width)?, width));
                 }
             }
@@ -387,8 +388,8 @@ impl ObjectSink for TableSink<'_> {
             self.exec("RELEASE tidemark_table")?;
             // VERIFYING reads the table back in the backup's column order.
             if let Some(header) = self.header.as_ref().filter(|h| h.format == FORMAT) {
-                let columns = header.columns.clone();
-                self.target.loaded.insert(self.name.clone(), columns);
+                let row = (header.rowid.clone(), header.columns.clone());
+                self.target.loaded.insert(self.name.clone(), row);
             }
             Ok(notes)
         })();
