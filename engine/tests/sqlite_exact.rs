@@ -209,6 +209,7 @@ fn make_corpus(path: &Path) -> usize {
         INSERT INTO notes VALUES ('one note'), ('two notes'), ('three'), ('four notes'), ('five');
         DELETE FROM notes WHERE body IN ('one note', 'three');
         INSERT INTO notes_fts (rowid, body) SELECT rowid, body FROM notes;
+        ANALYZE;
         "#,
     )
     .unwrap();

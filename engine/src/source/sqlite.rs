@@ -9,7 +9,9 @@ use std::thread::JoinHandle;
 use rusqlite::{Connection, OpenFlags};
 
 use super::selector::Selector;
-use super::sqlite_frames::{encode_value, frame, quote_ident, DatabaseSettings, Header, FORMAT};
+use super::sqlite_frames::{
+    encode_value, frame, quote_ident, DatabaseSettings, Header, Statistic, FORMAT, STAT_TABLES,
+};
 use super::{Source, SourceDescription};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::{ObjectEntry, ObjectKind};
@@ -227,6 +229,11 @@ fn write_table(snapshot: &std::path::Path, name: &str, mut out: PipeWriter) -> R
         } else {
             None
         },
+        statistics: if table {
+            statistics(&conn, name).map_err(err)?
+        } else {
+            Vec::new()
+        },
         database: Some(settings(&conn).map_err(err)?),
     };
     let mut buf = Vec::with_capacity(128 * 1024);
@@ -346,6 +353,36 @@ pub(super) fn settings(conn: &Connection) -> rusqlite::Result<DatabaseSettings> 
         user_version: pragma("user_version")?,
         application_id: pragma("application_id")?,
     })
+}
+
+/// The table's rows in the planner's statistics, if ANALYZE made them.
+fn statistics(conn: &Connection, table: &str) -> rusqlite::Result<Vec<Statistic>> {
+    let mut found = Vec::new();
+    for stat_table in STAT_TABLES {
+        let exists = conn
+            .prepare("SELECT 1 FROM sqlite_master WHERE name = ?1")?
+            .exists([stat_table])?;
+        if !exists {
+            continue;
+        }
+        let mut stmt = conn.prepare(&format!(
+            "SELECT rowid, * FROM {stat_table} WHERE tbl = ?1 ORDER BY rowid"
+        ))?;
+        let columns = stmt.column_count();
+        let mut rows = stmt.query([table])?;
+        while let Some(row) = rows.next()? {
+            let mut values = Vec::new();
+            for i in 2..columns {
+                encode_value(row.get_ref(i)?, &mut values);
+            }
+            found.push(Statistic {
+                table: stat_table.to_owned(),
+                order: row.get(0)?,
+                values: hex::encode(values),
+            });
+        }
+    }
+    Ok(found)
 }
 
 /// The table's AUTOINCREMENT counter, if it has one.

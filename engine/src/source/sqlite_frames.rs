@@ -37,10 +37,28 @@ pub struct Header {
     /// The table's AUTOINCREMENT counter, its row in `sqlite_sequence`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequence: Option<i64>,
+    /// The table's planner statistics (from ANALYZE).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statistics: Vec<Statistic>,
     /// The database's settings, applied to a database the restore creates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<DatabaseSettings>,
 }
+
+/// One row of the planner's statistics (`sqlite_stat1`, and
+/// `sqlite_stat4` where SQLite has it) about a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statistic {
+    /// `sqlite_stat1` or `sqlite_stat4`.
+    pub table: String,
+    /// The row's place there (`sqlite3 .dump` prints them in this order).
+    pub order: i64,
+    /// Its values after `tbl` (the index first), exactly encoded, in hex.
+    pub values: String,
+}
+
+/// The tables the planner's statistics are in.
+pub const STAT_TABLES: [&str; 2] = ["sqlite_stat1", "sqlite_stat4"];
 
 /// What a database file holds besides its objects: its text encoding
 /// (fixed once it has content) and the numbers applications keep in its

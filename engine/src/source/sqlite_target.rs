@@ -8,11 +8,12 @@ mod sink;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::Connection;
 
 use super::dbio::{table_difference, TableFacts};
 use super::sqlite::sql_error;
-use super::sqlite_frames::{quote_ident, DatabaseSettings};
+use super::sqlite_frames::{decode_row, quote_ident, DatabaseSettings, Statistic, STAT_TABLES};
 use super::{Load, ObjectSink, Target, TimeRange};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::ObjectEntry;
@@ -31,6 +32,9 @@ pub struct SqliteTarget {
     /// The rowid's name and the columns of each table loaded, in the
     /// backup's order.
     loaded: HashMap<String, (Option<String>, Vec<String>)>,
+    /// Planner statistics of the tables created (table name restored
+    /// under, and its rows), written once all tables are in.
+    statistics: Vec<(String, Statistic)>,
 }
 
 impl SqliteTarget {
@@ -85,6 +89,7 @@ impl SqliteTarget {
             created: false,
             in_transaction: false,
             loaded: HashMap::new(),
+            statistics: Vec::new(),
         })
     }
 
@@ -152,6 +157,48 @@ impl SqliteTarget {
         if current.application_id != settings.application_id {
             self.conn
                 .pragma_update(None, "application_id", settings.application_id)?;
+        }
+        Ok(())
+    }
+
+    /// The created tables' rows of the planner's statistics, in the
+    /// source's order, as `sqlite3 .dump` restores them. A SQLite without
+    /// `sqlite_stat4` would not use its rows, so they are left out there.
+    fn write_statistics(&mut self) -> rusqlite::Result<()> {
+        let mut rows = std::mem::take(&mut self.statistics);
+        if rows.is_empty() {
+            return Ok(());
+        }
+        rows.sort_by(|(_, a), (_, b)| (&a.table, a.order).cmp(&(&b.table, b.order)));
+        // Creates the statistics tables if need be, and adds no rows.
+        self.conn.execute_batch("ANALYZE sqlite_master")?;
+        for stat_table in STAT_TABLES {
+            let exists = self
+                .conn
+                .prepare("SELECT 1 FROM sqlite_master WHERE name = ?1")?
+                .exists([stat_table])?;
+            if !exists {
+                continue;
+            }
+            let mut delete = self
+                .conn
+                .prepare(&format!("DELETE FROM {stat_table} WHERE tbl = ?1"))?;
+            for (table, _) in rows.iter().filter(|(_, s)| s.table == stat_table) {
+                delete.execute([table])?;
+            }
+            for (table, stat) in rows.iter().filter(|(_, s)| s.table == stat_table) {
+                let values = hex::decode(&stat.values)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+                let values = decode_row(&values)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+                let params = vec!["?"; values.len() + 1].join(",");
+                let mut insert = self
+                    .conn
+                    .prepare_cached(&format!("INSERT INTO {stat_table} VALUES ({params})"))?;
+                let mut bound = vec![ToSqlOutput::Borrowed(ValueRef::Text(table.as_bytes()))];
+                bound.extend(values.into_iter().map(ToSqlOutput::Borrowed));
+                insert.execute(rusqlite::params_from_iter(bound))?;
+            }
         }
         Ok(())
     }
@@ -250,6 +297,8 @@ impl Target for SqliteTarget {
     }
 
     fn finish(&mut self, _restored: &[(ObjectEntry, String)]) -> Result<()> {
+        self.write_statistics()
+            .map_err(|e| sql_error(&self.path, e))?;
         if self.in_transaction {
             self.conn
                 .execute_batch("COMMIT")

@@ -2,14 +2,15 @@
 //! parameters (never SQL text, which SQLite parses inexactly for some
 //! REALs), then its indexes and triggers.
 
-use rusqlite::types::{ToSqlOutput, Value};
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::ToSql;
 
 use super::SqliteTarget;
 use crate::error::{EngineError, Result};
 use crate::source::sqlite::row_list;
 use crate::source::sqlite_frames::{
-    decode_row, name_span, next_frame, parse_tuple, quote_ident, Header, FORMAT, FORMAT_V1,
+    decode_row, encode_value, name_span, next_frame, parse_tuple, quote_ident, Header, Statistic,
+    FORMAT, FORMAT_V1, STAT_TABLES,
 };
 use crate::source::{DuplicatePolicy, LoadMode, ObjectSink, Target, TimeRange};
 
@@ -308,6 +309,46 @@ impl TableSink<'_> {
         set.map_err(|e| self.load_error(e))
     }
 
+    /// A table created from the backup gets its planner statistics (with
+    /// its indexes' names on a renamed copy); one merged into keeps its own.
+    fn statistics(&self) -> Result<Vec<(String, Statistic)>> {
+        if matches!(self.mode, LoadMode::Merge(_)) {
+            return Ok(Vec::new());
+        }
+        let Some(header) = &self.header else {
+            return Ok(Vec::new());
+        };
+        let mut kept = Vec::new();
+        for stat in &header.statistics {
+            let mut stat = stat.clone();
+            if !STAT_TABLES.contains(&stat.table.as_str()) {
+                return Err(self.fail(format!("unknown statistics table {:?}", stat.table)));
+            }
+            if self.name != self.source_name {
+                stat.values = self.renamed_statistic(&stat.values)?;
+            }
+            kept.push((self.name.clone(), stat));
+        }
+        Ok(kept)
+    }
+
+    /// A statistic of a renamed copy names the copy's index.
+    fn renamed_statistic(&self, values: &str) -> Result<String> {
+        let bytes = hex::decode(values).map_err(|e| self.fail(e.to_string()))?;
+        let values = decode_row(&bytes).map_err(|e| self.fail(e))?;
+        let mut out = Vec::new();
+        for (i, value) in values.into_iter().enumerate() {
+            match value {
+                ValueRef::Text(index) if i == 0 => {
+                    let renamed = format!("{}_{}", self.name, String::from_utf8_lossy(index));
+                    encode_value(ValueRef::Text(renamed.as_bytes()), &mut out);
+                }
+                other => encode_value(other, &mut out),
+            }
+        }
+        Ok(hex::encode(out))
+    }
+
     /// Creates the indexes and triggers (not on a table merged into,
     /// which keeps its own); returns notes for the administrator.
     fn create_extras(&mut self) -> Result<Vec<String>> {
@@ -385,7 +426,9 @@ impl ObjectSink for TableSink<'_> {
             }
             self.restore_sequence()?;
             let notes = self.create_extras()?;
+            let statistics = self.statistics()?;
             self.exec("RELEASE tidemark_table")?;
+            self.target.statistics.extend(statistics);
             // VERIFYING reads the table back in the backup's column order.
             if let Some(header) = self.header.as_ref().filter(|h| h.format == FORMAT) {
                 let row = (header.rowid.clone(), header.columns.clone());
