@@ -98,14 +98,13 @@ fn edge_reals() -> Vec<f64> {
     ]
 }
 
-/// Each table's indexes and triggers follow it, as the restore creates
-/// them: `.dump` prints the schema in its creation order.
+/// The schema's order is a migration's: indexes and triggers created
+/// after later tables (`.dump` prints the schema in its creation order).
 fn make_corpus(path: &Path) -> usize {
     let conn = Connection::open(path).unwrap();
     conn.execute_batch(
         r#"
         CREATE TABLE reals (id INTEGER PRIMARY KEY, r REAL, raw);
-        CREATE INDEX reals_r ON reals(r);
         CREATE TABLE ints (id INTEGER PRIMARY KEY, i INTEGER, n NUMERIC, raw);
         CREATE TABLE log (at INTEGER, what TEXT);
         CREATE TABLE texts (id INTEGER PRIMARY KEY, t TEXT, b BLOB, raw);
@@ -116,11 +115,14 @@ fn make_corpus(path: &Path) -> usize {
         CREATE TABLE strict_wr (k INTEGER PRIMARY KEY, a ANY) STRICT, WITHOUT ROWID;
         CREATE TABLE gen (a INTEGER, b INTEGER GENERATED ALWAYS AS (a * 2) VIRTUAL, c TEXT GENERATED ALWAYS AS (a || 'x') STORED);
         CREATE TABLE counter (id INTEGER PRIMARY KEY AUTOINCREMENT, v);
+        CREATE INDEX reals_r ON reals(r);
         CREATE VIEW "big reals" AS SELECT id, r FROM reals WHERE r > 1e300;
         CREATE TRIGGER "big reals insert" INSTEAD OF INSERT ON "big reals" BEGIN INSERT INTO reals (r) VALUES (new.r); END;
         CREATE VIRTUAL TABLE docs USING fts5(title, "the body");
         CREATE TABLE notes (body TEXT);
         CREATE VIRTUAL TABLE notes_fts USING fts5(body, content = 'notes', content_rowid = 'rowid');
+        CREATE TRIGGER ints_kept BEFORE DELETE ON ints BEGIN SELECT RAISE(ABORT, 'ints are kept'); END;
+        CREATE UNIQUE INDEX "texts by t" ON texts(t) WHERE t IS NOT NULL;
         "#,
     )
     .unwrap();

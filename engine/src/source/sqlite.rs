@@ -10,7 +10,8 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::selector::Selector;
 use super::sqlite_frames::{
-    encode_value, frame, quote_ident, DatabaseSettings, Header, Statistic, FORMAT, STAT_TABLES,
+    encode_value, frame, quote_ident, DatabaseSettings, ExtraPlace, Header, Statistic, FORMAT,
+    STAT_TABLES,
 };
 use super::{Source, SourceDescription};
 use crate::error::{EngineError, Result};
@@ -217,12 +218,34 @@ fn write_table(snapshot: &std::path::Path, name: &str, mut out: PipeWriter) -> R
     } else {
         (None, Vec::new())
     };
+    // Indexes and triggers, each with its place in the schema.
+    let mut stmt = conn
+        .prepare(
+            "SELECT e.rowid, e.sql, (SELECT o.name FROM sqlite_master o WHERE o.type IN ('table','view') \
+             AND o.name NOT LIKE 'sqlite_%' AND o.rowid > e.rowid ORDER BY o.rowid LIMIT 1) \
+             FROM sqlite_master e WHERE e.tbl_name = ?1 AND e.type IN ('index','trigger') AND e.sql IS NOT NULL ORDER BY e.rowid",
+        )
+        .map_err(err)?;
+    let extras: Vec<(ExtraPlace, String)> = stmt
+        .query_map([name], |r| {
+            Ok((
+                ExtraPlace {
+                    order: r.get(0)?,
+                    before: r.get(2)?,
+                },
+                r.get(1)?,
+            ))
+        })
+        .and_then(|r| r.collect())
+        .map_err(err)?;
+    drop(stmt);
     let header = Header {
         format: FORMAT.into(),
         name: name.to_owned(),
         view: kind == "view",
         columns,
         rowid: rowid.map(str::to_owned),
+        extras: extras.iter().map(|(place, _)| place.clone()).collect(),
         virtual_table,
         sequence: if table {
             sequence(&conn, name).map_err(err)?
@@ -266,14 +289,7 @@ fn write_table(snapshot: &std::path::Path, name: &str, mut out: PipeWriter) -> R
             }
         }
     }
-    let mut stmt = conn
-        .prepare("SELECT sql FROM sqlite_master WHERE tbl_name = ?1 AND type IN ('index','trigger') AND sql IS NOT NULL ORDER BY rowid")
-        .map_err(err)?;
-    let extras: Vec<String> = stmt
-        .query_map([name], |r| r.get(0))
-        .and_then(|r| r.collect())
-        .map_err(err)?;
-    for extra in extras {
+    for (_, extra) in &extras {
         frame(b'X', extra.as_bytes(), &mut buf);
     }
     out.write_all(&buf).map_err(io)

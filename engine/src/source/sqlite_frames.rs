@@ -37,12 +37,23 @@ pub struct Header {
     /// The table's AUTOINCREMENT counter, its row in `sqlite_sequence`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequence: Option<i64>,
+    /// Where each `X` record stood in the source's schema.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extras: Vec<ExtraPlace>,
     /// The table's planner statistics (from ANALYZE).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub statistics: Vec<Statistic>,
     /// The database's settings, applied to a database the restore creates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<DatabaseSettings>,
+}
+
+/// An index's or trigger's place in the source's schema: its rowid
+/// there, and the table or view that followed it (created after it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtraPlace {
+    pub order: i64,
+    pub before: Option<String>,
 }
 
 /// One row of the planner's statistics (`sqlite_stat1`, and

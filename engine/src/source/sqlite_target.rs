@@ -2,6 +2,7 @@
 //! savepoint: it appears complete or not at all, and an existing table is
 //! replaced only with `overwrite`.
 
+mod extras;
 mod readback;
 mod sink;
 
@@ -35,6 +36,8 @@ pub struct SqliteTarget {
     /// Planner statistics of the tables created (table name restored
     /// under, and its rows), written once all tables are in.
     statistics: Vec<(String, Statistic)>,
+    /// Indexes and triggers of restored tables, waiting for their place.
+    pending: Vec<extras::Pending>,
 }
 
 impl SqliteTarget {
@@ -90,6 +93,7 @@ impl SqliteTarget {
             in_transaction: false,
             loaded: HashMap::new(),
             statistics: Vec::new(),
+            pending: Vec::new(),
         })
     }
 
@@ -279,6 +283,9 @@ impl Target for SqliteTarget {
     }
 
     fn begin(&mut self, entry: &ObjectEntry, load: &Load) -> Result<Box<dyn ObjectSink + '_>> {
+        // What stood before this object in the source's schema comes first
+        // (outside its savepoint: it belongs to tables already restored).
+        self.create_pending(|p| p.before.as_deref() == Some(entry.name.as_str()))?;
         self.conn
             .execute_batch("SAVEPOINT tidemark_table")
             .map_err(|e| sql_error(&self.path, e))?;
@@ -297,6 +304,7 @@ impl Target for SqliteTarget {
     }
 
     fn finish(&mut self, _restored: &[(ObjectEntry, String)]) -> Result<()> {
+        self.create_pending(|_| true)?;
         self.write_statistics()
             .map_err(|e| sql_error(&self.path, e))?;
         if self.in_transaction {

@@ -2,15 +2,14 @@
 //! parameters (never SQL text, which SQLite parses inexactly for some
 //! REALs), then its indexes and triggers.
 
-use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use rusqlite::types::{ToSqlOutput, Value};
 use rusqlite::ToSql;
 
 use super::SqliteTarget;
 use crate::error::{EngineError, Result};
 use crate::source::sqlite::row_list;
 use crate::source::sqlite_frames::{
-    decode_row, encode_value, name_span, next_frame, parse_tuple, quote_ident, Header, Statistic,
-    FORMAT, FORMAT_V1, STAT_TABLES,
+    decode_row, name_span, next_frame, parse_tuple, quote_ident, Header, FORMAT, FORMAT_V1,
 };
 use crate::source::{DuplicatePolicy, LoadMode, ObjectSink, Target, TimeRange};
 
@@ -32,7 +31,7 @@ pub(super) struct TableSink<'t> {
 }
 
 impl TableSink<'_> {
-    fn fail(&self, detail: impl Into<String>) -> EngineError {
+    pub(super) fn fail(&self, detail: impl Into<String>) -> EngineError {
         EngineError::corrupt(format!("table {} in the backup", self.source_name), detail)
     }
 
@@ -308,100 +307,6 @@ impl TableSink<'_> {
         })();
         set.map_err(|e| self.load_error(e))
     }
-
-    /// A table created from the backup gets its planner statistics (with
-    /// its indexes' names on a renamed copy); one merged into keeps its own.
-    fn statistics(&self) -> Result<Vec<(String, Statistic)>> {
-        if matches!(self.mode, LoadMode::Merge(_)) {
-            return Ok(Vec::new());
-        }
-        let Some(header) = &self.header else {
-            return Ok(Vec::new());
-        };
-        let mut kept = Vec::new();
-        for stat in &header.statistics {
-            let mut stat = stat.clone();
-            if !STAT_TABLES.contains(&stat.table.as_str()) {
-                return Err(self.fail(format!("unknown statistics table {:?}", stat.table)));
-            }
-            if self.name != self.source_name {
-                stat.values = self.renamed_statistic(&stat.values)?;
-            }
-            kept.push((self.name.clone(), stat));
-        }
-        Ok(kept)
-    }
-
-    /// A statistic of a renamed copy names the copy's index.
-    fn renamed_statistic(&self, values: &str) -> Result<String> {
-        let bytes = hex::decode(values).map_err(|e| self.fail(e.to_string()))?;
-        let values = decode_row(&bytes).map_err(|e| self.fail(e))?;
-        let mut out = Vec::new();
-        for (i, value) in values.into_iter().enumerate() {
-            match value {
-                ValueRef::Text(index) if i == 0 => {
-                    let renamed = format!("{}_{}", self.name, String::from_utf8_lossy(index));
-                    encode_value(ValueRef::Text(renamed.as_bytes()), &mut out);
-                }
-                other => encode_value(other, &mut out),
-            }
-        }
-        Ok(hex::encode(out))
-    }
-
-    /// Creates the indexes and triggers (not on a table merged into,
-    /// which keeps its own); returns notes for the administrator.
-    fn create_extras(&mut self) -> Result<Vec<String>> {
-        let mut notes = Vec::new();
-        if matches!(self.mode, LoadMode::Merge(_)) {
-            self.extras.clear();
-        }
-        for extra in std::mem::take(&mut self.extras) {
-            if extra.to_ascii_uppercase().starts_with("CREATE TRIGGER")
-                && self.name != self.source_name
-            {
-                // A trigger's body names other tables; on a renamed copy it
-                // would act on live data, so the copy gets none.
-                let trigger = name_span(&extra)
-                    .map(|r| extra[r].to_owned())
-                    .unwrap_or_default();
-                notes.push(format!(
-                    "trigger {trigger} of {} was not created on the renamed copy {}",
-                    self.source_name, self.name
-                ));
-                continue;
-            }
-            let sql = if self.name == self.source_name {
-                extra
-            } else {
-                // The index is renamed after its table so names stay unique, and pointed at it.
-                let span =
-                    name_span(&extra).ok_or_else(|| self.fail("cannot find an index name"))?;
-                let index = format!(
-                    "{}_{}",
-                    self.name,
-                    extra[span.clone()].trim_matches(['"', '[', ']', '`'])
-                );
-                let rest = &extra[span.end..];
-                let on = rest
-                    .to_ascii_uppercase()
-                    .find(" ON ")
-                    .ok_or_else(|| self.fail("index without ON"))?
-                    + 4;
-                let table_end = rest[on..].find('(').map(|p| on + p).unwrap_or(rest.len());
-                format!(
-                    "{}{}{}{}{}",
-                    &extra[..span.start],
-                    quote_ident(&index),
-                    &rest[..on],
-                    quote_ident(&self.name),
-                    &rest[table_end..]
-                )
-            };
-            self.exec(&sql)?;
-        }
-        Ok(notes)
-    }
 }
 
 impl ObjectSink for TableSink<'_> {
@@ -425,9 +330,18 @@ impl ObjectSink for TableSink<'_> {
                 return Err(self.fail("the stream ends in the middle of a record"));
             }
             self.restore_sequence()?;
-            let notes = self.create_extras()?;
+            let (extras, notes) = self.extras()?;
+            let mut placed = Vec::new();
+            for (pending, sql) in extras {
+                match pending {
+                    Some(pending) => placed.push(pending),
+                    // Without its place (-1 streams), with the table.
+                    None => self.exec(&sql)?,
+                }
+            }
             let statistics = self.statistics()?;
             self.exec("RELEASE tidemark_table")?;
+            self.target.pending.extend(placed);
             self.target.statistics.extend(statistics);
             // VERIFYING reads the table back in the backup's column order.
             if let Some(header) = self.header.as_ref().filter(|h| h.format == FORMAT) {
