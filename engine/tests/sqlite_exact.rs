@@ -504,3 +504,88 @@ fn a_new_database_takes_the_source_encoding_and_header_numbers() {
         "hex() shows the UTF-16 bytes as stored"
     );
 }
+
+fn restore_result(
+    repo: &Repository,
+    point: &str,
+    db: &Path,
+    options: &RestoreOptions,
+) -> tidemark_engine::Result<RestoreStats> {
+    let manifest = repo.point(point)?;
+    let mut target = SqliteTarget::open(db.to_owned())?;
+    let plan = plan_restore(&manifest, &target, options)?;
+    run_restore(repo, &plan, &mut target, &NoProgress, &CancelToken::new())
+}
+
+#[test]
+fn a_virtual_table_restores_over_itself_and_is_never_split_from_its_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("fts.db");
+    Connection::open(&source)
+        .unwrap()
+        .execute_batch(
+            "CREATE VIRTUAL TABLE docs USING fts5(body);
+             INSERT INTO docs VALUES ('alpha beta'), ('gamma');",
+        )
+        .unwrap();
+    let repo = repo(dir.path());
+    let point = backup(&repo, &source);
+    let restored = dir.path().join("restored.db");
+    restore(&repo, &point, &restored, &RestoreOptions::default());
+    Connection::open(&restored)
+        .unwrap()
+        .execute_batch("INSERT INTO docs VALUES ('changed since')")
+        .unwrap();
+
+    // Overwrite: the module drops its index, the backup's comes back.
+    let overwrite = RestoreOptions {
+        on_conflict: ConflictPolicy::Overwrite,
+        ..RestoreOptions::default()
+    };
+    let stats = restore(&repo, &point, &restored, &overwrite);
+    assert!(stats.failed.is_empty(), "{:?}", stats.failed);
+    assert_same(
+        "sqlite3 .dump",
+        &sqlite3(&source, ".dump"),
+        &sqlite3(&restored, ".dump"),
+    );
+    assert_eq!(
+        sqlite3_text(&restored, "SELECT body FROM docs WHERE docs MATCH 'beta'; INSERT INTO docs(docs) VALUES ('integrity-check');"),
+        "alpha beta\n"
+    );
+
+    // Rows merged into a shadow table would corrupt the index.
+    let merge = RestoreOptions {
+        on_conflict: ConflictPolicy::Merge,
+        on_duplicate: DuplicatePolicy::Skip,
+        ..RestoreOptions::default()
+    };
+    let failed = match restore_result(&repo, &point, &restored, &merge) {
+        Ok(stats) => format!("{:?}", stats.failed),
+        Err(err) => err.to_string(),
+    };
+    assert!(
+        failed.contains("docs_data") && failed.contains("shadow table"),
+        "{failed}"
+    );
+
+    // Under another name its shadow tables would not be its own.
+    let renamed = RestoreOptions {
+        objects: vec![("docs".into(), Some("docs2".into()))],
+        ..RestoreOptions::default()
+    };
+    let failed = match restore_result(&repo, &point, &dir.path().join("other.db"), &renamed) {
+        Ok(stats) => format!("{:?}", stats.failed),
+        Err(err) => err.to_string(),
+    };
+    assert!(
+        failed.contains("cannot be restored under another name"),
+        "{failed}"
+    );
+
+    // A backup of the virtual table without its shadow tables is refused.
+    let err = SqliteSource::new(source.clone(), &["^docs$".into()], &[])
+        .and_then(|s| plan_backup(&repo, &s, &BackupOptions::default()).map(|_| ()))
+        .unwrap_err();
+    assert!(err.to_string().contains("shadow table docs_"), "{err}");
+}
