@@ -4,7 +4,8 @@
 //! Each record is `<tag> <length>\n<payload>\n`: `H` a JSON header,
 //! `S` the table's (or view's) CREATE statement, `X` an index or trigger
 //! statement, `R` one row: in `tidemark-sqlite-table-2` streams its values'
-//! exact bytes ([`values`]), in `-1` streams an SQL value tuple
+//! exact bytes ([`values`]; the rowid first where the header names one),
+//! loaded with bound parameters; in `-1` streams an SQL value tuple
 //! `(1,'a',X'00',NULL)` (REALs went through SQLite's text parsing, and
 //! TEXT that was not UTF-8 was altered; still read, and loaded exactly as
 //! written).

@@ -140,13 +140,12 @@ impl TableSink<'_> {
             }
             LoadMode::Create => {}
         }
-        if self.target.existing(&[self.name.as_str()])?.len() == 1 {
-            return Err(
-                self.load_error(rusqlite::Error::InvalidParameterName(format!(
-                    "{} already exists",
-                    self.name
-                ))),
-            );
+        // The schema row is written directly: nothing else checks the name is free.
+        if !self.target.existing(&[self.name.as_str()])?.is_empty() {
+            return Err(EngineError::invalid(
+                format!("restoring virtual table {}", self.name),
+                "an object of that name already exists",
+            ));
         }
         let conn = &self.target.conn;
         let insert = (|| {
