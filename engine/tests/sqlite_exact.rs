@@ -115,6 +115,7 @@ fn make_corpus(path: &Path) -> usize {
         CREATE TABLE strict_wr (k INTEGER PRIMARY KEY, a ANY) STRICT, WITHOUT ROWID;
         CREATE TABLE gen (a INTEGER, b INTEGER GENERATED ALWAYS AS (a * 2) VIRTUAL, c TEXT GENERATED ALWAYS AS (a || 'x') STORED);
         CREATE TABLE counter (id INTEGER PRIMARY KEY AUTOINCREMENT, v);
+        CREATE TABLE sqlite3_history (v);
         CREATE INDEX reals_r ON reals(r);
         CREATE VIEW "big reals" AS SELECT id, r FROM reals WHERE r > 1e300;
         CREATE TRIGGER "big reals insert" INSTEAD OF INSERT ON "big reals" BEGIN INSERT INTO reals (r) VALUES (new.r); END;
@@ -203,6 +204,7 @@ fn make_corpus(path: &Path) -> usize {
         INSERT INTO strict_t VALUES (-9223372036854775808, 2.5, 'é', X'', '123'), (NULL, -0.0, NULL, NULL, 1.5), (1, 1.0, '', X'00', X'01');
         INSERT INTO strict_wr VALUES (1, 'one'), (2, 2.0), (3, NULL), (4, X'FF');
         INSERT INTO gen (a) VALUES (1), (NULL), (-5);
+        INSERT INTO sqlite3_history VALUES ('a name like SQLite''s own, but not reserved');
         INSERT INTO counter (v) VALUES ('a'), ('b'), ('c'), ('d'), ('e');
         DELETE FROM counter WHERE id > 3;
         INSERT INTO docs VALUES ('first', 'hello exact world'), ('zweite', 'grüße aus köln'), ('third', 'gone soon');

@@ -103,7 +103,7 @@ impl Source for SqliteSource {
             .query_row("SELECT sqlite_version()", [], |r| r.get(0))
             .map_err(err)?;
         let mut stmt = conn
-            .prepare("SELECT name, type, coalesce(sql, '') FROM sqlite_master WHERE type IN ('table','view') AND name NOT LIKE 'sqlite_%' ORDER BY rowid")
+            .prepare("SELECT name, type, coalesce(sql, '') FROM sqlite_master WHERE type IN ('table','view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid")
             .map_err(err)?;
         let listed: Vec<(String, String, String)> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -222,7 +222,7 @@ fn write_table(snapshot: &std::path::Path, name: &str, mut out: PipeWriter) -> R
     let mut stmt = conn
         .prepare(
             "SELECT e.rowid, e.sql, (SELECT o.name FROM sqlite_master o WHERE o.type IN ('table','view') \
-             AND o.name NOT LIKE 'sqlite_%' AND o.rowid > e.rowid ORDER BY o.rowid LIMIT 1) \
+             AND o.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND o.rowid > e.rowid ORDER BY o.rowid LIMIT 1) \
              FROM sqlite_master e WHERE e.tbl_name = ?1 AND e.type IN ('index','trigger') AND e.sql IS NOT NULL ORDER BY e.rowid",
         )
         .map_err(err)?;

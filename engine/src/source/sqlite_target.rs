@@ -279,7 +279,9 @@ impl Target for SqliteTarget {
     }
 
     fn is_empty(&self) -> Result<bool> {
-        Ok(self.count("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")? == 0)
+        Ok(self.count(
+            "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+        )? == 0)
     }
 
     fn begin(&mut self, entry: &ObjectEntry, load: &Load) -> Result<Box<dyn ObjectSink + '_>> {
