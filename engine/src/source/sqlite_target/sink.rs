@@ -227,11 +227,10 @@ impl TableSink<'_> {
                 values.len()
             )));
         }
-        let sql = sql.clone();
         let mut stmt = self
             .target
             .conn
-            .prepare_cached(&sql)
+            .prepare_cached(sql)
             .map_err(|e| self.load_error(e))?;
         stmt.execute(rusqlite::params_from_iter(values))
             .map_err(|e| self.load_error(e))?;
