@@ -591,3 +591,30 @@ fn a_virtual_table_restores_over_itself_and_is_never_split_from_its_index() {
         .unwrap_err();
     assert!(err.to_string().contains("shadow table docs_"), "{err}");
 }
+
+#[test]
+fn text_an_existing_database_would_change_fails_verification() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("bytes.db");
+    let conn = Connection::open(&source).unwrap();
+    conn.execute_batch("CREATE TABLE t (s TEXT);").unwrap();
+    conn.execute("INSERT INTO t VALUES (?1)", [text(&[0xFF, 0xFE, 0x41])])
+        .unwrap();
+    drop(conn);
+    let repo = repo(dir.path());
+    let point = backup(&repo, &source);
+    // An existing UTF-16 database converts the text, replacing bytes that are not UTF-8.
+    let target = dir.path().join("utf16.db");
+    Connection::open(&target)
+        .unwrap()
+        .execute_batch("PRAGMA encoding = 'UTF-16le'; CREATE TABLE other (x);")
+        .unwrap();
+    let stats = restore(&repo, &point, &target, &RestoreOptions::default());
+    assert_eq!(stats.failed.len(), 1, "{:?}", stats.failed);
+    assert_eq!(stats.failed[0].0, "t");
+    assert!(
+        stats.failed[0].1.contains("content differs"),
+        "{:?}",
+        stats.failed
+    );
+}
