@@ -3,19 +3,90 @@
 //!
 //! Each record is `<tag> <length>\n<payload>\n`: `H` a JSON header,
 //! `S` the table's (or view's) CREATE statement, `X` an index or trigger
-//! statement, `R` one row as an SQL value tuple `(1,'a',X'00',NULL)`.
+//! statement, `R` one row: in `tidemark-sqlite-table-2` streams its values'
+//! exact bytes ([`values`]; the rowid first where the header names one),
+//! loaded with bound parameters; in `-1` streams an SQL value tuple
+//! `(1,'a',X'00',NULL)` (REALs went through SQLite's text parsing, and
+//! TEXT that was not UTF-8 was altered; still read, and loaded exactly as
+//! written).
 
-use rusqlite::types::ValueRef;
+mod values;
+
 use serde::{Deserialize, Serialize};
+
+pub use values::{decode_row, encode_value, literal, parse_tuple};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Header {
     pub format: String,
     pub name: String,
     pub view: bool,
+    /// The columns each `R` record holds, in order (`-2`; generated
+    /// columns are computed again, so not stored).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
+    /// The name the table's rowid is read as (`rowid`, `_rowid_` or
+    /// `oid`), when it has one: each `R` record's first value. Without an
+    /// INTEGER PRIMARY KEY it is in no column, yet FTS indexes and
+    /// applications refer to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rowid: Option<String>,
+    /// A virtual table: its CREATE statement only, as its rows are in its
+    /// shadow tables, which are tables of their own in the backup.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub virtual_table: bool,
+    /// The table's AUTOINCREMENT counter, its row in `sqlite_sequence`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<i64>,
+    /// Where each `X` record stood in the source's schema.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extras: Vec<ExtraPlace>,
+    /// The table's planner statistics (from ANALYZE).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statistics: Vec<Statistic>,
+    /// The database's settings, applied to a database the restore creates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseSettings>,
 }
 
-pub const FORMAT: &str = "tidemark-sqlite-table-1";
+/// An index's or trigger's place in the source's schema: its rowid
+/// there, and the table or view that followed it (created after it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtraPlace {
+    pub order: i64,
+    pub before: Option<String>,
+}
+
+/// One row of the planner's statistics (`sqlite_stat1`, and
+/// `sqlite_stat4` where SQLite has it) about a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statistic {
+    /// `sqlite_stat1` or `sqlite_stat4`.
+    pub table: String,
+    /// The row's place there (`sqlite3 .dump` prints them in this order).
+    pub order: i64,
+    /// Its values after `tbl` (the index first), exactly encoded, in hex.
+    pub values: String,
+}
+
+/// The tables the planner's statistics are in.
+pub const STAT_TABLES: [&str; 2] = ["sqlite_stat1", "sqlite_stat4"];
+
+/// What a database file holds besides its objects: its text encoding
+/// (fixed once it has content) and the numbers applications keep in its
+/// header (`user_version` is often the schema's migration level).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseSettings {
+    pub encoding: String,
+    pub user_version: i64,
+    pub application_id: i64,
+}
+
+/// The stream format of backups taken now: rows as exact values.
+pub const FORMAT: &str = "tidemark-sqlite-table-2";
+/// Rows as SQL value tuples; read for points taken before `-2`, whose
+/// entries carry no `format`.
+pub const FORMAT_V1: &str = "tidemark-sqlite-table-1";
 
 pub fn frame(tag: u8, payload: &[u8], out: &mut Vec<u8>) {
     out.push(tag);
@@ -68,7 +139,9 @@ pub fn next_frame(buf: &[u8]) -> Result<Option<Frame<'_>>, String> {
 }
 
 /// Cuts a stored table stream into rows: a row's canonical form is its
-/// `R` record's payload.
+/// `R` record's payload (exact values in `-2` streams, the value tuple in
+/// `-1` streams, whose points' digests were recorded over those; the
+/// target reads back in the form the entry's `format` names).
 #[derive(Default)]
 pub struct Splitter {
     pending: Vec<u8>,
@@ -105,38 +178,9 @@ fn damaged(detail: String) -> crate::error::EngineError {
 pub fn row_splitter(
     entry: &crate::repo::manifest::ObjectEntry,
 ) -> Option<Box<dyn crate::digest::RowSplitter>> {
-    (entry.kind == crate::repo::manifest::ObjectKind::Table)
+    // Views and virtual tables (no row count) hold no rows of their own.
+    (entry.kind == crate::repo::manifest::ObjectKind::Table && entry.rows.is_some())
         .then(|| Box::new(Splitter::default()) as _)
-}
-
-/// An SQL literal for a value, exact for every storage class.
-pub fn literal(value: ValueRef<'_>, out: &mut String) {
-    use std::fmt::Write;
-    match value {
-        ValueRef::Null => out.push_str("NULL"),
-        ValueRef::Integer(i) => {
-            let _ = write!(out, "{i}");
-        }
-        // Exponent notation keeps REAL values REAL and round-trips exactly.
-        ValueRef::Real(f) if f.is_finite() => {
-            let _ = write!(out, "{f:e}");
-        }
-        ValueRef::Real(f) if f > 0.0 => out.push_str("9e999"),
-        ValueRef::Real(f) if f < 0.0 => out.push_str("-9e999"),
-        ValueRef::Real(_) => out.push_str("NULL"),
-        ValueRef::Text(t) => {
-            out.push('\'');
-            out.push_str(&String::from_utf8_lossy(t).replace('\'', "''"));
-            out.push('\'');
-        }
-        ValueRef::Blob(b) => {
-            out.push_str("X'");
-            for byte in b {
-                let _ = write!(out, "{byte:02X}");
-            }
-            out.push('\'');
-        }
-    }
 }
 
 /// Quotes an identifier for SQLite.
@@ -232,22 +276,5 @@ mod tests {
         );
         assert_eq!(name("CREATE VIEW v AS SELECT 1").as_deref(), Some("v"));
         assert_eq!(name("SELECT 1"), None);
-    }
-
-    #[test]
-    fn literals_keep_their_storage_class() {
-        let mut s = String::new();
-        for v in [
-            ValueRef::Integer(-3),
-            ValueRef::Real(21.5),
-            ValueRef::Real(1.0),
-            ValueRef::Text(b"it's"),
-            ValueRef::Blob(&[0, 255]),
-            ValueRef::Null,
-        ] {
-            literal(v, &mut s);
-            s.push(',');
-        }
-        assert_eq!(s, "-3,2.15e1,1e0,'it''s',X'00FF',NULL,");
     }
 }

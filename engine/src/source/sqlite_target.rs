@@ -2,19 +2,23 @@
 //! savepoint: it appears complete or not at all, and an existing table is
 //! replaced only with `overwrite`.
 
+mod extras;
+mod readback;
+mod sink;
+
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::Connection;
 
 use super::dbio::{table_difference, TableFacts};
 use super::sqlite::sql_error;
-use super::sqlite_frames::{name_span, next_frame, quote_ident, Header, FORMAT};
-use super::{DuplicatePolicy, Load, LoadMode, ObjectSink, Target, TimeRange};
+use super::sqlite_frames::{decode_row, quote_ident, DatabaseSettings, Statistic, STAT_TABLES};
+use super::{Load, ObjectSink, Target, TimeRange};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::ObjectEntry;
-
-/// Rows sent to SQLite in one INSERT.
-const BATCH_ROWS: usize = 256;
+use sink::TableSink;
 
 pub struct SqliteTarget {
     path: PathBuf,
@@ -26,6 +30,14 @@ pub struct SqliteTarget {
     created: bool,
     /// The restore's transaction is open.
     in_transaction: bool,
+    /// The rowid's name and the columns of each table loaded, in the
+    /// backup's order.
+    loaded: HashMap<String, (Option<String>, Vec<String>)>,
+    /// Planner statistics of the tables created (table name restored
+    /// under, and its rows), written once all tables are in.
+    statistics: Vec<(String, Statistic)>,
+    /// Indexes and triggers of restored tables, waiting for their place.
+    pending: Vec<extras::Pending>,
 }
 
 impl SqliteTarget {
@@ -79,6 +91,9 @@ impl SqliteTarget {
             exists,
             created: false,
             in_transaction: false,
+            loaded: HashMap::new(),
+            statistics: Vec::new(),
+            pending: Vec::new(),
         })
     }
 
@@ -116,6 +131,89 @@ impl SqliteTarget {
             [one] => Some(one.clone()),
             _ => None,
         })
+    }
+
+    /// A database this restore created takes the source's settings: its
+    /// encoding while it is still empty (SQLite fixes it with the first
+    /// object), its header's numbers. An existing one keeps its own (text
+    /// that another encoding would change fails verification).
+    fn adopt(&self, settings: &DatabaseSettings) -> rusqlite::Result<()> {
+        if !self.created {
+            return Ok(());
+        }
+        let current = super::sqlite::settings(&self.conn)?;
+        let empty: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+        let encoding = ["UTF-8", "UTF-16le", "UTF-16be"]
+            .into_iter()
+            .find(|e| *e == settings.encoding);
+        if let (Some(encoding), 0) = (encoding, empty) {
+            if current.encoding != encoding {
+                self.conn
+                    .execute_batch(&format!("PRAGMA encoding = '{encoding}'"))?;
+            }
+        }
+        if current.user_version != settings.user_version {
+            self.conn
+                .pragma_update(None, "user_version", settings.user_version)?;
+        }
+        if current.application_id != settings.application_id {
+            self.conn
+                .pragma_update(None, "application_id", settings.application_id)?;
+        }
+        Ok(())
+    }
+
+    /// The created tables' rows of the planner's statistics, in the
+    /// source's order, as `sqlite3 .dump` restores them. A SQLite without
+    /// `sqlite_stat4` would not use its rows, so they are left out there.
+    fn write_statistics(&mut self) -> rusqlite::Result<()> {
+        let mut rows = std::mem::take(&mut self.statistics);
+        if rows.is_empty() {
+            return Ok(());
+        }
+        rows.sort_by(|(_, a), (_, b)| (&a.table, a.order).cmp(&(&b.table, b.order)));
+        // Creates the statistics tables if need be, and adds no rows.
+        self.conn.execute_batch("ANALYZE sqlite_master")?;
+        for stat_table in STAT_TABLES {
+            let exists = self
+                .conn
+                .prepare("SELECT 1 FROM sqlite_master WHERE name = ?1")?
+                .exists([stat_table])?;
+            if !exists {
+                continue;
+            }
+            let mut delete = self
+                .conn
+                .prepare(&format!("DELETE FROM {stat_table} WHERE tbl = ?1"))?;
+            for (table, _) in rows.iter().filter(|(_, s)| s.table == stat_table) {
+                delete.execute([table])?;
+            }
+            for (table, stat) in rows.iter().filter(|(_, s)| s.table == stat_table) {
+                let values = hex::decode(&stat.values)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+                let values = decode_row(&values)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+                let params = vec!["?"; values.len() + 1].join(",");
+                let mut insert = self
+                    .conn
+                    .prepare_cached(&format!("INSERT INTO {stat_table} VALUES ({params})"))?;
+                let mut bound = vec![ToSqlOutput::Borrowed(ValueRef::Text(table.as_bytes()))];
+                bound.extend(values.into_iter().map(ToSqlOutput::Borrowed));
+                insert.execute(rusqlite::params_from_iter(bound))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the table is a shadow table of a virtual table (where
+    /// SQLite can tell, 3.37 and later).
+    fn is_shadow(&self, table: &str) -> bool {
+        self.conn
+            .prepare("SELECT 1 FROM pragma_table_list WHERE schema = 'main' AND name = ?1 AND type = 'shadow'")
+            .and_then(|mut stmt| stmt.exists([table]))
+            .unwrap_or(false)
     }
 
     fn count(&self, sql: &str) -> Result<u64> {
@@ -181,10 +279,15 @@ impl Target for SqliteTarget {
     }
 
     fn is_empty(&self) -> Result<bool> {
-        Ok(self.count("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")? == 0)
+        Ok(self.count(
+            "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+        )? == 0)
     }
 
     fn begin(&mut self, entry: &ObjectEntry, load: &Load) -> Result<Box<dyn ObjectSink + '_>> {
+        // What stood before this object in the source's schema comes first
+        // (outside its savepoint: it belongs to tables already restored).
+        self.create_pending(|p| p.before.as_deref() == Some(entry.name.as_str()))?;
         self.conn
             .execute_batch("SAVEPOINT tidemark_table")
             .map_err(|e| sql_error(&self.path, e))?;
@@ -197,14 +300,15 @@ impl Target for SqliteTarget {
             buf: Vec::new(),
             header: None,
             insert: None,
-            batch: String::new(),
-            batched: 0,
             extras: Vec::new(),
             done: false,
         }))
     }
 
     fn finish(&mut self, _restored: &[(ObjectEntry, String)]) -> Result<()> {
+        self.create_pending(|_| true)?;
+        self.write_statistics()
+            .map_err(|e| sql_error(&self.path, e))?;
         if self.in_transaction {
             self.conn
                 .execute_batch("COMMIT")
@@ -252,6 +356,15 @@ impl Target for SqliteTarget {
         }
         Ok(table_difference(entry, load, &facts))
     }
+
+    fn read_back(
+        &mut self,
+        entry: &ObjectEntry,
+        load: &Load,
+        row: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool> {
+        readback::read_back(self, entry, load, row)
+    }
 }
 
 impl Drop for SqliteTarget {
@@ -269,250 +382,6 @@ impl Drop for SqliteTarget {
                 file.push(suffix);
                 let _ = std::fs::remove_file(file);
             }
-        }
-    }
-}
-
-struct TableSink<'t> {
-    target: &'t mut SqliteTarget,
-    source_name: String,
-    /// The name restored under (differs when renamed).
-    name: String,
-    mode: LoadMode,
-    range: Option<TimeRange>,
-    buf: Vec<u8>,
-    header: Option<Header>,
-    /// The INSERT around a batch of rows, once the table exists.
-    insert: Option<(String, String)>,
-    batch: String,
-    batched: usize,
-    /// Indexes and triggers, created after the rows are loaded.
-    extras: Vec<String>,
-    done: bool,
-}
-
-impl TableSink<'_> {
-    fn fail(&self, detail: impl Into<String>) -> EngineError {
-        EngineError::corrupt(format!("table {} in the backup", self.source_name), detail)
-    }
-
-    fn exec(&self, sql: &str) -> Result<()> {
-        self.target.conn.execute_batch(sql).map_err(|e| {
-            let mut message = e.to_string();
-            if self.mode == LoadMode::Merge(DuplicatePolicy::Stop) && message.contains("UNIQUE") {
-                message.push_str(
-                    " (a row of the backup clashes with an existing row and duplicates stop the restore)",
-                );
-            }
-            EngineError::invalid(
-                format!(
-                    "restoring table {} into {}",
-                    self.name,
-                    self.target.path.display()
-                ),
-                message,
-            )
-        })
-    }
-
-    /// Puts the restored name in place of the original in a CREATE statement.
-    fn renamed(&self, sql: &str, what: &str) -> Result<String> {
-        if self.name == self.source_name {
-            return Ok(sql.to_owned());
-        }
-        let span = name_span(sql)
-            .ok_or_else(|| self.fail(format!("cannot find the name in its {what} statement")))?;
-        Ok(format!(
-            "{}{}{}",
-            &sql[..span.start],
-            quote_ident(&self.name),
-            &sql[span.end..]
-        ))
-    }
-
-    /// Creates, replaces or reuses the table, and prepares the INSERT.
-    fn structure(&mut self, create: &str, view: bool) -> Result<()> {
-        let q = quote_ident(&self.name);
-        match self.mode {
-            LoadMode::Create => self.exec(&self.renamed(create, "CREATE")?)?,
-            LoadMode::Replace => {
-                let kind = if view { "VIEW" } else { "TABLE" };
-                self.exec(&format!("DROP {kind} IF EXISTS {q}"))?;
-                self.exec(&self.renamed(create, "CREATE")?)?;
-            }
-            // The existing table keeps its structure, indexes and triggers.
-            LoadMode::Merge(policy) => {
-                if !view && policy == DuplicatePolicy::Rewrite {
-                    self.exec(&format!("DELETE FROM {q}"))?;
-                }
-            }
-        }
-        if view {
-            return Ok(());
-        }
-        let verb = match self.mode {
-            LoadMode::Merge(DuplicatePolicy::Skip) => "INSERT OR IGNORE",
-            _ => "INSERT",
-        };
-        let range = self.range.as_ref().filter(|r| !r.is_unbounded());
-        self.insert = Some(match range {
-            None => (format!("{verb} INTO {q} VALUES "), String::new()),
-            Some(range) => {
-                let (cid, _) = self.target.time_column(&self.name)?.ok_or_else(|| {
-                    EngineError::invalid(
-                        format!("time range for table {}", self.name),
-                        "the table has no single date/time column to filter on",
-                    )
-                })?;
-                // VALUES names its columns column1, column2, ...
-                let condition = range.sql_condition(&format!("column{}", cid + 1));
-                (
-                    format!("{verb} INTO {q} SELECT * FROM (VALUES "),
-                    format!(") WHERE {condition}"),
-                )
-            }
-        });
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        if self.batched == 0 {
-            return Ok(());
-        }
-        let (prefix, suffix) = self
-            .insert
-            .as_ref()
-            .ok_or_else(|| self.fail("rows before the table's structure"))?;
-        let sql = format!("{prefix}{}{suffix}", self.batch);
-        self.exec(&sql)?;
-        self.batch.clear();
-        self.batched = 0;
-        Ok(())
-    }
-
-    fn record(&mut self, tag: u8, payload: &[u8]) -> Result<()> {
-        let text = std::str::from_utf8(payload).map_err(|_| self.fail("a record is not UTF-8"))?;
-        match tag {
-            b'H' => {
-                let header: Header =
-                    serde_json::from_str(text).map_err(|e| self.fail(e.to_string()))?;
-                if header.format != FORMAT {
-                    return Err(self.fail(format!("unknown stream format {:?}", header.format)));
-                }
-                self.header = Some(header);
-            }
-            b'S' => {
-                let view = self
-                    .header
-                    .as_ref()
-                    .ok_or_else(|| self.fail("schema before header"))?
-                    .view;
-                self.structure(text, view)?;
-            }
-            b'R' => {
-                if self.batched > 0 {
-                    self.batch.push(',');
-                }
-                self.batch.push_str(text);
-                self.batched += 1;
-                if self.batched >= BATCH_ROWS {
-                    self.flush()?;
-                }
-            }
-            b'X' => self.extras.push(text.to_owned()),
-            _ => return Err(self.fail("unexpected record")),
-        }
-        Ok(())
-    }
-}
-
-impl ObjectSink for TableSink<'_> {
-    fn write(&mut self, data: &[u8]) -> Result<()> {
-        self.buf.extend_from_slice(data);
-        let mut used = 0;
-        loop {
-            let frame = next_frame(&self.buf[used..]).map_err(|e| self.fail(e))?;
-            let Some(frame) = frame else { break };
-            let (tag, payload, len) = (frame.tag, frame.payload.to_vec(), frame.len);
-            self.record(tag, &payload)?;
-            used += len;
-        }
-        self.buf.drain(..used);
-        Ok(())
-    }
-
-    fn commit(mut self: Box<Self>) -> Result<Vec<String>> {
-        let mut notes = Vec::new();
-        let result = (|| {
-            if !self.buf.is_empty() || self.header.is_none() {
-                return Err(self.fail("the stream ends in the middle of a record"));
-            }
-            self.flush()?;
-            if matches!(self.mode, LoadMode::Merge(_)) {
-                // Loaded into an existing table, which keeps its own.
-                self.extras.clear();
-            }
-            for extra in std::mem::take(&mut self.extras) {
-                if extra.to_ascii_uppercase().starts_with("CREATE TRIGGER")
-                    && self.name != self.source_name
-                {
-                    // A trigger's body names other tables; on a renamed copy it
-                    // would act on live data, so the copy gets none.
-                    let trigger = name_span(&extra)
-                        .map(|r| extra[r].to_owned())
-                        .unwrap_or_default();
-                    notes.push(format!(
-                        "trigger {trigger} of {} was not created on the renamed copy {}",
-                        self.source_name, self.name
-                    ));
-                    continue;
-                }
-                let sql = if self.name == self.source_name {
-                    extra
-                } else {
-                    // The index is renamed after its table so names stay unique, and pointed at it.
-                    let span =
-                        name_span(&extra).ok_or_else(|| self.fail("cannot find an index name"))?;
-                    let index = format!(
-                        "{}_{}",
-                        self.name,
-                        extra[span.clone()].trim_matches(['"', '[', ']', '`'])
-                    );
-                    let rest = &extra[span.end..];
-                    let on = rest
-                        .to_ascii_uppercase()
-                        .find(" ON ")
-                        .ok_or_else(|| self.fail("index without ON"))?
-                        + 4;
-                    let table_end = rest[on..].find('(').map(|p| on + p).unwrap_or(rest.len());
-                    format!(
-                        "{}{}{}{}{}",
-                        &extra[..span.start],
-                        quote_ident(&index),
-                        &rest[..on],
-                        quote_ident(&self.name),
-                        &rest[table_end..]
-                    )
-                };
-                self.exec(&sql)?;
-            }
-            self.exec("RELEASE tidemark_table")
-        })();
-        self.done = result.is_ok();
-        result.map(|()| notes)
-    }
-
-    fn abort(self: Box<Self>) {}
-}
-
-impl Drop for TableSink<'_> {
-    fn drop(&mut self) {
-        // Not committed: undo everything this table did.
-        if !self.done {
-            let _ = self
-                .target
-                .conn
-                .execute_batch("ROLLBACK TO tidemark_table; RELEASE tidemark_table");
         }
     }
 }
