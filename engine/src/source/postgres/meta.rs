@@ -48,3 +48,37 @@ pub async fn copy_column_list(conn: &mut PgConnection, table: &str) -> Result<St
     .fetch_one(conn)
     .await
 }
+
+/// The types of a table's columns (through arrays, domains, ranges and
+/// composites) that its rows cannot be stored in binary COPY for: types
+/// without binary send/receive functions, and types not built into the
+/// server (enums, composites, domains, extension types). Binary COPY of
+/// arrays and composites embeds their element types' OIDs, which differ
+/// once such a type is created again in another database, and an
+/// extension's binary form may change between its versions; their text
+/// form is what `pg_dump` relies on.
+pub async fn text_only_types(
+    conn: &mut PgConnection,
+    table: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "WITH RECURSIVE used(oid) AS ( \
+           SELECT atttypid FROM pg_attribute WHERE attrelid = $1::regclass \
+             AND attnum > 0 AND NOT attisdropped AND attgenerated = '' \
+           UNION \
+           SELECT inner_type FROM used JOIN pg_type t ON t.oid = used.oid \
+           CROSS JOIN LATERAL ( \
+             SELECT nullif(t.typelem, 0) UNION ALL SELECT nullif(t.typbasetype, 0) \
+             UNION ALL SELECT rngsubtype FROM pg_range WHERE rngtypid = t.oid \
+             UNION ALL SELECT rngtypid FROM pg_range WHERE rngmultitypid = t.oid \
+             UNION ALL SELECT atttypid FROM pg_attribute WHERE attrelid = t.typrelid \
+               AND t.typrelid <> 0 AND attnum > 0 AND NOT attisdropped \
+           ) AS inner_types(inner_type) WHERE inner_type IS NOT NULL \
+         ) \
+         SELECT format_type(t.oid, NULL) FROM used JOIN pg_type t ON t.oid = used.oid \
+         WHERE t.oid >= 16384 OR t.typsend = 0 OR t.typreceive = 0 ORDER BY 1",
+    )
+    .bind(quote_qualified(table))
+    .fetch_all(conn)
+    .await
+}
