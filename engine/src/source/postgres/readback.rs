@@ -6,8 +6,40 @@ use futures::StreamExt;
 use sqlx::{Connection, Executor, PgConnection};
 
 use super::conn::quote_qualified;
+use super::lobs::{self, LARGE_OBJECTS};
 use super::meta;
 use super::rows::{session_sql, Format};
+use super::session::Sessions;
+use crate::error::{EngineError, Result};
+use crate::repo::manifest::ObjectEntry;
+
+/// Reads `entry`'s rows back from the restored table `name`, each in the
+/// canonical form the backup's stream is cut into.
+pub fn read_rows(
+    sessions: &Sessions,
+    entry: &ObjectEntry,
+    name: &str,
+    row: &mut dyn FnMut(&[u8]),
+) -> Result<()> {
+    let format = Format::of(entry)?;
+    let mut splitter = format.splitter();
+    let mut cut = Ok(());
+    sessions.query(&format!("read back table {name} of"), async |conn| {
+        let sql = if entry.name == LARGE_OBJECTS {
+            lobs::copy_sql()
+        } else {
+            copy_sql(conn, name, format).await?
+        };
+        copy_rows(conn, &sql, &mut |data| {
+            if cut.is_ok() {
+                cut = splitter.feed(data, row);
+            }
+        })
+        .await
+    })?;
+    cut.and_then(|()| splitter.end())
+        .map_err(|e| EngineError::invalid(format!("table {name} read back"), e.to_string()))
+}
 
 /// `COPY (SELECT <the columns COPY reads> FROM ONLY table) TO STDOUT`:
 /// the table's children are tables of their own, as when backed up.
@@ -15,7 +47,7 @@ pub async fn copy_sql(
     conn: &mut PgConnection,
     table: &str,
     format: Format,
-) -> Result<String, sqlx::Error> {
+) -> std::result::Result<String, sqlx::Error> {
     let columns = meta::copy_column_list(conn, table).await?;
     Ok(format!(
         "COPY (SELECT {columns} FROM ONLY {}) TO STDOUT ({})",
@@ -30,7 +62,7 @@ pub async fn copy_rows(
     conn: &mut PgConnection,
     sql: &str,
     data: &mut dyn FnMut(&[u8]),
-) -> Result<(), sqlx::Error> {
+) -> std::result::Result<(), sqlx::Error> {
     let mut tx = conn.begin().await?;
     tx.execute("SET TRANSACTION READ ONLY").await?;
     for set in session_sql(true) {

@@ -452,26 +452,7 @@ impl Target for PostgresTarget {
         if entry.kind != ObjectKind::Table {
             return Ok(false);
         }
-        let format = Format::of(entry)?;
-        let name = load.name.as_str();
-        let mut splitter = format.splitter();
-        let mut cut = Ok(());
-        self.sessions
-            .query(&format!("read back table {name} of"), async |conn| {
-                let sql = if entry.name == LARGE_OBJECTS {
-                    lobs::copy_sql()
-                } else {
-                    readback::copy_sql(conn, name, format).await?
-                };
-                readback::copy_rows(conn, &sql, &mut |data| {
-                    if cut.is_ok() {
-                        cut = splitter.feed(data, row);
-                    }
-                })
-                .await
-            })?;
-        cut.and_then(|()| splitter.end())
-            .map_err(|e| EngineError::invalid(format!("table {name} read back"), e.to_string()))?;
+        readback::read_rows(&self.sessions, entry, &load.name, row)?;
         Ok(true)
     }
 
