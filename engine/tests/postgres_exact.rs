@@ -446,3 +446,80 @@ fn a_text_table_read_in_slices_restores_verified() {
         server.checksum("plant", "switches")
     );
 }
+
+#[test]
+fn large_objects_restore_over_existing_ones_only_when_allowed() {
+    let server = PgServer::start();
+    let fx = Fixture::new();
+    server.psql("postgres", "CREATE DATABASE files");
+    server.psql(
+        "files",
+        "CREATE TABLE docs (id int, body oid); \
+         INSERT INTO docs VALUES (1, lo_from_bytea(0, 'first')), (2, lo_from_bytea(0, 'second'));",
+    );
+    let contents =
+        "SELECT string_agg(m.oid || '=' || encode(lo_get(m.oid), 'escape'), ',' ORDER BY m.oid) \
+                    FROM pg_largeobject_metadata m";
+    let before = server.psql("files", contents);
+    let repo = fx.repo(None);
+    let point = backup_url(&repo, &server.url("files"), "files")
+        .unwrap()
+        .point;
+    // Afterwards one is changed, one removed and a new one made.
+    server.psql(
+        "files",
+        "SELECT lo_put(body, 0, 'FIRST') FROM docs WHERE id = 1; \
+         SELECT lo_unlink(body) FROM docs WHERE id = 2; SELECT lo_from_bytea(0, 'new');",
+    );
+    let lobs = |on_conflict| RestoreOptions {
+        objects: vec![("_data/large-objects".into(), None)],
+        on_conflict,
+        ..RestoreOptions::default()
+    };
+    // Existing large objects are a conflict, as existing tables are.
+    let err = restore_url(
+        &repo,
+        &point,
+        &server.url("files"),
+        &lobs(ConflictPolicy::Stop),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("_data/large-objects"), "{err}");
+    assert_ne!(server.psql("files", contents), before);
+    // Overwriting makes them exactly the backup's again, verified.
+    let stats = restore_url(
+        &repo,
+        &point,
+        &server.url("files"),
+        &lobs(ConflictPolicy::Overwrite),
+    )
+    .unwrap();
+    assert_content_verified(&stats, 1);
+    assert_eq!(server.psql("files", contents), before);
+}
+
+#[test]
+fn rows_row_level_security_would_hide_fail_the_backup_by_name() {
+    let server = PgServer::start();
+    let fx = Fixture::new();
+    server.psql("postgres", "CREATE DATABASE vault");
+    server.psql(
+        "vault",
+        "CREATE ROLE reader LOGIN PASSWORD 'reader-pw'; \
+         CREATE TABLE notes (owner name, body text); \
+         INSERT INTO notes VALUES ('reader', 'visible'), ('postgres', 'hidden from reader'); \
+         ALTER TABLE notes ENABLE ROW LEVEL SECURITY; \
+         CREATE POLICY mine ON notes USING (owner = current_user); \
+         GRANT SELECT ON notes TO reader;",
+    );
+    let url = server
+        .url("vault")
+        .replace("postgres:tidemark-test-pw@", "reader:reader-pw@");
+    let repo = fx.repo(None);
+    let err = backup_url(&repo, &url, "vault").unwrap_err().to_string();
+    assert!(
+        err.contains("notes") && err.contains("row-level security"),
+        "{err}"
+    );
+}
