@@ -150,6 +150,7 @@ CREATE SEQUENCE owned_ids OWNED BY owned.id;
 ALTER TABLE owned ALTER COLUMN id SET DEFAULT nextval('owned_ids');
 INSERT INTO owned DEFAULT VALUES; INSERT INTO owned DEFAULT VALUES;
 CREATE SEQUENCE unused_seq;
+CREATE SEQUENCE next_is_42 START 5; SELECT setval('next_is_42', 42, false);
 CREATE TABLE secrets (owner name DEFAULT current_user, secret text);
 INSERT INTO secrets VALUES ('someone_else', 'hidden'), ('postgres', 'mine');
 ALTER TABLE secrets ENABLE ROW LEVEL SECURITY;
@@ -162,6 +163,7 @@ CREATE FUNCTION log_animal() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN INSERT INTO audit (what) VALUES ('animal ' || NEW.name); RETURN NEW; END $$;
 CREATE TRIGGER animals_logged AFTER INSERT ON animals FOR EACH ROW EXECUTE FUNCTION log_animal();
 CREATE SCHEMA "Mixed Schema";
+CREATE SEQUENCE "Mixed Schema"."Odd Seq" START 1000; SELECT nextval('"Mixed Schema"."Odd Seq"');
 CREATE TABLE "Mixed Schema"."Weird ""Name"" Table" ("Spaced Col" text, "UPPER" int, "dot.ted" bool);
 INSERT INTO "Mixed Schema"."Weird ""Name"" Table" VALUES ('v', 1, true);
 CREATE TABLE dups (a int, b text);

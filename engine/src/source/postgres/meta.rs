@@ -82,3 +82,29 @@ pub async fn text_only_types(
     .fetch_all(conn)
     .await
 }
+
+/// `setval` statements putting every sequence where it is now: its last
+/// value and whether that was handed out (`setval(s, 42, false)` makes
+/// 42 the next value; `pg_sequences` shows no value then, so each
+/// sequence is read itself; one this user may not read fails the backup).
+pub async fn sequences_sql(conn: &mut PgConnection) -> Result<String, sqlx::Error> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' \
+         AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut sql = String::new();
+    for name in names {
+        let (value, called): (i64, bool) =
+            sqlx::query_as(&format!("SELECT last_value, is_called FROM {name}"))
+                .fetch_one(&mut *conn)
+                .await?;
+        sql += &format!(
+            "SELECT pg_catalog.setval('{}', {value}, {called});\n",
+            name.replace('\'', "''")
+        );
+    }
+    Ok(sql)
+}

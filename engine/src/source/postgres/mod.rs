@@ -239,28 +239,10 @@ impl PostgresSource {
 
     /// `setval` statements for every sequence, as of now.
     fn sequences_sql(&self) -> Result<String> {
-        let rows: Vec<(String, Option<i64>)> = self.with_conn(
-            async |c| {
-                sqlx::query_as(
-                    "SELECT format('%I.%I', schemaname, sequencename), last_value FROM pg_sequences \
-                     WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
-                )
-                .fetch_all(c)
-                .await
-            },
+        self.with_conn(
+            async |c| meta::sequences_sql(c).await,
             "read the sequences of",
-        )?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(name, value)| {
-                value.map(|v| {
-                    format!(
-                        "SELECT pg_catalog.setval('{}', {v}, true);\n",
-                        name.replace('\'', "''")
-                    )
-                })
-            })
-            .collect())
+        )
     }
 }
 
