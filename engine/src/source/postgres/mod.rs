@@ -3,8 +3,12 @@
 //! One coordinating connection opens a REPEATABLE READ transaction and
 //! exports its snapshot; everything is read in that snapshot: the
 //! structure by `pg_dump --snapshot` (pre-data: tables, types, sequences,
-//! views; post-data: indexes, constraints, triggers), each table's rows by
-//! `COPY (FORMAT binary)` on its own connection, and sequence values.
+//! views; post-data: indexes, constraints, triggers), each table's own rows
+//! (not its children's) by `COPY` on its own connection — binary, or text
+//! for tables with types binary COPY cannot carry exactly (see
+//! [`meta::text_only_types`]) — the large objects, sequence values, and
+//! which materialized views to refresh. Each table's rows are digested
+//! ([`rows`]) and the restore reads them back the same way to prove them.
 
 mod conn;
 mod copy;

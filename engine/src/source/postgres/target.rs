@@ -1,8 +1,9 @@
 //! Restoring into a PostgreSQL database: structure first (pg_dump's
 //! pre-data, replayed in one transaction), then each table in its own transaction (an
 //! existing table is emptied and reloaded in that transaction, so a failed
-//! or cancelled load leaves it as it was), then indexes, constraints and
-//! sequence values once every table is loaded.
+//! or cancelled load leaves it as it was), then indexes, constraints,
+//! sequence values and materialized views' refreshes once every table is
+//! loaded. Each table is then read back for its content digest.
 
 use sqlx::Executor;
 
