@@ -60,8 +60,15 @@ pub async fn copy_column_list(conn: &mut PgConnection, table: &str) -> Result<St
 pub async fn text_only_types(
     conn: &mut PgConnection,
     table: &str,
+    multiranges: bool,
 ) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
+    // Multiranges (and the catalog column naming their range) are new in 14.
+    let multirange = if multiranges {
+        "UNION ALL SELECT rngtypid FROM pg_range WHERE rngmultitypid = t.oid"
+    } else {
+        ""
+    };
+    sqlx::query_scalar(&format!(
         "WITH RECURSIVE used(oid) AS ( \
            SELECT atttypid FROM pg_attribute WHERE attrelid = $1::regclass \
              AND attnum > 0 AND NOT attisdropped AND attgenerated = '' \
@@ -69,15 +76,14 @@ pub async fn text_only_types(
            SELECT inner_type FROM used JOIN pg_type t ON t.oid = used.oid \
            CROSS JOIN LATERAL ( \
              SELECT nullif(t.typelem, 0) UNION ALL SELECT nullif(t.typbasetype, 0) \
-             UNION ALL SELECT rngsubtype FROM pg_range WHERE rngtypid = t.oid \
-             UNION ALL SELECT rngtypid FROM pg_range WHERE rngmultitypid = t.oid \
+             UNION ALL SELECT rngsubtype FROM pg_range WHERE rngtypid = t.oid {multirange} \
              UNION ALL SELECT atttypid FROM pg_attribute WHERE attrelid = t.typrelid \
                AND t.typrelid <> 0 AND attnum > 0 AND NOT attisdropped \
            ) AS inner_types(inner_type) WHERE inner_type IS NOT NULL \
          ) \
          SELECT format_type(t.oid, NULL) FROM used JOIN pg_type t ON t.oid = used.oid \
-         WHERE t.oid >= 16384 OR t.typsend = 0 OR t.typreceive = 0 ORDER BY 1",
-    )
+         WHERE t.oid >= 16384 OR t.typsend = 0 OR t.typreceive = 0 ORDER BY 1"
+    ))
     .bind(quote_qualified(table))
     .fetch_all(conn)
     .await

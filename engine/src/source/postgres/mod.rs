@@ -67,6 +67,8 @@ pub struct PostgresSource {
     parent: Mutex<Vec<ObjectEntry>>,
     /// Pages per slice; 0 reads every table whole (servers before 14).
     slice_pages: u64,
+    /// The server has multirange types (14 and later).
+    multiranges: bool,
     /// Each listed table's size in pages, as `describe` saw it.
     pages: Mutex<HashMap<String, u64>>,
 }
@@ -76,7 +78,7 @@ impl PostgresSource {
     pub fn new(at: PgLocation, selection: &Selection) -> Result<Self> {
         let selector = Selector::new(&selection.include, &selection.exclude)?;
         let rt = runtime()?;
-        let (conn, snapshot, server_version, slice_pages) = rt.block_on(async {
+        let (conn, snapshot, server_version, server_num, slice_pages) = rt.block_on(async {
             let mut conn = at.connect().await?;
             let fail = |e| pg_error(&at, "take a snapshot of", e);
             // Time bounds are UTC; so is every time this session prints.
@@ -100,7 +102,7 @@ impl PostgresSource {
             } else {
                 0
             };
-            Ok::<_, crate::error::EngineError>((conn, snapshot, version, slice_pages))
+            Ok::<_, crate::error::EngineError>((conn, snapshot, version, number, slice_pages))
         })?;
         Ok(PostgresSource {
             at,
@@ -112,6 +114,7 @@ impl PostgresSource {
             server_version,
             parent: Mutex::new(Vec::new()),
             slice_pages,
+            multiranges: server_num >= 140_000,
             pages: Mutex::new(HashMap::new()),
         })
     }
@@ -162,7 +165,7 @@ impl PostgresSource {
             let mut entry = ObjectEntry::new(name.clone(), ObjectKind::Table);
             entry.size = u64::try_from(size).unwrap_or(0);
             let text_only = self.with_conn(
-                async |c| meta::text_only_types(c, &name).await,
+                async |c| meta::text_only_types(c, &name, self.multiranges).await,
                 &format!("read the column types of {name} in"),
             )?;
             if !text_only.is_empty() {
