@@ -196,9 +196,7 @@ fn short(hash: &[u8; 32]) -> u128 {
 }
 
 /// The digest of rows handed over one at a time (a target's read-back).
-pub fn digest_rows(
-    read: impl FnOnce(&mut dyn FnMut(&[u8])) -> Result<bool>,
-) -> Result<Option<RowDigest>> {
+pub fn digest_rows(read: impl FnOnce(&mut dyn FnMut(&[u8])) -> Result<bool>) -> Result<Option<RowDigest>> {
     let mut digest = RowDigest::default();
     let supported = read(&mut |row| digest.add_row(row))?;
     Ok(supported.then_some(digest))

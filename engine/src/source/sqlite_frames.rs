@@ -105,8 +105,7 @@ fn damaged(detail: String) -> crate::error::EngineError {
 pub fn row_splitter(
     entry: &crate::repo::manifest::ObjectEntry,
 ) -> Option<Box<dyn crate::digest::RowSplitter>> {
-    (entry.kind == crate::repo::manifest::ObjectKind::Table)
-        .then(|| Box::new(Splitter::default()) as _)
+    (entry.kind == crate::repo::manifest::ObjectKind::Table).then(|| Box::new(Splitter::default()) as _)
 }
 
 /// An SQL literal for a value, exact for every storage class.

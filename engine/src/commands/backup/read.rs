@@ -9,11 +9,11 @@ use std::sync::mpsc::SyncSender;
 use std::sync::Mutex;
 
 use super::BackupPlan;
-use crate::digest::{RowDigest, StreamDigest};
 use crate::error::{EngineError, Result};
 use crate::progress::{CancelToken, Progress};
 use crate::repo::chunker::Chunker;
 use crate::repo::index::Index;
+use crate::digest::{RowDigest, StreamDigest};
 use crate::repo::manifest::{ChunkRef, ObjectEntry, ObjectKind, Part};
 use crate::repo::{ChunkId, Compression, Repository};
 use crate::source::{row_splitter, Source};

@@ -390,15 +390,7 @@ pub fn run_restore(
                 kind: &plan.source_kind,
                 keep_rows: plan.verify == VerifyMode::Content && check::keeps_rows(&load),
             };
-            match restore_one(
-                object,
-                &load,
-                &mut chunks,
-                target,
-                &digesting,
-                progress,
-                cancel,
-            ) {
+            match restore_one(object, &load, &mut chunks, target, &digesting, progress, cancel) {
                 Ok(loaded) => {
                     stats.notes.extend(loaded.notes);
                     loaded_rows.insert(object.name.clone(), (loaded.digest, loaded.tally));

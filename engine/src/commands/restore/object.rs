@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use std::sync::mpsc::Receiver;
 
 use super::{Fetched, PlannedObject};
-use crate::digest::{RowDigest, RowTally, StreamDigest};
 use crate::error::{EngineError, Result};
 use crate::progress::{CancelToken, Progress};
 use crate::repo::blob;
 use crate::repo::index::Index;
 use crate::repo::manifest::Part;
 use crate::repo::Repository;
+use crate::digest::{RowDigest, RowTally, StreamDigest};
 use crate::source::{row_splitter, Load, Target};
 
 /// What restoring one object gives besides the target's notes: the
