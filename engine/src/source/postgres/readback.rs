@@ -27,11 +27,13 @@ const HALVES_FROM_PAGES: i64 = 4096;
 const TID_RANGE_SCANS: i32 = 140_000;
 
 type SqlResult<T> = std::result::Result<T, sqlx::Error>;
+/// Where each row read back goes.
+type RowSink<'r> = &'r mut dyn FnMut(&[u8]);
 
 /// The rows read so far: one splitter per COPY stream, all handing rows
 /// to the one `row`; the first error in the streams' content is kept.
 struct Rows<'r> {
-    row: RefCell<&'r mut dyn FnMut(&[u8])>,
+    row: RefCell<RowSink<'r>>,
     cut: RefCell<Result<()>>,
 }
 
