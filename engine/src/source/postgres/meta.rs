@@ -51,8 +51,9 @@ pub async fn copy_column_list(conn: &mut PgConnection, table: &str) -> Result<St
 
 /// The types of a table's columns (through arrays, domains, ranges and
 /// composites) that its rows cannot be stored in binary COPY for: types
-/// without binary send/receive functions, and types not built into the
-/// server (enums, composites, domains, extension types). Binary COPY of
+/// without binary send/receive functions, and types without a fixed OID
+/// in the server's catalogs (below 10000): enums, composites, domains,
+/// extension types, and those initdb creates (`information_schema`'s). Binary COPY of
 /// arrays and composites embeds their element types' OIDs, which differ
 /// once such a type is created again in another database, and an
 /// extension's binary form may change between its versions; their text
@@ -82,7 +83,7 @@ pub async fn text_only_types(
            ) AS inner_types(inner_type) WHERE inner_type IS NOT NULL \
          ) \
          SELECT format_type(t.oid, NULL) FROM used JOIN pg_type t ON t.oid = used.oid \
-         WHERE t.oid >= 16384 OR t.typsend = 0 OR t.typreceive = 0 ORDER BY 1"
+         WHERE t.oid >= 10000 OR t.typsend = 0 OR t.typreceive = 0 ORDER BY 1"
     ))
     .bind(quote_qualified(table))
     .fetch_all(conn)
