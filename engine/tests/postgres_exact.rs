@@ -70,6 +70,7 @@ INSERT INTO scalars (id, n, t) VALUES
  (8, ('-0.' || repeat('0123456789', 100))::numeric,
   (SELECT string_agg(chr(p * 65536 + 65533), '') FROM generate_series(1, 16) p)
   || chr(1114111) || chr(128512) || chr(917505));
+SELECT setseed(0.42);
 INSERT INTO scalars (id, f8, f4)
  SELECT 100 + i, (random() - 0.5) * 10 ^ (random() * 600 - 300), (random() - 0.5) * 1e30
  FROM generate_series(1, 2000) i;
