@@ -3,7 +3,9 @@
 
 mod support;
 
-use tidemark_engine::restore::{plan_restore, run_restore, ConflictPolicy, RestoreOptions};
+use tidemark_engine::restore::{
+    plan_restore, run_restore, CheckOutcome, ConflictPolicy, RestoreOptions,
+};
 use tidemark_engine::{
     open_source, open_target, CancelToken, EngineError, NoProgress, Selection, SourceUrl,
 };
@@ -96,6 +98,30 @@ fn a_database_round_trips_structure_data_and_sequences() {
     )
     .unwrap();
     assert!(done.failed.is_empty(), "{:?}", done.failed);
+    // Every table's content was read back and found equal; metrics is
+    // large enough to be read back in two halves at once.
+    let tables: Vec<_> = done
+        .checks
+        .iter()
+        .filter(|c| c.name.starts_with("public."))
+        .collect();
+    assert_eq!(tables.len(), 2, "{:?}", done.checks);
+    for check in tables {
+        assert!(
+            matches!(check.outcome, CheckOutcome::Content { .. }),
+            "{}: {}",
+            check.name,
+            check.outcome.describe()
+        );
+    }
+    let pages: u64 = server
+        .psql(
+            "plant_restored",
+            "SELECT pg_relation_size('metrics') / 8192",
+        )
+        .parse()
+        .unwrap();
+    assert!(pages >= 4096, "{pages} pages");
     assert_eq!(server.schema("plant"), server.schema("plant_restored"));
     for table in ["devices", "metrics"] {
         assert_eq!(

@@ -10,6 +10,7 @@ use futures::StreamExt;
 use sqlx::{Connection, Executor, PgConnection};
 
 use super::conn::{pg_error, quote_qualified, PgAccess, PgLocation};
+use super::rows::{session_sql, Format};
 use crate::error::{EngineError, Result};
 use crate::source::dbio::{duplicate_key, runtime, ChannelReader};
 
@@ -18,8 +19,9 @@ const DEPTH: usize = 8;
 /// Bytes of rows sent on together.
 const BATCH: usize = 256 * 1024;
 
-/// Reads one table as `COPY ... TO STDOUT (FORMAT binary)` inside the
-/// exported snapshot, so every table is read as of the same instant.
+/// Reads one table as `COPY ... TO STDOUT` (binary, or text for tables
+/// with types binary COPY cannot carry exactly) inside the exported
+/// snapshot, so every table is read as of the same instant.
 pub struct CopyOut {
     reader: ChannelReader,
     thread: Option<JoinHandle<()>>,
@@ -27,18 +29,37 @@ pub struct CopyOut {
 
 impl CopyOut {
     /// `filter` is empty or ` WHERE ...` (a time range).
-    pub fn start(at: &PgLocation, snapshot: &str, table: &str, filter: &str) -> CopyOut {
+    pub fn start(
+        at: &PgLocation,
+        snapshot: &str,
+        table: &str,
+        filter: &str,
+        format: Format,
+    ) -> CopyOut {
+        let what = What::Table {
+            table: table.to_owned(),
+            filter: filter.to_owned(),
+            format,
+        };
+        Self::spawn(at, snapshot, what)
+    }
+
+    /// Runs the `COPY (query) TO STDOUT` statement `sql`, `name` in messages.
+    pub fn query(at: &PgLocation, snapshot: &str, name: &str, sql: String) -> CopyOut {
+        let what = What::Query {
+            name: name.to_owned(),
+            sql,
+        };
+        Self::spawn(at, snapshot, what)
+    }
+
+    fn spawn(at: &PgLocation, snapshot: &str, what: What) -> CopyOut {
         let (tx, rx) = sync_channel(DEPTH);
-        let (at, snapshot, table, filter) = (
-            at.clone(),
-            snapshot.to_owned(),
-            table.to_owned(),
-            filter.to_owned(),
-        );
+        let (at, snapshot) = (at.clone(), snapshot.to_owned());
         let thread = std::thread::spawn(move || {
             let sent = tx.clone();
-            let result = runtime()
-                .and_then(|rt| rt.block_on(copy_out(&at, &snapshot, &table, &filter, &sent)));
+            let result =
+                runtime().and_then(|rt| rt.block_on(copy_out(&at, &snapshot, &what, &sent)));
             if let Err(err) = result {
                 let _ = tx.send(Err(err.to_string()));
             }
@@ -50,43 +71,90 @@ impl CopyOut {
     }
 }
 
+/// What a [`CopyOut`] reads.
+enum What {
+    Table {
+        table: String,
+        filter: String,
+        format: Format,
+    },
+    Query {
+        name: String,
+        sql: String,
+    },
+}
+
 async fn copy_out(
     at: &PgLocation,
     snapshot: &str,
-    table: &str,
-    filter: &str,
+    what: &What,
     tx: &SyncSender<std::result::Result<Vec<u8>, String>>,
 ) -> Result<()> {
     let mut conn = at.connect().await?;
-    let reading = format!("read table {table} of");
-    conn.execute("SET TIME ZONE 'UTC'")
-        .await
-        .map_err(|e| pg_error(at, &reading, e))?;
+    let reading = match what {
+        What::Table { table, .. } => format!("read table {table} of"),
+        What::Query { name, .. } => format!("read {name} of"),
+    };
+    for set in session_sql(false) {
+        conn.execute(set.as_str())
+            .await
+            .map_err(|e| pg_error(at, &reading, e))?;
+    }
     conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await
         .map_err(|e| pg_error(at, &reading, e))?;
     conn.execute(format!("SET TRANSACTION SNAPSHOT '{}'", snapshot.replace('\'', "")).as_str())
         .await
         .map_err(|e| pg_error(at, &reading, e))?;
-    let sql = if filter.is_empty() {
-        format!("COPY {} TO STDOUT (FORMAT binary)", quote_qualified(table))
-    } else {
-        let columns = super::meta::copy_column_list(&mut conn, table)
-            .await
-            .map_err(|e| pg_error(at, &reading, e))?;
-        let table = quote_qualified(table);
-        format!("COPY (SELECT {columns} FROM {table}{filter}) TO STDOUT (FORMAT binary)")
+    let sql = match what {
+        What::Query { sql, .. } => sql.clone(),
+        // `COPY table` reads the table's own rows, not its children's.
+        What::Table {
+            table,
+            filter,
+            format,
+        } if filter.is_empty() => {
+            format!(
+                "COPY {} TO STDOUT ({})",
+                quote_qualified(table),
+                format.option()
+            )
+        }
+        What::Table {
+            table,
+            filter,
+            format,
+        } => {
+            let columns = super::meta::copy_column_list(&mut conn, table)
+                .await
+                .map_err(|e| pg_error(at, &reading, e))?;
+            format!(
+                "COPY (SELECT {columns} FROM ONLY {}{filter}) TO STDOUT ({})",
+                quote_qualified(table),
+                format.option()
+            )
+        }
     };
-    let mut stream = conn
-        .copy_out_raw(&sql)
+    send_copy(&mut conn, &sql, tx)
         .await
         .map_err(|e| pg_error(at, &reading, e))?;
+    let _ = conn.close().await;
+    Ok(())
+}
+
+/// Runs `COPY ... TO STDOUT` and sends its bytes on in batches; stops
+/// early (without error) when the receiver is gone.
+pub(super) async fn send_copy(
+    conn: &mut PgConnection,
+    sql: &str,
+    tx: &SyncSender<std::result::Result<Vec<u8>, String>>,
+) -> std::result::Result<(), sqlx::Error> {
+    let mut stream = conn.copy_out_raw(sql).await?;
     // The server sends a message per row: hand them on in batches, or the
     // channel's wake-ups per row cost more than the rows.
     let mut batch = Vec::with_capacity(BATCH);
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| pg_error(at, &reading, e))?;
-        batch.extend_from_slice(&chunk);
+        batch.extend_from_slice(&chunk?);
         if batch.len() >= BATCH {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
             if tx.send(Ok(full)).is_err() {
@@ -95,11 +163,9 @@ async fn copy_out(
             }
         }
     }
-    if !batch.is_empty() && tx.send(Ok(batch)).is_err() {
-        return Ok(());
+    if !batch.is_empty() {
+        let _ = tx.send(Ok(batch));
     }
-    drop(stream);
-    let _ = conn.close().await;
     Ok(())
 }
 
@@ -149,6 +215,8 @@ pub struct LoadSql {
     pub prepare: Vec<String>,
     /// Run after it, before the commit.
     pub finish: Vec<String>,
+    /// How the rows are encoded.
+    pub format: Format,
 }
 
 impl CopyIn {
@@ -265,12 +333,17 @@ async fn copy_in(
     let table = &sql.table;
     let doing = format!("load table {table} into");
     let mut tx = conn.begin().await.map_err(|e| pg_error(at, &doing, e))?;
-    for statement in &sql.prepare {
+    // Text rows are read under the settings they were printed with.
+    for statement in session_sql(true).iter().chain(&sql.prepare) {
         tx.execute(statement.as_str())
             .await
             .map_err(|e| pg_error(at, &doing, e))?;
     }
-    let copy_sql = format!("COPY {} FROM STDIN (FORMAT binary)", sql.copy_into);
+    let copy_sql = format!(
+        "COPY {} FROM STDIN ({})",
+        sql.copy_into,
+        sql.format.option()
+    );
     let mut copy = tx
         .copy_in_raw(&copy_sql)
         .await

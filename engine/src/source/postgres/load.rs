@@ -180,7 +180,7 @@ impl ObjectSink for ParallelSink<'_> {
             let _ = self
                 .sessions
                 .query("empty the partly loaded table in", async |c| {
-                    sqlx::query(&format!("TRUNCATE {table}"))
+                    sqlx::query(&format!("TRUNCATE ONLY {table}"))
                         .execute(c)
                         .await
                         .map(drop)

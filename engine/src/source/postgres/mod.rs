@@ -3,14 +3,22 @@
 //! One coordinating connection opens a REPEATABLE READ transaction and
 //! exports its snapshot; everything is read in that snapshot: the
 //! structure by `pg_dump --snapshot` (pre-data: tables, types, sequences,
-//! views; post-data: indexes, constraints, triggers), each table's rows by
-//! `COPY (FORMAT binary)` on its own connection, and sequence values.
+//! views; post-data: indexes, constraints, triggers), each table's own rows
+//! (not its children's) by `COPY` on its own connection — binary, or text
+//! for tables with types binary COPY cannot carry exactly (see
+//! [`meta::text_only_types`]) — the large objects, sequence values, and
+//! which materialized views to refresh. Each table's rows are digested
+//! ([`rows`]) and the restore reads them back the same way to prove them.
 
 mod conn;
 mod copy;
 mod dump;
 mod load;
+mod lobs;
+mod matviews;
 mod meta;
+mod readback;
+mod rows;
 mod session;
 mod split;
 mod target;
@@ -35,6 +43,8 @@ use conn::{pg_error, quote_ident, quote_qualified, PgAccess};
 pub const PRE_DATA: &str = "_schema/pre-data.sql";
 pub const POST_DATA: &str = "_schema/post-data.sql";
 pub const SEQUENCES: &str = "_schema/sequences.sql";
+/// Refreshes of the materialized views that were populated, after the data.
+pub const REFRESH: &str = "_schema/refresh.sql";
 
 /// Tables larger than this are read in slices of this size by parallel
 /// readers (a slice of pages; growth at the end leaves the earlier slices,
@@ -57,6 +67,8 @@ pub struct PostgresSource {
     parent: Mutex<Vec<ObjectEntry>>,
     /// Pages per slice; 0 reads every table whole (servers before 14).
     slice_pages: u64,
+    /// The server has multirange types (14 and later).
+    multiranges: bool,
     /// Each listed table's size in pages, as `describe` saw it.
     pages: Mutex<HashMap<String, u64>>,
 }
@@ -66,7 +78,7 @@ impl PostgresSource {
     pub fn new(at: PgLocation, selection: &Selection) -> Result<Self> {
         let selector = Selector::new(&selection.include, &selection.exclude)?;
         let rt = runtime()?;
-        let (conn, snapshot, server_version, slice_pages) = rt.block_on(async {
+        let (conn, snapshot, server_version, server_num, slice_pages) = rt.block_on(async {
             let mut conn = at.connect().await?;
             let fail = |e| pg_error(&at, "take a snapshot of", e);
             // Time bounds are UTC; so is every time this session prints.
@@ -90,7 +102,7 @@ impl PostgresSource {
             } else {
                 0
             };
-            Ok::<_, crate::error::EngineError>((conn, snapshot, version, slice_pages))
+            Ok::<_, crate::error::EngineError>((conn, snapshot, version, number, slice_pages))
         })?;
         Ok(PostgresSource {
             at,
@@ -102,6 +114,7 @@ impl PostgresSource {
             server_version,
             parent: Mutex::new(Vec::new()),
             slice_pages,
+            multiranges: server_num >= 140_000,
             pages: Mutex::new(HashMap::new()),
         })
     }
@@ -151,8 +164,19 @@ impl PostgresSource {
                 .insert(name.clone(), u64::try_from(pages).unwrap_or(0));
             let mut entry = ObjectEntry::new(name.clone(), ObjectKind::Table);
             entry.size = u64::try_from(size).unwrap_or(0);
+            let text_only = self.with_conn(
+                async |c| meta::text_only_types(c, &name, self.multiranges).await,
+                &format!("read the column types of {name} in"),
+            )?;
+            if !text_only.is_empty() {
+                entry.format = Some(rows::TEXT.into());
+            }
             let time_column = self.time_column(&name)?;
-            let parent = time_column.as_ref().and_then(|_| self.parent_entry(&name));
+            // A parent stored in another format cannot be continued.
+            let parent = time_column
+                .as_ref()
+                .and_then(|_| self.parent_entry(&name))
+                .filter(|p| p.format == entry.format);
             let mut filter = self.filter(time_column.as_deref());
             if let (Some(column), Some(parent)) = (&time_column, &parent) {
                 filter = watermark_filter(column, parent);
@@ -161,7 +185,7 @@ impl PostgresSource {
             let quoted = quote_qualified(&name);
             let count: i64 = self.with_conn(
                 async |c| {
-                    sqlx::query_scalar(&format!("SELECT count(*) FROM {quoted}{filter}"))
+                    sqlx::query_scalar(&format!("SELECT count(*) FROM ONLY {quoted}{filter}"))
                         .fetch_one(c)
                         .await
                 },
@@ -178,7 +202,7 @@ impl PostgresSource {
                 let (min, max): (Option<String>, Option<String>) = self.with_conn(
                     async |c| {
                         sqlx::query_as(&format!(
-                            "SELECT min({column})::text, max({column})::text FROM {quoted}{filter}"
+                            "SELECT min({column})::text, max({column})::text FROM ONLY {quoted}{filter}"
                         ))
                         .fetch_one(c)
                         .await
@@ -222,37 +246,20 @@ impl PostgresSource {
 
     /// `setval` statements for every sequence, as of now.
     fn sequences_sql(&self) -> Result<String> {
-        let rows: Vec<(String, Option<i64>)> = self.with_conn(
-            async |c| {
-                sqlx::query_as(
-                    "SELECT format('%I.%I', schemaname, sequencename), last_value FROM pg_sequences \
-                     WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
-                )
-                .fetch_all(c)
-                .await
-            },
+        self.with_conn(
+            async |c| meta::sequences_sql(c).await,
             "read the sequences of",
-        )?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(name, value)| {
-                value.map(|v| {
-                    format!(
-                        "SELECT pg_catalog.setval('{}', {v}, true);\n",
-                        name.replace('\'', "''")
-                    )
-                })
-            })
-            .collect())
+        )
     }
 }
 
-/// ` WHERE column > the parent's latest time`.
-/// Rows of a stored table stream in their canonical form.
-pub fn row_splitter(_entry: &ObjectEntry) -> Option<Box<dyn crate::digest::RowSplitter>> {
-    None
+/// Rows of a stored table stream in their canonical form (none for a
+/// format this version does not know: restoring it is refused).
+pub fn row_splitter(entry: &ObjectEntry) -> Option<Box<dyn crate::digest::RowSplitter>> {
+    rows::Format::of(entry).ok().map(rows::Format::splitter)
 }
 
+/// ` WHERE column > the parent's latest time`.
 fn watermark_filter(column: &str, parent: &ObjectEntry) -> String {
     let after = parent.time_max.as_deref().unwrap_or_default();
     format!(
@@ -283,8 +290,19 @@ impl Source for PostgresSource {
     fn describe(&self) -> Result<SourceDescription> {
         let mut objects = vec![ObjectEntry::new(PRE_DATA, ObjectKind::Schema)];
         objects.extend(self.tables()?);
+        if self.selector.selects(lobs::LARGE_OBJECTS) {
+            let facts =
+                self.with_conn(async |c| lobs::facts(c).await, "read the large objects of")?;
+            if let Some((rows, bytes)) = facts {
+                let mut entry = ObjectEntry::new(lobs::LARGE_OBJECTS, ObjectKind::Table);
+                entry.rows = Some(rows);
+                entry.size = bytes;
+                objects.push(entry);
+            }
+        }
         objects.push(ObjectEntry::new(POST_DATA, ObjectKind::Schema));
         objects.push(ObjectEntry::new(SEQUENCES, ObjectKind::Schema));
+        objects.push(ObjectEntry::new(REFRESH, ObjectKind::Schema));
         Ok(SourceDescription {
             kind: "postgres".into(),
             server_version: Some(self.server_version.clone()),
@@ -307,6 +325,19 @@ impl Source for PostgresSource {
             SEQUENCES => Ok(Box::new(std::io::Cursor::new(
                 self.sequences_sql()?.into_bytes(),
             ))),
+            REFRESH => {
+                let sql = self.with_conn(
+                    async |c| matviews::refresh_sql(c).await,
+                    "read the materialized views of",
+                )?;
+                Ok(Box::new(std::io::Cursor::new(sql.into_bytes())))
+            }
+            lobs::LARGE_OBJECTS => Ok(Box::new(copy::CopyOut::query(
+                &self.at,
+                &self.snapshot,
+                "the large objects",
+                lobs::copy_sql(),
+            ))),
             table => {
                 let filter = self.row_filter(object)?;
                 Ok(Box::new(copy::CopyOut::start(
@@ -314,6 +345,7 @@ impl Source for PostgresSource {
                     &self.snapshot,
                     table,
                     &filter,
+                    rows::Format::of(object)?,
                 )))
             }
         }
@@ -357,6 +389,7 @@ impl Source for PostgresSource {
             &self.snapshot,
             &object.name,
             &filter,
+            rows::Format::of(object)?,
         )))
     }
 }

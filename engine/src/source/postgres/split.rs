@@ -10,7 +10,7 @@ pub const HEADER: [u8; 19] = *b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 /// A field count of -1 ends a stream.
 pub const TRAILER: [u8; 2] = [0xff, 0xff];
 
-enum State {
+pub(super) enum State {
     /// Expecting a header (at the start, or after a trailer).
     Header,
     /// Expecting a row or the trailer.
@@ -40,47 +40,18 @@ impl RowSplitter {
 
     /// Takes more of the stream; returns the batches that are full.
     pub fn feed(&mut self, data: &[u8]) -> Result<Vec<Vec<u8>>> {
-        self.pending.extend_from_slice(data);
         let mut full = Vec::new();
-        let mut at = 0;
-        loop {
-            let rest = &self.pending[at..];
-            match self.state {
-                State::Header => {
-                    if rest.len() < HEADER.len() {
-                        break;
-                    }
-                    if rest[..11] != HEADER[..11] {
-                        return Err(bad("a part does not start with a COPY header"));
-                    }
-                    let ext = u32::from_be_bytes([rest[15], rest[16], rest[17], rest[18]]) as usize;
-                    if rest.len() < HEADER.len() + ext {
-                        break;
-                    }
-                    at += HEADER.len() + ext;
-                    self.state = State::Rows;
-                }
-                State::Rows => match row_length(rest)? {
-                    None => break,
-                    Some(Row::Trailer) => {
-                        at += 2;
-                        self.state = State::Header;
-                    }
-                    Some(Row::Data(len)) => {
-                        self.rows.extend_from_slice(&rest[..len]);
-                        self.row_count += 1;
-                        at += len;
-                        if self.rows.len() >= self.batch {
-                            full.push(std::mem::replace(
-                                &mut self.rows,
-                                Vec::with_capacity(self.batch + 64 * 1024),
-                            ));
-                        }
-                    }
-                },
+        let (rows, batch, count) = (&mut self.rows, self.batch, &mut self.row_count);
+        cut(&mut self.pending, &mut self.state, data, &mut |row| {
+            rows.extend_from_slice(row);
+            *count += 1;
+            if rows.len() >= batch {
+                full.push(std::mem::replace(
+                    rows,
+                    Vec::with_capacity(batch + 64 * 1024),
+                ));
             }
-        }
-        self.pending.drain(..at);
+        })?;
         Ok(full)
     }
 
@@ -91,6 +62,56 @@ impl RowSplitter {
         }
         Ok(std::mem::take(&mut self.rows))
     }
+}
+
+/// Appends `data` to `pending` and hands each whole row (its bytes with
+/// the field count, as COPY sent it) to `row`; headers and trailers of the
+/// parts are checked and dropped.
+pub(super) fn cut(
+    pending: &mut Vec<u8>,
+    state: &mut State,
+    data: &[u8],
+    row: &mut dyn FnMut(&[u8]),
+) -> Result<()> {
+    pending.extend_from_slice(data);
+    let mut at = 0;
+    loop {
+        let rest = &pending[at..];
+        match state {
+            State::Header => {
+                if rest.len() < HEADER.len() {
+                    break;
+                }
+                if rest[..11] != HEADER[..11] {
+                    return Err(bad("a part does not start with a COPY header"));
+                }
+                let flags = u32::from_be_bytes([rest[11], rest[12], rest[13], rest[14]]);
+                if flags & 0xffff_0000 != 0 {
+                    // Bit 16 is WITH OIDS (servers before 12); others are critical.
+                    return Err(bad("the COPY header has flags this reader does not know"));
+                }
+                let ext = u32::from_be_bytes([rest[15], rest[16], rest[17], rest[18]]) as usize;
+                if rest.len() < HEADER.len() + ext {
+                    break;
+                }
+                at += HEADER.len() + ext;
+                *state = State::Rows;
+            }
+            State::Rows => match row_length(rest)? {
+                None => break,
+                Some(Row::Trailer) => {
+                    at += 2;
+                    *state = State::Header;
+                }
+                Some(Row::Data(len)) => {
+                    row(&rest[..len]);
+                    at += len;
+                }
+            },
+        }
+    }
+    pending.drain(..at);
+    Ok(())
 }
 
 enum Row {

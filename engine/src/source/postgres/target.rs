@@ -1,17 +1,21 @@
 //! Restoring into a PostgreSQL database: structure first (pg_dump's
 //! pre-data, replayed in one transaction), then each table in its own transaction (an
 //! existing table is emptied and reloaded in that transaction, so a failed
-//! or cancelled load leaves it as it was), then indexes, constraints and
-//! sequence values once every table is loaded.
+//! or cancelled load leaves it as it was), then indexes, constraints,
+//! sequence values and materialized views' refreshes once every table is
+//! loaded. Each table is then read back for its content digest.
 
 use sqlx::Executor;
 
 use super::conn::{pg_error, quote_ident, quote_qualified, PgAccess, PgLocation};
 use super::copy::{CopyIn, LoadSql};
 use super::load::{ParallelSink, TableSink};
+use super::lobs::{self, LARGE_OBJECTS};
 use super::meta;
+use super::readback;
+use super::rows::Format;
 use super::session::Sessions;
-use super::{POST_DATA, PRE_DATA, SEQUENCES};
+use super::{POST_DATA, PRE_DATA, REFRESH, SEQUENCES};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::{ObjectEntry, ObjectKind};
 use crate::source::dbio::{
@@ -143,7 +147,7 @@ impl PostgresTarget {
         if duplicates == DuplicatePolicy::Rewrite {
             // DELETE, not TRUNCATE: rows other tables reference stop it.
             sql.finish
-                .insert(0, format!("DELETE FROM {}", quote_qualified(name)));
+                .insert(0, format!("DELETE FROM ONLY {}", quote_qualified(name)));
         }
         Ok(sql)
     }
@@ -204,6 +208,7 @@ impl PostgresTarget {
                 "INSERT INTO {} ({list}) SELECT {list} FROM {stage}{filter}{suffix}",
                 quote_qualified(name)
             )],
+            format: Format::of(entry)?,
         })
     }
 
@@ -222,7 +227,7 @@ impl PostgresTarget {
                     Ok(vec![kept_structure_note(&self.at.display())])
                 }
             }
-            POST_DATA | SEQUENCES => {
+            POST_DATA | SEQUENCES | REFRESH => {
                 self.deferred.push((name, sql));
                 Ok(Vec::new())
             }
@@ -253,7 +258,15 @@ impl Target for PostgresTarget {
     }
 
     fn existing(&self, names: &[&str]) -> Result<Vec<String>> {
-        let tables = self.user_tables()?;
+        let mut tables = self.user_tables()?;
+        if names.contains(&LARGE_OBJECTS) && self.database_exists()? {
+            let any = self
+                .sessions
+                .query("list the large objects of", async |c| lobs::any(c).await)?;
+            if any {
+                tables.push(LARGE_OBJECTS.into());
+            }
+        }
         Ok(names
             .iter()
             .filter(|n| tables.iter().any(|t| t == *n))
@@ -316,7 +329,15 @@ impl Target for PostgresTarget {
         }
         self.create_database()?;
         let mut parallel = false;
-        let sql = if let LoadMode::Merge(duplicates) = spec.mode {
+        let sql = if entry.name == LARGE_OBJECTS {
+            if spec.range.is_some() || name != LARGE_OBJECTS {
+                return Err(EngineError::invalid(
+                    format!("object {}", entry.name),
+                    "large objects are restored whole and under their own name",
+                ));
+            }
+            lobs::load_sql(spec.mode)
+        } else if let LoadMode::Merge(duplicates) = spec.mode {
             self.merge_sql(entry, spec, duplicates)?
         } else {
             let tables = self.user_tables()?;
@@ -339,7 +360,8 @@ impl Target for PostgresTarget {
                 TableLoad::Fresh => Vec::new(),
                 // Emptied in the load's transaction: a failed load rolls it
                 // back, and views depending on the table keep working.
-                TableLoad::Replace => vec![format!("TRUNCATE {quoted}")],
+                // ONLY: an inheriting child's rows are its own table's.
+                TableLoad::Replace => vec![format!("TRUNCATE ONLY {quoted}")],
                 // The same columns, defaults and indexes.
                 TableLoad::CopyShapeOf(original) => vec![format!(
                     "CREATE TABLE {quoted} (LIKE {} INCLUDING ALL)",
@@ -352,6 +374,7 @@ impl Target for PostgresTarget {
                     copy_into: quoted,
                     prepare,
                     finish: Vec::new(),
+                    format: Format::of(entry)?,
                 },
                 Some(range) => {
                     let mut sql = self.staged_sql(entry, name, range, "")?;
@@ -360,7 +383,8 @@ impl Target for PostgresTarget {
                 }
             }
         };
-        if parallel {
+        // Parallel loaders cut binary rows; text tables load over one.
+        if parallel && sql.format == Format::Binary {
             return Ok(Box::new(ParallelSink::start(
                 &self.sessions,
                 &self.at,
@@ -384,28 +408,53 @@ impl Target for PostgresTarget {
         }
         let name = load.name.as_str();
         let doing = format!("read back table {name} of");
+        if entry.name == LARGE_OBJECTS {
+            let facts = self
+                .sessions
+                .query(&doing, async |c| lobs::facts(c).await)?;
+            let facts = TableFacts {
+                rows: facts.map_or(0, |(rows, _)| rows),
+                ..TableFacts::default()
+            };
+            return Ok(table_difference(entry, load, &facts));
+        }
         let facts = self.sessions.query(&doing, async |conn| {
             let q = quote_qualified(name);
             let mut facts = TableFacts {
-                rows: count(&mut *conn, &format!("SELECT count(*) FROM {q}")).await?,
+                rows: count(&mut *conn, &format!("SELECT count(*) FROM ONLY {q}")).await?,
                 ..TableFacts::default()
             };
             if let Some(column) = meta::time_column(&mut *conn, name).await? {
                 let c = quote_ident(&column);
                 if let Some(range) = &load.range {
                     let inside = range.sql_condition(&c);
-                    let sql = format!("SELECT count(*) FROM {q} WHERE NOT ({inside})");
+                    let sql = format!("SELECT count(*) FROM ONLY {q} WHERE NOT ({inside})");
                     facts.outside_range = count(&mut *conn, &sql).await?;
                 }
                 facts.span = Some(
-                    sqlx::query_as(&format!("SELECT min({c})::text, max({c})::text FROM {q}"))
-                        .fetch_one(&mut *conn)
-                        .await?,
+                    sqlx::query_as(&format!(
+                        "SELECT min({c})::text, max({c})::text FROM ONLY {q}"
+                    ))
+                    .fetch_one(&mut *conn)
+                    .await?,
                 );
             }
             Ok(facts)
         })?;
         Ok(table_difference(entry, load, &facts))
+    }
+
+    fn read_back(
+        &mut self,
+        entry: &ObjectEntry,
+        load: &Load,
+        row: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool> {
+        if entry.kind != ObjectKind::Table {
+            return Ok(false);
+        }
+        readback::read_rows(&self.sessions, entry, &load.name, row)?;
+        Ok(true)
     }
 
     fn finish(&mut self, _restored: &[(ObjectEntry, String)]) -> Result<()> {
