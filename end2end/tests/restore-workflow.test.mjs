@@ -154,6 +154,14 @@ describe('restore workflow', () => {
       );
     }
     await page.locator('[data-testid="restore-object"][data-object="readings"][data-state="done"]').waitFor();
+    // Each table was read back from the restored database and proven exact.
+    const check = page.locator('[data-testid="restore-object"][data-object="readings"] [data-testid="restore-object-check"]');
+    assert.equal(await check.getAttribute('data-check'), 'content');
+    assert.equal(await check.textContent(), `content verified (${ROWS} rows)`);
+    assert.equal(
+      await page.locator('[data-testid="restore-object"][data-object="devices"] [data-testid="restore-object-check"]').getAttribute('data-check'),
+      'content',
+    );
 
     // The data, checked with sqlite3: the renamed table holds exactly the source's rows.
     assert.equal(sql(target, 'SELECT count(*) FROM readings_copy'), String(ROWS));
