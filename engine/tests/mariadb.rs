@@ -3,7 +3,7 @@
 
 mod support;
 
-use tidemark_engine::restore::{ConflictPolicy, RestoreOptions};
+use tidemark_engine::restore::{CheckOutcome, ConflictPolicy, RestoreOptions};
 use tidemark_engine::{open_source, Selection, SourceUrl};
 
 use support::mariadb::MariaDb;
@@ -227,4 +227,7 @@ fn a_time_range_backs_up_only_those_rows() {
         db.sql(Some("ranged"), "SELECT COUNT(*) FROM metrics_range"),
         "600"
     );
+    let check = done.checks.iter().find(|c| c.name == "metrics").unwrap();
+    assert_eq!(check.target_name, "metrics_range");
+    assert_eq!(check.outcome, CheckOutcome::Content { rows: Some(600) });
 }

@@ -17,6 +17,9 @@ pub struct TableColumn {
     pub data_type: String,
     /// Empty for columns without a character set.
     pub charset: String,
+    /// A system-versioned table's `row_start` or `row_end` that MariaDB
+    /// added itself (not in `information_schema.COLUMNS`).
+    pub hidden: bool,
 }
 
 impl TableColumn {
@@ -25,6 +28,19 @@ impl TableColumn {
             name: self.name.clone(),
             charset: self.charset.clone(),
         }
+    }
+
+    /// The column as the manifest lists it (`ObjectEntry.columns`):
+    /// `name type`, the type as `information_schema.COLUMNS.DATA_TYPE`
+    /// names it (one word), or `row-start`/`row-end` for the hidden ones,
+    /// which are not among the columns a time range can be on.
+    pub fn manifest_text(&self) -> String {
+        let kind = match (self.hidden, self.name.as_str()) {
+            (true, "row_start") => "row-start",
+            (true, _) => "row-end",
+            (false, _) => self.data_type.as_str(),
+        };
+        format!("{} {kind}", self.name)
     }
 }
 
@@ -103,6 +119,7 @@ pub async fn table_columns(
             }),
             name,
             data_type,
+            hidden: false,
         })
         .collect();
     if versioned && period.is_empty() {
@@ -111,6 +128,7 @@ pub async fn table_columns(
                 name: name.into(),
                 data_type: "timestamp".into(),
                 charset: String::new(),
+                hidden: true,
             });
         }
     }
@@ -170,13 +188,15 @@ where
 
 /// Reads table `name` back as the backup streamed it: its stored columns
 /// (in the stream's `order` when known), values in the same encoding,
-/// each row in the splitter's canonical form.
+/// each row in the splitter's canonical form; only the rows `filter`
+/// (` WHERE ...` or nothing) keeps.
 pub async fn read_back(
     conn: &mut MySqlConnection,
     at: &MyLocation,
     name: &str,
     order: Option<Vec<String>>,
     column_bytes: bool,
+    filter: &str,
     row: &mut dyn FnMut(&[u8]),
 ) -> Result<()> {
     let doing = format!("read back table {name} of");
@@ -197,7 +217,11 @@ pub async fn read_back(
         }
         columns = ordered;
     }
-    let sql = format!("SELECT {} FROM {}", select_list(&columns), shape.from(name));
+    let sql = format!(
+        "SELECT {} FROM {}{filter}",
+        select_list(&columns),
+        shape.from(name)
+    );
     let mut scratch = Vec::new();
     read_rows(conn, &sql, columns.len(), column_bytes, |values| {
         scratch.clear();

@@ -9,6 +9,7 @@ mod columns;
 mod conn;
 mod load;
 mod programs;
+mod range;
 mod rows;
 mod target;
 
@@ -21,6 +22,7 @@ use sqlx::mysql::MySqlConnection;
 use sqlx::{Executor, Row};
 
 pub use conn::{parse as parse_url, MyLocation};
+pub use range::row_time;
 pub use target::MySqlTarget;
 
 use super::dbio::{runtime, ChannelReader};
@@ -204,11 +206,17 @@ async fn describe(
         let mut entry = ObjectEntry::new(name.clone(), ObjectKind::Table);
         entry.format = Some(rows::FORMAT_BYTES.into());
         entry.size = u64::try_from(size).unwrap_or(0);
-        let versioned = columns::is_versioned(conn, &name)
+        let shape = columns::table_columns(conn, &name)
             .await
-            .map_err(fail("read the tables of"))?;
+            .map_err(fail("read the columns of"))?;
+        // Which value of a row is its time, for digesting a time range.
+        entry.columns = shape
+            .columns
+            .iter()
+            .map(columns::TableColumn::manifest_text)
+            .collect();
         let quoted = quote_ident(&name)
-            + if versioned {
+            + if shape.versioned {
                 " FOR SYSTEM_TIME ALL"
             } else {
                 ""

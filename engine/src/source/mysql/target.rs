@@ -32,6 +32,13 @@ fn session() -> String {
     )
 }
 
+fn no_time_column(table: &str) -> EngineError {
+    EngineError::invalid(
+        format!("time range of table {table}"),
+        "the table has no single time column",
+    )
+}
+
 pub struct MySqlTarget {
     at: MyLocation,
     rt: tokio::runtime::Runtime,
@@ -269,12 +276,7 @@ impl Target for MySqlTarget {
                         .or(rt
                             .block_on(super::time_column(conn, &entry.name))
                             .map_err(|e| my_error(&at, "read the columns of", e))?)
-                        .ok_or_else(|| {
-                            EngineError::invalid(
-                                format!("time range of table {}", entry.name),
-                                "the table has no single time column",
-                            )
-                        })?;
+                        .ok_or_else(|| no_time_column(&entry.name))?;
                     format!(" WHERE {}", range.sql_condition(&quote_ident(&column)))
                 }
                 None => String::new(),
@@ -476,7 +478,18 @@ impl Target for MySqlTarget {
         let Some(conn) = conn.as_mut() else {
             return Ok(false);
         };
-        rt.block_on(read_back(conn, at, name, order, column_bytes, row))?;
+        let filter = match &load.range {
+            Some(range) => {
+                let column = rt
+                    .block_on(super::time_column(conn, name))
+                    .map_err(|e| my_error(at, "read the columns of", e))?
+                    .ok_or_else(|| no_time_column(&entry.name))?;
+                // The condition the range was loaded with.
+                format!(" WHERE {}", range.sql_condition(&quote_ident(&column)))
+            }
+            None => String::new(),
+        };
+        rt.block_on(read_back(conn, at, name, order, column_bytes, &filter, row))?;
         Ok(true)
     }
 }
