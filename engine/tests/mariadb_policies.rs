@@ -186,6 +186,20 @@ fn merges_and_time_ranges_follow_their_policies() {
         readings_check(&done),
         CheckOutcome::RowsPresent { rows: 600 }
     );
+    // Rewriting a range of the whole table deletes only that range's rows
+    // before loading them: the other 5 400 rows stay.
+    let rewrite_whole = RestoreOptions {
+        ranges: rewrite.ranges.clone(),
+        ..readings_only(DuplicatePolicy::Rewrite)
+    };
+    let done = restore_url(&repo, &point, &db.url("plant"), &rewrite_whole).unwrap();
+    assert!(done.failed.is_empty(), "{:?}", done.failed);
+    assert_eq!(count("plant"), "6000");
+    assert_eq!(db.checksum("plant", "readings"), original);
+    assert_eq!(
+        readings_check(&done),
+        CheckOutcome::Content { rows: Some(600) }
+    );
 }
 
 /// Times at the edges of a range, written in UTC; then the server's own

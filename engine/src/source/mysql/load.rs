@@ -51,6 +51,9 @@ fn duplicate_or(at: &MyLocation, table: &str, err: sqlx::Error) -> EngineError {
 /// How staged rows join the table at commit.
 pub struct Merged {
     pub delete_first: bool,
+    /// Delete only the rows of the time range (a rewrite of a range keeps
+    /// the table's other rows; a replace empties it).
+    pub delete_range_only: bool,
     pub ignore_duplicates: bool,
     /// ` WHERE ...` of a time range, or nothing.
     pub filter: String,
@@ -328,7 +331,12 @@ impl ObjectSink for TableSink<'_> {
                 .join(", ");
             let mut statements = Vec::new();
             if merged.delete_first {
-                statements.push(format!("DELETE FROM {table}"));
+                let only = if merged.delete_range_only {
+                    merged.filter.as_str()
+                } else {
+                    ""
+                };
+                statements.push(format!("DELETE FROM {table}{only}"));
             }
             statements.push(format!(
                 "INSERT {}INTO {table} ({list}) SELECT {list} FROM {STAGE}{}",

@@ -282,9 +282,11 @@ impl Target for MySqlTarget {
                 None => String::new(),
             };
             Some(Merged {
-                // Replacing only a range of the table: its rows go first.
+                // Rewriting a range deletes that range's rows first;
+                // replacing the table with a range of it empties it first.
                 delete_first: matches!(merge, Some(DuplicatePolicy::Rewrite))
                     || load == TableLoad::Replace,
+                delete_range_only: merge == Some(DuplicatePolicy::Rewrite),
                 ignore_duplicates: merge == Some(DuplicatePolicy::Skip),
                 filter,
             })
