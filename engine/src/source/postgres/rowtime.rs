@@ -170,7 +170,7 @@ fn parse_text(text: &str, kind: Kind) -> Option<RowInstant> {
     // 1 BC is year 0, as chrono counts.
     let year = if bc { 1 - year } else { year };
     // An offset moves a time by less than a day.
-    if year < 0 || year > 10_000 {
+    if !(0..=10_000).contains(&year) {
         return Some(beyond(year > 0));
     }
     let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
