@@ -473,6 +473,14 @@ fn a_time_range_backs_up_only_those_rows_of_time_series_tables() {
     };
     let done = restore_url(&repo, &stats.point, &server.url("ranged"), &beside).unwrap();
     assert!(done.failed.is_empty(), "{:?}", done.failed);
+    // The point holds only the range: its digest is the whole table's.
+    let metrics_check = done.checks.iter().find(|c| c.name == "public.metrics");
+    assert_eq!(
+        metrics_check.map(|c| &c.outcome),
+        Some(&CheckOutcome::Content { rows: Some(21600) }),
+        "{:?}",
+        done.checks
+    );
     assert_eq!(
         server.psql(
             "ranged",

@@ -1,6 +1,7 @@
 //! Loading a PostgreSQL backup into existing tables (merge with each
-//! duplicate policy) and restoring only a time range, against a real
+//! duplicate policy), watermark chains, locking and slices, against a real
 //! server; the tables are compared with checksums PostgreSQL computes.
+//! Time-range restores are in `postgres_ranges.rs`.
 
 mod support;
 
@@ -12,7 +13,7 @@ use tidemark_engine::restore::{
 };
 use tidemark_engine::{
     open_target, CancelToken, DuplicatePolicy, EngineError, Phase, PostgresSource, Progress,
-    Selection, SourceUrl, TimeRange,
+    Selection, SourceUrl,
 };
 
 use support::postgres::PgServer;
@@ -126,72 +127,6 @@ fn merging_into_an_existing_table_follows_the_duplicate_policy() {
         refused.failed
     );
     assert_eq!(server.checksum("plant", "readings"), reshaped);
-}
-
-#[test]
-fn a_time_range_of_a_table_restores_into_a_new_or_an_existing_database() {
-    let server = PgServer::start();
-    let fx = Fixture::new();
-    server.psql("postgres", "CREATE DATABASE plant");
-    server.psql("plant", SCHEMA);
-    let repo = fx.repo(None);
-    let point = backup_url(&repo, &server.url("plant"), "plant")
-        .unwrap()
-        .point;
-    let hours = TimeRange {
-        since: Some("2026-11-01 10:00:00".into()),
-        until: Some("2026-11-01 20:00:00".into()),
-    };
-
-    // Into a new database: structure, then only ten hours of readings.
-    let ranged = RestoreOptions {
-        ranges: vec![("public.readings".into(), hours.clone())],
-        ..RestoreOptions::default()
-    };
-    let done = restore_url(&repo, &point, &server.url("plant_day"), &ranged).unwrap();
-    assert!(done.failed.is_empty(), "{:?}", done.failed);
-    let span = "SELECT count(*) || ' ' || min(ts) || ' ' || max(ts) FROM readings";
-    assert_eq!(
-        server.psql("plant_day", span),
-        "600 2026-11-01 10:00:00+00 2026-11-01 19:59:00+00"
-    );
-    // Indexes and constraints came with the structure.
-    assert!(server
-        .psql(
-            "plant_day",
-            "SELECT indexdef FROM pg_indexes WHERE tablename = 'readings'"
-        )
-        .contains("(id)"));
-
-    // Into the original, after those hours were lost: merged back, rest kept.
-    server.psql(
-        "plant",
-        "DELETE FROM readings WHERE ts >= '2026-11-01 10:00:00+00' AND ts < '2026-11-01 20:00:00+00'; \
-         UPDATE readings SET value = -1 WHERE id = 1",
-    );
-    let merged = RestoreOptions {
-        ranges: vec![("public.readings".into(), hours)],
-        ..readings_only(DuplicatePolicy::Stop)
-    };
-    let done = restore_url(&repo, &point, &server.url("plant"), &merged).unwrap();
-    assert!(done.failed.is_empty(), "{:?}", done.failed);
-    assert_eq!(
-        server.psql("plant", "SELECT count(*) FROM readings"),
-        "6000"
-    );
-    assert_eq!(
-        server.psql("plant", "SELECT value FROM readings WHERE id = 1"),
-        "-1",
-        "rows outside the range are not touched"
-    );
-
-    // A range on a table without one time column is refused before loading.
-    let wrong = RestoreOptions {
-        ranges: vec![("public.nothing".into(), TimeRange::default())],
-        ..RestoreOptions::default()
-    };
-    let err = restore_url(&repo, &point, &server.url("plant_x"), &wrong).unwrap_err();
-    assert!(matches!(err, EngineError::InvalidInput { .. }), "{err}");
 }
 
 /// Backs up `db` as task `plant` reading time-series tables after a watermark.

@@ -195,6 +195,7 @@ pub fn row_time(kind: &str, entry: &ObjectEntry) -> Option<RowTime> {
         return None;
     }
     match kind {
+        "postgres" => postgres::row_time(entry),
         "influxdb" => influx::row_time(entry),
         "mysql" => mysql::row_time(entry),
         _ => None,

@@ -19,6 +19,7 @@ mod matviews;
 mod meta;
 mod readback;
 mod rows;
+mod rowtime;
 mod session;
 mod split;
 mod target;
@@ -257,6 +258,12 @@ impl PostgresSource {
 /// format this version does not know: restoring it is refused).
 pub fn row_splitter(entry: &ObjectEntry) -> Option<Box<dyn crate::digest::RowSplitter>> {
     rows::Format::of(entry).ok().map(rows::Format::splitter)
+}
+
+/// The time of a stored table's row, for digesting only a time range's
+/// rows (see [`rowtime`]); `None` when the entry names no one time column.
+pub fn row_time(entry: &ObjectEntry) -> Option<crate::digest::RowTime> {
+    rowtime::row_time(entry)
 }
 
 /// ` WHERE column > the parent's latest time`.

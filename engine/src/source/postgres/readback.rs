@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use futures::StreamExt;
 use sqlx::{Connection, Executor, PgConnection};
 
-use super::conn::quote_qualified;
+use super::conn::{quote_ident, quote_qualified};
 use super::lobs::{self, LARGE_OBJECTS};
 use super::meta;
 use super::rows::{session_sql, Format};
@@ -19,6 +19,7 @@ use super::session::Sessions;
 use crate::digest::RowSplitter;
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::ObjectEntry;
+use crate::source::TimeRange;
 
 /// Tables of at least this many pages (32 MiB of 8 KiB pages) are read
 /// in two halves at once.
@@ -54,14 +55,31 @@ impl Rows<'_> {
 }
 
 /// Reads `entry`'s rows back from the restored table `name`, each in the
-/// canonical form the backup's stream is cut into.
+/// canonical form the backup's stream is cut into; with `range`, only
+/// those its load kept (the same condition on the same column, in UTC).
 pub fn read_rows(
     sessions: &Sessions,
     entry: &ObjectEntry,
     name: &str,
+    range: Option<&TimeRange>,
     row: &mut dyn FnMut(&[u8]),
 ) -> Result<()> {
     let format = Format::of(entry)?;
+    let in_range = match range {
+        None => None,
+        Some(range) => {
+            let doing = format!("read the columns of {name} in");
+            let column = sessions
+                .query(&doing, async |c| meta::time_column(c, name).await)?
+                .ok_or_else(|| {
+                    EngineError::invalid(
+                        format!("time range of table {name}"),
+                        "the table has no single timestamp column",
+                    )
+                })?;
+            Some(format!("({})", range.sql_condition(&quote_ident(&column))))
+        }
+    };
     let rows = Rows {
         row: RefCell::new(row),
         cut: RefCell::new(Ok(())),
@@ -72,7 +90,13 @@ pub fn read_rows(
         }
         let columns = meta::copy_column_list(&mut *conn, name).await?;
         let from = format!("FROM ONLY {}", quote_qualified(name));
-        let copy = |filter: &str| {
+        let copy = |pages: Option<String>| {
+            let conditions: Vec<&str> = in_range.iter().chain(&pages).map(String::as_str).collect();
+            let filter = if conditions.is_empty() {
+                String::new()
+            } else {
+                format!(" WHERE {}", conditions.join(" AND "))
+            };
             format!(
                 "COPY (SELECT {columns} {from}{filter}) TO STDOUT ({})",
                 format.option()
@@ -81,14 +105,14 @@ pub fn read_rows(
         if let Some(half) = half_point(&mut *conn, name).await? {
             // Without a second connection (all held ones in use), one read.
             if let Ok(mut other) = sessions.take().await {
-                let first = copy(&format!(" WHERE ctid < '({half},0)'::tid"));
-                let second = copy(&format!(" WHERE ctid >= '({half},0)'::tid"));
+                let first = copy(Some(format!("ctid < '({half},0)'::tid")));
+                let second = copy(Some(format!("ctid >= '({half},0)'::tid")));
                 let read = halves(conn, &mut other, [&first, &second], format, &rows).await;
                 sessions.give_back(other);
                 return read;
             }
         }
-        whole(conn, &copy(""), format, &rows).await
+        whole(conn, &copy(None), format, &rows).await
     })?;
     rows.cut
         .into_inner()

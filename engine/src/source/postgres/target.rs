@@ -453,7 +453,7 @@ impl Target for PostgresTarget {
         if entry.kind != ObjectKind::Table {
             return Ok(false);
         }
-        readback::read_rows(&self.sessions, entry, &load.name, row)?;
+        readback::read_rows(&self.sessions, entry, &load.name, load.range.as_ref(), row)?;
         Ok(true)
     }
 
