@@ -137,6 +137,26 @@ fn a_time_range_of_a_table_restores_into_a_new_or_an_existing_database() {
         "-1",
         "rows outside the range are not touched"
     );
+    // Rewriting the range deletes only the range's rows before loading
+    // them: the rest of the table stays as it is.
+    let rewrite = RestoreOptions {
+        ranges: merged.ranges.clone(),
+        ..readings_only(DuplicatePolicy::Rewrite)
+    };
+    let done = restore_url(&repo, &point, &server.url("plant"), &rewrite).unwrap();
+    assert!(done.failed.is_empty(), "{:?}", done.failed);
+    assert_eq!(
+        check(&done, "public.readings"),
+        CheckOutcome::Content { rows: Some(600) }
+    );
+    assert_eq!(server.checksum("plant", in_hours), backed_up);
+    assert_eq!(
+        server.psql(
+            "plant",
+            "SELECT count(*) || ' ' || (SELECT value FROM readings WHERE id = 1) FROM readings"
+        ),
+        "6000 -1"
+    );
 
     // Merged again with the trigger in place: the changed row is missing.
     server.psql(

@@ -143,24 +143,28 @@ impl PostgresTarget {
         };
         let unbounded = TimeRange::default();
         let range = spec.range.as_ref().unwrap_or(&unbounded);
-        let mut sql = self.staged_sql(entry, name, range, on_conflict)?;
+        let (mut sql, filter) = self.staged_sql(entry, name, range, on_conflict)?;
         if duplicates == DuplicatePolicy::Rewrite {
             // DELETE, not TRUNCATE: rows other tables reference stop it.
-            sql.finish
-                .insert(0, format!("DELETE FROM ONLY {}", quote_qualified(name)));
+            // With a time range, only that range's rows are rewritten.
+            sql.finish.insert(
+                0,
+                format!("DELETE FROM ONLY {}{filter}", quote_qualified(name)),
+            );
         }
         Ok(sql)
     }
 
     /// COPY into a temporary table, then insert the rows in `range` (and
-    /// with `suffix`, e.g. ON CONFLICT) into `name`, in one transaction.
+    /// with `suffix`, e.g. ON CONFLICT) into `name`, in one transaction;
+    /// also the range's ` WHERE …` (or nothing).
     fn staged_sql(
         &self,
         entry: &ObjectEntry,
         name: &str,
         range: &TimeRange,
         suffix: &str,
-    ) -> Result<LoadSql> {
+    ) -> Result<(LoadSql, String)> {
         // The shape comes from the backup's table when it is restored
         // under a new name (the new one does not exist yet).
         let shape = if self.user_tables()?.iter().any(|t| t == name) {
@@ -193,7 +197,7 @@ impl PostgresTarget {
             }
         };
         let stage = "pg_temp.tidemark_stage";
-        Ok(LoadSql {
+        let sql = LoadSql {
             table: name.to_owned(),
             copy_into: stage.into(),
             prepare: vec![
@@ -209,7 +213,8 @@ impl PostgresTarget {
                 quote_qualified(name)
             )],
             format: Format::of(entry)?,
-        })
+        };
+        Ok((sql, filter))
     }
 
     /// Pre-data now (unless the tables exist: then the structure is kept);
@@ -377,7 +382,7 @@ impl Target for PostgresTarget {
                     format: Format::of(entry)?,
                 },
                 Some(range) => {
-                    let mut sql = self.staged_sql(entry, name, range, "")?;
+                    let (mut sql, _) = self.staged_sql(entry, name, range, "")?;
                     sql.prepare.splice(0..0, prepare);
                     sql
                 }
