@@ -196,6 +196,7 @@ pub fn row_time(kind: &str, entry: &ObjectEntry) -> Option<RowTime> {
     }
     match kind {
         "influxdb" => influx::row_time(entry),
+        "sqlite" => sqlite_frames::row_time(entry),
         _ => None,
     }
 }
