@@ -43,9 +43,9 @@ pub(super) fn read_back(
     if let Some(range) = load.range.as_ref().filter(|r| !r.is_unbounded()) {
         if let Some((_, column)) = target.time_column(&load.name)? {
             // The backup's rows of the range were picked by the backup's
-            // time column, and by TEXT compared as UTF-8 is; a table merged
-            // into may filter on another column, and a UTF-16le database
-            // orders non-ASCII text otherwise: not comparable then.
+            // time column, ordering TEXT as UTF-8 and UTF-16be databases
+            // do; a table merged into may filter on another column, and a
+            // UTF-16le database orders some non-ASCII text otherwise.
             let picked = time_column(entry).is_some_and(|(_, c)| c == column);
             let encoding: String = target
                 .conn
