@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use rusqlite::Connection;
 use tidemark_engine::restore::{
-    plan_restore, run_restore, Action, ConflictPolicy, Outcome, RestoreOptions,
+    plan_restore, run_restore, Action, CheckOutcome, ConflictPolicy, Outcome, RestoreOptions,
 };
 use tidemark_engine::{
     CancelToken, DuplicatePolicy, EngineError, NoProgress, Phase, Progress, RepoLocation,
@@ -233,6 +233,55 @@ fn a_time_range_restores_only_its_rows() {
         ),
         0
     );
+    // Its content is the backup's rows of the range (issue 17), as the
+    // sqlite3 tool prints them too.
+    let outcome = |stats: &tidemark_engine::restore::RestoreStats| {
+        let check = stats.checks.iter().find(|c| c.name == "readings").unwrap();
+        check.outcome.clone()
+    };
+    assert_eq!(outcome(&stats), CheckOutcome::Content { rows: Some(90) });
+    let window = "WHERE ts >= '2026-11-01 02:00:00' AND ts < '2026-11-01 03:30:00' ORDER BY id";
+    let rows = |db: &Path, table: &str| {
+        let out = std::process::Command::new("sqlite3")
+            .arg(db)
+            .arg(format!("SELECT * FROM {table} {window}"))
+            .output()
+            .expect("sqlite3 is installed by scripts/setup.sh");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let original = s.path("plant.db");
+    let expected = rows(&original, "readings");
+    assert_eq!(expected.lines().count(), 90);
+    assert_eq!(rows(&db, "readings_window"), expected);
+
+    // Rewritten into the original: the range's rows, verified the same.
+    let into_original = |duplicates| RestoreOptions {
+        ranges: vec![("readings".into(), options.ranges[0].1.clone())],
+        ..merge(duplicates)
+    };
+    let stats = s
+        .restore(
+            &original,
+            &into_original(DuplicatePolicy::Rewrite),
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap();
+    assert!(stats.failed.is_empty(), "{:?}", stats.failed);
+    assert_eq!(outcome(&stats), CheckOutcome::Content { rows: Some(90) });
+    assert_eq!(count(&original, "SELECT count(*) FROM readings"), 90);
+    assert_eq!(rows(&original, "readings"), expected);
+    // Merged again, skipping duplicates: each row of the range is there.
+    let stats = s
+        .restore(
+            &original,
+            &into_original(DuplicatePolicy::Skip),
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap();
+    assert!(stats.failed.is_empty(), "{:?}", stats.failed);
+    assert_eq!(outcome(&stats), CheckOutcome::RowsPresent { rows: 90 });
 
     // A range on something that is not a table of the point is refused.
     let manifest = s.repo.point(&s.point).unwrap();

@@ -198,6 +198,7 @@ pub fn row_time(kind: &str, entry: &ObjectEntry) -> Option<RowTime> {
         "postgres" => postgres::row_time(entry),
         "influxdb" => influx::row_time(entry),
         "mysql" => mysql::row_time(entry),
+        "sqlite" => sqlite_frames::row_time(entry),
         _ => None,
     }
 }

@@ -10,8 +10,8 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::selector::Selector;
 use super::sqlite_frames::{
-    encode_value, frame, quote_ident, DatabaseSettings, ExtraPlace, Header, Statistic, FORMAT,
-    STAT_TABLES,
+    column_entry, encode_value, frame, is_time_type, quote_ident, DatabaseSettings, ExtraPlace,
+    Header, Statistic, FORMAT, STAT_TABLES,
 };
 use super::{Source, SourceDescription};
 use crate::error::{EngineError, Result};
@@ -174,14 +174,19 @@ fn describe_table(conn: &Connection, name: &str, entry: &mut ObjectEntry) -> rus
             |r| r.get::<_, i64>(0),
         )
         .unwrap_or(0) as u64;
+    // The stored columns, as each row holds them after its rowid: a
+    // time-range restore reads the time column's values from the rows.
     let mut stmt = conn.prepare(&format!("PRAGMA table_info({q})"))?;
-    let time_columns: Vec<String> = stmt
+    let columns = stmt
         .query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
-        .filter_map(|c| c.ok())
-        .filter(|(_, ty)| {
-            let ty = ty.to_ascii_uppercase();
-            ty.contains("TIME") || ty.contains("DATE")
-        })
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    entry.columns = columns
+        .iter()
+        .map(|(col, ty)| column_entry(col, ty))
+        .collect();
+    let time_columns: Vec<&String> = columns
+        .iter()
+        .filter(|(_, ty)| is_time_type(ty))
         .map(|(col, _)| col)
         .collect();
     if let [column] = time_columns.as_slice() {

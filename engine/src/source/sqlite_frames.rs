@@ -10,10 +10,12 @@
 //! TEXT that was not UTF-8 was altered; still read, and loaded exactly as
 //! written).
 
+mod time;
 mod values;
 
 use serde::{Deserialize, Serialize};
 
+pub use time::{column_entry, is_time_type, row_time, time_column};
 pub use values::{decode_row, encode_value, literal, parse_tuple};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

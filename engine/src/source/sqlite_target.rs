@@ -14,7 +14,9 @@ use rusqlite::Connection;
 
 use super::dbio::{table_difference, TableFacts};
 use super::sqlite::sql_error;
-use super::sqlite_frames::{decode_row, quote_ident, DatabaseSettings, Statistic, STAT_TABLES};
+use super::sqlite_frames::{
+    decode_row, is_time_type, quote_ident, DatabaseSettings, Statistic, STAT_TABLES,
+};
 use super::{Load, ObjectSink, Target, TimeRange};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::ObjectEntry;
@@ -121,10 +123,7 @@ impl SqliteTarget {
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(|e| sql_error(&self.path, e))?
             .into_iter()
-            .filter(|(_, _, ty)| {
-                let ty = ty.to_ascii_uppercase();
-                ty.contains("TIME") || ty.contains("DATE")
-            })
+            .filter(|(_, _, ty)| is_time_type(ty))
             .map(|(cid, name, _)| (cid as usize, name))
             .collect();
         Ok(match columns.as_slice() {

@@ -5,7 +5,7 @@ use super::SqliteTarget;
 use crate::error::Result;
 use crate::repo::manifest::ObjectEntry;
 use crate::source::sqlite::{row_list, rowid_alias, sql_error, stored_columns};
-use crate::source::sqlite_frames::{encode_value, literal, quote_ident, FORMAT};
+use crate::source::sqlite_frames::{encode_value, literal, quote_ident, time_column, FORMAT};
 use crate::source::Load;
 
 pub(super) fn read_back(
@@ -42,6 +42,18 @@ pub(super) fn read_back(
     let mut filter = String::new();
     if let Some(range) = load.range.as_ref().filter(|r| !r.is_unbounded()) {
         if let Some((_, column)) = target.time_column(&load.name)? {
+            // The backup's rows of the range were picked by the backup's
+            // time column, ordering TEXT as UTF-8 and UTF-16be databases
+            // do; a table merged into may filter on another column, and a
+            // UTF-16le database orders some non-ASCII text otherwise.
+            let picked = time_column(entry).is_some_and(|(_, c)| c == column);
+            let encoding: String = target
+                .conn
+                .query_row("PRAGMA encoding", [], |r| r.get(0))
+                .map_err(err)?;
+            if !picked || encoding.eq_ignore_ascii_case("UTF-16le") {
+                return Ok(false);
+            }
             filter = format!(" WHERE {}", range.sql_condition(&quote_ident(&column)));
         }
     }
