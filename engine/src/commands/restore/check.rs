@@ -156,7 +156,7 @@ pub(crate) fn check_object(
                 let name = &load.name;
                 let read = target.read_back(entry, load, &mut |row| tally.present(row))?;
                 if !read {
-                    return Ok(counted("this target cannot read tables back"));
+                    return Ok(counted(unreadable(load)));
                 }
                 let missing = tally.missing();
                 let rows = digest.map_or(0, |d| d.rows);
@@ -173,7 +173,7 @@ pub(crate) fn check_object(
                 return Ok(counted("rows of this source have no content digest"));
             };
             let Some(actual) = digest_rows(|row| target.read_back(entry, load, row))? else {
-                return Ok(counted("this target cannot read tables back"));
+                return Ok(counted(unreadable(load)));
             };
             Ok(match difference(&load.name, &expected, &actual) {
                 None => CheckOutcome::Content {
@@ -209,4 +209,13 @@ fn check_file(target: &mut dyn Target, entry: &ObjectEntry, load: &Load) -> Resu
             load.name, entry.size
         ))
     })
+}
+
+/// Why a table was not read back: the target cannot, or not this range.
+fn unreadable(load: &Load) -> &'static str {
+    if load.range.is_some() {
+        "this target cannot read this time range back as the backup holds it"
+    } else {
+        "this target cannot read tables back"
+    }
 }
