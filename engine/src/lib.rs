@@ -42,9 +42,9 @@ pub use repo::manifest::{
 };
 pub use repo::{Compression, RepoUsage, Repository};
 pub use source::{
-    open_source, open_target, DuplicatePolicy, FileTreeSource, FileTreeTarget, InfluxSource,
-    InfluxTarget, Load, LoadMode, ObjectSink, PostgresSource, ReadStats, Source, SourceDescription,
-    SourceUrl, SqliteSource, SqliteTarget, Target, TimeRange,
+    open_source, open_target, DuplicatePolicy, FileReader, FileTreeSource, FileTreeTarget,
+    InfluxSource, InfluxTarget, Load, LoadMode, ObjectSink, PostgresSource, ReadStats, Source,
+    SourceDescription, SourceUrl, SqliteSource, SqliteTarget, Target, TimeRange,
 };
 pub use storage::local::prepare_local_dir;
 pub use storage::{Backend, RepoLocation};

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::selector::Selector;
-use super::{DuplicatePolicy, Load, LoadMode, ObjectSink, Source, SourceDescription, Target};
+use super::{
+    DuplicatePolicy, FileReader, Load, LoadMode, ObjectSink, Source, SourceDescription, Target,
+};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::{ObjectEntry, ObjectKind};
 use crate::storage::direct::{AlignedBuf, DirectWriter, DIRECT_MIN};
@@ -361,6 +363,21 @@ impl Target for FileTreeTarget {
 
     fn read_back(
         &mut self,
+        entry: &ObjectEntry,
+        load: &Load,
+        piece: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool> {
+        self.read_file(entry, load, piece)
+    }
+
+    fn file_reader(&self) -> Option<&dyn FileReader> {
+        Some(self)
+    }
+}
+
+impl FileReader for FileTreeTarget {
+    fn read_file(
+        &self,
         entry: &ObjectEntry,
         load: &Load,
         piece: &mut dyn FnMut(&[u8]),

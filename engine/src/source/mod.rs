@@ -169,6 +169,22 @@ pub trait Target: Send {
     ) -> Result<bool> {
         Ok(false)
     }
+    /// A reader of restored files that several threads may use at once,
+    /// for targets that can: a tree of many files is read back in
+    /// parallel.
+    fn file_reader(&self) -> Option<&dyn FileReader> {
+        None
+    }
+}
+
+/// Reads restored files back as [`Target::read_back`] does, from any thread.
+pub trait FileReader: Sync {
+    fn read_file(
+        &self,
+        entry: &ObjectEntry,
+        load: &Load,
+        piece: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool>;
 }
 
 /// The splitter that cuts a stored stream of a `kind` source's object

@@ -9,7 +9,7 @@ use crate::digest::{difference, digest_rows, RowDigest, RowTally};
 use crate::error::{EngineError, Result};
 use crate::repo::manifest::ObjectEntry;
 use crate::repo::manifest::ObjectKind;
-use crate::source::{DuplicatePolicy, Load, LoadMode, Target};
+use crate::source::{DuplicatePolicy, FileReader, Load, LoadMode, Target};
 
 /// How restored objects are read back and compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -116,6 +116,8 @@ pub(crate) struct Expected {
     pub digest: Option<RowDigest>,
     pub tally: Option<RowTally>,
     pub ranged: bool,
+    /// A file's read-back, already done (in parallel with other files).
+    pub file: Option<CheckOutcome>,
 }
 
 /// Checks one restored object against what was loaded into it.
@@ -130,6 +132,7 @@ pub(crate) fn check_object(
         digest,
         tally,
         ranged,
+        file,
     } = expected;
     if mode == VerifyMode::Off {
         return Ok(CheckOutcome::NotChecked);
@@ -145,7 +148,12 @@ pub(crate) fn check_object(
         return Ok(counted("content verification is off"));
     }
     match entry.kind {
-        ObjectKind::File => check_file(target, entry, load),
+        ObjectKind::File => match file {
+            Some(outcome) => Ok(outcome),
+            None => check_file(entry, load, &mut |e, l, piece| {
+                target.read_back(e, l, piece)
+            }),
+        },
         ObjectKind::Table => {
             if load.range.is_some() && !ranged {
                 return Ok(counted(
@@ -187,13 +195,15 @@ pub(crate) fn check_object(
 }
 
 /// A file is read back whole and its BLAKE3 compared with the point's.
-fn check_file(target: &mut dyn Target, entry: &ObjectEntry, load: &Load) -> Result<CheckOutcome> {
+type ReadFile<'a> = dyn FnMut(&ObjectEntry, &Load, &mut dyn FnMut(&[u8])) -> Result<bool> + 'a;
+
+fn check_file(entry: &ObjectEntry, load: &Load, read: &mut ReadFile<'_>) -> Result<CheckOutcome> {
     let Some(expected) = &entry.checksum else {
         return Ok(CheckOutcome::NotChecked);
     };
     let mut hasher = blake3::Hasher::new();
     let mut size = 0u64;
-    let read = target.read_back(entry, load, &mut |piece| {
+    let read = read(entry, load, &mut |piece| {
         size += piece.len() as u64;
         hasher.update(piece);
     })?;
@@ -218,4 +228,38 @@ fn unreadable(load: &Load) -> &'static str {
     } else {
         "this target cannot read tables back"
     }
+}
+
+/// Reads restored files back on several threads at once (a file tree of
+/// many files is bound by reading and hashing, not by one disk queue);
+/// the outcome of each by its name at the target.
+pub(super) fn files_in_parallel(
+    reader: &dyn FileReader,
+    files: &[(&ObjectEntry, Load)],
+) -> std::collections::HashMap<String, CheckOutcome> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 4);
+    let done = std::sync::Mutex::new(std::collections::HashMap::new());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((entry, load)) = files.get(i) else {
+                    return;
+                };
+                let outcome = check_file(entry, load, &mut |e, l, piece| {
+                    reader.read_file(e, l, piece)
+                })
+                .unwrap_or_else(|err| {
+                    CheckOutcome::Differs(format!("{} cannot be read back: {err}", load.name))
+                });
+                done.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(load.name.clone(), outcome);
+            });
+        }
+    });
+    done.into_inner().unwrap_or_else(|p| p.into_inner())
 }

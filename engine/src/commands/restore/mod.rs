@@ -407,6 +407,7 @@ pub fn run_restore(
                         digest: loaded.digest,
                         tally: loaded.tally,
                         ranged: loaded.ranged,
+                        file: None,
                     };
                     loaded_rows.insert(object.name.clone(), expected);
                     stats.restored += 1;
@@ -444,13 +445,26 @@ pub fn run_restore(
     progress.set_title("verifying");
     let verifying = Instant::now();
     let mut differences = Vec::new();
+    let mut file_checks = std::collections::HashMap::new();
+    if plan.verify == VerifyMode::Content {
+        if let Some(reader) = target.file_reader() {
+            let files: Vec<_> = work
+                .iter()
+                .filter(|o| o.kind == ObjectKind::File)
+                .filter(|o| !stats.failed.iter().any(|(n, _)| *n == o.name))
+                .map(|o| (&o.entry, o.load(plan.on_duplicate)))
+                .collect();
+            file_checks = check::files_in_parallel(reader, &files);
+        }
+    }
     for object in work
         .iter()
         .filter(|o| !stats.failed.iter().any(|(n, _)| *n == o.name))
     {
         cancel.check()?;
         let load = object.load(plan.on_duplicate);
-        let expected = loaded_rows.remove(&object.name).unwrap_or_default();
+        let mut expected: check::Expected = loaded_rows.remove(&object.name).unwrap_or_default();
+        expected.file = file_checks.remove(&object.target_name);
         let outcome = check::check_object(target, plan.verify, &object.entry, &load, expected)?;
         if let Some(difference) = outcome.difference() {
             progress.object(&object.name, Some(difference));
