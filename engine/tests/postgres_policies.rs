@@ -16,25 +16,10 @@ use tidemark_engine::{
     Selection, SourceUrl,
 };
 
-use support::postgres::PgServer;
+use support::postgres::{readings_only, PgServer, READINGS as SCHEMA};
 use support::{backup_url, restore_url, Fixture};
 
 /// 6 000 readings, one a minute from 2026-11-01 00:01 UTC, keyed by id.
-const SCHEMA: &str = "
-CREATE TABLE readings (id int PRIMARY KEY, ts timestamptz NOT NULL, value double precision);
-INSERT INTO readings SELECT i, '2026-11-01 00:00:00+00'::timestamptz + i * interval '1 minute', i * 0.5
-FROM generate_series(1, 6000) i;
-";
-
-fn readings_only(on_duplicate: DuplicatePolicy) -> RestoreOptions {
-    RestoreOptions {
-        objects: vec![("public.readings".into(), None)],
-        on_conflict: ConflictPolicy::Merge,
-        on_duplicate,
-        ..RestoreOptions::default()
-    }
-}
-
 #[test]
 fn merging_into_an_existing_table_follows_the_duplicate_policy() {
     let server = PgServer::start();

@@ -8,25 +8,10 @@ mod support;
 use tidemark_engine::restore::{CheckOutcome, ConflictPolicy, RestoreOptions, RestoreStats};
 use tidemark_engine::{DuplicatePolicy, EngineError, TimeRange};
 
-use support::postgres::PgServer;
+use support::postgres::{readings_only, PgServer, READINGS as SCHEMA};
 use support::{backup_url, restore_url, Fixture};
 
 /// 6 000 readings, one a minute from 2026-11-01 00:01 UTC, keyed by id.
-const SCHEMA: &str = "
-CREATE TABLE readings (id int PRIMARY KEY, ts timestamptz NOT NULL, value double precision);
-INSERT INTO readings SELECT i, '2026-11-01 00:00:00+00'::timestamptz + i * interval '1 minute', i * 0.5
-FROM generate_series(1, 6000) i;
-";
-
-fn readings_only(on_duplicate: DuplicatePolicy) -> RestoreOptions {
-    RestoreOptions {
-        objects: vec![("public.readings".into(), None)],
-        on_conflict: ConflictPolicy::Merge,
-        on_duplicate,
-        ..RestoreOptions::default()
-    }
-}
-
 /// How the restore checked table `name`.
 fn check(done: &RestoreStats, name: &str) -> CheckOutcome {
     done.checks

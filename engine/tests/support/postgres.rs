@@ -211,3 +211,23 @@ impl Drop for PgServer {
         );
     }
 }
+
+/// A time-series table of 6 000 rows, one a minute from 2026-11-01 UTC,
+/// for the policy and range tests.
+pub const READINGS: &str = "
+CREATE TABLE readings (id int PRIMARY KEY, ts timestamptz NOT NULL, value double precision);
+INSERT INTO readings SELECT i, '2026-11-01 00:00:00+00'::timestamptz + i * interval '1 minute', i * 0.5
+FROM generate_series(1, 6000) i;
+";
+
+/// A merge of `public.readings` only, with `on_duplicate`.
+pub fn readings_only(
+    on_duplicate: tidemark_engine::DuplicatePolicy,
+) -> tidemark_engine::restore::RestoreOptions {
+    tidemark_engine::restore::RestoreOptions {
+        objects: vec![("public.readings".into(), None)],
+        on_conflict: tidemark_engine::restore::ConflictPolicy::Merge,
+        on_duplicate,
+        ..Default::default()
+    }
+}

@@ -129,14 +129,7 @@ impl VerifyArgs {
         let url = self.against.as_deref().unwrap_or_default();
         let mut target = open_target(&SourceUrl::parse(url)?)?;
         let options = CompareOptions {
-            objects: self
-                .object
-                .iter()
-                .map(|o| match o.split_once('=') {
-                    Some((name, new)) => (name.to_owned(), Some(new.to_owned())),
-                    None => (o.clone(), None),
-                })
-                .collect(),
+            objects: super::renames(&self.object),
         };
         let plan = plan_compare(&manifest, target.as_ref(), &options)?;
         let progress = CliProgress::new(self.json);

@@ -81,6 +81,17 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--object NAME[=NEWNAME]` values as the engine takes them.
+pub fn renames(objects: &[String]) -> Vec<(String, Option<String>)> {
+    objects
+        .iter()
+        .map(|o| match o.split_once('=') {
+            Some((name, new)) => (name.to_owned(), Some(new.to_owned())),
+            None => (o.clone(), None),
+        })
+        .collect()
+}
+
 /// One line per object read back: how it compared with the point.
 pub fn print_checks(checks: &[tidemark_engine::restore::ObjectCheck]) {
     use tidemark_engine::restore::CheckOutcome;

@@ -60,14 +60,7 @@ impl RestoreArgs {
         let manifest = repo.point(&self.point)?;
         let mut target = open_target(&SourceUrl::parse(&self.target)?)?;
         let options = RestoreOptions {
-            objects: self
-                .object
-                .iter()
-                .map(|o| match o.split_once('=') {
-                    Some((name, new)) => (name.to_owned(), Some(new.to_owned())),
-                    None => (o.clone(), None),
-                })
-                .collect(),
+            objects: super::renames(&self.object),
             on_conflict: self.on_conflict.parse::<ConflictPolicy>()?,
             on_duplicate: self.on_duplicate.parse::<DuplicatePolicy>()?,
             ranges: self
