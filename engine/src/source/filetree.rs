@@ -7,6 +7,7 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::early_read::EarlyReadBack;
 use super::selector::Selector;
 use super::{
     DuplicatePolicy, FileReader, Load, LoadMode, ObjectSink, Source, SourceDescription, Target,
@@ -156,6 +157,10 @@ pub struct FileTreeTarget {
     /// Directories this restore created, parents first.
     created_dirs: Vec<PathBuf>,
     finished: bool,
+    /// Large files go through the page cache too (they will be read back).
+    cached: bool,
+    /// Reads each file back once written, when the restore will check them.
+    early: Option<EarlyReadBack>,
 }
 
 /// A restored file or link under its temporary name.
@@ -189,6 +194,8 @@ impl FileTreeTarget {
             staged: Vec::new(),
             created_dirs: Vec::new(),
             finished: false,
+            cached: false,
+            early: None,
         }
     }
 
@@ -303,8 +310,11 @@ impl Target for FileTreeTarget {
             })),
             ObjectKind::File | ObjectKind::Table | ObjectKind::Schema => {
                 // Large files bypass the page cache: copying into it costs
-                // more than decoding here, and its flush is slower than the disk.
-                let buf = (entry.size >= DIRECT_MIN as u64).then(|| {
+                // more than decoding here, and its flush is slower than the
+                // disk. Not when they will be read back: from the disk that
+                // costs more than the cache saved (0.6 s against 0.2 s for
+                // 951 MiB here).
+                let buf = (!self.cached && entry.size >= DIRECT_MIN as u64).then(|| {
                     self.buf
                         .take()
                         .unwrap_or_else(|| AlignedBuf::new(RESTORE_BUFFER))
@@ -315,6 +325,7 @@ impl Target for FileTreeTarget {
                     file: Some(file),
                     buf: &mut self.buf,
                     staged: &mut self.staged,
+                    early: self.early.as_ref(),
                     temp,
                     path,
                     mode: entry.mode,
@@ -370,6 +381,11 @@ impl Target for FileTreeTarget {
         self.read_file(entry, load, piece)
     }
 
+    fn will_read_back(&mut self) {
+        self.cached = true;
+        self.early = Some(EarlyReadBack::start());
+    }
+
     fn file_reader(&self) -> Option<&dyn FileReader> {
         Some(self)
     }
@@ -391,10 +407,19 @@ impl FileReader for FileTreeTarget {
         loop {
             let n = file.read(&mut buf).map_err(|e| EngineError::io(&path, e))?;
             if n == 0 {
-                return Ok(true);
+                break;
             }
             piece(&buf[..n]);
         }
+        drop_cached(&file);
+        Ok(true)
+    }
+
+    fn read_early(&self, entry: &ObjectEntry, load: &Load) -> Option<(u64, String)> {
+        if entry.kind != ObjectKind::File || load.mode == LoadMode::Merge(DuplicatePolicy::Skip) {
+            return None;
+        }
+        self.early.as_ref()?.result(&self.path_of(&load.name).ok()?)
     }
 }
 
@@ -419,6 +444,17 @@ fn start_writeback(file: &File) {
     // only means no early start, and the final syncfs still makes it durable.
     unsafe {
         libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+    }
+}
+
+/// Lets the kernel drop `file`'s pages, synced and read back: a restore
+/// must not push out what the machine's services keep cached.
+pub(super) fn drop_cached(file: &File) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor is open for the duration of the call; a
+    // failure only leaves the pages cached.
+    unsafe {
+        libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
     }
 }
 
@@ -496,6 +532,7 @@ struct FileSink<'a> {
     file: Option<DirectWriter>,
     buf: &'a mut Option<AlignedBuf>,
     staged: &'a mut Vec<Staged>,
+    early: Option<&'a EarlyReadBack>,
     temp: PathBuf,
     path: PathBuf,
     mode: Option<u32>,
@@ -536,6 +573,9 @@ impl ObjectSink for FileSink<'_> {
             overwrite: self.overwrite,
         };
         self.staged.push(staged);
+        if let Some(early) = self.early {
+            early.queue(&self.path, &self.temp);
+        }
         Ok(Vec::new())
     }
 

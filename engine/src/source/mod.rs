@@ -6,6 +6,7 @@
 
 mod dbio;
 mod dburl;
+mod early_read;
 mod filetree;
 mod influx;
 mod mysql;
@@ -169,6 +170,11 @@ pub trait Target: Send {
     ) -> Result<bool> {
         Ok(false)
     }
+    /// Told before loading that every object will be read back once the
+    /// restore is committed: a target that bypasses caches to write faster
+    /// writes through them instead, since reading back from the cache costs
+    /// far less than what bypassing it saves.
+    fn will_read_back(&mut self) {}
     /// A reader of restored files that several threads may use at once,
     /// for targets that can: a tree of many files is read back in
     /// parallel.
@@ -185,6 +191,12 @@ pub trait FileReader: Sync {
         load: &Load,
         piece: &mut dyn FnMut(&[u8]),
     ) -> Result<bool>;
+    /// The size and BLAKE3 of a restored file the target already read back
+    /// while the restore went on, when the committed file is still the one
+    /// it read; `None` means: read it now.
+    fn read_early(&self, _entry: &ObjectEntry, _load: &Load) -> Option<(u64, String)> {
+        None
+    }
 }
 
 /// The splitter that cuts a stored stream of a `kind` source's object

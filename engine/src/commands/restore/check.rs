@@ -211,14 +211,19 @@ fn check_file(entry: &ObjectEntry, load: &Load, read: &mut ReadFile<'_>) -> Resu
         return Ok(CheckOutcome::NotChecked);
     }
     let actual = hasher.finalize().to_hex().to_string();
-    Ok(if actual == *expected {
-        CheckOutcome::Content { rows: None }
-    } else {
-        CheckOutcome::Differs(format!(
+    Ok(compare_file(entry, load, size, actual))
+}
+
+/// A file's outcome from what it read back as.
+fn compare_file(entry: &ObjectEntry, load: &Load, size: u64, actual: String) -> CheckOutcome {
+    match &entry.checksum {
+        None => CheckOutcome::NotChecked,
+        Some(expected) if actual == *expected => CheckOutcome::Content { rows: None },
+        Some(expected) => CheckOutcome::Differs(format!(
             "{} reads back as {size} bytes with BLAKE3 {actual}, the backup holds {} bytes with {expected}",
             load.name, entry.size
-        ))
-    })
+        )),
+    }
 }
 
 /// Why a table was not read back: the target cannot, or not this range.
@@ -249,9 +254,12 @@ pub(super) fn files_in_parallel(
                 let Some((entry, load)) = files.get(i) else {
                     return;
                 };
-                let outcome = check_file(entry, load, &mut |e, l, piece| {
-                    reader.read_file(e, l, piece)
-                })
+                let outcome = match reader.read_early(entry, load) {
+                    Some((size, actual)) => Ok(compare_file(entry, load, size, actual)),
+                    None => check_file(entry, load, &mut |e, l, piece| {
+                        reader.read_file(e, l, piece)
+                    }),
+                }
                 .unwrap_or_else(|err| {
                     CheckOutcome::Differs(format!("{} cannot be read back: {err}", load.name))
                 });

@@ -322,6 +322,9 @@ pub fn run_restore(
     progress.set_title("preparing");
     let index = Index::load(repo)?;
     target.prepare()?;
+    if plan.verify == VerifyMode::Content {
+        target.will_read_back();
+    }
     let mut stats = RestoreStats::default();
     // A target that cannot be locked was a warning in the plan.
     if plan.lock && target.can_lock() {
