@@ -18,15 +18,22 @@ pub struct ServerInfo {
     pub version: &'static str,
     pub data_dir: PathBuf,
     pub started_at: DateTime<Utc>,
+    /// Where restores may create new paths.
+    pub restore_roots: crate::jobs::restore::RestoreRoots,
 }
 
 impl ServerInfo {
-    /// Facts of a server starting now.
-    pub fn starting_now(version: &'static str, data_dir: PathBuf) -> Self {
+    /// Facts of a server starting now, restoring new paths under `restore_roots`.
+    pub fn starting_now(
+        version: &'static str,
+        data_dir: PathBuf,
+        restore_roots: crate::jobs::restore::RestoreRoots,
+    ) -> Self {
         ServerInfo {
             version,
             data_dir,
             started_at: Utc::now(),
+            restore_roots,
         }
     }
 }

@@ -14,9 +14,12 @@ const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 // The first admin's password, given to the server through its environment.
 export const ADMIN_PASSWORD = 'end-to-end admin password';
 
-export async function startServer() {
+// `restoreRoots`: directories restores may write new paths below (the
+// server's default is `restores/` in its data directory).
+export async function startServer({ restoreRoots = [] } = {}) {
   const dataDir = await mkdtemp(join(tmpdir(), 'tidemark-e2e-'));
-  const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--site-dir', SITE], {
+  const roots = restoreRoots.flatMap((root) => ['--restore-root', root]);
+  const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--site-dir', SITE, ...roots], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -75,12 +78,14 @@ export async function openPage(browser, url) {
   page.on('console', (msg) => {
     if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
   });
-  await gotoSignedIn(page, url);
+  await openSignedIn(page, url);
   return { page, problems };
 }
 
-// Signs in on the sign-in page with the given account.
+// Signs in on the sign-in page with the given account, through the
+// hydrated form (as a person's browser does once the page has loaded).
 export async function signIn(page, username = 'admin', password = ADMIN_PASSWORD) {
+  await waitForHydration(page);
   await page.locator('[data-testid="login-username"]').fill(username);
   await page.locator('[data-testid="login-password"]').fill(password);
   await Promise.all([
@@ -89,14 +94,26 @@ export async function signIn(page, username = 'admin', password = ADMIN_PASSWORD
   ]);
 }
 
-// Goes to `url`, signing in as admin when the console asks for it.
-export async function gotoSignedIn(page, url) {
-  let response = await page.goto(url);
+// A person's first visit: `url` typed into the address bar, then the
+// sign-in form when the console asks for it, which lands on `url` itself.
+// After this, tests move by clicking (`clickNav` and the page's own links),
+// never by another `goto` or a reload.
+export async function openSignedIn(page, url, username = 'admin', password = ADMIN_PASSWORD) {
+  const response = await page.goto(url);
   if (new URL(page.url()).pathname === '/login') {
-    await signIn(page);
-    response = await page.goto(url);
+    await signIn(page, username, password);
+    const wanted = new URL(url);
+    await page.waitForURL((u) => u.pathname === wanted.pathname && u.search === wanted.search);
   }
+  await waitForHydration(page);
   return response;
+}
+
+// Clicks an area in the navigation and waits until it is the current page.
+export async function clickNav(page, testid) {
+  await page.locator(`[data-testid="${testid}"]`).click();
+  await page.locator(`[data-testid="${testid}"][aria-current="page"]`).waitFor();
+  await waitForHydration(page);
 }
 
 export const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);

@@ -8,7 +8,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { byTestId, launchBrowser, openPage, startServer, waitForHydration, gotoSignedIn } from '../support/harness.mjs';
+import { byTestId, clickNav, launchBrowser, openSignedIn, startServer, waitForHydration } from '../support/harness.mjs';
 
 async function makeTree() {
   const root = await mkdtemp(join(tmpdir(), 'tidemark-e2e-tree-'));
@@ -50,8 +50,7 @@ describe('backup workflow', () => {
     const id = (testid) => byTestId(page, testid);
 
     // The demo source exists at first start.
-    await gotoSignedIn(page, `${server.url}/sources`);
-    await waitForHydration(page);
+    await openSignedIn(page, `${server.url}/sources`);
     await page.locator('[data-testid="source-row"][data-name="demo-metrics"]').waitFor();
 
     // A file-tree source, tested then saved.
@@ -70,7 +69,9 @@ describe('backup workflow', () => {
     await page.locator('[data-testid="source-row"][data-name="iot-data"]').waitFor();
 
     // A task: Verify fails on content that matches nothing, then passes.
-    await gotoSignedIn(page, `${server.url}/backups/new`);
+    await clickNav(page, 'nav-backups');
+    await id('new-task').click();
+    await page.waitForURL(`${server.url}/backups/new`);
     await waitForHydration(page);
     await id('task-name').fill('iot-nightly');
     await id('task-source_id').locator('option', { hasText: 'iot-data' }).waitFor({ state: 'attached' });
@@ -126,8 +127,7 @@ describe('backup workflow', () => {
     assert.equal(await page.locator('[data-testid="run-object"]').count() >= 7, true);
 
     // Copy the task: same settings, no source and content; save it with another source.
-    await gotoSignedIn(page, `${server.url}/backups`);
-    await waitForHydration(page);
+    await clickNav(page, 'nav-backups');
     await page.locator('[data-testid="task-row"][data-name="iot-nightly"] [data-testid="copy-task"]').click();
     await page.waitForURL(/\/backups\/new\?copy=/);
     await page.locator('[data-testid="task-name"]').waitFor();

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { byTestId, launchBrowser, openPage, startServer, waitForHydration, gotoSignedIn } from '../support/harness.mjs';
+import { byTestId, launchBrowser, openPage, startServer, waitForHydration } from '../support/harness.mjs';
 
 describe('console shell', () => {
   let server;
@@ -69,8 +69,9 @@ describe('console shell', () => {
   });
 
   test('an unknown address shows the console 404 page', async () => {
-    const page = await browser.newPage();
-    const response = await gotoSignedIn(page, `${server.url}/no/such/page`);
+    // A mistyped address is typed, so this one is a goto after signing in.
+    const { page } = await openPage(browser, server.url);
+    const response = await page.goto(`${server.url}/no/such/page`);
     assert.equal(response.status(), 404);
     await byTestId(page, 'not-found').waitFor();
     await waitForHydration(page);

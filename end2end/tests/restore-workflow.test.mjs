@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { byTestId, launchBrowser, startServer, waitForHydration, gotoSignedIn } from '../support/harness.mjs';
+import { byTestId, clickNav, launchBrowser, openSignedIn, startServer, waitForHydration } from '../support/harness.mjs';
 
 // Enough rows that a restore runs for seconds, so Cancel lands mid-way.
 const ROWS = 1_500_000;
@@ -48,14 +48,13 @@ describe('restore workflow', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tidemark-e2e-restore-'));
     source = makeSource(dir);
-    server = await startServer();
+    server = await startServer({ restoreRoots: [dir] });
     browser = await launchBrowser();
 
     // A SQLite source, a task, and one backup of it, through the console.
     const page = await browser.newPage();
     const id = (testid) => byTestId(page, testid);
-    await gotoSignedIn(page, `${server.url}/sources`);
-    await waitForHydration(page);
+    await openSignedIn(page, `${server.url}/sources`);
     await id('new-source').click();
     await id('source-name-input').fill('plant');
     await id('source-kind').selectOption('sqlite');
@@ -63,7 +62,9 @@ describe('restore workflow', () => {
     await id('save-source').click();
     await page.locator('[data-testid="source-row"][data-name="plant"]').waitFor();
 
-    await gotoSignedIn(page, `${server.url}/backups/new`);
+    await clickNav(page, 'nav-backups');
+    await id('new-task').click();
+    await page.waitForURL(`${server.url}/backups/new`);
     await waitForHydration(page);
     await id('task-name').fill('plant-nightly');
     const option = id('task-source_id').locator('option', { hasText: 'plant' }).first();
@@ -90,11 +91,16 @@ describe('restore workflow', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  // Opens the create page from the history record and names the task.
+  // Signs in, opens the create page from the history record by clicking,
+  // and names the task.
   async function startForm(page, name, targetPath) {
-    await gotoSignedIn(page, `${server.url}${restoreHref}`);
-    await waitForHydration(page);
+    await openSignedIn(page, `${server.url}/backups`);
     const id = (testid) => byTestId(page, testid);
+    await page.locator('[data-testid="task-row"][data-name="plant-nightly"] [data-testid="view-history"]').click();
+    await page.waitForURL(/\/backups\/\d+\/history/);
+    await waitForHydration(page);
+    await page.locator(`[data-testid="history-row"] [data-testid="restore-run"][href="${restoreHref}"]`).click();
+    await page.waitForURL(`${server.url}${restoreHref}`);
     // What is typed before the form itself hydrated would not reach it.
     await page.locator('[data-testid="restore-form"][data-hydrated="true"]').waitFor();
     await page.locator('[data-testid="object-row"][data-object="readings"]').waitFor();
@@ -127,11 +133,22 @@ describe('restore workflow', () => {
     assert.equal(await failing.count(), 1, (await failing.allTextContents()).join(' | '));
     assert.match(await failing.textContent(), /readings_copy/);
 
-    // Fix: a new database file, as advised.
-    const target = join(dir, 'restored.db');
+    // A path outside the restore roots is refused, naming them.
+    assert.match(await id('restore-roots').textContent(), new RegExp(`below ${dir}`));
+    await id('target-path').fill('/etc/tidemark-e2e.db');
+    await id('verify-restore').click();
+    await id('error-target_path').waitFor();
+    assert.match(await id('error-target_path').textContent(), /outside the restore roots/);
+
+    // Fix: a new database file, as advised, in a directory Start creates.
+    const target = join(dir, 'new-dir', 'restored.db');
     await id('target-path').fill(target);
     await id('verify-restore').click();
     await page.locator('[data-testid="restore-checks"][data-outcome="pass"]').waitFor();
+    assert.match(
+      await page.locator('[data-testid="check-item"][data-name="restore path"]').textContent(),
+      /new-dir does not exist yet: Start creates it/,
+    );
     await id('preview-restore').click();
     await id('restore-preview').waitFor();
     const planned = page.locator('[data-testid="preview-row"][data-object="readings"]');
@@ -170,10 +187,20 @@ describe('restore workflow', () => {
     // Finished: Retry is not offered, nor Start.
     assert.equal(await id('retry-restore').count(), 0);
     assert.equal(await id('start-restore').count(), 0);
-    await gotoSignedIn(page, `${server.url}/restores`);
-    await waitForHydration(page);
+    await clickNav(page, 'nav-restores');
     const listed = page.locator('[data-testid="restore-row"][data-name="plant-restore"]');
     assert.equal(await listed.getAttribute('data-state'), 'finished');
+    // A finished restore's progress is its full green bar, as on its page.
+    const ended = listed.locator('[data-testid="restore-progress"]');
+    assert.match(await ended.getAttribute('class'), /job-progress--succeeded/);
+    assert.equal(await ended.locator('[data-testid="restore-percent"]').textContent(), '100%');
+    // At a 1400 px wide window the list stays inside the page.
+    await page.setViewportSize({ width: 1400, height: 900 });
+    const overflow = await page.evaluate(() => {
+      const list = document.querySelector('[data-testid="restore-list"]').getBoundingClientRect();
+      return { right: list.right, width: document.documentElement.clientWidth, scroll: document.documentElement.scrollWidth };
+    });
+    assert.ok(overflow.right <= overflow.width && overflow.scroll <= overflow.width, JSON.stringify(overflow));
     assert.equal(await listed.locator('[data-testid="row-retry"]').count(), 0);
     assert.deepEqual(problems, []);
     await page.close();
@@ -230,6 +257,21 @@ describe('restore workflow', () => {
     assert.equal(fileDigest(existing), before, 'the database file is byte for byte as before');
     assert.equal(sql(existing, "SELECT group_concat(name) FROM sqlite_master"), 'keep');
     await id('retry-restore').waitFor();
+    await page.close();
+  });
+
+  test('Create restore task preselects the newest point of the chosen task', async () => {
+    const page = await browser.newPage();
+    await openSignedIn(page, `${server.url}/restores`);
+    await byTestId(page, 'new-restore').click();
+    await page.waitForURL(`${server.url}/restores/new`);
+    await page.locator('[data-testid="restore-form"][data-hydrated="true"]').waitFor();
+    const option = byTestId(page, 'restore-task').locator('option', { hasText: 'plant-nightly' });
+    await option.waitFor({ state: 'attached' });
+    await byTestId(page, 'restore-task').selectOption(await option.getAttribute('value'));
+    const newest = page.locator('[data-testid="point-row"]').first();
+    await newest.locator('[data-testid="point-choose"]:checked').waitFor({ state: 'attached' });
+    assert.equal(await page.locator('[data-testid="point-choose"]:checked').count(), 1);
     await page.close();
   });
 });

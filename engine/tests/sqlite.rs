@@ -136,6 +136,25 @@ fn whole_database_round_trip_matches_sqlite3_dump() {
 }
 
 #[test]
+fn a_new_database_gets_the_directories_it_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("app.db");
+    make_db(&db);
+    let repo = Repository::init(&RepoLocation::Local(dir.path().join("repo")), None).unwrap();
+    let point = backup(&repo, &db, &[]);
+    let restored = dir.path().join("new/deeper/restored.db");
+    let stats = restore(&repo, &point, &restored, &RestoreOptions::default()).unwrap();
+    assert!(stats.failed.is_empty(), "{:?}", stats.failed);
+    assert_eq!(sorted_dump(&db), sorted_dump(&restored));
+    // Where the nearest existing ancestor is a file, the plan says so.
+    std::fs::write(dir.path().join("plain-file"), b"x").unwrap();
+    let err = SqliteTarget::open(dir.path().join("plain-file/sub/x.db"))
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("plain-file"), "{err}");
+}
+
+#[test]
 fn one_table_restores_under_a_new_name_beside_the_original() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("app.db");

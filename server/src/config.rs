@@ -8,6 +8,8 @@
 //! | site directory | `--site-dir`    | `TIDEMARK_SITE_DIR`   | `target/site`                   |
 //! | log filter     | `--log`         | `TIDEMARK_LOG`        | `info`                          |
 //! | log format     | `--log-format`  | `TIDEMARK_LOG_FORMAT` | `text` (or `json`)              |
+//! | restore roots  | `--restore-root`| `TIDEMARK_RESTORE_ROOTS` (comma-separated) | `<data dir>/restores` |
+//! | admins restore anywhere | `--admin-restore-anywhere` | `TIDEMARK_ADMIN_RESTORE_ANYWHERE` | off |
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -75,6 +77,19 @@ pub struct ServeArgs {
     /// front of the console.
     #[arg(long, env = "TIDEMARK_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// A directory restores may create new paths below (repeatable; the
+    /// default is `restores/` in the data directory). Each must exist.
+    #[arg(
+        long = "restore-root",
+        env = "TIDEMARK_RESTORE_ROOTS",
+        value_delimiter = ',',
+        value_name = "DIR"
+    )]
+    pub restore_roots: Vec<PathBuf>,
+    /// Let admins (never operators) restore to new paths outside the
+    /// restore roots.
+    #[arg(long, env = "TIDEMARK_ADMIN_RESTORE_ANYWHERE")]
+    pub admin_restore_anywhere: bool,
 }
 
 /// Logging settings, shared by every subcommand.
@@ -126,6 +141,7 @@ pub struct ServeConfig {
     pub site_dir: PathBuf,
     pub login_attempts_per_minute: u32,
     pub sessions: app::auth::SessionLimits,
+    pub restore_roots: app::jobs::restore::RestoreRoots,
 }
 
 impl ServeConfig {
@@ -150,6 +166,7 @@ impl ServeConfig {
                 value: args.data_dir.display().to_string(),
                 reason: err.to_string(),
             })?;
+        let restore_roots = restore_roots(&args, &data_dir)?;
         let catalog_url = args
             .catalog_url
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("catalog.db").display()));
@@ -164,6 +181,7 @@ impl ServeConfig {
                 max_secs: i64::from(args.session_max_secs),
                 secure_cookie: args.secure_cookies,
             },
+            restore_roots,
         })
     }
 
@@ -171,6 +189,38 @@ impl ServeConfig {
     pub fn default_repository_dir(&self) -> PathBuf {
         self.data_dir.join("repositories").join("local-default")
     }
+}
+
+/// The configured restore roots, or `restores/` in the data directory
+/// (created); a configured one must already exist.
+fn restore_roots(
+    args: &ServeArgs,
+    data_dir: &std::path::Path,
+) -> Result<app::jobs::restore::RestoreRoots, ConfigError> {
+    let invalid = |value: &std::path::Path, reason: String| ConfigError {
+        setting: "restore root",
+        flag: "--restore-root",
+        env: "TIDEMARK_RESTORE_ROOTS",
+        value: value.display().to_string(),
+        reason,
+    };
+    let roots = if args.restore_roots.is_empty() {
+        let default = data_dir.join("restores");
+        std::fs::create_dir_all(&default).map_err(|e| invalid(&default, e.to_string()))?;
+        vec![default]
+    } else {
+        args.restore_roots.clone()
+    };
+    for root in &roots {
+        if !root.is_absolute() && !args.restore_roots.is_empty() {
+            return Err(invalid(root, "give an absolute path".into()));
+        }
+        if !root.is_dir() {
+            return Err(invalid(root, "no such directory".into()));
+        }
+    }
+    app::jobs::restore::RestoreRoots::new(&roots, args.admin_restore_anywhere)
+        .map_err(|e| invalid(&roots[0], e.to_string()))
 }
 
 #[cfg(test)]
@@ -187,6 +237,8 @@ mod tests {
             session_idle_secs: 1800,
             session_max_secs: 43_200,
             secure_cookies: false,
+            restore_roots: Vec::new(),
+            admin_restore_anywhere: false,
         }
     }
 
@@ -201,6 +253,21 @@ mod tests {
             config.catalog_url
         );
         assert!(config.data_dir.is_dir());
+    }
+
+    #[test]
+    fn restores_go_below_the_data_dir_unless_roots_are_given() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = ServeConfig::prepare(args("127.0.0.1:0", tmp.path().join("d"))).unwrap();
+        let default = tmp.path().join("d/restores").canonicalize().unwrap();
+        assert_eq!(config.restore_roots.roots(), [default]);
+        let mut given = args("127.0.0.1:0", tmp.path().join("d"));
+        given.restore_roots = vec![tmp.path().join("no-such-root")];
+        let text = ServeConfig::prepare(given).unwrap_err().to_string();
+        assert!(
+            text.contains("--restore-root") && text.contains("no such directory"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -119,6 +119,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         info: Arc::new(ServerInfo::starting_now(
             env!("CARGO_PKG_VERSION"),
             config.data_dir.clone(),
+            config.restore_roots.clone(),
         )),
         auth: app::auth::AuthState::with_limits(config.login_attempts_per_minute, config.sessions),
     };

@@ -232,7 +232,7 @@ fn a_target_without_space_is_refused_before_anything_is_written() {
     let all = text(&out);
     // The free-space pre-check refuses before anything is written.
     assert!(
-        all.contains("bytes to write but only") && all.contains("free at file://"),
+        all.contains(" to write but only") && all.contains("free at file://"),
         "{all}"
     );
     assert!(all.contains("exit=1"), "{all}");

@@ -22,6 +22,9 @@ pub struct RestoreRow {
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
+    /// Bytes the last attempt had to load and loaded.
+    pub bytes_total: u64,
+    pub bytes_loaded: u64,
 }
 
 /// A backup point of a task, as the repository holds it.
@@ -58,6 +61,10 @@ pub struct TargetChoices {
     /// Data sources of the same kind: id, name, location.
     pub sources: Vec<(i64, String, String)>,
     pub original_source_id: i64,
+    /// Directories a new path must lie below.
+    pub restore_roots: Vec<String>,
+    /// Whether admins may also restore elsewhere.
+    pub admin_anywhere: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -174,9 +181,10 @@ pub async fn new_restore_form(
 /// Verify and Preview of a form not yet saved.
 #[server(endpoint = "restores/check")]
 pub async fn check_restore(form: RestoreForm) -> Result<RestorePreview, AppError> {
-    let state = crate::state::allowed(crate::model::Role::Operator).await?;
-    let settings = server::validate(&state, &form, true).await?;
-    server::check(&state, &settings).await
+    let state = crate::state::app_state()?;
+    let actor = crate::auth::require(&state, crate::model::Role::Operator).await?;
+    let settings = server::validate(&state, &form, true, actor.role).await?;
+    server::check(&state, &settings, actor.role).await
 }
 
 /// Saves the restore task and records a Verify of it; returns its id.
@@ -186,7 +194,8 @@ pub async fn create_restore(form: RestoreForm) -> Result<i64, AppError> {
     let state = guard_state.clone();
     let actor = crate::auth::require(&guard_state, crate::model::Role::Operator).await?;
     let audit_target = form.name.clone();
-    let work = async move { server::create(&state, form).await };
+    let role = actor.role;
+    let work = async move { server::create(&state, form, role).await };
     crate::auth::audited(
         &guard_state,
         &actor,
@@ -204,7 +213,8 @@ pub async fn verify_restore(id: i64) -> Result<RestorePreview, AppError> {
     let state = guard_state.clone();
     let actor = crate::auth::require(&guard_state, crate::model::Role::Operator).await?;
     let audit_target = format!("restore {id}");
-    let work = async move { server::verify_saved(&state, id).await };
+    let role = actor.role;
+    let work = async move { server::verify_saved(&state, id, role).await };
     crate::auth::audited(
         &guard_state,
         &actor,
@@ -228,13 +238,8 @@ pub async fn start_restore(id: i64, acknowledge_warnings: bool) -> Result<(), Ap
     let state = guard_state.clone();
     let actor = crate::auth::require(&guard_state, crate::model::Role::Operator).await?;
     let audit_target = format!("restore {id}");
-    let work = async move {
-        Ok(state
-            .jobs
-            .restores()
-            .start(id, false, acknowledge_warnings)
-            .await?)
-    };
+    let role = actor.role;
+    let work = async move { server::start(&state, id, false, acknowledge_warnings, role).await };
     crate::auth::audited(&guard_state, &actor, "start restore", &audit_target, work).await
 }
 
@@ -245,13 +250,8 @@ pub async fn retry_restore(id: i64, acknowledge_warnings: bool) -> Result<(), Ap
     let state = guard_state.clone();
     let actor = crate::auth::require(&guard_state, crate::model::Role::Operator).await?;
     let audit_target = format!("restore {id}");
-    let work = async move {
-        Ok(state
-            .jobs
-            .restores()
-            .start(id, true, acknowledge_warnings)
-            .await?)
-    };
+    let role = actor.role;
+    let work = async move { server::start(&state, id, true, acknowledge_warnings, role).await };
     crate::auth::audited(&guard_state, &actor, "retry restore", &audit_target, work).await
 }
 

@@ -11,9 +11,12 @@ use super::{
 };
 use crate::catalog::{RestoreRecord, TaskRecord};
 use crate::error::{blocking, AppError};
-use crate::jobs::restore::{action_name, plan, resolve, ResolvedTarget};
+use crate::jobs::restore::{
+    action_name, confine_target, create_missing, plan, resolve, Confined, ResolvedTarget,
+};
 use crate::model::{
-    FieldError, ObjectChoice, PhaseTimes, RestoreForm, RestoreSettings, RestoreTarget, SourceKind,
+    FieldError, ObjectChoice, PhaseTimes, RestoreForm, RestoreSettings, RestoreTarget, Role,
+    SourceKind,
 };
 use crate::state::AppState;
 
@@ -47,6 +50,8 @@ fn row(record: &RestoreRecord, task_names: &HashMap<i64, String>) -> RestoreRow 
         created_at: r.created_at,
         finished_at: r.finished_at,
         error: r.error.clone(),
+        bytes_total: u64::try_from(r.bytes_total).unwrap_or(0),
+        bytes_loaded: u64::try_from(r.bytes_loaded).unwrap_or(0),
     }
 }
 
@@ -164,11 +169,18 @@ pub async fn targets(state: &AppState, task_id: i64) -> Result<TargetChoices, Ap
         .filter(|s| s.kind() == Some(kind))
         .map(|s| (s.id, s.name, s.location))
         .collect();
+    let roots = &state.info.restore_roots;
     Ok(TargetChoices {
         kind: kind.as_str().into(),
         path_allowed: matches!(kind, SourceKind::FileTree | SourceKind::Sqlite),
         sources,
         original_source_id: source.id,
+        restore_roots: roots
+            .roots()
+            .iter()
+            .map(|r| r.display().to_string())
+            .collect(),
+        admin_anywhere: roots.admin_anywhere(),
     })
 }
 
@@ -201,7 +213,10 @@ pub async fn new_form(
     form.name = name;
     let choices = targets(state, task_id).await?;
     let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
-    let dir = state.info.data_dir.join("restores");
+    let dir = match state.info.restore_roots.roots().first() {
+        Some(root) => root.clone(),
+        None => state.info.data_dir.join("restores"),
+    };
     if choices.path_allowed {
         // Advised: a new path, never the backup's own source.
         let leaf = if choices.kind == "sqlite" {
@@ -235,6 +250,7 @@ pub async fn validate(
     state: &AppState,
     form: &RestoreForm,
     checking: bool,
+    role: Role,
 ) -> Result<RestoreSettings, AppError> {
     let mut errors = match form.parse() {
         Ok(_) => Vec::new(),
@@ -257,6 +273,11 @@ pub async fn validate(
                     ));
                 }
             }
+        }
+    }
+    if let Ok(settings) = form.parse() {
+        if let Some(Err(why)) = confine_target(&state.info.restore_roots, &settings, role) {
+            errors.push(FieldError::new("target_path", why));
         }
     }
     let settings = match form.parse() {
@@ -288,8 +309,29 @@ fn item(name: &str, outcome: &str, detail: impl Into<String>) -> CheckItem {
 
 /// Checks of the console's own, beside the engine's pre-check (which also
 /// checks the lock).
-fn console_checks(target: &ResolvedTarget) -> Vec<CheckItem> {
+fn console_checks(
+    target: &ResolvedTarget,
+    confined: Option<Result<Confined, String>>,
+) -> Vec<CheckItem> {
     let mut checks = Vec::new();
+    match confined {
+        Some(Ok(confined)) => {
+            let place = match &confined.root {
+                Some(root) => format!("inside the restore root {}", root.display()),
+                None => "outside the restore roots, as admins are allowed here".into(),
+            };
+            let detail = match confined.missing_dirs.first() {
+                Some(dir) => format!(
+                    "{place}; {} does not exist yet: Start creates it",
+                    dir.display()
+                ),
+                None => place,
+            };
+            checks.push(item("restore path", "pass", detail));
+        }
+        Some(Err(why)) => checks.push(item("restore path", "fail", why)),
+        None => {}
+    }
     if target.is_original {
         checks.push(item(
             "original data source",
@@ -303,11 +345,13 @@ fn console_checks(target: &ResolvedTarget) -> Vec<CheckItem> {
 pub async fn check(
     state: &AppState,
     settings: &RestoreSettings,
+    role: Role,
 ) -> Result<RestorePreview, AppError> {
     let target = resolve(&state.catalog, settings)
         .await
         .map_err(AppError::Conflict)?;
-    let mut checks = console_checks(&target);
+    let confined = confine_target(&state.info.restore_roots, settings, role);
+    let mut checks = console_checks(&target, confined);
     let (settings, resolved) = (settings.clone(), target.clone());
     let planned = blocking(move || {
         Ok(
@@ -397,8 +441,8 @@ async fn record_verify(
     Ok(())
 }
 
-pub async fn create(state: &AppState, form: RestoreForm) -> Result<i64, AppError> {
-    let settings = validate(state, &form, false).await?;
+pub async fn create(state: &AppState, form: RestoreForm, role: Role) -> Result<i64, AppError> {
+    let settings = validate(state, &form, false, role).await?;
     let target = resolve(&state.catalog, &settings)
         .await
         .map_err(AppError::Conflict)?;
@@ -406,7 +450,7 @@ pub async fn create(state: &AppState, form: RestoreForm) -> Result<i64, AppError
         .catalog
         .create_restore(&settings, &target.display)
         .await?;
-    let preview = check(state, &settings).await?;
+    let preview = check(state, &settings, role).await?;
     record_verify(state, id, &settings, &preview).await?;
     Ok(id)
 }
@@ -419,11 +463,37 @@ async fn load(state: &AppState, id: i64) -> Result<RestoreRecord, AppError> {
         .ok_or_else(|| AppError::NotFound(format!("restore task {id}")))
 }
 
-pub async fn verify_saved(state: &AppState, id: i64) -> Result<RestorePreview, AppError> {
+pub async fn verify_saved(
+    state: &AppState,
+    id: i64,
+    role: Role,
+) -> Result<RestorePreview, AppError> {
     let record = load(state, id).await?;
-    let preview = check(state, &record.settings).await?;
+    let preview = check(state, &record.settings, role).await?;
     record_verify(state, id, &record.settings, &preview).await?;
     Ok(preview)
+}
+
+/// Start or Retry by `role`: a new path must still be one this role may
+/// write (roots change, and a task saved by an admin may be started by an
+/// operator); its missing directories are created first.
+pub async fn start(
+    state: &AppState,
+    id: i64,
+    retry: bool,
+    acknowledge_warnings: bool,
+    role: Role,
+) -> Result<(), AppError> {
+    let record = load(state, id).await?;
+    if let Some(confined) = confine_target(&state.info.restore_roots, &record.settings, role) {
+        let confined = confined.map_err(AppError::Forbidden)?;
+        blocking(move || create_missing(&confined).map_err(AppError::Conflict)).await?;
+    }
+    Ok(state
+        .jobs
+        .restores()
+        .start(id, retry, acknowledge_warnings)
+        .await?)
 }
 
 pub async fn detail(state: &AppState, id: i64) -> Result<RestoreDetail, AppError> {

@@ -12,8 +12,9 @@ use tokio::sync::broadcast;
 
 use super::*;
 use crate::catalog::{Catalog, NewSource, Trigger};
+use crate::jobs::restore::RestoreRoots;
 use crate::jobs::Jobs;
-use crate::model::{RestoreProgress, RestoreState, SourceKind, TaskForm};
+use crate::model::{RestoreProgress, RestoreState, Role, SourceKind, TaskForm};
 use crate::state::{AppState, ServerInfo};
 
 const WAIT: Duration = Duration::from_secs(120);
@@ -80,7 +81,11 @@ impl Fixture {
                 .build(),
             jobs: Jobs::new(catalog.clone()),
             catalog,
-            info: Arc::new(ServerInfo::starting_now("test", dir.path().to_owned())),
+            info: Arc::new(ServerInfo::starting_now(
+                "test",
+                dir.path().to_owned(),
+                RestoreRoots::new(&[dir.path().to_owned()], false).unwrap(),
+            )),
             auth: crate::auth::AuthState::new(5),
         };
         let task = TaskForm {
@@ -140,7 +145,9 @@ impl Fixture {
     }
 
     async fn create(&self, form: RestoreForm) -> i64 {
-        super::create(&self.state, form).await.unwrap()
+        super::create(&self.state, form, Role::Operator)
+            .await
+            .unwrap()
     }
 
     async fn state_of(&self, id: i64) -> RestoreDetail {
@@ -463,7 +470,9 @@ async fn points_come_from_the_repository_and_forms_are_validated() {
 
     let mut form = fx.form("plant-restore", Path::new("relative/x.db")).await;
     form.objects[0].since = "yesterday".into();
-    let err = super::validate(&fx.state, &form, false).await.unwrap_err();
+    let err = super::validate(&fx.state, &form, false, Role::Operator)
+        .await
+        .unwrap_err();
     let AppError::Validation(errors) = err else {
         panic!("{err:?}")
     };
@@ -473,13 +482,97 @@ async fn points_come_from_the_repository_and_forms_are_validated() {
     let id = fx
         .create(fx.form("plant-restore", &fx.path("a.db")).await)
         .await;
-    let err = super::create(&fx.state, fx.form("plant-restore", &fx.path("b.db")).await)
-        .await
-        .unwrap_err();
+    let err = super::create(
+        &fx.state,
+        fx.form("plant-restore", &fx.path("b.db")).await,
+        Role::Operator,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         err.field("name").as_deref(),
         Some("another restore task has this name")
     );
     super::delete(&fx.state, id).await.unwrap();
     assert!(fx.state.catalog.restore(id).await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_paths_stay_inside_the_restore_roots_and_missing_directories_are_made() {
+    let fx = Fixture::new(100).await;
+    let field_error = |err: AppError| {
+        err.field("target_path")
+            .unwrap_or_else(|| panic!("{err:?}"))
+    };
+    for (path, why) in [
+        (
+            "/etc/cron.d/tidemark.db".to_owned(),
+            "outside the restore roots",
+        ),
+        (format!("{}/../escape.db", fx.dir.path().display()), ".."),
+    ] {
+        let form = fx.form("outside", Path::new(&path)).await;
+        for role in [Role::Operator, Role::Admin] {
+            let err = super::validate(&fx.state, &form, true, role)
+                .await
+                .unwrap_err();
+            assert!(field_error(err).contains(why), "{path} as {role}");
+        }
+    }
+    std::os::unix::fs::symlink("/etc", fx.path("etc-link")).unwrap();
+    let linked = fx.form("linked", &fx.path("etc-link/x.db")).await;
+    let err = super::validate(&fx.state, &linked, true, Role::Operator)
+        .await
+        .unwrap_err();
+    assert!(field_error(err).contains("symbolic link"));
+
+    // A directory that does not exist yet: Verify says Start creates it,
+    // and Start does, then restores into it.
+    let target = fx.path("new/deeper/plant.db");
+    let id = fx.create(fx.form("nested", &target).await).await;
+    let detail = fx.state_of(id).await;
+    assert_eq!(
+        detail.verify_outcome.as_deref(),
+        Some("pass"),
+        "{:?}",
+        detail.checks
+    );
+    let item = detail
+        .checks
+        .iter()
+        .find(|c| c.name == "restore path")
+        .unwrap();
+    assert!(item.detail.contains("Start creates it"), "{}", item.detail);
+    let mut events = fx.state.jobs.restores().subscribe();
+    super::start(&fx.state, id, false, true, Role::Operator)
+        .await
+        .unwrap();
+    let end = wait_end(&mut events, id).await;
+    assert_eq!(end.state, RestoreState::Finished, "{:?}", end.error);
+    assert_eq!(count(&target, "SELECT count(*) FROM devices"), 2);
+
+    // An operator cannot start what lies outside the roots, whoever saved it.
+    let mut roots = fx.dir.path().join("other-root");
+    std::fs::create_dir(&roots).unwrap();
+    roots = roots.canonicalize().unwrap();
+    let state = AppState {
+        info: Arc::new(ServerInfo::starting_now(
+            "test",
+            fx.dir.path().to_owned(),
+            RestoreRoots::new(&[roots], true).unwrap(),
+        )),
+        ..fx.state.clone()
+    };
+    let admins = super::create(
+        &state,
+        fx.form("by-admin", &fx.path("admin.db")).await,
+        Role::Admin,
+    )
+    .await
+    .unwrap();
+    let err = super::start(&state, admins, false, true, Role::Operator)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
+    assert!(!fx.path("admin.db").exists());
 }

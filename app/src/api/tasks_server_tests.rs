@@ -48,7 +48,11 @@ impl Fixture {
                 .build(),
             jobs: Jobs::new(catalog.clone()),
             catalog,
-            info: Arc::new(ServerInfo::starting_now("test", dir.path().to_owned())),
+            info: Arc::new(ServerInfo::starting_now(
+                "test",
+                dir.path().to_owned(),
+                crate::jobs::restore::RestoreRoots::default(),
+            )),
             auth: crate::auth::AuthState::new(5),
         };
         Fixture {

@@ -7,14 +7,22 @@ use crate::api::auth::{current_user, Logout};
 use crate::error::AppError;
 use crate::model::{Me, Role};
 
-/// The signed-in user, loaded once per page and shared by every widget
-/// that shows or hides something by role (the server decides regardless).
+/// The signed-in user, shared by every widget that shows or hides
+/// something by role (the server decides regardless).
 #[derive(Clone, Copy)]
 pub struct MeContext(pub Resource<Result<Option<Me>, AppError>>);
 
 impl MeContext {
+    /// Loads the user again on every navigation, inside the router: signing
+    /// in, signing out and changing one's password each end on another page
+    /// without a reload, and a role an admin changed applies at the next
+    /// click.
     pub fn provide() {
-        provide_context(MeContext(Resource::new(|| (), |_| current_user())));
+        let path = leptos_router::hooks::use_location().pathname;
+        provide_context(MeContext(Resource::new(
+            move || path.get(),
+            |_| current_user(),
+        )));
     }
 
     /// Whether the user's role allows `role`; read inside a Suspense or Transition.
@@ -72,6 +80,7 @@ pub fn hydrated_flag() -> impl Fn() -> String + Copy + Send + Sync + 'static {
 
 #[component]
 pub fn ConsoleLayout(children: Children) -> impl IntoView {
+    MeContext::provide();
     let nav_open = RwSignal::new(true);
     let hydrated = hydrated_flag();
 

@@ -19,4 +19,4 @@ pub use job_feed::JobFeed;
 pub use job_progress::JobProgressBar;
 pub use layout::{hydrated_flag, ConsoleLayout, MeContext};
 pub use restore_feed::RestoreFeed;
-pub use restore_progress::RestoreProgressView;
+pub use restore_progress::{EndedRestoreBar, RestoreProgressView};

@@ -67,6 +67,39 @@ pub fn RestoreProgressView(
     }
 }
 
+/// The bar of a restore that is not running (in lists): full and green
+/// when it finished, red where a failed or cancelled one stopped; nothing
+/// for one never started.
+#[component]
+pub fn EndedRestoreBar(state: String, bytes_loaded: u64, bytes_total: u64) -> impl IntoView {
+    let ended = match state.as_str() {
+        "finished" => RestoreState::Finished,
+        "failed" => RestoreState::Failed,
+        "cancelled" => RestoreState::Cancelled,
+        _ => return view! { <span class="muted" data-testid="restore-progress" data-state=state>"not started"</span> }.into_any(),
+    };
+    let percent = if ended == RestoreState::Finished {
+        100.0
+    } else if bytes_total == 0 {
+        0.0
+    } else {
+        (bytes_loaded as f64 * 100.0 / bytes_total as f64).min(100.0)
+    };
+    view! {
+        <div class=format!("job-progress job-progress--{}", css_state(ended)) data-testid="restore-progress" data-state=state>
+            <div class="job-progress-track" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{percent:.0}")>
+                <div class="job-progress-fill" style=format!("width: {percent:.1}%")></div>
+            </div>
+            <div class="job-progress-text">
+                <strong data-testid="restore-percent">{format!("{percent:.0}%")}</strong>
+                " · "
+                <span class="muted">{format!("{} of {}", human_bytes(bytes_loaded), human_bytes(bytes_total))}</span>
+            </div>
+        </div>
+    }
+    .into_any()
+}
+
 /// The bar colours shared with backup jobs.
 fn css_state(state: RestoreState) -> &'static str {
     match state {

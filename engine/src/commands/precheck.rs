@@ -193,14 +193,16 @@ pub fn plan_checks(
             "free space",
             Outcome::Fail,
             format!(
-                "{bytes} bytes to write but only {free} free at {}",
+                "{} to write but only {} free at {}",
+                size(bytes),
+                size(free),
                 target.url()
             ),
         ),
         Some(free) => PreCheck::new(
             "free space",
             Outcome::Pass,
-            format!("{bytes} bytes to write, {free} free"),
+            format!("{} to write, {} free", size(bytes), size(free)),
         ),
         None => PreCheck::new(
             "free space",
@@ -259,6 +261,11 @@ pub fn lock_check(target: &dyn Target) -> PreCheck {
             ),
         )
     }
+}
+
+/// A size as an administrator reads it, in binary units.
+fn size(bytes: u64) -> String {
+    humansize::format_size(bytes, humansize::BINARY)
 }
 
 /// `15.18 (Debian 15.18-0+deb12u1)` → [15, 18], compared numerically.

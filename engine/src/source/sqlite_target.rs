@@ -30,6 +30,9 @@ pub struct SqliteTarget {
     exists: bool,
     /// The file was created by this restore (removed again if it fails).
     created: bool,
+    /// Directories above the file this restore created, outermost first
+    /// (removed again, if still empty, when it fails).
+    created_dirs: Vec<PathBuf>,
     /// The restore's transaction is open.
     in_transaction: bool,
     /// The rowid's name and the columns of each table loaded, in the
@@ -55,7 +58,7 @@ impl SqliteTarget {
                 })?;
         }
         // SQLite writes its journal beside the database.
-        let dir = self.directory();
+        let dir = self.existing_directory();
         let probe = dir.join(format!(".tidemark-probe-{}", std::process::id()));
         std::fs::File::create(&probe).map_err(|e| EngineError::NotWritable {
             path: dir.to_path_buf(),
@@ -66,9 +69,15 @@ impl SqliteTarget {
     }
 
     /// Opens the database for planning; a file that does not exist yet is
-    /// created only when the restore starts (its directory must exist).
+    /// created only when the restore starts, with its missing directories.
     pub fn open(path: PathBuf) -> Result<Self> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        // The nearest directory that exists must be one.
+        if let Some(parent) = path
+            .ancestors()
+            .skip(1)
+            .filter(|p| !p.as_os_str().is_empty())
+            .find(|p| std::fs::symlink_metadata(p).is_ok())
+        {
             let meta = std::fs::metadata(parent).map_err(|e| EngineError::io(parent, e))?;
             if !meta.is_dir() {
                 return Err(EngineError::NotADirectory {
@@ -92,6 +101,7 @@ impl SqliteTarget {
             conn,
             exists,
             created: false,
+            created_dirs: Vec::new(),
             in_transaction: false,
             loaded: HashMap::new(),
             statistics: Vec::new(),
@@ -104,6 +114,32 @@ impl SqliteTarget {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."))
+    }
+
+    /// Where a probe file shows whether the restore can write: the
+    /// database's directory, or the nearest one above that exists.
+    fn existing_directory(&self) -> &Path {
+        self.directory()
+            .ancestors()
+            .find(|p| p.as_os_str().is_empty() || p.is_dir())
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+    }
+
+    /// Creates the database's missing directories, remembering them.
+    fn create_directories(&mut self) -> Result<()> {
+        let mut missing: Vec<PathBuf> = self
+            .directory()
+            .ancestors()
+            .take_while(|p| !p.as_os_str().is_empty() && std::fs::symlink_metadata(p).is_err())
+            .map(Path::to_path_buf)
+            .collect();
+        missing.reverse();
+        for dir in missing {
+            std::fs::create_dir(&dir).map_err(|e| EngineError::io(&dir, e))?;
+            self.created_dirs.push(dir);
+        }
+        Ok(())
     }
 
     /// The table's one date/time column (by declared type), if it has exactly one.
@@ -250,6 +286,7 @@ impl Target for SqliteTarget {
 
     fn prepare(&mut self) -> Result<()> {
         if !self.exists {
+            self.create_directories()?;
             self.conn = Connection::open(&self.path).map_err(|e| sql_error(&self.path, e))?;
             self.exists = true;
             self.created = true;
@@ -314,6 +351,7 @@ impl Target for SqliteTarget {
                 .map_err(|e| sql_error(&self.path, e))?;
             self.in_transaction = false;
             self.created = false;
+            self.created_dirs.clear();
         }
         Ok(())
     }
@@ -381,6 +419,9 @@ impl Drop for SqliteTarget {
                 file.push(suffix);
                 let _ = std::fs::remove_file(file);
             }
+        }
+        for dir in self.created_dirs.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
         }
     }
 }

@@ -2,6 +2,7 @@
 //! failed or was cancelled), each on a blocking thread through the engine's
 //! phases; progress broadcast to every browser watching; Cancel at any phase.
 
+mod roots;
 mod run;
 mod tracker;
 
@@ -15,6 +16,7 @@ use tokio::sync::{broadcast, Notify};
 use tidemark_engine::restore::{CheckOutcome, ObjectCheck, RestorePlan, RestoreStats};
 use tidemark_engine::{CancelToken, EngineError};
 
+pub use roots::{confine_target, create_missing, Confined, RestoreRoots};
 pub use run::{options, plan, rolls_back_as_a_whole, RestoreSpec};
 pub use tracker::RestoreTracker;
 

@@ -95,6 +95,17 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
             }
         },
     );
+    // A task chosen without a point starts from its newest point (listed first).
+    Effect::new(move |_| {
+        if let Some(Ok(list)) = points.get() {
+            if let Some(newest) = list.first() {
+                if form.with_untracked(|f| f.point_id.is_empty()) {
+                    let id = newest.id.clone();
+                    form.update(|f| f.point_id = id);
+                }
+            }
+        }
+    });
     // The configuration follows the chosen point's objects.
     Effect::new(move |_| {
         if let Some(Ok(list)) = objects.get() {
@@ -224,6 +235,12 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                                     prop:checked=move || form.with(|f| f.target_mode == "new")
                                     on:change=move |_| form.update(|f| f.target_mode = "new".into()) />
                                     {format!(" A new {} (advised: a path different from the backup's)", if t.kind == "sqlite" { "database file" } else { "directory" })}</label>
+                            })}
+                            {t.path_allowed.then(|| view! {
+                                <p class="muted" data-testid="restore-roots">
+                                    {format!("New paths go below {}{}.", t.restore_roots.join(" or "),
+                                        if t.admin_anywhere { " (admins may choose any path)" } else { "" })}
+                                </p>
                             })}
                             <label class="radio"><input type="radio" name="target_mode" data-testid="target-source"
                                 prop:checked=move || form.with(|f| f.target_mode == "source")

@@ -13,7 +13,9 @@ pub use detail::RestorePage;
 pub use form::RestoreCreatePage;
 
 use crate::api::restores::{list_restores, CancelRestore, DeleteRestore, RestoreRow, RetryRestore};
-use crate::components::{EmptyState, ErrorAlert, Notice, RestoreFeed, RestoreProgressView};
+use crate::components::{
+    EmptyState, EndedRestoreBar, ErrorAlert, Notice, RestoreFeed, RestoreProgressView,
+};
 
 pub(crate) use crate::model::when;
 
@@ -86,7 +88,7 @@ fn RestoreTable(
                     let state = r.state.clone();
                     let active = state == "pending" || state == "running";
                     let retryable = state == "failed" || state == "cancelled";
-                    let (row_name, row_state) = (r.name.clone(), state.clone());
+                    let (row_name, row_state, bar_state) = (r.name.clone(), state.clone(), state.clone());
                     view! {
                         <tr data-testid="restore-row" data-name=row_name data-state=row_state>
                             <td><A href=format!("/restores/{id}")>{r.name.clone()}</A></td>
@@ -97,7 +99,11 @@ fn RestoreTable(
                                 <span class=format!("state state--{state}") data-testid="restore-row-state">{state.clone()}</span>
                                 {r.error.clone().map(|e| view! { <div class="muted error-text" data-testid="restore-row-error">{e}</div> })}
                             </td>
-                            <td>{move || if active { view! { <RestoreProgressView progress=live /> }.into_any() } else { r.phase.clone().unwrap_or_default().into_any() }}</td>
+                            <td class="progress-cell">{move || if active {
+                                view! { <RestoreProgressView progress=live /> }.into_any()
+                            } else {
+                                view! { <EndedRestoreBar state=bar_state.clone() bytes_loaded=r.bytes_loaded bytes_total=r.bytes_total /> }.into_any()
+                            }}</td>
                             <td>{when(Some(r.created_at))}</td>
                             <td>{when(r.finished_at)}</td>
                             <td class="actions">
