@@ -26,7 +26,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
-use components::{ConsoleLayout, JobFeed, RestoreFeed};
+use components::ConsoleLayout;
 use pages::account::{AccountPage, AuditPage, ChangePasswordPage, LoginPage, UsersPage};
 use pages::dashboard::DashboardPage;
 use pages::not_found::NotFoundPage;
@@ -75,8 +75,6 @@ fn page_security_policy() {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    JobFeed::provide();
-    RestoreFeed::provide();
     view! {
         <Stylesheet id="tidemark" href="/pkg/tidemark.css" />
         <Title text="Tidemark" />

@@ -101,7 +101,7 @@ describe('security', () => {
       byTestId(viewer, 'sign-out').click(),
     ]);
     // The console forgot the viewer at once: no name, no Sign out.
-    assert.equal(await byTestId(viewer, 'current-user').count(), 0);
+    await byTestId(viewer, 'current-user').waitFor({ state: 'detached' });
     assert.equal(await byTestId(viewer, 'sign-out').count(), 0);
     await viewer.goto(`${server.url}/backups`);
     assert.equal(new URL(viewer.url()).pathname, '/login');

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 
-use super::live_events::on_sign_in_page;
+use super::live_events::stream_while_signed_in;
 
 use crate::model::JobProgress;
 
@@ -25,12 +25,8 @@ impl JobFeed {
             finished: RwSignal::new(0),
         };
         provide_context(feed);
-        // Effects run in the browser only, once hydrated.
-        // The sign-in page has no user to stream anything to.
-        Effect::new(move |_| {
-            if !on_sign_in_page() {
-                connect(feed)
-            }
+        stream_while_signed_in("/api/events/jobs", "job", move |progress: JobProgress| {
+            feed.apply(progress)
         });
         feed
     }
@@ -54,13 +50,3 @@ impl JobFeed {
         self.by_task.with(|m| m.get(&task_id).cloned())
     }
 }
-
-#[cfg(feature = "hydrate")]
-fn connect(feed: JobFeed) {
-    super::live_events::listen("/api/events/jobs", "job", move |progress: JobProgress| {
-        feed.apply(progress)
-    });
-}
-
-#[cfg(not(feature = "hydrate"))]
-fn connect(_: JobFeed) {}

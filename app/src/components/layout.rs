@@ -81,6 +81,9 @@ pub fn hydrated_flag() -> impl Fn() -> String + Copy + Send + Sync + 'static {
 #[component]
 pub fn ConsoleLayout(children: Children) -> impl IntoView {
     MeContext::provide();
+    // The live feeds follow the signed-in user, so they come after it.
+    super::JobFeed::provide();
+    super::RestoreFeed::provide();
     let nav_open = RwSignal::new(true);
     let hydrated = hydrated_flag();
 

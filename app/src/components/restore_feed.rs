@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 
-use super::live_events::on_sign_in_page;
+use super::live_events::stream_while_signed_in;
 
 use crate::model::RestoreProgress;
 
@@ -23,12 +23,11 @@ impl RestoreFeed {
             finished: RwSignal::new(0),
         };
         provide_context(feed);
-        // The sign-in page has no user to stream anything to.
-        Effect::new(move |_| {
-            if !on_sign_in_page() {
-                connect(feed)
-            }
-        });
+        stream_while_signed_in(
+            "/api/events/restores",
+            "restore",
+            move |progress: RestoreProgress| feed.apply(progress),
+        );
         feed
     }
 
@@ -50,15 +49,3 @@ impl RestoreFeed {
         self.by_restore.with(|m| m.get(&id).cloned())
     }
 }
-
-#[cfg(feature = "hydrate")]
-fn connect(feed: RestoreFeed) {
-    super::live_events::listen(
-        "/api/events/restores",
-        "restore",
-        move |progress: RestoreProgress| feed.apply(progress),
-    );
-}
-
-#[cfg(not(feature = "hydrate"))]
-fn connect(_: RestoreFeed) {}
