@@ -67,10 +67,13 @@ const RESTORE_FORM: &[&str] = &[
     "timeout_min",
 ];
 
+/// An argument: its name, what it is, and a harmless value.
+type Param = (&'static str, Arg, &'static str);
+
 /// Every server function's arguments, each with a value that changes
 /// nothing (ids that do not exist, names left empty, a kind that is none).
 /// The test checks this list names exactly the registered functions.
-const SIGNATURES: &[(&str, &[(&str, Arg, &str)])] = &[
+const SIGNATURES: &[(&str, &[Param])] = &[
     (
         "login",
         &[
@@ -233,7 +236,7 @@ fn pair(key: &str, value: &str) -> String {
 
 /// The body with `args` at their harmless values, `arg` replaced by
 /// `replacement` (pairs already encoded; `None` leaves it out).
-fn body_with(args: &[(&str, Arg, &str)], arg: &str, replacement: Option<&str>) -> String {
+fn body_with(args: &[Param], arg: &str, replacement: Option<&str>) -> String {
     let mut pairs = Vec::new();
     for (name, kind, value) in args {
         if *name == arg {
@@ -254,7 +257,7 @@ fn body_with(args: &[(&str, Arg, &str)], arg: &str, replacement: Option<&str>) -
 }
 
 /// Every malformed body for one function: (what it is, body).
-fn malformed_bodies(args: &[(&str, Arg, &str)]) -> Vec<(String, String)> {
+fn malformed_bodies(args: &[Param]) -> Vec<(String, String)> {
     let long = "x".repeat(LONG);
     let harmless = body_with(args, "", None);
     let mut bodies = vec![
@@ -354,42 +357,50 @@ fn no_malformed_request_to_any_server_function_gets_a_server_error() {
     let mut tally = BTreeMap::new();
     for (endpoint, args) in SIGNATURES {
         let path = format!("/api/{endpoint}");
-        for (what, body) in malformed_bodies(args) {
-            let res = server.post_raw(&path, FORM, body.into_bytes(), false);
-            check(endpoint, &what, &res, &mut tally);
-            // Each call to logout gets a session to end.
-            if *endpoint == "logout" {
-                server.sign_in_admin();
-            }
-        }
         let harmless = body_with(args, "", None);
-        let odd_bodies: [(&str, &str, Vec<u8>); 3] = [
-            ("no content type", "", harmless.clone().into_bytes()),
+        let over_limit = format!("{harmless}&pad={}", "x".repeat(OVER_LIMIT)).into_bytes();
+        let mut requests: Vec<(String, &str, Vec<u8>, bool)> = malformed_bodies(args)
+            .into_iter()
+            .map(|(what, body)| (what, FORM, body.into_bytes(), false))
+            .collect();
+        requests.extend([
             (
-                "JSON",
+                "no content type".into(),
+                "",
+                harmless.clone().into_bytes(),
+                false,
+            ),
+            (
+                "JSON".into(),
                 "application/json",
                 br#"{"id": 1, "form": {}}"#.to_vec(),
+                false,
             ),
-            ("not UTF-8", FORM, vec![b'i', b'd', b'=', 0xff, 0xfe, 0x00]),
-        ];
-        for (what, content_type, body) in odd_bodies {
-            let res = server.post_raw(&path, content_type, body, false);
-            check(endpoint, what, &res, &mut tally);
-        }
-        for chunked in [false, true] {
-            let body = format!("{harmless}&pad={}", "x".repeat(OVER_LIMIT)).into_bytes();
-            let res = server.post_raw(&path, FORM, body, chunked);
-            check(endpoint, "over the body limit", &res, &mut tally);
-            assert_eq!(
-                res.status, 413,
-                "{endpoint} (chunked: {chunked}): {}",
-                res.body
-            );
-        }
-        // Sign-in and sign-out calls may have ended the session.
-        if matches!(*endpoint, "login" | "logout") {
-            server.sign_out_locally();
-            server.sign_in_admin();
+            ("not UTF-8".into(), FORM, b"id=\xff\xfe\x00".to_vec(), false),
+            (
+                "over the body limit".into(),
+                FORM,
+                over_limit.clone(),
+                false,
+            ),
+            (
+                "over the body limit, chunked".into(),
+                FORM,
+                over_limit,
+                true,
+            ),
+        ]);
+        for (what, content_type, body, chunked) in requests {
+            let res = server.post_raw(&path, content_type, body, chunked);
+            check(endpoint, &what, &res, &mut tally);
+            if what.starts_with("over the body limit") {
+                assert_eq!(res.status, 413, "{endpoint} ({what}): {}", res.body);
+            }
+            // Sign-in and sign-out calls may have ended the session.
+            if matches!(*endpoint, "login" | "logout") {
+                server.sign_out_locally();
+                server.sign_in_admin();
+            }
         }
     }
     let total: usize = tally.values().sum();
@@ -469,6 +480,42 @@ fn errors_answer_the_status_they_mean() {
         "{}",
         bad_role.body
     );
+
+    // A backup task of the demo source into the default repository.
+    let task = |name: &str, keep_last: &str| {
+        [
+            ("form[name]", name.to_owned()),
+            ("form[source_id]", "1".to_owned()),
+            ("form[repository_id]", "1".to_owned()),
+            ("form[content_mode]", "all".to_owned()),
+            ("form[schedule_mode]", "manual".to_owned()),
+            ("form[policy]", "full-always".to_owned()),
+            ("form[keep_last]", keep_last.to_owned()),
+            ("form[compression]", "balanced".to_owned()),
+            ("form[pack_size_mib]", "16".to_owned()),
+            ("form[retry_count]", "0".to_owned()),
+            ("form[retry_interval_min]", "1".to_owned()),
+        ]
+    };
+    let save = |fields: &[(&str, String)]| {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        post(&server, "tasks/save", &fields)
+    };
+    let saved = save(&task("nightly", "3"));
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let task_id = saved.body.trim().to_owned();
+    let same_name = save(&task("nightly", "3"));
+    assert_eq!(same_name.status, 409, "a name in use: {}", same_name.body);
+    assert!(error_of(&same_name).field("name").is_some());
+    let bad_keep = save(&task("weekly", "-1"));
+    assert_eq!(bad_keep.status, 422, "{}", bad_keep.body);
+    assert!(error_of(&bad_keep).field("keep_last").is_some());
+    let no_point = post(
+        &server,
+        "restores/objects",
+        &[("task_id", &task_id), ("point_id", "no-such-point")],
+    );
+    assert_eq!(no_point.status, 404, "{}", no_point.body);
 
     let too_large = server.post_raw("/api/tasks", FORM, vec![b'x'; OVER_LIMIT], false);
     assert_eq!(too_large.status, 413, "{}", too_large.body);
