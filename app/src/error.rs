@@ -69,7 +69,11 @@ impl AppError {
             AppError::NotFound(_) => 404,
             AppError::Conflict(_) => 409,
             // Only names in use: the form is right but the state conflicts.
-            AppError::Validation(errors) if errors.iter().all(|e| e.in_use) => 409,
+            AppError::Validation(errors)
+                if !errors.is_empty() && errors.iter().all(|e| e.in_use) =>
+            {
+                409
+            }
             AppError::TooLarge => 413,
             // The engine refused what the request names (a source, a
             // repository, a target): the message says what to change.
@@ -281,6 +285,7 @@ mod tests {
                 422,
             ),
             (AppError::Engine("no such directory".into()), 422),
+            (AppError::Validation(Vec::new()), 422),
             (AppError::TooManyAttempts(30), 429),
             (
                 AppError::Internal {
