@@ -41,6 +41,13 @@ pub enum AppError {
     /// Any other server-side failure; details are in the server log.
     #[error("internal error (reference {reference}); see the server log")]
     Internal { reference: String },
+    /// The request's arguments could not be read (not decodable, a field
+    /// missing or of the wrong type): a mistake of the caller, not the form.
+    #[error("the request could not be read: {0}")]
+    BadRequest(String),
+    /// The request's body is larger than the server accepts.
+    #[error("the request is too large")]
+    TooLarge,
     /// The request did not reach the server function or its answer was unreadable.
     #[error("request failed: {0}")]
     Transport(String),
@@ -52,6 +59,31 @@ fn summary(errors: &[crate::model::FieldError]) -> String {
 }
 
 impl AppError {
+    /// The HTTP status of an answer carrying this error: 4xx for what the
+    /// caller can fix, 5xx only for the server's own faults.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::BadRequest(_) => 400,
+            AppError::Unauthorized => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound(_) => 404,
+            AppError::Conflict(_) => 409,
+            // Only names in use: the form is right but the state conflicts.
+            AppError::Validation(errors)
+                if !errors.is_empty() && errors.iter().all(|e| e.in_use) =>
+            {
+                409
+            }
+            AppError::TooLarge => 413,
+            // The engine refused what the request names (a source, a
+            // repository, a target): the message says what to change.
+            AppError::Invalid { .. } | AppError::Validation(_) | AppError::Engine(_) => 422,
+            AppError::TooManyAttempts(_) => 429,
+            AppError::Internal { .. } | AppError::Transport(_) => 500,
+            AppError::CatalogUnavailable { .. } => 503,
+        }
+    }
+
     /// The message for one form field, if the error names it.
     pub fn field(&self, field: &str) -> Option<String> {
         match self {
@@ -68,14 +100,25 @@ impl AppError {
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
+    /// On the server these are failures to read the request (the caller's
+    /// mistake) or to build the answer (the server's); in the browser, to
+    /// reach the server or read its answer.
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        #[cfg(feature = "ssr")]
+        {
+            server_side::from_server_fn_error(value)
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            AppError::Transport(value.to_string())
+        }
     }
 }
 
 #[cfg(feature = "ssr")]
 mod server_side {
     use super::AppError;
+    use leptos::server_fn::error::ServerFnErrorErr;
     use std::sync::atomic::{AtomicU32, Ordering};
 
     /// A short reference that ties a browser-visible message to its log line.
@@ -94,10 +137,35 @@ mod server_side {
         }
     }
 
+    /// What axum's body limit says when a body is larger than allowed.
+    const BODY_LIMIT_EXCEEDED: &str = "length limit exceeded";
+
+    pub(super) fn from_server_fn_error(value: ServerFnErrorErr) -> AppError {
+        match value {
+            ServerFnErrorErr::Deserialization(message) if message.contains(BODY_LIMIT_EXCEEDED) => {
+                AppError::TooLarge
+            }
+            // Arguments that do not decode, and bodies that cannot be read.
+            ServerFnErrorErr::Args(message)
+            | ServerFnErrorErr::MissingArg(message)
+            | ServerFnErrorErr::Deserialization(message) => AppError::BadRequest(message),
+            other => AppError::internal("server function failed", &other),
+        }
+    }
+
     impl From<tidemark_engine::EngineError> for AppError {
         fn from(err: tidemark_engine::EngineError) -> Self {
+            use tidemark_engine::EngineError;
             tracing::warn!(error = %ErrorChain(&err), "engine operation failed");
-            AppError::Engine(err.to_string())
+            match err {
+                EngineError::PointNotFound { point, location } => {
+                    AppError::NotFound(format!("backup point {point} in {location}"))
+                }
+                EngineError::RepositoryExists { .. }
+                | EngineError::Locked { .. }
+                | EngineError::Conflict(_) => AppError::Conflict(err.to_string()),
+                other => AppError::Engine(other.to_string()),
+            }
         }
     }
 
@@ -105,7 +173,7 @@ mod server_side {
         fn from(err: crate::catalog::CatalogWriteError) -> Self {
             match err {
                 crate::catalog::CatalogWriteError::Duplicate { field } => {
-                    AppError::Validation(vec![crate::model::FieldError::new(
+                    AppError::Validation(vec![crate::model::FieldError::in_use(
                         field,
                         "this name is already used",
                     )])
@@ -187,6 +255,104 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("catalog is unavailable"), "{shown}");
+    }
+
+    #[test]
+    fn each_error_answers_the_status_it_means() {
+        use crate::model::FieldError;
+        let invalid = AppError::Invalid {
+            field: "name".into(),
+            message: "must not be empty".into(),
+        };
+        let reference = || "r-1".to_owned();
+        let cases = [
+            (AppError::BadRequest("missing field `id`".into()), 400),
+            (AppError::Unauthorized, 401),
+            (AppError::Forbidden("needs the admin role".into()), 403),
+            (AppError::NotFound("task 9".into()), 404),
+            (AppError::Conflict("task is running".into()), 409),
+            (
+                AppError::Validation(vec![FieldError::in_use("name", "in use")]),
+                409,
+            ),
+            (AppError::TooLarge, 413),
+            (invalid, 422),
+            (
+                AppError::Validation(vec![
+                    FieldError::in_use("name", "in use"),
+                    FieldError::new("kind", "choose a kind"),
+                ]),
+                422,
+            ),
+            (AppError::Engine("no such directory".into()), 422),
+            (AppError::Validation(Vec::new()), 422),
+            (AppError::TooManyAttempts(30), 429),
+            (
+                AppError::Internal {
+                    reference: reference(),
+                },
+                500,
+            ),
+            (
+                AppError::CatalogUnavailable {
+                    reference: reference(),
+                },
+                503,
+            ),
+        ];
+        for (err, status) in cases {
+            assert_eq!(err.status(), status, "{err:?}");
+        }
+    }
+
+    #[test]
+    fn requests_that_do_not_decode_are_the_callers_mistake() {
+        let args = AppError::from_server_fn_error(ServerFnErrorErr::Args(
+            "invalid digit found in string".into(),
+        ));
+        assert_eq!(args.status(), 400, "{args:?}");
+        assert!(args.to_string().contains("invalid digit"), "{args}");
+        let unreadable = AppError::from_server_fn_error(ServerFnErrorErr::Deserialization(
+            "invalid utf-8 sequence".into(),
+        ));
+        assert_eq!(unreadable.status(), 400, "{unreadable:?}");
+        let too_large = AppError::from_server_fn_error(ServerFnErrorErr::Deserialization(
+            "length limit exceeded".into(),
+        ));
+        assert_eq!(too_large, AppError::TooLarge);
+        // Failing to build the answer is the server's fault.
+        let response = AppError::from_server_fn_error(ServerFnErrorErr::Response(
+            "could not serialize".into(),
+        ));
+        assert!(
+            matches!(response, AppError::Internal { .. }),
+            "{response:?}"
+        );
+    }
+
+    #[test]
+    fn engine_errors_keep_what_they_mean() {
+        use tidemark_engine::EngineError;
+        let point: AppError = EngineError::PointNotFound {
+            point: "p1".into(),
+            location: "/r".into(),
+        }
+        .into();
+        assert_eq!(point.status(), 404, "{point:?}");
+        let locked: AppError = EngineError::Locked {
+            location: "/r".into(),
+            holder: "backup".into(),
+        }
+        .into();
+        assert_eq!(locked.status(), 409, "{locked:?}");
+        let invalid: AppError = EngineError::InvalidInput {
+            what: "location".into(),
+            message: "relative".into(),
+        }
+        .into();
+        assert_eq!(invalid.status(), 422, "{invalid:?}");
+        let running: AppError = crate::jobs::StartError::AlreadyRunning("nightly".into()).into();
+        assert_eq!(running.status(), 409, "{running:?}");
     }
 
     #[test]

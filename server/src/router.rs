@@ -1,8 +1,9 @@
 //! The HTTP routes: health, the console's pages and server functions, and
 //! static files, behind the session and guard layers, with one tracing span
-//! per request.
+//! per request. Server functions answer the status of their error, and
+//! bodies are limited in size.
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::routing::get;
 use axum::Router;
 use leptos_axum::{file_and_error_handler, generate_route_list, LeptosRoutes};
@@ -11,6 +12,7 @@ use tower_http::trace::TraceLayer;
 use app::state::AppState;
 use app::{shell, App};
 
+use crate::api_status::{status_from_error, ServerFnPaths, BODY_LIMIT};
 use crate::health::healthz;
 
 pub fn build(
@@ -28,6 +30,12 @@ pub fn build(
         )
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(file_and_error_handler::<AppState, _>(shell))
+        // Server functions: the status their error means, not always 500.
+        .layer(axum::middleware::from_fn_with_state(
+            ServerFnPaths::registered(),
+            status_from_error,
+        ))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Every request: CSRF, sign-in for pages, security headers.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

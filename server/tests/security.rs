@@ -231,6 +231,12 @@ fn sign_in_gives_no_hint_and_is_rate_limited() {
     assert_eq!(server.sign_in("admin", ADMIN_PASSWORD).status, 200);
     let limited = server.sign_in("admin", ADMIN_PASSWORD);
     assert!(limited.body.contains("TooManyAttempts"), "{}", limited.body);
+    assert_eq!(limited.status, 429, "{}", limited.body);
+    assert!(
+        limited.head.contains("\r\nretry-after: "),
+        "{}",
+        limited.head
+    );
     // The audit log recorded each attempt with its outcome.
     let fresh = Server::start_with(&dir.path().join("second"), &[]);
     fresh.sign_in_admin();

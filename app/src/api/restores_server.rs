@@ -258,7 +258,7 @@ pub async fn validate(
     };
     let name = form.name.trim();
     if !checking && !name.is_empty() && state.catalog.restore_name_taken(name).await? {
-        errors.push(FieldError::new(
+        errors.push(FieldError::in_use(
             "name",
             "another restore task has this name",
         ));

@@ -113,7 +113,7 @@ async fn validate(
     }
     let name = form.name.trim();
     if !name.is_empty() && state.catalog.task_name_taken(name, id).await? {
-        errors.push(FieldError::new("name", "another task has this name"));
+        errors.push(FieldError::in_use("name", "another task has this name"));
     }
     if let Ok(settings) = &parsed {
         if state.catalog.source(settings.source_id).await?.is_none() {

@@ -11,6 +11,10 @@ pub const COMPRESSION_LEVELS: [&str; 3] = ["fastest", "balanced", "best"];
 pub struct FieldError {
     pub field: String,
     pub message: String,
+    /// The value is well formed but already used (a name another has):
+    /// the form conflicts with the current state rather than being wrong.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_use: bool,
 }
 
 impl FieldError {
@@ -18,6 +22,15 @@ impl FieldError {
         FieldError {
             field: field.to_owned(),
             message: message.into(),
+            in_use: false,
+        }
+    }
+
+    /// A value another object already has.
+    pub fn in_use(field: &str, message: impl Into<String>) -> Self {
+        FieldError {
+            in_use: true,
+            ..FieldError::new(field, message)
         }
     }
 }

@@ -264,3 +264,72 @@ pub fn run_expecting_failure(args: &[&str]) -> Output {
     assert!(!output.status.success(), "expected failure for {args:?}");
     output
 }
+
+impl Client {
+    /// Posts `body` as it is, with `content_type` (none when empty), in
+    /// chunks when `chunked`. The body is written on its own thread while
+    /// the answer is read: a server that refuses a large body answers
+    /// before reading all of it.
+    pub fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        chunked: bool,
+    ) -> Response {
+        let mut stream = TcpStream::connect(self.addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        let content_type = if content_type.is_empty() {
+            String::new()
+        } else {
+            format!("Content-Type: {content_type}\r\n")
+        };
+        let framing = if chunked {
+            "Transfer-Encoding: chunked\r\n".to_owned()
+        } else {
+            format!("Content-Length: {}\r\n", body.len())
+        };
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+             Accept: application/json\r\n{content_type}{framing}{}\r\n",
+            self.extra_headers(),
+            addr = self.addr
+        )
+        .unwrap();
+        let mut writer = stream.try_clone().expect("clone stream");
+        let sender = std::thread::spawn(move || {
+            // The server may stop reading once it has refused the body.
+            if chunked {
+                for chunk in body.chunks(64 * 1024) {
+                    if write!(writer, "{:x}\r\n", chunk.len()).is_err()
+                        || writer.write_all(chunk).is_err()
+                        || writer.write_all(b"\r\n").is_err()
+                    {
+                        return;
+                    }
+                }
+                let _ = writer.write_all(b"0\r\n\r\n");
+            } else {
+                let _ = writer.write_all(&body);
+            }
+        });
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).expect("read response");
+        let _ = sender.join();
+        let raw = String::from_utf8_lossy(&raw);
+        let (head, body) = raw.split_once("\r\n\r\n").expect("header/body separator");
+        self.keep_cookie(head);
+        Response {
+            status: head
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .expect("status"),
+            head: head.to_ascii_lowercase(),
+            body: body.to_owned(),
+        }
+    }
+}
