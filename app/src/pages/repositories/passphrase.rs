@@ -26,10 +26,15 @@ pub(super) fn PassphraseActions(
 ) -> impl IntoView {
     let id = repo.id;
     let open = RwSignal::new(Open::Nothing);
-    let toggle = move |panel: Open| open.update(|o| *o = if *o == panel { Open::Nothing } else { panel });
-    let exported_before = repo
-        .passphrase_exported_at
-        .map(|at| format!("exported {} by {}", at.format("%Y-%m-%d %H:%M UTC"), repo.passphrase_exported_by.clone().unwrap_or_default()));
+    let toggle =
+        move |panel: Open| open.update(|o| *o = if *o == panel { Open::Nothing } else { panel });
+    let exported_before = repo.passphrase_exported_at.map(|at| {
+        format!(
+            "exported {} by {}",
+            at.format("%Y-%m-%d %H:%M UTC"),
+            repo.passphrase_exported_by.clone().unwrap_or_default()
+        )
+    });
     let export = ServerAction::<ExportRepositoryPassphrase>::new();
     let export_status = Signal::derive(move || match export.value().get() {
         Some(Ok(done)) => Some(format!(
