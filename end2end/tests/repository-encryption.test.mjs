@@ -1,7 +1,8 @@
 // Encrypted repositories in the browser: an administrator signs in through
 // the form, adds an encrypted repository (a plain one needs an explicit,
 // warned choice), backs up into it, sees the run succeed and the data
-// sealed on disk, and exports the passphrase with their password again.
+// sealed on disk, exports the passphrase with their password again, and
+// changes it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
@@ -39,7 +40,7 @@ describe('repository encryption', () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  test('add an encrypted repository, back up into it, export its passphrase', async () => {
+  test('add an encrypted repository, back up into it, export and change its passphrase', async () => {
     const page = await browser.newPage();
     const problems = [];
     page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
@@ -129,6 +130,15 @@ describe('repository encryption', () => {
     assert.equal(await vault.locator('[data-testid="exported-passphrase"]').textContent(), passphrase);
     assert.match(await vault.locator('[data-testid="passphrase-export-status"]').textContent(), /exported .* by you/);
     assert.match(await vault.locator('[data-testid="export-passphrase"]').textContent(), /Export again/);
+
+    // Change it: the engine re-wraps the key, the old export is void, and
+    // Verify data opens the repository with the new passphrase.
+    await vault.locator('[data-testid="change-passphrase"]').click();
+    await vault.locator('[data-testid="save-passphrase"]').click();
+    await page.locator('[data-testid="repository-row"][data-name="vault"] [data-testid="passphrase-export-status"]', { hasText: 'never exported' }).waitFor();
+    await vault.locator('[data-testid="verify-repository-data"]').click();
+    await vault.locator('[data-testid="verify-report"][data-clean="true"]').waitFor();
+    assert.match(await vault.locator('[data-testid="verify-report"]').textContent(), /1 points/);
 
     assert.deepEqual(problems, []);
   });
