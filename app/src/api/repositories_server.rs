@@ -79,10 +79,10 @@ pub async fn create(state: &AppState, form: RepositoryForm) -> Result<Repository
             "encryption",
             "choose how the repository is encrypted",
         )),
-        Some(Encryption::Passphrase) => {
-            if let Some(problem) = passphrase_problem(&form.passphrase) {
-                errors.push(FieldError::new("passphrase", problem));
-            }
+        // The length rule is for new repositories (below): an existing one
+        // made by the CLI may have any passphrase.
+        Some(Encryption::Passphrase) if form.passphrase.is_empty() => {
+            errors.push(FieldError::new("passphrase", "give the passphrase"));
         }
         Some(_) => {}
     }
@@ -96,16 +96,13 @@ pub async fn create(state: &AppState, form: RepositoryForm) -> Result<Repository
     };
     let shown = location.display();
     let probe = location.clone();
-    let found = blocking(move || {
-        if let RepoLocation::Local(dir) = &probe {
-            tidemark_engine::prepare_local_dir(dir)?;
-        }
-        match Repository::open(&probe, None) {
-            Ok(_) => Ok(Found::Plain),
-            Err(EngineError::PassphraseRequired { .. }) => Ok(Found::Encrypted),
-            Err(EngineError::RepositoryNotFound { .. }) => Ok(Found::Nothing),
-            Err(err) => Err(err.into()),
-        }
+    // Only looks: a location is created (by the engine's init) once the
+    // whole form is accepted.
+    let found = blocking(move || match Repository::open(&probe, None) {
+        Ok(_) => Ok(Found::Plain),
+        Err(EngineError::PassphraseRequired { .. }) => Ok(Found::Encrypted),
+        Err(EngineError::RepositoryNotFound { .. }) => Ok(Found::Nothing),
+        Err(err) => Err(err.into()),
     })
     .await?;
     let catalog = &state.catalog;
@@ -145,10 +142,15 @@ pub async fn create(state: &AppState, form: RepositoryForm) -> Result<Repository
             let passphrase = match encryption {
                 Encryption::None => None,
                 Encryption::Generate => Some(generate_passphrase()),
-                Encryption::Passphrase if form.repeat != form.passphrase => {
-                    return Err(invalid("repeat", "the two passphrases differ"));
+                Encryption::Passphrase => {
+                    if let Some(problem) = passphrase_problem(&form.passphrase) {
+                        return Err(invalid("passphrase", problem));
+                    }
+                    if form.repeat != form.passphrase {
+                        return Err(invalid("repeat", "the two passphrases differ"));
+                    }
+                    Some(form.passphrase.clone())
                 }
-                Encryption::Passphrase => Some(form.passphrase.clone()),
             };
             let record = catalog
                 .insert_repository(&name, kind, &shown, passphrase.as_deref())

@@ -59,7 +59,7 @@ pub(super) fn AddRepositoryForm(
                     <label class:hidden=move || encryption.get() != Encryption::Passphrase>
                         "Passphrase"
                         <input type="password" name="form[passphrase]" data-testid="repository-passphrase" autocomplete="new-password" />
-                        <span class="hint">"At least 12 characters. Stored sealed on the server, never shown again."</span>
+                        <span class="hint">"At least 12 characters for a new repository. Stored sealed on the server, never shown again."</span>
                         <FieldError field="passphrase" error />
                     </label>
                     <label class:hidden=move || encryption.get() != Encryption::Passphrase>
