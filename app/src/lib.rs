@@ -19,6 +19,8 @@ pub mod jobs;
 pub mod model;
 pub mod pages;
 #[cfg(feature = "ssr")]
+pub mod repo_access;
+#[cfg(feature = "ssr")]
 pub mod state;
 
 use leptos::prelude::*;

@@ -33,7 +33,7 @@ pub enum EngineError {
     RepositoryNotFound { location: String },
     #[error("a repository already exists at {location}")]
     RepositoryExists { location: String },
-    #[error("repository {location} is encrypted: give its passphrase (TIDEMARK_PASSPHRASE or --passphrase-file)")]
+    #[error("repository {location} is encrypted: give its passphrase (command line: TIDEMARK_PASSPHRASE or --passphrase-file; console: Repositories → Unlock)")]
     PassphraseRequired { location: String },
     #[error("wrong passphrase for repository {location}")]
     WrongPassphrase { location: String },

@@ -18,8 +18,8 @@ use crate::{router, shutdown};
 pub enum ServeError {
     #[error(transparent)]
     Catalog(#[from] CatalogError),
-    #[error("cannot register the default repository in the catalog: {0}")]
-    DefaultRepository(#[source] sqlx::Error),
+    #[error(transparent)]
+    DefaultRepository(#[from] app::repo_access::DefaultRepositoryError),
     #[error("cannot prepare the default repository: {0}")]
     RepositoryDir(#[from] tidemark_engine::EngineError),
     #[error("cannot listen on {addr} (--listen / TIDEMARK_LISTEN): {source}")]
@@ -63,15 +63,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         .map_err(|e| ServeError::Startup(format!("cannot prepare the session store: {e}")))?;
 
     let repository_dir = tidemark_engine::prepare_local_dir(&config.default_repository_dir())?;
-    let dir = repository_dir.clone();
-    // The engine blocks on storage I/O: keep it off the async workers.
-    tokio::task::spawn_blocking(move || ensure_repository(&dir))
-        .await
-        .map_err(|e| ServeError::Startup(format!("default repository check stopped: {e}")))??;
-    let repository = catalog
-        .ensure_default_repository(&repository_dir.display().to_string())
-        .await
-        .map_err(ServeError::DefaultRepository)?;
+    let repository = app::repo_access::ensure_default_repository(&catalog, &repository_dir).await?;
     tracing::info!(name = %repository.name, location = %repository.location, "default repository ready");
 
     match catalog.fail_interrupted_runs().await {
@@ -157,22 +149,6 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     catalog.close().await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// The default repository is a Tidemark repository (unencrypted) from the
-/// first start on; an existing one is opened, never re-initialised.
-fn ensure_repository(dir: &std::path::Path) -> Result<(), ServeError> {
-    use tidemark_engine::{EngineError, RepoLocation, Repository};
-    let location = RepoLocation::Local(dir.to_owned());
-    match Repository::open(&location, None) {
-        Ok(_) | Err(EngineError::PassphraseRequired { .. }) => Ok(()),
-        Err(EngineError::RepositoryNotFound { .. }) => {
-            Repository::init(&location, None)?;
-            tracing::info!(location = %dir.display(), "default repository initialised");
-            Ok(())
-        }
-        Err(err) => Err(err.into()),
-    }
 }
 
 fn leptos_options(config: &ServeConfig) -> LeptosOptions {

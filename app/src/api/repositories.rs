@@ -1,4 +1,6 @@
-//! Repositories: list, register (initialising a new one), usage, verify.
+//! Repositories: list, register (initialising a new one, encrypted unless
+//! an administrator explicitly chooses otherwise), usage, verify, and the
+//! passphrase: unlock, change, export.
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
@@ -6,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
-/// A repository row of the Repositories page.
+/// A repository row of the Repositories page. It never carries the
+/// passphrase, only whether the console holds one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RepositorySummary {
     pub id: i64,
@@ -15,6 +18,10 @@ pub struct RepositorySummary {
     pub location: String,
     pub is_default: bool,
     pub created_at: DateTime<Utc>,
+    /// Encrypted, and the console holds its passphrase.
+    pub encrypted: bool,
+    pub passphrase_exported_at: Option<DateTime<Utc>>,
+    pub passphrase_exported_by: Option<String>,
 }
 
 /// How much a repository holds and saves.
@@ -27,6 +34,7 @@ pub struct Usage {
     pub dedup_ratio: f64,
     pub compression_ratio: f64,
     pub damaged: u64,
+    pub encrypted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,36 +56,87 @@ pub struct VerifySummary {
     pub seconds: f64,
 }
 
-#[cfg(feature = "ssr")]
-impl From<crate::catalog::RepositoryRecord> for RepositorySummary {
-    fn from(r: crate::catalog::RepositoryRecord) -> Self {
-        RepositorySummary {
-            id: r.id,
-            name: r.name,
-            kind: r.kind,
-            location: r.location,
-            is_default: r.is_default,
-            created_at: r.created_at,
+/// How a repository's passphrase is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Encryption {
+    /// Encrypted under a passphrase the server generates (export it later).
+    Generate,
+    /// Encrypted under the passphrase the administrator gives (for an
+    /// existing encrypted repository: its passphrase).
+    Passphrase,
+    /// Not encrypted: anyone who can read the storage can read the backups.
+    None,
+}
+
+impl Encryption {
+    pub const ALL: [Encryption; 3] = [
+        Encryption::Generate,
+        Encryption::Passphrase,
+        Encryption::None,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encryption::Generate => "generate",
+            Encryption::Passphrase => "passphrase",
+            Encryption::None => "none",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.as_str() == text)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Encryption::Generate => "Encrypted, with a generated passphrase",
+            Encryption::Passphrase => "Encrypted, with a passphrase I enter",
+            Encryption::None => "Not encrypted",
         }
     }
 }
 
-#[cfg(feature = "ssr")]
-async fn open_repository(
-    state: &crate::state::AppState,
-    id: i64,
-) -> Result<tidemark_engine::Repository, AppError> {
-    let record = state
-        .catalog
-        .repository(id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("repository {id}")))?;
-    crate::error::blocking(move || {
-        let location = tidemark_engine::RepoLocation::parse(&record.location)?;
-        Ok(tidemark_engine::Repository::open(&location, None)?)
-    })
-    .await
+/// The Add repository form. `Debug` never shows the passphrases.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RepositoryForm {
+    pub name: String,
+    pub location: String,
+    /// One of [`Encryption::as_str`].
+    pub encryption: String,
+    pub passphrase: String,
+    pub repeat: String,
 }
+
+impl std::fmt::Debug for RepositoryForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RepositoryForm")
+            .field("name", &self.name)
+            .field("location", &self.location)
+            .field("encryption", &self.encryption)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An exported passphrase: the one answer that carries it.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedPassphrase {
+    pub repository: String,
+    pub passphrase: String,
+    pub exported_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for ExportedPassphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportedPassphrase")
+            .field("repository", &self.repository)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "ssr")]
+#[path = "repositories_server.rs"]
+pub mod server;
 
 #[server(endpoint = "repositories")]
 pub async fn list_repositories() -> Result<Vec<RepositorySummary>, AppError> {
@@ -86,138 +145,81 @@ pub async fn list_repositories() -> Result<Vec<RepositorySummary>, AppError> {
     Ok(records.into_iter().map(Into::into).collect())
 }
 
-/// Registers a repository at `location` (a local path or an S3 URL),
-/// initialising it when it holds no repository yet.
+/// Registers a repository at a local path or an S3 URL, initialising it
+/// when it holds no repository yet.
 #[server(endpoint = "repositories/create")]
-pub async fn create_repository(
-    name: String,
-    location: String,
-) -> Result<RepositorySummary, AppError> {
-    let guard_state = crate::state::app_state()?;
-    let state = guard_state.clone();
-    let actor = crate::auth::require(&guard_state, crate::model::Role::Admin).await?;
-    let audit_target = name.clone();
-    let work = async move {
-        use tidemark_engine::{EngineError, RepoLocation, Repository};
-        let name = name.trim().to_owned();
-        let mut errors = Vec::new();
-        if name.is_empty() || name.chars().count() > 64 {
-            errors.push(crate::model::FieldError::new(
-                "name",
-                "give a name of 1 to 64 characters",
-            ));
-        }
-        let parsed = RepoLocation::parse(location.trim());
-        match &parsed {
-            Ok(RepoLocation::Local(path)) if !location.trim().starts_with('/') => {
-                errors.push(crate::model::FieldError::new(
-                    "location",
-                    format!("give an absolute path (not {})", path.display()),
-                ));
-            }
-            Err(err) => errors.push(crate::model::FieldError::new("location", err.to_string())),
-            Ok(_) => {}
-        }
-        if !errors.is_empty() {
-            return Err(AppError::Validation(errors));
-        }
-        let location = parsed?;
-        let kind = match location {
-            RepoLocation::Local(_) => "local",
-            RepoLocation::S3 { .. } => "s3",
-        };
-        let shown = location.display();
-        crate::error::blocking(move || {
-            if let RepoLocation::Local(dir) = &location {
-                tidemark_engine::prepare_local_dir(dir)?;
-            }
-            match Repository::open(&location, None) {
-                Ok(_) | Err(EngineError::PassphraseRequired { .. }) => Ok(()),
-                Err(EngineError::RepositoryNotFound { .. }) => Repository::init(&location, None)
-                    .map(drop)
-                    .map_err(Into::into),
-                Err(err) => Err(err.into()),
-            }
-        })
-        .await?;
-        let record = state.catalog.insert_repository(&name, kind, &shown).await?;
-        tracing::info!(name = %record.name, location = %record.location, "repository registered");
-        Ok(record.into())
-    };
-    crate::auth::audited(
-        &guard_state,
-        &actor,
-        "create repository",
-        &audit_target,
-        work,
-    )
-    .await
+pub async fn create_repository(form: RepositoryForm) -> Result<RepositorySummary, AppError> {
+    let state = crate::state::app_state()?;
+    let actor = crate::auth::require(&state, crate::model::Role::Admin).await?;
+    let target = form.name.trim().to_owned();
+    let work = server::create(&state, form);
+    let record = crate::auth::audited(&state, &actor, "create repository", &target, work).await?;
+    Ok(record.into())
 }
 
 #[server(endpoint = "repositories/usage")]
 pub async fn repository_usage(id: i64) -> Result<Usage, AppError> {
     let state = crate::state::allowed(crate::model::Role::Viewer).await?;
-    let repo = open_repository(&state, id).await?;
-    crate::error::blocking(move || {
-        let usage = repo.usage()?;
-        Ok(Usage {
-            points: usage.points,
-            logical_bytes: usage.logical_bytes,
-            stored_bytes: usage.stored_bytes,
-            packs: usage.packs,
-            dedup_ratio: usage.dedup_ratio(),
-            compression_ratio: usage.compression_ratio(),
-            damaged: usage.damaged_manifests + usage.damaged_index_files,
-        })
-    })
-    .await
+    server::usage(&state, id).await
 }
 
 /// Runs the engine's verify over every point; `read_data` re-reads and
 /// re-hashes every chunk.
 #[server(endpoint = "repositories/verify")]
 pub async fn verify_repository(id: i64, read_data: bool) -> Result<VerifySummary, AppError> {
-    let guard_state = crate::state::app_state()?;
-    let state = guard_state.clone();
-    let actor = crate::auth::require(&guard_state, crate::model::Role::Operator).await?;
-    let audit_target = id.to_string();
-    let work = async move {
-        use tidemark_engine::verify::{verify, VerifyOptions};
-        use tidemark_engine::{CancelToken, NoProgress};
-        let repo = open_repository(&state, id).await?;
-        crate::error::blocking(move || {
-            let started = std::time::Instant::now();
-            let options = VerifyOptions {
-                point: None,
-                read_data,
-            };
-            let report = verify(&repo, &options, &NoProgress, &CancelToken::new())?;
-            Ok(VerifySummary {
-                read_data,
-                points: report.points,
-                objects: report.objects,
-                chunks: report.chunks,
-                packs_read: report.packs_read,
-                bytes_read: report.bytes_read,
-                problems: report
-                    .problems
-                    .into_iter()
-                    .map(|p| VerifyProblem {
-                        what: p.what,
-                        detail: p.detail,
-                        affects: p.affects,
-                    })
-                    .collect(),
-                seconds: started.elapsed().as_secs_f64(),
-            })
-        })
-        .await
-    };
+    let state = crate::state::app_state()?;
+    let actor = crate::auth::require(&state, crate::model::Role::Operator).await?;
+    let work = server::verify(&state, id, read_data);
+    crate::auth::audited(&state, &actor, "verify repository", &id.to_string(), work).await
+}
+
+/// Gives the console the passphrase of an encrypted repository it cannot
+/// open (added before the console kept passphrases, or changed elsewhere).
+#[server(endpoint = "repositories/unlock")]
+pub async fn unlock_repository(id: i64, passphrase: String) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    let actor = crate::auth::require(&state, crate::model::Role::Admin).await?;
+    let work = server::unlock(&state, id, &passphrase);
+    crate::auth::audited(&state, &actor, "unlock repository", &id.to_string(), work).await
+}
+
+/// Changes an encrypted repository's passphrase (the engine re-wraps its
+/// key; the data stays as it is).
+#[server(endpoint = "repositories/passphrase")]
+pub async fn change_repository_passphrase(
+    id: i64,
+    encryption: String,
+    passphrase: String,
+    repeat: String,
+) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    let actor = crate::auth::require(&state, crate::model::Role::Admin).await?;
+    let work = server::change_passphrase(&state, id, &encryption, &passphrase, &repeat);
     crate::auth::audited(
-        &guard_state,
+        &state,
         &actor,
-        "verify repository",
-        &audit_target,
+        "change repository passphrase",
+        &id.to_string(),
+        work,
+    )
+    .await
+}
+
+/// The recovery path: an administrator, giving their own password again,
+/// reads the passphrase to keep it outside the console.
+#[server(endpoint = "repositories/export")]
+pub async fn export_repository_passphrase(
+    id: i64,
+    password: String,
+) -> Result<ExportedPassphrase, AppError> {
+    let state = crate::state::app_state()?;
+    let actor = crate::auth::require(&state, crate::model::Role::Admin).await?;
+    let work = server::export(&state, &actor, id, &password);
+    crate::auth::audited(
+        &state,
+        &actor,
+        "export repository passphrase",
+        &id.to_string(),
         work,
     )
     .await

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use tidemark_engine::restore::Outcome;
-use tidemark_engine::{BackupMode, Manifest, RepoLocation, Repository, Selection};
+use tidemark_engine::{BackupMode, Manifest, Selection};
 
 use super::{
     CheckItem, PlannedRow, PointObject, PointRow, RestoreDetail, RestoreObjectState,
@@ -24,13 +24,16 @@ async fn task(state: &AppState, id: i64) -> Result<TaskRecord, AppError> {
     super::super::tasks::server::load_task(state, id).await
 }
 
-async fn repository_of(state: &AppState, task: &TaskRecord) -> Result<String, AppError> {
+async fn repository_of(
+    state: &AppState,
+    task: &TaskRecord,
+) -> Result<crate::repo_access::RepoAccess, AppError> {
     Ok(state
         .catalog
         .repository(task.settings.repository_id)
         .await?
         .ok_or_else(|| AppError::Conflict("the backup task's repository was deleted".into()))?
-        .location)
+        .access())
 }
 
 fn row(record: &RestoreRecord, task_names: &HashMap<i64, String>) -> RestoreRow {
@@ -85,10 +88,10 @@ fn mode_name(mode: BackupMode) -> &'static str {
 
 pub async fn points(state: &AppState, task_id: i64) -> Result<Vec<PointRow>, AppError> {
     let task = task(state, task_id).await?;
-    let location = repository_of(state, &task).await?;
+    let repository = repository_of(state, &task).await?;
     let name = task.settings.name.clone();
     blocking(move || {
-        let repo = Repository::open(&RepoLocation::parse(&location)?, None)?;
+        let repo = repository.open_for_request()?;
         let (manifests, _unreadable) = repo.points()?;
         let by_id: HashMap<&str, &Manifest> =
             manifests.iter().map(|m| (m.id.as_str(), m)).collect();
@@ -125,10 +128,10 @@ pub async fn objects(
     point_id: String,
 ) -> Result<Vec<PointObject>, AppError> {
     let task = task(state, task_id).await?;
-    let location = repository_of(state, &task).await?;
+    let repository = repository_of(state, &task).await?;
     let name = task.settings.name.clone();
     blocking(move || {
-        let repo = Repository::open(&RepoLocation::parse(&location)?, None)?;
+        let repo = repository.open_for_request()?;
         let manifest = repo.point(&point_id)?;
         if manifest.task != name {
             return Err(AppError::NotFound(format!(
@@ -354,10 +357,7 @@ pub async fn check(
     let mut checks = console_checks(&target, confined);
     let (settings, resolved) = (settings.clone(), target.clone());
     let planned = blocking(move || {
-        Ok(
-            plan(&settings, &resolved.repository_location, &resolved.url, &[])
-                .map(|(_, _, plan)| plan),
-        )
+        Ok(plan(&settings, &resolved.repository, &resolved.url, &[]).map(|(_, _, plan)| plan))
     })
     .await?;
     let mut preview = RestorePreview {

@@ -169,7 +169,7 @@ pub async fn get_run(id: i64) -> Result<RunDetail, AppError> {
     };
     let (objects, objects_error) = match (run.state.as_str(), &run.point, repository) {
         ("succeeded", Some(point), Some(repo)) => {
-            match point_objects(repo.location, point.clone()).await {
+            match point_objects(repo.access(), point.clone()).await {
                 Ok(objects) => (objects, None),
                 Err(err) => (Vec::new(), Some(err.to_string())),
             }
@@ -186,10 +186,12 @@ pub async fn get_run(id: i64) -> Result<RunDetail, AppError> {
 }
 
 #[cfg(feature = "ssr")]
-async fn point_objects(location: String, point: String) -> Result<Vec<SourceObject>, AppError> {
-    use tidemark_engine::{RepoLocation, Repository};
+async fn point_objects(
+    repository: crate::repo_access::RepoAccess,
+    point: String,
+) -> Result<Vec<SourceObject>, AppError> {
     crate::error::blocking(move || {
-        let repo = Repository::open(&RepoLocation::parse(&location)?, None)?;
+        let repo = repository.open_for_request()?;
         let manifest = repo.point(&point)?;
         Ok(manifest
             .objects

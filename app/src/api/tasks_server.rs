@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use tidemark_engine::prune::{plan_prune, run_prune, PruneOptions};
-use tidemark_engine::{CancelToken, NoProgress, RepoLocation, Repository};
+use tidemark_engine::{CancelToken, NoProgress};
 
 use super::{Check, DeleteReport, TaskRow};
 use crate::catalog::TaskRecord;
@@ -268,12 +268,13 @@ pub async fn verify(
         None => Err("no repository is chosen".to_owned()),
         Some(repo) => {
             blocking(move || {
-                let opened = RepoLocation::parse(&repo.location)
-                    .and_then(|location| Repository::open(&location, None))
-                    .and_then(|r| r.check_writable().map(|()| r));
+                let opened = repo
+                    .access()
+                    .open_for_request()
+                    .and_then(|r| r.check_writable().map(|()| r).map_err(Into::into));
                 Ok(opened
                     .map(|r| format!("{} is reachable and writable", r.location()))
-                    .map_err(|e| e.to_string()))
+                    .map_err(|e| e.field("passphrase").unwrap_or_else(|| e.to_string())))
             })
             .await?
         }
@@ -309,7 +310,7 @@ pub async fn delete(
             })?;
         let name = task.settings.name.clone();
         report = blocking(move || {
-            let repo = Repository::open(&RepoLocation::parse(&repository.location)?, None)?;
+            let repo = repository.access().open_for_request()?;
             let plan = plan_prune(&repo, &PruneOptions::forget_task(name))?;
             let stats = run_prune(&repo, &plan, &NoProgress, &CancelToken::new())?;
             Ok(DeleteReport {

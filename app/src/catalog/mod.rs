@@ -127,6 +127,29 @@ impl Catalog {
         self.secrets.as_deref()
     }
 
+    /// A secret (source password, repository passphrase) as stored: sealed
+    /// when the catalog has a key.
+    pub(crate) fn seal_secret(&self, secret: Option<&str>) -> Option<String> {
+        secret.map(|plain| match self.secrets() {
+            Some(secrets) => secrets.seal(plain),
+            None => plain.to_owned(),
+        })
+    }
+
+    /// A stored secret opened for use (see [`Catalog::seal_secret`]).
+    pub(crate) fn open_secret(
+        &self,
+        stored: Option<String>,
+    ) -> Result<Option<String>, sqlx::Error> {
+        match (self.secrets(), stored) {
+            (Some(secrets), Some(stored)) => secrets
+                .open(&stored)
+                .map(Some)
+                .map_err(|e| sqlx::Error::Decode(Box::new(e))),
+            (_, stored) => Ok(stored),
+        }
+    }
+
     /// The database kind behind the catalog, for display.
     pub fn backend(&self) -> &'static str {
         self.backend
@@ -169,11 +192,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let catalog = Catalog::open(&url_in(&dir)).await.unwrap();
         catalog.ping().await.unwrap();
-        assert_eq!(catalog.schema_version().await.unwrap(), 6);
+        assert_eq!(catalog.schema_version().await.unwrap(), 7);
         catalog.close().await;
         // Reopening applies nothing new and keeps the version.
         let again = Catalog::open(&url_in(&dir)).await.unwrap();
-        assert_eq!(again.schema_version().await.unwrap(), 6);
+        assert_eq!(again.schema_version().await.unwrap(), 7);
     }
 
     #[tokio::test]

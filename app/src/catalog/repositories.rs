@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 
 use super::Catalog;
 
-/// A repository as the catalog stores it.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+/// A repository as the catalog stores it, its passphrases opened.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RepositoryRecord {
     pub id: i64,
     pub name: String,
@@ -13,6 +13,37 @@ pub struct RepositoryRecord {
     pub location: String,
     pub is_default: bool,
     pub created_at: DateTime<Utc>,
+    /// An encrypted repository's passphrase; never logged or sent, except
+    /// by an administrator's export.
+    pub passphrase: Option<String>,
+    /// The passphrase before a change that has not finished (see migration 0007).
+    pub passphrase_previous: Option<String>,
+    pub passphrase_exported_at: Option<DateTime<Utc>>,
+    pub passphrase_exported_by: Option<String>,
+}
+
+impl std::fmt::Debug for RepositoryRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RepositoryRecord")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("location", &self.location)
+            .field("is_default", &self.is_default)
+            .field("passphrase", &self.passphrase.as_ref().map(|_| "***"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl RepositoryRecord {
+    /// What the engine needs to open this repository.
+    pub fn access(&self) -> crate::repo_access::RepoAccess {
+        crate::repo_access::RepoAccess::new(
+            &self.location,
+            self.passphrase.clone(),
+            self.passphrase_previous.clone(),
+        )
+    }
 }
 
 /// The default repository's name, created at first start.
@@ -46,41 +77,142 @@ impl Catalog {
             }
         };
         tx.commit().await?;
+        self.opened_repository(record)
+    }
+
+    /// The record with its passphrases opened for use by the engine.
+    fn opened_repository(
+        &self,
+        mut record: RepositoryRecord,
+    ) -> Result<RepositoryRecord, sqlx::Error> {
+        record.passphrase = self.open_secret(record.passphrase.take())?;
+        record.passphrase_previous = self.open_secret(record.passphrase_previous.take())?;
         Ok(record)
     }
 
     /// All repositories, the default first, then by name.
     pub async fn list_repositories(&self) -> Result<Vec<RepositoryRecord>, sqlx::Error> {
-        sqlx::query_as("SELECT * FROM repositories ORDER BY is_default DESC, name")
-            .fetch_all(self.pool())
-            .await
+        let rows: Vec<RepositoryRecord> =
+            sqlx::query_as("SELECT * FROM repositories ORDER BY is_default DESC, name")
+                .fetch_all(self.pool())
+                .await?;
+        rows.into_iter()
+            .map(|r| self.opened_repository(r))
+            .collect()
     }
 
     pub async fn repository(&self, id: i64) -> Result<Option<RepositoryRecord>, sqlx::Error> {
-        sqlx::query_as("SELECT * FROM repositories WHERE id = ?")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await
+        let row: Option<RepositoryRecord> =
+            sqlx::query_as("SELECT * FROM repositories WHERE id = ?")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+        row.map(|r| self.opened_repository(r)).transpose()
     }
 
-    /// Registers a repository that the engine has already initialised.
+    /// Registers a repository that the engine has already initialised (or,
+    /// with a passphrase, is about to: see the repository server functions).
     pub async fn insert_repository(
         &self,
         name: &str,
         kind: &str,
         location: &str,
+        passphrase: Option<&str>,
     ) -> Result<RepositoryRecord, super::CatalogWriteError> {
-        sqlx::query_as(
-            "INSERT INTO repositories (name, kind, location, is_default, created_at) \
-             VALUES (?, ?, ?, FALSE, ?) RETURNING *",
+        let record = sqlx::query_as(
+            "INSERT INTO repositories (name, kind, location, is_default, created_at, passphrase) \
+             VALUES (?, ?, ?, FALSE, ?, ?) RETURNING *",
         )
         .bind(name)
         .bind(kind)
         .bind(location)
         .bind(Utc::now())
+        .bind(self.seal_secret(passphrase))
         .fetch_one(self.pool())
         .await
-        .map_err(|e| super::CatalogWriteError::classify(e, "name"))
+        .map_err(|e| super::CatalogWriteError::classify(e, "name"))?;
+        Ok(self.opened_repository(record)?)
+    }
+
+    /// Forgets a repository record (the files stay); used when the engine
+    /// could not initialise the repository just registered.
+    pub async fn remove_repository(&self, id: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM repositories WHERE id = ?")
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map(drop)
+    }
+
+    /// Stores the passphrase that opens the repository now (unlocking one
+    /// added without it, or a first start's generated one).
+    pub async fn set_repository_passphrase(
+        &self,
+        id: i64,
+        passphrase: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE repositories SET passphrase = ?, passphrase_previous = NULL, \
+             passphrase_exported_at = NULL, passphrase_exported_by = NULL WHERE id = ?",
+        )
+        .bind(self.seal_secret(Some(passphrase)))
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// First step of a change: `new` becomes the passphrase, the current
+    /// one is kept as the previous until [`Catalog::finish_passphrase_change`].
+    pub async fn begin_passphrase_change(&self, id: i64, new: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE repositories SET passphrase_previous = passphrase, passphrase = ? \
+             WHERE id = ? AND passphrase IS NOT NULL",
+        )
+        .bind(self.seal_secret(Some(new)))
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The engine has re-wrapped the key: the previous passphrase and the
+    /// record of its export are gone.
+    pub async fn finish_passphrase_change(&self, id: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE repositories SET passphrase_previous = NULL, \
+             passphrase_exported_at = NULL, passphrase_exported_by = NULL WHERE id = ?",
+        )
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map(drop)
+    }
+
+    /// The engine refused the change: the previous passphrase is the one again.
+    pub async fn abort_passphrase_change(&self, id: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE repositories SET passphrase = passphrase_previous, passphrase_previous = NULL \
+             WHERE id = ? AND passphrase_previous IS NOT NULL",
+        )
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map(drop)
+    }
+
+    /// Records that `by` exported the passphrase now.
+    pub async fn mark_passphrase_exported(&self, id: i64, by: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE repositories SET passphrase_exported_at = ?, passphrase_exported_by = ? \
+             WHERE id = ?",
+        )
+        .bind(Utc::now())
+        .bind(by)
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map(drop)
     }
 
     pub async fn count_repositories(&self) -> Result<i64, sqlx::Error> {

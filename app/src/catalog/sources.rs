@@ -56,23 +56,9 @@ pub struct NewSource<'a> {
 }
 
 impl Catalog {
-    /// The password as stored: sealed when the catalog has a key.
-    fn seal(&self, secret: Option<&str>) -> Option<String> {
-        secret.map(|plain| match self.secrets() {
-            Some(secrets) => secrets.seal(plain),
-            None => plain.to_owned(),
-        })
-    }
-
     /// The record with its password opened for use by the engine.
     fn opened(&self, mut record: SourceRecord) -> Result<SourceRecord, sqlx::Error> {
-        if let (Some(secrets), Some(stored)) = (self.secrets(), record.secret.as_deref()) {
-            record.secret = Some(
-                secrets
-                    .open(stored)
-                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-            );
-        }
+        record.secret = self.open_secret(record.secret.take())?;
         Ok(record)
     }
 
@@ -135,7 +121,7 @@ impl Catalog {
         .bind(new.location)
         .bind(new.description)
         .bind(new.is_demo)
-        .bind(self.seal(new.secret))
+        .bind(self.seal_secret(new.secret))
         .bind(now)
         .bind(now)
         .fetch_one(self.pool())
@@ -157,7 +143,7 @@ impl Catalog {
         .bind(new.kind.as_str())
         .bind(new.location)
         .bind(new.description)
-        .bind(self.seal(new.secret))
+        .bind(self.seal_secret(new.secret))
         .bind(Utc::now())
         .bind(id)
         .fetch_optional(self.pool())

@@ -4,8 +4,8 @@
 use tidemark_engine::backup::{plan_backup, run_backup, BackupOptions, BackupStats};
 use tidemark_engine::prune::{plan_prune, run_prune, PruneOptions};
 use tidemark_engine::{
-    open_source, BackupMode, CancelToken, Compression, EngineError, RepoLocation, Repository,
-    Selection, SourceUrl,
+    open_source, BackupMode, CancelToken, Compression, EngineError, Repository, Selection,
+    SourceUrl,
 };
 
 use super::tracker::Tracker;
@@ -16,7 +16,8 @@ use crate::model::TaskSettings;
 pub struct RunSpec {
     pub settings: TaskSettings,
     pub source_url: String,
-    pub repository_location: String,
+    /// The repository and what opens it (passphrases never in `Debug`).
+    pub repository: crate::repo_access::RepoAccess,
     /// Read everything (the task's policy asks for a full point).
     pub full: bool,
 }
@@ -45,8 +46,7 @@ pub fn execute(
 ) -> Result<BackupStats, EngineError> {
     let settings = &spec.settings;
     tidemark_engine::Progress::set_title(tracker, "planning");
-    let location = RepoLocation::parse(&spec.repository_location)?;
-    let repo = Repository::open(&location, None)?;
+    let repo = spec.repository.open()?;
     let selection = Selection {
         include: settings.content.include_patterns(),
         exclude: Vec::new(),

@@ -178,7 +178,7 @@ impl Jobs {
         let spec = RunSpec {
             settings: task.settings,
             source_url,
-            repository_location: repository.location,
+            repository: repository.access(),
             full,
         };
         let tracker = Arc::new(Tracker::new(run.id, task_id, name));
@@ -314,7 +314,7 @@ impl Jobs {
                 handle,
             };
             let jobs = self.clone();
-            let gate = self.repository_gate(&spec.repository_location);
+            let gate = self.repository_gate(spec.repository.location());
             tokio::spawn(async move {
                 // Held until the backup and its retention are done.
                 let _turn = jobs

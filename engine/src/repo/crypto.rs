@@ -64,6 +64,8 @@ impl KdfParams {
 pub struct MasterKey {
     cipher: XChaCha20Poly1305,
     pub(crate) id_key: [u8; 32],
+    /// Both keys as generated, kept to wrap them under a new passphrase.
+    raw: [u8; 64],
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -79,16 +81,23 @@ impl MasterKey {
         MasterKey {
             cipher: XChaCha20Poly1305::new(bytes[..32].into()),
             id_key,
+            raw: *bytes,
         }
+    }
+
+    /// This key wrapped under `passphrase` (hex), as `generate` returns it.
+    pub fn wrap(&self, kdf: &KdfParams, passphrase: &str) -> Result<String> {
+        let kek = XChaCha20Poly1305::new((&kdf.derive(passphrase)?).into());
+        Ok(hex::encode(seal_with(&kek, &self.raw)?))
     }
 
     /// Creates a new master key and returns it with its wrapped form.
     pub fn generate(kdf: &KdfParams, passphrase: &str) -> Result<(Self, String)> {
         let mut raw = [0u8; 64];
         rand::thread_rng().fill_bytes(&mut raw);
-        let kek = XChaCha20Poly1305::new((&kdf.derive(passphrase)?).into());
-        let wrapped = seal_with(&kek, &raw)?;
-        Ok((Self::from_bytes(&raw), hex::encode(wrapped)))
+        let key = Self::from_bytes(&raw);
+        let wrapped = key.wrap(kdf, passphrase)?;
+        Ok((key, wrapped))
     }
 
     /// Unwraps the master key; `None` means the passphrase is wrong.

@@ -139,6 +139,38 @@ impl Repository {
         })
     }
 
+    /// Wraps the master key under `new` (fresh salt) and rewrites
+    /// `config.json` in one atomic write. The master key itself stays, so
+    /// packs, manifests and chunk ids are untouched and other open handles
+    /// keep working; only opening needs the new passphrase from now on.
+    pub fn change_passphrase(&mut self, new: &str) -> Result<()> {
+        if new.is_empty() {
+            return Err(EngineError::invalid("passphrase", "must not be empty"));
+        }
+        let (Some(key), Some(encryption)) = (&self.key, &self.config.encryption) else {
+            return Err(EngineError::invalid(
+                "passphrase",
+                format!(
+                    "repository {} is not encrypted, so it has no passphrase to change",
+                    self.location()
+                ),
+            ));
+        };
+        let kdf = KdfParams::generate();
+        let wrapped_key = key.wrap(&kdf, new)?;
+        let mut config = self.config.clone();
+        config.encryption = Some(EncryptionConfig {
+            cipher: encryption.cipher.clone(),
+            kdf,
+            wrapped_key,
+        });
+        let json = serde_json::to_vec_pretty(&config)
+            .map_err(|e| EngineError::invalid("config", e.to_string()))?;
+        self.backend.write(CONFIG_FILE, json)?;
+        self.config = config;
+        Ok(())
+    }
+
     pub fn config(&self) -> &RepoConfig {
         &self.config
     }
@@ -272,6 +304,75 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("missing"), "{err}");
+    }
+
+    #[test]
+    fn a_changed_passphrase_opens_the_same_data_and_the_old_one_no_longer_does() {
+        use crate::{backup, restore, CancelToken, FileTreeSource, FileTreeTarget, NoProgress};
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        std::fs::write(data.join("readings.csv"), "ts,value\n1,2\n").unwrap();
+        let location = RepoLocation::Local(dir.path().join("repo"));
+        let mut repo = Repository::init(&location, Some("old secret")).unwrap();
+        let source = FileTreeSource::new(data.clone(), &[], &[]).unwrap();
+        let options = backup::BackupOptions::default();
+        let plan = backup::plan_backup(&repo, &source, &options).unwrap();
+        let stats = backup::run_backup(
+            &repo,
+            &source,
+            plan,
+            &options,
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap();
+        let before = std::fs::read_to_string(dir.path().join("repo/config.json")).unwrap();
+
+        assert!(matches!(
+            repo.change_passphrase(""),
+            Err(EngineError::InvalidInput { .. })
+        ));
+        repo.change_passphrase("new secret").unwrap();
+        let after = std::fs::read_to_string(dir.path().join("repo/config.json")).unwrap();
+        assert_ne!(before, after, "the key is wrapped anew");
+        assert!(!after.contains("new secret") && !after.contains("old secret"));
+        // The handle that changed it keeps working.
+        assert!(repo.point(&stats.point).is_ok());
+
+        assert!(matches!(
+            Repository::open(&location, Some("old secret")),
+            Err(EngineError::WrongPassphrase { .. })
+        ));
+        let reopened = Repository::open(&location, Some("new secret")).unwrap();
+        assert_eq!(reopened.config().id, repo.config().id);
+        let point = reopened.point(&stats.point).unwrap();
+        let mut target = FileTreeTarget::new(dir.path().join("restored"));
+        let plan =
+            restore::plan_restore(&point, &target, &restore::RestoreOptions::default()).unwrap();
+        let done = restore::run_restore(
+            &reopened,
+            &plan,
+            &mut target,
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap();
+        assert!(done.failed.is_empty());
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("restored/readings.csv")).unwrap(),
+            "ts,value\n1,2\n"
+        );
+    }
+
+    #[test]
+    fn a_plain_repository_has_no_passphrase_to_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = RepoLocation::Local(dir.path().to_owned());
+        let mut repo = Repository::init(&location, None).unwrap();
+        let err = repo.change_passphrase("anything").unwrap_err();
+        assert!(err.to_string().contains("not encrypted"), "{err}");
+        assert!(Repository::open(&location, None).is_ok());
     }
 
     #[test]

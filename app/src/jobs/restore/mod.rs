@@ -52,7 +52,7 @@ pub enum RestoreStartError {
 pub struct ResolvedTarget {
     pub url: String,
     pub display: String,
-    pub repository_location: String,
+    pub repository: crate::repo_access::RepoAccess,
     /// The backup's source kind.
     pub kind: SourceKind,
     /// The target is the backup task's own data source.
@@ -120,7 +120,7 @@ pub async fn resolve(
     Ok(ResolvedTarget {
         url,
         display,
-        repository_location: repository.location,
+        repository: repository.access(),
         kind,
         is_original,
     })
@@ -246,7 +246,7 @@ impl RestoreJobs {
             restore_id: id,
             attempt,
             settings: record.settings,
-            repository_location: target.repository_location,
+            repository: target.repository,
             target_url: target.url,
             done,
         };

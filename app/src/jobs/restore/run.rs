@@ -7,8 +7,8 @@ use tidemark_engine::restore::{
     VerifyMode,
 };
 use tidemark_engine::{
-    open_target, CancelToken, DuplicatePolicy, EngineError, RepoLocation, Repository, Selection,
-    SourceUrl, Target, TimeRange,
+    open_target, CancelToken, DuplicatePolicy, EngineError, Repository, Selection, SourceUrl,
+    Target, TimeRange,
 };
 
 use super::tracker::RestoreTracker;
@@ -20,7 +20,7 @@ pub struct RestoreSpec {
     pub restore_id: i64,
     pub attempt: i64,
     pub settings: RestoreSettings,
-    pub repository_location: String,
+    pub repository: crate::repo_access::RepoAccess,
     /// With credentials; never shown.
     pub target_url: String,
     /// Objects an earlier attempt restored into a target that keeps each
@@ -86,11 +86,11 @@ pub fn options(settings: &RestoreSettings, done: &[String]) -> Result<RestoreOpt
 /// Opens the repository, the point and the target, and plans.
 pub fn plan(
     settings: &RestoreSettings,
-    repository_location: &str,
+    repository: &crate::repo_access::RepoAccess,
     target_url: &str,
     done: &[String],
 ) -> Result<(Repository, Box<dyn Target>, RestorePlan), EngineError> {
-    let repo = Repository::open(&RepoLocation::parse(repository_location)?, None)?;
+    let repo = repository.open()?;
     let manifest = repo.point(&settings.point_id)?;
     let target = open_target(&SourceUrl::parse(target_url)?)?;
     let mut options = options(settings, done)?;
@@ -117,7 +117,7 @@ pub fn execute(
     cancel.check()?;
     let (repo, mut target, plan) = plan(
         &spec.settings,
-        &spec.repository_location,
+        &spec.repository,
         &spec.target_url,
         &spec.done,
     )?;

@@ -1,22 +1,31 @@
-//! Repositories: where backups go, how much they hold, and Verify.
+//! Repositories: where backups go, how much they hold, Verify, and the
+//! passphrase of encrypted ones.
 
+mod create;
+mod passphrase;
 mod verify;
 
 use leptos::prelude::*;
 
 use crate::api::repositories::{
-    list_repositories, repository_usage, CreateRepository, RepositorySummary,
+    list_repositories, repository_usage, CreateRepository, RepositorySummary, Usage,
 };
-use crate::components::{EmptyState, ErrorAlert, FieldError, Notice};
-use crate::model::human_bytes;
+use crate::components::{EmptyState, ErrorAlert, MeContext};
+use crate::error::AppError;
+use crate::model::{human_bytes, Role};
+use create::AddRepositoryForm;
+use passphrase::{PassphraseActions, UnlockAction};
 use verify::VerifyPanel;
 
 #[component]
 pub fn RepositoriesPage() -> impl IntoView {
     let create = ServerAction::<CreateRepository>::new();
     let adding = RwSignal::new(false);
-    let repositories = Resource::new(move || create.version().get(), |_| list_repositories());
-    let error = Signal::derive(move || create.value().get().and_then(Result::err));
+    let changed = RwSignal::new(0u32);
+    let repositories = Resource::new(
+        move || (create.version().get(), changed.get()),
+        |_| list_repositories(),
+    );
     Effect::new(move |_| {
         if let Some(Ok(_)) = create.value().get() {
             adding.set(false);
@@ -30,29 +39,7 @@ pub fn RepositoriesPage() -> impl IntoView {
                     "Add repository"
                 </button>
             </header>
-            <div class="panel" class:hidden=move || !adding.get() data-testid="repository-form">
-                <h2>"Add repository"</h2>
-                <ActionForm action=create>
-                    <div class="form-grid">
-                        <label>
-                            "Name"
-                            <input name="name" data-testid="repository-name-input" maxlength="64" />
-                            <FieldError field="name" error />
-                        </label>
-                        <label class="form-wide">
-                            "Location"
-                            <input name="location" data-testid="repository-location-input" placeholder="/srv/backups/repo or s3://bucket/prefix?endpoint=http://127.0.0.1:9000" />
-                            <span class="hint">"A new location is initialised as an unencrypted repository; S3 credentials come from the server's AWS environment variables."</span>
-                            <FieldError field="location" error />
-                        </label>
-                    </div>
-                    <Notice error />
-                    <div class="form-actions">
-                        <button type="submit" class="button button--primary" data-testid="save-repository">"Add"</button>
-                        <button type="button" class="button" on:click=move |_| adding.set(false)>"Cancel"</button>
-                    </div>
-                </ActionForm>
-            </div>
+            <AddRepositoryForm create adding />
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || {
                     repositories
@@ -66,7 +53,7 @@ pub fn RepositoriesPage() -> impl IntoView {
                                 }
                                     .into_any()
                             }
-                            Ok(rows) => view! { <RepositoryTable rows /> }.into_any(),
+                            Ok(rows) => view! { <RepositoryTable rows changed /> }.into_any(),
                             Err(error) => view! { <ErrorAlert error /> }.into_any(),
                         })
                 }}
@@ -76,7 +63,7 @@ pub fn RepositoriesPage() -> impl IntoView {
 }
 
 #[component]
-fn RepositoryTable(rows: Vec<RepositorySummary>) -> impl IntoView {
+fn RepositoryTable(rows: Vec<RepositorySummary>, changed: RwSignal<u32>) -> impl IntoView {
     view! {
         <table class="table" data-testid="repository-table">
             <thead>
@@ -84,6 +71,7 @@ fn RepositoryTable(rows: Vec<RepositorySummary>) -> impl IntoView {
                     <th>"Name"</th>
                     <th>"Kind"</th>
                     <th>"Location"</th>
+                    <th>"Encryption"</th>
                     <th>"Usage"</th>
                     <th>"Created"</th>
                     <th>"Verify"</th>
@@ -94,15 +82,29 @@ fn RepositoryTable(rows: Vec<RepositorySummary>) -> impl IntoView {
                     .into_iter()
                     .map(|repo| {
                         let id = repo.id;
+                        let usage = Resource::new(move || id, repository_usage);
+                        let encryption = if repo.encrypted { "encrypted" } else { "plain" };
+                        let for_actions = repo.clone();
                         view! {
-                            <tr data-testid="repository-row" data-name=repo.name.clone()>
+                            <tr data-testid="repository-row" data-name=repo.name.clone() data-encryption=encryption>
                                 <td data-testid="repository-name">
                                     {repo.name.clone()}
                                     {repo.is_default.then(|| view! { <span class="badge">"default"</span> })}
                                 </td>
                                 <td>{repo.kind.clone()}</td>
                                 <td><code data-testid="repository-location">{repo.location.clone()}</code></td>
-                                <td><UsageCell id /></td>
+                                <td data-testid="repository-encryption-state">
+                                    {if repo.encrypted {
+                                        view! { <span class="badge">"encrypted"</span> }.into_any()
+                                    } else {
+                                        view! { <span class="badge badge--warn" title="Anyone who can read the storage can read these backups">"not encrypted"</span> }.into_any()
+                                    }}
+                                    {move || MeContext::allows(Role::Admin).then(|| {
+                                        let repo = for_actions.clone();
+                                        view! { <PassphraseActions repo changed /> }
+                                    })}
+                                </td>
+                                <td><UsageView id usage unlock=changed /></td>
                                 <td>{repo.created_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
                                 <td><VerifyPanel id /></td>
                             </tr>
@@ -114,19 +116,41 @@ fn RepositoryTable(rows: Vec<RepositorySummary>) -> impl IntoView {
     }
 }
 
+/// A repository's usage, loaded on its own (the dashboard shows it too).
 #[component]
 pub(crate) fn UsageCell(id: i64) -> impl IntoView {
     let usage = Resource::new(move || id, repository_usage);
+    view! { <UsageView id usage /> }
+}
+
+/// The usage, read only inside its own Suspense: a resource the page's
+/// Transition waited on would be created anew by each of its renders.
+/// With `unlock`, an encrypted repository the console cannot open offers
+/// Unlock to administrators (and bumps `unlock` when done).
+#[component]
+fn UsageView(
+    id: i64,
+    usage: Resource<Result<Usage, AppError>>,
+    #[prop(optional)] unlock: Option<RwSignal<u32>>,
+) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <span class="muted">"…"</span> }>
             {move || usage.get().map(|result| match result {
                 Ok(u) => view! {
-                    <span data-testid="repository-usage" data-points=u.points>
+                    <span data-testid="repository-usage" data-points=u.points data-encrypted=u.encrypted.to_string()>
                         {format!("{} points · {} stored · dedup {:.1}× · compression {:.1}×", u.points, human_bytes(u.stored_bytes), u.dedup_ratio, u.compression_ratio)}
                         {(u.damaged > 0).then(|| view! { <span class="error-text">{format!(" · {} damaged files", u.damaged)}</span> })}
                     </span>
                 }.into_any(),
-                Err(error) => view! { <span class="error-text" data-testid="repository-usage-error">{error.to_string()}</span> }.into_any(),
+                Err(error) => {
+                    let locked = error.field("passphrase");
+                    let offer = locked.is_some() && MeContext::allows(Role::Admin);
+                    let text = locked.unwrap_or_else(|| error.to_string());
+                    view! {
+                        <span class="error-text" data-testid="repository-usage-error">{text}</span>
+                        {unlock.filter(|_| offer).map(|changed| view! { <UnlockAction id changed /> })}
+                    }.into_any()
+                }
             })}
         </Suspense>
     }
