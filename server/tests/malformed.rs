@@ -67,6 +67,8 @@ const RESTORE_FORM: &[&str] = &[
     "timeout_min",
 ];
 
+const REPOSITORY_FORM: &[&str] = &["name", "location", "encryption", "passphrase", "repeat"];
+
 /// An argument: its name, what it is, and a harmless value.
 type Param = (&'static str, Arg, &'static str);
 
@@ -108,12 +110,29 @@ const SIGNATURES: &[(&str, &[Param])] = &[
     ("repositories", &[]),
     (
         "repositories/create",
-        &[("name", Text, ""), ("location", Text, "")],
+        &[("form", Form(REPOSITORY_FORM), "")],
     ),
     ("repositories/usage", &[("id", Id, "999")]),
     (
         "repositories/verify",
         &[("id", Id, "999"), ("read_data", Flag, "false")],
+    ),
+    (
+        "repositories/unlock",
+        &[("id", Id, "999"), ("passphrase", Text, "x")],
+    ),
+    (
+        "repositories/passphrase",
+        &[
+            ("id", Id, "999"),
+            ("encryption", Text, "generate"),
+            ("passphrase", Text, ""),
+            ("repeat", Text, ""),
+        ],
+    ),
+    (
+        "repositories/export",
+        &[("id", Id, "999"), ("password", Text, "wrong-password")],
     ),
     (
         "runs",
