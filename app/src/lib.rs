@@ -22,7 +22,7 @@ pub mod pages;
 pub mod state;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
@@ -48,6 +48,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <AutoReload options=options.clone() />
+                // Here rather than in App: only the server knows the hashed name.
+                <HashedStylesheet id="tidemark" options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -79,7 +81,6 @@ pub fn App() -> impl IntoView {
     RestoreFeed::provide();
     MeContext::provide();
     view! {
-        <Stylesheet id="tidemark" href="/pkg/tidemark.css" />
         <Title text="Tidemark" />
         <Router>
             <ConsoleLayout>

@@ -1,6 +1,7 @@
 //! The `tidemark` binary's library: command line, configuration, logging,
 //! and the console server. `main.rs` only dispatches.
 
+mod assets;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -11,6 +11,7 @@ use tower_http::trace::TraceLayer;
 use app::state::AppState;
 use app::{shell, App};
 
+use crate::assets;
 use crate::health::healthz;
 
 pub fn build(
@@ -19,6 +20,7 @@ pub fn build(
 ) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    let site_root = std::path::PathBuf::from(options.site_root.as_ref());
     Router::new()
         .route("/healthz", get(healthz))
         .route(app::jobs::events::PATH, get(app::jobs::events::job_events))
@@ -27,12 +29,16 @@ pub fn build(
             get(app::jobs::events::restore_events),
         )
         .leptos_routes(&state, routes, move || shell(options.clone()))
+        // The bundle; other static files (favicon) and the 404 page below.
+        .nest_service("/pkg", assets::pkg_service(&site_root))
         .fallback(file_and_error_handler::<AppState, _>(shell))
         // Every request: CSRF, sign-in for pages, security headers.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             app::auth::guard::guard,
         ))
+        // Outside the guard, so its redirects and refusals are not cached either.
+        .layer(axum::middleware::from_fn(assets::cache_headers))
         .layer(sessions)
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
