@@ -12,6 +12,8 @@ APT_PACKAGES=(
   influxdb influxdb-client
   # sqlite3 .dump is the independent check of SQLite round trips.
   sqlite3
+  # The build precompresses the browser bundle: .br, and .gz (smaller with zopfli).
+  brotli zopfli
   # chattr makes a restore target read-only even for root in the failure tests.
   e2fsprogs
   ca-certificates

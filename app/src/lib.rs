@@ -24,7 +24,7 @@ pub mod repo_access;
 pub mod state;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
@@ -50,6 +50,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <AutoReload options=options.clone() />
+                // Here rather than in App: only the server knows the hashed name.
+                <HashedStylesheet id="tidemark" options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -78,7 +80,6 @@ fn page_security_policy() {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="tidemark" href="/pkg/tidemark.css" />
         <Title text="Tidemark" />
         <Router>
             <ConsoleLayout>

@@ -2,6 +2,7 @@
 //! and the console server. `main.rs` only dispatches.
 
 mod api_status;
+mod assets;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -13,6 +13,7 @@ use app::state::AppState;
 use app::{shell, App};
 
 use crate::api_status::{status_from_error, ServerFnPaths, BODY_LIMIT};
+use crate::assets;
 use crate::health::healthz;
 
 pub fn build(
@@ -21,6 +22,7 @@ pub fn build(
 ) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    let site_root = std::path::PathBuf::from(options.site_root.as_ref());
     Router::new()
         .route("/healthz", get(healthz))
         .route(app::jobs::events::PATH, get(app::jobs::events::job_events))
@@ -29,6 +31,8 @@ pub fn build(
             get(app::jobs::events::restore_events),
         )
         .leptos_routes(&state, routes, move || shell(options.clone()))
+        // The bundle; other static files (favicon) and the 404 page below.
+        .nest_service("/pkg", assets::pkg_service(&site_root))
         .fallback(file_and_error_handler::<AppState, _>(shell))
         // Server functions: the status their error means, not always 500.
         .layer(axum::middleware::from_fn_with_state(
@@ -41,6 +45,8 @@ pub fn build(
             state.clone(),
             app::auth::guard::guard,
         ))
+        // Outside the guard, so its redirects and refusals are not cached either.
+        .layer(axum::middleware::from_fn(assets::cache_headers))
         .layer(sessions)
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {

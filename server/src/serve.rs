@@ -12,7 +12,7 @@ use app::jobs::Jobs;
 use app::state::{AppState, ServerInfo};
 
 use crate::config::ServeConfig;
-use crate::{router, shutdown};
+use crate::{assets, router, shutdown};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -152,11 +152,19 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
 }
 
 fn leptos_options(config: &ServeConfig) -> LeptosOptions {
+    // With the build's hash file, pages name the content-hashed bundle files.
+    let hash_file = assets::hash_file(&config.site_dir);
     LeptosOptions::builder()
         .output_name(env!("LEPTOS_OUTPUT_NAME"))
         .site_root(config.site_dir.display().to_string())
         .site_pkg_dir("pkg")
         .site_addr(config.listen)
+        .hash_files(hash_file.is_some())
+        .hash_file(
+            hash_file
+                .unwrap_or_else(|| assets::HASH_FILE.to_owned())
+                .into(),
+        )
         // PROD: no live-reload script, which would try a websocket on another port.
         .env(Env::PROD)
         .build()
@@ -164,13 +172,13 @@ fn leptos_options(config: &ServeConfig) -> LeptosOptions {
 
 /// Pages still render without the bundle, but nothing is interactive.
 fn warn_if_bundle_missing(config: &ServeConfig) {
-    let wasm = config
+    let unhashed_wasm = config
         .site_dir
         .join("pkg")
         .join(format!("{}.wasm", env!("LEPTOS_OUTPUT_NAME")));
-    if !wasm.is_file() {
+    if assets::hash_file(&config.site_dir).is_none() && !unhashed_wasm.is_file() {
         tracing::warn!(
-            path = %wasm.display(),
+            path = %config.site_dir.display(),
             "browser bundle not found (--site-dir / TIDEMARK_SITE_DIR): pages will not be interactive; run scripts/build.sh"
         );
     }
