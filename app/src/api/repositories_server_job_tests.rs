@@ -131,9 +131,10 @@ async fn backup_restore_verify_and_history_work_on_an_encrypted_repository_throu
     let target = fx.path("restored");
     form.name = "vault-restore".into();
     form.target_path = target.display().to_string();
-    let restore_id = crate::api::restores::server::create(&fx.state, form)
-        .await
-        .unwrap();
+    let restore_id =
+        crate::api::restores::server::create(&fx.state, form, crate::model::Role::Operator)
+            .await
+            .unwrap();
     let mut events = fx.state.jobs.restores().subscribe();
     fx.state
         .jobs

@@ -56,7 +56,11 @@ impl Fixture {
                 .build(),
             jobs: Jobs::new(catalog.clone()),
             catalog,
-            info: Arc::new(ServerInfo::starting_now("test", dir.path().to_owned())),
+            info: Arc::new(ServerInfo::starting_now(
+                "test",
+                dir.path().to_owned(),
+                crate::jobs::restore::RestoreRoots::new(&[dir.path().to_owned()], false).unwrap(),
+            )),
             auth: crate::auth::AuthState::new(5),
         };
         Fixture { dir, state, admin }
