@@ -1,0 +1,150 @@
+//! Verify of a restore task: the engine's pre-check and plan, with the
+//! console's own items (the original source, the restore path), recorded
+//! against the settings they checked.
+
+use tidemark_engine::restore::Outcome;
+
+use super::super::{CheckItem, PlannedRow, RestorePreview};
+use crate::error::{blocking, AppError};
+use crate::jobs::restore::{action_name, confine_target, plan, resolve, Confined, ResolvedTarget};
+use crate::model::{RestoreSettings, Role};
+use crate::state::AppState;
+
+fn item(name: &str, outcome: &str, detail: impl Into<String>) -> CheckItem {
+    CheckItem {
+        name: name.into(),
+        outcome: outcome.into(),
+        detail: detail.into(),
+    }
+}
+
+/// Checks of the console's own, beside the engine's pre-check (which also
+/// checks the lock).
+fn console_checks(
+    target: &ResolvedTarget,
+    confined: Option<Result<Confined, String>>,
+) -> Vec<CheckItem> {
+    let mut checks = Vec::new();
+    match confined {
+        Some(Ok(confined)) => {
+            let place = match &confined.root {
+                Some(root) => format!("inside the restore root {}", root.display()),
+                None => "outside the restore roots, as admins are allowed here".into(),
+            };
+            let detail = match confined.missing_dirs.first() {
+                Some(dir) => format!(
+                    "{place}; {} does not exist yet: Start creates it",
+                    dir.display()
+                ),
+                None => place,
+            };
+            checks.push(item("restore path", "pass", detail));
+        }
+        Some(Err(why)) => checks.push(item("restore path", "fail", why)),
+        None => {}
+    }
+    if target.is_original {
+        checks.push(item(
+            "original data source",
+            "warn",
+            "the target is the backup task's own data source: restored objects replace or join live data there",
+        ));
+    }
+    checks
+}
+
+pub async fn check(
+    state: &AppState,
+    settings: &RestoreSettings,
+    role: Role,
+) -> Result<RestorePreview, AppError> {
+    let target = resolve(&state.catalog, settings)
+        .await
+        .map_err(AppError::Conflict)?;
+    let confined = confine_target(&state.info.restore_roots, settings, role);
+    let mut checks = console_checks(&target, confined);
+    let (settings, resolved) = (settings.clone(), target.clone());
+    let planned = blocking(move || {
+        Ok(plan(&settings, &resolved.repository, &resolved.url, &[]).map(|(_, _, plan)| plan))
+    })
+    .await?;
+    let mut preview = RestorePreview {
+        checks: Vec::new(),
+        outcome: String::new(),
+        target: target.display.clone(),
+        objects: Vec::new(),
+        bytes: 0,
+        rows: 0,
+        estimated_secs: 0.0,
+    };
+    match planned {
+        Ok(plan) => {
+            let mut engine_checks: Vec<CheckItem> = plan
+                .checks
+                .iter()
+                .map(|c| {
+                    let outcome = match c.outcome {
+                        Outcome::Pass => "pass",
+                        Outcome::Warn => "warn",
+                        Outcome::Fail => "fail",
+                    };
+                    item(c.name, outcome, c.detail.clone())
+                })
+                .collect();
+            engine_checks.append(&mut checks);
+            checks = engine_checks;
+            preview.objects = plan
+                .objects
+                .iter()
+                .map(|o| PlannedRow {
+                    name: o.name.clone(),
+                    target_name: o.target_name.clone(),
+                    kind: o.kind.as_str().into(),
+                    action: action_name(o.action).into(),
+                    bytes: o.size,
+                    rows: o.rows,
+                    range: o.range.as_ref().map(|r| {
+                        format!(
+                            "{} … {}",
+                            r.since.as_deref().unwrap_or("start"),
+                            r.until.as_deref().unwrap_or("end")
+                        )
+                    }),
+                })
+                .collect();
+            preview.bytes = plan.bytes;
+            preview.rows = plan.rows;
+            preview.estimated_secs = plan.estimated_seconds;
+        }
+        // A plan that cannot be made is a failing item, not an error page.
+        Err(err) => checks.insert(0, item("restore plan", "fail", err.to_string())),
+    }
+    preview.outcome = worst(&checks).into();
+    preview.checks = checks;
+    Ok(preview)
+}
+
+fn worst(checks: &[CheckItem]) -> &'static str {
+    if checks.iter().any(|c| c.outcome == "fail") {
+        "fail"
+    } else if checks.iter().any(|c| c.outcome == "warn") {
+        "warn"
+    } else {
+        "pass"
+    }
+}
+
+pub(super) async fn record_verify(
+    state: &AppState,
+    id: i64,
+    settings: &RestoreSettings,
+    preview: &RestorePreview,
+) -> Result<(), AppError> {
+    let checks = serde_json::to_string(&preview.checks)
+        .map_err(|e| AppError::internal("encoding pre-check items", &e))?;
+    state
+        .catalog
+        .record_restore_verify(id, &settings.fingerprint(), &checks, &preview.outcome)
+        .await?;
+    Ok(())
+}
