@@ -48,6 +48,26 @@ pub struct AppState {
     pub auth: Arc<crate::auth::AuthState>,
 }
 
+#[cfg(test)]
+impl AppState {
+    /// The state server-side tests run against: `catalog`, with `dir` as
+    /// the data directory and the only restore root.
+    pub fn for_tests(catalog: Catalog, dir: &std::path::Path) -> Self {
+        AppState {
+            leptos_options: LeptosOptions::builder().output_name("t").build(),
+            jobs: Jobs::new(catalog.clone()),
+            catalog,
+            info: Arc::new(ServerInfo::starting_now(
+                "test",
+                dir.to_owned(),
+                crate::jobs::restore::RestoreRoots::new(&[dir.to_owned()], false)
+                    .expect("the test directory exists"),
+            )),
+            auth: crate::auth::AuthState::new(5),
+        }
+    }
+}
+
 /// The state, from inside a server function.
 #[track_caller]
 pub fn app_state() -> Result<AppState, AppError> {

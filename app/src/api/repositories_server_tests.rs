@@ -14,9 +14,7 @@ use super::super::RepositorySummary;
 use super::*;
 use crate::auth::secrets::Secrets;
 use crate::catalog::{Catalog, NewSource, Trigger};
-use crate::jobs::Jobs;
 use crate::model::{Role, SourceKind, TaskForm};
-use crate::state::ServerInfo;
 
 const WAIT: Duration = Duration::from_secs(60);
 const ADMIN_PASSWORD: &str = "admin password for tests";
@@ -50,19 +48,7 @@ impl Fixture {
             address: None,
             via_token: false,
         };
-        let state = AppState {
-            leptos_options: leptos::config::LeptosOptions::builder()
-                .output_name("t")
-                .build(),
-            jobs: Jobs::new(catalog.clone()),
-            catalog,
-            info: Arc::new(ServerInfo::starting_now(
-                "test",
-                dir.path().to_owned(),
-                crate::jobs::restore::RestoreRoots::new(&[dir.path().to_owned()], false).unwrap(),
-            )),
-            auth: crate::auth::AuthState::new(5),
-        };
+        let state = AppState::for_tests(catalog, dir.path());
         Fixture { dir, state, admin }
     }
 

@@ -13,7 +13,6 @@ use tokio::sync::broadcast;
 use super::*;
 use crate::catalog::{Catalog, NewSource, Trigger};
 use crate::jobs::restore::RestoreRoots;
-use crate::jobs::Jobs;
 use crate::model::{RestoreProgress, RestoreState, Role, SourceKind, TaskForm};
 use crate::state::{AppState, ServerInfo};
 
@@ -75,19 +74,7 @@ impl Fixture {
             })
             .await
             .unwrap();
-        let state = AppState {
-            leptos_options: leptos::config::LeptosOptions::builder()
-                .output_name("t")
-                .build(),
-            jobs: Jobs::new(catalog.clone()),
-            catalog,
-            info: Arc::new(ServerInfo::starting_now(
-                "test",
-                dir.path().to_owned(),
-                RestoreRoots::new(&[dir.path().to_owned()], false).unwrap(),
-            )),
-            auth: crate::auth::AuthState::new(5),
-        };
+        let state = AppState::for_tests(catalog, dir.path());
         let task = TaskForm {
             name: "plant-nightly".into(),
             source_id: source.id.to_string(),

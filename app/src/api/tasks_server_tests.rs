@@ -3,7 +3,6 @@
 //! Verify, Copy and Delete with the task's backup files.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use tidemark_engine::restore::{plan_restore, run_restore, RestoreOptions};
@@ -13,9 +12,7 @@ use tokio::sync::broadcast;
 
 use super::*;
 use crate::catalog::{Catalog, NewSource, RunRecord, Trigger};
-use crate::jobs::Jobs;
 use crate::model::{JobProgress, Policy, SourceKind};
-use crate::state::ServerInfo;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -42,19 +39,7 @@ impl Fixture {
             .await
             .unwrap();
         assert_eq!(repo.id, 1);
-        let state = AppState {
-            leptos_options: leptos::config::LeptosOptions::builder()
-                .output_name("t")
-                .build(),
-            jobs: Jobs::new(catalog.clone()),
-            catalog,
-            info: Arc::new(ServerInfo::starting_now(
-                "test",
-                dir.path().to_owned(),
-                crate::jobs::restore::RestoreRoots::default(),
-            )),
-            auth: crate::auth::AuthState::new(5),
-        };
+        let state = AppState::for_tests(catalog, dir.path());
         Fixture {
             dir,
             state,
