@@ -4,6 +4,7 @@
 
 pub mod backup;
 pub mod compare;
+pub mod drill;
 mod precheck;
 pub mod prune;
 pub mod restore;

@@ -23,7 +23,7 @@ pub struct PreCheck {
 }
 
 impl PreCheck {
-    fn new(name: &'static str, outcome: Outcome, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(name: &'static str, outcome: Outcome, detail: impl Into<String>) -> Self {
         PreCheck {
             name,
             outcome,

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::error::{EngineError, Result};
 use crate::progress::{CancelToken, Progress};
 use crate::repo::index::Index;
+use crate::repo::lease::live_leases;
 use crate::repo::lock::RepoLock;
 use crate::repo::manifest::{manifest_path, Manifest};
 use crate::repo::Repository;
@@ -183,6 +184,13 @@ pub fn plan_prune(repo: &Repository, options: &PruneOptions) -> Result<PrunePlan
             }
         }
     }
+    // A point a restore or drill is reading stays until it is done; the
+    // next prune removes it if the rules still say so.
+    for (point, reader) in live_leases(repo)? {
+        if points.iter().any(|p| p.id == point) {
+            reasons.entry(point).or_default().push(reader);
+        }
+    }
     // Incrementals need their whole chain back to the full point.
     let by_id: HashMap<&str, &Manifest> = points.iter().map(|p| (p.id.as_str(), p)).collect();
     let kept_by_rule: Vec<String> = reasons.keys().cloned().collect();
@@ -251,9 +259,10 @@ pub fn plan_prune(repo: &Repository, options: &PruneOptions) -> Result<PrunePlan
     })
 }
 
-/// Runs exactly `plan`: it is made again under the lock (same options, so the
-/// same task scope), and the prune is refused if what it would remove or
-/// delete changed since (e.g. a backup of another task now uses a pack).
+/// Runs `plan`, or less: it is made again under the lock (same options, so
+/// the same task scope). The prune is refused if it would now remove or
+/// delete anything the plan did not say (e.g. a point a backup just wrote);
+/// it does less when a reader took a lease since.
 pub fn run_prune(
     repo: &Repository,
     plan: &PrunePlan,
@@ -262,11 +271,15 @@ pub fn run_prune(
 ) -> Result<PruneStats> {
     let _lock = RepoLock::acquire(repo, "prune")?;
     let fresh = plan_prune(repo, &plan.options)?;
-    if fresh.remove != plan.remove || fresh.packs_to_delete != plan.packs_to_delete {
+    let within = |now: &[String], planned: &[String]| now.iter().all(|x| planned.contains(x));
+    if !within(&fresh.remove, &plan.remove)
+        || !within(&fresh.packs_to_delete, &plan.packs_to_delete)
+    {
         return Err(EngineError::Conflict(
             "the repository changed since the prune was planned; plan it again".into(),
         ));
     }
+    let (points, _) = repo.points()?;
     let sizes: HashMap<String, u64> = Index::load(repo)?
         .files
         .into_iter()
@@ -275,18 +288,30 @@ pub fn run_prune(
     let mut stats = PruneStats::default();
     progress.set_title("pruning");
     progress.set_length(
-        plan.bytes_to_free,
-        (plan.remove.len() + plan.packs_to_delete.len()) as u64,
+        fresh.bytes_to_free,
+        (fresh.remove.len() + fresh.packs_to_delete.len()) as u64,
     );
     // Points first: once a manifest is gone nothing refers to its data.
-    for id in &plan.remove {
+    for id in &fresh.remove {
         cancel.check()?;
         repo.backend().delete(&manifest_path(id))?;
         stats.points_removed += 1;
         progress.inc(0, 1);
     }
-    for pack in &plan.packs_to_delete {
+    // A reader that leased a point just before its manifest went has it in
+    // memory: the packs it needs stay, for the next prune to delete.
+    let still_read = still_read_chunks(repo, &points, &fresh.remove)?;
+    let index = Index::load(repo)?;
+    for pack in &fresh.packs_to_delete {
         cancel.check()?;
+        let in_use = index
+            .files
+            .iter()
+            .find(|f| f.pack == *pack)
+            .is_some_and(|f| f.blobs.iter().any(|b| still_read.contains(&b.id)));
+        if in_use {
+            continue;
+        }
         // The index file goes before the pack: an index entry must never
         // name a pack that is gone, or a backup would count on its chunks.
         let idx = format!("{}.idx", pack.trim_end_matches(".pack"));
@@ -299,4 +324,18 @@ pub fn run_prune(
     }
     progress.finish();
     Ok(stats)
+}
+
+/// The chunks of removed points that a reader holds a lease on.
+fn still_read_chunks(
+    repo: &Repository,
+    points: &[Manifest],
+    removed: &[String],
+) -> Result<HashSet<crate::repo::ChunkId>> {
+    let leased: HashSet<String> = live_leases(repo)?.into_iter().map(|(p, _)| p).collect();
+    Ok(points
+        .iter()
+        .filter(|p| removed.contains(&p.id) && leased.contains(&p.id))
+        .flat_map(|p| p.objects.iter().flat_map(|o| o.chunks.iter().map(|c| c.id)))
+        .collect())
 }

@@ -27,12 +27,16 @@ impl LockFile {
 
     /// A lock of this host whose process no longer exists.
     fn is_stale(&self) -> bool {
-        self.hostname == hostname()
-            && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
+        self.hostname == hostname() && process_is_gone(self.pid)
     }
 }
 
-fn hostname() -> String {
+/// Whether no process of this host has the id `pid`.
+pub(crate) fn process_is_gone(pid: u32) -> bool {
+    !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "unknown-host".into())

@@ -4,6 +4,7 @@
 //! config.json                          what the repository is (never encrypted)
 //! locks/<time>-<pid>-<nonce>.json      writer lock
 //! locks/probe-<pid>-<nonce>            check_writable's probe, short-lived
+//! leases/<point>/<time>-<pid>-<nonce>.json  a reader's lease on a point (prune keeps it)
 //! runs/<task>_<source>_<time>/
 //!     packs/<pack>.pack, <pack>.idx    chunks first written by this run
 //!     manifest.json                    the backup point; written last, atomically
@@ -14,6 +15,7 @@ pub mod chunker;
 mod config;
 pub mod crypto;
 pub mod index;
+pub mod lease;
 pub mod lock;
 pub mod manifest;
 pub mod pack;

@@ -82,6 +82,24 @@ impl DbLocation {
         self.password.as_deref()
     }
 
+    /// The URL with the password, for a file only the owner reads (a drill
+    /// records its scratch database so a later start can drop it).
+    pub fn secret_url(&self) -> String {
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let user = match (self.user.is_empty(), &self.password) {
+            (true, _) => String::new(),
+            (false, None) => format!("{}@", enc(&self.user)),
+            (false, Some(pw)) => format!("{}:{}@", enc(&self.user), enc(pw)),
+        };
+        format!(
+            "{}://{user}{}:{}/{}",
+            self.scheme,
+            self.host,
+            self.port,
+            enc(&self.database)
+        )
+    }
+
     /// The same server, another database.
     pub fn with_database(&self, database: &str) -> Self {
         DbLocation {
@@ -112,6 +130,8 @@ mod tests {
         assert_eq!(l.password(), Some("s@cret"));
         assert_eq!(l.display(), "postgres://admin@127.0.0.1:5433/metrics");
         assert!(!format!("{l:?}").contains("cret"));
+        let again = DbLocation::parse(&l.secret_url(), "postgres", &[], 5432, "postgres").unwrap();
+        assert!(again == l, "{}", l.secret_url());
         let m = DbLocation::parse(
             "mysql://app@127.0.0.1/shop",
             "mysql",

@@ -24,6 +24,7 @@ use serde::Serialize;
 pub use filetree::{FileTreeSource, FileTreeTarget};
 pub use influx::{InfluxSource, InfluxTarget};
 pub use mysql::{MySqlSource, MySqlTarget};
+pub(crate) use postgres::{parse_url as parse_pg_url, PgAccess};
 pub use postgres::{PgLocation, PostgresSource, PostgresTarget};
 pub use sqlite::SqliteSource;
 pub use sqlite_target::SqliteTarget;

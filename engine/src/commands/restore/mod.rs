@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::error::{EngineError, Result};
 use crate::progress::{CancelToken, Phase, Progress};
 use crate::repo::index::Index;
+use crate::repo::lease::while_leased;
 use crate::repo::manifest::{Manifest, ObjectEntry, ObjectKind};
 use crate::repo::{ChunkId, Repository};
 use crate::source::{DuplicatePolicy, Load, LoadMode, Target, TimeRange};
@@ -306,7 +307,8 @@ pub(super) type Fetched = (u64, Result<Vec<u8>>);
 
 /// Executes `plan`. Worker threads read and decode chunks in parallel; this
 /// thread writes them in order, one object at a time, so memory stays at a
-/// few chunks per worker.
+/// few chunks per worker. A lease on the point keeps prune from removing
+/// its data meanwhile.
 pub fn run_restore(
     repo: &Repository,
     plan: &RestorePlan,
@@ -317,6 +319,19 @@ pub fn run_restore(
     if let Some(reason) = &plan.blocked {
         return Err(EngineError::Conflict(reason.clone()));
     }
+    while_leased(repo, &plan.point, "restore", || {
+        restore_leased(repo, plan, target, progress, cancel)
+    })
+}
+
+/// [`run_restore`] for a caller that holds the point's lease itself.
+pub(crate) fn restore_leased(
+    repo: &Repository,
+    plan: &RestorePlan,
+    target: &mut dyn Target,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<RestoreStats> {
     let started = Instant::now();
     progress.phase(Phase::Preparing, false);
     progress.set_title("preparing");

@@ -38,7 +38,8 @@ use super::selector::Selector;
 use super::{Source, SourceDescription};
 use crate::error::Result;
 use crate::repo::manifest::{ObjectEntry, ObjectKind, Selection};
-use conn::{pg_error, quote_ident, quote_qualified, PgAccess};
+pub(crate) use conn::PgAccess;
+use conn::{pg_error, quote_ident, quote_qualified};
 
 /// Structure objects, named so they sort apart from `schema.table` names.
 pub const PRE_DATA: &str = "_schema/pre-data.sql";

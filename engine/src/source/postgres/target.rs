@@ -54,7 +54,7 @@ impl PostgresTarget {
 
     /// Whether the database exists (connecting to the server's `postgres`
     /// database, which also checks the credentials).
-    fn database_exists(&self) -> Result<bool> {
+    pub(crate) fn database_exists(&self) -> Result<bool> {
         let admin = self.at.with_database("postgres");
         self.sessions.block_on(async {
             let mut conn = admin.connect().await?;
@@ -64,6 +64,25 @@ impl PostgresTarget {
                 .await
                 .map(|n| n > 0)
                 .map_err(|e| pg_error(&admin, "list the databases of", e))
+        })
+    }
+
+    /// Drops the whole database, ending its sessions (a drill's scratch
+    /// database; never a restore target).
+    pub(crate) fn drop_database(&self) -> Result<()> {
+        let admin = self.at.with_database("postgres");
+        self.sessions.block_on(async {
+            let mut conn = admin.connect().await?;
+            conn.execute(
+                format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    quote_ident(&self.at.database)
+                )
+                .as_str(),
+            )
+            .await
+            .map(drop)
+            .map_err(|e| pg_error(&self.at, "drop the scratch database", e))
         })
     }
 
