@@ -490,3 +490,108 @@ fn a_time_range_backs_up_only_those_rows_of_time_series_tables() {
     );
     assert!(Selection::parse_time("yesterday").is_err());
 }
+
+/// Sandboxes the drill may have left: temporary server directories and
+/// postgres processes running from them.
+fn drill_leftovers() -> Vec<String> {
+    let mut left: Vec<String> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("tidemark-drill-"))
+        .collect();
+    for proc in std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()) {
+        let cmdline = std::fs::read(proc.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains("postgres") && cmdline.contains("tidemark-drill-") {
+            left.push(cmdline);
+        }
+    }
+    left
+}
+
+#[test]
+fn a_point_is_drilled_in_a_throwaway_server_and_on_a_drill_server_without_touching_the_source() {
+    use tidemark_engine::drill::{plan_drill, run_drill, DrillOptions, SandboxChoice};
+    let fx = Fixture::new();
+    let source = PgServer::start();
+    create_source(&source, "shop", 5_000);
+    let repo = fx.repo(None);
+    let point = backup_url(&repo, &source.url("shop"), "shop")
+        .unwrap()
+        .point;
+    source.psql("postgres", "ALTER SYSTEM SET log_connections = on");
+    source.psql("postgres", "SELECT pg_reload_conf()");
+    // The reload is asynchronous: connect until the log shows it applies.
+    for _ in 0..100 {
+        if source.connections() > 0 {
+            break;
+        }
+        source.psql("postgres", "SELECT 1");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(source.connections() > 0, "log_connections took effect");
+    let before = drill_leftovers();
+
+    let options = DrillOptions {
+        task: Some("shop".into()),
+        checks: vec![
+            "SELECT count(*) FROM metrics=5000".parse().unwrap(),
+            "SELECT name FROM busy_devices ORDER BY name LIMIT 1=device-1"
+                .parse()
+                .unwrap(),
+        ],
+        scratch_dir: fx.path("drills"),
+        ..Default::default()
+    };
+    let plan = plan_drill(&repo, &options).unwrap();
+    assert_eq!(plan.point, point);
+    assert!(
+        plan.sandbox.contains("throwaway PostgreSQL"),
+        "{}",
+        plan.sandbox
+    );
+    let connections = source.connections();
+    let stats = run_drill(&repo, &plan, &NoProgress, &CancelToken::new()).unwrap();
+    assert!(stats.passed, "{:?} {:#?}", stats.error, stats.checks);
+    assert!(stats.rows >= 5_050 && stats.rto_seconds > 0.0, "{stats:?}");
+    for table in ["public.devices", "public.metrics"] {
+        let proof = stats
+            .checks
+            .iter()
+            .find(|c| c.name == format!("content of {table}"));
+        assert!(
+            proof.is_some_and(|c| c.passed),
+            "{table}: {:#?}",
+            stats.checks
+        );
+    }
+    assert_eq!(drill_leftovers(), before, "the throwaway server is gone");
+    assert_eq!(std::fs::read_dir(fx.path("drills")).unwrap().count(), 0);
+
+    // A drill server: a scratch database is made there and dropped after.
+    let drill_server = PgServer::start();
+    let on_server = DrillOptions {
+        sandbox: SandboxChoice::Server(drill_server.url("postgres")),
+        checks: vec!["SELECT count(*) FROM metrics=4999".parse().unwrap()],
+        ..options
+    };
+    let plan = plan_drill(&repo, &on_server).unwrap();
+    let stats = run_drill(&repo, &plan, &NoProgress, &CancelToken::new()).unwrap();
+    assert!(!stats.passed);
+    let error = stats.error.unwrap();
+    assert!(
+        error.contains("SELECT count(*) FROM metrics") && error.contains("returned \"5000\""),
+        "{error}"
+    );
+    let scratch = drill_server.psql(
+        "postgres",
+        "SELECT count(*) FROM pg_database WHERE datname LIKE 'tidemark_drill_%'",
+    );
+    assert_eq!(scratch, "0");
+    assert_eq!(
+        source.connections(),
+        connections,
+        "the drills never connected to the source"
+    );
+}

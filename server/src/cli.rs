@@ -3,7 +3,9 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{BackupArgs, PointsArgs, PruneArgs, RepoCommand, RestoreArgs, VerifyArgs};
+use crate::commands::{
+    BackupArgs, DrillArgs, PointsArgs, PruneArgs, RepoCommand, RestoreArgs, VerifyArgs,
+};
 use crate::config::{LogArgs, ServeArgs};
 
 #[derive(Debug, Parser)]
@@ -11,7 +13,7 @@ use crate::config::{LogArgs, ServeArgs};
     name = "tidemark",
     version,
     about = "Tidemark: back up and restore database and time-series data",
-    after_help = "Exit codes: 0 success, 1 failure, 2 usage error, 3 damage found (verify) or restored objects failed their checks."
+    after_help = "Exit codes: 0 success, 1 failure, 2 usage error, 3 damage found (verify), restored objects failed their checks, or a drill failed."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -35,6 +37,9 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Check a repository: structure, and with --read-data every chunk.
     Verify(VerifyArgs),
+    /// Prove a point restorable: restore it into a throwaway sandbox, check
+    /// every value, run your checks, measure the time, throw it away.
+    Drill(DrillArgs),
     /// Forget points by retention rules and delete data no kept point needs.
     Prune(PruneArgs),
 }

@@ -37,5 +37,6 @@ fn run() -> anyhow::Result<Outcome> {
         Command::Restore(args) => args.run(),
         Command::Verify(args) => args.run(),
         Command::Prune(args) => args.run(),
+        Command::Drill(args) => args.run(),
     }
 }

@@ -241,3 +241,77 @@ fn a_target_without_space_is_refused_before_anything_is_written() {
         "the target directory was not even created: {all}"
     );
 }
+
+#[test]
+fn drill_proves_a_point_and_exits_3_when_a_check_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let repo = repo.to_str().unwrap();
+    let db = dir.path().join("shop.db");
+    let conn = make_sqlite(&db);
+    assert!(conn.status.success(), "{}", text(&conn));
+    let scratch = dir.path().join("drills");
+    let scratch = scratch.to_str().unwrap();
+    assert!(tidemark(&["repo", "init", repo], None).status.success());
+    let source = format!("sqlite://{}", db.display());
+    let out = tidemark(
+        &[
+            "backup", "--repo", repo, "--source", &source, "--task", "shop",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+
+    let drill = |checks: &[&str], json: bool| {
+        let mut args = vec![
+            "drill",
+            "--repo",
+            repo,
+            "--task",
+            "shop",
+            "--point",
+            "random",
+            "--scratch-dir",
+            scratch,
+        ];
+        for check in checks {
+            args.extend(["--check", check]);
+        }
+        if json {
+            args.push("--json");
+        }
+        tidemark(&args, None)
+    };
+    let out = drill(&["SELECT count(*) FROM \"it's\"=2"], true);
+    assert!(out.status.success(), "{}", text(&out));
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stats["passed"], true);
+    assert!(stats["rto_seconds"].as_f64().unwrap() > 0.0);
+    assert_eq!(stats["phases"].as_array().unwrap().len(), 4);
+
+    let out = drill(&["SELECT max(name) FROM \"it's\"=zzz"], false);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("returned \"ünïcode\", expected \"zzz\""),
+        "{}",
+        text(&out)
+    );
+    // Not a check: refused before anything runs, exit 1.
+    let out = drill(&["SELECT 1"], false);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("expected SQL=EXPECTED"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(std::fs::read_dir(scratch).unwrap().count(), 0);
+}
+
+/// A small SQLite database made with the `sqlite3` shell.
+fn make_sqlite(path: &Path) -> Output {
+    Command::new("sqlite3")
+        .arg(path)
+        .arg("CREATE TABLE \"it's\" (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO \"it's\" (name) VALUES ('a'), ('ünïcode');")
+        .output()
+        .expect("run sqlite3")
+}

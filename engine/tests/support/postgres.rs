@@ -118,6 +118,15 @@ impl PgServer {
         panic!("PostgreSQL did not start: {last}");
     }
 
+    /// Connections the server accepted so far (the test turns on
+    /// `log_connections` first): how a test proves nobody connected.
+    pub fn connections(&self) -> usize {
+        std::fs::read_to_string(self.dir.path().join("log"))
+            .unwrap_or_default()
+            .matches("connection authorized")
+            .count()
+    }
+
     pub fn url(&self, db: &str) -> String {
         format!(
             "postgres://postgres:{PASSWORD}@127.0.0.1:{}/{db}",

@@ -3,6 +3,7 @@
 //! people or, with `--json`, for scripts.
 
 mod backup;
+mod drill;
 mod inspect;
 mod progress;
 mod prune;
@@ -16,6 +17,7 @@ use clap::Args;
 use tidemark_engine::{RepoLocation, Repository};
 
 pub use backup::BackupArgs;
+pub use drill::DrillArgs;
 pub use inspect::{PointsArgs, VerifyArgs};
 pub use prune::PruneArgs;
 pub use repo::RepoCommand;
