@@ -80,6 +80,21 @@ createdb r_pg
 run pgrestore pg_restore -j2 -d r_pg "$WORK/bench2.dir"
 run tm_restore "$TM" restore --repo "$WORK/tm-repo" --point latest --target "$(url r_tm)"
 
+log "a restore drill of the latest point (throwaway server, every value proven, one check)"
+run tm_drill "$TM" drill --repo "$WORK/tm-repo" --task bench --point latest --scratch-dir "$WORK/drills" \
+  --check "SELECT count(*) FROM readings=$((TS_ROWS + NEW))" --json
+drill() { python3 -c "import json; d=json.load(open('$WORK/tm_drill.out')); print($1)"; }
+drill_summary() { python3 - "$WORK/tm_drill.out" <<'PY'
+import json, sys
+from datetime import datetime
+d = json.load(open(sys.argv[1]))
+t = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+phases = ", ".join(f"{p['name']} {t(p['finished_at']) - t(p['started_at']):.1f} s" for p in d["phases"])
+print(f"RTO {d['rto_seconds']:.1f} s (restore + every value proven), {d['seconds']:.1f} s in all ({phases})")
+PY
+}
+[ "$(drill "d['passed']")" = True ] || die "the drill failed: $(drill "d['error']")"
+
 log "checking both restores against the source"
 counts() { sql "$1" "SELECT string_agg(c, ',' ORDER BY c) FROM (
   SELECT 'readings:' || count(*) || ':' || max(ts) AS c FROM readings
@@ -107,4 +122,6 @@ echo "backup speed vs pg_dump -Fd -j2:   $(ratio "$(s pgdump_fd)" "$(s tm_full)"
 echo "repository size vs pg_dump -Fc:    $(ratio "$TM_FULL_SIZE" "$FC_SIZE")    (target <= 0.9)"
 echo "restore speed vs pg_restore -j2:   $(ratio "$(s pgrestore)" "$(s tm_restore)")x   (target >= 1.0, with every table's content verified)"
 echo "content verification's share:      $(verified_share tm_restore)"
+echo "drill of the latest point:         $(drill_summary)"
+echo "drill RTO / plain restore time:    $(ratio "$(drill "d['rto_seconds']")" "$(s tm_restore)")"
 echo "incremental time / full time:      $(ratio "$(s tm_incr)" "$(s tm_full)")    (target < 0.15)"
