@@ -231,3 +231,73 @@ fn a_time_range_backs_up_only_those_rows() {
     assert_eq!(check.target_name, "metrics_range");
     assert_eq!(check.outcome, CheckOutcome::Content { rows: Some(600) });
 }
+
+#[test]
+fn a_point_is_drilled_in_a_throwaway_mariadb_and_on_a_drill_server() {
+    use tidemark_engine::drill::{plan_drill, run_drill, DrillOptions, SandboxChoice};
+    use tidemark_engine::{CancelToken, NoProgress};
+    let source = MariaDb::start();
+    create_source(&source, "shop", 2_000);
+    let fx = Fixture::new();
+    let repo = fx.repo(None);
+    backup_url(&repo, &source.url("shop"), "shop").unwrap();
+    let options = DrillOptions {
+        task: Some("shop".into()),
+        checks: vec![
+            "SELECT count(*) FROM metrics=2000".parse().unwrap(),
+            "SELECT note FROM devices WHERE id = 3=ünïcødé 3 'quoted' \\t tab"
+                .parse()
+                .unwrap(),
+        ],
+        scratch_dir: fx.path("drills"),
+        ..Default::default()
+    };
+    let plan = plan_drill(&repo, &options).unwrap();
+    assert!(plan.blocked.is_none(), "{:?}", plan.blocked);
+    assert!(
+        plan.sandbox.contains("throwaway MariaDB"),
+        "{}",
+        plan.sandbox
+    );
+    let stats = run_drill(&repo, &plan, &NoProgress, &CancelToken::new()).unwrap();
+    assert!(stats.passed, "{:?} {:#?}", stats.error, stats.checks);
+    assert!(
+        stats
+            .checks
+            .iter()
+            .any(|c| c.name == "content of devices" && c.passed),
+        "{:#?}",
+        stats.checks
+    );
+    assert_eq!(std::fs::read_dir(fx.path("drills")).unwrap().count(), 0);
+    let servers = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .filter(|c| String::from_utf8_lossy(c).contains("tidemark-drill-"))
+        .count();
+    assert_eq!(servers, 0, "the throwaway server is gone");
+
+    // On a drill server (here the test's own second database server): a
+    // write is refused, and the scratch database is dropped.
+    let drill_server = MariaDb::start();
+    let on_server = DrillOptions {
+        sandbox: SandboxChoice::Server(drill_server.url("mysql")),
+        checks: vec!["DELETE FROM metrics=0".parse().unwrap()],
+        ..options
+    };
+    let stats = run_drill(
+        &repo,
+        &plan_drill(&repo, &on_server).unwrap(),
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert!(!stats.passed);
+    assert!(
+        stats.error.as_deref().unwrap_or("").contains("READ ONLY"),
+        "{:?}",
+        stats.error
+    );
+    let left = drill_server.sql(None, "SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'tidemark_drill_%'");
+    assert_eq!(left, "0");
+}

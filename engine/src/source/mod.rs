@@ -23,6 +23,7 @@ use serde::Serialize;
 
 pub use filetree::{FileTreeSource, FileTreeTarget};
 pub use influx::{InfluxSource, InfluxTarget};
+pub(crate) use mysql::{parse_url as parse_my_url, MyLocation};
 pub use mysql::{MySqlSource, MySqlTarget};
 pub(crate) use postgres::{parse_url as parse_pg_url, PgAccess};
 pub use postgres::{PgLocation, PostgresSource, PostgresTarget};

@@ -7,6 +7,7 @@
 //! scratch directory before anything is created, so [`sweep_sandboxes`]
 //! can remove what a killed process left behind.
 
+mod mariadb_server;
 mod pg_server;
 mod sandbox;
 mod sql_check;

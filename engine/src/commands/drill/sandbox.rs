@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::mariadb_server;
 use super::pg_server::{self, PgBinaries, PgServer, ServerRecord};
-use super::sql_check::{query_postgres, query_sqlite};
+use super::sql_check::{query_mysql, query_postgres, query_sqlite};
 use super::SandboxChoice;
 use crate::commands::precheck::{Outcome, PreCheck};
 use crate::error::{EngineError, Result};
@@ -17,7 +18,10 @@ use crate::progress::CancelToken;
 use crate::repo::lock::{hostname, process_is_gone};
 use crate::repo::manifest::Manifest;
 use crate::repo::random_hex;
-use crate::source::{FileTreeTarget, PgLocation, PostgresTarget, SourceUrl, SqliteTarget, Target};
+use crate::source::{
+    FileTreeTarget, MyLocation, MySqlTarget, PgLocation, PostgresTarget, SourceUrl, SqliteTarget,
+    Target,
+};
 
 /// The sandbox a plan chose.
 #[derive(Debug, Clone)]
@@ -30,6 +34,10 @@ pub(super) enum SandboxKind {
     PgThrowaway(PgBinaries),
     /// A scratch database created on a PostgreSQL drill server.
     PgScratch(PgLocation),
+    /// A MariaDB server started for the drill.
+    MyThrowaway((u32, u32)),
+    /// A scratch database created on a MariaDB/MySQL drill server.
+    MyScratch(MyLocation),
     /// No sandbox can be had here: why.
     Unavailable(String),
 }
@@ -62,8 +70,31 @@ impl SandboxKind {
                     ))
                 }
             },
+            ("mysql", SandboxChoice::Auto) => {
+                let version = point.source.server_version.as_deref().unwrap_or("");
+                match (mariadb_server::mariadb_version(version), mariadb_server::installed_version()) {
+                    (_, Err(why)) => SandboxKind::Unavailable(why),
+                    (None, Ok(_)) => SandboxKind::Unavailable(format!(
+                        "the point was taken from MySQL {version}; a MariaDB sandbox cannot prove it (give a MySQL drill server)"
+                    )),
+                    (Some(backup), Ok(installed)) if installed < backup => SandboxKind::Unavailable(format!(
+                        "the point was taken from MariaDB {}.{}; the installed server is {}.{} (install a newer mariadb-server, or give a drill server)",
+                        backup.0, backup.1, installed.0, installed.1
+                    )),
+                    (Some(_), Ok(installed)) => SandboxKind::MyThrowaway(installed),
+                }
+            }
+            ("mysql", SandboxChoice::Server(url)) => match SourceUrl::parse(url)? {
+                SourceUrl::MySql(at) => SandboxKind::MyScratch(at),
+                _ => {
+                    return Err(EngineError::invalid(
+                        "drill server",
+                        "a MariaDB/MySQL point needs a mysql:// drill server",
+                    ))
+                }
+            },
             (other, _) => SandboxKind::Unavailable(format!(
-                "drills of {other} points are not supported yet (file trees, SQLite and PostgreSQL are)"
+                "drills of {other} points are not supported yet (file trees, SQLite, PostgreSQL and MariaDB are)"
             )),
         })
     }
@@ -83,6 +114,14 @@ impl SandboxKind {
                     at.with_database("…").display()
                 )
             }
+            SandboxKind::MyThrowaway((major, minor)) => format!(
+                "a throwaway MariaDB {major}.{minor} server ({}) on a free loopback port",
+                mariadb_server::SERVER
+            ),
+            SandboxKind::MyScratch(at) => format!(
+                "a scratch database on the drill server {}",
+                at.with_database("…").display()
+            ),
             SandboxKind::Unavailable(why) => format!("none: {why}"),
         }
     }
@@ -125,6 +164,8 @@ pub(super) struct SandboxRecord {
     /// Scratch files (tree, SQLite file).
     dir: Option<PathBuf>,
     server: Option<ServerRecord>,
+    #[serde(default)]
+    mariadb: Option<mariadb_server::ServerRecord>,
     /// The scratch database, with credentials (the record is 0600).
     scratch_database: Option<String>,
 }
@@ -140,6 +181,7 @@ enum SandboxTarget {
     Tree(PathBuf),
     Sqlite(PathBuf),
     Postgres(PgLocation),
+    MySql(MyLocation),
 }
 
 impl Sandbox {
@@ -154,6 +196,7 @@ impl Sandbox {
                 created_at: Utc::now(),
                 dir: None,
                 server: None,
+                mariadb: None,
                 scratch_database: None,
             },
             target: SandboxTarget::Tree(PathBuf::new()),
@@ -189,14 +232,9 @@ impl Sandbox {
                 };
             }
             SandboxKind::PgThrowaway(bin) => {
-                let dir = tempfile::Builder::new()
-                    .prefix(&format!("tidemark-drill-{id}-"))
-                    .tempdir()
-                    .map_err(|e| EngineError::io(std::env::temp_dir(), e))?
-                    .keep();
                 let record = ServerRecord {
                     bin: bin.bin.clone(),
-                    dir,
+                    dir: temp_dir(id)?,
                 };
                 self.record.server = Some(record.clone());
                 self.save()?;
@@ -205,10 +243,7 @@ impl Sandbox {
                     SandboxTarget::Postgres(crate::source::parse_pg_url(&server.url("drill"))?);
             }
             SandboxKind::PgScratch(server) => {
-                let at = server.with_database(&format!(
-                    "tidemark_drill_{}",
-                    id.replace('-', "_").to_lowercase()
-                ));
+                let at = server.with_database(&scratch_name(id));
                 self.record.scratch_database = Some(at.secret_url());
                 self.save()?;
                 // The restore creates the database; it must not exist yet.
@@ -219,6 +254,25 @@ impl Sandbox {
                     )));
                 }
                 self.target = SandboxTarget::Postgres(at);
+            }
+            SandboxKind::MyThrowaway(_) => {
+                let record = mariadb_server::ServerRecord { dir: temp_dir(id)? };
+                self.record.mariadb = Some(record.clone());
+                self.save()?;
+                let url = mariadb_server::start(&record, "drill", cancel)?;
+                self.target = SandboxTarget::MySql(crate::source::parse_my_url(&url)?);
+            }
+            SandboxKind::MyScratch(server) => {
+                let at = server.with_database(&scratch_name(id));
+                self.record.scratch_database = Some(at.secret_url());
+                self.save()?;
+                if MySqlTarget::open(at.clone())?.scratch_database(false)? {
+                    return Err(EngineError::Conflict(format!(
+                        "the drill's scratch database {} already exists",
+                        at.display()
+                    )));
+                }
+                self.target = SandboxTarget::MySql(at);
             }
             SandboxKind::Unavailable(why) => {
                 return Err(EngineError::invalid("sandbox", why.clone()))
@@ -251,6 +305,7 @@ impl Sandbox {
             SandboxTarget::Tree(dir) => Box::new(FileTreeTarget::new(dir.clone())),
             SandboxTarget::Sqlite(path) => Box::new(SqliteTarget::open(path.clone())?),
             SandboxTarget::Postgres(at) => Box::new(PostgresTarget::open(at.clone())?),
+            SandboxTarget::MySql(at) => Box::new(MySqlTarget::open(at.clone())?),
         })
     }
 
@@ -260,6 +315,7 @@ impl Sandbox {
             SandboxTarget::Tree(_) => Err(EngineError::invalid("check", "a file tree has no SQL")),
             SandboxTarget::Sqlite(path) => query_sqlite(path, sql),
             SandboxTarget::Postgres(at) => query_postgres(at, sql),
+            SandboxTarget::MySql(at) => query_mysql(at, sql),
         }
     }
 
@@ -268,6 +324,21 @@ impl Sandbox {
         remove_recorded(&self.record)?;
         remove_file(&self.record_path)
     }
+}
+
+/// A fresh temporary directory for a throwaway server (kept: the sandbox's
+/// record says when to delete it).
+fn temp_dir(id: &str) -> Result<PathBuf> {
+    Ok(tempfile::Builder::new()
+        .prefix(&format!("tidemark-drill-{id}-"))
+        .tempdir()
+        .map_err(|e| EngineError::io(std::env::temp_dir(), e))?
+        .keep())
+}
+
+/// A scratch database's name: unique, and plainly a drill's.
+fn scratch_name(id: &str) -> String {
+    format!("tidemark_drill_{}", id.replace('-', "_").to_lowercase())
 }
 
 fn remove_file(path: &Path) -> Result<()> {
@@ -281,9 +352,17 @@ fn remove_recorded(record: &SandboxRecord) -> Result<()> {
     if let Some(server) = &record.server {
         pg_server::stop_and_remove(server)?;
     }
+    if let Some(server) = &record.mariadb {
+        mariadb_server::stop_and_remove(server)?;
+    }
     if let Some(url) = &record.scratch_database {
-        let at = crate::source::parse_pg_url(url)?;
-        PostgresTarget::open(at)?.drop_database()?;
+        match SourceUrl::parse(url)? {
+            SourceUrl::Postgres(at) => PostgresTarget::open(at)?.drop_database()?,
+            SourceUrl::MySql(at) => {
+                MySqlTarget::open(at)?.scratch_database(true)?;
+            }
+            _ => {}
+        }
     }
     if let Some(dir) = &record.dir {
         match std::fs::remove_dir_all(dir) {

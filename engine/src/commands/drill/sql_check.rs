@@ -7,7 +7,7 @@ use std::process::Command;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
-use crate::source::{PgAccess, PgLocation};
+use crate::source::{MyLocation, PgAccess, PgLocation};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SqlCheck {
@@ -76,6 +76,50 @@ pub(super) fn query_postgres(at: &PgLocation, sql: &str) -> Result<String> {
         .next()
         .unwrap_or("")
         .split('|')
+        .next()
+        .unwrap_or("")
+        .to_owned())
+}
+
+/// Runs `sql` in a read-only session on MariaDB/MySQL; its first value as
+/// the `mariadb` client prints it in batch mode (`NULL` for NULL).
+pub(super) fn query_mysql(at: &MyLocation, sql: &str) -> Result<String> {
+    let mut cmd = Command::new("mariadb");
+    cmd.arg("--no-defaults")
+        .args([
+            "-h",
+            &at.host,
+            "-P",
+            &at.port.to_string(),
+            "-u",
+            &at.user,
+            "-D",
+            &at.database,
+        ])
+        .args([
+            "-N",
+            "-B",
+            "--init-command=SET SESSION TRANSACTION READ ONLY",
+            "-e",
+            sql,
+        ]);
+    if let Some(password) = at.password() {
+        // The environment of the child only, never its command line.
+        cmd.env("MYSQL_PWD", password);
+    }
+    let out = cmd.output().map_err(|e| EngineError::io("mariadb", e))?;
+    if !out.status.success() {
+        return Err(EngineError::Database {
+            what: format!("run the check {sql:?}"),
+            detail: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    Ok(stdout
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split('\t')
         .next()
         .unwrap_or("")
         .to_owned())

@@ -104,6 +104,28 @@ impl MySqlTarget {
         })
     }
 
+    /// Whether the database exists, and drops it when `drop` (a drill's
+    /// scratch database; never a restore target).
+    pub(crate) fn scratch_database(&self, drop: bool) -> Result<bool> {
+        self.rt.block_on(async {
+            let mut server = connect(&self.at, false).await?;
+            let exists: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+            )
+            .bind(&self.at.database)
+            .fetch_one(&mut server)
+            .await
+            .map_err(|e| my_error(&self.at, "list the databases of", e))?;
+            if drop && exists > 0 {
+                server
+                    .execute(format!("DROP DATABASE {}", quote_ident(&self.at.database)).as_str())
+                    .await
+                    .map_err(|e| my_error(&self.at, "drop the scratch database", e))?;
+            }
+            Ok(exists > 0)
+        })
+    }
+
     fn tables(&self) -> Result<Vec<String>> {
         self.rt.block_on(async {
             let mut server = connect(&self.at, false).await?;
