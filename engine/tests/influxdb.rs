@@ -720,3 +720,80 @@ fn pre_checks_refuse_the_wrong_kind_and_planning_creates_nothing() {
     // Only planned: the database does not exist yet.
     assert!(!server.influx(None, "SHOW DATABASES").contains("small_copy"));
 }
+
+#[test]
+fn a_point_is_drilled_in_a_scratch_database_on_a_drill_server() {
+    use tidemark_engine::drill::{plan_drill, run_drill, DrillOptions, SandboxChoice};
+    use tidemark_engine::{CancelToken, NoProgress};
+    let source = InfluxDb::start();
+    let fx = Fixture::new();
+    create(&source, "plant", 2_000);
+    let repo = fx.repo(None);
+    backup_url(&repo, &source.url("plant"), "influx").unwrap();
+    let drill_server = InfluxDb::start();
+    let mut options = DrillOptions {
+        task: Some("influx".into()),
+        scratch_dir: fx.path("drills"),
+        ..Default::default()
+    };
+    // No throwaway InfluxDB: the plan says what to give instead.
+    let plan = plan_drill(&repo, &options).unwrap();
+    assert!(
+        plan.blocked
+            .as_deref()
+            .unwrap_or("")
+            .contains("drill server"),
+        "{:?}",
+        plan.blocked
+    );
+
+    options.sandbox = SandboxChoice::Server(drill_server.url("_internal"));
+    let count = source.influx_as(
+        Some("plant"),
+        "SELECT count(value) FROM metrics",
+        "csv",
+        "ns",
+    );
+    let expected = count
+        .lines()
+        .last()
+        .unwrap()
+        .split(',')
+        .last()
+        .unwrap()
+        .to_owned();
+    options.checks = vec![
+        format!("SELECT count(value) FROM metrics={expected}")
+            .parse()
+            .unwrap(),
+        // Writes are refused: checks go over GET, which the server keeps to SELECT and SHOW.
+        "DROP MEASUREMENT metrics=".parse().unwrap(),
+    ];
+    let stats = run_drill(
+        &repo,
+        &plan_drill(&repo, &options).unwrap(),
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let by_name = |name: &str| stats.checks.iter().find(|c| c.name == name).cloned();
+    assert!(
+        by_name("SELECT count(value) FROM metrics").is_some_and(|c| c.passed),
+        "{:#?}",
+        stats.checks
+    );
+    assert!(
+        by_name("DROP MEASUREMENT metrics").is_some_and(|c| !c.passed),
+        "{:#?}",
+        stats.checks
+    );
+    assert!(
+        by_name("content of metrics").is_some_and(|c| c.passed),
+        "{:#?}",
+        stats.checks
+    );
+    assert!(!stats.passed);
+    let left = drill_server.influx(None, "SHOW DATABASES");
+    assert!(!left.contains("tidemark_drill_"), "{left}");
+    assert_eq!(std::fs::read_dir(fx.path("drills")).unwrap().count(), 0);
+}

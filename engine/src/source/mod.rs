@@ -22,6 +22,7 @@ use std::io::Read;
 use serde::Serialize;
 
 pub use filetree::{FileTreeSource, FileTreeTarget};
+pub(crate) use influx::InfluxLocation;
 pub use influx::{InfluxSource, InfluxTarget};
 pub(crate) use mysql::{parse_url as parse_my_url, MyLocation};
 pub use mysql::{MySqlSource, MySqlTarget};

@@ -19,8 +19,8 @@ use crate::repo::lock::{hostname, process_is_gone};
 use crate::repo::manifest::Manifest;
 use crate::repo::random_hex;
 use crate::source::{
-    FileTreeTarget, MyLocation, MySqlTarget, PgLocation, PostgresTarget, SourceUrl, SqliteTarget,
-    Target,
+    FileTreeTarget, InfluxLocation, InfluxTarget, MyLocation, MySqlTarget, PgLocation,
+    PostgresTarget, SourceUrl, SqliteTarget, Target,
 };
 
 /// The sandbox a plan chose.
@@ -34,6 +34,8 @@ pub(super) enum SandboxKind {
     PgThrowaway(PgBinaries),
     /// A scratch database created on a PostgreSQL drill server.
     PgScratch(PgLocation),
+    /// A scratch database created on an InfluxDB drill server.
+    InfluxScratch(InfluxLocation),
     /// A MariaDB server started for the drill.
     MyThrowaway((u32, u32)),
     /// A scratch database created on a MariaDB/MySQL drill server.
@@ -93,8 +95,20 @@ impl SandboxKind {
                     ))
                 }
             },
+            ("influxdb", SandboxChoice::Auto) => SandboxKind::Unavailable(
+                "InfluxDB points are drilled in a scratch database on a drill server: give its URL (influxdb://…)".into(),
+            ),
+            ("influxdb", SandboxChoice::Server(url)) => match SourceUrl::parse(url)? {
+                SourceUrl::Influx(at) => SandboxKind::InfluxScratch(at),
+                _ => {
+                    return Err(EngineError::invalid(
+                        "drill server",
+                        "an InfluxDB point needs an influxdb:// drill server",
+                    ))
+                }
+            },
             (other, _) => SandboxKind::Unavailable(format!(
-                "drills of {other} points are not supported yet (file trees, SQLite, PostgreSQL and MariaDB are)"
+                "drills of {other} points are not supported"
             )),
         })
     }
@@ -117,6 +131,10 @@ impl SandboxKind {
             SandboxKind::MyThrowaway((major, minor)) => format!(
                 "a throwaway MariaDB {major}.{minor} server ({}) on a free loopback port",
                 mariadb_server::SERVER
+            ),
+            SandboxKind::InfluxScratch(at) => format!(
+                "a scratch database on the drill server {}",
+                at.with_database("…").display()
             ),
             SandboxKind::MyScratch(at) => format!(
                 "a scratch database on the drill server {}",
@@ -182,6 +200,7 @@ enum SandboxTarget {
     Sqlite(PathBuf),
     Postgres(PgLocation),
     MySql(MyLocation),
+    Influx(InfluxLocation),
 }
 
 impl Sandbox {
@@ -262,6 +281,18 @@ impl Sandbox {
                 let url = mariadb_server::start(&record, "drill", cancel)?;
                 self.target = SandboxTarget::MySql(crate::source::parse_my_url(&url)?);
             }
+            SandboxKind::InfluxScratch(server) => {
+                let at = server.with_database(&scratch_name(id));
+                self.record.scratch_database = Some(at.secret_url());
+                self.save()?;
+                if InfluxTarget::open(at.clone())?.scratch_database(false)? {
+                    return Err(EngineError::Conflict(format!(
+                        "the drill's scratch database {} already exists",
+                        at.display()
+                    )));
+                }
+                self.target = SandboxTarget::Influx(at);
+            }
             SandboxKind::MyScratch(server) => {
                 let at = server.with_database(&scratch_name(id));
                 self.record.scratch_database = Some(at.secret_url());
@@ -306,6 +337,7 @@ impl Sandbox {
             SandboxTarget::Sqlite(path) => Box::new(SqliteTarget::open(path.clone())?),
             SandboxTarget::Postgres(at) => Box::new(PostgresTarget::open(at.clone())?),
             SandboxTarget::MySql(at) => Box::new(MySqlTarget::open(at.clone())?),
+            SandboxTarget::Influx(at) => Box::new(InfluxTarget::open(at.clone())?),
         })
     }
 
@@ -316,6 +348,7 @@ impl Sandbox {
             SandboxTarget::Sqlite(path) => query_sqlite(path, sql),
             SandboxTarget::Postgres(at) => query_postgres(at, sql),
             SandboxTarget::MySql(at) => query_mysql(at, sql),
+            SandboxTarget::Influx(at) => InfluxTarget::open(at.clone())?.check_value(sql),
         }
     }
 
@@ -360,6 +393,9 @@ fn remove_recorded(record: &SandboxRecord) -> Result<()> {
             SourceUrl::Postgres(at) => PostgresTarget::open(at)?.drop_database()?,
             SourceUrl::MySql(at) => {
                 MySqlTarget::open(at)?.scratch_database(true)?;
+            }
+            SourceUrl::Influx(at) => {
+                InfluxTarget::open(at)?.scratch_database(true)?;
             }
             _ => {}
         }

@@ -33,7 +33,10 @@ pub struct Series<V> {
     /// With `GROUP BY *`: the series' tags (empty for a key it lacks).
     #[serde(default)]
     pub tags: Option<BTreeMap<String, String>>,
-    /// Columns as the statement listed them, time first.
+    /// The columns' names (`time` first for a SELECT).
+    #[serde(default)]
+    pub columns: Vec<String>,
+    /// Rows, with the columns in the order the statement listed them.
     #[serde(default = "Vec::new")]
     pub values: Vec<Vec<V>>,
 }
@@ -179,6 +182,29 @@ impl Http {
     ) -> Result<Vec<Series<serde_json::Value>>> {
         self.rt.block_on(async {
             let response = self.send(self.post_query(db, q, false), doing).await?;
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|e| self.fail(doing, format!("the answer was cut off: {}", chain(&e))))?;
+            let body: Body<serde_json::Value> = serde_json::from_slice(&bytes)
+                .map_err(|e| self.fail(doing, format!("unexpected answer: {e}")))?;
+            series_of(body).map_err(|e| self.fail(doing, e))
+        })
+    }
+
+    /// Runs one statement over GET, which the server accepts for SELECT
+    /// and SHOW only: it refuses anything that writes.
+    pub fn query_read_only(
+        &self,
+        db: &str,
+        q: &str,
+        doing: &str,
+    ) -> Result<Vec<Series<serde_json::Value>>> {
+        self.rt.block_on(async {
+            let path = format!("/query?{}", Self::query_form(Some(db), q, false));
+            let response = self
+                .send(self.request(reqwest::Method::GET, &path), doing)
+                .await?;
             let bytes = response
                 .bytes()
                 .await

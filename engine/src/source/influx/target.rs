@@ -60,10 +60,79 @@ impl InfluxTarget {
             .any(|d| d == self.db()))
     }
 
+    /// Whether the database exists, and drops it when `drop` (a drill's
+    /// scratch database; never a restore target).
+    pub(crate) fn scratch_database(&self, drop: bool) -> Result<bool> {
+        let exists = self.database_exists()?;
+        if exists && drop {
+            let q = format!("DROP DATABASE {}", quote_ident(self.db()));
+            self.http
+                .execute(None, &q, "drop the scratch database on")?;
+        }
+        Ok(exists)
+    }
+
+    /// A drill's check: the first value (after `time`) of the first row of
+    /// an InfluxQL SELECT or SHOW, run read-only.
+    pub(crate) fn check_value(&self, q: &str) -> Result<String> {
+        let doing = format!("run the check {q:?} on");
+        // InfluxDB 1.x has no read-only session, and runs some writes sent
+        // over GET: only statements that cannot write are sent at all.
+        if !reads_only(q) {
+            return Err(EngineError::invalid(
+                format!("check {q:?}"),
+                "InfluxDB checks must be a SELECT (without INTO) or a SHOW",
+            ));
+        }
+        let series = self.http.query_read_only(self.db(), q, &doing)?;
+        let Some(first) = series.first() else {
+            return Ok(String::new());
+        };
+        let skip = usize::from(
+            first.columns.first().is_some_and(|c| c == "time") && first.columns.len() > 1,
+        );
+        Ok(match first.values.first().and_then(|row| row.get(skip)) {
+            None | Some(serde_json::Value::Null) => String::new(),
+            Some(serde_json::Value::String(text)) => text.clone(),
+            Some(other) => other.to_string(),
+        })
+    }
+
     /// Whether a measurement holds points (the index may still list a
     /// dropped one).
     pub(super) fn holds_points(&self, name: &str) -> Result<bool> {
         Ok(!Shape::read(&self.http, self.db(), name)?.fields.is_empty())
+    }
+}
+
+/// Whether an InfluxQL statement only reads: a SELECT without INTO, or a
+/// SHOW. Quoted names and strings are left out of the look.
+fn reads_only(q: &str) -> bool {
+    let mut words = String::new();
+    let mut quote = None;
+    let mut escaped = false;
+    for c in q.chars() {
+        match quote {
+            Some(_) if escaped => escaped = false,
+            Some(_) if c == '\\' => escaped = true,
+            Some(open) if c == open => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '\'' => {
+                quote = Some(c);
+                words.push(' ');
+            }
+            None => words.push(c),
+        }
+    }
+    let words: Vec<String> = words
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_ascii_uppercase())
+        .collect();
+    match words.first().map(String::as_str) {
+        Some("SELECT") => !words.iter().any(|w| w == "INTO"),
+        Some("SHOW") => true,
+        _ => false,
     }
 }
 
@@ -285,5 +354,21 @@ impl Target for InfluxTarget {
             },
         )?;
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reads_only;
+
+    #[test]
+    fn only_statements_that_cannot_write_are_checks() {
+        assert!(reads_only("SELECT count(value) FROM metrics"));
+        assert!(reads_only("select * from \"into\" where note = 'INTO x'"));
+        assert!(reads_only("SHOW MEASUREMENTS"));
+        assert!(!reads_only("SELECT * INTO copy FROM metrics"));
+        assert!(!reads_only("DROP MEASUREMENT metrics"));
+        assert!(!reads_only("DELETE FROM metrics"));
+        assert!(!reads_only(""));
     }
 }
