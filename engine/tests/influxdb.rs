@@ -756,10 +756,10 @@ fn a_point_is_drilled_in_a_scratch_database_on_a_drill_server() {
     );
     let expected = count
         .lines()
-        .last()
+        .next_back()
         .unwrap()
-        .split(',')
-        .last()
+        .rsplit(',')
+        .next()
         .unwrap()
         .to_owned();
     options.checks = vec![
