@@ -169,36 +169,14 @@ fn root_sql(dir: &Path, sql: &str) -> std::result::Result<(), String> {
     }
 }
 
-/// Kills the server (its data is thrown away) and deletes its directory.
+/// Kills the server (its data is thrown away), and anything else running
+/// from its directory, then deletes the directory.
 pub(super) fn stop_and_remove(record: &ServerRecord) -> Result<()> {
-    let pid = std::fs::read_to_string(record.dir.join("pid"))
-        .ok()
-        .and_then(|t| t.trim().parse::<i32>().ok());
-    if let Some(pid) = pid {
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let ours = String::from_utf8_lossy(&cmdline).contains(&*record.dir.to_string_lossy());
-        if ours {
-            // SAFETY: kill has no memory preconditions; pid is this sandbox's server.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
-                reap(pid);
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-    }
+    super::processes::kill_all_naming(&record.dir);
     match std::fs::remove_dir_all(&record.dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(EngineError::io(&record.dir, e)),
         _ => Ok(()),
     }
-}
-
-/// Collects the exit status of a server this process started, so it does
-/// not linger as a zombie.
-fn reap(pid: i32) {
-    let mut status = 0;
-    // SAFETY: waitpid with WNOHANG on a pid; fails harmlessly if not our child.
-    unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
 }
 
 #[cfg(test)]

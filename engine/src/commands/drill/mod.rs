@@ -9,6 +9,7 @@
 
 mod mariadb_server;
 mod pg_server;
+mod processes;
 mod sandbox;
 mod sql_check;
 

@@ -205,40 +205,22 @@ fn failed(what: &str, out: &Output) -> EngineError {
 }
 
 /// Stops the server (immediately: its data is thrown away) and deletes its
-/// directory. A server that is not running is fine.
+/// directory, after ending anything else still running from it (an
+/// `initdb` a killed drill left). A server that is not running is fine.
 pub(super) fn stop_and_remove(record: &ServerRecord) -> Result<()> {
     let data = record.dir.join("data");
     if data.join("postmaster.pid").exists() {
-        let stopped = run(
+        // A clean immediate stop first; whatever stays is killed below.
+        let _ = run(
             &record.bin.join("pg_ctl"),
             &["-D", text(&data)?, "-m", "immediate", "-w", "stop"],
-        )
-        .is_ok_and(|out| out.status.success());
-        if !stopped {
-            kill_postmaster(&data);
-        }
+        );
     }
+    super::processes::kill_all_naming(&record.dir);
     match std::fs::remove_dir_all(&record.dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(EngineError::io(&record.dir, e)),
-    }
-}
-
-/// SIGKILL for a postmaster `pg_ctl` could not stop, if the pid in its
-/// pid file is still a postgres process (never another process that
-/// reused the number).
-fn kill_postmaster(data: &Path) {
-    let Some(pid) = std::fs::read_to_string(data.join("postmaster.pid"))
-        .ok()
-        .and_then(|t| t.lines().next().and_then(|l| l.trim().parse::<i32>().ok()))
-    else {
-        return;
-    };
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    if String::from_utf8_lossy(&cmdline).contains("postgres") {
-        // SAFETY: kill has no memory preconditions; pid is a postgres process.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
     }
 }
 
