@@ -265,11 +265,14 @@ pub fn run_drill(
     }
     let started_at = Utc::now();
     let clock = Instant::now();
-    let mut run = DrillRun::default();
+    let limit = plan.time_limit_seconds.map(Duration::from_secs);
+    let mut run = DrillRun {
+        deadline: limit.map(|l| clock + l),
+        ..Default::default()
+    };
     // The drill's own token: the caller's cancel or the time limit.
     let stop = CancelToken::new();
     let finished = CancelToken::new();
-    let limit = plan.time_limit_seconds.map(Duration::from_secs);
     let outcome = std::thread::scope(|scope| {
         scope.spawn(|| watch(cancel, &stop, &finished, limit));
         let outcome = while_leased(repo, &plan.point, "drill", || {
@@ -278,8 +281,9 @@ pub fn run_drill(
         finished.cancel();
         outcome
     });
+    let timed_out = limit.is_some_and(|l| clock.elapsed() >= l) && !cancel.is_cancelled();
     let mut error = outcome.err().map(|e| {
-        if stop.is_cancelled() && !cancel.is_cancelled() {
+        if timed_out {
             format!(
                 "the drill took longer than its time limit of {} s",
                 limit.map_or(0, |l| l.as_secs())
@@ -329,6 +333,8 @@ fn watch(
 
 #[derive(Default)]
 struct DrillRun {
+    /// No phase starts after this (the watcher stops one under way).
+    deadline: Option<Instant>,
     phases: Vec<DrillPhase>,
     checks: Vec<DrillCheck>,
     rto_seconds: f64,
@@ -341,7 +347,13 @@ impl DrillRun {
     /// Runs one phase, recording its timing and error.
     fn phase<T>(&mut self, name: &str, body: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         let started_at = Utc::now();
-        let result = body(self);
+        // Cleanup always runs; any other phase only within the time limit.
+        let late = name != "cleanup" && self.deadline.is_some_and(|d| Instant::now() >= d);
+        let result = if late {
+            Err(EngineError::Cancelled)
+        } else {
+            body(self)
+        };
         self.phases.push(DrillPhase {
             name: name.into(),
             started_at,

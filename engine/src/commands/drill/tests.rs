@@ -211,3 +211,53 @@ fn plans_refuse_what_cannot_be_drilled() {
     other.point = PointChoice::Random;
     assert!(plan_drill(&repo, &other).unwrap().blocked.is_none());
 }
+
+/// Every file of the repository with its content, to show a drill left it
+/// exactly as it was.
+fn repository_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let name = path.strip_prefix(root).unwrap().display().to_string();
+                out.push((name, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn a_drill_over_its_time_limit_fails_cleans_up_and_changes_no_repository_file() {
+    let (dir, repo) = setup();
+    sqlite_point(dir.path(), &repo);
+    let before = repository_files(&dir.path().join("repo"));
+    let mut limited = options(dir.path(), &[]);
+    limited.time_limit = Some(std::time::Duration::ZERO);
+    let plan = plan_drill(&repo, &limited).unwrap();
+    assert_eq!(plan.time_limit_seconds, Some(0));
+    let stats = run_drill(&repo, &plan, &NoProgress, &CancelToken::new()).unwrap();
+    assert!(!stats.passed);
+    let error = stats.error.unwrap();
+    assert!(
+        error.contains("longer than its time limit of 0 s"),
+        "{error}"
+    );
+    let left = std::fs::read_dir(dir.path().join("drills")).map_or(0, |d| d.count());
+    assert_eq!(left, 0);
+
+    // A drill that passes changes nothing either (its lease came and went).
+    let plan = plan_drill(&repo, &options(dir.path(), &[])).unwrap();
+    assert!(
+        run_drill(&repo, &plan, &NoProgress, &CancelToken::new())
+            .unwrap()
+            .passed
+    );
+    let after: Vec<_> = repository_files(&dir.path().join("repo"));
+    assert_eq!(before, after);
+}
