@@ -67,6 +67,22 @@ pub struct TaskForm {
     /// Present ("on"): incrementals read only newer rows of time-series tables.
     #[serde(default)]
     pub watermark: Option<String>,
+    /// Restore drills (see `model::drill`): `off`, `after_backups` or `schedule`.
+    pub drill_mode: String,
+    pub drill_every_n: String,
+    pub drill_first_start: String,
+    pub drill_period_value: String,
+    pub drill_period_unit: String,
+    /// `latest` or `random`.
+    pub drill_point: String,
+    /// `auto` or the id of a data source marked drill server.
+    pub drill_server_id: String,
+    /// `SQL => expected`, one per line.
+    pub drill_checks: String,
+    /// Durations such as `30m`; empty for none.
+    pub drill_time_limit: String,
+    pub rpo_target: String,
+    pub rto_target: String,
 }
 
 /// What a task backs up from its source.
@@ -211,6 +227,9 @@ pub struct TaskSettings {
     /// last point's latest time (append-only tables; PostgreSQL sources).
     #[serde(default)]
     pub watermark: bool,
+    /// Restore drills and the RPO/RTO targets.
+    #[serde(default)]
+    pub recovery: super::drill::RecoverySettings,
 }
 
 impl TaskForm {
@@ -242,6 +261,13 @@ impl TaskForm {
             Ok(content) => Some(content),
             Err(error) => {
                 errors.push(error);
+                None
+            }
+        };
+        let recovery = match self.recovery() {
+            Ok(recovery) => Some(recovery),
+            Err(recovery_errors) => {
+                errors.extend(recovery_errors);
                 None
             }
         };
@@ -346,7 +372,7 @@ impl TaskForm {
             retry_interval_min,
         ) {
             (Some(s), Some(r), Some(c), Some(sch), Some(p), Some(pack), Some(rc), Some(ri))
-                if errors.is_empty() =>
+                if errors.is_empty() && recovery.is_some() =>
             {
                 Ok(TaskSettings {
                     name,
@@ -362,6 +388,7 @@ impl TaskForm {
                     retry_interval_min: ri,
                     enabled: self.enabled.is_some(),
                     watermark: self.watermark.is_some(),
+                    recovery: recovery.unwrap_or_default(),
                 })
             }
             _ => Err(errors),
@@ -444,6 +471,7 @@ impl TaskSettings {
         if let Policy::FullEveryN(n) = self.policy {
             form.full_every_n = n.to_string();
         }
+        form.set_recovery(&self.recovery);
         match &self.content {
             Content::All => form.content_mode = "all".into(),
             Content::Objects(names) => {
@@ -516,7 +544,7 @@ pub fn escape_regex(text: &str) -> String {
     out
 }
 
-fn parse_in(text: &str, min: u32, max: u32) -> Option<u32> {
+pub(super) fn parse_in(text: &str, min: u32, max: u32) -> Option<u32> {
     text.trim()
         .parse::<u32>()
         .ok()
@@ -531,7 +559,7 @@ fn or_default(text: &str, default: u32, parse: impl Fn(&str) -> Option<u32>) -> 
     }
 }
 
-fn parse_start(text: &str) -> Option<DateTime<Utc>> {
+pub(super) fn parse_start(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
     ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
         .iter()

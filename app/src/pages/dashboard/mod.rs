@@ -91,11 +91,7 @@ fn RunningJobs() -> impl IntoView {
 fn OverviewCards(overview: Overview) -> impl IntoView {
     // Jobs already running when the page loaded, before the feed's first tick.
     if let Some(feed) = JobFeed::get() {
-        for job in overview.running.clone() {
-            if feed.task(job.task_id).is_none() {
-                feed.apply(job);
-            }
-        }
+        feed.seed(overview.running.clone());
     }
     let started = overview
         .started_at
