@@ -129,7 +129,7 @@ impl Fixture {
     async fn run(&self, task_id: i64, trigger: Trigger) -> (RunRecord, Vec<JobProgress>) {
         let mut events = self.jobs.subscribe();
         let run = self.jobs.start(task_id, trigger, false, 1).await.unwrap();
-        let seen = wait_end(&mut events, |p| p.run_id == run.id).await;
+        let seen = wait_end(&mut events, |p| !p.drill && p.run_id == run.id).await;
         (self.catalog.run(run.id).await.unwrap().unwrap(), seen)
     }
 
