@@ -8,6 +8,7 @@ mod job_feed;
 mod job_progress;
 mod layout;
 mod live_events;
+mod recovery;
 mod restore_feed;
 mod restore_progress;
 
@@ -17,6 +18,7 @@ pub use empty_state::EmptyState;
 pub use field::{CheckList, FieldError, Notice};
 pub use job_feed::JobFeed;
 pub use job_progress::JobProgressBar;
+pub use recovery::{server_clock, RpoBadge, RtoBadge};
 pub use layout::{hydrated_flag, ConsoleLayout, MeContext};
 pub use restore_feed::RestoreFeed;
 pub use restore_progress::{EndedRestoreBar, RestoreProgressView};
