@@ -1,10 +1,13 @@
 //! Kill `tidemark restore` with SIGKILL while it loads a PostgreSQL table
 //! over an existing one: the server rolls the load back, so the table keeps
-//! exactly its rows from before, and the next restore succeeds.
+//! exactly its rows from before, and the next restore succeeds. Kill
+//! `tidemark serve` during a drill of a PostgreSQL task: the next start
+//! stops and deletes the drill's throwaway server and marks the drill failed.
 
 #[path = "../../engine/tests/support/postgres.rs"]
 #[allow(dead_code)]
 mod postgres;
+mod support;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -105,5 +108,113 @@ fn a_restore_killed_while_loading_leaves_the_existing_table_intact() {
     assert_eq!(
         server.psql("plant", "SELECT count(*) FROM readings"),
         "2000000"
+    );
+}
+
+/// The drill's sandbox record once its throwaway server runs: the record,
+/// the server's directory and its postmaster's pid.
+fn running_sandbox(drills: &std::path::Path) -> Option<(std::path::PathBuf, std::path::PathBuf, u32)> {
+    for entry in std::fs::read_dir(drills).ok()?.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let record: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+        let dir = std::path::PathBuf::from(record["server"]["dir"].as_str()?);
+        let pid_file = std::fs::read_to_string(dir.join("data/postmaster.pid")).ok()?;
+        let pid: u32 = pid_file.lines().next()?.trim().parse().ok()?;
+        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            return Some((path, dir, pid));
+        }
+    }
+    None
+}
+
+#[test]
+fn a_console_killed_during_a_drill_leaves_no_sandbox_after_its_restart() {
+    let source = PgServer::start();
+    source.psql("postgres", "CREATE DATABASE plant");
+    source.psql(
+        "plant",
+        "CREATE TABLE readings (id bigint PRIMARY KEY, ts timestamptz NOT NULL, note text); \
+         INSERT INTO readings SELECT i, '2026-01-01'::timestamptz + i * interval '1 second', md5(i::text) \
+         FROM generate_series(1, 300000) i",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = support::Server::start(&data);
+    server.sign_in_admin();
+    let location = format!("postgres://postgres@127.0.0.1:{}/plant", source.port);
+    let saved = server.post_api(
+        "/api/sources/save",
+        &[
+            ("form[name]", "plant"),
+            ("form[kind]", "postgres"),
+            ("form[location]", &location),
+            ("form[password]", postgres::PASSWORD),
+        ],
+    );
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    // The demo source is 1, this one 2.
+    let task = server.post_api(
+        "/api/tasks/save",
+        &[
+            ("form[name]", "plant-drilled"),
+            ("form[source_id]", "2"),
+            ("form[repository_id]", "1"),
+            ("form[enabled]", "on"),
+        ],
+    );
+    assert!(task.status < 400, "{}", task.body);
+    let run = server.post_api("/api/tasks/run", &[("id", "1")]);
+    assert_eq!(run.status, 200, "{}", run.body);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let runs = server.post_api("/api/runs", &[("task_id", "1"), ("page", "1")]);
+        if runs.body.contains("\"state\":\"succeeded\"") {
+            break;
+        }
+        assert!(!runs.body.contains("\"state\":\"failed\""), "{}", runs.body);
+        assert!(Instant::now() < deadline, "the backup did not finish: {}", runs.body);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let drill = server.post_api("/api/drills/run", &[("task_id", "1")]);
+    assert_eq!(drill.status, 200, "{}", drill.body);
+    let drills = data.join("drills");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (record, sandbox, postmaster) = loop {
+        if let Some(found) = running_sandbox(&drills) {
+            break found;
+        }
+        assert!(Instant::now() < deadline, "no throwaway server was seen");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(sandbox.starts_with(std::env::temp_dir()));
+    assert!(sandbox
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .starts_with("tidemark-drill-"));
+    drop(server); // SIGKILL
+
+    // The next start sweeps before it listens.
+    let server = support::Server::start(&data);
+    assert!(
+        !std::path::Path::new(&format!("/proc/{postmaster}")).exists(),
+        "the throwaway server (pid {postmaster}) still runs"
+    );
+    assert!(!sandbox.exists(), "{} is left", sandbox.display());
+    assert!(!record.exists(), "{} is left", record.display());
+    let left: Vec<_> = std::fs::read_dir(&drills).unwrap().flatten().map(|e| e.path()).collect();
+    assert!(left.is_empty(), "left under {}: {left:?}", drills.display());
+    server.sign_in_admin();
+    let page = server.post_api("/api/drills", &[("task_id", "1")]);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("\"status\":\"failed\""), "{}", page.body);
+    assert!(
+        page.body.contains("the console stopped during the drill"),
+        "{}",
+        page.body
     );
 }

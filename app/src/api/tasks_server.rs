@@ -297,6 +297,7 @@ pub async fn delete(
     let task = load_task(state, id).await?;
     // A run in progress would publish a point after its files were deleted.
     state.jobs.stop_and_wait(id).await;
+    state.jobs.stop_drill_and_wait(id).await;
     let mut report = DeleteReport {
         task: task.settings.name.clone(),
         points_removed: 0,

@@ -66,22 +66,22 @@ pub fn RpoBadge(status: RecoveryStatus, now: Signal<DateTime<Utc>>) -> impl Into
 #[component]
 pub fn RtoBadge(status: RecoveryStatus) -> impl IntoView {
     let level = status.rto_level().as_str();
-    let text = match (&status.proven_at, status.proven_rto_secs) {
-        (Some(at), Some(rto)) => format!(
-            "proven {} · RTO {}{}",
-            when(Some(*at)),
+    let text = match status.proven_rto_secs {
+        Some(rto) => format!(
+            "proven: point of {} · RTO {}{}",
+            when(status.proven_point_at),
             human_duration(rto),
             target_text(status.rto_target_secs)
         ),
-        _ => format!("never proven{}", target_text(status.rto_target_secs)),
+        None => format!("never proven{}", target_text(status.rto_target_secs)),
     };
     let title = status
         .proven_point
         .as_ref()
         .map(|p| {
             format!(
-                "point {p} (taken {}) restored and proven",
-                when(status.proven_point_at)
+                "point {p} restored and proven by the drill that finished {}",
+                when(status.proven_at)
             )
         })
         .unwrap_or_else(|| "no drill has passed yet".into());

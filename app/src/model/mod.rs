@@ -5,6 +5,7 @@
 mod drill;
 mod progress;
 mod restore;
+mod schedule;
 mod source;
 mod task;
 mod user;
