@@ -111,6 +111,18 @@ fn a_restore_killed_while_loading_leaves_the_existing_table_intact() {
     );
 }
 
+/// Whether `pid` is a live process (an exited one not yet reaped by its
+/// parent, a zombie, is not).
+fn process_runs(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let state = stat.rsplit_once(')')?.1.trim_start().chars().next()?;
+            Some(!matches!(state, 'Z' | 'X'))
+        })
+        .unwrap_or(false)
+}
+
 /// The drill's sandbox record once its throwaway server runs: the record,
 /// the server's directory and its postmaster's pid.
 fn running_sandbox(drills: &std::path::Path) -> Option<(std::path::PathBuf, std::path::PathBuf, u32)> {
@@ -123,7 +135,7 @@ fn running_sandbox(drills: &std::path::Path) -> Option<(std::path::PathBuf, std:
         let dir = std::path::PathBuf::from(record["server"]["dir"].as_str()?);
         let pid_file = std::fs::read_to_string(dir.join("data/postmaster.pid")).ok()?;
         let pid: u32 = pid_file.lines().next()?.trim().parse().ok()?;
-        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        if process_runs(pid) {
             return Some((path, dir, pid));
         }
     }
@@ -197,12 +209,17 @@ fn a_console_killed_during_a_drill_leaves_no_sandbox_after_its_restart() {
         .to_string_lossy()
         .starts_with("tidemark-drill-"));
     drop(server); // SIGKILL
+    assert!(
+        process_runs(postmaster),
+        "the throwaway server outlives the killed console until the next start"
+    );
 
     // The next start sweeps before it listens.
     let server = support::Server::start(&data);
     assert!(
-        !std::path::Path::new(&format!("/proc/{postmaster}")).exists(),
-        "the throwaway server (pid {postmaster}) still runs"
+        !process_runs(postmaster),
+        "the throwaway server (pid {postmaster}) still runs: {:?}",
+        std::fs::read_to_string(format!("/proc/{postmaster}/stat"))
     );
     assert!(!sandbox.exists(), "{} is left", sandbox.display());
     assert!(!record.exists(), "{} is left", record.display());
