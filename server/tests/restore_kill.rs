@@ -125,7 +125,9 @@ fn process_runs(pid: u32) -> bool {
 
 /// The drill's sandbox record once its throwaway server runs: the record,
 /// the server's directory and its postmaster's pid.
-fn running_sandbox(drills: &std::path::Path) -> Option<(std::path::PathBuf, std::path::PathBuf, u32)> {
+fn running_sandbox(
+    drills: &std::path::Path,
+) -> Option<(std::path::PathBuf, std::path::PathBuf, u32)> {
     for entry in std::fs::read_dir(drills).ok()?.flatten() {
         let path = entry.path();
         if path.extension().is_none_or(|e| e != "json") {
@@ -187,7 +189,11 @@ fn a_console_killed_during_a_drill_leaves_no_sandbox_after_its_restart() {
             break;
         }
         assert!(!runs.body.contains("\"state\":\"failed\""), "{}", runs.body);
-        assert!(Instant::now() < deadline, "the backup did not finish: {}", runs.body);
+        assert!(
+            Instant::now() < deadline,
+            "the backup did not finish: {}",
+            runs.body
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 
@@ -223,7 +229,11 @@ fn a_console_killed_during_a_drill_leaves_no_sandbox_after_its_restart() {
     );
     assert!(!sandbox.exists(), "{} is left", sandbox.display());
     assert!(!record.exists(), "{} is left", record.display());
-    let left: Vec<_> = std::fs::read_dir(&drills).unwrap().flatten().map(|e| e.path()).collect();
+    let left: Vec<_> = std::fs::read_dir(&drills)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     assert!(left.is_empty(), "left under {}: {left:?}", drills.display());
     server.sign_in_admin();
     let page = server.post_api("/api/drills", &[("task_id", "1")]);

@@ -129,7 +129,11 @@ pub async fn recovery_by_task(
                 last_drill_error: last
                     .get(&task.id)
                     .filter(|d| d.status == "failed")
-                    .map(|d| d.error.clone().unwrap_or_else(|| "no reason recorded".into())),
+                    .map(|d| {
+                        d.error
+                            .clone()
+                            .unwrap_or_else(|| "no reason recorded".into())
+                    }),
             };
             (task.id, status)
         })

@@ -81,7 +81,14 @@ impl Fixture {
         tokio::time::timeout(WAIT, async {
             loop {
                 let still = if drill {
-                    self.state.catalog.drill_run(run_id).await.unwrap().unwrap().status == "running"
+                    self.state
+                        .catalog
+                        .drill_run(run_id)
+                        .await
+                        .unwrap()
+                        .unwrap()
+                        .status
+                        == "running"
                 } else {
                     self.state.catalog.run(run_id).await.unwrap().unwrap().state == "running"
                 };
@@ -104,7 +111,11 @@ async fn the_drill_part_of_the_task_form_is_refused_field_by_field() {
         .source("pg", SourceKind::Postgres, "postgres://app@127.0.0.1:1/db")
         .await;
     let drill_pg = fx
-        .source("drills", SourceKind::Postgres, "postgres://app@127.0.0.1:1/x")
+        .source(
+            "drills",
+            SourceKind::Postgres,
+            "postgres://app@127.0.0.1:1/x",
+        )
         .await;
     fx.state
         .catalog
@@ -128,23 +139,47 @@ async fn the_drill_part_of_the_task_form_is_refused_field_by_field() {
     form.drill_checks = "SELECT 1 => 1".into();
     let err = fx.save(form).await.unwrap_err();
     let server = err.field("drill_server_id").unwrap();
-    assert!(server.contains("\"pg\" is not marked drill server"), "{server}");
+    assert!(
+        server.contains("\"pg\" is not marked drill server"),
+        "{server}"
+    );
     let checks = err.field("drill_checks").unwrap();
     assert!(checks.contains("SQL checks need a database"), "{checks}");
 
     let mut form = fx.form(tree);
     form.drill_server_id = drill_pg.to_string();
-    let server = fx.save(form).await.unwrap_err().field("drill_server_id").unwrap();
-    assert!(server.contains("only PostgreSQL tasks use a drill server"), "{server}");
+    let server = fx
+        .save(form)
+        .await
+        .unwrap_err()
+        .field("drill_server_id")
+        .unwrap();
+    assert!(
+        server.contains("only PostgreSQL tasks use a drill server"),
+        "{server}"
+    );
 
     let mut form = fx.form(drill_pg);
     form.drill_server_id = drill_pg.to_string();
-    let server = fx.save(form).await.unwrap_err().field("drill_server_id").unwrap();
-    assert!(server.contains("never restores into the task's own source"), "{server}");
+    let server = fx
+        .save(form)
+        .await
+        .unwrap_err()
+        .field("drill_server_id")
+        .unwrap();
+    assert!(
+        server.contains("never restores into the task's own source"),
+        "{server}"
+    );
 
     let mut form = fx.form(plain_pg);
     form.drill_server_id = "999".into();
-    let server = fx.save(form).await.unwrap_err().field("drill_server_id").unwrap();
+    let server = fx
+        .save(form)
+        .await
+        .unwrap_err()
+        .field("drill_server_id")
+        .unwrap();
     assert_eq!(server, "this data source no longer exists");
     assert!(fx.state.catalog.list_tasks().await.unwrap().is_empty());
 
@@ -231,9 +266,15 @@ async fn a_drill_shows_on_the_task_page_and_proves_its_point() {
     // Only a failed drill is retried; unknown ones are not found.
     let err = retry(&fx.state, shown.id).await.unwrap_err();
     assert_eq!(err.status(), 409);
-    assert!(err.to_string().contains("only a failed drill is retried"), "{err}");
+    assert!(
+        err.to_string().contains("only a failed drill is retried"),
+        "{err}"
+    );
     let err = retry(&fx.state, 999).await.unwrap_err();
-    assert_eq!((err.status(), err.to_string().as_str()), (404, "drill run 999 was not found"));
+    assert_eq!(
+        (err.status(), err.to_string().as_str()),
+        (404, "drill run 999 was not found")
+    );
     let err = task_drills(&fx.state, 999).await.unwrap_err();
     assert_eq!(err.status(), 404);
     let err: AppError = fx
@@ -243,5 +284,8 @@ async fn a_drill_shows_on_the_task_page_and_proves_its_point() {
         .await
         .unwrap_err()
         .into();
-    assert_eq!((err.status(), err.to_string().as_str()), (404, "task 999 was not found"));
+    assert_eq!(
+        (err.status(), err.to_string().as_str()),
+        (404, "task 999 was not found")
+    );
 }

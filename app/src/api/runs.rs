@@ -135,8 +135,12 @@ pub async fn list_runs(
             PER_PAGE,
         )
         .await?;
-    let proven: std::collections::HashMap<String, DateTime<Utc>> =
-        app.catalog.proven_points(task_id).await?.into_iter().collect();
+    let proven: std::collections::HashMap<String, DateTime<Utc>> = app
+        .catalog
+        .proven_points(task_id)
+        .await?
+        .into_iter()
+        .collect();
     Ok(HistoryPage {
         task_id,
         task_name: task.settings.name,

@@ -136,9 +136,8 @@ async fn validate(
                 "this repository no longer exists",
             ));
         }
-        errors.extend(
-            crate::api::drills::server::validate_recovery(&state.catalog, settings).await?,
-        );
+        errors
+            .extend(crate::api::drills::server::validate_recovery(&state.catalog, settings).await?);
         for pattern in settings.content.include_patterns() {
             if let Err(err) = regex::Regex::new(&pattern) {
                 errors.push(FieldError::new(

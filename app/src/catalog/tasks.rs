@@ -212,7 +212,11 @@ impl Catalog {
         )
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.into_iter().flat_map(|(a, b, c)| [a, b, c]).flatten().min())
+        Ok(rows
+            .into_iter()
+            .flat_map(|(a, b, c)| [a, b, c])
+            .flatten()
+            .min())
     }
 
     /// Moves a task's next scheduled run.

@@ -18,7 +18,7 @@ pub use empty_state::EmptyState;
 pub use field::{CheckList, FieldError, Notice};
 pub use job_feed::JobFeed;
 pub use job_progress::JobProgressBar;
-pub use recovery::{server_clock, RpoBadge, RtoBadge};
 pub use layout::{hydrated_flag, ConsoleLayout, MeContext};
+pub use recovery::{server_clock, RpoBadge, RtoBadge};
 pub use restore_feed::RestoreFeed;
 pub use restore_progress::{EndedRestoreBar, RestoreProgressView};

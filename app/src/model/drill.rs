@@ -25,7 +25,9 @@ pub enum DrillMode {
 impl DrillMode {
     pub fn schedule(self) -> Schedule {
         match self {
-            DrillMode::Scheduled { first_start, every } => Schedule::Periodic { first_start, every },
+            DrillMode::Scheduled { first_start, every } => {
+                Schedule::Periodic { first_start, every }
+            }
             _ => Schedule::Manual,
         }
     }
@@ -96,7 +98,7 @@ pub fn parse_duration(text: &str) -> Option<u64> {
 /// Seconds in the largest unit that divides them (`2d`, `90s`).
 pub fn format_duration(secs: u64) -> String {
     for (unit, scale) in [("d", 86_400), ("h", 3600), ("m", 60)] {
-        if secs >= scale && secs % scale == 0 {
+        if secs >= scale && secs.is_multiple_of(scale) {
             return format!("{}{unit}", secs / scale);
         }
     }

@@ -11,8 +11,8 @@ mod task;
 mod user;
 
 pub use drill::{
-    format_duration, parse_duration, DrillMode, DrillPoint, Level, RecoverySettings, RecoveryStatus,
-    SqlAssertion,
+    format_duration, parse_duration, DrillMode, DrillPoint, Level, RecoverySettings,
+    RecoveryStatus, SqlAssertion,
 };
 pub use progress::{human_bytes, human_duration, when, JobPhase, JobProgress};
 pub use restore::{

@@ -188,9 +188,15 @@ impl Jobs {
                     done: Arc::clone(&done),
                 },
             );
-            let _ = self.0.events.send(tracker.snapshot(JobPhase::Running, None));
+            let _ = self
+                .0
+                .events
+                .send(tracker.snapshot(JobPhase::Running, None));
             let jobs = self.clone();
-            tokio::spawn(async move { jobs.drive_drill(run.id, planned, tracker, cancel, done).await });
+            tokio::spawn(async move {
+                jobs.drive_drill(run.id, planned, tracker, cancel, done)
+                    .await
+            });
         }
         Ok(catalog.drill_run(run.id).await?.unwrap_or(run))
     }
@@ -311,7 +317,9 @@ impl Jobs {
                     .await;
             }
             Ok(false) => {}
-            Err(err) => tracing::error!(task_id, error = %err, "could not read a task's drill plan"),
+            Err(err) => {
+                tracing::error!(task_id, error = %err, "could not read a task's drill plan")
+            }
         }
     }
 }
@@ -453,4 +461,3 @@ pub async fn recover_at_start(
         .map_err(|e| format!("cannot remove the sandboxes of interrupted drills: {e}"))?;
     Ok((failed, removed))
 }
-

@@ -65,8 +65,12 @@ impl Jobs {
     /// Logs each task whose newest good point is older than its RPO
     /// target, once per breach; returns the tasks in breach.
     pub async fn watch_rpo(&self, now: DateTime<Utc>) -> Result<Vec<i64>, sqlx::Error> {
-        let newest: std::collections::HashMap<i64, DateTime<Utc>> =
-            self.catalog().newest_good_points().await?.into_iter().collect();
+        let newest: std::collections::HashMap<i64, DateTime<Utc>> = self
+            .catalog()
+            .newest_good_points()
+            .await?
+            .into_iter()
+            .collect();
         let mut breached = Vec::new();
         for task in self.catalog().list_tasks().await? {
             let status = RecoveryStatus {

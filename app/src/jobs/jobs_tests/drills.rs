@@ -76,7 +76,9 @@ async fn a_drill_restores_the_newest_point_in_a_scratch_directory_and_records_it
     assert_eq!(names, ["sandbox", "restore", "checks", "cleanup"]);
     let checks: Vec<serde_json::Value> = serde_json::from_str(&drill.checks).unwrap();
     assert!(
-        checks.iter().any(|c| c["name"] == "content of readings.csv" && c["passed"] == true),
+        checks
+            .iter()
+            .any(|c| c["name"] == "content of readings.csv" && c["passed"] == true),
         "{checks:?}"
     );
     // Live progress went out on the job feed, marked as a drill.
@@ -140,7 +142,10 @@ async fn a_failing_sql_check_fails_the_drill_with_the_query_and_the_value() {
     assert_eq!(drill.status, "failed", "{drill:?}");
     let error = drill.error.clone().unwrap();
     assert!(error.contains("SELECT max(id) FROM orders"), "{error}");
-    assert!(error.contains("\"12\"") && error.contains("\"99\""), "{error}");
+    assert!(
+        error.contains("\"12\"") && error.contains("\"99\""),
+        "{error}"
+    );
     let checks: Vec<serde_json::Value> = serde_json::from_str(&drill.checks).unwrap();
     let count = checks
         .iter()
@@ -208,7 +213,10 @@ async fn drills_start_after_every_n_backups_and_on_their_schedule() {
         ("after_backups", "passed")
     );
     // The count starts again from this drill.
-    assert_eq!(fx.catalog.backups_since_last_drill(task.id).await.unwrap(), 0);
+    assert_eq!(
+        fx.catalog.backups_since_last_drill(task.id).await.unwrap(),
+        0
+    );
 
     // A drill schedule: due at its first start, then moved on by a period.
     let first = Utc::now() - chrono::Duration::minutes(5);
@@ -224,14 +232,27 @@ async fn drills_start_after_every_n_backups_and_on_their_schedule() {
     };
     let updated = fx
         .catalog
-        .update_task(task.id, &with_recovery(settings("files", source), scheduled))
+        .update_task(
+            task.id,
+            &with_recovery(settings("files", source), scheduled),
+        )
         .await
         .unwrap()
         .unwrap();
     let now = Utc::now();
-    assert!(updated.drill_next_at.is_some_and(|at| at <= now + chrono::Duration::hours(1)));
-    fx.catalog.set_drill_next(task.id, Some(first)).await.unwrap();
-    assert!(fx.catalog.next_due_at().await.unwrap().is_some_and(|at| at <= first));
+    assert!(updated
+        .drill_next_at
+        .is_some_and(|at| at <= now + chrono::Duration::hours(1)));
+    fx.catalog
+        .set_drill_next(task.id, Some(first))
+        .await
+        .unwrap();
+    assert!(fx
+        .catalog
+        .next_due_at()
+        .await
+        .unwrap()
+        .is_some_and(|at| at <= first));
     let started = fx.jobs.tick_drills(now).await.unwrap();
     assert_eq!(started, [task.id]);
     wait_end(&mut events, |p| p.drill && p.task_id == task.id).await;

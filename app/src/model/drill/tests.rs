@@ -90,17 +90,32 @@ fn every_bad_drill_field_is_named_with_what_to_write() {
         ]
     );
     assert!(errors[3].message.contains("line 1"), "{:?}", errors[3]);
-    assert!(errors[4].message.contains("one statement"), "{:?}", errors[4]);
+    assert!(
+        errors[4].message.contains("one statement"),
+        "{:?}",
+        errors[4]
+    );
     assert!(errors[6].message.contains("90s, 30m"), "{:?}", errors[6]);
     let mut f = form();
     f.drill_mode = "schedule".into();
-    let fields: Vec<String> = f.parse().unwrap_err().into_iter().map(|e| e.field).collect();
+    let fields: Vec<String> = f
+        .parse()
+        .unwrap_err()
+        .into_iter()
+        .map(|e| e.field)
+        .collect();
     assert_eq!(
         fields,
-        ["drill_first_start", "drill_period_value", "drill_period_unit"]
+        [
+            "drill_first_start",
+            "drill_period_value",
+            "drill_period_unit"
+        ]
     );
 }
 
+// serde_json comes with either side's feature.
+#[cfg(any(feature = "ssr", feature = "hydrate"))]
 #[test]
 fn old_settings_without_a_drill_plan_read_as_off() {
     let settings = form().parse().unwrap();
