@@ -45,6 +45,7 @@ async fn main() {
             retry_interval_min: 5,
             enabled: true,
             watermark: false,
+            recovery: Default::default(),
         })
         .await
         .expect("task");

@@ -53,9 +53,11 @@ impl AppState {
     /// The state server-side tests run against: `catalog`, with `dir` as
     /// the data directory and the only restore root.
     pub fn for_tests(catalog: Catalog, dir: &std::path::Path) -> Self {
+        let jobs = Jobs::new(catalog.clone());
+        jobs.set_drill_dir(dir.join("drills"));
         AppState {
             leptos_options: LeptosOptions::builder().output_name("t").build(),
-            jobs: Jobs::new(catalog.clone()),
+            jobs,
             catalog,
             info: Arc::new(ServerInfo::starting_now(
                 "test",

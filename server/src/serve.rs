@@ -90,6 +90,21 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             )))
         }
     }
+    let drill_dir = config.data_dir.join("drills");
+    match app::jobs::drills::recover_at_start(&catalog, &drill_dir).await {
+        Ok((failed, removed)) => {
+            if failed > 0 {
+                tracing::warn!(
+                    drills = failed,
+                    "drills interrupted by the last stop were marked failed"
+                );
+            }
+            for sandbox in removed {
+                tracing::warn!(%sandbox, "removed the sandbox of an interrupted drill");
+            }
+        }
+        Err(err) => return Err(ServeError::Startup(err)),
+    }
     match app::demo::ensure_demo_source(&catalog, &config.data_dir).await {
         Ok(Some(demo)) => tracing::info!(location = %demo.location, "demo data source created"),
         Ok(None) => {}
@@ -99,6 +114,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
 
     warn_if_bundle_missing(&config);
     let jobs = Jobs::new(catalog.clone());
+    jobs.set_drill_dir(drill_dir);
     let scheduler = tokio::spawn({
         let jobs = jobs.clone();
         let stop = jobs.clone();

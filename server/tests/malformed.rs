@@ -27,7 +27,14 @@ enum Arg {
 }
 use Arg::*;
 
-const SOURCE_FORM: &[&str] = &["name", "kind", "location", "description", "password"];
+const SOURCE_FORM: &[&str] = &[
+    "name",
+    "kind",
+    "location",
+    "description",
+    "password",
+    "drill_server",
+];
 const TASK_FORM: &[&str] = &[
     "name",
     "source_id",
@@ -49,6 +56,17 @@ const TASK_FORM: &[&str] = &[
     "retry_interval_min",
     "enabled",
     "watermark",
+    "drill_mode",
+    "drill_every_n",
+    "drill_first_start",
+    "drill_period_value",
+    "drill_period_unit",
+    "drill_point",
+    "drill_server_id",
+    "drill_checks",
+    "drill_time_limit",
+    "rpo_target",
+    "rto_target",
 ];
 const RESTORE_FORM: &[&str] = &[
     "name",
@@ -169,6 +187,10 @@ const SIGNATURES: &[(&str, &[Param])] = &[
         &[("id", Id, "999"), ("enabled", Flag, "true")],
     ),
     ("tasks/stop", &[("id", Id, "999")]),
+    ("drills", &[("task_id", Id, "999")]),
+    ("drills/run", &[("task_id", Id, "999")]),
+    ("drills/retry", &[("run_id", Id, "999")]),
+    ("drills/stop", &[("task_id", Id, "999")]),
     ("restores", &[]),
     ("restores/points", &[("task_id", Id, "999")]),
     (

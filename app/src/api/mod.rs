@@ -2,6 +2,7 @@
 //! Each takes the state from context, calls one domain method, maps to a DTO.
 
 pub mod auth;
+pub mod drills;
 pub mod overview;
 pub mod repositories;
 pub mod restores;

@@ -21,6 +21,22 @@ pub struct NextRun {
     pub at: DateTime<Utc>,
 }
 
+/// A task's recovery figures for the dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRecovery {
+    pub task_id: i64,
+    pub task: String,
+    pub status: crate::model::RecoveryStatus,
+}
+
+/// A failed drill or an RPO/RTO breach.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecoveryProblem {
+    pub task_id: i64,
+    pub task: String,
+    pub problem: String,
+}
+
 /// What the dashboard shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Overview {
@@ -38,6 +54,10 @@ pub struct Overview {
     pub running: Vec<crate::model::JobProgress>,
     /// (id, name) of each repository, for the usage card.
     pub repository_names: Vec<(i64, String)>,
+    /// Every task's RPO/RTO figures, by name.
+    pub recovery: Vec<TaskRecovery>,
+    /// Failed drills and breaches when the overview was read.
+    pub problems: Vec<RecoveryProblem>,
 }
 
 #[server(endpoint = "overview")]
@@ -73,6 +93,29 @@ pub async fn get_overview() -> Result<Overview, AppError> {
             error: r.error.unwrap_or_default(),
         })
         .collect();
+    let checked_at = Utc::now();
+    let mut by_task = crate::api::drills::server::recovery_by_task(catalog, &tasks).await?;
+    let recovery: Vec<TaskRecovery> = tasks
+        .iter()
+        .map(|t| TaskRecovery {
+            task_id: t.id,
+            task: t.settings.name.clone(),
+            status: by_task.remove(&t.id).unwrap_or_default(),
+        })
+        .collect();
+    let problems = recovery
+        .iter()
+        .flat_map(|r| {
+            r.status
+                .problems(checked_at)
+                .into_iter()
+                .map(|problem| RecoveryProblem {
+                    task_id: r.task_id,
+                    task: r.task.clone(),
+                    problem,
+                })
+        })
+        .collect();
     Ok(Overview {
         version: state.info.version.to_owned(),
         catalog_backend: catalog.backend().to_owned(),
@@ -82,7 +125,7 @@ pub async fn get_overview() -> Result<Overview, AppError> {
         tasks: tasks.len() as u64,
         data_dir: state.info.data_dir.display().to_string(),
         started_at: state.info.started_at,
-        checked_at: Utc::now(),
+        checked_at,
         failures,
         next_runs,
         running: state.jobs.snapshots(),
@@ -92,5 +135,7 @@ pub async fn get_overview() -> Result<Overview, AppError> {
             .into_iter()
             .map(|r| (r.id, r.name))
             .collect(),
+        recovery,
+        problems,
     })
 }

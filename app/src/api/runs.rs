@@ -30,6 +30,9 @@ pub struct RunSummary {
     pub chunks: i64,
     pub new_chunks: i64,
     pub error: Option<String>,
+    /// When a passed restore drill last proved this run's point.
+    #[serde(default)]
+    pub proven_at: Option<DateTime<Utc>>,
 }
 
 impl RunSummary {
@@ -93,6 +96,7 @@ impl From<crate::catalog::RunRecord> for RunSummary {
             chunks: r.chunks,
             new_chunks: r.new_chunks,
             error: r.error,
+            proven_at: None,
         }
     }
 }
@@ -131,10 +135,23 @@ pub async fn list_runs(
             PER_PAGE,
         )
         .await?;
+    let proven: std::collections::HashMap<String, DateTime<Utc>> = app
+        .catalog
+        .proven_points(task_id)
+        .await?
+        .into_iter()
+        .collect();
     Ok(HistoryPage {
         task_id,
         task_name: task.settings.name,
-        runs: runs.into_iter().map(Into::into).collect(),
+        runs: runs
+            .into_iter()
+            .map(|r| {
+                let mut summary = RunSummary::from(r);
+                summary.proven_at = summary.point.as_ref().and_then(|p| proven.get(p).copied());
+                summary
+            })
+            .collect(),
         total,
         page,
         pages: u32::try_from(total.div_ceil(u64::from(PER_PAGE)))

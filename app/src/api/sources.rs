@@ -17,6 +17,9 @@ pub struct SourceSummary {
     pub description: String,
     pub is_demo: bool,
     pub created_at: DateTime<Utc>,
+    /// Kept for restore drills.
+    #[serde(default)]
+    pub drill_server: bool,
 }
 
 impl SourceSummary {
@@ -27,6 +30,7 @@ impl SourceSummary {
             location: self.location.clone(),
             description: self.description.clone(),
             password: String::new(),
+            drill_server: self.drill_server.then(|| "on".into()),
         }
     }
 }
@@ -79,6 +83,7 @@ mod server {
                 description: r.description,
                 is_demo: r.is_demo,
                 created_at: r.created_at,
+                drill_server: r.drill_server,
             }
         }
     }
@@ -151,7 +156,17 @@ pub async fn save_source(id: Option<i64>, form: SourceForm) -> Result<SourceSumm
     let actor = crate::auth::require(&guard_state, crate::model::Role::Admin).await?;
     let audit_target = form.name.clone();
     let work = async move {
-        let (name, kind, location, description) = form.validate().map_err(AppError::Validation)?;
+        let validated = form.validate();
+        let drill_server = form.drill_server();
+        let (name, kind, location, description) = match (validated, drill_server.clone()) {
+            (Ok(values), Ok(_)) => values,
+            (validated, drill) => {
+                let mut errors = validated.err().unwrap_or_default();
+                errors.extend(drill.err());
+                return Err(AppError::Validation(errors));
+            }
+        };
+        let drill_server = drill_server.unwrap_or(false);
         let new = crate::catalog::NewSource {
             name: &name,
             kind,
@@ -170,8 +185,15 @@ pub async fn save_source(id: Option<i64>, form: SourceForm) -> Result<SourceSumm
                 .await?
                 .ok_or_else(|| AppError::NotFound(format!("data source {id}")))?,
         };
-        tracing::info!(source = %record.name, "data source saved");
-        Ok(record.into())
+        state
+            .catalog
+            .set_source_drill_server(record.id, drill_server)
+            .await?;
+        tracing::info!(source = %record.name, drill_server, "data source saved");
+        Ok(SourceSummary {
+            drill_server,
+            ..record.into()
+        })
     };
     crate::auth::audited(
         &guard_state,

@@ -25,6 +25,10 @@ pub struct TaskRow {
     pub next_run_at: Option<DateTime<Utc>>,
     pub retry_at: Option<DateTime<Utc>>,
     pub running: bool,
+    /// The newest good point and the last proven one, against the targets.
+    pub recovery: crate::model::RecoveryStatus,
+    /// The server's time when the row was read (recovery ages count from here).
+    pub checked_at: DateTime<Utc>,
 }
 
 /// A task opened for editing.

@@ -39,9 +39,10 @@ pub async fn list_tasks(state: &AppState) -> Result<Vec<TaskRow>, AppError> {
         .into_iter()
         .map(|r| (r.task_id, r))
         .collect();
-    let rows = catalog
-        .list_tasks()
-        .await?
+    let tasks = catalog.list_tasks().await?;
+    let mut recovery = crate::api::drills::server::recovery_by_task(catalog, &tasks).await?;
+    let checked_at = chrono::Utc::now();
+    let rows = tasks
         .into_iter()
         .map(|task| {
             let s = &task.settings;
@@ -66,6 +67,8 @@ pub async fn list_tasks(state: &AppState) -> Result<Vec<TaskRow>, AppError> {
                 next_run_at: task.next_run_at,
                 retry_at: task.retry_at,
                 running: state.jobs.is_running(task.id),
+                recovery: recovery.remove(&task.id).unwrap_or_default(),
+                checked_at,
             }
         })
         .collect();
@@ -133,6 +136,8 @@ async fn validate(
                 "this repository no longer exists",
             ));
         }
+        errors
+            .extend(crate::api::drills::server::validate_recovery(&state.catalog, settings).await?);
         for pattern in settings.content.include_patterns() {
             if let Err(err) = regex::Regex::new(&pattern) {
                 errors.push(FieldError::new(
@@ -291,6 +296,7 @@ pub async fn delete(
     let task = load_task(state, id).await?;
     // A run in progress would publish a point after its files were deleted.
     state.jobs.stop_and_wait(id).await;
+    state.jobs.stop_drill_and_wait(id).await;
     let mut report = DeleteReport {
         task: task.settings.name.clone(),
         points_removed: 0,

@@ -46,6 +46,7 @@ fn settings(name: &str, source_id: i64) -> TaskSettings {
         retry_interval_min: 5,
         enabled: true,
         watermark: false,
+        recovery: Default::default(),
     }
 }
 

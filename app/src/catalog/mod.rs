@@ -5,6 +5,7 @@
 
 #[cfg(test)]
 mod catalog_tests;
+mod drills;
 mod repositories;
 mod restores;
 mod runs;
@@ -17,6 +18,7 @@ use std::str::FromStr;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::SqlitePool;
 
+pub use drills::{DrillOutcome, DrillRunRecord, DrillTrigger};
 pub use repositories::RepositoryRecord;
 pub use restores::{PhaseRow, RestoreObjectRow, RestoreRecord, RestoreRow};
 pub use runs::{RunLogLine, RunOutcome, RunRecord, Trigger};
@@ -192,11 +194,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let catalog = Catalog::open(&url_in(&dir)).await.unwrap();
         catalog.ping().await.unwrap();
-        assert_eq!(catalog.schema_version().await.unwrap(), 7);
+        assert_eq!(catalog.schema_version().await.unwrap(), 8);
         catalog.close().await;
         // Reopening applies nothing new and keeps the version.
         let again = Catalog::open(&url_in(&dir)).await.unwrap();
-        assert_eq!(again.schema_version().await.unwrap(), 7);
+        assert_eq!(again.schema_version().await.unwrap(), 8);
     }
 
     #[tokio::test]

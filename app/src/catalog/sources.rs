@@ -17,6 +17,8 @@ pub struct SourceRecord {
     pub updated_at: DateTime<Utc>,
     /// The password of a database server source; never logged or sent.
     pub secret: Option<String>,
+    /// Kept for restore drills (scratch databases are made on it).
+    pub drill_server: bool,
 }
 
 impl std::fmt::Debug for SourceRecord {

@@ -21,6 +21,7 @@ struct TaskRow {
     next_run_at: Option<DateTime<Utc>>,
     retry_at: Option<DateTime<Utc>>,
     retry_attempt: i64,
+    drill_next_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -33,6 +34,8 @@ pub struct TaskRecord {
     pub retry_at: Option<DateTime<Utc>>,
     /// The attempt number the pending retry will be.
     pub retry_attempt: u32,
+    /// The next scheduled drill.
+    pub drill_next_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -53,6 +56,7 @@ impl TryFrom<TaskRow> for TaskRecord {
             next_run_at: row.next_run_at,
             retry_at: row.retry_at,
             retry_attempt: u32::try_from(row.retry_attempt).unwrap_or(0),
+            drill_next_at: row.drill_next_at,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -106,7 +110,8 @@ impl Catalog {
         let now = Utc::now();
         let row: TaskRow = sqlx::query_as(
             "INSERT INTO tasks (name, source_id, repository_id, settings, periodic, enabled, \
-             next_run_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+             next_run_at, drill_next_at, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         )
         .bind(&settings.name)
         .bind(settings.source_id)
@@ -115,6 +120,7 @@ impl Catalog {
         .bind(matches!(settings.schedule, Schedule::Periodic { .. }))
         .bind(settings.enabled)
         .bind(first_run(settings, now))
+        .bind(first_drill(settings, now))
         .bind(now)
         .bind(now)
         .fetch_one(self.pool())
@@ -133,8 +139,8 @@ impl Catalog {
         let now = Utc::now();
         let row: Option<TaskRow> = sqlx::query_as(
             "UPDATE tasks SET name = ?, source_id = ?, repository_id = ?, settings = ?, periodic = ?, \
-             enabled = ?, next_run_at = ?, retry_at = NULL, retry_attempt = 0, updated_at = ? \
-             WHERE id = ? RETURNING *",
+             enabled = ?, next_run_at = ?, drill_next_at = ?, retry_at = NULL, retry_attempt = 0, \
+             updated_at = ? WHERE id = ? RETURNING *",
         )
         .bind(&settings.name)
         .bind(settings.source_id)
@@ -143,6 +149,7 @@ impl Catalog {
         .bind(matches!(settings.schedule, Schedule::Periodic { .. }))
         .bind(settings.enabled)
         .bind(first_run(settings, now))
+        .bind(first_drill(settings, now))
         .bind(now)
         .bind(id)
         .fetch_optional(self.pool())
@@ -163,10 +170,11 @@ impl Catalog {
         let next = first_run(&task.settings, Utc::now());
         let json =
             serde_json::to_string(&task.settings).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        sqlx::query("UPDATE tasks SET enabled = ?, settings = ?, next_run_at = ?, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE tasks SET enabled = ?, settings = ?, next_run_at = ?, drill_next_at = ?, updated_at = ? WHERE id = ?")
             .bind(enabled)
             .bind(json)
             .bind(next)
+            .bind(first_drill(&task.settings, Utc::now()))
             .bind(Utc::now())
             .bind(id)
             .execute(self.pool())
@@ -198,12 +206,17 @@ impl Catalog {
 
     /// The earliest time any enabled task is due, for the scheduler's sleep.
     pub async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-        let rows: Vec<(NextRun, RetryAt)> = sqlx::query_as(
-            "SELECT next_run_at, retry_at FROM tasks WHERE enabled AND (periodic OR retry_at IS NOT NULL)",
+        let rows: Vec<(NextRun, RetryAt, NextRun)> = sqlx::query_as(
+            "SELECT CASE WHEN periodic THEN next_run_at END, retry_at, drill_next_at FROM tasks \
+             WHERE enabled AND (periodic OR retry_at IS NOT NULL OR drill_next_at IS NOT NULL)",
         )
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.into_iter().flat_map(|(a, b)| [a, b]).flatten().min())
+        Ok(rows
+            .into_iter()
+            .flat_map(|(a, b, c)| [a, b, c])
+            .flatten()
+            .min())
     }
 
     /// Moves a task's next scheduled run.
@@ -236,12 +249,21 @@ impl Catalog {
     }
 }
 
+/// The first scheduled drill of a task whose settings were saved at `now`.
+fn first_drill(settings: &TaskSettings, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    first_slot(settings.enabled, settings.recovery.drill.schedule(), now)
+}
+
 /// The first scheduled run of a task whose settings were saved at `now`.
 fn first_run(settings: &TaskSettings, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    if !settings.enabled {
+    first_slot(settings.enabled, settings.schedule, now)
+}
+
+fn first_slot(enabled: bool, schedule: Schedule, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if !enabled {
         return None;
     }
-    match settings.schedule {
+    match schedule {
         Schedule::Manual => None,
         Schedule::Periodic { first_start, .. } if first_start >= now => Some(first_start),
         schedule => schedule.next_after(now),

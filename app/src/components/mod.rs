@@ -8,6 +8,7 @@ mod job_feed;
 mod job_progress;
 mod layout;
 mod live_events;
+mod recovery;
 mod restore_feed;
 mod restore_progress;
 
@@ -18,5 +19,6 @@ pub use field::{CheckList, FieldError, Notice};
 pub use job_feed::JobFeed;
 pub use job_progress::JobProgressBar;
 pub use layout::{hydrated_flag, ConsoleLayout, MeContext};
+pub use recovery::{server_clock, RpoBadge, RtoBadge};
 pub use restore_feed::RestoreFeed;
 pub use restore_progress::{EndedRestoreBar, RestoreProgressView};

@@ -3,6 +3,7 @@
 //! jobs the same way Back Up Now does.
 
 mod backup_run;
+pub mod drills;
 pub mod events;
 #[cfg(test)]
 mod jobs_tests;
@@ -61,6 +62,7 @@ struct Inner {
     /// repository wait for their turn here instead of failing.
     repositories: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     restores: restore::RestoreJobs,
+    drills: drills::DrillJobs,
 }
 
 /// The server's job registry; cheap to clone.
@@ -87,6 +89,7 @@ impl Jobs {
             closing: tokio::sync::watch::Sender::new(false),
             repositories: Mutex::new(HashMap::new()),
             restores: restore::RestoreJobs::new(catalog.clone()),
+            drills: drills::DrillJobs::default(),
         }))
     }
 
@@ -124,12 +127,15 @@ impl Jobs {
         self.0.running.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The progress of every running job.
+    /// The progress of every running job: backups, then drills.
     pub fn snapshots(&self) -> Vec<JobProgress> {
-        self.running()
+        let mut all: Vec<JobProgress> = self
+            .running()
             .values()
             .map(|r| r.tracker.snapshot(JobPhase::Running, None))
-            .collect()
+            .collect();
+        all.extend(self.drill_snapshots());
+        all
     }
 
     pub fn is_running(&self, task_id: i64) -> bool {
@@ -246,6 +252,7 @@ impl Jobs {
         for id in ids {
             self.stop_and_wait(id).await;
         }
+        self.shutdown_drills().await;
         self.0.restores.shutdown().await;
     }
 
@@ -379,6 +386,9 @@ impl Jobs {
         let _ = self.0.events.send(last);
         done.notify_waiters();
         self.wake_scheduler();
+        if state == RunState::Succeeded {
+            self.drill_after_backup(task_id).await;
+        }
     }
 
     async fn tick_until_done(

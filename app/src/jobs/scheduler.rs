@@ -97,8 +97,15 @@ impl Jobs {
     pub async fn run_scheduler(self, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         loop {
-            if let Err(err) = self.tick(Utc::now()).await {
+            let now = Utc::now();
+            if let Err(err) = self.tick(now).await {
                 tracing::error!(error = %err, "scheduler could not read the catalog");
+            }
+            if let Err(err) = self.tick_drills(now).await {
+                tracing::error!(error = %err, "scheduler could not read the drill plans");
+            }
+            if let Err(err) = self.watch_rpo(now).await {
+                tracing::error!(error = %err, "scheduler could not check the RPO targets");
             }
             let sleep = match self.catalog().next_due_at().await {
                 Ok(Some(at)) => (at - Utc::now())

@@ -26,9 +26,20 @@ pub struct Tracker {
     phase: Mutex<Phase>,
     bytes_done: AtomicU64,
     items_done: AtomicU64,
+    drill: bool,
 }
 
 impl Tracker {
+    /// The tracker of a restore drill (its snapshots say so).
+    pub fn for_drill(drill_run_id: i64, task_id: i64, task_name: String) -> Self {
+        let tracker = Tracker {
+            drill: true,
+            ..Tracker::new(drill_run_id, task_id, task_name)
+        };
+        tracker.with_phase(|p| p.step = "preparing the sandbox".into());
+        tracker
+    }
+
     pub fn new(run_id: i64, task_id: i64, task_name: String) -> Self {
         Tracker {
             run_id,
@@ -41,6 +52,7 @@ impl Tracker {
             }),
             bytes_done: AtomicU64::new(0),
             items_done: AtomicU64::new(0),
+            drill: false,
         }
     }
 
@@ -64,6 +76,7 @@ impl Tracker {
             items_total,
             elapsed_secs: self.started.elapsed().as_secs_f64(),
             error,
+            drill: self.drill,
         }
     }
 

@@ -2,12 +2,18 @@
 //! backup task are, and the validation of the task form. Validation lives
 //! here so the server (which decides) and the browser (which hints) agree.
 
+mod drill;
 mod progress;
 mod restore;
+mod schedule;
 mod source;
 mod task;
 mod user;
 
+pub use drill::{
+    format_duration, parse_duration, DrillMode, DrillPoint, Level, RecoverySettings,
+    RecoveryStatus, SqlAssertion,
+};
 pub use progress::{human_bytes, human_duration, when, JobPhase, JobProgress};
 pub use restore::{
     ObjectChoice, PhaseTimes, RestoreForm, RestoreProgress, RestoreSettings, RestoreState,

@@ -28,6 +28,9 @@ pub struct JobProgress {
     pub elapsed_secs: f64,
     /// Set when the job failed.
     pub error: Option<String>,
+    /// A restore drill of the task (`run_id` is the drill run's), not a backup.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drill: bool,
 }
 
 impl JobProgress {
@@ -115,6 +118,7 @@ mod tests {
             items_total: 0,
             elapsed_secs: elapsed,
             error: None,
+            drill: false,
         }
     }
 

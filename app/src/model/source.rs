@@ -115,6 +115,23 @@ pub struct SourceForm {
     /// For database servers; empty on edit keeps the stored one.
     #[serde(default)]
     pub password: String,
+    /// Present ("on"): kept for restore drills (PostgreSQL only today).
+    #[serde(default)]
+    pub drill_server: Option<String>,
+}
+
+impl SourceForm {
+    /// Whether the source is to be a drill server, if its kind can be one.
+    pub fn drill_server(&self) -> Result<bool, FieldError> {
+        match (self.drill_server.is_some(), SourceKind::parse(&self.kind)) {
+            (false, _) => Ok(false),
+            (true, Some(SourceKind::Postgres)) => Ok(true),
+            (true, _) => Err(FieldError::new(
+                "drill_server",
+                "only PostgreSQL sources can be drill servers today",
+            )),
+        }
+    }
 }
 
 impl SourceForm {
@@ -194,6 +211,7 @@ mod tests {
             location: "/srv/data/".into(),
             description: String::new(),
             password: String::new(),
+            drill_server: None,
         }
         .validate()
         .unwrap();

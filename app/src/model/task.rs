@@ -1,7 +1,9 @@
 //! Backup tasks: the settings form, its validation, and run states.
 
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+pub use super::schedule::{Period, PeriodUnit, Schedule};
 
 pub const MAX_TASK_NAME: usize = 64;
 pub const COMPRESSION_LEVELS: [&str; 3] = ["fastest", "balanced", "best"];
@@ -67,6 +69,22 @@ pub struct TaskForm {
     /// Present ("on"): incrementals read only newer rows of time-series tables.
     #[serde(default)]
     pub watermark: Option<String>,
+    /// Restore drills (see `model::drill`): `off`, `after_backups` or `schedule`.
+    pub drill_mode: String,
+    pub drill_every_n: String,
+    pub drill_first_start: String,
+    pub drill_period_value: String,
+    pub drill_period_unit: String,
+    /// `latest` or `random`.
+    pub drill_point: String,
+    /// `auto` or the id of a data source marked drill server.
+    pub drill_server_id: String,
+    /// `SQL => expected`, one per line.
+    pub drill_checks: String,
+    /// Durations such as `30m`; empty for none.
+    pub drill_time_limit: String,
+    pub rpo_target: String,
+    pub rto_target: String,
 }
 
 /// What a task backs up from its source.
@@ -96,61 +114,6 @@ impl Content {
                 vec![format!("^{}/(?:{pattern})", escape_regex(parent))]
             }
         }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PeriodUnit {
-    Hours,
-    Days,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Period {
-    pub value: u32,
-    pub unit: PeriodUnit,
-}
-
-impl Period {
-    pub fn duration(self) -> Duration {
-        match self.unit {
-            PeriodUnit::Hours => Duration::hours(i64::from(self.value)),
-            PeriodUnit::Days => Duration::days(i64::from(self.value)),
-        }
-    }
-
-    pub fn label(self) -> String {
-        let unit = match (self.unit, self.value) {
-            (PeriodUnit::Hours, 1) => "hour",
-            (PeriodUnit::Hours, _) => "hours",
-            (PeriodUnit::Days, 1) => "day",
-            (PeriodUnit::Days, _) => "days",
-        };
-        format!("every {} {unit}", self.value)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Schedule {
-    Manual,
-    Periodic {
-        first_start: DateTime<Utc>,
-        every: Period,
-    },
-}
-
-impl Schedule {
-    /// The first slot of the schedule strictly after `after`.
-    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let Schedule::Periodic { first_start, every } = *self else {
-            return None;
-        };
-        if first_start > after {
-            return Some(first_start);
-        }
-        let step = every.duration().num_seconds().max(1);
-        let passed = (after - first_start).num_seconds() / step + 1;
-        Some(first_start + Duration::seconds(passed * step))
     }
 }
 
@@ -211,6 +174,9 @@ pub struct TaskSettings {
     /// last point's latest time (append-only tables; PostgreSQL sources).
     #[serde(default)]
     pub watermark: bool,
+    /// Restore drills and the RPO/RTO targets.
+    #[serde(default)]
+    pub recovery: super::drill::RecoverySettings,
 }
 
 impl TaskForm {
@@ -242,6 +208,13 @@ impl TaskForm {
             Ok(content) => Some(content),
             Err(error) => {
                 errors.push(error);
+                None
+            }
+        };
+        let recovery = match self.recovery() {
+            Ok(recovery) => Some(recovery),
+            Err(recovery_errors) => {
+                errors.extend(recovery_errors);
                 None
             }
         };
@@ -346,7 +319,7 @@ impl TaskForm {
             retry_interval_min,
         ) {
             (Some(s), Some(r), Some(c), Some(sch), Some(p), Some(pack), Some(rc), Some(ri))
-                if errors.is_empty() =>
+                if errors.is_empty() && recovery.is_some() =>
             {
                 Ok(TaskSettings {
                     name,
@@ -362,6 +335,7 @@ impl TaskForm {
                     retry_interval_min: ri,
                     enabled: self.enabled.is_some(),
                     watermark: self.watermark.is_some(),
+                    recovery: recovery.unwrap_or_default(),
                 })
             }
             _ => Err(errors),
@@ -444,6 +418,7 @@ impl TaskSettings {
         if let Policy::FullEveryN(n) = self.policy {
             form.full_every_n = n.to_string();
         }
+        form.set_recovery(&self.recovery);
         match &self.content {
             Content::All => form.content_mode = "all".into(),
             Content::Objects(names) => {
@@ -516,7 +491,7 @@ pub fn escape_regex(text: &str) -> String {
     out
 }
 
-fn parse_in(text: &str, min: u32, max: u32) -> Option<u32> {
+pub(super) fn parse_in(text: &str, min: u32, max: u32) -> Option<u32> {
     text.trim()
         .parse::<u32>()
         .ok()
@@ -531,7 +506,7 @@ fn or_default(text: &str, default: u32, parse: impl Fn(&str) -> Option<u32>) -> 
     }
 }
 
-fn parse_start(text: &str) -> Option<DateTime<Utc>> {
+pub(super) fn parse_start(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
     ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
         .iter()

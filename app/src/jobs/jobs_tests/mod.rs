@@ -41,6 +41,7 @@ impl Fixture {
             .unwrap();
         assert_eq!(record.id, 1);
         let jobs = Jobs::new(catalog.clone());
+        jobs.set_drill_dir(dir.path().join("drills"));
         Fixture {
             dir,
             catalog,
@@ -128,7 +129,7 @@ impl Fixture {
     async fn run(&self, task_id: i64, trigger: Trigger) -> (RunRecord, Vec<JobProgress>) {
         let mut events = self.jobs.subscribe();
         let run = self.jobs.start(task_id, trigger, false, 1).await.unwrap();
-        let seen = wait_end(&mut events, |p| p.run_id == run.id).await;
+        let seen = wait_end(&mut events, |p| !p.drill && p.run_id == run.id).await;
         (self.catalog.run(run.id).await.unwrap().unwrap(), seen)
     }
 
@@ -199,6 +200,7 @@ fn settings(name: &str, source_id: i64) -> TaskSettings {
         retry_interval_min: 5,
         enabled: true,
         watermark: false,
+        recovery: Default::default(),
     }
 }
 
@@ -255,5 +257,6 @@ fn assert_close(actual: Option<DateTime<Utc>>, expected: DateTime<Utc>, slack_se
     );
 }
 
+mod drills;
 mod runs;
 mod schedule;

@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::api::overview::{get_overview, Overview};
-use crate::components::{ErrorAlert, JobFeed, JobProgressBar};
+use crate::api::overview::{get_overview, Overview, RecoveryProblem, TaskRecovery};
+use crate::components::{server_clock, ErrorAlert, JobFeed, JobProgressBar, RpoBadge, RtoBadge};
 use crate::pages::repositories::UsageCell;
 use crate::pages::tasks::when;
 
@@ -91,17 +91,16 @@ fn RunningJobs() -> impl IntoView {
 fn OverviewCards(overview: Overview) -> impl IntoView {
     // Jobs already running when the page loaded, before the feed's first tick.
     if let Some(feed) = JobFeed::get() {
-        for job in overview.running.clone() {
-            if feed.task(job.task_id).is_none() {
-                feed.apply(job);
-            }
-        }
+        feed.seed(overview.running.clone());
     }
     let started = overview
         .started_at
         .format("%Y-%m-%d %H:%M:%S UTC")
         .to_string();
     let checked = overview.checked_at.format("%H:%M:%S%.3f UTC").to_string();
+    let recovery = view! {
+        <RecoveryCard tasks=overview.recovery checked_at=overview.checked_at problems=overview.problems />
+    };
     view! {
             <div class="cards">
                 <article class="card" data-testid="card-catalog">
@@ -171,6 +170,54 @@ fn OverviewCards(overview: Overview) -> impl IntoView {
                     </ul>
                 </article>
             </div>
+            {recovery}
             <p class="muted" data-testid="checked-at">"Checked at " {checked}</p>
         }
+}
+
+/// Per task: the newest good point against the RPO target and the last
+/// proven one against the RTO target; then failed drills and breaches.
+#[component]
+fn RecoveryCard(
+    tasks: Vec<TaskRecovery>,
+    checked_at: chrono::DateTime<chrono::Utc>,
+    problems: Vec<RecoveryProblem>,
+) -> impl IntoView {
+    let now = server_clock(checked_at);
+    view! {
+        <article class="card card--wide" data-testid="card-recovery">
+            <h2>"Recovery: RPO and RTO"</h2>
+            {if tasks.is_empty() {
+                view! { <p class="muted">"No backup tasks."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="table">
+                        <thead>
+                            <tr><th>"Task"</th><th>"Newest good point (RPO)"</th><th>"Last proven restore (RTO)"</th></tr>
+                        </thead>
+                        <tbody>
+                            {tasks.into_iter().map(|t| { let name = t.task.clone(); view! {
+                                <tr data-testid="recovery-row" data-name=t.task>
+                                    <td><A href=format!("/backups/{}/history", t.task_id)>{name}</A></td>
+                                    <td><RpoBadge status=t.status.clone() now /></td>
+                                    <td><RtoBadge status=t.status /></td>
+                                </tr>
+                            }}).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+            {(!problems.is_empty()).then(|| view! {
+                <h3>"Drill failures and breaches"</h3>
+                <ul>
+                    {problems.into_iter().map(|p| { let name = p.task.clone(); view! {
+                        <li data-testid="recovery-problem" data-name=p.task>
+                            <A href=format!("/backups/{}/history", p.task_id)>{name}</A>
+                            " · " <span class="error-text">{p.problem}</span>
+                        </li>
+                    }}).collect_view()}
+                </ul>
+            })}
+        </article>
+    }
 }

@@ -94,6 +94,17 @@ pub(super) fn SourceFormPanel(editing: RwSignal<Editing>, saved: RwSignal<u32>) 
                         />
                         <span class="hint">"Stored on the server, never shown again; leave blank to keep the current one."</span>
                     </label>
+                    <label class="checkbox" class:hidden=move || !form.with(|f| f.kind == SourceKind::Postgres.as_str())>
+                        <input
+                            type="checkbox"
+                            name="form[drill_server]"
+                            data-testid="source-drill-server"
+                            prop:checked=move || form.with(|f| f.drill_server.is_some())
+                            on:change=move |ev| form.update(|f| f.drill_server = event_target_checked(&ev).then(|| "on".into()))
+                        />
+                        "Drill server: restore drills of PostgreSQL tasks create and drop scratch databases here"
+                        <FieldError field="drill_server" error=save_error />
+                    </label>
                     <label class="form-wide">
                         "Description"
                         <input

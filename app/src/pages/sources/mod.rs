@@ -95,6 +95,7 @@ fn SourceTable(
                                 <td data-testid="source-name">
                                     {source.name.clone()}
                                     {source.is_demo.then(|| view! { <span class="badge">"demo"</span> })}
+                                    {source.drill_server.then(|| view! { <span class="badge" data-testid="drill-server-badge">"drill server"</span> })}
                                 </td>
                                 <td>{source.kind_label.clone()}</td>
                                 <td><code>{source.location.clone()}</code></td>

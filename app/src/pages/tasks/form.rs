@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use super::content::ContentPicker;
+use super::drill_form::DrillFields;
 use crate::api::repositories::list_repositories;
 use crate::api::sources::list_sources;
 use crate::api::tasks::{copy_task, get_task, SaveTask, VerifyTask};
@@ -26,6 +27,12 @@ fn new_form() -> TaskForm {
         retry_count: "0".into(),
         retry_interval_min: "5".into(),
         enabled: Some("on".into()),
+        drill_mode: "off".into(),
+        drill_every_n: "1".into(),
+        drill_period_value: "1".into(),
+        drill_period_unit: "days".into(),
+        drill_point: "latest".into(),
+        drill_server_id: "auto".into(),
         ..TaskForm::default()
     }
 }
@@ -94,7 +101,7 @@ type SetField = fn(&mut TaskForm, String);
 
 /// A text-like input bound to one form field.
 #[component]
-fn Input(
+pub(super) fn Input(
     label: &'static str,
     field: &'static str,
     form: RwSignal<TaskForm>,
@@ -123,7 +130,7 @@ fn Input(
 
 /// A select bound to one form field.
 #[component]
-fn Choice(
+pub(super) fn Choice(
     label: &'static str,
     field: &'static str,
     form: RwSignal<TaskForm>,
@@ -154,7 +161,7 @@ fn Choice(
     }
 }
 
-fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(super) fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
     items
         .iter()
         .map(|(v, t)| ((*v).to_owned(), (*t).to_owned()))
@@ -174,6 +181,13 @@ fn TaskFormView(id: Option<i64>, initial: TaskForm, running: bool) -> impl IntoV
         if let Some(Ok(_)) = save.value().get() {
             navigate("/backups", Default::default());
         }
+    });
+    let drill_servers = Signal::derive(move || {
+        sources
+            .get()
+            .and_then(Result::ok)
+            .map(|list| list.into_iter().filter(|s| s.drill_server).collect())
+            .unwrap_or_default()
     });
     let periodic = move || form.with(|f| f.schedule_mode == "periodic");
     let every_n = move || form.with(|f| f.policy == "full-every-n");
@@ -261,6 +275,7 @@ fn TaskFormView(id: Option<i64>, initial: TaskForm, running: bool) -> impl IntoV
                     </label>
                 </div>
             </fieldset>
+            <DrillFields form error drill_servers />
             {running.then(|| view! {
                 <label class="checkbox alert alert--warn">
                     <input type="checkbox" name="stop_running" data-testid="stop-running" />

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
+use super::drills::TaskDrillsPanel;
 use super::when;
 use crate::api::runs::{list_runs, HistoryPage, RunSummary};
 use crate::components::{CopyButton, EmptyState, ErrorAlert, JobFeed, JobProgressBar};
@@ -66,6 +67,8 @@ pub fn TaskHistoryPage() -> impl IntoView {
                 <A href="/backups" attr:class="button">"Back to tasks"</A>
             </header>
             <JobProgressBar progress />
+            <TaskDrillsPanel task_id=Signal::derive(task_id) />
+            <h2>"Backup runs"</h2>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || history.get().map(|result| match result {
                     Ok(page) if page.runs.is_empty() => view! {
@@ -144,6 +147,11 @@ fn HistoryRow(run: RunSummary) -> impl IntoView {
             <td><A href=format!("/runs/{}", run.id) attr:data-testid="run-link">{format!("#{}", run.id)}</A>
                 {run.late.then(|| view! { <span class="badge" title="missed while the server was down">"late"</span> })}
                 {(run.attempt > 1).then(|| view! { <span class="badge">{format!("attempt {}", run.attempt)}</span> })}
+                {run.proven_at.map(|at| view! {
+                    <span class="badge badge--proven" data-testid="proven-badge" title="a restore drill restored this point and proved its content">
+                        {format!("proven {}", when(Some(at)))}
+                    </span>
+                })}
             </td>
             <td>{when(Some(run.started_at))}</td>
             <td>{when(run.finished_at)}</td>

@@ -3,6 +3,8 @@
 
 mod content;
 mod delete;
+mod drill_form;
+mod drills;
 mod form;
 mod history;
 mod run;
@@ -15,7 +17,10 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::tasks::{list_tasks, BackupNow, SetTaskEnabled, TaskRow};
-use crate::components::{EmptyState, ErrorAlert, JobFeed, JobProgressBar, MeContext, Notice};
+use crate::components::{
+    server_clock, EmptyState, ErrorAlert, JobFeed, JobProgressBar, MeContext, Notice, RpoBadge,
+    RtoBadge,
+};
 use crate::model::Role;
 use delete::DeleteDialog;
 
@@ -86,6 +91,7 @@ fn TaskTable(
     deleting: RwSignal<Option<(i64, String)>>,
 ) -> impl IntoView {
     let feed = JobFeed::get();
+    let now = server_clock(rows.first().map(|r| r.checked_at).unwrap_or_default());
     view! {
         <table class="table" data-testid="task-table">
             <thead>
@@ -96,6 +102,7 @@ fn TaskTable(
                     <th>"Mode"</th>
                     <th>"Last run"</th>
                     <th>"Next run"</th>
+                    <th>"Recovery (RPO · RTO)"</th>
                     <th>"Enabled"</th>
                     <th>"Actions"</th>
                 </tr>
@@ -130,6 +137,10 @@ fn TaskTable(
                                 <td>
                                     {when(task.next_run_at)}
                                     {task.retry_at.map(|at| view! { <div class="muted">"retry at " {when(Some(at))}</div> })}
+                                </td>
+                                <td data-testid="task-recovery">
+                                    <RpoBadge status=task.recovery.clone() now />
+                                    <div><RtoBadge status=task.recovery.clone() /></div>
                                 </td>
                                 <td>
                                     <input
@@ -174,7 +185,7 @@ fn TaskTable(
                                 </td>
                             </tr>
                             <tr class="progress-row" data-testid="task-progress-row">
-                                <td colspan="8">
+                                <td colspan="9">
                                     <JobProgressBar progress />
                                 </td>
                             </tr>
