@@ -76,10 +76,15 @@ pub async fn validate_recovery(
                 "data source {:?} is not marked drill server (mark it on the Data sources page)",
                 s.name
             )),
-            Some(_) if kind != Some(SourceKind::Postgres) => Some(
-                "only PostgreSQL tasks use a drill server; files and SQLite are drilled in a scratch directory: choose automatic"
-                    .to_owned(),
+            Some(_) if matches!(kind, Some(SourceKind::FileTree | SourceKind::Sqlite)) => Some(
+                "files and SQLite are drilled in a scratch directory: choose automatic".to_owned(),
             ),
+            Some(s) if s.kind() != kind => Some(format!(
+                "data source {:?} is a {} server; this task backs up {}",
+                s.name,
+                s.kind().map_or("different", SourceKind::label),
+                kind.map_or("another kind of data", SourceKind::label)
+            )),
             Some(_) => None,
         };
         if let Some(problem) = problem {

@@ -155,8 +155,30 @@ async fn the_drill_part_of_the_task_form_is_refused_field_by_field() {
         .field("drill_server_id")
         .unwrap();
     assert!(
-        server.contains("only PostgreSQL tasks use a drill server"),
+        server.contains("files and SQLite are drilled in a scratch directory"),
         "{server}"
+    );
+
+    // A drill server of another kind than the task's source.
+    let drill_maria = fx
+        .source("maria drills", SourceKind::MySql, "mysql://app@127.0.0.1:1/x")
+        .await;
+    fx.state
+        .catalog
+        .set_source_drill_server(drill_maria, true)
+        .await
+        .unwrap();
+    let mut form = fx.form(plain_pg);
+    form.drill_server_id = drill_maria.to_string();
+    let server = fx
+        .save(form)
+        .await
+        .unwrap_err()
+        .field("drill_server_id")
+        .unwrap();
+    assert_eq!(
+        server,
+        "data source \"maria drills\" is a MariaDB / MySQL server; this task backs up PostgreSQL"
     );
 
     let mut form = fx.form(drill_pg);

@@ -115,7 +115,7 @@ pub struct SourceForm {
     /// For database servers; empty on edit keeps the stored one.
     #[serde(default)]
     pub password: String,
-    /// Present ("on"): kept for restore drills (PostgreSQL only today).
+    /// Present ("on"): kept for restore drills (database servers only).
     #[serde(default)]
     pub drill_server: Option<String>,
 }
@@ -125,10 +125,10 @@ impl SourceForm {
     pub fn drill_server(&self) -> Result<bool, FieldError> {
         match (self.drill_server.is_some(), SourceKind::parse(&self.kind)) {
             (false, _) => Ok(false),
-            (true, Some(SourceKind::Postgres)) => Ok(true),
+            (true, Some(SourceKind::Postgres | SourceKind::MySql | SourceKind::Influx)) => Ok(true),
             (true, _) => Err(FieldError::new(
                 "drill_server",
-                "only PostgreSQL sources can be drill servers today",
+                "only database servers (PostgreSQL, MariaDB/MySQL, InfluxDB) can be drill servers; files and SQLite are drilled in a scratch directory",
             )),
         }
     }

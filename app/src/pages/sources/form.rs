@@ -102,7 +102,7 @@ pub(super) fn SourceFormPanel(editing: RwSignal<Editing>, saved: RwSignal<u32>) 
                             prop:checked=move || form.with(|f| f.drill_server.is_some())
                             on:change=move |ev| form.update(|f| f.drill_server = event_target_checked(&ev).then(|| "on".into()))
                         />
-                        "Drill server: restore drills of PostgreSQL tasks create and drop scratch databases here"
+                        "Drill server: restore drills of tasks of this kind create and drop scratch databases here"
                         <FieldError field="drill_server" error=save_error />
                     </label>
                     <label class="form-wide">
