@@ -4,6 +4,9 @@
 #   scripts/build.sh --release  the deployable build: optimised bundle
 #                               (wasm-opt when installed), release binary
 #   scripts/build.sh            the quick developer build (debug)
+#   scripts/build.sh --bundle-only
+#                               the debug bundle alone, for a `tidemark` that
+#                               `cargo test` already built (the test suite)
 # Either way the bundle files get content-hashed names
 # (pkg/tidemark.<hash>.wasm, listed in target/site/hash.txt) and .br and .gz
 # copies beside them, which the server sends by Accept-Encoding.
@@ -12,10 +15,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 profile=debug
 wasm_profile=dev
 cargo_flags=()
+build_server=yes
 case "${1:-}" in
   --release) profile=release; wasm_profile=wasm-release; cargo_flags=(--release) ;;
+  --bundle-only) build_server=no ;;
   "") ;;
-  *) die "unknown option $1 (expected --release or nothing)" ;;
+  *) die "unknown option $1 (expected --release, --bundle-only or nothing)" ;;
 esac
 wasm_dir_profile=$([ "$wasm_profile" = dev ] && echo debug || echo "$wasm_profile")
 
@@ -77,8 +82,10 @@ rm -rf "$SITE_DIR.old"
 mv "$stage" "$SITE_DIR"
 rm -rf "$SITE_DIR.old"
 
-log "building the server ($profile)"
-cargo build -p server --bin tidemark "${cargo_flags[@]}"
+if [ "$build_server" = yes ]; then
+  log "building the server ($profile)"
+  cargo build -p server --bin tidemark "${cargo_flags[@]}"
+fi
 pkg="$SITE_DIR/pkg"
 sizes() { du -b "$@" | awk '{ s += $1 } END { printf "%.2f MiB", s / 1048576 }'; }
 log "built $TARGET_DIR/$profile/tidemark and $SITE_DIR; bundle (wasm, js, css):" \

@@ -23,7 +23,11 @@ step "unit and integration tests"
 cargo test --workspace --exclude frontend
 
 step "building the console for the browser tests"
-"$ROOT/scripts/build.sh"
+# The bundle only: `cargo test` built target/debug/tidemark for the server's
+# integration tests, and building it on its own would compile app and server
+# again (other features unify in a single-package build).
+"$ROOT/scripts/build.sh" --bundle-only
+[ -x "$TARGET_DIR/debug/tidemark" ] || die "cargo test did not build $TARGET_DIR/debug/tidemark"
 
 step "browser tests (Chromium)"
 (cd end2end && TIDEMARK_BIN="$TARGET_DIR/debug/tidemark" TIDEMARK_SITE_DIR="$SITE_DIR" npm test)
