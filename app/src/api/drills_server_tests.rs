@@ -161,7 +161,11 @@ async fn the_drill_part_of_the_task_form_is_refused_field_by_field() {
 
     // A drill server of another kind than the task's source.
     let drill_maria = fx
-        .source("maria drills", SourceKind::MySql, "mysql://app@127.0.0.1:1/x")
+        .source(
+            "maria drills",
+            SourceKind::MySql,
+            "mysql://app@127.0.0.1:1/x",
+        )
         .await;
     fx.state
         .catalog
