@@ -93,13 +93,18 @@ pub struct PointLease<'r> {
     repo: &'r Repository,
     path: String,
     lease: LeaseFile,
+    /// False when the first write failed: nothing to delete on drop.
+    written: bool,
 }
 
 impl<'r> PointLease<'r> {
     /// Takes a lease on `point`, then confirms the point still exists: a
     /// prune that removes it after this either saw the lease or had already
-    /// removed the manifest, which this check then finds missing.
-    pub fn acquire(repo: &'r Repository, point: &str, command: &str) -> Result<Self> {
+    /// removed the manifest, which this check then finds missing. A
+    /// repository this process cannot write (a read-only mount or bucket
+    /// policy) is read without a lease, with a warning: no prune can run
+    /// through such access either.
+    pub fn acquire(repo: &'r Repository, point: &str, command: &str) -> Result<Option<Self>> {
         let now = Utc::now();
         let lease = LeaseFile {
             hostname: hostname(),
@@ -115,8 +120,20 @@ impl<'r> PointLease<'r> {
             lease.pid,
             random_hex(4)
         );
-        let held = PointLease { repo, path, lease };
-        held.write()?;
+        let mut held = PointLease {
+            repo,
+            path,
+            lease,
+            written: true,
+        };
+        let held = match held.write() {
+            Ok(()) => Some(held),
+            Err(err) => {
+                tracing::warn!(%err, %point, "cannot write a read lease: reading the point without one (a prune elsewhere could remove it meanwhile)");
+                held.written = false;
+                None
+            }
+        };
         if !repo.backend().exists(&manifest_path(point))? {
             // Removed (by a prune) after the reader found it.
             return Err(EngineError::PointNotFound {
@@ -142,6 +159,9 @@ impl<'r> PointLease<'r> {
 
 impl Drop for PointLease<'_> {
     fn drop(&mut self) {
+        if !self.written {
+            return;
+        }
         if let Err(err) = self.repo.backend().delete(&self.path) {
             tracing::warn!(%err, lease = %self.path, "could not remove a read lease (it expires on its own)");
         }
@@ -155,7 +175,9 @@ pub fn while_leased<T>(
     command: &str,
     body: impl FnOnce() -> Result<T>,
 ) -> Result<T> {
-    let mut lease = PointLease::acquire(repo, point, command)?;
+    let Some(mut lease) = PointLease::acquire(repo, point, command)? else {
+        return body();
+    };
     let done = &AtomicBool::new(false);
     let (wake, sleep) = std::sync::mpsc::channel::<()>();
     std::thread::scope(|scope| {
@@ -235,6 +257,35 @@ mod tests {
         let mut left = repo.backend().list("leases").unwrap();
         left.sort();
         assert_eq!(left, ["leases/p-elsewhere/x.json", "leases/p-live/x.json"]);
+    }
+
+    #[test]
+    fn a_repository_that_cannot_be_written_is_read_without_a_lease() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(&RepoLocation::Local(dir.path().to_owned()), None).unwrap();
+        repo.backend()
+            .write(&manifest_path("p"), b"{}".to_vec())
+            .unwrap();
+        let leases = dir.path().join("leases");
+        std::fs::create_dir(&leases).unwrap();
+        // Immutable: even root cannot create files in it (a read-only mount
+        // or bucket policy, as far as the reader can tell).
+        let chattr = |flag: &str| {
+            let status = std::process::Command::new("chattr")
+                .arg(flag)
+                .arg(&leases)
+                .status()
+                .expect("run chattr (e2fsprogs)");
+            assert!(status.success(), "chattr {flag} (needs root on ext4)");
+        };
+        chattr("+i");
+        let read = while_leased(&repo, "p", "restore", || repo.backend().list("leases"));
+        chattr("-i");
+        assert_eq!(
+            read.unwrap(),
+            Vec::<String>::new(),
+            "the body ran, with no lease"
+        );
     }
 
     #[test]
