@@ -21,6 +21,7 @@ use std::io::Read;
 
 use serde::Serialize;
 
+pub(crate) use dburl::DbLocation;
 pub use filetree::{FileTreeSource, FileTreeTarget};
 pub(crate) use influx::InfluxLocation;
 pub use influx::{InfluxSource, InfluxTarget};

@@ -262,16 +262,9 @@ impl Sandbox {
                     SandboxTarget::Postgres(crate::source::parse_pg_url(&server.url("drill"))?);
             }
             SandboxKind::PgScratch(server) => {
-                let at = server.with_database(&scratch_name(id));
-                self.record.scratch_database = Some(at.secret_url());
-                self.save()?;
-                // The restore creates the database; it must not exist yet.
-                if PostgresTarget::open(at.clone())?.database_exists()? {
-                    return Err(EngineError::Conflict(format!(
-                        "the drill's scratch database {} already exists",
-                        at.display()
-                    )));
-                }
+                let at = self.scratch_database(server, id, |at| {
+                    PostgresTarget::open(at.clone())?.database_exists()
+                })?;
                 self.target = SandboxTarget::Postgres(at);
             }
             SandboxKind::MyThrowaway(_) => {
@@ -282,27 +275,15 @@ impl Sandbox {
                 self.target = SandboxTarget::MySql(crate::source::parse_my_url(&url)?);
             }
             SandboxKind::InfluxScratch(server) => {
-                let at = server.with_database(&scratch_name(id));
-                self.record.scratch_database = Some(at.secret_url());
-                self.save()?;
-                if InfluxTarget::open(at.clone())?.scratch_database(false)? {
-                    return Err(EngineError::Conflict(format!(
-                        "the drill's scratch database {} already exists",
-                        at.display()
-                    )));
-                }
+                let at = self.scratch_database(server, id, |at| {
+                    InfluxTarget::open(at.clone())?.scratch_database(false)
+                })?;
                 self.target = SandboxTarget::Influx(at);
             }
             SandboxKind::MyScratch(server) => {
-                let at = server.with_database(&scratch_name(id));
-                self.record.scratch_database = Some(at.secret_url());
-                self.save()?;
-                if MySqlTarget::open(at.clone())?.scratch_database(false)? {
-                    return Err(EngineError::Conflict(format!(
-                        "the drill's scratch database {} already exists",
-                        at.display()
-                    )));
-                }
+                let at = self.scratch_database(server, id, |at| {
+                    MySqlTarget::open(at.clone())?.scratch_database(false)
+                })?;
                 self.target = SandboxTarget::MySql(at);
             }
             SandboxKind::Unavailable(why) => {
@@ -310,6 +291,27 @@ impl Sandbox {
             }
         }
         Ok(())
+    }
+
+    /// Names the scratch database on a drill server and records it (so a
+    /// sweep can drop it) before anything is created; refuses one that
+    /// exists (the restore creates it).
+    fn scratch_database(
+        &mut self,
+        server: &crate::source::DbLocation,
+        id: &str,
+        exists: impl FnOnce(&crate::source::DbLocation) -> Result<bool>,
+    ) -> Result<crate::source::DbLocation> {
+        let at = server.with_database(&scratch_name(id));
+        self.record.scratch_database = Some(at.secret_url());
+        self.save()?;
+        if exists(&at)? {
+            return Err(EngineError::Conflict(format!(
+                "the drill's scratch database {} already exists",
+                at.display()
+            )));
+        }
+        Ok(at)
     }
 
     fn save(&self) -> Result<()> {
