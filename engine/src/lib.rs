@@ -33,7 +33,7 @@ mod repo;
 mod source;
 mod storage;
 
-pub use commands::{backup, compare, drill, prune, restore, verify};
+pub use commands::{archive, backup, compare, drill, prune, restore, verify};
 pub use digest::RowDigest;
 pub use error::{EngineError, Result};
 pub use progress::{CancelToken, NoProgress, Phase, Progress};

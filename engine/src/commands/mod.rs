@@ -2,10 +2,11 @@
 //! what the user can inspect (a dry run shows it), and running executes
 //! exactly that plan.
 
+pub mod archive;
 pub mod backup;
 pub mod compare;
 pub mod drill;
-mod precheck;
+pub(crate) mod precheck;
 pub mod prune;
 pub mod restore;
 pub mod verify;

@@ -29,6 +29,20 @@ pub struct Manifest {
     pub pack_size_limit: u64,
     pub objects: Vec<ObjectEntry>,
     pub totals: Totals,
+    /// Where the source's change log stood at the snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_position: Option<LogPosition>,
+}
+
+/// A snapshot's place in the source's change log: the binary log file and
+/// offset that match it exactly, and the GTID state there (MariaDB).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogPosition {
+    pub file: String,
+    pub pos: u64,
+    pub gtid: String,
+    /// When the snapshot was opened.
+    pub taken_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

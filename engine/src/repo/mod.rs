@@ -15,6 +15,7 @@ pub mod chunker;
 mod config;
 pub mod crypto;
 pub mod index;
+pub mod archive;
 pub mod lease;
 pub mod lock;
 pub mod manifest;

@@ -4,12 +4,12 @@
 //! and streams each object's content; a target takes objects back, one
 //! at a time, and makes each visible only once it is complete.
 
-mod dbio;
+pub(crate) mod dbio;
 mod dburl;
 mod early_read;
 mod filetree;
 mod influx;
-mod mysql;
+pub(crate) mod mysql;
 pub(crate) mod postgres;
 mod selector;
 mod sqlite;
@@ -35,7 +35,7 @@ pub use url::SourceUrl;
 
 use crate::digest::{RowSplitter, RowTime};
 use crate::error::{EngineError, Result};
-use crate::repo::manifest::{ObjectEntry, Selection};
+use crate::repo::manifest::{LogPosition, ObjectEntry, Selection};
 
 /// What a source holds right now.
 #[derive(Debug, Clone)]
@@ -53,6 +53,11 @@ pub trait Source: Send + Sync {
     /// A short name for run directories (the database or directory name).
     fn name(&self) -> String;
     fn describe(&self) -> Result<SourceDescription>;
+    /// Where the source's change log stood at the snapshot (MariaDB's
+    /// binary log), for point-in-time recovery from this point.
+    fn log_position(&self) -> Result<Option<LogPosition>> {
+        Ok(None)
+    }
     /// Streams one object's content (for an entry with a `watermark`, the
     /// rows after it only).
     fn open(&self, object: &ObjectEntry) -> Result<Box<dyn Read + Send + '_>>;

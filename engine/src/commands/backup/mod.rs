@@ -17,7 +17,9 @@ use crate::progress::{CancelToken, Progress};
 use crate::repo::blob;
 use crate::repo::index::{Index, PackIndexFile};
 use crate::repo::lock::RepoLock;
-use crate::repo::manifest::{BackupMode, Manifest, ObjectEntry, Selection, SourceRecord, Totals};
+use crate::repo::manifest::{
+    BackupMode, LogPosition, Manifest, ObjectEntry, Selection, SourceRecord, Totals,
+};
 use crate::repo::pack::{write_pack, FinishedPack, PackWriter};
 use crate::repo::{ChunkId, Compression, Repository};
 use crate::source::Source;
@@ -62,6 +64,7 @@ pub struct BackupPlan {
     pub parent: Option<Manifest>,
     pub objects: Vec<ObjectEntry>,
     pub bytes: u64,
+    pub log_position: Option<LogPosition>,
 }
 
 #[derive(Debug, Clone)]
@@ -131,6 +134,7 @@ pub fn plan_backup(
         source.use_watermarks(&parent.objects);
     }
     let description = source.describe()?;
+    let log_position = source.log_position()?;
     let bytes = description.objects.iter().map(|o| o.size).sum();
     Ok(BackupPlan {
         point: point_name(&options.task, &source.name(), Utc::now()),
@@ -145,6 +149,7 @@ pub fn plan_backup(
         parent,
         objects: description.objects,
         bytes,
+        log_position,
     })
 }
 
@@ -258,6 +263,7 @@ pub fn run_backup(
         pack_size_limit: options.pack_size,
         objects,
         totals: totals.clone(),
+        log_position: plan.log_position.clone(),
     };
     cancel.check()?;
     repo.publish(&manifest)?;

@@ -5,6 +5,7 @@
 //! TABLE`, `SHOW CREATE VIEW`, the stored programs) and each table's rows,
 //! streamed as the columns' own bytes.
 
+pub mod binlog;
 mod columns;
 mod conn;
 mod load;
@@ -29,7 +30,7 @@ use super::dbio::{runtime, ChannelReader};
 use super::selector::Selector;
 use super::{Source, SourceDescription};
 use crate::error::{EngineError, Result};
-use crate::repo::manifest::{ObjectEntry, ObjectKind, Selection};
+use crate::repo::manifest::{LogPosition, ObjectEntry, ObjectKind, Selection};
 use conn::{connect, my_error, quote_ident};
 
 pub const TABLES: &str = "_schema/tables.sql";
@@ -45,6 +46,7 @@ type Chunk = std::result::Result<Vec<u8>, String>;
 
 enum Command {
     Describe(SyncSender<Result<SourceDescription>>),
+    Position(SyncSender<Result<Option<LogPosition>>>),
     Stream(String, SyncSender<Chunk>),
 }
 
@@ -71,6 +73,7 @@ impl MySqlSource {
                 }
             };
             rt.block_on(async move {
+                let taken_at = chrono::Utc::now();
                 let conn = match open_snapshot(&thread_at).await {
                     Ok(conn) => conn,
                     Err(err) => {
@@ -79,7 +82,7 @@ impl MySqlSource {
                     }
                 };
                 let _ = ready_tx.send(Ok(()));
-                serve(conn, &thread_at, &selector, &selection, rx).await;
+                serve(conn, &thread_at, &selector, &selection, rx, taken_at).await;
             });
         });
         match ready.recv() {
@@ -151,11 +154,23 @@ async fn serve(
     selector: &Selector,
     selection: &Selection,
     rx: Receiver<Command>,
+    taken_at: chrono::DateTime<chrono::Utc>,
 ) {
     while let Ok(command) = rx.recv() {
         match command {
             Command::Describe(reply) => {
                 let _ = reply.send(describe(&mut conn, at, selector, selection).await);
+            }
+            Command::Position(reply) => {
+                let position = binlog::snapshot_position(&mut conn, at).await.map(|p| {
+                    p.map(|(file, pos, gtid)| LogPosition {
+                        file,
+                        pos,
+                        gtid,
+                        taken_at: taken_at,
+                    })
+                });
+                let _ = reply.send(position);
             }
             Command::Stream(object, tx) => {
                 let result = match object.as_str() {
@@ -434,6 +449,17 @@ impl Source for MySqlSource {
         rx.recv().unwrap_or_else(|_| {
             Err(EngineError::Database {
                 what: format!("describe {}", self.at.display()),
+                detail: "the snapshot connection stopped".into(),
+            })
+        })
+    }
+
+    fn log_position(&self) -> Result<Option<LogPosition>> {
+        let (tx, rx) = sync_channel(1);
+        self.send(Command::Position(tx))?;
+        rx.recv().unwrap_or_else(|_| {
+            Err(EngineError::Database {
+                what: format!("read the snapshot position of {}", self.at.display()),
                 detail: "the snapshot connection stopped".into(),
             })
         })
