@@ -33,14 +33,15 @@ mod repo;
 mod source;
 mod storage;
 
-pub use commands::{archive, backup, compare, drill, prune, restore, verify};
+pub use commands::{archive, backup, compare, drill, prune, restore, timeline, verify};
 pub use digest::RowDigest;
 pub use error::{EngineError, Result};
 pub use progress::{CancelToken, NoProgress, Phase, Progress};
 pub use repo::manifest::{
-    BackupMode, Manifest, ObjectEntry, ObjectKind, PointSummary, Selection, Totals,
+    BackupMode, LogPosition, Manifest, ObjectEntry, ObjectKind, PointSummary, Selection, Totals,
 };
 pub use repo::{Compression, RepoUsage, Repository};
+pub use source::mysql::binlog::{Gtid, ReplayStats};
 pub use source::{
     open_source, open_target, DuplicatePolicy, FileReader, FileTreeSource, FileTreeTarget,
     InfluxSource, InfluxTarget, Load, LoadMode, ObjectSink, PostgresSource, ReadStats, Source,

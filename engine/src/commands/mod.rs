@@ -9,4 +9,5 @@ pub mod drill;
 pub(crate) mod precheck;
 pub mod prune;
 pub mod restore;
+pub mod timeline;
 pub mod verify;

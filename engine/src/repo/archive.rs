@@ -98,7 +98,13 @@ pub fn file_number(name: &str) -> Option<u64> {
 /// A task name as a path component.
 pub fn task_dir(task: &str) -> String {
     task.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 
@@ -120,7 +126,11 @@ impl<'r> LogArchive<'r> {
     /// Every stored segment, in the order the server wrote them.
     pub fn segments(&self) -> Result<Vec<Segment>> {
         let mut segments = Vec::new();
-        for path in self.repo.backend().list(&format!("{}/segments", self.dir))? {
+        for path in self
+            .repo
+            .backend()
+            .list(&format!("{}/segments", self.dir))?
+        {
             if path.ends_with(".json") {
                 segments.push(self.repo.read_meta::<Segment>(&path)?);
             }
@@ -146,7 +156,8 @@ impl<'r> LogArchive<'r> {
             segment.size += bytes.len() as u64;
         }
         segment.updated_at = Utc::now();
-        self.repo.write_meta(&self.segment_path(&segment.name)?, segment)
+        self.repo
+            .write_meta(&self.segment_path(&segment.name)?, segment)
     }
 
     fn write_pieces(&self, offset: u64, bytes: &[u8]) -> Result<Vec<Piece>> {
@@ -187,7 +198,8 @@ impl<'r> LogArchive<'r> {
         let bytes = self.read(segment, 0, segment.size)?;
         segment.pieces = self.write_pieces(0, &bytes)?;
         segment.updated_at = Utc::now();
-        self.repo.write_meta(&self.segment_path(&segment.name)?, segment)?;
+        self.repo
+            .write_meta(&self.segment_path(&segment.name)?, segment)?;
         for pack in old {
             self.repo.backend().delete(&pack)?;
         }
@@ -206,7 +218,14 @@ impl<'r> LogArchive<'r> {
                 self.repo
                     .backend()
                     .read_range(&piece.pack, piece.at, u64::from(piece.length))?;
-            let what = || format!("{}/{} (log file {})", self.repo.location(), piece.pack, segment.name);
+            let what = || {
+                format!(
+                    "{}/{} (log file {})",
+                    self.repo.location(),
+                    piece.pack,
+                    segment.name
+                )
+            };
             let raw = blob::decode(&stored, piece.id, piece.raw_length, self.repo.key(), &what)?;
             let lo = from.saturating_sub(piece.offset) as usize;
             let hi = (to.min(end) - piece.offset) as usize;
@@ -214,7 +233,11 @@ impl<'r> LogArchive<'r> {
         }
         if out.len() as u64 != to.saturating_sub(from) {
             return Err(EngineError::corrupt(
-                format!("{}/{}", self.repo.location(), self.segment_path(&segment.name)?),
+                format!(
+                    "{}/{}",
+                    self.repo.location(),
+                    self.segment_path(&segment.name)?
+                ),
                 format!("its pieces do not cover bytes {from} to {to}"),
             ));
         }
@@ -228,7 +251,8 @@ impl<'r> LogArchive<'r> {
 
     /// Publishes what the archiver is doing (read by the timeline).
     pub fn write_status<T: Serialize>(&self, status: &T) -> Result<()> {
-        self.repo.write_meta(&format!("{}/status.json", self.dir), status)
+        self.repo
+            .write_meta(&format!("{}/status.json", self.dir), status)
     }
 
     pub fn status<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>> {
@@ -259,17 +283,6 @@ impl<'r> LogArchive<'r> {
         }
         gaps.sort_by_key(|g| g.found_at);
         Ok(gaps)
-    }
-
-    /// Deletes a segment (its manifest first, then its packs).
-    pub fn delete(&self, segment: &Segment) -> Result<()> {
-        self.repo.backend().delete(&self.segment_path(&segment.name)?)?;
-        let packs: std::collections::BTreeSet<&str> =
-            segment.pieces.iter().map(|p| p.pack.as_str()).collect();
-        for pack in packs {
-            self.repo.backend().delete(pack)?;
-        }
-        Ok(())
     }
 }
 

@@ -10,12 +10,12 @@
 //!     manifest.json                    the backup point; written last, atomically
 //! ```
 
+pub mod archive;
 pub mod blob;
 pub mod chunker;
 mod config;
 pub mod crypto;
 pub mod index;
-pub mod archive;
 pub mod lease;
 pub mod lock;
 pub mod manifest;

@@ -85,9 +85,16 @@ pub struct ArchiveStats {
     pub seconds: f64,
 }
 
-pub fn plan_archive(repo: &Repository, at: &MyLocation, options: &ArchiveOptions) -> Result<ArchivePlan> {
+pub fn plan_archive(
+    repo: &Repository,
+    at: &MyLocation,
+    options: &ArchiveOptions,
+) -> Result<ArchivePlan> {
     if options.task.is_empty() || options.task.len() > 64 {
-        return Err(EngineError::invalid("task name", "must be 1 to 64 characters"));
+        return Err(EngineError::invalid(
+            "task name",
+            "must be 1 to 64 characters",
+        ));
     }
     let rt = runtime()?;
     let checks = rt.block_on(binlog::archive_checks(at));
@@ -117,9 +124,18 @@ struct Resume {
 
 /// Where the streamer must start for the archive to go on without a hole,
 /// or the hole it must leave when the server no longer has that file.
-async fn resume_point(repo: &Repository, archive: &LogArchive<'_>, at: &MyLocation, task: &str) -> Result<Resume> {
+async fn resume_point(
+    repo: &Repository,
+    archive: &LogArchive<'_>,
+    at: &MyLocation,
+    task: &str,
+) -> Result<Resume> {
     let mut conn = binlog::open(at).await?;
-    let logs: Vec<String> = binlog::binary_logs(&mut conn, at).await?.into_iter().map(|(n, _)| n).collect();
+    let logs: Vec<String> = binlog::binary_logs(&mut conn, at)
+        .await?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     let (Some(oldest), Some(current)) = (logs.first(), logs.last()) else {
         return Err(EngineError::invalid(
             format!("binary logs of {}", at.display()),
@@ -162,7 +178,9 @@ async fn resume_point(repo: &Repository, archive: &LogArchive<'_>, at: &MyLocati
     if let Some(file) = wanted.filter(|f| logs.contains(f)) {
         return Ok(Resume { file, gap: None });
     }
-    let later = logs.iter().find(|l| file_number(l) > last_number && file_number(l).is_some());
+    let later = logs
+        .iter()
+        .find(|l| file_number(l) > last_number && file_number(l).is_some());
     match later {
         Some(file) => Ok(Resume {
             file: file.clone(),
@@ -187,7 +205,13 @@ async fn resume_point(repo: &Repository, archive: &LogArchive<'_>, at: &MyLocati
     }
 }
 
-fn gap(after: Option<&str>, after_pos: u64, resumed_at: &str, reason: String, from_time: Option<i64>) -> Gap {
+fn gap(
+    after: Option<&str>,
+    after_pos: u64,
+    resumed_at: &str,
+    reason: String,
+    from_time: Option<i64>,
+) -> Gap {
     Gap {
         after: after.map(str::to_owned),
         after_pos,
@@ -256,7 +280,12 @@ pub fn run_archive(
             stats.gaps.push(gap.reason.clone());
         }
         spool::prepare(&options.spool_dir)?;
-        let mut streamer = BinlogStreamer::start(at, &resume.file, &options.spool_dir, replica_id(&options.task))?;
+        let mut streamer = BinlogStreamer::start(
+            at,
+            &resume.file,
+            &options.spool_dir,
+            replica_id(&options.task),
+        )?;
         let mut files = spool::Files::new(&archive, &options.spool_dir);
         progress.set_title(&format!("archiving {} from {}", options.task, resume.file));
         let ended = loop {
@@ -270,7 +299,11 @@ pub fn run_archive(
                 let mut conn = binlog::open(at).await?;
                 binlog::current_position(&mut conn, at).await
             });
-            status.update(&files, server.as_ref().ok().and_then(|s| s.clone()), reason.as_deref());
+            status.update(
+                &files,
+                server.as_ref().ok().and_then(|s| s.clone()),
+                reason.as_deref(),
+            );
             spool::write_status(&archive, &status)?;
             if stop {
                 break None;

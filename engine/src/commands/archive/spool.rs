@@ -25,7 +25,8 @@ pub(super) fn prepare(dir: &Path) -> Result<()> {
         std::fs::remove_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
     }
     std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| EngineError::io(dir, e))
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| EngineError::io(dir, e))
 }
 
 /// What the archiver is doing, kept in the repository for the timeline.
@@ -66,7 +67,12 @@ impl ArchiverStatus {
         }
     }
 
-    pub(super) fn update(&mut self, files: &Files<'_>, server: Option<(String, u64)>, error: Option<&str>) {
+    pub(super) fn update(
+        &mut self,
+        files: &Files<'_>,
+        server: Option<(String, u64)>,
+        error: Option<&str>,
+    ) {
         self.updated_at = Utc::now();
         if let Some((file, size)) = &files.newest {
             self.archived_file = Some(file.clone());
@@ -87,7 +93,9 @@ impl ArchiverStatus {
 
     /// The archive ends where the server's log does.
     pub fn synced(&self) -> bool {
-        self.server_file.is_some() && self.server_file == self.archived_file && self.server_size == self.archived_size
+        self.server_file.is_some()
+            && self.server_file == self.archived_file
+            && self.server_size == self.archived_size
     }
 }
 
@@ -127,7 +135,11 @@ impl<'a> Files<'a> {
     }
 
     /// Stores the new complete events of every file; returns bytes stored.
-    pub(super) fn poll(&mut self, stats: &mut ArchiveStats, progress: &dyn Progress) -> Result<u64> {
+    pub(super) fn poll(
+        &mut self,
+        stats: &mut ArchiveStats,
+        progress: &dyn Progress,
+    ) -> Result<u64> {
         let mut names: Vec<String> = std::fs::read_dir(&self.dir)
             .map_err(|e| EngineError::io(&self.dir, e))?
             .filter_map(|e| e.ok())
@@ -143,11 +155,21 @@ impl<'a> Files<'a> {
                 self.open.insert(key.clone(), state);
             }
             let newer_exists = i + 1 < names.len();
-            let Some(state) = self.open.get_mut(&key) else { continue };
+            let Some(state) = self.open.get_mut(&key) else {
+                continue;
+            };
             if state.done {
                 continue;
             }
-            moved += step(self.archive, &self.dir, state, newer_exists, names.get(i + 1), stats, progress)?;
+            moved += step(
+                self.archive,
+                &self.dir,
+                state,
+                newer_exists,
+                names.get(i + 1),
+                stats,
+                progress,
+            )?;
             self.newest = Some((name.clone(), state.segment.size));
             if let Some(t) = state.segment.last_time {
                 self.last_commit = Utc.timestamp_opt(t, 0).single();
@@ -157,7 +179,10 @@ impl<'a> Files<'a> {
     }
 
     fn open_file(&self, name: &str) -> Result<FileState> {
-        let segment = self.archive.segment(name)?.unwrap_or_else(|| Segment::new(name));
+        let segment = self
+            .archive
+            .segment(name)?
+            .unwrap_or_else(|| Segment::new(name));
         let archived = segment.size;
         Ok(FileState {
             scanner: Scanner::default(),
@@ -182,17 +207,29 @@ fn step(
     let path = dir.join(&name);
     let what = || format!("binary log {name} (spooled at {})", path.display());
     let mut file = std::fs::File::open(&path).map_err(|e| EngineError::io(&path, e))?;
-    let len = file.metadata().map_err(|e| EngineError::io(&path, e))?.len();
+    let len = file
+        .metadata()
+        .map_err(|e| EngineError::io(&path, e))?
+        .len();
     let read = |file: &mut std::fs::File, from: u64, to: u64| -> Result<Vec<u8>> {
         let mut buf = Vec::with_capacity((to - from) as usize);
-        file.seek(SeekFrom::Start(from)).map_err(|e| EngineError::io(&path, e))?;
-        file.by_ref().take(to - from).read_to_end(&mut buf).map_err(|e| EngineError::io(&path, e))?;
+        file.seek(SeekFrom::Start(from))
+            .map_err(|e| EngineError::io(&path, e))?;
+        file.by_ref()
+            .take(to - from)
+            .read_to_end(&mut buf)
+            .map_err(|e| EngineError::io(&path, e))?;
         Ok(buf)
     };
 
     // What the repository holds of this file must be what the server sends.
     while state.verified_to < state.archived_at_start {
-        let Some(piece) = state.segment.pieces.iter().find(|p| p.offset == state.verified_to) else {
+        let Some(piece) = state
+            .segment
+            .pieces
+            .iter()
+            .find(|p| p.offset == state.verified_to)
+        else {
             break;
         };
         let end = piece.offset + u64::from(piece.raw_length);
@@ -280,7 +317,12 @@ fn step(
 
 /// A new file must continue the one before it in the archive: same
 /// server, GTIDs going on. Otherwise the archive records a hole.
-fn check_continuity(archive: &LogArchive<'_>, scanner: &Scanner, name: &str, stats: &mut ArchiveStats) -> Result<()> {
+fn check_continuity(
+    archive: &LogArchive<'_>,
+    scanner: &Scanner,
+    name: &str,
+    stats: &mut ArchiveStats,
+) -> Result<()> {
     let number = file_number(name);
     let Some(previous) = archive
         .segments()?
@@ -299,7 +341,10 @@ fn check_continuity(archive: &LogArchive<'_>, scanner: &Scanner, name: &str, sta
         }
     }
     if let (Some(last), Some(list)) = (
-        previous.last_gtid.as_deref().and_then(|g| g.parse::<Gtid>().ok()),
+        previous
+            .last_gtid
+            .as_deref()
+            .and_then(|g| g.parse::<Gtid>().ok()),
         &scanner.start_gtids,
     ) {
         if let Some(now) = list.iter().find(|g| g.domain == last.domain) {
@@ -312,7 +357,13 @@ fn check_continuity(archive: &LogArchive<'_>, scanner: &Scanner, name: &str, sta
         }
     }
     for reason in reasons {
-        let hole = gap(Some(&previous.name), previous.last_end, name, reason, previous.last_time);
+        let hole = gap(
+            Some(&previous.name),
+            previous.last_end,
+            name,
+            reason,
+            previous.last_time,
+        );
         tracing::warn!("archive gap: {}", hole.reason);
         archive.record_gap(&hole)?;
         stats.gaps.push(hole.reason);

@@ -21,6 +21,7 @@ pub use super::precheck::{Outcome, PreCheck};
 
 pub(crate) mod check;
 mod object;
+pub mod to_time;
 
 pub use check::{CheckOutcome, ObjectCheck, VerifyMode};
 pub(crate) use object::fetch_chunk;

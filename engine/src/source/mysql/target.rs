@@ -67,6 +67,20 @@ impl MySqlTarget {
         })
     }
 
+    /// A table's rows as the server counts them now.
+    pub fn count_rows(&self, table: &str) -> Result<u64> {
+        let sql = format!("SELECT COUNT(*) FROM {}", quote_ident(table));
+        self.rt.block_on(async {
+            let mut conn = connect(&self.at, true).await?;
+            let count: i64 = sqlx::query_scalar(&sql)
+                .fetch_one(&mut conn)
+                .await
+                .map_err(|e| my_error(&self.at, &format!("count the rows of {table} in"), e))?;
+            let _ = conn.close().await;
+            Ok(u64::try_from(count).unwrap_or(0))
+        })
+    }
+
     /// The connection to the database, creating the database first if needed.
     fn conn(&mut self) -> Result<&mut MySqlConnection> {
         if self.conn.is_none() {

@@ -43,7 +43,12 @@ impl std::str::FromStr for Gtid {
     type Err = EngineError;
 
     fn from_str(text: &str) -> Result<Self> {
-        let bad = || EngineError::invalid(format!("GTID {text:?}"), "expected DOMAIN-SERVER-SEQUENCE, as 0-1-42");
+        let bad = || {
+            EngineError::invalid(
+                format!("GTID {text:?}"),
+                "expected DOMAIN-SERVER-SEQUENCE, as 0-1-42",
+            )
+        };
         let mut parts = text.trim().split('-');
         let mut next = || parts.next().ok_or_else(bad);
         let gtid = Gtid {
@@ -68,6 +73,8 @@ pub struct Transaction {
     /// When it committed: the terminating event's time, UTC seconds.
     pub time: u32,
     pub gtid: Option<Gtid>,
+    /// A group that is one statement (DDL): its default database and text.
+    pub statement: Option<(String, String)>,
 }
 
 /// Reads one binary log file as it grows: feed it bytes from where it
@@ -99,14 +106,21 @@ impl Scanner {
     /// at [`Scanner::pos`]; at 0 they must begin with the magic) and
     /// returns the groups they complete. Bytes of an event not yet whole
     /// are left for the next call: the caller keeps them.
-    pub fn feed(&mut self, bytes: &[u8], what: &dyn Fn() -> String) -> Result<(usize, Vec<Transaction>)> {
+    pub fn feed(
+        &mut self,
+        bytes: &[u8],
+        what: &dyn Fn() -> String,
+    ) -> Result<(usize, Vec<Transaction>)> {
         let mut used = 0usize;
         if self.pos == 0 {
             if bytes.len() < MAGIC.len() {
                 return Ok((0, Vec::new()));
             }
             if &bytes[..4] != MAGIC {
-                return Err(EngineError::corrupt(what(), "not a binary log (no magic number)"));
+                return Err(EngineError::corrupt(
+                    what(),
+                    "not a binary log (no magic number)",
+                ));
             }
             used = 4;
             self.pos = 4;
@@ -208,11 +222,16 @@ impl Scanner {
                 if !ends {
                     return Ok(None);
                 }
+                let statement = (open.standalone && kind == QUERY)
+                    .then(|| query_parts(body))
+                    .flatten()
+                    .map(|(db, q)| (db.into_owned(), q.chars().take(200).collect::<String>()));
                 let done = Transaction {
                     start: open.start,
                     end,
                     time,
                     gtid: Some(open.gtid),
+                    statement,
                 };
                 self.open = None;
                 self.last_end = end;
@@ -222,19 +241,25 @@ impl Scanner {
     }
 }
 
-/// A Query event whose statement is `COMMIT` or `ROLLBACK`.
-fn ends_group(body: &[u8]) -> bool {
+/// A Query event's default database and statement.
+fn query_parts(body: &[u8]) -> Option<(std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)> {
     // Post-header: thread id 4, time 4, database length 1, error 2, status length 2.
     if body.len() < 13 {
-        return false;
+        return None;
     }
     let db_len = body[8] as usize;
     let status_len = u16::from_le_bytes([body[11], body[12]]) as usize;
-    let query_at = 13 + status_len + db_len + 1;
-    let Some(query) = body.get(query_at..) else {
+    let db_at = 13 + status_len;
+    let db = body.get(db_at..db_at + db_len)?;
+    let query = body.get(db_at + db_len + 1..)?;
+    Some((String::from_utf8_lossy(db), String::from_utf8_lossy(query)))
+}
+
+/// A Query event whose statement is `COMMIT` or `ROLLBACK`.
+fn ends_group(body: &[u8]) -> bool {
+    let Some((_, query)) = query_parts(body) else {
         return false;
     };
-    let query = String::from_utf8_lossy(query);
     let query = query.trim().trim_end_matches(';').trim();
     query.eq_ignore_ascii_case("COMMIT") || query.eq_ignore_ascii_case("ROLLBACK")
 }
@@ -303,6 +328,11 @@ mod tests {
         let (used, first) = scanner.feed(&bytes[..cut], &|| "test".into()).unwrap();
         assert_eq!(first.iter().map(|t| t.time).collect::<Vec<_>>(), [101, 102]);
         assert_eq!(first[0].gtid.unwrap().to_string(), "0-7-5");
+        assert_eq!(first[0].statement, None);
+        assert_eq!(
+            first[1].statement,
+            Some(("a".into(), "CREATE TABLE t (a INT)".into()))
+        );
         assert!(used < cut);
         let (_, rest) = scanner.feed(&bytes[used..], &|| "test".into()).unwrap();
         assert_eq!(rest.len(), 1);
@@ -316,7 +346,9 @@ mod tests {
         let mut bytes = file();
         let at = bytes.len() - 8;
         bytes[at] ^= 0xff;
-        let err = Scanner::default().feed(&bytes, &|| "binlog.000001".into()).unwrap_err();
+        let err = Scanner::default()
+            .feed(&bytes, &|| "binlog.000001".into())
+            .unwrap_err();
         assert!(err.to_string().contains("CRC32"), "{err}");
         assert!(err.to_string().contains("binlog.000001"), "{err}");
     }

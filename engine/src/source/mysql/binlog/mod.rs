@@ -12,7 +12,7 @@ mod stream;
 
 use sqlx::mysql::MySqlConnection;
 
-pub use events::{Gtid, Scanner, Transaction};
+pub use events::{Gtid, Scanner};
 pub use replay::{ClientReplayer, ReplayRange, ReplayStats, Replayer};
 pub use stream::BinlogStreamer;
 
@@ -21,7 +21,10 @@ use crate::commands::precheck::{Outcome, PreCheck};
 use crate::error::{EngineError, Result};
 
 /// The server's binary logs, oldest first, with their sizes.
-pub async fn binary_logs(conn: &mut MySqlConnection, at: &MyLocation) -> Result<Vec<(String, u64)>> {
+pub async fn binary_logs(
+    conn: &mut MySqlConnection,
+    at: &MyLocation,
+) -> Result<Vec<(String, u64)>> {
     let rows: Vec<(String, u64)> = sqlx::query_as("SHOW BINARY LOGS")
         .fetch_all(&mut *conn)
         .await
@@ -30,7 +33,10 @@ pub async fn binary_logs(conn: &mut MySqlConnection, at: &MyLocation) -> Result<
 }
 
 /// Where the server is writing now: file and size.
-pub async fn current_position(conn: &mut MySqlConnection, at: &MyLocation) -> Result<Option<(String, u64)>> {
+pub async fn current_position(
+    conn: &mut MySqlConnection,
+    at: &MyLocation,
+) -> Result<Option<(String, u64)>> {
     let logs = binary_logs(conn, at).await?;
     Ok(logs.into_iter().last())
 }
@@ -40,12 +46,17 @@ pub async fn open(at: &MyLocation) -> Result<MySqlConnection> {
     connect(at, false).await
 }
 
-async fn variable(conn: &mut MySqlConnection, at: &MyLocation, name: &str) -> Result<Option<String>> {
-    let row: Option<(String, String)> = sqlx::query_as("SHOW GLOBAL VARIABLES WHERE Variable_name = ?")
-        .bind(name)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(|e| my_error(at, "read the settings of", e))?;
+async fn variable(
+    conn: &mut MySqlConnection,
+    at: &MyLocation,
+    name: &str,
+) -> Result<Option<String>> {
+    let row: Option<(String, String)> =
+        sqlx::query_as("SHOW GLOBAL VARIABLES WHERE Variable_name = ?")
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(|e| my_error(at, "read the settings of", e))?;
     Ok(row.map(|(_, v)| v))
 }
 
@@ -54,11 +65,21 @@ async fn variable(conn: &mut MySqlConnection, at: &MyLocation, name: &str) -> Re
 pub async fn archive_checks(at: &MyLocation) -> Vec<PreCheck> {
     let mut conn = match connect(at, false).await {
         Ok(conn) => conn,
-        Err(err) => return vec![PreCheck::new("source reachable", Outcome::Fail, err.to_string())],
+        Err(err) => {
+            return vec![PreCheck::new(
+                "source reachable",
+                Outcome::Fail,
+                err.to_string(),
+            )]
+        }
     };
     match checks_on(&mut conn, at).await {
         Ok(checks) => checks,
-        Err(err) => vec![PreCheck::new("binary log settings", Outcome::Fail, err.to_string())],
+        Err(err) => vec![PreCheck::new(
+            "binary log settings",
+            Outcome::Fail,
+            err.to_string(),
+        )],
     }
 }
 
@@ -87,12 +108,24 @@ async fn checks_on(conn: &mut MySqlConnection, at: &MyLocation) -> Result<Vec<Pr
         ));
         return Ok(checks);
     }
-    checks.push(PreCheck::new("binary logging", Outcome::Pass, "log_bin is ON"));
+    checks.push(PreCheck::new(
+        "binary logging",
+        Outcome::Pass,
+        "log_bin is ON",
+    ));
     let server_id = get(variable(conn, at, "server_id").await?);
     checks.push(if server_id == "0" || server_id.is_empty() {
-        PreCheck::new("server id", Outcome::Fail, "server_id is 0: set server_id to a number unique among your servers")
+        PreCheck::new(
+            "server id",
+            Outcome::Fail,
+            "server_id is 0: set server_id to a number unique among your servers",
+        )
     } else {
-        PreCheck::new("server id", Outcome::Pass, format!("server_id = {server_id}"))
+        PreCheck::new(
+            "server id",
+            Outcome::Pass,
+            format!("server_id = {server_id}"),
+        )
     });
     let format = get(variable(conn, at, "binlog_format").await?);
     checks.push(if format == "ROW" {
@@ -146,7 +179,11 @@ fn privilege_check(grants: &[String], user: &str) -> PreCheck {
         .filter(|g| g.contains(" ON *.* "))
         .map(|g| g.to_uppercase())
         .collect();
-    let has = |p: &str| global.iter().any(|g| g.contains("ALL PRIVILEGES") || g.contains(p));
+    let has = |p: &str| {
+        global
+            .iter()
+            .any(|g| g.contains("ALL PRIVILEGES") || g.contains(p))
+    };
     let mut missing = Vec::new();
     if !has("REPLICATION SLAVE") {
         missing.push("REPLICATION SLAVE");
@@ -155,12 +192,20 @@ fn privilege_check(grants: &[String], user: &str) -> PreCheck {
         missing.push("BINLOG MONITOR");
     }
     if missing.is_empty() {
-        PreCheck::new("privileges", Outcome::Pass, format!("{user} may read the binary logs"))
+        PreCheck::new(
+            "privileges",
+            Outcome::Pass,
+            format!("{user} may read the binary logs"),
+        )
     } else {
         PreCheck::new(
             "privileges",
             Outcome::Fail,
-            format!("{user} lacks {}: GRANT {} ON *.* TO '{user}'@'<host>'", missing.join(" and "), missing.join(", ")),
+            format!(
+                "{user} lacks {}: GRANT {} ON *.* TO '{user}'@'<host>'",
+                missing.join(" and "),
+                missing.join(", ")
+            ),
         )
     }
 }
@@ -168,7 +213,10 @@ fn privilege_check(grants: &[String], user: &str) -> PreCheck {
 /// The coordinates of the snapshot `conn` has open: the binary log file
 /// and offset that match it exactly, and the GTID state there. `None`
 /// when the server keeps no binary log or is not MariaDB.
-pub async fn snapshot_position(conn: &mut MySqlConnection, at: &MyLocation) -> Result<Option<(String, u64, String)>> {
+pub async fn snapshot_position(
+    conn: &mut MySqlConnection,
+    at: &MyLocation,
+) -> Result<Option<(String, u64, String)>> {
     let rows: Vec<(String, String)> = sqlx::query_as("SHOW STATUS LIKE 'binlog_snapshot_%'")
         .fetch_all(&mut *conn)
         .await
@@ -178,7 +226,10 @@ pub async fn snapshot_position(conn: &mut MySqlConnection, at: &MyLocation) -> R
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.clone())
     };
-    let (Some(file), Some(pos)) = (find("Binlog_snapshot_file"), find("Binlog_snapshot_position")) else {
+    let (Some(file), Some(pos)) = (
+        find("Binlog_snapshot_file"),
+        find("Binlog_snapshot_position"),
+    ) else {
         return Ok(None);
     };
     if file.is_empty() {
@@ -205,10 +256,21 @@ mod tests {
     fn privileges_name_the_grant_to_give() {
         let ok = privilege_check(&["GRANT ALL PRIVILEGES ON *.* TO `a`@`%`".into()], "a");
         assert_eq!(ok.outcome, Outcome::Pass);
-        let part = privilege_check(&["GRANT SELECT, REPLICATION SLAVE ON *.* TO `a`@`%`".into()], "a");
+        let part = privilege_check(
+            &["GRANT SELECT, REPLICATION SLAVE ON *.* TO `a`@`%`".into()],
+            "a",
+        );
         assert_eq!(part.outcome, Outcome::Fail);
-        assert!(part.detail.contains("GRANT BINLOG MONITOR ON *.*"), "{}", part.detail);
+        assert!(
+            part.detail.contains("GRANT BINLOG MONITOR ON *.*"),
+            "{}",
+            part.detail
+        );
         let db_only = privilege_check(&["GRANT ALL PRIVILEGES ON `shop`.* TO `a`@`%`".into()], "a");
-        assert!(db_only.detail.contains("REPLICATION SLAVE, BINLOG MONITOR"), "{}", db_only.detail);
+        assert!(
+            db_only.detail.contains("REPLICATION SLAVE, BINLOG MONITOR"),
+            "{}",
+            db_only.detail
+        );
     }
 }

@@ -29,15 +29,27 @@ pub struct ReplayRange {
     pub table: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ReplayStats {
     pub transactions: u64,
+    /// Row changes applied (inserted, updated and deleted rows).
     pub rows: u64,
+    /// Per table: rows inserted minus rows deleted.
+    pub net_rows: std::collections::BTreeMap<String, i64>,
+    #[serde(skip)]
+    tables: std::collections::HashMap<u64, String>,
+    #[serde(skip)]
+    pending: Option<(i64, u64)>,
 }
 
 /// Something that applies a range of binary log events to a target.
 pub trait Replayer {
-    fn replay(&self, range: &ReplayRange, target: &MyLocation, cancel: &CancelToken) -> Result<ReplayStats>;
+    fn replay(
+        &self,
+        range: &ReplayRange,
+        target: &MyLocation,
+        cancel: &CancelToken,
+    ) -> Result<ReplayStats>;
 }
 
 /// `mariadb-binlog … | mariadb`, with the GTID session settings dropped.
@@ -47,7 +59,12 @@ pub struct ClientReplayer {
 }
 
 impl Replayer for ClientReplayer {
-    fn replay(&self, range: &ReplayRange, target: &MyLocation, cancel: &CancelToken) -> Result<ReplayStats> {
+    fn replay(
+        &self,
+        range: &ReplayRange,
+        target: &MyLocation,
+        cancel: &CancelToken,
+    ) -> Result<ReplayStats> {
         let cnf = self.work_dir.join("replay.cnf");
         let mut file = std::fs::OpenOptions::new()
             .write(true)
@@ -56,8 +73,13 @@ impl Replayer for ClientReplayer {
             .mode(0o600)
             .open(&cnf)
             .map_err(|e| EngineError::io(&cnf, e))?;
-        let password = target.password().unwrap_or_default().replace('\\', "\\\\").replace('"', "\\\"");
-        writeln!(file, "[client]\npassword=\"{password}\"").map_err(|e| EngineError::io(&cnf, e))?;
+        let password = target
+            .password()
+            .unwrap_or_default()
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"");
+        writeln!(file, "[client]\npassword=\"{password}\"")
+            .map_err(|e| EngineError::io(&cnf, e))?;
         drop(file);
 
         let mut decode = Command::new("mariadb-binlog");
@@ -78,7 +100,12 @@ impl Replayer for ClientReplayer {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| EngineError::invalid("mariadb-binlog", format!("cannot start it ({e}): install mariadb-client")))?;
+            .map_err(|e| {
+                EngineError::invalid(
+                    "mariadb-binlog",
+                    format!("cannot start it ({e}): install mariadb-client"),
+                )
+            })?;
         let database = range.rewrite_to.as_deref().unwrap_or(&range.database);
         let mut client = Command::new("mariadb")
             .arg(format!("--defaults-file={}", cnf.display()))
@@ -91,10 +118,18 @@ impl Replayer for ClientReplayer {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| EngineError::invalid("mariadb", format!("cannot start it ({e}): install mariadb-client")))?;
+            .map_err(|e| {
+                EngineError::invalid(
+                    "mariadb",
+                    format!("cannot start it ({e}): install mariadb-client"),
+                )
+            })?;
 
         let (Some(out), Some(mut input)) = (decoder.stdout.take(), client.stdin.take()) else {
-            return Err(EngineError::invalid("replay", "the decoder's pipes are missing"));
+            return Err(EngineError::invalid(
+                "replay",
+                "the decoder's pipes are missing",
+            ));
         };
         let mut stats = ReplayStats::default();
         let mut copied = Ok(());
@@ -127,8 +162,12 @@ impl Replayer for ClientReplayer {
             let _ = decoder.kill();
             let _ = client.kill();
         }
-        let decoded = decoder.wait_with_output().map_err(|e| EngineError::invalid("mariadb-binlog", e.to_string()))?;
-        let applied = client.wait_with_output().map_err(|e| EngineError::invalid("mariadb", e.to_string()))?;
+        let decoded = decoder
+            .wait_with_output()
+            .map_err(|e| EngineError::invalid("mariadb-binlog", e.to_string()))?;
+        let applied = client
+            .wait_with_output()
+            .map_err(|e| EngineError::invalid("mariadb", e.to_string()))?;
         cancel.check()?;
         let failed = |what: &str, err: &[u8]| EngineError::RestoreFailed {
             object: format!("binary log replay into {}", target.display()),
@@ -138,7 +177,10 @@ impl Replayer for ClientReplayer {
             return Err(failed("the target refused an event", &applied.stderr));
         }
         if !decoded.status.success() {
-            return Err(failed("mariadb-binlog could not decode the archived logs", &decoded.stderr));
+            return Err(failed(
+                "mariadb-binlog could not decode the archived logs",
+                &decoded.stderr,
+            ));
         }
         if let Err(e) = copied {
             return Err(failed("the replay stopped", e.as_bytes()));
@@ -153,24 +195,59 @@ fn is_gtid_setting(line: &[u8]) -> bool {
         return false;
     };
     let text = text.trim_end();
-    ["gtid_domain_id=", "server_id=", "gtid_seq_no="].iter().any(|name| {
-        text.strip_prefix("/*M!100001 SET @@session.")
-            .and_then(|rest| rest.strip_prefix(name))
-            .and_then(|rest| rest.strip_suffix("*//*!*/;"))
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-    })
+    ["gtid_domain_id=", "server_id=", "gtid_seq_no="]
+        .iter()
+        .any(|name| {
+            text.strip_prefix("/*M!100001 SET @@session.")
+                .and_then(|rest| rest.strip_prefix(name))
+                .and_then(|rest| rest.strip_suffix("*//*!*/;"))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
 }
 
+/// Reads mariadb-binlog's comments: GTIDs, table maps, row events and
+/// their row counts.
 fn count(line: &[u8], stats: &mut ReplayStats) {
-    if line.starts_with(b"#") {
-        if line.windows(6).any(|w| w == b"\tGTID ") {
-            stats.transactions += 1;
-        } else if let Some(rest) = line.strip_prefix(b"# Number of rows: ") {
-            stats.rows += std::str::from_utf8(rest)
-                .ok()
-                .and_then(|n| n.trim().parse::<u64>().ok())
-                .unwrap_or(0);
+    if !line.starts_with(b"#") {
+        return;
+    }
+    let Ok(text) = std::str::from_utf8(line) else {
+        return;
+    };
+    let text = text.trim_end();
+    if let Some(rest) = text.strip_prefix("# Number of rows: ") {
+        let rows: u64 = rest.trim().parse().unwrap_or(0);
+        stats.rows += rows;
+        if let Some((sign, id)) = stats.pending.take() {
+            if let Some(table) = stats.tables.get(&id) {
+                *stats.net_rows.entry(table.clone()).or_default() += sign * rows as i64;
+            }
         }
+        return;
+    }
+    let Some((_, event)) = text.split_once('\t') else {
+        return;
+    };
+    if event.starts_with("GTID ") {
+        stats.transactions += 1;
+    } else if let Some(map) = event.strip_prefix("Table_map: `") {
+        // `db`.`table` mapped to number 18
+        if let Some((name, id)) = map.rsplit_once("` mapped to number ") {
+            let table = name.split_once("`.`").map_or(name, |(_, t)| t);
+            if let Ok(id) = id.trim().parse() {
+                stats.tables.insert(id, table.to_owned());
+            }
+        }
+    } else if let Some((kind, rest)) = event.split_once(": table id ") {
+        let sign = if kind.starts_with("Write_rows") {
+            1
+        } else if kind.starts_with("Delete_rows") {
+            -1
+        } else {
+            0
+        };
+        let id = rest.split_whitespace().next().and_then(|n| n.parse().ok());
+        stats.pending = id.map(|id| (sign, id));
     }
 }
 
@@ -180,13 +257,30 @@ mod tests {
 
     #[test]
     fn only_the_gtid_settings_are_dropped() {
-        assert!(is_gtid_setting(b"/*M!100001 SET @@session.gtid_seq_no=7*//*!*/;\n"));
-        assert!(is_gtid_setting(b"/*M!100001 SET @@session.server_id=7*//*!*/;\n"));
-        assert!(!is_gtid_setting(b"/*M!100101 SET @@session.skip_parallel_replication=0*//*!*/;\n"));
-        assert!(!is_gtid_setting(b"/*M!100001 SET @@session.gtid_seq_no=7; DROP TABLE x*//*!*/;\n"));
+        assert!(is_gtid_setting(
+            b"/*M!100001 SET @@session.gtid_seq_no=7*//*!*/;\n"
+        ));
+        assert!(is_gtid_setting(
+            b"/*M!100001 SET @@session.server_id=7*//*!*/;\n"
+        ));
+        assert!(!is_gtid_setting(
+            b"/*M!100101 SET @@session.skip_parallel_replication=0*//*!*/;\n"
+        ));
+        assert!(!is_gtid_setting(
+            b"/*M!100001 SET @@session.gtid_seq_no=7; DROP TABLE x*//*!*/;\n"
+        ));
         let mut stats = ReplayStats::default();
-        count(b"#261201 18:05:41 server id 7  end_log_pos 1252 CRC32 0x02993d8a \tGTID 0-7-7 trans\n", &mut stats);
-        count(b"# Number of rows: 2\n", &mut stats);
-        assert_eq!(stats, ReplayStats { transactions: 1, rows: 2 });
+        for line in [
+            "#261201 18:05:41 server id 7  end_log_pos 1252 CRC32 0x02993d8a \tGTID 0-7-7 trans\n",
+            "#261201 18:05:41 server id 7  end_log_pos 1371 CRC32 0x1 \tTable_map: `a`.`t w` mapped to number 18\n",
+            "#261201 18:05:41 server id 7  end_log_pos 1428 CRC32 0x83f37dac \tWrite_rows: table id 18 flags: STMT_END_F\n",
+            "# Number of rows: 2\n",
+            "#261201 18:05:41 server id 7  end_log_pos 1428 CRC32 0x83f37dac \tDelete_rows: table id 18 flags: STMT_END_F\n",
+            "# Number of rows: 1\n",
+        ] {
+            count(line.as_bytes(), &mut stats);
+        }
+        assert_eq!((stats.transactions, stats.rows), (1, 3));
+        assert_eq!(stats.net_rows.get("t w"), Some(&1));
     }
 }

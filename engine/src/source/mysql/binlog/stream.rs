@@ -34,14 +34,24 @@ impl BinlogStreamer {
             .mode(0o600)
             .open(&defaults)
             .map_err(|e| EngineError::io(&defaults, e))?;
-        let password = at.password().unwrap_or_default().replace('\\', "\\\\").replace('"', "\\\"");
-        writeln!(cnf, "[client]\npassword=\"{password}\"").map_err(|e| EngineError::io(&defaults, e))?;
+        let password = at
+            .password()
+            .unwrap_or_default()
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"");
+        writeln!(cnf, "[client]\npassword=\"{password}\"")
+            .map_err(|e| EngineError::io(&defaults, e))?;
         drop(cnf);
         let log = spool.join(".streamer.log");
         let stderr = std::fs::File::create(&log).map_err(|e| EngineError::io(&log, e))?;
         let child = Command::new(PROGRAM)
             .arg(format!("--defaults-file={}", defaults.display()))
-            .args(["--read-from-remote-server", "--raw", "--stop-never", "--verify-binlog-checksum"])
+            .args([
+                "--read-from-remote-server",
+                "--raw",
+                "--stop-never",
+                "--verify-binlog-checksum",
+            ])
             .arg(format!("--host={}", at.host))
             .arg(format!("--port={}", at.port))
             .arg(format!("--user={}", at.user))
@@ -54,7 +64,12 @@ impl BinlogStreamer {
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
-            .map_err(|e| EngineError::invalid(PROGRAM, format!("cannot start it ({e}): install mariadb-client")))?;
+            .map_err(|e| {
+                EngineError::invalid(
+                    PROGRAM,
+                    format!("cannot start it ({e}): install mariadb-client"),
+                )
+            })?;
         Ok(BinlogStreamer { child, log })
     }
 
@@ -69,16 +84,16 @@ impl BinlogStreamer {
 
     fn reason(&self, status: &str) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let last = text
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
         if last.is_empty() {
             format!("{PROGRAM} stopped ({status})")
         } else {
             format!("{PROGRAM} stopped ({status}): {}", last.trim())
         }
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 
     pub fn stop(&mut self) {
