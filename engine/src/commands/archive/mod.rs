@@ -85,6 +85,23 @@ pub struct ArchiveStats {
     pub seconds: f64,
 }
 
+/// What continuous archiving needs of a source (task Verify): binary
+/// logging, row format, full images, retention, privileges. A source that
+/// is not MariaDB fails with the reason.
+pub fn source_checks(source: &crate::source::SourceUrl) -> Vec<PreCheck> {
+    let crate::source::SourceUrl::MySql(at) = source else {
+        return vec![PreCheck::new(
+            "continuous archiving",
+            Outcome::Fail,
+            "continuous archiving copies MariaDB binary logs: the source is not a MariaDB database",
+        )];
+    };
+    match runtime() {
+        Ok(rt) => rt.block_on(binlog::archive_checks(at)),
+        Err(err) => vec![PreCheck::new("continuous archiving", Outcome::Fail, err.to_string())],
+    }
+}
+
 pub fn plan_archive(
     repo: &Repository,
     at: &MyLocation,
