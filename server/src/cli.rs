@@ -4,7 +4,8 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    BackupArgs, DrillArgs, PointsArgs, PruneArgs, RepoCommand, RestoreArgs, VerifyArgs,
+    ArchiveArgs, BackupArgs, DrillArgs, PointsArgs, PruneArgs, RepoCommand, RestoreArgs,
+    TimelineArgs, VerifyArgs,
 };
 use crate::config::{LogArgs, ServeArgs};
 
@@ -33,8 +34,16 @@ pub enum Command {
     Backup(BackupArgs),
     /// List the backup points of a repository.
     Points(PointsArgs),
-    /// Restore a point, or chosen objects of it, to a target.
+    /// Restore a point, or chosen objects of it, to a target; or a MariaDB
+    /// database to a chosen second (--to-time) from a point and the
+    /// archived binary log.
     Restore(RestoreArgs),
+    /// Copy a MariaDB server's binary logs into the repository as they are
+    /// written (continuous archiving, for point-in-time recovery), until
+    /// stopped.
+    Archive(ArchiveArgs),
+    /// Show the times a task can be recovered to, the holes, and the lag.
+    Timeline(TimelineArgs),
     /// Check a repository: structure, and with --read-data every chunk.
     Verify(VerifyArgs),
     /// Prove a point restorable: restore it into a throwaway sandbox, check

@@ -35,6 +35,8 @@ fn run() -> anyhow::Result<Outcome> {
         Command::Backup(args) => args.run(),
         Command::Points(args) => args.run(),
         Command::Restore(args) => args.run(),
+        Command::Archive(args) => args.run(),
+        Command::Timeline(args) => args.run(),
         Command::Verify(args) => args.run(),
         Command::Prune(args) => args.run(),
         Command::Drill(args) => args.run(),

@@ -82,7 +82,10 @@ impl DrillArgs {
             eprintln!("removed {removed}");
         }
         let cancel = CancelToken::new();
-        cancel_on_signal(cancel.clone());
+        super::cancel_on_signal(
+            cancel.clone(),
+            "stopping the drill and removing its sandbox…",
+        );
         let progress = CliProgress::new(self.json);
         let stats = run_drill(&repo, &plan, &progress, &cancel)?;
         if self.json {
@@ -152,28 +155,4 @@ fn print_stats(stats: &DrillStats) {
     if let Some(error) = &stats.error {
         eprintln!("error: {error}");
     }
-}
-
-/// Ctrl-C or SIGTERM cancels the drill, which then removes its sandbox.
-fn cancel_on_signal(cancel: CancelToken) {
-    std::thread::spawn(move || {
-        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
-            return;
-        };
-        runtime.block_on(async {
-            use tokio::signal::unix::{signal, SignalKind};
-            let Ok(mut term) = signal(SignalKind::terminate()) else {
-                return;
-            };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        });
-        eprintln!("stopping the drill and removing its sandbox…");
-        cancel.cancel();
-    });
 }

@@ -2,6 +2,7 @@
 //! calls the engine (Options → Plan → Stats) and prints the result for
 //! people or, with `--json`, for scripts.
 
+mod archive;
 mod backup;
 mod drill;
 mod inspect;
@@ -9,6 +10,7 @@ mod progress;
 mod prune;
 mod repo;
 mod restore;
+mod restore_to_time;
 
 use std::path::PathBuf;
 
@@ -16,6 +18,7 @@ use anyhow::Context;
 use clap::Args;
 use tidemark_engine::{RepoLocation, Repository};
 
+pub use archive::{ArchiveArgs, TimelineArgs};
 pub use backup::BackupArgs;
 pub use drill::DrillArgs;
 pub use inspect::{PointsArgs, VerifyArgs};
@@ -75,6 +78,32 @@ impl RepoArgs {
             self.passphrase()?.as_deref(),
         )?)
     }
+}
+
+/// Ctrl-C or SIGTERM cancels `cancel` (saying `message`): the command
+/// then stops cleanly (a drill removes its sandbox, the archiver stores
+/// what it has).
+pub fn cancel_on_signal(cancel: tidemark_engine::CancelToken, message: &'static str) {
+    std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        runtime.block_on(async {
+            use tokio::signal::unix::{signal, SignalKind};
+            let Ok(mut term) = signal(SignalKind::terminate()) else {
+                return;
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        });
+        eprintln!("{message}");
+        cancel.cancel();
+    });
 }
 
 /// Prints `value` as pretty JSON on standard output.

@@ -1,7 +1,7 @@
 use clap::Args;
 use tidemark_engine::restore::{
     plan_restore, run_restore, Action, ConflictPolicy, Outcome as CheckOutcome, RestoreOptions,
-    VerifyMode,
+    RestorePlan, RestoreStats, VerifyMode,
 };
 use tidemark_engine::{open_target, CancelToken, DuplicatePolicy, Selection, SourceUrl, TimeRange};
 
@@ -13,8 +13,23 @@ pub struct RestoreArgs {
     #[command(flatten)]
     pub repo: RepoArgs,
     /// The point to restore: its id, or `latest`.
-    #[arg(long, value_name = "ID|latest")]
-    pub point: String,
+    #[arg(long, value_name = "ID|latest", required_unless_present_any = ["to_time", "to_gtid"])]
+    pub point: Option<String>,
+    /// Restore a MariaDB database as it was at this second (UTC,
+    /// 'YYYY-MM-DD HH:MM:SS'): the newest full point of --task before it,
+    /// then its archived binary log up to the last transaction committed
+    /// at or before it.
+    #[arg(long, value_name = "TIME", conflicts_with_all = ["point", "to_gtid"], requires = "task")]
+    pub to_time: Option<String>,
+    /// ... or up to and including this transaction (DOMAIN-SERVER-SEQ).
+    #[arg(long, value_name = "GTID", conflicts_with = "point", requires = "task")]
+    pub to_gtid: Option<String>,
+    /// The task whose points and archived log --to-time uses.
+    #[arg(long, value_name = "NAME")]
+    pub task: Option<String>,
+    /// Where --to-time keeps the fetched logs while replaying them.
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<std::path::PathBuf>,
     /// Where to restore: file:///ABSOLUTE/DIR or sqlite:///ABSOLUTE/FILE.db
     #[arg(long, value_name = "URL")]
     pub target: String,
@@ -57,63 +72,19 @@ pub struct RestoreArgs {
 impl RestoreArgs {
     pub fn run(self) -> anyhow::Result<Outcome> {
         let repo = self.repo.open()?;
-        let manifest = repo.point(&self.point)?;
+        let options = self.options()?;
+        if self.to_time.is_some() || self.to_gtid.is_some() {
+            return super::restore_to_time::run(&self, &repo, &options);
+        }
+        let point = self.point.as_deref().unwrap_or("latest");
+        let manifest = repo.point(point)?;
         let mut target = open_target(&SourceUrl::parse(&self.target)?)?;
-        let options = RestoreOptions {
-            objects: super::renames(&self.object),
-            on_conflict: self.on_conflict.parse::<ConflictPolicy>()?,
-            on_duplicate: self.on_duplicate.parse::<DuplicatePolicy>()?,
-            ranges: self
-                .range
-                .iter()
-                .map(|r| parse_range(r))
-                .collect::<anyhow::Result<_>>()?,
-            stop_on_failure: self.all_or_nothing,
-            lock: self.lock,
-            verify: self.verify.parse::<VerifyMode>()?,
-        };
         let plan = plan_restore(&manifest, target.as_ref(), &options)?;
         if self.dry_run {
             if self.json {
                 print_json(&plan)?;
             } else {
-                println!("restore plan: point {} -> {}", plan.point, plan.target);
-                for object in &plan.objects {
-                    let action = match object.action {
-                        Action::Create => "create",
-                        Action::Overwrite => "OVERWRITE",
-                        Action::Merge => "merge",
-                        Action::Skip => "skip",
-                    };
-                    let rename = if object.name == object.target_name {
-                        String::new()
-                    } else {
-                        format!(" as {}", object.target_name)
-                    };
-                    println!(
-                        "  {action:<9} {}{rename} ({})",
-                        object.name,
-                        indicatif::HumanBytes(object.size)
-                    );
-                }
-                println!(
-                    "{} objects, {}, about {:.0} s",
-                    plan.objects.len(),
-                    indicatif::HumanBytes(plan.bytes),
-                    plan.estimated_seconds.ceil()
-                );
-                println!("pre-checks:");
-                for check in &plan.checks {
-                    let outcome = match check.outcome {
-                        CheckOutcome::Pass => "pass",
-                        CheckOutcome::Warn => "WARN",
-                        CheckOutcome::Fail => "FAIL",
-                    };
-                    println!("  {outcome:<4} {}: {}", check.name, check.detail);
-                }
-                if let Some(reason) = &plan.blocked {
-                    println!("BLOCKED: {reason}");
-                }
+                print_plan(&plan);
             }
             return Ok(Outcome::Success);
         }
@@ -128,27 +99,87 @@ impl RestoreArgs {
         if self.json {
             print_json(&stats)?;
         } else {
-            eprintln!(
-                "restored {} objects ({}), skipped {}, in {:.1} s (of which {:.1} s reading back and comparing)",
-                stats.restored,
-                indicatif::HumanBytes(stats.bytes),
-                stats.skipped,
-                stats.seconds,
-                stats.verify_seconds
-            );
-            for note in &stats.notes {
-                eprintln!("note: {note}");
-            }
-            super::print_checks(&stats.checks);
-            for (object, reason) in &stats.failed {
-                eprintln!("FAILED {object}: {reason}");
-            }
+            print_stats(&stats);
         }
         Ok(if stats.failed.is_empty() {
             Outcome::Success
         } else {
             Outcome::VerificationFailed
         })
+    }
+
+    fn options(&self) -> anyhow::Result<RestoreOptions> {
+        Ok(RestoreOptions {
+            objects: super::renames(&self.object),
+            on_conflict: self.on_conflict.parse::<ConflictPolicy>()?,
+            on_duplicate: self.on_duplicate.parse::<DuplicatePolicy>()?,
+            ranges: self
+                .range
+                .iter()
+                .map(|r| parse_range(r))
+                .collect::<anyhow::Result<_>>()?,
+            stop_on_failure: self.all_or_nothing,
+            lock: self.lock,
+            verify: self.verify.parse::<VerifyMode>()?,
+        })
+    }
+}
+
+pub(super) fn print_plan(plan: &RestorePlan) {
+    println!("restore plan: point {} -> {}", plan.point, plan.target);
+    for object in &plan.objects {
+        let action = match object.action {
+            Action::Create => "create",
+            Action::Overwrite => "OVERWRITE",
+            Action::Merge => "merge",
+            Action::Skip => "skip",
+        };
+        let rename = if object.name == object.target_name {
+            String::new()
+        } else {
+            format!(" as {}", object.target_name)
+        };
+        println!(
+            "  {action:<9} {}{rename} ({})",
+            object.name,
+            indicatif::HumanBytes(object.size)
+        );
+    }
+    println!(
+        "{} objects, {}, about {:.0} s",
+        plan.objects.len(),
+        indicatif::HumanBytes(plan.bytes),
+        plan.estimated_seconds.ceil()
+    );
+    println!("pre-checks:");
+    for check in &plan.checks {
+        let outcome = match check.outcome {
+            CheckOutcome::Pass => "pass",
+            CheckOutcome::Warn => "WARN",
+            CheckOutcome::Fail => "FAIL",
+        };
+        println!("  {outcome:<4} {}: {}", check.name, check.detail);
+    }
+    if let Some(reason) = &plan.blocked {
+        println!("BLOCKED: {reason}");
+    }
+}
+
+pub(super) fn print_stats(stats: &RestoreStats) {
+    eprintln!(
+        "restored {} objects ({}), skipped {}, in {:.1} s (of which {:.1} s reading back and comparing)",
+        stats.restored,
+        indicatif::HumanBytes(stats.bytes),
+        stats.skipped,
+        stats.seconds,
+        stats.verify_seconds
+    );
+    for note in &stats.notes {
+        eprintln!("note: {note}");
+    }
+    super::print_checks(&stats.checks);
+    for (object, reason) in &stats.failed {
+        eprintln!("FAILED {object}: {reason}");
     }
 }
 
