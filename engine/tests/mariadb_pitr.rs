@@ -424,13 +424,158 @@ fn kill_streamer(spool: &std::path::Path) -> bool {
             .split(|b| *b == 0)
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
-        if args.first().is_some_and(|a| a.ends_with("mariadb-binlog"))
-            && args.contains(&needle)
-        {
+        if args.first().is_some_and(|a| a.ends_with("mariadb-binlog")) && args.contains(&needle) {
             // SAFETY: a signal to a process the test found.
             unsafe { libc::kill(pid, libc::SIGKILL) };
             return true;
         }
     }
     false
+}
+
+/// A million row events replayed, to a moment after them, into a new
+/// database while the source keeps writing.
+#[test]
+fn a_million_row_events_replay_while_the_source_keeps_writing() {
+    let db = MariaDb::start_with_binlog();
+    let fx = Fixture::new();
+    db.sql(None, "CREATE DATABASE shop CHARACTER SET utf8mb4");
+    db.sql(Some("shop"), SCHEMA);
+    db.sql(
+        Some("shop"),
+        "CREATE TABLE readings (id INT PRIMARY KEY, sensor VARCHAR(20) NOT NULL, v DOUBLE, note TEXT CHARACTER SET utf8mb4) ENGINE=InnoDB",
+    );
+    let repo = fx.repo(Some("pitr secret"));
+    let base = backup_url(&repo, &db.url("shop"), TASK).unwrap();
+
+    let cancel = CancelToken::new();
+    let handle = std::thread::spawn({
+        let (path, at, spool, cancel) = (
+            fx.path("repo"),
+            location(&db, "shop"),
+            fx.path("spool"),
+            cancel.clone(),
+        );
+        move || {
+            let repo = Repository::open(
+                &tidemark_engine::RepoLocation::Local(path),
+                Some("pitr secret"),
+            )?;
+            let mut options = ArchiveOptions::new(TASK, spool);
+            options.upload_every = Duration::from_millis(500);
+            let plan = plan_archive(&repo, &at, &options)?;
+            run_archive(&repo, &at, &plan, &options, &NoProgress, &cancel)
+        }
+    });
+    for chunk in 0..10 {
+        db.sql(
+            Some("shop"),
+            &format!(
+                "INSERT INTO readings SELECT seq, CONCAT('s-', seq % 97), seq / 7, IF(seq % 3, NULL, 'ëß ☃') \
+                 FROM seq_{}_to_{}",
+                chunk * 100_000 + 1,
+                (chunk + 1) * 100_000
+            ),
+        );
+    }
+    db.sql(
+        Some("shop"),
+        "DELETE FROM readings WHERE id % 10 = 0; UPDATE readings SET v = -v WHERE id % 10 = 1",
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    let (_, chosen) = step(&db, 0);
+    // Later writes commit in a later second than the chosen one.
+    std::thread::sleep(Duration::from_millis(1100));
+
+    // The source keeps writing while the restore runs.
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = std::thread::spawn({
+        let stop = stop.clone();
+        let url = db.url("shop");
+        move || {
+            let mut i = 1;
+            while !stop.load(Ordering::SeqCst) {
+                let out = std::process::Command::new("mariadb")
+                    .args(["--no-defaults", "-h", "127.0.0.1"])
+                    .arg(format!(
+                        "-P{}",
+                        url.rsplit(':').next().unwrap().split('/').next().unwrap()
+                    ))
+                    .args(["-u", support::mariadb::USER, "shop", "-e"])
+                    .arg(format!(
+                        "INSERT INTO readings VALUES ({}, 'late', 0, NULL)",
+                        2_000_000 + i
+                    ))
+                    .env("MYSQL_PWD", support::mariadb::PASSWORD)
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                i += 1;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(1100));
+    wait_synced(&repo, chrono::Utc::now());
+    let started = Instant::now();
+    let done = restore_to(
+        &repo,
+        &db,
+        &RecoveryTarget::time(&chosen).unwrap(),
+        "readings_at_t",
+        fx.dir.path(),
+    )
+    .unwrap();
+    eprintln!(
+        "replayed {} transactions, {} row changes in {:.1} s (the whole restore)",
+        done.replay.transactions,
+        done.replay.rows,
+        started.elapsed().as_secs_f64()
+    );
+    stop.store(true, Ordering::SeqCst);
+    writer.join().unwrap();
+    cancel.cancel();
+    handle.join().unwrap().unwrap();
+    assert!(done.replay.rows >= 1_000_000, "{:?}", done.replay.rows);
+    assert_eq!(
+        done.base.restored,
+        repo.point(&base.point).unwrap().objects.len() as u64
+    );
+    let counted = done
+        .counts_checked
+        .iter()
+        .find(|(t, _)| t == "readings")
+        .map(|(_, n)| *n);
+    assert_eq!(
+        counted,
+        Some(900_000),
+        "{:?} {:?}",
+        done.counts_checked,
+        done.notes
+    );
+
+    db.sql(
+        None,
+        &format!(
+            "DROP DATABASE IF EXISTS expect; CREATE DATABASE expect; \
+             CREATE TABLE expect.readings LIKE shop.readings; \
+             INSERT INTO expect.readings SELECT * FROM shop.readings WHERE sensor <> 'late'"
+        ),
+    );
+    assert_eq!(
+        db.checksum("readings_at_t", "readings"),
+        db.checksum("expect", "readings")
+    );
+    assert_eq!(
+        db.sql(
+            Some("readings_at_t"),
+            "SELECT COUNT(*) FROM readings WHERE sensor = 'late'"
+        ),
+        "0"
+    );
+    assert_eq!(db.sql(Some("readings_at_t"), "SELECT n FROM counters"), "1");
 }
