@@ -408,6 +408,29 @@ fn a_killed_streamer_loses_nothing_and_purged_logs_are_a_refused_gap() {
         db.checksum("after_gap", "event log"),
         db.checksum("shop", "event log")
     );
+
+    // Retention: once the older point is pruned, the logs only it needed go
+    // too, with the hole before the kept point.
+    use tidemark_engine::prune::{plan_prune, run_prune, PruneOptions};
+    let options = PruneOptions {
+        keep_last: Some(1),
+        task: Some(TASK.into()),
+        ..Default::default()
+    };
+    let plan = plan_prune(&repo, &options).unwrap();
+    assert!(plan.remove.contains(&base.point), "{plan:?}");
+    assert!(
+        plan.log_files_to_delete
+            .iter()
+            .any(|(_, f)| f == "binlog.000001"),
+        "{plan:?}"
+    );
+    let pruned = run_prune(&repo, &plan, &NoProgress, &CancelToken::new()).unwrap();
+    assert!(pruned.log_files_deleted >= 1, "{pruned:?}");
+    let line = timeline(&repo, TASK).unwrap();
+    assert!(line.gaps.is_empty(), "{line:?}");
+    assert_eq!(line.ranges.len(), 1, "{line:?}");
+    assert_eq!(line.ranges[0].base_points, vec![base_after.point.clone()]);
 }
 
 /// SIGKILLs the mariadb-binlog process writing into `spool`.

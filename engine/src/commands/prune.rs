@@ -10,12 +10,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::Datelike;
 use serde::Serialize;
 
+use crate::commands::archive::BINLOG;
 use crate::error::{EngineError, Result};
 use crate::progress::{CancelToken, Progress};
+use crate::repo::archive::{file_number, LogArchive};
 use crate::repo::index::Index;
 use crate::repo::lease::live_leases;
 use crate::repo::lock::RepoLock;
-use crate::repo::manifest::{manifest_path, Manifest};
+use crate::repo::manifest::{manifest_path, BackupMode, Manifest};
 use crate::repo::Repository;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -104,6 +106,9 @@ pub struct PrunePlan {
     pub bytes_to_free: u64,
     /// Packs that hold some needed chunks and some unneeded ones; kept whole.
     pub packs_partly_needed: u64,
+    /// Archived log files older than every kept point a recovery can start
+    /// from: `(task, file)`.
+    pub log_files_to_delete: Vec<(String, String)>,
     #[serde(skip)]
     options: PruneOptions,
 }
@@ -113,6 +118,7 @@ pub struct PruneStats {
     pub points_removed: u64,
     pub packs_deleted: u64,
     pub bytes_freed: u64,
+    pub log_files_deleted: u64,
 }
 
 /// The time bucket (day, ISO week, month) a point falls in.
@@ -235,6 +241,8 @@ pub fn plan_prune(repo: &Repository, options: &PruneOptions) -> Result<PrunePlan
             packs_partly_needed += 1;
         }
     }
+    let (log_files_to_delete, log_bytes) = archive_to_delete(repo, &points, &reasons, options)?;
+    bytes_to_free += log_bytes;
     let keep = points
         .iter()
         .filter_map(|p| {
@@ -255,8 +263,49 @@ pub fn plan_prune(repo: &Repository, options: &PruneOptions) -> Result<PrunePlan
         packs_to_delete,
         bytes_to_free,
         packs_partly_needed,
+        log_files_to_delete,
         options: options.clone(),
     })
+}
+
+/// The archived log files no kept point needs: those before the file of
+/// the oldest kept full point with log coordinates, per task; all of a
+/// forgotten task's. A task with no such point keeps its archive.
+fn archive_to_delete(
+    repo: &Repository,
+    points: &[Manifest],
+    kept: &BTreeMap<String, Vec<String>>,
+    options: &PruneOptions,
+) -> Result<(Vec<(String, String)>, u64)> {
+    let mut tasks: BTreeSet<&str> = points.iter().map(|p| p.task.as_str()).collect();
+    if let (true, Some(task)) = (options.forget_all, options.task.as_deref()) {
+        tasks.insert(task);
+    }
+    let mut files = Vec::new();
+    let mut bytes = 0;
+    for task in tasks {
+        if options.task.as_deref().is_some_and(|t| t != task) {
+            continue;
+        }
+        let archive = LogArchive::new(repo, task, BINLOG);
+        let first_needed = points
+            .iter()
+            .filter(|p| p.task == task && p.mode == BackupMode::Full && kept.contains_key(&p.id))
+            .filter_map(|p| p.log_position.as_ref())
+            .filter_map(|l| file_number(&l.file))
+            .min();
+        let forget_all = options.forget_all && options.task.as_deref() == Some(task);
+        if first_needed.is_none() && !forget_all {
+            continue;
+        }
+        for segment in archive.segments()? {
+            if forget_all || file_number(&segment.name) < first_needed {
+                bytes += segment.size;
+                files.push((task.to_owned(), segment.name));
+            }
+        }
+    }
+    Ok((files, bytes))
 }
 
 /// Runs `plan`, or less: it is made again under the lock (same options, so
@@ -274,6 +323,10 @@ pub fn run_prune(
     let within = |now: &[String], planned: &[String]| now.iter().all(|x| planned.contains(x));
     if !within(&fresh.remove, &plan.remove)
         || !within(&fresh.packs_to_delete, &plan.packs_to_delete)
+        || !fresh
+            .log_files_to_delete
+            .iter()
+            .all(|f| plan.log_files_to_delete.contains(f))
     {
         return Err(EngineError::Conflict(
             "the repository changed since the prune was planned; plan it again".into(),
@@ -321,6 +374,27 @@ pub fn run_prune(
         stats.packs_deleted += 1;
         stats.bytes_freed += size;
         progress.inc(size, 1);
+    }
+    let mut by_task: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (task, file) in &fresh.log_files_to_delete {
+        by_task.entry(task).or_default().push(file);
+    }
+    for (task, files) in by_task {
+        let archive = LogArchive::new(repo, task, BINLOG);
+        for name in files {
+            cancel.check()?;
+            if let Some(segment) = archive.segment(name)? {
+                archive.delete(&segment)?;
+                stats.log_files_deleted += 1;
+                stats.bytes_freed += segment.size;
+            }
+        }
+        // Holes before the first file kept are history no point needs.
+        let first_kept = archive
+            .segments()?
+            .first()
+            .and_then(|s| file_number(&s.name));
+        archive.forget_gaps_before(first_kept)?;
     }
     progress.finish();
     Ok(stats)

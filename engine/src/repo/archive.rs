@@ -274,6 +274,32 @@ impl<'r> LogArchive<'r> {
         self.repo.write_meta(&path, gap)
     }
 
+    /// Deletes a segment: its manifest first (so no reader finds it half
+    /// gone), then its packs.
+    pub fn delete(&self, segment: &Segment) -> Result<()> {
+        self.repo
+            .backend()
+            .delete(&self.segment_path(&segment.name)?)?;
+        let packs: std::collections::BTreeSet<&str> =
+            segment.pieces.iter().map(|p| p.pack.as_str()).collect();
+        for pack in packs {
+            self.repo.backend().delete(pack)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the records of holes that end at or before file number
+    /// `first` (all of them when `None`: nothing is left).
+    pub fn forget_gaps_before(&self, first: Option<u64>) -> Result<()> {
+        for path in self.repo.backend().list(&format!("{}/gaps", self.dir))? {
+            let gap: Gap = self.repo.read_meta(&path)?;
+            if first.is_none() || file_number(&gap.resumed_at) <= first {
+                self.repo.backend().delete(&path)?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn gaps(&self) -> Result<Vec<Gap>> {
         let mut gaps = Vec::new();
         for path in self.repo.backend().list(&format!("{}/gaps", self.dir))? {

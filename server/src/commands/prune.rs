@@ -49,6 +49,9 @@ impl PruneArgs {
             for removed in &plan.remove {
                 println!("remove {removed}");
             }
+            for (task, file) in &plan.log_files_to_delete {
+                println!("remove archived log {file} of task {task} (older than every kept point)");
+            }
             println!(
                 "would delete {} packs ({}); {} packs stay because kept points still need part of them",
                 plan.packs_to_delete.len(),
@@ -63,9 +66,10 @@ impl PruneArgs {
             print_json(&stats)?;
         } else {
             println!(
-                "removed {} points, deleted {} packs, freed {}",
+                "removed {} points, deleted {} packs and {} archived log files, freed {}",
                 stats.points_removed,
                 stats.packs_deleted,
+                stats.log_files_deleted,
                 indicatif::HumanBytes(stats.bytes_freed)
             );
         }
