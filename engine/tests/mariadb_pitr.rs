@@ -583,11 +583,9 @@ fn a_million_row_events_replay_while_the_source_keeps_writing() {
 
     db.sql(
         None,
-        &format!(
-            "DROP DATABASE IF EXISTS expect; CREATE DATABASE expect; \
-             CREATE TABLE expect.readings LIKE shop.readings; \
-             INSERT INTO expect.readings SELECT * FROM shop.readings WHERE sensor <> 'late'"
-        ),
+        "DROP DATABASE IF EXISTS expect; CREATE DATABASE expect; \
+         CREATE TABLE expect.readings LIKE shop.readings; \
+         INSERT INTO expect.readings SELECT * FROM shop.readings WHERE sensor <> 'late'",
     );
     assert_eq!(
         db.checksum("readings_at_t", "readings"),
