@@ -253,6 +253,140 @@ fn a_database_comes_back_as_it_was_at_a_chosen_second() {
     );
 }
 
+/// Tries to connect as the application while the replay runs.
+struct AppLockedOut<'a> {
+    db: &'a MariaDb,
+    refused: std::sync::Mutex<Option<String>>,
+}
+
+impl tidemark_engine::Progress for AppLockedOut<'_> {
+    fn set_title(&self, title: &str) {
+        if title == "replaying binary logs" {
+            let out = std::process::Command::new("mariadb")
+                .args([
+                    "--no-defaults",
+                    "-h",
+                    "127.0.0.1",
+                    "-P",
+                    &self.db.port.to_string(),
+                ])
+                .args(["-u", "app", "shop", "-e", "SELECT 1"])
+                .env("MYSQL_PWD", "app-pw")
+                .output()
+                .unwrap();
+            *self.refused.lock().unwrap() = Some(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+    }
+    fn set_length(&self, _: u64, _: u64) {}
+    fn inc(&self, _: u64, _: u64) {}
+    fn finish(&self) {}
+}
+
+/// The classic accident: a DELETE without WHERE. The database is restored
+/// in place to the second before it, with the application locked out
+/// during the restore and let back in afterwards.
+#[test]
+fn an_accidental_delete_is_undone_in_place_with_the_application_locked_out() {
+    let db = MariaDb::start_with_binlog();
+    let fx = Fixture::new();
+    db.sql(None, "CREATE DATABASE shop CHARACTER SET utf8mb4");
+    db.sql(Some("shop"), SCHEMA);
+    db.root_sql(
+        "CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY 'app-pw'; GRANT SELECT, INSERT, UPDATE, DELETE ON shop.* TO 'app'@'127.0.0.1'",
+    )
+    .unwrap();
+    let repo = fx.repo(None);
+    for i in 0..3 {
+        step(&db, i);
+    }
+    backup_url(&repo, &db.url("shop"), TASK).unwrap();
+    let cancel = CancelToken::new();
+    let handle = archiver(
+        fx.path("repo"),
+        location(&db, "shop"),
+        fx.path("spool"),
+        cancel.clone(),
+    );
+    let mut last = String::new();
+    for i in 3..8 {
+        last = step(&db, i).1;
+    }
+    std::thread::sleep(Duration::from_millis(1100));
+    db.sql(Some("shop"), "DELETE FROM `event log`");
+    let expected = db.sql(
+        None,
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shop'",
+    );
+    wait_synced(&repo, chrono::Utc::now());
+    cancel.cancel();
+    handle.join().unwrap().unwrap();
+
+    let target = SourceUrl::parse(&db.url("shop")).unwrap();
+    let options = RestoreOptions {
+        on_conflict: tidemark_engine::restore::ConflictPolicy::Overwrite,
+        lock: true,
+        ..Default::default()
+    };
+    let to = RecoveryTarget::time(&last).unwrap();
+    let plan = plan_restore_to_time(&repo, TASK, &target, &options, &to).unwrap();
+    assert!(plan.base.blocked.is_none(), "{:?}", plan.base.checks);
+    let watcher = AppLockedOut {
+        db: &db,
+        refused: Default::default(),
+    };
+    let done =
+        run_restore_to_time(&repo, &plan, fx.dir.path(), &watcher, &CancelToken::new()).unwrap();
+    let refused = watcher.refused.lock().unwrap().clone().unwrap_or_default();
+    assert!(
+        refused.contains("locked"),
+        "the application connected during the restore: {refused:?} {:?}",
+        done.notes
+    );
+    assert!(
+        done.notes.iter().any(|n| n.contains("'app'@'127.0.0.1'")),
+        "{:?}",
+        done.notes
+    );
+
+    assert_eq!(
+        db.sql(Some("shop"), "SELECT COUNT(*) FROM `event log`"),
+        "8"
+    );
+    assert_eq!(
+        db.sql(
+            None,
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shop'"
+        ),
+        expected
+    );
+    // The application is let back in.
+    let out = std::process::Command::new("mariadb")
+        .args([
+            "--no-defaults",
+            "-h",
+            "127.0.0.1",
+            "-P",
+            &db.port.to_string(),
+        ])
+        .args([
+            "-u",
+            "app",
+            "shop",
+            "-N",
+            "-e",
+            "SELECT COUNT(*) FROM `event log`",
+        ])
+        .env("MYSQL_PWD", "app-pw")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "8");
+}
+
 /// The streamer killed with SIGKILL is restarted and loses no event; logs
 /// purged while the archiver is down show as a gap, and a restore into the
 /// gap is refused with the reason.

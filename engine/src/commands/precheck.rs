@@ -248,6 +248,7 @@ pub fn lock_check(target: &dyn Target) -> PreCheck {
             Outcome::Pass,
             match target.kind() {
                 "postgres" => "the database refuses new connections until the restore ends (sessions already open stay)",
+                "mysql" => "the accounts with privileges on this database cannot connect until the restore ends (ACCOUNT LOCK; sessions already open stay; accounts with privileges on every database are not locked)",
                 _ => "other writers wait until the restore commits",
             },
         )

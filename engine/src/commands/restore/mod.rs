@@ -497,7 +497,10 @@ pub(crate) fn restore_leased(
     }
     stats.failed.extend(differences);
     stats.verify_seconds = verifying.elapsed().as_secs_f64();
-    target.unlock()?;
+    // Only what this restore locked: a caller may hold a lock around it.
+    if plan.lock && target.can_lock() {
+        target.unlock()?;
+    }
     progress.phase(Phase::Verifying, true);
     progress.finish();
     stats.seconds = started.elapsed().as_secs_f64();

@@ -28,7 +28,7 @@ use crate::repo::Repository;
 use crate::source::mysql::binlog::{
     ClientReplayer, Gtid, ReplayRange, ReplayStats, Replayer, Scanner,
 };
-use crate::source::{MyLocation, MySqlTarget, SourceUrl};
+use crate::source::{MyLocation, MySqlTarget, SourceUrl, Target};
 
 /// Where to stop.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -358,14 +358,21 @@ pub fn run_restore_to_time(
 ) -> Result<PitrStats> {
     let started = Instant::now();
     let mut target = MySqlTarget::open(plan.target.clone())?;
-    let base = run_restore(repo, &plan.base, &mut target, progress, cancel)?;
+    // The lock spans the base restore and the replay; dropping the target
+    // (on any error below) unlocks too.
+    let mut base_plan = plan.base.clone();
+    let mut notes = Vec::new();
+    if base_plan.lock {
+        notes.extend(target.lock()?);
+        base_plan.lock = false;
+    }
+    let base = run_restore(repo, &base_plan, &mut target, progress, cancel)?;
     if let Some((object, reason)) = base.failed.first() {
         return Err(EngineError::RestoreFailed {
             object: object.clone(),
             message: format!("{reason} (the base point did not restore, so no log was replayed)"),
         });
     }
-    drop(target);
     cancel.check()?;
 
     progress.set_title("fetching binary logs");
@@ -375,7 +382,7 @@ pub fn run_restore_to_time(
         .map_err(|e| EngineError::io(work_dir, e))?;
     let archive = LogArchive::new(repo, &plan.task, BINLOG);
     let mut paths = Vec::new();
-    let mut notes = Vec::new();
+    let mut structure_changes = Vec::new();
     for name in &plan.files {
         let segment = archive.segment(name)?.ok_or_else(|| {
             EngineError::corrupt(
@@ -400,7 +407,7 @@ pub fn run_restore_to_time(
         for t in transactions.iter().filter(|t| t.start >= from) {
             if let Some((db, statement)) = &t.statement {
                 if *db == plan.source_database {
-                    notes.push(format!("the log changes the structure: {statement}"));
+                    structure_changes.push(format!("the log changes the structure: {statement}"));
                 }
             }
         }
@@ -427,11 +434,13 @@ pub fn run_restore_to_time(
     progress.rows(replay.rows);
 
     let mut counts_checked = Vec::new();
-    if notes.is_empty() {
+    if structure_changes.is_empty() {
         counts_checked = check_counts(plan, &replay)?;
     } else {
+        notes.extend(structure_changes);
         notes.push("row counts are not compared after a structure change".into());
     }
+    target.unlock()?;
     progress.finish();
     Ok(PitrStats {
         base,

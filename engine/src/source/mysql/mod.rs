@@ -5,6 +5,7 @@
 //! TABLE`, `SHOW CREATE VIEW`, the stored programs) and each table's rows,
 //! streamed as the columns' own bytes.
 
+mod account_lock;
 pub mod binlog;
 mod columns;
 mod conn;

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use sqlx::mysql::MySqlConnection;
 use sqlx::{Connection, Executor};
 
+use super::account_lock;
 use super::columns::{read_back, table_columns};
 use super::conn::{connect, my_error, quote_ident, MyLocation};
 use super::load::{Merged, TableSink, SQL_MODE, STAGE, STAGE_NAME};
@@ -51,6 +52,17 @@ pub struct MySqlTarget {
     loaded_columns: HashMap<String, Vec<String>>,
     /// The server's max_allowed_packet, read when connecting.
     max_packet: u64,
+    /// Accounts locked out for the restore, unlocked at the end (or when
+    /// the target is dropped after a failure).
+    locked: Vec<(String, String)>,
+}
+
+impl Drop for MySqlTarget {
+    fn drop(&mut self) {
+        if let Err(err) = self.unlock_accounts() {
+            tracing::error!("{err}");
+        }
+    }
 }
 
 impl MySqlTarget {
@@ -64,6 +76,18 @@ impl MySqlTarget {
             programs: HashMap::new(),
             loaded_columns: HashMap::new(),
             max_packet: 0,
+            locked: Vec::new(),
+        })
+    }
+
+    fn unlock_accounts(&mut self) -> Result<()> {
+        if self.locked.is_empty() {
+            return Ok(());
+        }
+        let accounts = std::mem::take(&mut self.locked);
+        self.rt.block_on(async {
+            let mut server = connect(&self.at, false).await?;
+            account_lock::unlock(&mut server, &self.at, &accounts).await
         })
     }
 
@@ -228,6 +252,29 @@ impl Target for MySqlTarget {
                 .map(Some)
                 .map_err(|e| my_error(&self.at, "read the version of", e))
         })
+    }
+
+    fn can_lock(&self) -> bool {
+        true
+    }
+
+    fn lock(&mut self) -> Result<Vec<String>> {
+        if !self.scratch_database(false)? {
+            return Ok(vec![format!(
+                "database {} is new: nobody else can be using it, so no account was locked",
+                self.at.database
+            )]);
+        }
+        let (locked, notes) = self.rt.block_on(async {
+            let mut server = connect(&self.at, false).await?;
+            account_lock::lock(&mut server, &self.at).await
+        })?;
+        self.locked = locked;
+        Ok(notes)
+    }
+
+    fn unlock(&mut self) -> Result<()> {
+        self.unlock_accounts()
     }
 
     fn existing(&self, names: &[&str]) -> Result<Vec<String>> {
