@@ -61,13 +61,14 @@ pub(super) fn run(
     } else {
         print_stats(&stats.base);
         eprintln!(
-            "replayed {} transactions ({} row changes) from {} offset {} to {} offset {}",
+            "replayed {} transactions ({} row changes) from {} offset {} to {} offset {} in {:.1} s",
             stats.replay.transactions,
             stats.replay.rows,
             plan.from.file,
             plan.from.pos,
             plan.until.file,
-            plan.until.pos
+            plan.until.pos,
+            stats.replay_seconds
         );
         for (table, rows) in &stats.counts_checked {
             eprintln!(

@@ -46,6 +46,9 @@ pub struct ArchiverStatus {
     pub archived_size: u64,
     pub last_commit: Option<DateTime<Utc>>,
     pub error: Option<String>,
+    /// Where the server stood at recent checks, not yet archived.
+    #[serde(skip)]
+    pending: std::collections::VecDeque<(DateTime<Utc>, Option<u64>, u64)>,
 }
 
 impl ArchiverStatus {
@@ -64,9 +67,13 @@ impl ArchiverStatus {
             archived_size: 0,
             last_commit: None,
             error: None,
+            pending: Default::default(),
         }
     }
 
+    /// `server`: where the server's log stood just now. The archive is
+    /// complete up to a moment once it holds what the server had then, so
+    /// under a steady load `synced_at` trails by about one upload.
     pub(super) fn update(
         &mut self,
         files: &Files<'_>,
@@ -81,12 +88,26 @@ impl ArchiverStatus {
         if files.last_commit.is_some() {
             self.last_commit = files.last_commit;
         }
+        let archived = (
+            self.archived_file.as_deref().and_then(file_number),
+            self.archived_size,
+        );
+        while let Some((at, file, size)) = self.pending.front().cloned() {
+            if (file, size) > archived {
+                break;
+            }
+            self.synced_at = self.synced_at.max(Some(at));
+            self.pending.pop_front();
+        }
         if let Some((file, size)) = server {
+            self.pending
+                .push_back((self.updated_at, file_number(&file), size));
             self.server_file = Some(file);
             self.server_size = size;
         }
         if self.synced() {
             self.synced_at = Some(self.updated_at);
+            self.pending.clear();
         }
         self.error = error.map(str::to_owned);
     }

@@ -102,6 +102,8 @@ pub struct PitrStats {
     pub counts_checked: Vec<(String, u64)>,
     pub notes: Vec<String>,
     pub seconds: f64,
+    /// Of `seconds`, fetching the logs and replaying them.
+    pub replay_seconds: f64,
 }
 
 fn refuse(message: impl Into<String>) -> EngineError {
@@ -375,6 +377,7 @@ pub fn run_restore_to_time(
     }
     cancel.check()?;
 
+    let replay_started = Instant::now();
     progress.set_title("fetching binary logs");
     let dir = tempfile::Builder::new()
         .prefix("tidemark-replay-")
@@ -432,6 +435,7 @@ pub fn run_restore_to_time(
     }
     .replay(&range, &plan.target, cancel)?;
     progress.rows(replay.rows);
+    let replay_seconds = replay_started.elapsed().as_secs_f64();
 
     let mut counts_checked = Vec::new();
     if structure_changes.is_empty() {
@@ -448,6 +452,7 @@ pub fn run_restore_to_time(
         counts_checked,
         notes,
         seconds: started.elapsed().as_secs_f64(),
+        replay_seconds,
     })
 }
 
