@@ -41,8 +41,8 @@ fn location(db: &MariaDb, name: &str) -> SourceUrl {
 
 /// One step of the workload, each statement committing on its own: a row
 /// stamped with its statement's time, then the counter. Returns the
-/// counter's value and the time the server gave it.
-fn step(db: &MariaDb, i: u64) -> (u64, String) {
+/// counter's value, the time the server gave it and that update's GTID.
+fn step(db: &MariaDb, i: u64) -> (u64, String, String) {
     let out = db.sql(
         Some("shop"),
         &format!(
@@ -50,11 +50,15 @@ fn step(db: &MariaDb, i: u64) -> (u64, String) {
              INSERT INTO `event log` (`it's`, payload, amount, doc, at) VALUES \
                (CONCAT('row ', {i}, ' ünï 🐟 ''q'''), UNHEX(SHA2({i}, 256)), {i}.125 * -1, JSON_OBJECT('i', {i}, 's', 'x\"y'), NOW()); \
              UPDATE counters SET n = n + 1, at = NOW() WHERE name = 'steps'; \
-             SELECT n, at FROM counters WHERE name = 'steps'"
+             SELECT n, at, @@last_gtid FROM counters WHERE name = 'steps'"
         ),
     );
-    let (n, at) = out.split_once('\t').unwrap();
-    (n.parse().unwrap(), at.to_owned())
+    let fields: Vec<&str> = out.split('\t').collect();
+    (
+        fields[0].parse().unwrap(),
+        fields[1].to_owned(),
+        fields[2].to_owned(),
+    )
 }
 
 /// Runs the archiver on its own thread until `cancel`.
@@ -176,11 +180,11 @@ fn a_database_comes_back_as_it_was_at_a_chosen_second() {
     assert!(line.gaps.is_empty(), "{line:?}");
 
     // A second in the middle of the writes after the base point.
-    let (_, chosen) = counters[22].clone();
+    let (_, chosen, _) = counters[22].clone();
     let expected_n = counters
         .iter()
-        .filter(|(_, at)| *at <= chosen)
-        .map(|(n, _)| *n)
+        .filter(|(_, at, _)| *at <= chosen)
+        .map(|(n, _, _)| *n)
         .max()
         .unwrap();
     let to = RecoveryTarget::time(&chosen).unwrap();
@@ -203,10 +207,46 @@ fn a_database_comes_back_as_it_was_at_a_chosen_second() {
     assert_eq!(rows, "0");
     let n = db.sql(Some("shop_at_t"), "SELECT n FROM counters");
     assert_eq!(n, expected_n.to_string());
-    // The restored database is an ordinary one: its rows are its own, and
-    // the replay did not re-log the source's GTIDs.
-    let gtids = db.sql(None, "SELECT @@gtid_binlog_pos");
-    assert!(!gtids.is_empty());
+    // The replay is logged as the server's own new transactions: the
+    // source's GTIDs are not logged again (which would break replicas).
+    let seq = |pos: String| pos.rsplit('-').next().unwrap().parse::<u64>().unwrap();
+    let before = seq(counters.last().unwrap().2.clone());
+    let after = seq(db.sql(None, "SELECT @@gtid_binlog_pos"));
+    assert!(
+        after >= before + done.replay.transactions,
+        "{before} -> {after}"
+    );
+
+    // Up to and including one transaction, by its GTID.
+    let (n, _, gtid) = counters[30].clone();
+    restore_to(
+        &repo,
+        &db,
+        &RecoveryTarget::gtid(&gtid).unwrap(),
+        "shop_at_gtid",
+        fx.dir.path(),
+    )
+    .unwrap();
+    assert_eq!(
+        db.sql(Some("shop_at_gtid"), "SELECT n FROM counters"),
+        n.to_string()
+    );
+    assert_eq!(
+        db.sql(Some("shop_at_gtid"), "SELECT COUNT(*) FROM `event log`"),
+        (n).to_string()
+    );
+    let err = restore_to(
+        &repo,
+        &db,
+        &RecoveryTarget::gtid("0-1-999999").unwrap(),
+        "shop_nowhere",
+        fx.dir.path(),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("not in the archived binary logs"),
+        "{err}"
+    );
 
     // Restore to the last archived moment: every row.
     let latest = restore_to(
@@ -640,7 +680,7 @@ fn a_million_row_events_replay_while_the_source_keeps_writing() {
         "DELETE FROM readings WHERE id % 10 = 0; UPDATE readings SET v = -v WHERE id % 10 = 1",
     );
     std::thread::sleep(Duration::from_millis(1100));
-    let (_, chosen) = step(&db, 0);
+    let (_, chosen, _) = step(&db, 0);
     // Later writes commit in a later second than the chosen one.
     std::thread::sleep(Duration::from_millis(1100));
 
