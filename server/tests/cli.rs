@@ -1,6 +1,10 @@
 //! The engine's commands through the real `tidemark` binary: the output
 //! scripts rely on, and the exit codes (0 ok, 1 failure, 2 usage, 3 damage).
 
+#[path = "../../engine/tests/support/mariadb.rs"]
+#[allow(dead_code)]
+mod mariadb;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -314,4 +318,199 @@ fn make_sqlite(path: &Path) -> Output {
         .arg("CREATE TABLE \"it's\" (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO \"it's\" (name) VALUES ('a'), ('ünïcode');")
         .output()
         .expect("run sqlite3")
+}
+
+/// Continuous archiving and point-in-time recovery through the binary:
+/// archive, timeline, restore --to-time, and the refusals scripts see.
+#[test]
+fn archive_timeline_and_restore_to_a_second_with_their_refusals() {
+    let db = mariadb::MariaDb::start_with_binlog();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let repo = repo.to_str().unwrap();
+    db.sql(None, "CREATE DATABASE shop");
+    db.sql(Some("shop"), "CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, item VARCHAR(20), at DATETIME NOT NULL)");
+    let source = db.url("shop");
+    assert!(tidemark(&["repo", "init", repo], None).status.success());
+    let out = tidemark(
+        &[
+            "backup", "--repo", repo, "--source", &source, "--task", "shop",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let mut times = Vec::new();
+    for i in 0..3 {
+        times.push(db.sql(
+            Some("shop"),
+            &format!("SET time_zone = '+00:00'; INSERT INTO orders (item, at) VALUES ('item {i}', NOW()); SELECT MAX(at) FROM orders"),
+        ));
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
+    let spool = dir.path().join("spool");
+    let out = tidemark(
+        &[
+            "archive",
+            "--repo",
+            repo,
+            "--source",
+            &source,
+            "--task",
+            "shop",
+            "--until-caught-up",
+            "--upload-every",
+            "0.2",
+            "--spool-dir",
+            spool.to_str().unwrap(),
+            "--json",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(stats["transactions"].as_u64().unwrap() >= 3, "{stats}");
+
+    let out = tidemark(
+        &["timeline", "--repo", repo, "--task", "shop", "--json"],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["ranges"].as_array().unwrap().len(), 1, "{line}");
+    let out = tidemark(&["timeline", "--repo", repo, "--task", "shop"], None);
+    assert!(text(&out).contains("recoverable "), "{}", text(&out));
+
+    let target = db.url("shop_then");
+    let out = tidemark(
+        &[
+            "restore",
+            "--repo",
+            repo,
+            "--task",
+            "shop",
+            "--to-time",
+            &times[1],
+            "--target",
+            &target,
+            "--json",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let done: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        done["replay"]["transactions"].as_u64().unwrap() >= 2,
+        "{done}"
+    );
+    assert_eq!(
+        db.sql(
+            Some("shop_then"),
+            "SELECT GROUP_CONCAT(item ORDER BY id) FROM orders"
+        ),
+        "item 0,item 1"
+    );
+
+    // Refusals: each names the reason, and nothing is created.
+    let out = tidemark(
+        &[
+            "restore",
+            "--repo",
+            repo,
+            "--task",
+            "shop",
+            "--to-time",
+            "yesterday",
+            "--target",
+            &target,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("expected YYYY-MM-DD"), "{}", text(&out));
+    let out = tidemark(
+        &[
+            "restore",
+            "--repo",
+            repo,
+            "--to-time",
+            &times[1],
+            "--target",
+            &target,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--task"), "{}", text(&out));
+    let early = db.url("shop_early");
+    let out = tidemark(
+        &[
+            "restore",
+            "--repo",
+            repo,
+            "--task",
+            "shop",
+            "--to-time",
+            "2001-01-01 00:00:00",
+            "--target",
+            &early,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("before the first archived transaction"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(db.sql(None, "SHOW DATABASES LIKE 'shop_early'"), "");
+    let out = tidemark(
+        &[
+            "archive",
+            "--repo",
+            repo,
+            "--source",
+            "file:///tmp",
+            "--task",
+            "shop",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("mysql://"), "{}", text(&out));
+
+    // An account that may not read the log: the dry run shows why, the
+    // archiver refuses to start.
+    db.root_sql("CREATE USER 'weak'@'127.0.0.1' IDENTIFIED BY 'weak-pw'; GRANT SELECT ON shop.* TO 'weak'@'127.0.0.1'").unwrap();
+    let weak = format!("mysql://weak:weak-pw@127.0.0.1:{}/shop", db.port);
+    let out = tidemark(
+        &[
+            "archive",
+            "--repo",
+            repo,
+            "--source",
+            &weak,
+            "--task",
+            "shop",
+            "--dry-run",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("FAIL privileges: weak lacks REPLICATION SLAVE and BINLOG MONITOR"),
+        "{}",
+        text(&out)
+    );
+    let out = tidemark(
+        &[
+            "archive", "--repo", repo, "--source", &weak, "--task", "shop",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.*"),
+        "{}",
+        text(&out)
+    );
 }
