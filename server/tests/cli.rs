@@ -513,4 +513,25 @@ fn archive_timeline_and_restore_to_a_second_with_their_refusals() {
         "{}",
         text(&out)
     );
+    // ... nor may it apply row events: refused before the base restore.
+    db.root_sql("GRANT ALL ON `shop_weak`.* TO 'weak'@'127.0.0.1'")
+        .unwrap();
+    let weak_target = format!("mysql://weak:weak-pw@127.0.0.1:{}/shop_weak", db.port);
+    let out = tidemark(
+        &[
+            "restore",
+            "--repo",
+            repo,
+            "--task",
+            "shop",
+            "--to-time",
+            &times[1],
+            "--target",
+            &weak_target,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("lacks BINLOG REPLAY"), "{}", text(&out));
+    assert_eq!(db.sql(None, "SHOW DATABASES LIKE 'shop_weak'"), "");
 }

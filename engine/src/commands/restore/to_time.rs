@@ -17,7 +17,7 @@ use std::time::Instant;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
-use super::{plan_restore, run_restore, RestoreOptions, RestorePlan, RestoreStats};
+use super::{plan_restore, run_restore, Outcome, RestoreOptions, RestorePlan, RestoreStats};
 use crate::commands::archive::{ArchiverStatus, BINLOG};
 use crate::commands::timeline::{self, time, Run};
 use crate::error::{EngineError, Result};
@@ -185,7 +185,16 @@ pub fn plan_restore_to_time(
         .map(|s| s.name.clone())
         .collect();
     let target = MySqlTarget::open(target_at.clone())?;
-    let base_plan = plan_restore(base, &target, options)?;
+    let mut base_plan = plan_restore(base, &target, options)?;
+    // What the replay needs, checked before anything is written.
+    let replay_check = crate::source::mysql::binlog::replay_checks(target_at);
+    if replay_check.outcome == Outcome::Fail {
+        base_plan.blocked = Some(match base_plan.blocked.take() {
+            Some(other) => format!("{other}; {}", replay_check.detail),
+            None => replay_check.detail.clone(),
+        });
+    }
+    base_plan.checks.push(replay_check);
     let source_database = source_database(base)?;
     let mut notes = vec![format!(
         "restores point {} (snapshot at {}), then replays {} to {} offset {}",
@@ -359,6 +368,9 @@ pub fn run_restore_to_time(
     cancel: &CancelToken,
 ) -> Result<PitrStats> {
     let started = Instant::now();
+    if let Some(reason) = &plan.base.blocked {
+        return Err(EngineError::Conflict(reason.clone()));
+    }
     let mut target = MySqlTarget::open(plan.target.clone())?;
     // The lock spans the base restore and the replay; dropping the target
     // (on any error below) unlocks too.

@@ -172,6 +172,59 @@ async fn checks_on(conn: &mut MySqlConnection, at: &MyLocation) -> Result<Vec<Pr
     Ok(checks)
 }
 
+/// What replaying row events into `target` needs: the decoder and client
+/// programs, and BINLOG REPLAY (the `BINLOG` statements) for the account.
+pub fn replay_checks(target: &MyLocation) -> PreCheck {
+    for program in ["mariadb-binlog", "mariadb"] {
+        let found = std::process::Command::new(program)
+            .arg("--version")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok();
+        if !found {
+            return PreCheck::new(
+                "log replay",
+                Outcome::Fail,
+                format!("{program} is not installed (install mariadb-client)"),
+            );
+        }
+    }
+    let grants = crate::source::dbio::runtime().and_then(|rt| {
+        rt.block_on(async {
+            let mut conn = connect(target, false).await?;
+            sqlx::query_scalar::<_, String>("SHOW GRANTS")
+                .fetch_all(&mut conn)
+                .await
+                .map_err(|e| my_error(target, "read the privileges on", e))
+        })
+    });
+    let grants = match grants {
+        Ok(grants) => grants,
+        Err(err) => return PreCheck::new("log replay", Outcome::Fail, err.to_string()),
+    };
+    let allowed = grants.iter().filter(|g| g.contains(" ON *.* ")).any(|g| {
+        let g = g.to_uppercase();
+        g.contains("ALL PRIVILEGES") || g.contains("BINLOG REPLAY") || g.contains("SUPER")
+    });
+    if allowed {
+        PreCheck::new(
+            "log replay",
+            Outcome::Pass,
+            format!("{} may apply row events", target.user),
+        )
+    } else {
+        PreCheck::new(
+            "log replay",
+            Outcome::Fail,
+            format!(
+                "{} lacks BINLOG REPLAY, which applying the log's row events needs: GRANT BINLOG REPLAY ON *.* TO '{}'@'<host>'",
+                target.user, target.user
+            ),
+        )
+    }
+}
+
 /// REPLICATION SLAVE to stream the logs, BINLOG MONITOR to list them.
 fn privilege_check(grants: &[String], user: &str) -> PreCheck {
     let global: Vec<String> = grants
