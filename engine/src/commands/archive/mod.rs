@@ -27,6 +27,9 @@ use crate::source::{MyLocation, SourceUrl};
 
 pub use spool::ArchiverStatus;
 
+/// How often an idle archiver publishes its status.
+const STATUS_EVERY: Duration = Duration::from_secs(10);
+
 /// The log stream's name in the repository.
 pub const BINLOG: &str = "binlog";
 
@@ -288,6 +291,7 @@ pub fn run_archive(
     let mut status = ArchiverStatus::new(&options.task, &plan.source);
     let mut caught_up = false;
     let mut watcher = None;
+    let mut status_written = None;
     loop {
         if cancel.is_cancelled() || caught_up {
             break;
@@ -346,7 +350,14 @@ pub fn run_archive(
                 server.as_ref().ok().and_then(|s| s.clone()),
                 reason.as_deref(),
             );
-            spool::write_status(&archive, &status)?;
+            // Published when something moved, and every few seconds while
+            // idle (the timeline's lag), not at every poll (one write per
+            // poll would be a PUT every 2 s on S3).
+            let due = status_written.is_none_or(|t: Instant| t.elapsed() >= STATUS_EVERY);
+            if moved > 0 || due || stop || reason.is_some() {
+                spool::write_status(&archive, &status)?;
+                status_written = Some(Instant::now());
+            }
             if stop {
                 break None;
             }
