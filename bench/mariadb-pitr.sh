@@ -32,6 +32,7 @@ log "building tidemark (release)"
 (cd "$ROOT" && cargo build --release -q -p server --bin tidemark)
 TM="$TARGET_DIR/release/tidemark"
 export TIDEMARK_LOG=warn
+source "$ROOT/bench/steps.sh"
 
 log "starting MariaDB on 127.0.0.1:$PORT (binary log, ROW format)"
 user_args=()
