@@ -115,6 +115,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     warn_if_bundle_missing(&config);
     let jobs = Jobs::new(catalog.clone());
     jobs.set_drill_dir(drill_dir);
+    jobs.set_archive_spool_dir(config.data_dir.join("archive-spool"));
     let scheduler = tokio::spawn({
         let jobs = jobs.clone();
         let stop = jobs.clone();

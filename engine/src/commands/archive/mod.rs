@@ -98,7 +98,11 @@ pub fn source_checks(source: &crate::source::SourceUrl) -> Vec<PreCheck> {
     };
     match runtime() {
         Ok(rt) => rt.block_on(binlog::archive_checks(at)),
-        Err(err) => vec![PreCheck::new("continuous archiving", Outcome::Fail, err.to_string())],
+        Err(err) => vec![PreCheck::new(
+            "continuous archiving",
+            Outcome::Fail,
+            err.to_string(),
+        )],
     }
 }
 
