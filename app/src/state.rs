@@ -56,6 +56,7 @@ impl AppState {
         let jobs = Jobs::new(catalog.clone());
         jobs.set_drill_dir(dir.join("drills"));
         jobs.set_archive_spool_dir(dir.join("archive-spool"));
+        jobs.restores().set_work_dir(dir.join("restores-work"));
         AppState {
             leptos_options: LeptosOptions::builder().output_name("t").build(),
             jobs,

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use crate::model::{PhaseTimes, RestoreForm, RestoreProgress};
+use crate::model::{PhaseTimes, PitrPreview, PitrResult, RestoreForm, RestoreProgress};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RestoreRow {
@@ -98,6 +98,9 @@ pub struct RestorePreview {
     pub bytes: u64,
     pub rows: u64,
     pub estimated_secs: f64,
+    /// A restore to a second: the engine's plan of base point and replay.
+    #[serde(default)]
+    pub pitr: Option<PitrPreview>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,6 +139,9 @@ pub struct RestoreDetail {
     pub rows_loaded: u64,
     /// Live figures while it runs.
     pub live: Option<RestoreProgress>,
+    /// A restore to a second that ran: the replay's figures.
+    #[serde(default)]
+    pub pitr_result: Option<PitrResult>,
 }
 
 #[cfg(feature = "ssr")]

@@ -415,6 +415,10 @@ pub async fn detail(state: &AppState, id: i64) -> Result<RestoreDetail, AppError
         rows_total: to_u64(r.rows_total),
         rows_loaded: to_u64(r.rows_loaded),
         live: state.jobs.restores().live(id),
+        pitr_result: r
+            .pitr_result
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok()),
     })
 }
 

@@ -4,6 +4,7 @@
 
 mod roots;
 mod run;
+pub mod to_time;
 mod tracker;
 
 use std::collections::HashMap;
@@ -57,6 +58,8 @@ pub struct ResolvedTarget {
     pub kind: SourceKind,
     /// The target is the backup task's own data source.
     pub is_original: bool,
+    /// The backup task's name.
+    pub task_name: String,
 }
 
 /// Resolves the task, its repository, and the target of `settings`.
@@ -123,6 +126,7 @@ pub async fn resolve(
         repository: repository.access(),
         kind,
         is_original,
+        task_name: task.settings.name,
     })
 }
 
@@ -138,6 +142,8 @@ struct Inner {
     running: Mutex<HashMap<i64, Running>>,
     events: broadcast::Sender<RestoreProgress>,
     closing: AtomicBool,
+    /// `<data dir>/restores-work`: restores to a second decrypt logs there.
+    work_dir: std::sync::OnceLock<std::path::PathBuf>,
 }
 
 /// The server's restore jobs; cheap to clone.
@@ -154,7 +160,13 @@ impl RestoreJobs {
             running: Mutex::new(HashMap::new()),
             events,
             closing: AtomicBool::new(false),
+            work_dir: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Where restores to a second decrypt binary logs (set once at start-up).
+    pub fn set_work_dir(&self, dir: std::path::PathBuf) {
+        let _ = self.0.work_dir.set(dir);
     }
 
     fn catalog(&self) -> &Catalog {
@@ -249,6 +261,13 @@ impl RestoreJobs {
             repository: target.repository,
             target_url: target.url,
             done,
+            task_name: target.task_name,
+            work_dir: self
+                .0
+                .work_dir
+                .get()
+                .cloned()
+                .unwrap_or_else(|| std::env::temp_dir().join("tidemark-restores-work")),
         };
         let sink = CatalogPhases {
             catalog: catalog.clone(),
@@ -505,6 +524,21 @@ struct CatalogPlan {
 }
 
 impl run::RestoreLog for CatalogPlan {
+    fn replayed(&self, result: &crate::model::PitrResult) {
+        let written = match serde_json::to_string(result) {
+            Ok(json) => self
+                .handle
+                .block_on(self.catalog.set_restore_pitr_result(self.restore_id, &json)),
+            Err(err) => {
+                tracing::warn!(restore_id = self.restore_id, error = %err, "could not encode a replay's result");
+                return;
+            }
+        };
+        if let Err(err) = written {
+            tracing::warn!(restore_id = self.restore_id, error = %err, "could not record a replay's result");
+        }
+    }
+
     fn planned(&self, plan: &RestorePlan) {
         let rows: Vec<RestoreObjectRow> = plan
             .objects

@@ -1,0 +1,94 @@
+//! A continuous task's timeline: the recoverable ranges (UTC seconds a
+//! restore can go to), the holes of the archive with their reason, the base
+//! points with their binary log coordinates, and the archiver's state and
+//! lag (the current RPO), read from the repository itself.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RangeView {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub base_points: Vec<String>,
+    pub first_file: String,
+    pub last_file: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GapView {
+    /// The last archived commit before the hole, when known.
+    pub from: Option<DateTime<Utc>>,
+    pub after: Option<String>,
+    pub resumed_at: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BasePointView {
+    pub id: String,
+    pub taken_at: DateTime<Utc>,
+    /// "binlog.000003:1210, GTID 0-1-41".
+    pub coordinates: String,
+    /// Why a restore cannot start from it.
+    pub unusable: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineView {
+    pub task_id: i64,
+    pub task_name: String,
+    pub continuous: bool,
+    pub ranges: Vec<RangeView>,
+    pub gaps: Vec<GapView>,
+    pub points: Vec<BasePointView>,
+    pub files: u64,
+    pub bytes: u64,
+    pub last_commit: Option<DateTime<Utc>>,
+    /// The archiver streams now (its last report says so).
+    pub archiver_running: bool,
+    /// Why it does not archive (the console's supervisor or the archiver's
+    /// own last report).
+    pub archiver_error: Option<String>,
+    /// The last moment the archive held everything the server had written.
+    pub synced_at: Option<DateTime<Utc>>,
+    /// Seconds since then: the current RPO.
+    pub lag_seconds: Option<f64>,
+    pub rpo_target_secs: Option<u64>,
+    pub checked_at: DateTime<Utc>,
+}
+
+impl TimelineView {
+    /// `ok`, `warn` (80–100 % of the RPO target) or `bad`; `none` without
+    /// a target or a lag.
+    pub fn lag_level(&self) -> &'static str {
+        match (self.lag_seconds, self.rpo_target_secs) {
+            (Some(lag), Some(target)) if lag > target as f64 => "bad",
+            (Some(lag), Some(target)) if lag >= 0.8 * target as f64 => "warn",
+            (Some(_), Some(_)) => "ok",
+            _ => "none",
+        }
+    }
+}
+
+/// The coordinates a backup point carries, as shown on the point.
+pub fn coordinates(file: &str, pos: u64, gtid: &str) -> String {
+    if gtid.is_empty() {
+        format!("{file}:{pos}")
+    } else {
+        format!("{file}:{pos}, GTID {gtid}")
+    }
+}
+
+#[cfg(feature = "ssr")]
+#[path = "timeline_server.rs"]
+pub mod server;
+
+#[server(endpoint = "tasks/timeline")]
+pub async fn task_timeline(task_id: i64) -> Result<TimelineView, AppError> {
+    let state = crate::state::allowed(crate::model::Role::Viewer).await?;
+    server::timeline(&state, task_id).await
+}
