@@ -39,6 +39,10 @@ pub struct PointRow {
     pub chain_length: usize,
     pub objects: u64,
     pub bytes: u64,
+    /// The binary log coordinates of its snapshot (MariaDB sources with
+    /// log_bin on): "binlog.000003:1210, GTID 0-1-41".
+    #[serde(default)]
+    pub log_position: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -115,6 +115,10 @@ pub async fn points(state: &AppState, task_id: i64) -> Result<Vec<PointRow>, App
                     chain_length: length,
                     objects: m.objects.len() as u64,
                     bytes: m.objects.iter().map(|o| o.size).sum(),
+                    log_position: m
+                        .log_position
+                        .as_ref()
+                        .map(|l| crate::api::timeline::coordinates(&l.file, l.pos, &l.gtid)),
                 }
             })
             .collect();

@@ -62,15 +62,32 @@ pub struct TimelineView {
 }
 
 impl TimelineView {
-    /// `ok`, `warn` (80–100 % of the RPO target) or `bad`; `none` without
-    /// a target or a lag.
+    /// The lag against the RPO target, as the badges colour it: `green`,
+    /// `amber` (80–100 % of the target), `red`, or `unset` without a
+    /// target or a lag.
     pub fn lag_level(&self) -> &'static str {
         match (self.lag_seconds, self.rpo_target_secs) {
-            (Some(lag), Some(target)) if lag > target as f64 => "bad",
-            (Some(lag), Some(target)) if lag >= 0.8 * target as f64 => "warn",
-            (Some(_), Some(_)) => "ok",
-            _ => "none",
+            (Some(lag), Some(target)) if lag > target as f64 => "red",
+            (Some(lag), Some(target)) if lag >= 0.8 * target as f64 => "amber",
+            (Some(_), Some(_)) => "green",
+            _ => "unset",
         }
+    }
+
+    /// The span the axis shows: the first range or hole to the last range's end.
+    pub fn span(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let starts = self
+            .ranges
+            .iter()
+            .map(|r| r.from)
+            .chain(self.gaps.iter().filter_map(|g| g.from));
+        let ends = self
+            .ranges
+            .iter()
+            .map(|r| r.to)
+            .chain(self.gaps.iter().filter_map(|g| g.from));
+        let (from, to) = (starts.min()?, ends.max()?);
+        Some((from, to.max(from + chrono::Duration::seconds(1))))
     }
 }
 

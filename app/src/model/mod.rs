@@ -19,8 +19,8 @@ pub use pitr::{PitrPreview, PitrResult};
 pub use progress::{human_bytes, human_duration, when, JobPhase, JobProgress};
 pub use restore::{
     parse_recovery_time, ObjectChoice, PhaseTimes, RestoreForm, RestoreProgress, RestoreSettings,
-    RestoreState, RestoreTarget, DATA_POLICIES, MAX_RESTORE_NAME, MAX_TIMEOUT_MIN, PHASES,
-    STRUCTURE_POLICIES,
+    RestoreState, RestoreTarget, DATA_POLICIES, LOG_PHASES, MAX_RESTORE_NAME, MAX_TIMEOUT_MIN,
+    PHASES, STRUCTURE_POLICIES,
 };
 pub use source::{percent_encode, SourceForm, SourceKind};
 pub use task::{

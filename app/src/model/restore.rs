@@ -410,6 +410,10 @@ pub const PHASES: [&str; 6] = [
     "verifying",
 ];
 
+/// The phases of a restore to a second after the base point's (the
+/// engine's names for its steps).
+pub const LOG_PHASES: [&str; 2] = ["fetching binary logs", "replaying binary logs"];
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhaseTimes {
     pub phase: String,

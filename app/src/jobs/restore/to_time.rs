@@ -13,7 +13,7 @@ use tidemark_engine::{CancelToken, EngineError, Phase, Progress, Repository, Sou
 
 use super::run::{RestoreLog, RestoreSpec};
 use super::tracker::RestoreTracker;
-use crate::model::{PitrPreview, PitrResult, RestoreSettings};
+use crate::model::{PitrPreview, PitrResult, RestoreSettings, LOG_PHASES};
 use crate::repo_access::RepoAccess;
 
 /// Opens the repository and plans the restore to `settings.to_time`.
@@ -73,8 +73,6 @@ pub fn result(plan: &PitrPlan, stats: &PitrStats) -> PitrResult {
 /// The restore tracker, with the engine's log steps (which it names by
 /// title) shown as phases of their own.
 struct LogPhases<'a>(&'a RestoreTracker);
-
-const LOG_PHASES: [&str; 2] = ["fetching binary logs", "replaying binary logs"];
 
 impl Progress for LogPhases<'_> {
     fn set_title(&self, title: &str) {
