@@ -313,11 +313,13 @@ pub async fn create(state: &AppState, form: RestoreForm, role: Role) -> Result<i
     let target = resolve(&state.catalog, &settings)
         .await
         .map_err(AppError::Conflict)?;
+    // Checked first: a restore to a second the engine refuses (a time
+    // outside the recoverable ranges) is not stored.
+    let preview = check(state, &settings, role).await?;
     let id = state
         .catalog
         .create_restore(&settings, &target.display)
         .await?;
-    let preview = check(state, &settings, role).await?;
     record_verify(state, id, &settings, &preview).await?;
     Ok(id)
 }

@@ -102,3 +102,7 @@ pub async fn timeline(state: &AppState, task_id: i64) -> Result<TimelineView, Ap
     }
     Ok(view)
 }
+
+#[cfg(test)]
+#[path = "pitr_tests.rs"]
+mod pitr_tests;
