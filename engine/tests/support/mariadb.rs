@@ -22,6 +22,16 @@ fn is_root() -> bool {
 
 impl MariaDb {
     pub fn start() -> MariaDb {
+        Self::start_with(&["--skip-log-bin"])
+    }
+
+    /// A server keeping a binary log (row format, full images), as
+    /// point-in-time recovery needs.
+    pub fn start_with_binlog() -> MariaDb {
+        Self::start_with(&["--log-bin=binlog", "--server-id=1", "--binlog-format=ROW"])
+    }
+
+    pub fn start_with(extra: &[&str]) -> MariaDb {
         let dir = tempfile::Builder::new()
             .prefix("tidemark-mariadb-")
             .tempdir()
@@ -70,12 +80,12 @@ impl MariaDb {
             .arg(format!("--tmpdir={}", tmp.display()))
             .args([
                 "--bind-address=127.0.0.1",
-                "--skip-log-bin",
                 "--innodb-buffer-pool-size=128M",
                 "--innodb-flush-log-at-trx-commit=0",
                 // Rows with BLOBs larger than the 16 MiB default.
                 "--max-allowed-packet=64M",
             ])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         if is_root() {
@@ -99,7 +109,7 @@ impl MariaDb {
         db
     }
 
-    fn root_sql(&self, sql: &str) -> Result<String, String> {
+    pub fn root_sql(&self, sql: &str) -> Result<String, String> {
         let out = Command::new("mariadb")
             .arg("--no-defaults")
             .arg(format!(

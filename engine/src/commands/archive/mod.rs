@@ -23,7 +23,7 @@ use crate::repo::archive::{file_number, Gap, LogArchive};
 use crate::repo::Repository;
 use crate::source::dbio::runtime;
 use crate::source::mysql::binlog::{self, BinlogStreamer};
-use crate::source::MyLocation;
+use crate::source::{MyLocation, SourceUrl};
 
 pub use spool::ArchiverStatus;
 
@@ -88,8 +88,8 @@ pub struct ArchiveStats {
 /// What continuous archiving needs of a source (task Verify): binary
 /// logging, row format, full images, retention, privileges. A source that
 /// is not MariaDB fails with the reason.
-pub fn source_checks(source: &crate::source::SourceUrl) -> Vec<PreCheck> {
-    let crate::source::SourceUrl::MySql(at) = source else {
+pub fn source_checks(source: &SourceUrl) -> Vec<PreCheck> {
+    let SourceUrl::MySql(at) = source else {
         return vec![PreCheck::new(
             "continuous archiving",
             Outcome::Fail,
@@ -106,11 +106,22 @@ pub fn source_checks(source: &crate::source::SourceUrl) -> Vec<PreCheck> {
     }
 }
 
+fn mariadb(source: &SourceUrl) -> Result<&MyLocation> {
+    match source {
+        SourceUrl::MySql(at) => Ok(at),
+        _ => Err(EngineError::invalid(
+            "source",
+            "continuous archiving copies MariaDB binary logs: give a mysql:// source",
+        )),
+    }
+}
+
 pub fn plan_archive(
     repo: &Repository,
-    at: &MyLocation,
+    source: &SourceUrl,
     options: &ArchiveOptions,
 ) -> Result<ArchivePlan> {
+    let at = mariadb(source)?;
     if options.task.is_empty() || options.task.len() > 64 {
         return Err(EngineError::invalid(
             "task name",
@@ -131,7 +142,7 @@ pub fn plan_archive(
         return Ok(plan);
     }
     let archive = LogArchive::new(repo, &options.task, BINLOG);
-    let resume = rt.block_on(resume_point(repo, &archive, at, &options.task))?;
+    let resume = resume_point(repo, &archive, at, &options.task)?;
     plan.archived = archive.segment(&resume.file)?.map_or(0, |s| s.size);
     plan.start_file = Some(resume.file);
     plan.gap = resume.gap.map(|g| g.reason);
@@ -145,18 +156,17 @@ struct Resume {
 
 /// Where the streamer must start for the archive to go on without a hole,
 /// or the hole it must leave when the server no longer has that file.
-async fn resume_point(
+fn resume_point(
     repo: &Repository,
     archive: &LogArchive<'_>,
     at: &MyLocation,
     task: &str,
 ) -> Result<Resume> {
-    let mut conn = binlog::open(at).await?;
-    let logs: Vec<String> = binlog::binary_logs(&mut conn, at)
-        .await?
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
+    let logs = runtime()?.block_on(async {
+        let mut conn = binlog::open(at).await?;
+        binlog::binary_logs(&mut conn, at).await
+    })?;
+    let logs: Vec<String> = logs.into_iter().map(|(n, _)| n).collect();
     let (Some(oldest), Some(current)) = (logs.first(), logs.last()) else {
         return Err(EngineError::invalid(
             format!("binary logs of {}", at.display()),
@@ -256,7 +266,7 @@ fn replica_id(task: &str) -> u32 {
 /// it stops.
 pub fn run_archive(
     repo: &Repository,
-    at: &MyLocation,
+    source: &SourceUrl,
     plan: &ArchivePlan,
     options: &ArchiveOptions,
     progress: &dyn Progress,
@@ -268,6 +278,7 @@ pub fn run_archive(
             format!("{}: {}", check.name, check.detail),
         ));
     }
+    let at = mariadb(source)?;
     repo.check_writable()?;
     let started = Instant::now();
     let rt = runtime()?;
@@ -280,7 +291,7 @@ pub fn run_archive(
         if cancel.is_cancelled() || caught_up {
             break;
         }
-        let resume = match rt.block_on(resume_point(repo, &archive, at, &options.task)) {
+        let resume = match resume_point(repo, &archive, at, &options.task) {
             Ok(resume) => resume,
             Err(err @ EngineError::InvalidInput { .. }) => return Err(err),
             Err(err) => {

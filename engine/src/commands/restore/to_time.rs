@@ -194,6 +194,16 @@ pub fn plan_restore_to_time(
         until.pos
     )];
     if source_database != target_at.database {
+        // mariadb-binlog's --rewrite-db cannot express a name with a space
+        // (it cuts the name there, so events would go elsewhere).
+        for name in [&source_database, &target_at.database] {
+            if name.contains(char::is_whitespace) || name.contains("->") {
+                return Err(refuse(format!(
+                    "the replay cannot rename database {source_database:?} to {:?}: mariadb-binlog's --rewrite-db takes no name with spaces or \"->\"; restore under a name without them",
+                    target_at.database
+                )));
+            }
+        }
         notes.push(format!(
             "events of database {source_database} are applied to {}",
             target_at.database

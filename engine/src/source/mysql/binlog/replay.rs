@@ -152,6 +152,17 @@ impl Replayer for ClientReplayer {
             if is_gtid_setting(&line) {
                 continue;
             }
+            // The events must name the target database, whatever the
+            // decoder did with the rename: stop before one that does not.
+            if let Some(named) = database_named(&line) {
+                if named != database {
+                    copied = Err(format!(
+                        "an event names database {named}, not the target {database}; stopped before applying it"
+                    ));
+                    let _ = client.kill();
+                    break;
+                }
+            }
             if let Err(e) = input.write_all(&line) {
                 copied = Err(e.to_string());
                 break;
@@ -187,6 +198,20 @@ impl Replayer for ClientReplayer {
         }
         Ok(stats)
     }
+}
+
+/// The database a `Table_map` comment or a `use` statement names.
+fn database_named(line: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(line).ok()?.trim_end();
+    let quoted = if let Some(rest) = text.strip_prefix("use `") {
+        rest.strip_suffix("`/*!*/;")?
+    } else if text.starts_with('#') {
+        let (_, map) = text.split_once("\tTable_map: `")?;
+        map.split_once("`.`")?.0
+    } else {
+        return None;
+    };
+    Some(quoted.replace("``", "`"))
 }
 
 /// `SET @@session.gtid_seq_no=…` and its siblings, as mariadb-binlog prints them.
@@ -268,6 +293,12 @@ mod tests {
         ));
         assert!(!is_gtid_setting(
             b"/*M!100001 SET @@session.gtid_seq_no=7; DROP TABLE x*//*!*/;\n"
+        assert_eq!(
+            database_named(b"#261201 18:05:41 server id 7  end_log_pos 1371 CRC32 0x1 \tTable_map: `c d`.`t` mapped to number 18\n"),
+            Some("c d".into())
+        );
+        assert_eq!(database_named(b"use `a``b`/*!*/;\n"), Some("a`b".into()));
+        assert_eq!(database_named(b"INSERT INTO t VALUES (1)\n"), None);
         ));
         let mut stats = ReplayStats::default();
         for line in [
