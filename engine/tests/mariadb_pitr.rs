@@ -425,7 +425,7 @@ fn kill_streamer(spool: &std::path::Path) -> bool {
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
         if args.first().is_some_and(|a| a.ends_with("mariadb-binlog"))
-            && args.iter().any(|a| *a == needle)
+            && args.contains(&needle)
         {
             // SAFETY: a signal to a process the test found.
             unsafe { libc::kill(pid, libc::SIGKILL) };

@@ -287,6 +287,7 @@ pub fn run_archive(
     let mut backoff = Duration::from_secs(1);
     let mut status = ArchiverStatus::new(&options.task, &plan.source);
     let mut caught_up = false;
+    let mut watcher = None;
     loop {
         if cancel.is_cancelled() || caught_up {
             break;
@@ -327,10 +328,19 @@ pub fn run_archive(
             if moved > 0 {
                 backoff = Duration::from_secs(1);
             }
+            // One connection for the whole run, opened again after a failure.
             let server = rt.block_on(async {
-                let mut conn = binlog::open(at).await?;
-                binlog::current_position(&mut conn, at).await
+                if watcher.is_none() {
+                    watcher = Some(binlog::open(at).await?);
+                }
+                match watcher.as_mut() {
+                    Some(conn) => binlog::current_position(conn, at).await,
+                    None => Ok(None),
+                }
             });
+            if server.is_err() {
+                watcher = None;
+            }
             status.update(
                 &files,
                 server.as_ref().ok().and_then(|s| s.clone()),

@@ -327,8 +327,7 @@ fn check_continuity(
     let Some(previous) = archive
         .segments()?
         .into_iter()
-        .filter(|s| file_number(&s.name) < number)
-        .last()
+        .rfind(|s| file_number(&s.name) < number)
     else {
         return Ok(());
     };

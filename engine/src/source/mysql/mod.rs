@@ -167,7 +167,7 @@ async fn serve(
                         file,
                         pos,
                         gtid,
-                        taken_at: taken_at,
+                        taken_at,
                     })
                 });
                 let _ = reply.send(position);

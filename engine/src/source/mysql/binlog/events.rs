@@ -130,7 +130,7 @@ impl Scanner {
         while bytes.len() - used >= HEADER {
             let event = &bytes[used..];
             let size = u32::from_le_bytes([event[9], event[10], event[11], event[12]]) as usize;
-            if size < HEADER || size > 1 << 30 {
+            if !(HEADER..=1 << 30).contains(&size) {
                 return Err(EngineError::corrupt(
                     what(),
                     format!("an event at offset {} claims {size} bytes", self.pos),
@@ -308,7 +308,8 @@ mod tests {
     fn file() -> Vec<u8> {
         let mut f = MAGIC.to_vec();
         let mut fde = vec![0u8; 60];
-        fde.push(1); // CRC32
+        fde.push(1); // CRC32, then the event's own checksum
+        fde.extend_from_slice(&[0; 4]);
         f.extend(event(FORMAT_DESCRIPTION, 100, &fde, false));
         f.extend(event(GTID, 100, &gtid(5, 0), true));
         f.extend(event(QUERY, 100, &query("BEGIN"), true));

@@ -293,13 +293,13 @@ mod tests {
         ));
         assert!(!is_gtid_setting(
             b"/*M!100001 SET @@session.gtid_seq_no=7; DROP TABLE x*//*!*/;\n"
+        ));
         assert_eq!(
             database_named(b"#261201 18:05:41 server id 7  end_log_pos 1371 CRC32 0x1 \tTable_map: `c d`.`t` mapped to number 18\n"),
             Some("c d".into())
         );
         assert_eq!(database_named(b"use `a``b`/*!*/;\n"), Some("a`b".into()));
         assert_eq!(database_named(b"INSERT INTO t VALUES (1)\n"), None);
-        ));
         let mut stats = ReplayStats::default();
         for line in [
             "#261201 18:05:41 server id 7  end_log_pos 1252 CRC32 0x02993d8a \tGTID 0-7-7 trans\n",
