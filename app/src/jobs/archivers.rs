@@ -272,18 +272,15 @@ impl ArchiverWork {
             }
             other => other.to_string(),
         })?;
-        let SourceUrl::MySql(at) = SourceUrl::parse(&self.source_url).map_err(|e| e.to_string())?
-        else {
-            return Err("continuous archiving copies MariaDB binary logs: the source is not a MariaDB database".into());
-        };
+        let source = SourceUrl::parse(&self.source_url).map_err(|e| e.to_string())?;
         let options = ArchiveOptions::new(&self.task, self.spool_dir.clone());
-        let plan = plan_archive(&repo, &at, &options).map_err(|e| e.to_string())?;
+        let plan = plan_archive(&repo, &source, &options).map_err(|e| e.to_string())?;
         if let Some(check) = plan.blocked() {
             return Err(format!("{}: {}", check.name, check.detail));
         }
         // Running: an earlier fault no longer holds.
         self.set_fault(None);
-        run_archive(&repo, &at, &plan, &options, &NoProgress, &self.cancel)
+        run_archive(&repo, &source, &plan, &options, &NoProgress, &self.cancel)
             .map(drop)
             .map_err(|e| e.to_string())
     }
