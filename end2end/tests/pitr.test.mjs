@@ -17,9 +17,14 @@ async function clockPast(db, second) {
   }
 }
 
-// Inserts a row and returns the second it committed in (UTC).
+// Inserts a row and returns the second it committed in (UTC): the session's
+// clock is fixed first, so the binary log's event time and the second
+// returned are the same.
 function write(db, id, note) {
-  return db.sql(`INSERT INTO orders (id, note) VALUES (${id}, '${note}'); SELECT UTC_TIMESTAMP();`, 'shop');
+  return db.sql(
+    `SET @@timestamp = UNIX_TIMESTAMP(); INSERT INTO orders (id, note) VALUES (${id}, '${note}'); SELECT UTC_TIMESTAMP();`,
+    'shop',
+  );
 }
 
 describe('point-in-time recovery', () => {
@@ -129,11 +134,12 @@ describe('point-in-time recovery', () => {
     await page.waitForURL(/\/restores\/\d+$/);
     await waitForHydration(page);
     assert.equal(await id('restore-to-time').textContent(), `${chosen} UTC`);
-    await id('verify').click();
-    await id('restore-checks').first().waitFor();
-    const failed = page.locator('[data-testid="check-item"][data-outcome="fail"]');
-    assert.equal(await failed.count(), 0, (await failed.allTextContents()).join(' | '));
-    if ((await id('ack-warnings').count()) > 0) await id('ack-warnings').check();
+    // Create recorded a Verify of these settings: its items are on the page.
+    await id('restore-checks').waitFor();
+    const outcome = await id('restore-checks').getAttribute('data-outcome');
+    const items = (await page.locator('[data-testid="check-item"]').allTextContents()).join(' | ');
+    assert.notEqual(outcome, 'fail', items);
+    if (outcome === 'warn') await id('ack-warnings').check();
     await id('start-restore').click();
     await page.locator('[data-testid="restore-progress"][data-state="finished"]').waitFor({ timeout: 180_000 });
     await page.locator('[data-testid="phase-row"][data-phase="replaying binary logs"][data-status="done"]').waitFor();

@@ -48,7 +48,11 @@ fn row(record: &RestoreRecord, task_names: &HashMap<i64, String>) -> RestoreRow 
             .task_id
             .and_then(|id| task_names.get(&id).cloned())
             .unwrap_or_else(|| "(deleted task)".into()),
-        point_id: r.point_id.clone(),
+        // A restore to a second has no point of its own: the list shows the second.
+        point_id: match &record.settings.to_time {
+            Some(time) => format!("{time} UTC (point in time)"),
+            None => r.point_id.clone(),
+        },
         target: r.target.clone(),
         state: r.state.clone(),
         phase: r.phase.clone(),
