@@ -46,6 +46,7 @@ async fn main() {
             enabled: true,
             watermark: false,
             recovery: Default::default(),
+            continuous: false,
         })
         .await
         .expect("task");

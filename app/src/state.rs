@@ -55,6 +55,8 @@ impl AppState {
     pub fn for_tests(catalog: Catalog, dir: &std::path::Path) -> Self {
         let jobs = Jobs::new(catalog.clone());
         jobs.set_drill_dir(dir.join("drills"));
+        jobs.set_archive_spool_dir(dir.join("archive-spool"));
+        jobs.restores().set_work_dir(dir.join("restores-work"));
         AppState {
             leptos_options: LeptosOptions::builder().output_name("t").build(),
             jobs,

@@ -1,7 +1,8 @@
 // Starts a real `tidemark serve` on a free loopback port with a temporary
 // data directory, and Debian's Chromium with Playwright (no downloaded browser).
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -122,4 +123,88 @@ export async function waitForHydration(page) {
   await page.locator('[data-testid="console"][data-hydrated="true"]').waitFor({ timeout: 30_000 });
   // Parts under a Suspense (forms) can hydrate later than the page.
   await page.waitForFunction(() => !document.querySelector('[data-hydrated="false"]'), null, { timeout: 30_000 });
+}
+
+// A real MariaDB server for the point-in-time tests: Debian's binaries, a
+// fresh data directory in a temporary directory, binary logging in ROW
+// format, a free loopback port, and a user with a password. `stop()` ends
+// it and removes its files.
+export const MARIADB_USER = 'tidemark';
+export const MARIADB_PASSWORD = 'tidemark-e2e-pw';
+
+export async function startMariaDb() {
+  const dir = await mkdtemp(join(tmpdir(), 'tidemark-e2e-mariadb-'));
+  const data = join(dir, 'data');
+  // Its own temporary directory: servers sharing /tmp can clash while bootstrapping.
+  const tmp = join(dir, 'tmp');
+  await mkdir(tmp);
+  const root = process.getuid?.() === 0;
+  if (root) run('chown', ['-R', 'mysql:mysql', dir]);
+  run('mariadb-install-db', [
+    '--no-defaults', `--datadir=${data}`, `--tmpdir=${tmp}`,
+    '--auth-root-authentication-method=normal', '--skip-test-db',
+    ...(root ? ['--user=mysql'] : []),
+  ]);
+  const port = await freePort();
+  const socket = join(dir, 'sock');
+  const child = spawn('/usr/sbin/mariadbd', [
+    '--no-defaults', `--datadir=${data}`, `--socket=${socket}`, `--pid-file=${join(dir, 'pid')}`,
+    `--log-error=${join(dir, 'log')}`, `--port=${port}`, `--tmpdir=${tmp}`, '--bind-address=127.0.0.1',
+    `--log-bin=${join(dir, 'binlog')}`, '--server-id=1', '--binlog-format=ROW',
+    '--innodb-buffer-pool-size=64M', '--innodb-flush-log-at-trx-commit=0',
+    ...(root ? ['--user=mysql'] : []),
+  ], { stdio: 'ignore' });
+  const asRoot = (sql) => spawnSync('mariadb', ['--no-defaults', `--socket=${socket}`, '-uroot', '-N', '-B', '-e', sql], { encoding: 'utf8' });
+  // The server takes a few seconds to accept connections; nothing to wait on but trying.
+  const deadline = Date.now() + 60_000;
+  while (asRoot('SELECT 1').status !== 0) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`MariaDB did not start: ${await readFile(join(dir, 'log'), 'utf8').catch(() => '')}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const created = asRoot(
+    `CREATE USER '${MARIADB_USER}'@'127.0.0.1' IDENTIFIED BY '${MARIADB_PASSWORD}'; GRANT ALL ON *.* TO '${MARIADB_USER}'@'127.0.0.1'`,
+  );
+  if (created.status !== 0) throw new Error(`mariadb: ${created.stderr}`);
+  return {
+    port,
+    // The data source location for `db` (the password goes in its own field).
+    location: (db) => `mysql://${MARIADB_USER}@127.0.0.1:${port}/${db}`,
+    // Runs SQL as the test user over TCP; the tab-separated rows it printed.
+    sql(sql, db) {
+      const args = ['--no-defaults', '-h', '127.0.0.1', '-P', String(port), '-u', MARIADB_USER, '-N', '-B'];
+      if (db) args.push('-D', db);
+      const out = spawnSync('mariadb', [...args, '-e', sql], {
+        encoding: 'utf8',
+        env: { ...process.env, MYSQL_PWD: MARIADB_PASSWORD },
+      });
+      if (out.status !== 0) throw new Error(`mariadb ${sql}: ${out.stderr}`);
+      return out.stdout.trim();
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function run(command, args) {
+  const out = spawnSync(command, args, { encoding: 'utf8' });
+  if (out.status !== 0) throw new Error(`${command}: ${out.stderr || out.error}`);
+}
+
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
 }

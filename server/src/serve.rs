@@ -115,6 +115,9 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     warn_if_bundle_missing(&config);
     let jobs = Jobs::new(catalog.clone());
     jobs.set_drill_dir(drill_dir);
+    jobs.set_archive_spool_dir(config.data_dir.join("archive-spool"));
+    jobs.restores()
+        .set_work_dir(config.data_dir.join("restores-work"));
     let scheduler = tokio::spawn({
         let jobs = jobs.clone();
         let stop = jobs.clone();

@@ -187,6 +187,7 @@ const SIGNATURES: &[(&str, &[Param])] = &[
         &[("id", Id, "999"), ("enabled", Flag, "true")],
     ),
     ("tasks/stop", &[("id", Id, "999")]),
+    ("tasks/timeline", &[("task_id", Id, "999")]),
     ("drills", &[("task_id", Id, "999")]),
     ("drills/run", &[("task_id", Id, "999")]),
     ("drills/retry", &[("run_id", Id, "999")]),

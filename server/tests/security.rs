@@ -55,6 +55,7 @@ const RULES: &[(&str, Access, &str)] = &[
     ("tasks/save", Admin, "form[name]="),
     ("tasks/verify", Admin, "form[name]="),
     ("tasks/delete", Admin, "id=999&delete_files=false"),
+    ("tasks/timeline", Viewer, "task_id=999"),
     ("tasks/run", Operator, "id=999"),
     ("tasks/enable", Admin, "id=999&enabled=true"),
     ("tasks/stop", Operator, "id=999"),

@@ -9,4 +9,5 @@ pub mod restores;
 pub mod runs;
 pub mod sources;
 pub mod tasks;
+pub mod timeline;
 pub mod users;

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use crate::model::{PhaseTimes, RestoreForm, RestoreProgress};
+use crate::model::{PhaseTimes, PitrPreview, PitrResult, RestoreForm, RestoreProgress};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RestoreRow {
@@ -39,6 +39,10 @@ pub struct PointRow {
     pub chain_length: usize,
     pub objects: u64,
     pub bytes: u64,
+    /// The binary log coordinates of its snapshot (MariaDB sources with
+    /// log_bin on): "binlog.000003:1210, GTID 0-1-41".
+    #[serde(default)]
+    pub log_position: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,6 +102,9 @@ pub struct RestorePreview {
     pub bytes: u64,
     pub rows: u64,
     pub estimated_secs: f64,
+    /// A restore to a second: the engine's plan of base point and replay.
+    #[serde(default)]
+    pub pitr: Option<PitrPreview>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,6 +143,9 @@ pub struct RestoreDetail {
     pub rows_loaded: u64,
     /// Live figures while it runs.
     pub live: Option<RestoreProgress>,
+    /// A restore to a second that ran: the replay's figures.
+    #[serde(default)]
+    pub pitr_result: Option<PitrResult>,
 }
 
 #[cfg(feature = "ssr")]

@@ -3,11 +3,14 @@
 //! against the settings they checked.
 
 use tidemark_engine::restore::Outcome;
+use tidemark_engine::EngineError;
 
 use super::super::{CheckItem, PlannedRow, RestorePreview};
 use crate::error::{blocking, AppError};
-use crate::jobs::restore::{action_name, confine_target, plan, resolve, Confined, ResolvedTarget};
-use crate::model::{RestoreSettings, Role};
+use crate::jobs::restore::{
+    action_name, confine_target, plan, resolve, to_time, Confined, ResolvedTarget,
+};
+use crate::model::{RestoreSettings, Role, SourceKind};
 use crate::state::AppState;
 
 fn item(name: &str, outcome: &str, detail: impl Into<String>) -> CheckItem {
@@ -63,11 +66,6 @@ pub async fn check(
         .map_err(AppError::Conflict)?;
     let confined = confine_target(&state.info.restore_roots, settings, role);
     let mut checks = console_checks(&target, confined);
-    let (settings, resolved) = (settings.clone(), target.clone());
-    let planned = blocking(move || {
-        Ok(plan(&settings, &resolved.repository, &resolved.url, &[]).map(|(_, _, plan)| plan))
-    })
-    .await?;
     let mut preview = RestorePreview {
         checks: Vec::new(),
         outcome: String::new(),
@@ -76,6 +74,43 @@ pub async fn check(
         bytes: 0,
         rows: 0,
         estimated_secs: 0.0,
+        pitr: None,
+    };
+    let (settings, resolved) = (settings.clone(), target.clone());
+    let planned = if settings.to_time.is_some() {
+        if resolved.kind != SourceKind::MySql {
+            return Err(AppError::Invalid {
+                field: "recovery_method".into(),
+                message: format!(
+                    "point-in-time recovery replays MariaDB binary logs: this task backs up a {} source",
+                    resolved.kind.label()
+                ),
+            });
+        }
+        let pitr = blocking(move || {
+            Ok(to_time::plan(
+                &settings,
+                &resolved.task_name,
+                &resolved.repository,
+                &resolved.url,
+            ))
+        })
+        .await?;
+        match pitr {
+            // The time is outside the ranges, in a hole, before any base
+            // point: the engine's reason is meant for the user.
+            Err(EngineError::Conflict(reason)) => return Err(AppError::Conflict(reason)),
+            Err(err) => Err(err),
+            Ok((_, plan)) => {
+                preview.pitr = Some(to_time::preview(&plan));
+                Ok(plan.base)
+            }
+        }
+    } else {
+        blocking(move || {
+            Ok(plan(&settings, &resolved.repository, &resolved.url, &[]).map(|(_, _, plan)| plan))
+        })
+        .await?
     };
     match planned {
         Ok(plan) => {

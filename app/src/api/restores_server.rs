@@ -48,7 +48,11 @@ fn row(record: &RestoreRecord, task_names: &HashMap<i64, String>) -> RestoreRow 
             .task_id
             .and_then(|id| task_names.get(&id).cloned())
             .unwrap_or_else(|| "(deleted task)".into()),
-        point_id: r.point_id.clone(),
+        // A restore to a second has no point of its own: the list shows the second.
+        point_id: match &record.settings.to_time {
+            Some(time) => format!("{time} UTC (point in time)"),
+            None => r.point_id.clone(),
+        },
         target: r.target.clone(),
         state: r.state.clone(),
         phase: r.phase.clone(),
@@ -115,6 +119,10 @@ pub async fn points(state: &AppState, task_id: i64) -> Result<Vec<PointRow>, App
                     chain_length: length,
                     objects: m.objects.len() as u64,
                     bytes: m.objects.iter().map(|o| o.size).sum(),
+                    log_position: m
+                        .log_position
+                        .as_ref()
+                        .map(|l| crate::api::timeline::coordinates(&l.file, l.pos, &l.gtid)),
                 }
             })
             .collect();
@@ -309,11 +317,13 @@ pub async fn create(state: &AppState, form: RestoreForm, role: Role) -> Result<i
     let target = resolve(&state.catalog, &settings)
         .await
         .map_err(AppError::Conflict)?;
+    // Checked first: a restore to a second the engine refuses (a time
+    // outside the recoverable ranges) is not stored.
+    let preview = check(state, &settings, role).await?;
     let id = state
         .catalog
         .create_restore(&settings, &target.display)
         .await?;
-    let preview = check(state, &settings, role).await?;
     record_verify(state, id, &settings, &preview).await?;
     Ok(id)
 }
@@ -415,6 +425,10 @@ pub async fn detail(state: &AppState, id: i64) -> Result<RestoreDetail, AppError
         rows_total: to_u64(r.rows_total),
         rows_loaded: to_u64(r.rows_loaded),
         live: state.jobs.restores().live(id),
+        pitr_result: r
+            .pitr_result
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok()),
     })
 }
 

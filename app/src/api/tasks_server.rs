@@ -3,12 +3,13 @@
 use std::collections::HashMap;
 
 use tidemark_engine::prune::{plan_prune, run_prune, PruneOptions};
+use tidemark_engine::restore::Outcome;
 use tidemark_engine::{CancelToken, NoProgress};
 
 use super::{Check, DeleteReport, TaskRow};
 use crate::catalog::TaskRecord;
 use crate::error::{blocking, AppError};
-use crate::model::{FieldError, Schedule, TaskForm, TaskSettings};
+use crate::model::{FieldError, Schedule, SourceKind, TaskForm, TaskSettings};
 use crate::state::AppState;
 
 pub async fn load_task(state: &AppState, id: i64) -> Result<TaskRecord, AppError> {
@@ -119,11 +120,17 @@ async fn validate(
         errors.push(FieldError::in_use("name", "another task has this name"));
     }
     if let Ok(settings) = &parsed {
-        if state.catalog.source(settings.source_id).await?.is_none() {
-            errors.push(FieldError::new(
+        match state.catalog.source(settings.source_id).await? {
+            None => errors.push(FieldError::new(
                 "source_id",
                 "this data source no longer exists",
-            ));
+            )),
+            Some(source) if settings.continuous => {
+                if let Some(why) = continuous_refused(source.kind()) {
+                    errors.push(FieldError::new("continuous", why));
+                }
+            }
+            Some(_) => {}
         }
         if state
             .catalog
@@ -150,6 +157,18 @@ async fn validate(
     match parsed {
         Ok(settings) if errors.is_empty() => Ok(settings),
         _ => Err(AppError::Validation(errors)),
+    }
+}
+
+/// Why a task of a source of this kind cannot be continuous, if it cannot.
+pub fn continuous_refused(kind: Option<SourceKind>) -> Option<String> {
+    match kind {
+        Some(SourceKind::MySql) => None,
+        Some(kind) => Some(format!(
+            "continuous archiving copies MariaDB binary logs: this data source is {}, choose a MariaDB source or untick continuous",
+            kind.label()
+        )),
+        None => Some("continuous archiving copies MariaDB binary logs: this data source's kind is unknown".into()),
     }
 }
 
@@ -245,22 +264,27 @@ pub async fn verify(
             ));
             if reached.is_ok() {
                 let content = match form.content() {
-                    Ok(content) => super::super::sources::describe(url, content.include_patterns())
-                        .await
-                        .map_err(|e| e.to_string())
-                        .and_then(|l| {
-                            if l.total == 0 {
-                                Err("the content selects nothing in the source".to_owned())
-                            } else {
-                                Ok(format!(
-                                    "{} objects, {} bytes selected",
-                                    l.total, l.total_bytes
-                                ))
-                            }
-                        }),
+                    Ok(content) => {
+                        super::super::sources::describe(url.clone(), content.include_patterns())
+                            .await
+                            .map_err(|e| e.to_string())
+                            .and_then(|l| {
+                                if l.total == 0 {
+                                    Err("the content selects nothing in the source".to_owned())
+                                } else {
+                                    Ok(format!(
+                                        "{} objects, {} bytes selected",
+                                        l.total, l.total_bytes
+                                    ))
+                                }
+                            })
+                    }
                     Err(e) => Err(e.message),
                 };
                 checks.push(check("Content exists and is not empty", content));
+                if form.continuous.is_some() {
+                    checks.extend(continuous_checks(source.kind(), url).await?);
+                }
             }
         }
     }
@@ -288,6 +312,30 @@ pub async fn verify(
     Ok(checks)
 }
 
+/// What continuous archiving needs of the source (binary logging, row
+/// format, full images, retention, privileges), each item naming the
+/// setting to change.
+async fn continuous_checks(kind: Option<SourceKind>, url: String) -> Result<Vec<Check>, AppError> {
+    if let Some(why) = continuous_refused(kind) {
+        return Ok(vec![check("Continuous archiving", Err(why))]);
+    }
+    blocking(move || {
+        let source = tidemark_engine::SourceUrl::parse(&url)?;
+        Ok(tidemark_engine::archive::source_checks(&source)
+            .into_iter()
+            .map(|c| {
+                let name = format!("Binary logs: {}", c.name);
+                match c.outcome {
+                    Outcome::Pass => check(&name, Ok(c.detail)),
+                    Outcome::Warn => check(&name, Ok(format!("warning: {}", c.detail))),
+                    Outcome::Fail => check(&name, Err(c.detail)),
+                }
+            })
+            .collect())
+    })
+    .await
+}
+
 pub async fn delete(
     state: &AppState,
     id: i64,
@@ -297,6 +345,8 @@ pub async fn delete(
     // A run in progress would publish a point after its files were deleted.
     state.jobs.stop_and_wait(id).await;
     state.jobs.stop_drill_and_wait(id).await;
+    // Nor may its archiver write logs into the repository afterwards.
+    state.jobs.stop_archiver_and_wait(id).await;
     let mut report = DeleteReport {
         task: task.settings.name.clone(),
         points_removed: 0,

@@ -28,6 +28,8 @@ pub struct RestoreRow {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// A restore to a second: the replay's result (`model::PitrResult` JSON).
+    pub pitr_result: Option<String>,
 }
 
 /// A restore task with its settings decoded.
@@ -157,8 +159,8 @@ impl Catalog {
         let states: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
         let done = sqlx::query(&format!(
             "UPDATE restores SET state = 'pending', phase = 'pending', attempt = attempt + 1, \
-             error = NULL, started_at = ?, finished_at = NULL, bytes_loaded = 0, rows_loaded = 0 \
-             WHERE id = ? AND state IN ({})",
+             error = NULL, started_at = ?, finished_at = NULL, bytes_loaded = 0, rows_loaded = 0, \
+             pitr_result = NULL WHERE id = ? AND state IN ({})",
             states.join(",")
         ))
         .bind(Utc::now())
@@ -350,6 +352,16 @@ impl Catalog {
         .execute(self.pool())
         .await
         .map(drop)
+    }
+
+    /// Records what the replay of a restore to a second did.
+    pub async fn set_restore_pitr_result(&self, id: i64, result: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE restores SET pitr_result = ? WHERE id = ?")
+            .bind(result)
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map(drop)
     }
 
     /// Deletes a restore task unless it is pending or running.

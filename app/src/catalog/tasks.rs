@@ -110,8 +110,8 @@ impl Catalog {
         let now = Utc::now();
         let row: TaskRow = sqlx::query_as(
             "INSERT INTO tasks (name, source_id, repository_id, settings, periodic, enabled, \
-             next_run_at, drill_next_at, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+             next_run_at, drill_next_at, continuous, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         )
         .bind(&settings.name)
         .bind(settings.source_id)
@@ -121,6 +121,7 @@ impl Catalog {
         .bind(settings.enabled)
         .bind(first_run(settings, now))
         .bind(first_drill(settings, now))
+        .bind(settings.continuous)
         .bind(now)
         .bind(now)
         .fetch_one(self.pool())
@@ -139,8 +140,8 @@ impl Catalog {
         let now = Utc::now();
         let row: Option<TaskRow> = sqlx::query_as(
             "UPDATE tasks SET name = ?, source_id = ?, repository_id = ?, settings = ?, periodic = ?, \
-             enabled = ?, next_run_at = ?, drill_next_at = ?, retry_at = NULL, retry_attempt = 0, \
-             updated_at = ? WHERE id = ? RETURNING *",
+             enabled = ?, next_run_at = ?, drill_next_at = ?, continuous = ?, retry_at = NULL, \
+             retry_attempt = 0, updated_at = ? WHERE id = ? RETURNING *",
         )
         .bind(&settings.name)
         .bind(settings.source_id)
@@ -150,6 +151,7 @@ impl Catalog {
         .bind(settings.enabled)
         .bind(first_run(settings, now))
         .bind(first_drill(settings, now))
+        .bind(settings.continuous)
         .bind(now)
         .bind(id)
         .fetch_optional(self.pool())
@@ -189,6 +191,15 @@ impl Catalog {
             .await?
             .rows_affected();
         Ok(deleted > 0)
+    }
+
+    /// Tasks whose binary logs are archived continuously (enabled or not:
+    /// archiving is what makes the time between backups recoverable).
+    pub async fn continuous_tasks(&self) -> Result<Vec<TaskRecord>, sqlx::Error> {
+        let rows: Vec<TaskRow> = sqlx::query_as("SELECT * FROM tasks WHERE continuous ORDER BY id")
+            .fetch_all(self.pool())
+            .await?;
+        decode(rows)
     }
 
     /// Enabled tasks with a scheduled run or a retry due at `now`.

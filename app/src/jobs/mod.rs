@@ -2,6 +2,7 @@
 //! its progress broadcast to every browser watching. The scheduler starts
 //! jobs the same way Back Up Now does.
 
+pub mod archivers;
 mod backup_run;
 pub mod drills;
 pub mod events;
@@ -63,6 +64,7 @@ struct Inner {
     repositories: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     restores: restore::RestoreJobs,
     drills: drills::DrillJobs,
+    archivers: archivers::Archivers,
 }
 
 /// The server's job registry; cheap to clone.
@@ -90,6 +92,7 @@ impl Jobs {
             repositories: Mutex::new(HashMap::new()),
             restores: restore::RestoreJobs::new(catalog.clone()),
             drills: drills::DrillJobs::default(),
+            archivers: archivers::Archivers::default(),
         }))
     }
 
@@ -253,6 +256,7 @@ impl Jobs {
             self.stop_and_wait(id).await;
         }
         self.shutdown_drills().await;
+        self.shutdown_archivers().await;
         self.0.restores.shutdown().await;
     }
 

@@ -104,6 +104,9 @@ impl Jobs {
             if let Err(err) = self.tick_drills(now).await {
                 tracing::error!(error = %err, "scheduler could not read the drill plans");
             }
+            if let Err(err) = self.sync_archivers().await {
+                tracing::error!(error = %err, "scheduler could not read the continuous tasks");
+            }
             if let Err(err) = self.watch_rpo(now).await {
                 tracing::error!(error = %err, "scheduler could not check the RPO targets");
             }

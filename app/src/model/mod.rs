@@ -3,6 +3,7 @@
 //! here so the server (which decides) and the browser (which hints) agree.
 
 mod drill;
+mod pitr;
 mod progress;
 mod restore;
 mod schedule;
@@ -14,10 +15,12 @@ pub use drill::{
     format_duration, parse_duration, DrillMode, DrillPoint, Level, RecoverySettings,
     RecoveryStatus, SqlAssertion,
 };
+pub use pitr::{PitrPreview, PitrResult};
 pub use progress::{human_bytes, human_duration, when, JobPhase, JobProgress};
 pub use restore::{
-    ObjectChoice, PhaseTimes, RestoreForm, RestoreProgress, RestoreSettings, RestoreState,
-    RestoreTarget, DATA_POLICIES, MAX_RESTORE_NAME, MAX_TIMEOUT_MIN, PHASES, STRUCTURE_POLICIES,
+    parse_recovery_time, ObjectChoice, PhaseTimes, RestoreForm, RestoreProgress, RestoreSettings,
+    RestoreState, RestoreTarget, DATA_POLICIES, LOG_PHASES, MAX_RESTORE_NAME, MAX_TIMEOUT_MIN,
+    PHASES, STRUCTURE_POLICIES,
 };
 pub use source::{percent_encode, SourceForm, SourceKind};
 pub use task::{

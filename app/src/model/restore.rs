@@ -49,6 +49,26 @@ pub struct RestoreForm {
     /// (empty: content).
     pub verify: String,
     pub timeout_min: String,
+    /// `point` (a backup point; empty means this) or `time` (a second
+    /// between backups, MariaDB tasks with archived binary logs).
+    pub recovery_method: String,
+    /// The second to recover to, UTC: `YYYY-MM-DDTHH:MM:SS` (a
+    /// datetime-local value) or `YYYY-MM-DD HH:MM:SS`.
+    pub to_time: String,
+}
+
+/// `YYYY-MM-DD HH:MM:SS` of a recovery time typed or picked (UTC).
+pub fn parse_recovery_time(text: &str) -> Option<String> {
+    let text = text.trim();
+    [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(text, f).ok())
+    .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +98,12 @@ pub struct RestoreSettings {
     #[serde(default = "content_verification")]
     pub verify: String,
     pub timeout_min: u32,
+    /// Point-in-time recovery to this second (`YYYY-MM-DD HH:MM:SS` UTC):
+    /// the engine picks the base point and replays the binary logs. None:
+    /// the backup point `point_id`. Left out of the JSON when none, so the
+    /// fingerprints of settings stored before it stay the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_time: Option<String>,
 }
 
 fn content_verification() -> String {
@@ -110,8 +136,33 @@ impl RestoreForm {
                 "choose the backup task to restore",
             ));
         }
-        let point_id = self.point_id.trim();
-        if point_id.is_empty() {
+        let to_time = match self.recovery_method.as_str() {
+            "" | "point" => None,
+            "time" => match parse_recovery_time(&self.to_time) {
+                Some(time) => Some(time),
+                None => {
+                    errors.push(FieldError::new(
+                        "to_time",
+                        "give the second to recover to (YYYY-MM-DD HH:MM:SS, UTC)",
+                    ));
+                    Some(String::new())
+                }
+            },
+            _ => {
+                errors.push(FieldError::new(
+                    "recovery_method",
+                    "choose a backup point or a point in time",
+                ));
+                None
+            }
+        };
+        // A point in time: the engine chooses the base point.
+        let point_id = if to_time.is_some() {
+            ""
+        } else {
+            self.point_id.trim()
+        };
+        if point_id.is_empty() && to_time.is_none() {
             errors.push(FieldError::new("point_id", "choose a recovery point"));
         }
         let custom = match self.objects_mode.as_str() {
@@ -137,7 +188,12 @@ impl RestoreForm {
                 until: o.until.trim().to_owned(),
             })
             .collect();
-        if custom && chosen.is_empty() {
+        if custom && to_time.is_some() {
+            errors.push(FieldError::new(
+                "objects_mode",
+                "a point-in-time recovery restores the whole database: the replayed log events cannot be limited to chosen tables or renamed",
+            ));
+        } else if custom && chosen.is_empty() {
             errors.push(FieldError::new(
                 "objects",
                 "select at least one object to restore",
@@ -226,6 +282,7 @@ impl RestoreForm {
             lock: self.lock,
             verify,
             timeout_min,
+            to_time,
         })
     }
 }
@@ -274,6 +331,17 @@ impl RestoreSettings {
             lock: self.lock,
             verify: self.verify.clone(),
             timeout_min: self.timeout_min.to_string(),
+            recovery_method: if self.to_time.is_some() {
+                "time"
+            } else {
+                "point"
+            }
+            .into(),
+            to_time: self
+                .to_time
+                .as_deref()
+                .map(|t| t.replace(' ', "T"))
+                .unwrap_or_default(),
         }
     }
 }
@@ -341,6 +409,10 @@ pub const PHASES: [&str; 6] = [
     "committing",
     "verifying",
 ];
+
+/// The phases of a restore to a second after the base point's (the
+/// engine's names for its steps).
+pub const LOG_PHASES: [&str; 2] = ["fetching binary logs", "replaying binary logs"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhaseTimes {

@@ -85,6 +85,10 @@ pub struct TaskForm {
     pub drill_time_limit: String,
     pub rpo_target: String,
     pub rto_target: String,
+    /// Present ("on"): the binary logs are archived continuously (MariaDB
+    /// sources), for point-in-time recovery.
+    #[serde(default)]
+    pub continuous: Option<String>,
 }
 
 /// What a task backs up from its source.
@@ -177,6 +181,10 @@ pub struct TaskSettings {
     /// Restore drills and the RPO/RTO targets.
     #[serde(default)]
     pub recovery: super::drill::RecoverySettings,
+    /// The server's binary logs are archived continuously between backups
+    /// (MariaDB sources only), so a restore can go to any second.
+    #[serde(default)]
+    pub continuous: bool,
 }
 
 impl TaskForm {
@@ -336,6 +344,7 @@ impl TaskForm {
                     enabled: self.enabled.is_some(),
                     watermark: self.watermark.is_some(),
                     recovery: recovery.unwrap_or_default(),
+                    continuous: self.continuous.is_some(),
                 })
             }
             _ => Err(errors),
@@ -413,6 +422,7 @@ impl TaskSettings {
             policy: self.policy.as_str().to_owned(),
             enabled: self.enabled.then(|| "on".to_owned()),
             watermark: self.watermark.then(|| "on".to_owned()),
+            continuous: self.continuous.then(|| "on".to_owned()),
             ..TaskForm::default()
         };
         if let Policy::FullEveryN(n) = self.policy {

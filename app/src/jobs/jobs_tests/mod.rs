@@ -201,6 +201,7 @@ fn settings(name: &str, source_id: i64) -> TaskSettings {
         enabled: true,
         watermark: false,
         recovery: Default::default(),
+        continuous: false,
     }
 }
 

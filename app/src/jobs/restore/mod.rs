@@ -4,6 +4,8 @@
 
 mod roots;
 mod run;
+mod sinks;
+pub mod to_time;
 mod tracker;
 
 use std::collections::HashMap;
@@ -13,14 +15,17 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, Notify};
 
-use tidemark_engine::restore::{CheckOutcome, ObjectCheck, RestorePlan, RestoreStats};
+use tidemark_engine::restore::{CheckOutcome, ObjectCheck, RestoreStats};
 use tidemark_engine::{CancelToken, EngineError};
 
 pub use roots::{confine_target, create_missing, Confined, RestoreRoots};
 pub use run::{options, plan, rolls_back_as_a_whole, RestoreSpec};
 pub use tracker::RestoreTracker;
 
-use crate::catalog::{Catalog, RestoreObjectRow, RestoreRecord};
+pub use sinks::action_name;
+use sinks::{CatalogPhases, CatalogPlan};
+
+use crate::catalog::{Catalog, RestoreRecord};
 use crate::model::{RestoreProgress, RestoreSettings, RestoreState, RestoreTarget, SourceKind};
 
 /// Why a restore did not start.
@@ -57,6 +62,8 @@ pub struct ResolvedTarget {
     pub kind: SourceKind,
     /// The target is the backup task's own data source.
     pub is_original: bool,
+    /// The backup task's name.
+    pub task_name: String,
 }
 
 /// Resolves the task, its repository, and the target of `settings`.
@@ -123,6 +130,7 @@ pub async fn resolve(
         repository: repository.access(),
         kind,
         is_original,
+        task_name: task.settings.name,
     })
 }
 
@@ -138,6 +146,8 @@ struct Inner {
     running: Mutex<HashMap<i64, Running>>,
     events: broadcast::Sender<RestoreProgress>,
     closing: AtomicBool,
+    /// `<data dir>/restores-work`: restores to a second decrypt logs there.
+    work_dir: std::sync::OnceLock<std::path::PathBuf>,
 }
 
 /// The server's restore jobs; cheap to clone.
@@ -154,7 +164,13 @@ impl RestoreJobs {
             running: Mutex::new(HashMap::new()),
             events,
             closing: AtomicBool::new(false),
+            work_dir: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Where restores to a second decrypt binary logs (set once at start-up).
+    pub fn set_work_dir(&self, dir: std::path::PathBuf) {
+        let _ = self.0.work_dir.set(dir);
     }
 
     fn catalog(&self) -> &Catalog {
@@ -249,6 +265,13 @@ impl RestoreJobs {
             repository: target.repository,
             target_url: target.url,
             done,
+            task_name: target.task_name,
+            work_dir: self
+                .0
+                .work_dir
+                .get()
+                .cloned()
+                .unwrap_or_else(|| std::env::temp_dir().join("tidemark-restores-work")),
         };
         let sink = CatalogPhases {
             catalog: catalog.clone(),
@@ -472,77 +495,5 @@ fn check_verified(record: &RestoreRecord, acknowledged: bool) -> Result<(), Rest
             name,
             "the pre-check has failing items: fix them and Verify again",
         )),
-    }
-}
-
-/// Writes phase changes to the catalog from the blocking thread.
-struct CatalogPhases {
-    catalog: Catalog,
-    restore_id: i64,
-    attempt: i64,
-    handle: tokio::runtime::Handle,
-}
-
-impl tracker::PhaseSink for CatalogPhases {
-    fn phase(&self, phase: &str, done: bool) {
-        let written = self.handle.block_on(self.catalog.restore_phase(
-            self.restore_id,
-            self.attempt,
-            phase,
-            done,
-        ));
-        if let Err(err) = written {
-            tracing::warn!(restore_id = self.restore_id, error = %err, "could not record a restore phase");
-        }
-    }
-}
-
-/// Records the plan's objects (the sub-tasks) from the blocking thread.
-struct CatalogPlan {
-    catalog: Catalog,
-    restore_id: i64,
-    handle: tokio::runtime::Handle,
-}
-
-impl run::RestoreLog for CatalogPlan {
-    fn planned(&self, plan: &RestorePlan) {
-        let rows: Vec<RestoreObjectRow> = plan
-            .objects
-            .iter()
-            .map(|o| RestoreObjectRow {
-                name: o.name.clone(),
-                target_name: o.target_name.clone(),
-                action: action_name(o.action).into(),
-                bytes: i64::try_from(o.size).unwrap_or(i64::MAX),
-                rows: o.rows.and_then(|r| i64::try_from(r).ok()),
-                state: if o.action == tidemark_engine::restore::Action::Skip {
-                    "skipped".into()
-                } else {
-                    "pending".into()
-                },
-                error: None,
-                check_result: None,
-                check_detail: None,
-            })
-            .collect();
-        let written = self.handle.block_on(self.catalog.set_restore_objects(
-            self.restore_id,
-            &rows,
-            plan.bytes,
-            plan.rows,
-        ));
-        if let Err(err) = written {
-            tracing::warn!(restore_id = self.restore_id, error = %err, "could not record a restore's objects");
-        }
-    }
-}
-
-pub fn action_name(action: tidemark_engine::restore::Action) -> &'static str {
-    use tidemark_engine::restore::Action;
-    match action {
-        Action::Create => "create",
-        Action::Overwrite => "overwrite",
-        Action::Merge => "load into existing",
-        Action::Skip => "skip",
     }
 }

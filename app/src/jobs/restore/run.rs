@@ -26,11 +26,17 @@ pub struct RestoreSpec {
     /// Objects an earlier attempt restored into a target that keeps each
     /// table as it commits (database servers): a Retry resumes after them.
     pub done: Vec<String>,
+    /// The backup task's name (a restore to a second reads its log archive).
+    pub task_name: String,
+    /// Where a restore to a second decrypts binary logs briefly.
+    pub work_dir: std::path::PathBuf,
 }
 
 /// What the attempt tells the catalog.
 pub trait RestoreLog {
     fn planned(&self, plan: &RestorePlan);
+    /// A restore to a second replayed its logs.
+    fn replayed(&self, result: &crate::model::PitrResult);
 }
 
 /// The engine's options for these settings.
@@ -112,6 +118,9 @@ pub fn execute(
     cancel: &CancelToken,
     log: &dyn RestoreLog,
 ) -> Result<RestoreStats, EngineError> {
+    if spec.settings.to_time.is_some() {
+        return super::to_time::execute(spec, tracker, cancel, log);
+    }
     tracker.mark("pending", true);
     tracker.mark("preparing", false);
     cancel.check()?;

@@ -141,3 +141,36 @@ fn overall_progress_counts_reading_and_loading() {
     assert_eq!(p.percent(), 100.0);
     assert_eq!(p.eta_secs(), None);
 }
+
+#[test]
+fn a_point_in_time_needs_a_second_and_no_point_and_survives_edit() {
+    let mut time = form();
+    time.recovery_method = "time".into();
+    time.point_id.clear();
+    time.to_time = "2026-12-01T14:03:26".into();
+    let settings = time.parse().unwrap();
+    assert_eq!(settings.to_time.as_deref(), Some("2026-12-01 14:03:26"));
+    assert_eq!(settings.point_id, "");
+    let again = settings.to_form();
+    assert_eq!(
+        (again.recovery_method.as_str(), again.to_time.as_str()),
+        ("time", "2026-12-01T14:03:26")
+    );
+    assert_eq!(again.parse().unwrap(), settings);
+
+    time.to_time = "2026-13-01 14:03:26".into();
+    assert_eq!(fields(time.parse().unwrap_err()), ["to_time"]);
+    let mut point = form();
+    point.point_id.clear();
+    assert_eq!(fields(point.parse().unwrap_err()), ["point_id"]);
+}
+
+#[cfg(feature = "ssr")]
+#[test]
+fn settings_stored_before_point_in_time_keep_their_fingerprint() {
+    let settings = form().parse().unwrap();
+    let json = serde_json::to_string(&settings).unwrap();
+    assert!(!json.contains("to_time"), "{json}");
+    let old: RestoreSettings = serde_json::from_str(&json).unwrap();
+    assert_eq!(old.fingerprint(), settings.fingerprint());
+}

@@ -185,3 +185,29 @@ fn retention_restarts_incremental_chains() {
     settings.keep_last = None;
     assert!(!settings.next_run_is_full(Some(200)));
 }
+
+fn continuous_form() -> TaskForm {
+    TaskForm {
+        name: "shop".into(),
+        source_id: "1".into(),
+        repository_id: "1".into(),
+        continuous: Some("on".into()),
+        ..TaskForm::default()
+    }
+}
+
+#[test]
+fn continuous_is_a_checkbox_that_survives_edit() {
+    let settings = continuous_form().parse().unwrap();
+    assert!(settings.continuous);
+    assert_eq!(settings.to_form().continuous.as_deref(), Some("on"));
+}
+
+#[cfg(feature = "ssr")]
+#[test]
+fn settings_saved_before_continuous_existed_are_not_continuous() {
+    let json = serde_json::to_string(&continuous_form().parse().unwrap()).unwrap();
+    let before: TaskSettings =
+        serde_json::from_str(&json.replace(",\"continuous\":true", "")).unwrap();
+    assert!(!before.continuous);
+}

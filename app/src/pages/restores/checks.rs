@@ -33,6 +33,7 @@ pub fn PreCheckList(checks: Vec<CheckItem>, outcome: String) -> impl IntoView {
 #[component]
 pub fn PlanPreview(preview: RestorePreview) -> impl IntoView {
     view! {
+        {preview.pitr.clone().map(|plan| view! { <super::to_time::PitrPlanView plan /> })}
         <div class="preview" data-testid="restore-preview">
             <p>
                 {format!(

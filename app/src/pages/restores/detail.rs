@@ -13,7 +13,10 @@ use crate::api::restores::{
     get_restore, CancelRestore, RestoreDetail, RetryRestore, StartRestore, VerifyRestore,
 };
 use crate::components::{ErrorAlert, MeContext, Notice, RestoreFeed, RestoreProgressView};
-use crate::model::{human_bytes, RestoreProgress, RestoreState, Role, PHASES};
+use crate::model::{
+    human_bytes, human_duration, PitrResult, RestoreProgress, RestoreState, Role, LOG_PHASES,
+    PHASES,
+};
 
 #[component]
 pub fn RestorePage() -> impl IntoView {
@@ -119,6 +122,7 @@ fn RestoreView(
     let startable = verified && outcome != "fail" && !outcome.is_empty();
     let phases = Signal::derive(move || progress.get().map(|p| p.phases).unwrap_or_default());
     let form = detail.form.clone();
+    let by_time = form.recovery_method == "time";
     // Viewers see the task but not its controls (the server refuses them too).
     let operator = move || MeContext::allows(Role::Operator);
     view! {
@@ -129,7 +133,11 @@ fn RestoreView(
         </header>
         <dl class="facts">
             <dt>"Backup task"</dt><dd>{detail.row.task_name.clone()}</dd>
-            <dt>"Recovery point"</dt><dd><code data-testid="restore-point">{detail.row.point_id.clone()}</code></dd>
+            {if form.recovery_method == "time" {
+                view! { <dt>"Point in time"</dt><dd data-testid="restore-to-time">{format!("{} UTC", form.to_time.replace('T', " "))}</dd> }.into_any()
+            } else {
+                view! { <dt>"Recovery point"</dt><dd><code data-testid="restore-point">{detail.row.point_id.clone()}</code></dd> }.into_any()
+            }}
             <dt>"Target"</dt><dd><code data-testid="restore-target">{detail.row.target.clone()}</code></dd>
             <dt>"Objects"</dt><dd>{if form.objects.is_empty() { "all, under their own names".to_owned() } else {
                 form.objects.iter().map(|o| if o.name == o.target_name { o.name.clone() } else { format!("{} as {}", o.name, o.target_name) }).collect::<Vec<_>>().join(", ")
@@ -176,7 +184,7 @@ fn RestoreView(
         <table class="table" data-testid="restore-phases">
             <thead><tr><th>"Phase"</th><th>"Started"</th><th>"Finished"</th></tr></thead>
             <tbody>
-                {PHASES.into_iter().map(|phase| {
+                {PHASES.into_iter().chain(by_time.then_some(LOG_PHASES).into_iter().flatten()).map(|phase| {
                     let times = move || phases.get().into_iter().find(|p| p.phase == phase);
                     // A phase begun and never finished is where a stopped restore ended.
                     let status = move || match (times(), live_state()) {
@@ -200,6 +208,8 @@ fn RestoreView(
             </tbody>
         </table>
 
+        {detail.pitr_result.clone().map(|r| view! { <PitrResultView result=r /> })}
+
         <h2>"Sub-tasks"</h2>
         <table class="table" data-testid="restore-objects">
             <thead><tr><th>"Object"</th><th>"Restored as"</th><th>"Action"</th><th>"Size"</th><th>"Rows"</th><th>"State"</th><th>"Check"</th><th>"Error"</th></tr></thead>
@@ -219,6 +229,33 @@ fn RestoreView(
                 }}).collect_view()}
             </tbody>
         </table>
+    }
+}
+
+/// What the replay of a restore to a second applied, and the row counts
+/// read back after it.
+#[component]
+fn PitrResultView(result: PitrResult) -> impl IntoView {
+    view! {
+        <h2>"Binary log replay"</h2>
+        <div class="preview" data-testid="pitr-result">
+            <p data-testid="pitr-replayed">{format!(
+                "point {} restored, then {} transaction(s) with {} row change(s) replayed up to {} in {}",
+                result.base_point, result.transactions, result.rows, result.to, human_duration(result.seconds)
+            )}</p>
+            <table class="table">
+                <thead><tr><th>"Table"</th><th>"Rows read back"</th></tr></thead>
+                <tbody>
+                    {result.counts_checked.into_iter().map(|(table, rows)| {
+                        let name = table.clone();
+                        view! {
+                            <tr data-testid="pitr-count" data-table=name data-rows=rows.to_string()><td><code>{table}</code></td><td>{rows}</td></tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <ul>{result.notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+        </div>
     }
 }
 

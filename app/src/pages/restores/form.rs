@@ -7,6 +7,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use super::checks::{PlanPreview, PreCheckList};
 use super::objects::{choices_for, ObjectTable};
+use super::to_time::RecoveryMethod;
 use crate::api::restores::{
     check_restore, create_restore, new_restore_form, point_objects, recovery_points,
     restore_targets,
@@ -66,6 +67,7 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
     let form = RwSignal::new(initial);
     let task_id = Memo::new(move |_| form.with(|f| f.task_id.parse::<i64>().ok()));
     let point_id = Memo::new(move |_| form.with(|f| f.point_id.clone()));
+    let by_time = Memo::new(move |_| form.with(|f| f.recovery_method == "time"));
     let refresh = RwSignal::new(0u32);
     let tasks = Resource::new(|| (), |_| list_tasks());
     let points = Resource::new(
@@ -168,7 +170,9 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                 </div>
             </fieldset>
 
-            <fieldset class="panel" data-testid="recovery-points">
+            <RecoveryMethod form task_id error />
+
+            <fieldset class="panel" data-testid="recovery-points" class:hidden=move || by_time.get()>
                 <legend>"Recovery point"
                     <button type="button" class="button button--small" data-testid="refresh-points" on:click=move |_| refresh.update(|n| *n += 1)>"Refresh"</button>
                 </legend>
@@ -177,7 +181,7 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                     {move || points.get().map(|result| match result {
                         Ok(points) => view! {
                             <table class="table">
-                                <thead><tr><th></th><th>"Point"</th><th>"Mode"</th><th>"Finished"</th><th>"Chain"</th><th>"Objects"</th><th>"Size"</th></tr></thead>
+                                <thead><tr><th></th><th>"Point"</th><th>"Mode"</th><th>"Finished"</th><th>"Chain"</th><th>"Objects"</th><th>"Size"</th><th>"Binary log"</th></tr></thead>
                                 <tbody>
                                     {points.into_iter().map(|p| {
                                         let id = p.id.clone();
@@ -196,6 +200,7 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                                                 <td>{if p.chain_length > 1 { format!("{} points from {}", p.chain_length, p.chain_start) } else { "full".into() }}</td>
                                                 <td>{p.objects}</td>
                                                 <td>{human_bytes(p.bytes)}</td>
+                                                <td data-testid="point-log-position">{p.log_position.unwrap_or_default()}</td>
                                             </tr>
                                         }
                                     }).collect_view()}
@@ -208,7 +213,7 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                 <FieldError field="point_id" error />
             </fieldset>
 
-            <fieldset class="panel">
+            <fieldset class="panel" class:hidden=move || by_time.get()>
                 <legend>"Data configuration"</legend>
                 <label class="radio"><input type="radio" name="objects_mode" data-testid="objects-all"
                     prop:checked=move || form.with(|f| f.objects_mode == "all")

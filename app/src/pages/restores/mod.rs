@@ -5,6 +5,7 @@ mod checks;
 mod detail;
 mod form;
 mod objects;
+mod to_time;
 
 use leptos::prelude::*;
 use leptos_router::components::A;

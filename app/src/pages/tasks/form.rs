@@ -273,6 +273,18 @@ fn TaskFormView(id: Option<i64>, initial: TaskForm, running: bool) -> impl IntoV
                         />
                         "Incrementals read only newer rows of time-series tables (watermark)"
                     </label>
+                    <label class="checkbox" title="MariaDB sources: the binary logs are copied into the repository as they are written">
+                        <input
+                            type="checkbox"
+                            name="form[continuous]"
+                            data-testid="task-continuous-input"
+                            checked=form.with_untracked(|f| f.continuous.is_some())
+                            prop:checked=move || form.with(|f| f.continuous.is_some())
+                            on:change=move |ev| form.update(|f| f.continuous = event_target_checked(&ev).then(|| "on".into()))
+                        />
+                        "Continuous: archive the binary logs for point-in-time recovery"
+                    </label>
+                    <FieldError field="continuous" error />
                 </div>
             </fieldset>
             <DrillFields form error drill_servers />

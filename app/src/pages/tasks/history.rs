@@ -6,6 +6,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use super::drills::TaskDrillsPanel;
+use super::timeline::TaskTimelinePanel;
 use super::when;
 use crate::api::runs::{list_runs, HistoryPage, RunSummary};
 use crate::components::{CopyButton, EmptyState, ErrorAlert, JobFeed, JobProgressBar};
@@ -67,6 +68,7 @@ pub fn TaskHistoryPage() -> impl IntoView {
                 <A href="/backups" attr:class="button">"Back to tasks"</A>
             </header>
             <JobProgressBar progress />
+            <TaskTimelinePanel task_id=Signal::derive(task_id) />
             <TaskDrillsPanel task_id=Signal::derive(task_id) />
             <h2>"Backup runs"</h2>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>

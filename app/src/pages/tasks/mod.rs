@@ -8,6 +8,7 @@ mod drills;
 mod form;
 mod history;
 mod run;
+mod timeline;
 
 pub use form::{TaskCreatePage, TaskEditPage};
 pub use history::TaskHistoryPage;
