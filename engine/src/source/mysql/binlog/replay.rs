@@ -125,12 +125,14 @@ impl Replayer for ClientReplayer {
                 )
             })?;
 
-        let (Some(out), Some(mut input)) = (decoder.stdout.take(), client.stdin.take()) else {
+        let (Some(out), Some(input)) = (decoder.stdout.take(), client.stdin.take()) else {
             return Err(EngineError::invalid(
                 "replay",
                 "the decoder's pipes are missing",
             ));
         };
+        // One write per line would be a system call per line of decoded log.
+        let mut input = std::io::BufWriter::with_capacity(1 << 20, input);
         let mut stats = ReplayStats::default();
         let mut copied = Ok(());
         let mut reader = BufReader::with_capacity(1 << 20, out);
@@ -166,6 +168,11 @@ impl Replayer for ClientReplayer {
             if let Err(e) = input.write_all(&line) {
                 copied = Err(e.to_string());
                 break;
+            }
+        }
+        if copied.is_ok() && !cancel.is_cancelled() {
+            if let Err(e) = input.flush() {
+                copied = Err(e.to_string());
             }
         }
         drop(input);
