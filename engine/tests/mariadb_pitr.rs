@@ -61,6 +61,32 @@ fn step(db: &MariaDb, i: u64) -> (u64, String, String) {
     )
 }
 
+/// A MariaDB keeping a binary log, with the `shop` database of [`SCHEMA`].
+fn shop_server() -> (MariaDb, Fixture) {
+    let db = MariaDb::start_with_binlog();
+    db.sql(None, "CREATE DATABASE shop CHARACTER SET utf8mb4");
+    db.sql(Some("shop"), SCHEMA);
+    (db, Fixture::new())
+}
+
+/// A restore to `to` that must be refused; its error.
+fn refused(
+    repo: &Repository,
+    db: &MariaDb,
+    to: &RecoveryTarget,
+    into: &str,
+    work: &std::path::Path,
+) -> EngineError {
+    let err = restore_to(repo, db, to, into, work).unwrap_err();
+    assert!(matches!(err, EngineError::Conflict(_)), "{err}");
+    assert_eq!(
+        db.sql(None, &format!("SHOW DATABASES LIKE '{into}'")),
+        "",
+        "{into} was created"
+    );
+    err
+}
+
 /// Runs the archiver on its own thread until `cancel`.
 fn archiver(
     repo_path: std::path::PathBuf,
@@ -125,10 +151,7 @@ fn expected_at(db: &MariaDb, t: &str) {
 
 #[test]
 fn a_database_comes_back_as_it_was_at_a_chosen_second() {
-    let db = MariaDb::start_with_binlog();
-    let fx = Fixture::new();
-    db.sql(None, "CREATE DATABASE shop CHARACTER SET utf8mb4");
-    db.sql(Some("shop"), SCHEMA);
+    let (db, fx) = shop_server();
     let repo = fx.repo(None);
 
     let checks =
@@ -235,14 +258,13 @@ fn a_database_comes_back_as_it_was_at_a_chosen_second() {
         db.sql(Some("shop_at_gtid"), "SELECT COUNT(*) FROM `event log`"),
         (n).to_string()
     );
-    let err = restore_to(
+    let err = refused(
         &repo,
         &db,
         &RecoveryTarget::gtid("0-1-999999").unwrap(),
         "shop_nowhere",
         fx.dir.path(),
-    )
-    .unwrap_err();
+    );
     assert!(
         err.to_string().contains("not in the archived binary logs"),
         "{err}"
@@ -264,29 +286,25 @@ fn a_database_comes_back_as_it_was_at_a_chosen_second() {
     );
 
     // A rename the replay cannot express is refused before anything starts.
-    let err = restore_to(&repo, &db, &to, "shop at t", fx.dir.path()).unwrap_err();
+    let err = refused(&repo, &db, &to, "shop at t", fx.dir.path());
     assert!(err.to_string().contains("--rewrite-db"), "{err}");
-    assert_eq!(db.sql(None, "SHOW DATABASES LIKE 'shop at t'"), "");
 
     // Before the base point, nothing can be recovered to the second.
-    let err = restore_to(
+    refused(
         &repo,
         &db,
         &RecoveryTarget::time("2001-01-01 00:00:00").unwrap(),
         "shop_early",
         fx.dir.path(),
-    )
-    .unwrap_err();
-    assert!(matches!(err, EngineError::Conflict(_)), "{err}");
+    );
     // After the archive's end: refused, naming the end.
-    let err = restore_to(
+    let err = refused(
         &repo,
         &db,
         &RecoveryTarget::time("2099-01-01 00:00:00").unwrap(),
         "shop_late",
         fx.dir.path(),
-    )
-    .unwrap_err();
+    );
     assert!(
         err.to_string().contains("after the end of the archive"),
         "{err}"
@@ -327,10 +345,7 @@ impl tidemark_engine::Progress for AppLockedOut<'_> {
 /// during the restore and let back in afterwards.
 #[test]
 fn an_accidental_delete_is_undone_in_place_with_the_application_locked_out() {
-    let db = MariaDb::start_with_binlog();
-    let fx = Fixture::new();
-    db.sql(None, "CREATE DATABASE shop CHARACTER SET utf8mb4");
-    db.sql(Some("shop"), SCHEMA);
+    let (db, fx) = shop_server();
     db.root_sql(
         "CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY 'app-pw'; GRANT SELECT, INSERT, UPDATE, DELETE ON shop.* TO 'app'@'127.0.0.1'",
     )
@@ -432,10 +447,7 @@ fn an_accidental_delete_is_undone_in_place_with_the_application_locked_out() {
 /// gap is refused with the reason.
 #[test]
 fn a_killed_streamer_loses_nothing_and_purged_logs_are_a_refused_gap() {
-    let db = MariaDb::start_with_binlog();
-    let fx = Fixture::new();
-    db.sql(None, "CREATE DATABASE shop CHARACTER SET utf8mb4");
-    db.sql(Some("shop"), SCHEMA);
+    let (db, fx) = shop_server();
     let repo = fx.repo(None);
     let base = backup_url(&repo, &db.url("shop"), TASK).unwrap();
 
@@ -556,15 +568,13 @@ fn a_killed_streamer_loses_nothing_and_purged_logs_are_a_refused_gap() {
     assert_eq!(line.ranges[0].base_points, vec![base.point.clone()]);
     assert_eq!(line.ranges[1].base_points, vec![base_after.point.clone()]);
 
-    let err = restore_to(
+    let err = refused(
         &repo,
         &db,
         &RecoveryTarget::time(&during).unwrap(),
         "in_the_gap",
         fx.dir.path(),
-    )
-    .unwrap_err();
-    assert!(matches!(err, EngineError::Conflict(_)), "{err}");
+    );
     assert!(
         err.to_string().contains("hole") && err.to_string().contains("purged"),
         "{err}"
@@ -634,10 +644,7 @@ fn kill_streamer(spool: &std::path::Path) -> bool {
 /// database while the source keeps writing.
 #[test]
 fn a_million_row_events_replay_while_the_source_keeps_writing() {
-    let db = MariaDb::start_with_binlog();
-    let fx = Fixture::new();
-    db.sql(None, "CREATE DATABASE shop CHARACTER SET utf8mb4");
-    db.sql(Some("shop"), SCHEMA);
+    let (db, fx) = shop_server();
     db.sql(
         Some("shop"),
         "CREATE TABLE readings (id INT PRIMARY KEY, sensor VARCHAR(20) NOT NULL, v DOUBLE, note TEXT CHARACTER SET utf8mb4) ENGINE=InnoDB",

@@ -20,6 +20,27 @@ use super::conn::{connect, my_error, MyLocation};
 use crate::commands::precheck::{Outcome, PreCheck};
 use crate::error::{EngineError, Result};
 
+/// An option file (`--defaults-file`) holding `at`'s password for the
+/// server's client programs: readable by this user only, and never on a
+/// command line where `ps` shows it.
+pub(crate) fn write_client_options(path: &std::path::Path, at: &MyLocation) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| EngineError::io(path, e))?;
+    let password = at
+        .password()
+        .unwrap_or_default()
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"");
+    writeln!(file, "[client]\npassword=\"{password}\"").map_err(|e| EngineError::io(path, e))
+}
+
 /// The server's binary logs, oldest first, with their sizes.
 pub async fn binary_logs(
     conn: &mut MySqlConnection,

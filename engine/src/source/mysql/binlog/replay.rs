@@ -7,7 +7,6 @@
 //! replicas stay consistent (and no SUPER privilege is needed).
 
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -66,21 +65,7 @@ impl Replayer for ClientReplayer {
         cancel: &CancelToken,
     ) -> Result<ReplayStats> {
         let cnf = self.work_dir.join("replay.cnf");
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&cnf)
-            .map_err(|e| EngineError::io(&cnf, e))?;
-        let password = target
-            .password()
-            .unwrap_or_default()
-            .replace('\\', "\\\\")
-            .replace('"', "\\\"");
-        writeln!(file, "[client]\npassword=\"{password}\"")
-            .map_err(|e| EngineError::io(&cnf, e))?;
-        drop(file);
+        super::write_client_options(&cnf, target)?;
 
         let mut decode = Command::new("mariadb-binlog");
         decode

@@ -3,8 +3,6 @@
 //! connects as a replica and writes each file under its own name into a
 //! spool directory, flushed as events arrive.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -25,23 +23,7 @@ impl BinlogStreamer {
     /// the server drops the older connection.
     pub fn start(at: &MyLocation, file: &str, spool: &Path, replica_id: u32) -> Result<Self> {
         let defaults = spool.join(".client.cnf");
-        // The password goes in an option file only this user reads, not
-        // on the command line where `ps` shows it.
-        let mut cnf = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&defaults)
-            .map_err(|e| EngineError::io(&defaults, e))?;
-        let password = at
-            .password()
-            .unwrap_or_default()
-            .replace('\\', "\\\\")
-            .replace('"', "\\\"");
-        writeln!(cnf, "[client]\npassword=\"{password}\"")
-            .map_err(|e| EngineError::io(&defaults, e))?;
-        drop(cnf);
+        super::write_client_options(&defaults, at)?;
         let log = spool.join(".streamer.log");
         let stderr = std::fs::File::create(&log).map_err(|e| EngineError::io(&log, e))?;
         let child = Command::new(PROGRAM)
