@@ -42,6 +42,7 @@ pub use repo::manifest::{
 };
 pub use repo::{Compression, RepoUsage, Repository};
 pub use source::mysql::binlog::{Gtid, ReplayStats};
+pub use source::postgres::cluster::KIND as CLUSTER_KIND;
 pub use source::{
     open_source, open_target, DuplicatePolicy, FileReader, FileTreeSource, FileTreeTarget,
     InfluxSource, InfluxTarget, Load, LoadMode, ObjectSink, PostgresSource, ReadStats, Source,

@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 
 use crate::commands::{
     ArchiveArgs, BackupArgs, DrillArgs, PointsArgs, PruneArgs, RepoCommand, RestoreArgs,
-    TimelineArgs, VerifyArgs,
+    TimelineArgs, VerifyArgs, WalGetArgs,
 };
 use crate::config::{LogArgs, ServeArgs};
 
@@ -38,12 +38,15 @@ pub enum Command {
     /// database to a chosen second (--to-time) from a point and the
     /// archived binary log.
     Restore(RestoreArgs),
-    /// Copy a MariaDB server's binary logs into the repository as they are
-    /// written (continuous archiving, for point-in-time recovery), until
-    /// stopped.
+    /// Copy a MariaDB server's binary logs, or a PostgreSQL cluster's WAL
+    /// (postgres-cluster://), into the repository as they are written
+    /// (continuous archiving, for point-in-time recovery), until stopped.
     Archive(ArchiveArgs),
     /// Show the times a task can be recovered to, the holes, and the lag.
     Timeline(TimelineArgs),
+    /// Give a recovering PostgreSQL server a WAL file from the repository
+    /// (its restore_command: `tidemark wal-get --repo R --task T %f %p`).
+    WalGet(WalGetArgs),
     /// Check a repository: structure, and with --read-data every chunk.
     Verify(VerifyArgs),
     /// Prove a point restorable: restore it into a throwaway sandbox, check

@@ -11,6 +11,7 @@ fn main() -> ExitCode {
     match run() {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::VerificationFailed) => ExitCode::from(EXIT_VERIFICATION_FAILED),
+        Ok(Outcome::NotFound) => ExitCode::FAILURE,
         Err(err) => {
             eprintln!("tidemark: error: {err:#}");
             ExitCode::FAILURE
@@ -37,6 +38,7 @@ fn run() -> anyhow::Result<Outcome> {
         Command::Restore(args) => args.run(),
         Command::Archive(args) => args.run(),
         Command::Timeline(args) => args.run(),
+        Command::WalGet(args) => args.run(),
         Command::Verify(args) => args.run(),
         Command::Prune(args) => args.run(),
         Command::Drill(args) => args.run(),

@@ -5,11 +5,12 @@
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
-use super::archive::{ArchiverStatus, BINLOG};
+use super::archive::{ArchiverStatus, BINLOG, WAL};
 use crate::error::Result;
 use crate::repo::archive::{file_number, Gap, LogArchive, Segment};
-use crate::repo::manifest::{BackupMode, Manifest};
+use crate::repo::manifest::{BackupMode, LogPosition, Manifest};
 use crate::repo::Repository;
+use crate::source::postgres::cluster::wal::SegmentName;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Timeline {
@@ -114,8 +115,32 @@ pub(crate) fn base_points(repo: &Repository, task: &str) -> Result<Vec<Manifest>
         .collect())
 }
 
+/// The log stream a task archives: a PostgreSQL cluster's WAL, or MariaDB's
+/// binary logs.
+pub(crate) fn stream_for(repo: &Repository, task: &str) -> Result<&'static str> {
+    let (points, _) = repo.points()?;
+    let cluster = points
+        .iter()
+        .any(|p| p.task == task && p.source.kind == crate::source::postgres::cluster::KIND);
+    let wal = !LogArchive::new(repo, task, WAL).segments()?.is_empty();
+    Ok(if cluster || wal { WAL } else { BINLOG })
+}
+
+/// Whether `run` holds the log a base point needs: from its snapshot's
+/// position (MariaDB), or from where its copy is consistent (PostgreSQL).
+pub(crate) fn run_holds(run: &Run, position: &LogPosition) -> bool {
+    match (position.end_pos, position.timeline) {
+        (Some(end), Some(tli)) => {
+            let size = crate::source::postgres::cluster::wal::DEFAULT_SEGMENT_SIZE;
+            let segment = SegmentName::of(tli, end, size).to_string();
+            run.contains(&segment, end % size)
+        }
+        _ => run.contains(&position.file, position.pos),
+    }
+}
+
 pub fn timeline(repo: &Repository, task: &str) -> Result<Timeline> {
-    let archive = LogArchive::new(repo, task, BINLOG);
+    let archive = LogArchive::new(repo, task, stream_for(repo, task)?);
     let segments = archive.segments()?;
     let gaps = archive.gaps()?;
     let archiver: Option<ArchiverStatus> = archive.status()?;
@@ -141,8 +166,12 @@ pub fn timeline(repo: &Repository, task: &str) -> Result<Timeline> {
         let run = runs
             .iter()
             .enumerate()
-            .find(|(_, r)| r.contains(&position.file, position.pos));
+            .find(|(_, r)| run_holds(r, position));
         let unusable = match run {
+            None if position.end_pos.is_some() => Some(format!(
+                "the archive does not hold the WAL after {}, where the base backup is consistent",
+                crate::source::postgres::cluster::wal::lsn_text(position.end_pos.unwrap_or(0))
+            )),
             None => Some(format!(
                 "the archive does not hold {} at offset {}",
                 position.file, position.pos
@@ -220,7 +249,9 @@ fn run_end(
         .find_map(|s| s.last_time)
         .and_then(time);
     let synced = archiver.filter(|_| is_current).and_then(|a| {
-        let holds_end = a.archived_file.as_deref() == run.last().map(|s| s.name.as_str());
+        // The archiver may stand at the start of the next file already.
+        let holds_end = a.archived_file.as_deref().and_then(file_number)
+            >= run.last().and_then(|s| file_number(&s.name));
         a.synced_at.filter(|_| holds_end)
     });
     match (last_commit, synced) {

@@ -1,5 +1,5 @@
 //! Continuous log archives: the files a server writes one after another
-//! (MariaDB binary logs), stored while they grow.
+//! (MariaDB binary logs, PostgreSQL WAL segments), stored while they grow.
 //!
 //! ```text
 //! archive/<task>/<stream>/segments/<file>.json   what is stored of one file, and its index
@@ -48,6 +48,9 @@ pub struct Segment {
     pub last_gtid: Option<String>,
     pub transactions: u64,
     pub updated_at: DateTime<Utc>,
+    /// The PostgreSQL cluster that wrote a WAL segment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_id: Option<u64>,
 }
 
 /// The bytes `[offset, offset + raw_length)` of the file, as one chunk.
@@ -90,8 +93,13 @@ pub struct LogArchive<'r> {
     dir: String,
 }
 
-/// The number in a log file's name (`binlog.000042` → 42).
+/// The number in a log file's name (`binlog.000042` → 42); a WAL
+/// segment's place in the log (`000000010000000200000003` → 2 << 32 | 3,
+/// whatever its timeline).
 pub fn file_number(name: &str) -> Option<u64> {
+    if let Some(segment) = crate::source::postgres::cluster::wal::SegmentName::parse(name) {
+        return Some((u64::from(segment.log) << 32) | u64::from(segment.seg));
+    }
     name.rsplit_once('.').and_then(|(_, n)| n.parse().ok())
 }
 
@@ -328,6 +336,7 @@ impl Segment {
             last_gtid: None,
             transactions: 0,
             updated_at: Utc::now(),
+            system_id: None,
         }
     }
 }

@@ -35,7 +35,9 @@ pub struct Manifest {
 }
 
 /// A snapshot's place in the source's change log: the binary log file and
-/// offset that match it exactly, and the GTID state there (MariaDB).
+/// offset that match it exactly, and the GTID state there (MariaDB); or a
+/// physical base backup's WAL range (PostgreSQL: the segment and position
+/// it starts at, the position it ends at).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogPosition {
     pub file: String,
@@ -43,6 +45,16 @@ pub struct LogPosition {
     pub gtid: String,
     /// When the snapshot was opened.
     pub taken_at: DateTime<Utc>,
+    /// A physical base backup's end: where its copy is consistent (`pos`
+    /// is where it starts; recovery must replay at least this far).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_pos: Option<u64>,
+    /// The PostgreSQL timeline the base backup was taken on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<u32>,
+    /// The PostgreSQL cluster's system identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_id: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

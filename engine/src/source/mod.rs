@@ -58,6 +58,12 @@ pub trait Source: Send + Sync {
     fn log_position(&self) -> Result<Option<LogPosition>> {
         Ok(None)
     }
+    /// Where the change log stood once every object was read, for sources
+    /// that know it only then (a physical base backup's WAL range); it
+    /// replaces [`Source::log_position`] in the manifest.
+    fn final_log_position(&self) -> Result<Option<LogPosition>> {
+        Ok(None)
+    }
     /// Streams one object's content (for an entry with a `watermark`, the
     /// rows after it only).
     fn open(&self, object: &ObjectEntry) -> Result<Box<dyn Read + Send + '_>>;
@@ -365,6 +371,17 @@ pub fn open_source(url: &SourceUrl, selection: &Selection) -> Result<Box<dyn Sou
             &selection.exclude,
         )?)),
         SourceUrl::Postgres(at) => Ok(Box::new(PostgresSource::new(at.clone(), selection)?)),
+        SourceUrl::PgCluster(at) => {
+            if !selection.include.is_empty() || !selection.exclude.is_empty() {
+                return Err(EngineError::invalid(
+                    "selection",
+                    "a physical copy of a cluster takes all of it: choose databases or tables at restore",
+                ));
+            }
+            Ok(Box::new(postgres::cluster::PgClusterSource::new(
+                at.clone(),
+            )?))
+        }
         SourceUrl::MySql(at) => Ok(Box::new(MySqlSource::new(at.clone(), selection)?)),
         SourceUrl::Influx(at) => Ok(Box::new(InfluxSource::new(at.clone(), selection)?)),
     }
@@ -376,6 +393,10 @@ pub fn open_target(url: &SourceUrl) -> Result<Box<dyn Target>> {
         SourceUrl::FileTree(root) => Ok(Box::new(FileTreeTarget::new(root.clone()))),
         SourceUrl::Sqlite(path) => Ok(Box::new(SqliteTarget::open(path.clone())?)),
         SourceUrl::Postgres(at) => Ok(Box::new(PostgresTarget::open(at.clone())?)),
+        SourceUrl::PgCluster(_) => Err(EngineError::invalid(
+            "target",
+            "a cluster point is recovered into a new data directory: restore it with a file:///DIR target",
+        )),
         SourceUrl::MySql(at) => Ok(Box::new(MySqlTarget::open(at.clone())?)),
         SourceUrl::Influx(at) => Ok(Box::new(InfluxTarget::open(at.clone())?)),
     }

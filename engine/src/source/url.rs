@@ -11,6 +11,8 @@ pub enum SourceUrl {
     FileTree(PathBuf),
     Sqlite(PathBuf),
     Postgres(super::PgLocation),
+    /// A whole PostgreSQL cluster, copied physically (`postgres-cluster://`).
+    PgCluster(super::PgLocation),
     MySql(super::dburl::DbLocation),
     Influx(super::dburl::DbLocation),
 }
@@ -35,10 +37,13 @@ impl SourceUrl {
             "file" => Ok(SourceUrl::FileTree(absolute()?)),
             "sqlite" => Ok(SourceUrl::Sqlite(absolute()?)),
             "postgres" | "postgresql" => Ok(SourceUrl::Postgres(super::postgres::parse_url(text)?)),
+            "postgres-cluster" => Ok(SourceUrl::PgCluster(
+                super::postgres::cluster::parse_url(text)?,
+            )),
             "mysql" | "mariadb" => Ok(SourceUrl::MySql(super::mysql::parse_url(text)?)),
             "influxdb" => Ok(SourceUrl::Influx(super::influx::parse_url(text)?)),
             other => Err(invalid(&format!(
-                "unsupported scheme {other:?} (expected file, sqlite, postgres, mysql or influxdb)"
+                "unsupported scheme {other:?} (expected file, sqlite, postgres, postgres-cluster, mysql or influxdb)"
             ))),
         }
     }
@@ -52,9 +57,10 @@ impl std::fmt::Display for SourceUrl {
             SourceUrl::FileTree(path) => ("file", path),
             SourceUrl::Sqlite(path) => ("sqlite", path),
             // Without the password: this is for display, not for connecting.
-            SourceUrl::Postgres(at) | SourceUrl::MySql(at) | SourceUrl::Influx(at) => {
-                return f.write_str(&at.display())
-            }
+            SourceUrl::Postgres(at)
+            | SourceUrl::PgCluster(at)
+            | SourceUrl::MySql(at)
+            | SourceUrl::Influx(at) => return f.write_str(&at.display()),
         };
         write!(f, "{scheme}://{}", path.display())
     }

@@ -6,6 +6,7 @@ mod archive;
 mod backup;
 mod drill;
 mod inspect;
+mod pg_recovery;
 mod progress;
 mod prune;
 mod repo;
@@ -22,6 +23,7 @@ pub use archive::{ArchiveArgs, TimelineArgs};
 pub use backup::BackupArgs;
 pub use drill::DrillArgs;
 pub use inspect::{PointsArgs, VerifyArgs};
+pub use pg_recovery::WalGetArgs;
 pub use prune::PruneArgs;
 pub use repo::RepoCommand;
 pub use restore::RestoreArgs;
@@ -32,6 +34,8 @@ pub enum Outcome {
     Success,
     /// Verification found damage, or restored objects failed their checks.
     VerificationFailed,
+    /// What was asked for does not exist (`wal-get`: exit 1, no message).
+    NotFound,
 }
 
 /// Exit codes: 0 success, 1 failure, 2 usage error (from clap), 3 damage found.

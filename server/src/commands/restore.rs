@@ -62,6 +62,13 @@ pub struct RestoreArgs {
     /// or `off`.
     #[arg(long, default_value = "content", value_parser = ["content", "counts", "off"])]
     pub verify: String,
+    /// A cluster task: start the recovered cluster on this port and leave
+    /// it running (else it is stopped cleanly once recovered).
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// A cluster task: longest the server's replay of the WAL may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 6 * 3600)]
+    pub recovery_time_limit: u64,
     /// Show the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -73,11 +80,26 @@ impl RestoreArgs {
     pub fn run(self) -> anyhow::Result<Outcome> {
         let repo = self.repo.open()?;
         let options = self.options()?;
+        let target_url = SourceUrl::parse(&self.target)?;
+        if let (Some(time), Some(task), SourceUrl::FileTree(dir)) =
+            (&self.to_time, &self.task, &target_url)
+        {
+            let to = super::pg_recovery::to_time(time)?;
+            return super::pg_recovery::run(&self, &repo, task, to, dir.clone());
+        }
         if self.to_time.is_some() || self.to_gtid.is_some() {
             return super::restore_to_time::run(&self, &repo, &options);
         }
         let point = self.point.as_deref().unwrap_or("latest");
         let manifest = repo.point(point)?;
+        if let (true, SourceUrl::FileTree(dir)) = (
+            manifest.source.kind == tidemark_engine::CLUSTER_KIND,
+            &target_url,
+        ) {
+            let to =
+                tidemark_engine::restore::pg_recovery::PgRecoveryTarget::Point(manifest.id.clone());
+            return super::pg_recovery::run(&self, &repo, &manifest.task, to, dir.clone());
+        }
         let mut target = open_target(&SourceUrl::parse(&self.target)?)?;
         let plan = plan_restore(&manifest, target.as_ref(), &options)?;
         if self.dry_run {

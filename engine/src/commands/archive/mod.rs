@@ -1,4 +1,5 @@
-//! Continuous archiving of a MariaDB server's binary logs into a repository.
+//! Continuous archiving of a MariaDB server's binary logs into a repository
+//! (a PostgreSQL cluster's WAL: see [`wal`]).
 //!
 //! A supervised streamer copies the logs as they are written into a spool
 //! directory; every few seconds the new complete events of each file go
@@ -9,6 +10,8 @@
 //! back) is recorded, never papered over.
 
 mod spool;
+pub(crate) mod wal;
+mod wal_run;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -26,6 +29,7 @@ use crate::source::mysql::binlog::{self, BinlogStreamer};
 use crate::source::{MyLocation, SourceUrl};
 
 pub use spool::ArchiverStatus;
+pub use wal::{WAL, WAL_HISTORY};
 
 /// How often an idle archiver publishes its status.
 const STATUS_EVERY: Duration = Duration::from_secs(10);
@@ -92,11 +96,21 @@ pub struct ArchiveStats {
 /// logging, row format, full images, retention, privileges. A source that
 /// is not MariaDB fails with the reason.
 pub fn source_checks(source: &SourceUrl) -> Vec<PreCheck> {
+    if let SourceUrl::PgCluster(at) = source {
+        return match runtime() {
+            Ok(rt) => rt.block_on(crate::source::postgres::cluster::cluster_checks(at)),
+            Err(err) => vec![PreCheck::new(
+                "continuous archiving",
+                Outcome::Fail,
+                err.to_string(),
+            )],
+        };
+    }
     let SourceUrl::MySql(at) = source else {
         return vec![PreCheck::new(
             "continuous archiving",
             Outcome::Fail,
-            "continuous archiving copies MariaDB binary logs: the source is not a MariaDB database",
+            "continuous archiving copies MariaDB binary logs or a PostgreSQL cluster's WAL (postgres-cluster://): the source is neither",
         )];
     };
     match runtime() {
@@ -114,7 +128,7 @@ fn mariadb(source: &SourceUrl) -> Result<&MyLocation> {
         SourceUrl::MySql(at) => Ok(at),
         _ => Err(EngineError::invalid(
             "source",
-            "continuous archiving copies MariaDB binary logs: give a mysql:// source",
+            "continuous archiving copies MariaDB binary logs or a PostgreSQL cluster's WAL: give a mysql:// or postgres-cluster:// source",
         )),
     }
 }
@@ -124,13 +138,16 @@ pub fn plan_archive(
     source: &SourceUrl,
     options: &ArchiveOptions,
 ) -> Result<ArchivePlan> {
-    let at = mariadb(source)?;
     if options.task.is_empty() || options.task.len() > 64 {
         return Err(EngineError::invalid(
             "task name",
             "must be 1 to 64 characters",
         ));
     }
+    if let SourceUrl::PgCluster(at) = source {
+        return wal_run::plan(repo, at, options);
+    }
+    let at = mariadb(source)?;
     let rt = runtime()?;
     let checks = rt.block_on(binlog::archive_checks(at));
     let mut plan = ArchivePlan {
@@ -275,6 +292,9 @@ pub fn run_archive(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<ArchiveStats> {
+    if let SourceUrl::PgCluster(at) = source {
+        return wal_run::run(repo, at, plan, options, progress, cancel);
+    }
     if let Some(check) = plan.blocked() {
         return Err(EngineError::invalid(
             format!("archiving {}", plan.source),

@@ -80,13 +80,24 @@ impl ArchiverStatus {
         server: Option<(String, u64)>,
         error: Option<&str>,
     ) {
+        self.update_positions(files.newest.clone(), files.last_commit, server, error);
+    }
+
+    /// `archived`: the newest file and how much of it is stored.
+    pub(super) fn update_positions(
+        &mut self,
+        archived: Option<(String, u64)>,
+        last_commit: Option<DateTime<Utc>>,
+        server: Option<(String, u64)>,
+        error: Option<&str>,
+    ) {
         self.updated_at = Utc::now();
-        if let Some((file, size)) = &files.newest {
-            self.archived_file = Some(file.clone());
-            self.archived_size = *size;
+        if let Some((file, size)) = archived {
+            self.archived_file = Some(file);
+            self.archived_size = size;
         }
-        if files.last_commit.is_some() {
-            self.last_commit = files.last_commit;
+        if last_commit.is_some() {
+            self.last_commit = last_commit;
         }
         let archived = (
             self.archived_file.as_deref().and_then(file_number),

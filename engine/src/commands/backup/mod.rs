@@ -263,7 +263,9 @@ pub fn run_backup(
         pack_size_limit: options.pack_size,
         objects,
         totals: totals.clone(),
-        log_position: plan.log_position.clone(),
+        log_position: source
+            .final_log_position()?
+            .or_else(|| plan.log_position.clone()),
     };
     cancel.check()?;
     repo.publish(&manifest)?;

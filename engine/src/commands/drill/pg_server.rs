@@ -10,41 +10,8 @@ use std::process::{Command, Output};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
-
-const INSTALL_ROOT: &str = "/usr/lib/postgresql";
-
-/// An installed PostgreSQL version.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct PgBinaries {
-    pub major: u32,
-    pub bin: PathBuf,
-}
-
-/// The installed versions with `initdb` and `pg_ctl`, oldest first.
-fn installed() -> Vec<PgBinaries> {
-    let mut found: Vec<PgBinaries> = std::fs::read_dir(INSTALL_ROOT)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| {
-            let entry = e.ok()?;
-            let major = entry.file_name().to_str()?.parse().ok()?;
-            let bin = entry.path().join("bin");
-            (bin.join("initdb").exists() && bin.join("pg_ctl").exists())
-                .then_some(PgBinaries { major, bin })
-        })
-        .collect();
-    found.sort_by_key(|b| b.major);
-    found
-}
-
-/// The major version in `server_version` (`16.4 (Debian 16.4-1)` → 16).
-pub(super) fn major_of(version: &str) -> Option<u32> {
-    version
-        .trim()
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .and_then(|m| m.parse().ok())
-}
+use crate::source::postgres::binaries::{installed, is_root, run_as_server as run, INSTALL_ROOT};
+pub(super) use crate::source::postgres::binaries::{major_of, PgBinaries};
 
 /// The oldest installed version that can load a backup of `backup_major`
 /// (the same or newer), or why there is none.
@@ -76,26 +43,6 @@ pub(super) struct ServerRecord {
 pub(super) struct PgServer {
     pub port: u16,
     pub password: String,
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-/// Runs a server tool; as the `postgres` user when running as root
-/// (PostgreSQL refuses to run as root).
-fn run(program: &Path, args: &[&str]) -> Result<Output> {
-    let mut cmd = if is_root() {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(program);
-        c
-    } else {
-        Command::new(program)
-    };
-    cmd.args(args)
-        .output()
-        .map_err(|e| EngineError::io(program, e))
 }
 
 fn text(path: &Path) -> Result<&str> {

@@ -21,7 +21,9 @@ pub use super::precheck::{Outcome, PreCheck};
 
 pub(crate) mod check;
 mod object;
+pub mod pg_recovery;
 pub mod to_time;
+pub mod wal_get;
 
 pub use check::{CheckOutcome, ObjectCheck, VerifyMode};
 pub(crate) use object::fetch_chunk;

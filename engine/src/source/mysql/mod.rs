@@ -169,6 +169,9 @@ async fn serve(
                         pos,
                         gtid,
                         taken_at,
+                        end_pos: None,
+                        timeline: None,
+                        system_id: None,
                     })
                 });
                 let _ = reply.send(position);

@@ -10,6 +10,8 @@
 //! which materialized views to refresh. Each table's rows are digested
 //! ([`rows`]) and the restore reads them back the same way to prove them.
 
+pub(crate) mod binaries;
+pub(crate) mod cluster;
 mod conn;
 mod copy;
 mod dump;
@@ -38,8 +40,9 @@ use super::selector::Selector;
 use super::{Source, SourceDescription};
 use crate::error::Result;
 use crate::repo::manifest::{ObjectEntry, ObjectKind, Selection};
+pub(crate) use conn::pg_error;
 pub(crate) use conn::PgAccess;
-use conn::{pg_error, quote_ident, quote_qualified};
+use conn::{quote_ident, quote_qualified};
 
 /// Structure objects, named so they sort apart from `schema.table` names.
 pub const PRE_DATA: &str = "_schema/pre-data.sql";

@@ -1,0 +1,609 @@
+//! Point-in-time recovery of a PostgreSQL cluster into a new data
+//! directory: the newest base backup that precedes the moment is unpacked
+//! and checked against its own manifest (`pg_verifybackup`), then the
+//! server itself replays the archived WAL (`restore_command` =
+//! `tidemark wal-get`) and stops by position.
+//!
+//! As for MariaDB, the moment is resolved to a position with the archive's
+//! own index of commit records: recovery stops just before the first
+//! commit in log order that committed after the chosen second
+//! (`recovery_target_lsn`, exclusive), or just after the last archived
+//! commit when none did (`recovery_target_time` would fail on an idle
+//! server: no later commit tells it the moment has passed).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::wal_get::WalService;
+use super::{plan_restore, run_restore, RestoreOptions, RestorePlan, RestoreStats};
+use crate::commands::archive::{ArchiverStatus, WAL};
+use crate::commands::timeline::{self, run_holds, time};
+use crate::error::{EngineError, Result};
+use crate::progress::{CancelToken, Progress};
+use crate::repo::archive::LogArchive;
+use crate::repo::manifest::{BackupMode, Manifest};
+use crate::repo::Repository;
+use crate::source::postgres::binaries::{is_root, server_command, PgBinaries};
+use crate::source::postgres::cluster::datadir::{is_free, PgDataDirTarget};
+use crate::source::postgres::cluster::wal::{lsn_text, SegmentName, DEFAULT_SEGMENT_SIZE};
+use crate::source::postgres::cluster::{tools_for, KIND};
+
+/// Where recovery goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PgRecoveryTarget {
+    /// Everything committed at or before this second (UTC).
+    Time(DateTime<Utc>),
+    /// The point itself: its copy, replayed just far enough to be consistent.
+    Point(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct PgRecoveryOptions {
+    /// The new data directory (absent or empty).
+    pub data_dir: PathBuf,
+    /// Start the recovered cluster on this port and leave it running.
+    pub port: Option<u16>,
+    /// The program `restore_command` runs (`tidemark`, with `wal-get`).
+    pub wal_get: PathBuf,
+    /// Longest the server's replay may take.
+    pub time_limit: Duration,
+}
+
+/// Where the server stops.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "at", rename_all = "snake_case")]
+pub enum StopAt {
+    /// Just before the record at `lsn` (a commit after the moment).
+    Before { lsn: String },
+    /// Just after the record at `lsn` (the last commit archived).
+    After { lsn: String },
+    /// As soon as the copy is consistent.
+    Consistent,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PgRecoveryPlan {
+    pub task: String,
+    pub to: String,
+    pub base_point: String,
+    pub base: RestorePlan,
+    pub timeline: u32,
+    /// Where the base copy is consistent.
+    pub consistent_at: String,
+    pub stop: StopAt,
+    /// The WAL segments the replay reads, first and last.
+    pub first_segment: String,
+    pub last_segment: String,
+    pub data_dir: PathBuf,
+    pub port: Option<u16>,
+    pub notes: Vec<String>,
+    #[serde(skip)]
+    bin: PgBinaries,
+    #[serde(skip)]
+    user: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PgRecoveryStats {
+    pub base: RestoreStats,
+    /// The server's own words on where it stopped.
+    pub stopped: Option<String>,
+    /// The last transaction the replay applied, as the server logged it.
+    pub last_transaction: Option<String>,
+    pub new_timeline: Option<u32>,
+    pub wal_files_served: u64,
+    pub running_on_port: Option<u16>,
+    pub seconds: f64,
+    /// Of `seconds`, the server's replay.
+    pub recovery_seconds: f64,
+}
+
+fn refuse(message: impl Into<String>) -> EngineError {
+    EngineError::Conflict(message.into())
+}
+
+/// Full cluster points of the task, oldest first.
+fn cluster_points(repo: &Repository, task: &str) -> Result<Vec<Manifest>> {
+    Ok(timeline::base_points(repo, task)?
+        .into_iter()
+        .filter(|p| p.source.kind == KIND && p.mode == BackupMode::Full)
+        .filter(|p| p.log_position.as_ref().is_some_and(|l| l.end_pos.is_some()))
+        .collect())
+}
+
+pub fn plan_recovery(
+    repo: &Repository,
+    task: &str,
+    to: &PgRecoveryTarget,
+    options: &PgRecoveryOptions,
+) -> Result<PgRecoveryPlan> {
+    if !is_free(&options.data_dir)? {
+        return Err(refuse(format!(
+            "{} is not empty: a cluster is recovered into a new data directory",
+            options.data_dir.display()
+        )));
+    }
+    let points = cluster_points(repo, task)?;
+    if points.is_empty() {
+        return Err(refuse(format!(
+            "task {task:?} has no base backup of a PostgreSQL cluster (back up a postgres-cluster:// source first)"
+        )));
+    }
+    let (base, stop, notes) = match to {
+        PgRecoveryTarget::Point(id) => {
+            let base = points
+                .iter()
+                .find(|p| &p.id == id)
+                .cloned()
+                .ok_or_else(|| {
+                    refuse(format!("point {id} is not a base backup of task {task:?}"))
+                })?;
+            (base, StopAt::Consistent, Vec::new())
+        }
+        PgRecoveryTarget::Time(moment) => resolve_time(repo, task, &points, *moment)?,
+    };
+    let position = base
+        .log_position
+        .clone()
+        .unwrap_or_else(|| unreachable!("filtered"));
+    let major = base
+        .source
+        .server_version
+        .as_deref()
+        .and_then(crate::source::postgres::binaries::major_of)
+        .ok_or_else(|| {
+            refuse(format!(
+                "point {} does not say its PostgreSQL version",
+                base.id
+            ))
+        })?;
+    let bin = tools_for(major)?;
+    let target = PgDataDirTarget::new(options.data_dir.clone(), &bin.bin);
+    let base_plan = plan_restore(&base, &target, &RestoreOptions::default())?;
+    let end = position.end_pos.unwrap_or(position.pos);
+    let timeline = position.timeline.unwrap_or(1);
+    let stop_lsn = match &stop {
+        StopAt::Before { lsn } | StopAt::After { lsn } => {
+            crate::source::postgres::cluster::wal::parse_lsn(lsn).unwrap_or(end)
+        }
+        StopAt::Consistent => end,
+    };
+    let user = crate::source::postgres::cluster::parse_url(&base.source.url)
+        .map(|l| l.user)
+        .unwrap_or_else(|_| "postgres".into());
+    Ok(PgRecoveryPlan {
+        task: task.to_owned(),
+        to: match to {
+            PgRecoveryTarget::Time(t) => format!("{} UTC", t.format("%Y-%m-%d %H:%M:%S")),
+            PgRecoveryTarget::Point(id) => format!("point {id}"),
+        },
+        base_point: base.id.clone(),
+        base: base_plan,
+        timeline,
+        consistent_at: lsn_text(end),
+        stop,
+        first_segment: position.file.clone(),
+        last_segment: SegmentName::of(timeline, stop_lsn, DEFAULT_SEGMENT_SIZE).to_string(),
+        data_dir: options.data_dir.clone(),
+        port: options.port,
+        notes,
+        bin,
+        user,
+    })
+}
+
+/// The newest base and the stop position for "committed at or before
+/// `moment`'s second".
+fn resolve_time(
+    repo: &Repository,
+    task: &str,
+    points: &[Manifest],
+    moment: DateTime<Utc>,
+) -> Result<(Manifest, StopAt, Vec<String>)> {
+    let archive = LogArchive::new(repo, task, WAL);
+    let gaps = archive.gaps()?;
+    let runs = timeline::runs(archive.segments()?, &gaps);
+    let status: Option<ArchiverStatus> = archive.status()?;
+    let second = moment.timestamp();
+    let mut why = Vec::new();
+    for base in points.iter().rev() {
+        let Some(position) = &base.log_position else {
+            continue;
+        };
+        let end = position.end_pos.unwrap_or(position.pos);
+        if position.taken_at.timestamp() > second {
+            why.push(format!(
+                "{} was taken later ({})",
+                base.id,
+                position.taken_at.format("%Y-%m-%d %H:%M:%S")
+            ));
+            continue;
+        }
+        let Some((index, run)) = runs
+            .iter()
+            .enumerate()
+            .find(|(_, r)| run_holds(r, position))
+        else {
+            why.push(format!(
+                "the archive lacks the WAL after {} for {}",
+                lsn_text(end),
+                base.id
+            ));
+            continue;
+        };
+        let size = DEFAULT_SEGMENT_SIZE;
+        let lsn_of = |name: &str, pos: u64| {
+            SegmentName::parse(name).map_or(pos, |n| n.start(size) + pos % size)
+        };
+        let later = run
+            .segments
+            .iter()
+            .flat_map(|s| s.marks.iter())
+            .find(|m| m.time > second);
+        if let Some(mark) = later {
+            if mark.pos < end {
+                why.push(format!(
+                    "{} is consistent only at {}, after a commit at {}",
+                    base.id,
+                    lsn_text(end),
+                    time(mark.time).map(|t| t.to_string()).unwrap_or_default()
+                ));
+                continue;
+            }
+            return Ok((
+                base.clone(),
+                StopAt::Before {
+                    lsn: lsn_text(mark.pos),
+                },
+                Vec::new(),
+            ));
+        }
+        // Every archived commit is at or before the moment: the archive
+        // must reach it.
+        let is_current = index + 1 == runs.len();
+        let reach = run_reach(run, is_current, status.as_ref());
+        if reach.is_none_or(|r| r.timestamp() < second) {
+            return Err(refuse(format!(
+                "the archive holds the WAL up to {}; {} is later (is the archiver running?)",
+                reach
+                    .map(|r| format!("{} UTC", r.format("%Y-%m-%d %H:%M:%S")))
+                    .unwrap_or_else(|| "no time".into()),
+                moment.format("%Y-%m-%d %H:%M:%S UTC")
+            )));
+        }
+        let last = run
+            .segments
+            .iter()
+            .rev()
+            .find(|s| s.transactions > 0)
+            .map(|s| lsn_of(&s.name, s.last_end))
+            .filter(|l| *l >= end);
+        let notes = vec!["no commit after the moment is archived yet: recovery stops after the last archived one".to_owned()];
+        return Ok(match last {
+            Some(lsn) => (base.clone(), StopAt::After { lsn: lsn_text(lsn) }, notes),
+            None => (base.clone(), StopAt::Consistent, notes),
+        });
+    }
+    Err(refuse(format!(
+        "no base backup of task {task:?} can be recovered to {}: {}",
+        moment.format("%Y-%m-%d %H:%M:%S UTC"),
+        why.join("; ")
+    )))
+}
+
+/// The latest moment a run holds everything of.
+fn run_reach(
+    run: &timeline::Run,
+    is_current: bool,
+    status: Option<&ArchiverStatus>,
+) -> Option<DateTime<Utc>> {
+    let last_commit = run
+        .segments
+        .iter()
+        .rev()
+        .find_map(|s| s.last_time)
+        .and_then(time);
+    let synced = status.filter(|_| is_current).and_then(|a| a.synced_at);
+    match (last_commit, synced) {
+        (Some(c), Some(s)) => Some(c.max(s)),
+        (c, s) => c.or(s),
+    }
+}
+
+pub fn run_recovery(
+    repo: &Repository,
+    plan: &PgRecoveryPlan,
+    options: &PgRecoveryOptions,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<PgRecoveryStats> {
+    let started = Instant::now();
+    let point = repo.point(&plan.base_point)?;
+    let mut target = PgDataDirTarget::new(plan.data_dir.clone(), &plan.bin.bin);
+    let base = run_restore(repo, &plan.base, &mut target, progress, cancel)?;
+    if let Some((object, reason)) = base.failed.first() {
+        let _ = std::fs::remove_dir_all(&plan.data_dir);
+        return Err(EngineError::RestoreFailed {
+            object: object.clone(),
+            message: reason.clone(),
+        });
+    }
+    let work = tempfile::Builder::new()
+        .prefix("tidemark-recovery-")
+        .tempdir()
+        .map_err(|e| EngineError::io(std::env::temp_dir(), e))?;
+    let outcome = recover(repo, plan, options, &point, work.path(), progress, cancel);
+    if outcome.is_err() {
+        stop_server(&plan.bin, &plan.data_dir, "immediate");
+        let _ = std::fs::remove_dir_all(&plan.data_dir);
+    }
+    let (stopped, last_transaction, new_timeline, served, recovery_seconds) = outcome?;
+    let mut running_on_port = None;
+    if let Some(port) = options.port {
+        start_on_port(&plan.bin, &plan.data_dir, port)?;
+        running_on_port = Some(port);
+    }
+    Ok(PgRecoveryStats {
+        base,
+        stopped,
+        last_transaction,
+        new_timeline,
+        wal_files_served: served,
+        running_on_port,
+        seconds: started.elapsed().as_secs_f64(),
+        recovery_seconds,
+    })
+}
+
+type Recovered = (Option<String>, Option<String>, Option<u32>, u64, f64);
+
+/// Runs the server's recovery to the plan's stop, on a private socket, and
+/// stops it cleanly once it is promoted.
+fn recover(
+    repo: &Repository,
+    plan: &PgRecoveryPlan,
+    options: &PgRecoveryOptions,
+    _point: &Manifest,
+    work: &Path,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<Recovered> {
+    let started = Instant::now();
+    let data = &plan.data_dir;
+    let socket = work.join("wal.sock");
+    let hba = work.join("pg_hba.conf");
+    let log = work.join("recovery.log");
+    // Only this machine's server user, through a socket in a private
+    // directory, during the recovery.
+    std::fs::write(&hba, "local all all trust\n").map_err(|e| EngineError::io(&hba, e))?;
+    let signal = data.join("recovery.signal");
+    std::fs::write(&signal, "").map_err(|e| EngineError::io(&signal, e))?;
+    let conf = data.join("postgresql.conf");
+    if !conf.exists() {
+        // Packaged clusters keep their configuration outside the data directory.
+        std::fs::write(
+            &conf,
+            "# written by tidemark: the base backup held no postgresql.conf\n",
+        )
+        .map_err(|e| EngineError::io(&conf, e))?;
+        tracing::info!("the base backup held no postgresql.conf; an empty one was written");
+    }
+    let listener = WalService::bind(&socket)?;
+    if is_root() {
+        let out = std::process::Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(work)
+            .arg(data)
+            .output()
+            .map_err(|e| EngineError::io("chown", e))?;
+        if !out.status.success() {
+            return Err(EngineError::io(
+                work,
+                std::io::Error::other(String::from_utf8_lossy(&out.stderr).trim().to_owned()),
+            ));
+        }
+    }
+    let quote = |p: &Path| p.display().to_string().replace('\'', "''");
+    let restore_command = format!(
+        "'{}' wal-get --socket '{}' %f %p",
+        quote(&options.wal_get),
+        quote(&socket)
+    );
+    let mut settings = vec![
+        ("restore_command".to_owned(), restore_command),
+        ("recovery_target_timeline".into(), plan.timeline.to_string()),
+        ("recovery_target_action".into(), "promote".into()),
+        ("hba_file".into(), hba.display().to_string()),
+        ("listen_addresses".into(), String::new()),
+        ("unix_socket_directories".into(), work.display().to_string()),
+        ("archive_mode".into(), "off".into()),
+        ("hot_standby".into(), "off".into()),
+        ("ssl".into(), "off".into()),
+        ("logging_collector".into(), "off".into()),
+        ("primary_conninfo".into(), String::new()),
+    ];
+    match &plan.stop {
+        StopAt::Before { lsn } => {
+            settings.push(("recovery_target_lsn".into(), lsn.clone()));
+            settings.push(("recovery_target_inclusive".into(), "off".into()));
+        }
+        StopAt::After { lsn } => {
+            settings.push(("recovery_target_lsn".into(), lsn.clone()));
+            settings.push(("recovery_target_inclusive".into(), "on".into()));
+        }
+        StopAt::Consistent => settings.push(("recovery_target".into(), "immediate".into())),
+    }
+    let port = crate::source::postgres::cluster::free_port()?;
+    let stop = AtomicBool::new(false);
+    let served = AtomicU64::new(0);
+    let result = std::thread::scope(|scope| {
+        let service = WalService {
+            repo,
+            task: &plan.task,
+            listener,
+            stop: &stop,
+            served: &served,
+        };
+        scope.spawn(move || service.run());
+        let outcome = (|| {
+            let mut cmd = server_command(&plan.bin.bin.join("postgres"));
+            cmd.arg("-D").arg(data).arg("-p").arg(port.to_string());
+            for (name, value) in &settings {
+                cmd.arg("-c").arg(format!("{name}={value}"));
+            }
+            let logfile = std::fs::File::create(&log).map_err(|e| EngineError::io(&log, e))?;
+            let errfile = logfile.try_clone().map_err(|e| EngineError::io(&log, e))?;
+            let mut child = cmd
+                .stdin(std::process::Stdio::null())
+                .stdout(logfile)
+                .stderr(errfile)
+                .spawn()
+                .map_err(|e| EngineError::io(plan.bin.bin.join("postgres"), e))?;
+            progress.set_title(&format!("replaying WAL to {}", plan.to));
+            let waited = wait_promoted(&mut child, &log, options.time_limit, cancel);
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Err(err) = waited {
+                stop_server(&plan.bin, data, "immediate");
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(err);
+            }
+            // A clean shutdown: the recovered cluster starts without replay.
+            // (pg_ctl, as the server's user: a signal to our child would
+            // reach `runuser`, not the server, when running as root.)
+            stop_server(&plan.bin, data, "fast");
+            let _ = child.wait();
+            Ok(text)
+        })();
+        stop.store(true, Ordering::Relaxed);
+        outcome
+    });
+    let text = result?;
+    let line_after = |marker: &str| {
+        text.lines().find(|l| l.contains(marker)).and_then(|l| {
+            l.split_once(marker)
+                .map(|(_, rest)| format!("{marker}{rest}"))
+        })
+    };
+    let stopped = line_after("recovery stopping");
+    let last_transaction = line_after("last completed transaction was at log time");
+    let new_timeline = text
+        .lines()
+        .find_map(|l| l.split_once("selected new timeline ID: "))
+        .and_then(|(_, rest)| rest.split_whitespace().next()?.parse().ok());
+    // The server must say it stopped where the plan said.
+    let expected = match &plan.stop {
+        StopAt::Before { lsn } => Some(format!(
+            "recovery stopping before WAL location (LSN) \"{lsn}\""
+        )),
+        StopAt::After { lsn } => Some(format!(
+            "recovery stopping after WAL location (LSN) \"{lsn}\""
+        )),
+        StopAt::Consistent => None,
+    };
+    if let Some(expected) = expected {
+        if stopped.as_deref() != Some(expected.as_str()) {
+            return Err(EngineError::RestoreFailed {
+                object: plan.data_dir.display().to_string(),
+                message: format!(
+                    "the server's recovery did not stop where planned ({expected}); it said: {}",
+                    stopped.unwrap_or_else(|| "nothing about where it stopped".into())
+                ),
+            });
+        }
+    }
+    let _ = std::fs::remove_file(data.join("postmaster.opts"));
+    Ok((
+        stopped,
+        last_transaction,
+        new_timeline,
+        served.load(Ordering::Relaxed),
+        started.elapsed().as_secs_f64(),
+    ))
+}
+
+/// Waits for the end of recovery (the server accepts connections once it
+/// is promoted: `hot_standby` is off); a server that stops first fails
+/// with its last words.
+fn wait_promoted(
+    child: &mut std::process::Child,
+    log: &Path,
+    limit: Duration,
+    cancel: &CancelToken,
+) -> Result<()> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if text.contains("database system is ready to accept connections") {
+            return Ok(());
+        }
+        let last_words = || {
+            text.lines()
+                .filter(|l| l.contains("FATAL") || l.contains("PANIC") || l.contains("ERROR"))
+                .last()
+                .unwrap_or("no message")
+                .to_owned()
+        };
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(EngineError::RestoreFailed {
+                object: "recovery".into(),
+                message: format!(
+                    "the server stopped during recovery ({status}): {}",
+                    last_words()
+                ),
+            });
+        }
+        if cancel.is_cancelled() {
+            return Err(EngineError::Cancelled);
+        }
+        if Instant::now() > deadline {
+            return Err(EngineError::RestoreFailed {
+                object: "recovery".into(),
+                message: format!("recovery took longer than {} s", limit.as_secs()),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn stop_server(bin: &PgBinaries, data: &Path, mode: &str) {
+    if data.join("postmaster.pid").exists() {
+        let _ = server_command(&bin.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(data)
+            .args(["-m", mode, "-w", "stop"])
+            .output();
+    }
+}
+
+/// Starts the recovered cluster with its own settings on `port`.
+fn start_on_port(bin: &PgBinaries, data: &Path, port: u16) -> Result<()> {
+    let log = data.join("tidemark-start.log");
+    let out = server_command(&bin.bin.join("pg_ctl"))
+        .arg("-D")
+        .arg(data)
+        .arg("-l")
+        .arg(&log)
+        .arg("-o")
+        .arg(format!("-p {port}"))
+        .args(["-w", "start"])
+        .output()
+        .map_err(|e| EngineError::io(bin.bin.join("pg_ctl"), e))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(EngineError::Database {
+            what: format!("start the recovered cluster on port {port}"),
+            detail: std::fs::read_to_string(&log)
+                .unwrap_or_else(|_| String::from_utf8_lossy(&out.stderr).into_owned())
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .to_owned(),
+        })
+    }
+}
