@@ -52,6 +52,11 @@ fn free_port() -> u16 {
 
 impl PgServer {
     pub fn start() -> PgServer {
+        Self::start_with("")
+    }
+
+    /// A server started with more `-c name=value` settings.
+    pub fn start_with(settings: &str) -> PgServer {
         let bin = bin_dir();
         let dir = tempfile::Builder::new()
             .prefix("tidemark-pg-")
@@ -94,7 +99,7 @@ impl PgServer {
         for _ in 0..5 {
             let port = free_port();
             let options = format!(
-                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off {settings}",
                 dir.path().display()
             );
             let out = run(

@@ -127,6 +127,9 @@ pub fn plan_recovery(
             options.data_dir.display()
         )));
     }
+    if is_root() {
+        server_can_reach(&options.data_dir)?;
+    }
     let points = cluster_points(repo, task)?;
     if points.is_empty() {
         return Err(refuse(format!(
@@ -194,6 +197,24 @@ pub fn plan_recovery(
         bin,
         user,
     })
+}
+
+/// Running as root, the server runs as `postgres`: every directory above
+/// the new data directory must let it through.
+fn server_can_reach(data_dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    for dir in data_dir.ancestors().skip(1).filter(|d| d.exists()) {
+        let meta = std::fs::metadata(dir).map_err(|e| EngineError::io(dir, e))?;
+        let passable = meta.permissions().mode() & 0o001 != 0;
+        if !passable && meta.uid() == 0 {
+            return Err(refuse(format!(
+                "the server will run as the postgres user, which cannot enter {} (mode {:o}): choose a data directory it can reach, or chmod o+x {0}",
+                dir.display(),
+                meta.permissions().mode() & 0o777
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The newest base and the stop position for "committed at or before
