@@ -436,6 +436,28 @@ fn a_cluster_recovers_to_a_chosen_second_while_the_source_keeps_writing() {
         text(&out)
     );
 
+    // Prune keeps the WAL from the kept base on: the same second recovers.
+    let out = tidemark(&["prune", "--repo", repo, "--keep-last", "1", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let again = dir.path().join("again");
+    let out = tidemark(&[
+        "restore",
+        "--repo",
+        repo,
+        "--task",
+        "cluster",
+        "--to-time",
+        &moment,
+        "--target",
+        &format!("file://{}", again.display()),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("recovery stopping before WAL location"),
+        "{}",
+        text(&out)
+    );
+
     drop(archiver);
     let mut workload = workload;
     let _ = workload.kill();

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::Datelike;
 use serde::Serialize;
 
-use crate::commands::archive::BINLOG;
+use crate::commands::archive::{BINLOG, WAL};
 use crate::error::{EngineError, Result};
 use crate::progress::{CancelToken, Progress};
 use crate::repo::archive::{file_number, LogArchive};
@@ -19,6 +19,7 @@ use crate::repo::lease::live_leases;
 use crate::repo::lock::RepoLock;
 use crate::repo::manifest::{manifest_path, BackupMode, Manifest};
 use crate::repo::Repository;
+use crate::source::postgres::cluster::wal::SegmentName;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PruneOptions {
@@ -287,21 +288,25 @@ fn archive_to_delete(
         if options.task.as_deref().is_some_and(|t| t != task) {
             continue;
         }
-        let archive = LogArchive::new(repo, task, BINLOG);
-        let first_needed = points
-            .iter()
-            .filter(|p| p.task == task && p.mode == BackupMode::Full && kept.contains_key(&p.id))
-            .filter_map(|p| p.log_position.as_ref())
-            .filter_map(|l| file_number(&l.file))
-            .min();
-        let forget_all = options.forget_all && options.task.as_deref() == Some(task);
-        if first_needed.is_none() && !forget_all {
-            continue;
-        }
-        for segment in archive.segments()? {
-            if forget_all || file_number(&segment.name) < first_needed {
-                bytes += segment.size;
-                files.push((task.to_owned(), segment.name));
+        for stream in [BINLOG, WAL] {
+            let archive = LogArchive::new(repo, task, stream);
+            let first_needed = points
+                .iter()
+                .filter(|p| {
+                    p.task == task && p.mode == BackupMode::Full && kept.contains_key(&p.id)
+                })
+                .filter_map(|p| p.log_position.as_ref())
+                .filter_map(|l| file_number(&l.file))
+                .min();
+            let forget_all = options.forget_all && options.task.as_deref() == Some(task);
+            if first_needed.is_none() && !forget_all {
+                continue;
+            }
+            for segment in archive.segments()? {
+                if forget_all || file_number(&segment.name) < first_needed {
+                    bytes += segment.size;
+                    files.push((task.to_owned(), segment.name));
+                }
             }
         }
     }
@@ -380,21 +385,24 @@ pub fn run_prune(
         by_task.entry(task).or_default().push(file);
     }
     for (task, files) in by_task {
-        let archive = LogArchive::new(repo, task, BINLOG);
-        for name in files {
-            cancel.check()?;
-            if let Some(segment) = archive.segment(name)? {
-                archive.delete(&segment)?;
-                stats.log_files_deleted += 1;
-                stats.bytes_freed += segment.size;
+        for stream in [BINLOG, WAL] {
+            let archive = LogArchive::new(repo, task, stream);
+            let is_wal = |name: &str| SegmentName::parse(name).is_some();
+            for name in files.iter().filter(|n| is_wal(n) == (stream == WAL)) {
+                cancel.check()?;
+                if let Some(segment) = archive.segment(name)? {
+                    archive.delete(&segment)?;
+                    stats.log_files_deleted += 1;
+                    stats.bytes_freed += segment.size;
+                }
             }
+            // Holes before the first file kept are history no point needs.
+            let first_kept = archive
+                .segments()?
+                .first()
+                .and_then(|s| file_number(&s.name));
+            archive.forget_gaps_before(first_kept)?;
         }
-        // Holes before the first file kept are history no point needs.
-        let first_kept = archive
-            .segments()?
-            .first()
-            .and_then(|s| file_number(&s.name));
-        archive.forget_gaps_before(first_kept)?;
     }
     progress.finish();
     Ok(stats)

@@ -318,8 +318,10 @@ impl Worker<'_, '_> {
             Err(err) => return Err(err),
         };
         let stream = self.read_stream(object, reader)?;
-        // A table's listed size is an estimate; a file's is exact.
-        if object.kind == ObjectKind::File && stream.size != object.size {
+        // A table's listed size is an estimate; a file's is exact (not a
+        // generated stream's, which has a format: a base backup's tar).
+        if object.kind == ObjectKind::File && object.format.is_none() && stream.size != object.size
+        {
             self.warnings.push(format!(
                 "{} changed while it was read ({} bytes when listed, {} read); the point holds what was read",
                 object.name, object.size, stream.size

@@ -28,6 +28,8 @@ use base::{BaseBackupStream, BaseInfo};
 pub const KIND: &str = "postgres-cluster";
 /// The one object of a cluster point: the base backup as a tar archive.
 pub const BASE_OBJECT: &str = "base.tar";
+/// The base object's format: pg_basebackup's tar stream.
+pub const BASE_FORMAT: &str = "pg_basebackup-tar";
 
 pub fn parse_url(text: &str) -> Result<PgLocation> {
     // The database is optional: the checks' SQL runs in `postgres`.
@@ -297,7 +299,9 @@ impl Source for PgClusterSource {
             .map_err(|e| pg_error(&self.at, "measure", e))
         })?;
         let mut entry = ObjectEntry::new(BASE_OBJECT, ObjectKind::File);
+        // An estimate: the tar is measured as pg_basebackup writes it.
         entry.size = size.max(0) as u64;
+        entry.format = Some(BASE_FORMAT.into());
         Ok(SourceDescription {
             kind: KIND.into(),
             server_version: Some(self.facts.version.clone()),
