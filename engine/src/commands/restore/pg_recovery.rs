@@ -29,7 +29,9 @@ use crate::repo::manifest::{BackupMode, Manifest};
 use crate::repo::Repository;
 use crate::source::postgres::binaries::{is_root, server_command, PgBinaries};
 use crate::source::postgres::cluster::datadir::{is_free, PgDataDirTarget};
-use crate::source::postgres::cluster::wal::{lsn_text, SegmentName, DEFAULT_SEGMENT_SIZE};
+use crate::source::postgres::cluster::wal::{
+    lsn_text, parse_history, SegmentName, DEFAULT_SEGMENT_SIZE,
+};
 use crate::source::postgres::cluster::{tools_for, KIND};
 
 /// Where recovery goes to.
@@ -83,8 +85,6 @@ pub struct PgRecoveryPlan {
     pub notes: Vec<String>,
     #[serde(skip)]
     bin: PgBinaries,
-    #[serde(skip)]
-    user: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -175,9 +175,7 @@ pub fn plan_recovery(
         }
         StopAt::Consistent => end,
     };
-    let user = crate::source::postgres::cluster::parse_url(&base.source.url)
-        .map(|l| l.user)
-        .unwrap_or_else(|_| "postgres".into());
+    let timeline = target_timeline(repo, task, timeline, end, stop_lsn)?;
     Ok(PgRecoveryPlan {
         task: task.to_owned(),
         to: match to {
@@ -195,8 +193,48 @@ pub fn plan_recovery(
         port: options.port,
         notes,
         bin,
-        user,
     })
+}
+
+/// The timeline the stop position is on, checked against the archived
+/// history files: the base's own, or a later one that branched off it
+/// after the base is consistent (the source was promoted meanwhile).
+fn target_timeline(
+    repo: &Repository,
+    task: &str,
+    base: u32,
+    consistent: u64,
+    stop: u64,
+) -> Result<u32> {
+    let size = DEFAULT_SEGMENT_SIZE;
+    let on = LogArchive::new(repo, task, WAL)
+        .segments()?
+        .iter()
+        .filter_map(|s| SegmentName::parse(&s.name))
+        .filter(|n| n.start(size) <= stop && stop < n.start(size) + size)
+        .map(|n| n.timeline)
+        .max()
+        .unwrap_or(base);
+    if on <= base {
+        return Ok(base);
+    }
+    let name = format!("{on:08X}.history");
+    let history = super::wal_get::wal_file(repo, task, &name)?
+        .ok_or_else(|| refuse(format!("the WAL at {} is on timeline {on}, but the archive has no {name} to say where it branched", lsn_text(stop))))?;
+    let branches = parse_history(&String::from_utf8_lossy(&history));
+    let from_base = branches.iter().find(|b| b.parent == base);
+    match (from_base, branches.last()) {
+        (Some(b), Some(last)) if b.switch >= consistent && stop >= last.switch => Ok(on),
+        (Some(b), _) if b.switch < consistent => Err(refuse(format!(
+            "timeline {on} branched off timeline {base} at {}, before the base is consistent ({})",
+            lsn_text(b.switch),
+            lsn_text(consistent)
+        ))),
+        _ => Err(refuse(format!(
+            "timeline {on} (where {} is) does not descend from the base's timeline {base} as {name} says",
+            lsn_text(stop)
+        ))),
+    }
 }
 
 /// Running as root, the server runs as `postgres`: every directory above
@@ -564,8 +602,8 @@ fn wait_promoted(
         }
         let last_words = || {
             text.lines()
-                .filter(|l| l.contains("FATAL") || l.contains("PANIC") || l.contains("ERROR"))
-                .last()
+                .rev()
+                .find(|l| l.contains("FATAL") || l.contains("PANIC") || l.contains("ERROR"))
                 .unwrap_or("no message")
                 .to_owned()
         };

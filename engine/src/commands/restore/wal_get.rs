@@ -144,12 +144,12 @@ impl WalService<'_> {
         let mut out = std::io::BufWriter::new(stream);
         match wal_file(self.repo, self.task, name) {
             Ok(Some(bytes)) => {
-                write!(out, "OK {}\n", bytes.len())?;
+                writeln!(out, "OK {}", bytes.len())?;
                 out.write_all(&bytes)?;
                 self.served.fetch_add(1, Ordering::Relaxed);
             }
             Ok(None) => out.write_all(b"MISSING\n")?,
-            Err(e) => write!(out, "ERROR {}\n", e.to_string().replace('\n', " "))?,
+            Err(e) => writeln!(out, "ERROR {}", e.to_string().replace('\n', " "))?,
         }
         out.flush()
     }

@@ -29,10 +29,6 @@ impl PgDataDirTarget {
             verify: bin.join("pg_verifybackup"),
         }
     }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
 }
 
 /// Whether `dir` holds nothing (or does not exist yet).
