@@ -35,8 +35,8 @@ pub enum Command {
     /// List the backup points of a repository.
     Points(PointsArgs),
     /// Restore a point, or chosen objects of it, to a target; or a MariaDB
-    /// database to a chosen second (--to-time) from a point and the
-    /// archived binary log.
+    /// database or a PostgreSQL cluster (into a new data directory) to a
+    /// chosen second (--to-time) from a point and the archived log.
     Restore(RestoreArgs),
     /// Copy a MariaDB server's binary logs, or a PostgreSQL cluster's WAL
     /// (postgres-cluster://), into the repository as they are written

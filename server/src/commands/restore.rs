@@ -15,10 +15,10 @@ pub struct RestoreArgs {
     /// The point to restore: its id, or `latest`.
     #[arg(long, value_name = "ID|latest", required_unless_present_any = ["to_time", "to_gtid"])]
     pub point: Option<String>,
-    /// Restore a MariaDB database as it was at this second (UTC,
-    /// 'YYYY-MM-DD HH:MM:SS'): the newest full point of --task before it,
-    /// then its archived binary log up to the last transaction committed
-    /// at or before it.
+    /// Restore a MariaDB database, or a PostgreSQL cluster, as it was at
+    /// this second (UTC, 'YYYY-MM-DD HH:MM:SS'): the newest full point of
+    /// --task before it, then its archived log up to the last transaction
+    /// committed at or before it.
     #[arg(long, value_name = "TIME", conflicts_with_all = ["point", "to_gtid"], requires = "task")]
     pub to_time: Option<String>,
     /// ... or up to and including this transaction (DOMAIN-SERVER-SEQ).
@@ -31,6 +31,7 @@ pub struct RestoreArgs {
     #[arg(long, value_name = "DIR")]
     pub work_dir: Option<std::path::PathBuf>,
     /// Where to restore: file:///ABSOLUTE/DIR or sqlite:///ABSOLUTE/FILE.db
+    /// (a cluster task's point or --to-time: the new data directory)
     #[arg(long, value_name = "URL")]
     pub target: String,
     /// Restore only this object (a directory selects what is below it),
