@@ -176,11 +176,17 @@ fn print_timeline(line: &Timeline) {
     }
     match (&line.archiver, line.lag_seconds) {
         (Some(a), Some(lag)) => println!(
-            "  archiver {} on {} (pid {}): last complete {:.1} s ago{}",
+            "  archiver {} on {} (pid {}): last complete {:.1} s ago{}{}",
             if a.running { "running" } else { "stopped" },
             a.host,
             a.pid,
             lag,
+            a.slot_retained_bytes
+                .map(|b| format!(
+                    "; the slot holds back {:.1} MiB of WAL",
+                    b as f64 / 1048576.0
+                ))
+                .unwrap_or_default(),
             a.error
                 .as_deref()
                 .map(|e| format!("; error: {e}"))

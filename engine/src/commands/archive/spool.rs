@@ -46,6 +46,11 @@ pub struct ArchiverStatus {
     pub archived_size: u64,
     pub last_commit: Option<DateTime<Utc>>,
     pub error: Option<String>,
+    /// WAL the task's replication slot holds back on the server (bytes
+    /// from the slot's position to the server's): what the server keeps
+    /// until it is streamed (PostgreSQL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot_retained_bytes: Option<u64>,
     /// Where the server stood at recent checks, not yet archived.
     #[serde(skip)]
     pending: std::collections::VecDeque<(DateTime<Utc>, Option<u64>, u64)>,
@@ -67,6 +72,7 @@ impl ArchiverStatus {
             archived_size: 0,
             last_commit: None,
             error: None,
+            slot_retained_bytes: None,
             pending: Default::default(),
         }
     }

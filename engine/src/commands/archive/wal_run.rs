@@ -18,6 +18,10 @@ use crate::source::postgres::cluster::{cluster_checks, server_facts, slot_name, 
 use crate::source::postgres::PgLocation;
 use crate::source::PgAccess;
 
+/// Slot retention that is worth a warning: the server's disk fills while
+/// the archive falls behind.
+const SLOT_WARNING: u64 = 1 << 30;
+
 /// The server's flush position and, when the task's slot exists, where
 /// the slot stands.
 async fn positions(at: &PgLocation, slot: &str) -> Result<(u64, Option<u64>)> {
@@ -165,6 +169,21 @@ pub(super) fn run(
                 backoff = Duration::from_secs(1);
             }
             let server = rt.block_on(positions(at, &slot)).ok();
+            if let Some((flush, Some(restart))) = server {
+                let retained = flush.saturating_sub(restart);
+                // Said once each time it crosses the mark, not every poll.
+                if retained >= SLOT_WARNING
+                    && status.slot_retained_bytes.is_none_or(|b| b < SLOT_WARNING)
+                {
+                    tracing::warn!(
+                        task = %options.task,
+                        "the replication slot {slot} holds back {} MiB of WAL on {}: the archive is behind (is the repository slow or full?)",
+                        retained >> 20,
+                        at.display()
+                    );
+                }
+                status.slot_retained_bytes = Some(retained);
+            }
             let size = spool.segment_size();
             let place = |lsn: u64| (SegmentName::of(1, lsn, size).to_string(), lsn % size);
             status.update_positions(
