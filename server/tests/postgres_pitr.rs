@@ -245,6 +245,8 @@ fn a_cluster_recovers_to_a_chosen_second_while_the_source_keeps_writing() {
 
     let mut archiver = Archiver::start(repo, &source, &spool);
     std::thread::sleep(Duration::from_secs(2));
+    // Runs until the server stops at the end of the test: the source keeps
+    // writing through the recovery.
     let workload = Command::new("psql")
         .args([
             "-X",
@@ -252,7 +254,7 @@ fn a_cluster_recovers_to_a_chosen_second_while_the_source_keeps_writing() {
             "-v",
             "ON_ERROR_STOP=1",
             "-c",
-            "CALL work(700, 0.03)",
+            "CALL work(1000000, 0.03)",
         ])
         .envs(env(pg.port, "shop"))
         .stdout(Stdio::null())
@@ -277,13 +279,6 @@ fn a_cluster_recovers_to_a_chosen_second_while_the_source_keeps_writing() {
     let moment = utc_now();
     std::thread::sleep(Duration::from_secs(2));
     wait_archived(repo, &moment);
-    assert!(
-        psql_at(pg.port, "shop", "SELECT count(*) FROM steps")
-            .parse::<u64>()
-            .unwrap()
-            < 700,
-        "the workload is still writing during the recovery"
-    );
 
     let data = dir.path().join("recovered");
     let port = {
@@ -459,6 +454,10 @@ fn a_cluster_recovers_to_a_chosen_second_while_the_source_keeps_writing() {
     );
 
     drop(archiver);
+    pg.psql(
+        "postgres",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'CALL work%'",
+    );
     let mut workload = workload;
     let _ = workload.kill();
     let _ = workload.wait();
