@@ -666,3 +666,59 @@ fn start_on_port(bin: &PgBinaries, data: &Path, port: u16) -> Result<()> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::archive::WAL_HISTORY;
+    use crate::repo::archive::Segment;
+    use crate::storage::RepoLocation;
+
+    fn archive_with(repo: &Repository, segments: &[&str], history: Option<(&str, &str)>) {
+        let wal = LogArchive::new(repo, "t", WAL);
+        for name in segments {
+            let mut segment = Segment::new(name);
+            wal.append(&mut segment, &[0u8; 64]).unwrap();
+        }
+        if let Some((name, text)) = history {
+            let mut segment = Segment::new(name);
+            segment.complete = true;
+            LogArchive::new(repo, "t", WAL_HISTORY)
+                .append(&mut segment, text.as_bytes())
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn the_target_timeline_follows_the_history_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(&RepoLocation::Local(dir.path().join("repo")), None).unwrap();
+        // Timeline 2 branched off 1 at 0/5000100; the stop is on 2.
+        archive_with(
+            &repo,
+            &["000000010000000000000005", "000000020000000000000006"],
+            Some((
+                "00000002.history",
+                "1\t0/5000100\tno recovery target specified\n",
+            )),
+        );
+        let stop = 0x600_0040;
+        assert_eq!(target_timeline(&repo, "t", 1, 0x400_0100, stop).unwrap(), 2);
+        assert_eq!(
+            target_timeline(&repo, "t", 1, 0x400_0100, 0x500_0040).unwrap(),
+            1
+        );
+        // A base consistent only after the branch cannot follow it.
+        let err = target_timeline(&repo, "t", 1, 0x500_0200, stop).unwrap_err();
+        assert!(
+            err.to_string().contains("before the base is consistent"),
+            "{err}"
+        );
+        // Without the history file, timeline 2 is refused.
+        let other = tempfile::tempdir().unwrap();
+        let repo = Repository::init(&RepoLocation::Local(other.path().join("repo")), None).unwrap();
+        archive_with(&repo, &["000000020000000000000006"], None);
+        let err = target_timeline(&repo, "t", 1, 0x400_0100, stop).unwrap_err();
+        assert!(err.to_string().contains("no 00000002.history"), "{err}");
+    }
+}
