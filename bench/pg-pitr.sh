@@ -100,8 +100,9 @@ exec "$BIN/postgres" -D "$WORK/peer" -p 1 -c listen_addresses= -c unix_socket_di
   -c hot_standby=off -c archive_mode=off -c restore_command='cp "$WORK/pgwal/%f" "%p"' \
   -c recovery_target_lsn=$STOP -c recovery_target_inclusive=off -c recovery_target_action=shutdown
 EOF
-[ "$(id -u)" = 0 ] && chown postgres "$WORK/peer.sh" "$WORK/base.tar"
-run peer as_pg bash "$WORK/peer.sh"
+PEER=(bash "$WORK/peer.sh")
+if [ "$(id -u)" = 0 ]; then chown postgres "$WORK/peer.sh" "$WORK/base.tar"; PEER=(runuser -u postgres -- "${PEER[@]}"); fi
+run peer "${PEER[@]}"
 grep -q "recovery stopping before WAL location (LSN) \"$STOP\"" "$WORK/peer.err" || { tail "$WORK/peer.err" >&2; die "the peer did not stop at $STOP"; }
 PEER_REPLAY=$(awk '/starting point-in-time recovery/ { split($2, a, ":"); s = a[1]*3600 + a[2]*60 + a[3] }
   /recovery stopping before/ { split($2, a, ":"); e = a[1]*3600 + a[2]*60 + a[3] } END { printf "%.1f", e - s }' "$WORK/peer.err")

@@ -140,7 +140,13 @@ impl Archiver {
                 .env("TIDEMARK_PASSPHRASE", "pitr pass phrase")
                 .env("TIDEMARK_LOG", "warn")
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(spool.with_extension("log"))
+                        .unwrap(),
+                )
                 .spawn()
                 .unwrap(),
         )
@@ -268,6 +274,29 @@ fn a_cluster_recovers_to_a_chosen_second_while_the_source_keeps_writing() {
     ]);
     assert!(out.status.success(), "{}", text(&out));
     let before_base = "2000-01-01 00:00:00";
+
+    // The switch check: the segment a forced switch closes arrives.
+    let out = tidemark(&[
+        "archive",
+        "--repo",
+        repo,
+        "--source",
+        &source,
+        "--task",
+        "cluster",
+        "--check-switch",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}\narchiver: {}",
+        text(&out),
+        std::fs::read_to_string(spool.with_extension("log")).unwrap_or_default()
+    );
+    assert!(
+        text(&out).contains("was in the repository after"),
+        "{}",
+        text(&out)
+    );
 
     // The archiver dies without a word and comes back: nothing is lost.
     std::thread::sleep(Duration::from_secs(3));

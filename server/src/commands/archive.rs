@@ -35,6 +35,13 @@ pub struct ArchiveArgs {
     /// Show the pre-checks and where archiving would start; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// A PostgreSQL cluster: force a WAL switch and wait (up to --timeout)
+    /// until the segment it closed is in the repository, while an archiver
+    /// runs for the task; exit 1 if it does not arrive.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub check_switch: bool,
+    #[arg(long, default_value = "60", value_name = "SECONDS")]
+    pub timeout: u64,
     #[arg(long)]
     pub json: bool,
 }
@@ -58,6 +65,29 @@ impl ArchiveArgs {
         let mut options = ArchiveOptions::new(&self.task, spool);
         options.upload_every = Duration::from_secs_f64(self.upload_every);
         options.until_caught_up = self.until_caught_up;
+        if self.check_switch {
+            let SourceUrl::PgCluster(at) = &source else {
+                anyhow::bail!("--check-switch is for postgres-cluster:// sources");
+            };
+            let cancel = CancelToken::new();
+            super::cancel_on_signal(cancel.clone(), "stopping the check…");
+            let check = tidemark_engine::archive::check_wal_switch(
+                &repo,
+                at,
+                &self.task,
+                Duration::from_secs(self.timeout),
+                &cancel,
+            )?;
+            if self.json {
+                print_json(&check)?;
+            } else {
+                println!(
+                    "WAL switch at {}: segment {} was in the repository after {:.1} s",
+                    check.switched_at, check.segment, check.seconds
+                );
+            }
+            return Ok(Outcome::Success);
+        }
         let plan = plan_archive(&repo, &source, &options)?;
         if self.dry_run {
             if self.json {

@@ -142,12 +142,26 @@ impl<'a> WalSpool<'a> {
             Ok(scan) => scan,
             Err(err) => {
                 tracing::warn!("WAL index: {err}");
+                // Read again from the oldest segment still spooled.
+                self.scan_pos = None;
                 return Ok(moved);
             }
         };
         let readable_to = scan.stopped_at.unwrap_or(end);
         for spooled in &segments {
-            moved += self.store(spooled, &scan.commits, readable_to, stats, progress)?;
+            match self.store(spooled, &scan.commits, readable_to, stats, progress) {
+                Ok(n) => moved += n,
+                // pg_receivewal finished the segment (renamed its .partial)
+                // meanwhile: the next poll takes it under its new name and
+                // reads the same stretch again (storing is idempotent).
+                Err(EngineError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    self.scan_pos = Some(spooled.name.start(size).max(scan_from));
+                    return Ok(moved);
+                }
+                Err(err) => return Err(err),
+            }
         }
         self.scan_pos = Some(readable_to.max(scan_from));
         self.end = Some(readable_to);
@@ -208,14 +222,22 @@ impl<'a> WalSpool<'a> {
             self.forget(spooled, readable_to >= stop)?;
             return Ok(0);
         }
+        // Commits before what is stored were indexed when it was stored,
+        // except the first time this run reads the segment: its index is
+        // rebuilt from the segment's start.
+        let mut indexed_to = start + segment.size;
         if self.rebuilt.insert(name.clone()) {
             segment.marks.clear();
             segment.transactions = 0;
             segment.last_time = None;
             segment.last_end = 0;
+            indexed_to = start;
         }
         let mut new_commits = 0;
-        for c in commits.iter().filter(|c| c.lsn >= start && c.lsn < stop) {
+        for c in commits
+            .iter()
+            .filter(|c| c.lsn >= indexed_to && c.lsn < stop)
+        {
             let second = c.micros.div_euclid(1_000_000);
             if segment.last_time.is_none_or(|t| second > t) {
                 segment.marks.push(Mark {

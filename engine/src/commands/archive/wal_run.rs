@@ -225,3 +225,70 @@ pub(super) fn run(
     progress.finish();
     Ok(stats)
 }
+
+/// What [`check_wal_switch`] saw.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WalSwitchCheck {
+    /// The segment the switch closed.
+    pub segment: String,
+    pub switched_at: String,
+    /// Seconds until the repository held it whole.
+    pub seconds: f64,
+}
+
+/// Forces the server onto a new WAL segment (`pg_switch_wal()`) and waits
+/// until the segment it closed is in the repository whole: proof that the
+/// archiver runs and keeps up, end to end.
+pub fn check_wal_switch(
+    repo: &Repository,
+    at: &PgLocation,
+    task: &str,
+    timeout: Duration,
+    cancel: &CancelToken,
+) -> Result<WalSwitchCheck> {
+    let started = Instant::now();
+    let (lsn, timeline): (String, i32) = runtime()?.block_on(async {
+        let mut conn = at.connect().await?;
+        // A record first: a switch on a segment with nothing new is a no-op.
+        sqlx::query("SELECT pg_logical_emit_message(false, 'tidemark', 'WAL switch check')")
+            .execute(&mut conn)
+            .await
+            .map_err(|e| crate::source::postgres::pg_error(at, "write to the WAL of", e))?;
+        sqlx::query_as(
+            "SELECT pg_switch_wal()::text, (SELECT timeline_id FROM pg_control_checkpoint())",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| crate::source::postgres::pg_error(at, "switch the WAL segment of", e))
+    })?;
+    let switch = parse_lsn(&lsn).unwrap_or(0);
+    // The switch record ends in the segment it closes.
+    let segment = SegmentName::of(
+        timeline as u32,
+        switch.saturating_sub(1),
+        DEFAULT_SEGMENT_SIZE,
+    )
+    .to_string();
+    let archive = LogArchive::new(repo, task, WAL);
+    loop {
+        if archive.segment(&segment)?.is_some_and(|s| s.complete) {
+            return Ok(WalSwitchCheck {
+                segment,
+                switched_at: lsn,
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
+        if started.elapsed() > timeout {
+            return Err(EngineError::invalid(
+                format!("archive of task {task}"),
+                format!(
+                    "the segment {segment}, closed at {lsn}, did not arrive in {} s: is `tidemark archive` (or the console's archiver) running for this task?",
+                    timeout.as_secs()
+                ),
+            ));
+        }
+        if wait(cancel, Duration::from_millis(250)) {
+            return Err(EngineError::Cancelled);
+        }
+    }
+}
