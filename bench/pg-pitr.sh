@@ -76,8 +76,8 @@ for _ in $(seq 60); do
   "$TM" restore --repo "$WORK/repo" --task bench --to-time "$TO" --target "file://$WORK/tm" --dry-run >"$WORK/plan" 2>&1 && break
   sleep 1
 done
-STOP=$(grep -o 'record at [0-9A-F/]*' "$WORK/plan" | awk '{print $3}')
-[ -n "$STOP" ] || { cat "$WORK/plan" >&2; die "no stop position for $TO"; }
+STOP=$(grep -o 'record at [0-9A-F/]*' "$WORK/plan" | awk '{print $3}' || true)
+[ -n "$STOP" ] || { cat "$WORK/plan" "$WORK/archive.err" >&2; die "no stop position for $TO"; }
 psql -Atc "SELECT pg_switch_wal()" >/dev/null
 sleep 3
 kill "$ARCHIVER" "$RECEIVER"; wait "$ARCHIVER" "$RECEIVER" 2>/dev/null || true; ARCHIVER= RECEIVER=
