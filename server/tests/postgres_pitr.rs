@@ -187,6 +187,23 @@ impl Drop for Recovered {
     }
 }
 
+/// `tidemark restore` of the cluster task to `moment` into `target`.
+fn restore_to(repo: &str, moment: &str, target: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "restore",
+        "--repo",
+        repo,
+        "--task",
+        "cluster",
+        "--to-time",
+        moment,
+        "--target",
+        target,
+    ];
+    args.extend_from_slice(extra);
+    tidemark(&args)
+}
+
 fn utc_now() -> String {
     chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
 }
@@ -316,19 +333,7 @@ fn a_cluster_recovers_to_a_chosen_second_while_the_source_keeps_writing() {
     };
     let port_text = port.to_string();
     let target = format!("file://{}", data.display());
-    let out = tidemark(&[
-        "restore",
-        "--repo",
-        repo,
-        "--task",
-        "cluster",
-        "--to-time",
-        &moment,
-        "--target",
-        &target,
-        "--port",
-        &port_text,
-    ]);
+    let out = restore_to(repo, &moment, &target, &["--port", &port_text]);
     let _recovered = Recovered(data.clone());
     assert!(out.status.success(), "{}", text(&out));
     assert!(
@@ -396,31 +401,21 @@ fn a_cluster_recovers_to_a_chosen_second_while_the_source_keeps_writing() {
 
     // Refusals name the reason and create nothing.
     let early = dir.path().join("early");
-    let out = tidemark(&[
-        "restore",
-        "--repo",
+    let out = restore_to(
         repo,
-        "--task",
-        "cluster",
-        "--to-time",
         before_base,
-        "--target",
         &format!("file://{}", early.display()),
-    ]);
+        &[],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("was taken later"), "{}", text(&out));
     assert!(!early.exists());
-    let out = tidemark(&[
-        "restore",
-        "--repo",
+    let out = restore_to(
         repo,
-        "--task",
-        "cluster",
-        "--to-time",
         "2999-01-01 00:00:00",
-        "--target",
         &format!("file://{}", early.display()),
-    ]);
+        &[],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
         text(&out).contains("the archive holds the WAL up to"),
@@ -428,17 +423,7 @@ fn a_cluster_recovers_to_a_chosen_second_while_the_source_keeps_writing() {
         text(&out)
     );
     assert!(!early.exists());
-    let out = tidemark(&[
-        "restore",
-        "--repo",
-        repo,
-        "--task",
-        "cluster",
-        "--to-time",
-        &moment,
-        "--target",
-        &target,
-    ]);
+    let out = restore_to(repo, &moment, &target, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("is not empty"), "{}", text(&out));
 
@@ -464,17 +449,7 @@ fn a_cluster_recovers_to_a_chosen_second_while_the_source_keeps_writing() {
     let out = tidemark(&["prune", "--repo", repo, "--keep-last", "1", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
     let again = dir.path().join("again");
-    let out = tidemark(&[
-        "restore",
-        "--repo",
-        repo,
-        "--task",
-        "cluster",
-        "--to-time",
-        &moment,
-        "--target",
-        &format!("file://{}", again.display()),
-    ]);
+    let out = restore_to(repo, &moment, &format!("file://{}", again.display()), &[]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
         text(&out).contains("recovery stopping before WAL location"),

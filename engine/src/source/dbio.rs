@@ -211,3 +211,18 @@ pub fn duplicate_key(err: &sqlx::Error, table: &str, target: &str) -> Option<Eng
         ))
     })
 }
+
+/// Stops a helper process (a log streamer): SIGTERM, up to 5 s to finish
+/// what it is writing, then SIGKILL.
+pub(crate) fn terminate(child: &mut std::process::Child) {
+    // SAFETY: kill on our own child's pid.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while matches!(child.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
