@@ -1,7 +1,7 @@
 // Starts a real `tidemark serve` on a free loopback port with a temporary
 // data directory, and Debian's Chromium with Playwright (no downloaded browser).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -207,4 +207,53 @@ function freePort() {
       server.close(() => resolvePort(port));
     });
   });
+}
+
+// A real PostgreSQL server for the cluster tests: Debian's newest
+// installed version, a fresh cluster in a temporary directory (run as
+// `postgres` when the tests run as root), password authentication on
+// loopback (initdb's pg_hba.conf also admits replication connections
+// there), a free port. `stop()` ends it and removes its files.
+export const POSTGRES_PASSWORD = 'tidemark-e2e-pg-pw';
+
+export async function startPostgres() {
+  const versions = (await readdir('/usr/lib/postgresql')).filter((v) => /^\d+$/.test(v)).sort((a, b) => a - b);
+  const bin = join('/usr/lib/postgresql', versions.at(-1), 'bin');
+  const dir = await mkdtemp(join(tmpdir(), 'tidemark-e2e-pg-'));
+  const data = join(dir, 'data');
+  const pwfile = join(dir, 'pw');
+  await writeFile(pwfile, POSTGRES_PASSWORD);
+  const root = process.getuid?.() === 0;
+  if (root) run('chown', ['-R', 'postgres:postgres', dir]);
+  const asServer = (program, args) => (root ? run('runuser', ['-u', 'postgres', '--', join(bin, program), ...args]) : run(join(bin, program), args));
+  asServer('initdb', ['-D', data, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--locale=C', '--no-sync']);
+  const port = await freePort();
+  asServer('pg_ctl', [
+    '-D', data, '-l', join(dir, 'log'), '-w', 'start',
+    '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off`,
+  ]);
+  const env = (p) => ({ ...process.env, PGHOST: '127.0.0.1', PGPORT: String(p), PGUSER: 'postgres', PGPASSWORD: POSTGRES_PASSWORD });
+  const psqlAt = (p, sql, db = 'postgres') => {
+    const out = spawnSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', db, '-c', sql], { encoding: 'utf8', env: env(p) });
+    if (out.status !== 0) throw new Error(`psql ${sql}: ${out.stderr}`);
+    return out.stdout.trim();
+  };
+  return {
+    port,
+    // The data source location of the whole cluster (the password goes in its own field).
+    clusterLocation: () => `postgres-cluster://postgres@127.0.0.1:${port}`,
+    // Runs SQL with psql; its unaligned, tuples-only output.
+    sql: (sql, db) => psqlAt(port, sql, db),
+    // The same against another server on this machine (a recovered cluster).
+    sqlAt: psqlAt,
+    // Stops a cluster this test recovered (left running on its port).
+    stopCluster: (dataDir) => asServer('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']),
+    async stop() {
+      try {
+        asServer('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  };
 }

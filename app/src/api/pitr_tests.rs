@@ -337,3 +337,6 @@ async fn restore_to_a_second_forms_are_validated() {
         "{refused:?}"
     );
 }
+
+#[path = "cluster_pitr_tests.rs"]
+mod cluster;

@@ -146,6 +146,9 @@ pub struct RestoreDetail {
     /// A restore to a second that ran: the replay's figures.
     #[serde(default)]
     pub pitr_result: Option<PitrResult>,
+    /// A PostgreSQL cluster recovered by the server from its WAL.
+    #[serde(default)]
+    pub cluster: bool,
 }
 
 #[cfg(feature = "ssr")]

@@ -8,7 +8,7 @@ use tidemark_engine::EngineError;
 use super::super::{CheckItem, PlannedRow, RestorePreview};
 use crate::error::{blocking, AppError};
 use crate::jobs::restore::{
-    action_name, confine_target, plan, resolve, to_time, Confined, ResolvedTarget,
+    action_name, cluster, confine_target, plan, resolve, to_time, Confined, ResolvedTarget,
 };
 use crate::model::{RestoreSettings, Role, SourceKind};
 use crate::state::AppState;
@@ -76,17 +76,29 @@ pub async fn check(
         estimated_secs: 0.0,
         pitr: None,
     };
+    refuse_for_kind(settings, target.kind)?;
     let (settings, resolved) = (settings.clone(), target.clone());
-    let planned = if settings.to_time.is_some() {
-        if resolved.kind != SourceKind::MySql {
-            return Err(AppError::Invalid {
-                field: "recovery_method".into(),
-                message: format!(
-                    "point-in-time recovery replays MariaDB binary logs: this task backs up a {} source",
-                    resolved.kind.label()
-                ),
-            });
+    let planned = if resolved.kind == SourceKind::PgCluster {
+        let recovery = blocking(move || {
+            Ok(cluster::plan(
+                &settings,
+                &resolved.task_name,
+                &resolved.repository,
+                &resolved.url,
+            ))
+        })
+        .await?;
+        match recovery {
+            // A directory in use, a time outside the archive's reach, no
+            // base backup: the engine's reason is meant for the user.
+            Err(EngineError::Conflict(reason)) => return Err(AppError::Conflict(reason)),
+            Err(err) => Err(err),
+            Ok((_, plan, _)) => {
+                preview.pitr = Some(cluster::preview(&plan));
+                Ok(plan.base)
+            }
         }
+    } else if settings.to_time.is_some() {
         let pitr = blocking(move || {
             Ok(to_time::plan(
                 &settings,
@@ -157,6 +169,36 @@ pub async fn check(
     preview.outcome = worst(&checks).into();
     preview.checks = checks;
     Ok(preview)
+}
+
+/// Settings that do not fit the backup's kind: a 422 on the field.
+fn refuse_for_kind(settings: &RestoreSettings, kind: SourceKind) -> Result<(), AppError> {
+    let invalid = |field: &str, message: String| {
+        Err(AppError::Invalid {
+            field: field.into(),
+            message,
+        })
+    };
+    match kind {
+        SourceKind::PgCluster if !settings.objects.is_empty() => invalid(
+            "objects_mode",
+            "a PostgreSQL cluster is recovered as a whole into a new data directory: restore all objects".into(),
+        ),
+        SourceKind::PgCluster => Ok(()),
+        _ if settings.start_port.is_some() => invalid(
+            "start_port",
+            "only a recovered PostgreSQL cluster is started on a port: leave it empty".into(),
+        ),
+        SourceKind::MySql => Ok(()),
+        _ if settings.to_time.is_some() => invalid(
+            "recovery_method",
+            format!(
+                "point-in-time recovery replays MariaDB binary logs or a PostgreSQL cluster's WAL: this task backs up a {} source",
+                kind.label()
+            ),
+        ),
+        _ => Ok(()),
+    }
 }
 
 fn worst(checks: &[CheckItem]) -> &'static str {

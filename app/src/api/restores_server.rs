@@ -119,10 +119,7 @@ pub async fn points(state: &AppState, task_id: i64) -> Result<Vec<PointRow>, App
                     chain_length: length,
                     objects: m.objects.len() as u64,
                     bytes: m.objects.iter().map(|o| o.size).sum(),
-                    log_position: m
-                        .log_position
-                        .as_ref()
-                        .map(|l| crate::api::timeline::coordinates(&l.file, l.pos, &l.gtid)),
+                    log_position: m.log_position.as_ref().map(|l| l.describe()),
                 }
             })
             .collect();
@@ -179,13 +176,17 @@ pub async fn targets(state: &AppState, task_id: i64) -> Result<TargetChoices, Ap
         .list_sources()
         .await?
         .into_iter()
-        .filter(|s| s.kind() == Some(kind))
+        // A cluster goes into a new data directory only.
+        .filter(|s| s.kind() == Some(kind) && kind != SourceKind::PgCluster)
         .map(|s| (s.id, s.name, s.location))
         .collect();
     let roots = &state.info.restore_roots;
     Ok(TargetChoices {
         kind: kind.as_str().into(),
-        path_allowed: matches!(kind, SourceKind::FileTree | SourceKind::Sqlite),
+        path_allowed: matches!(
+            kind,
+            SourceKind::FileTree | SourceKind::Sqlite | SourceKind::PgCluster
+        ),
         sources,
         original_source_id: source.id,
         restore_roots: roots
@@ -407,7 +408,11 @@ pub async fn detail(state: &AppState, id: i64) -> Result<RestoreDetail, AppError
         .and_then(|json| serde_json::from_str(json).ok())
         .unwrap_or_default();
     let to_u64 = |n: i64| u64::try_from(n).unwrap_or(0);
+    let cluster = resolve(&state.catalog, &record.settings)
+        .await
+        .is_ok_and(|t| t.kind == SourceKind::PgCluster);
     Ok(RestoreDetail {
+        cluster,
         row: row(&record, &names),
         form: record.settings.to_form(),
         attempt: r.attempt,

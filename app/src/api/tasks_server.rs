@@ -163,12 +163,12 @@ async fn validate(
 /// Why a task of a source of this kind cannot be continuous, if it cannot.
 pub fn continuous_refused(kind: Option<SourceKind>) -> Option<String> {
     match kind {
-        Some(SourceKind::MySql) => None,
+        Some(SourceKind::MySql | SourceKind::PgCluster) => None,
         Some(kind) => Some(format!(
-            "continuous archiving copies MariaDB binary logs: this data source is {}, choose a MariaDB source or untick continuous",
+            "continuous archiving copies MariaDB binary logs or a PostgreSQL cluster's WAL: this data source is {}, choose a MariaDB or PostgreSQL cluster source or untick continuous",
             kind.label()
         )),
-        None => Some("continuous archiving copies MariaDB binary logs: this data source's kind is unknown".into()),
+        None => Some("continuous archiving copies MariaDB binary logs or a PostgreSQL cluster's WAL: this data source's kind is unknown".into()),
     }
 }
 
@@ -312,19 +312,25 @@ pub async fn verify(
     Ok(checks)
 }
 
-/// What continuous archiving needs of the source (binary logging, row
-/// format, full images, retention, privileges), each item naming the
-/// setting to change.
+/// What continuous archiving needs of the source (MariaDB: binary
+/// logging, row format, full images, retention, privileges; a PostgreSQL
+/// cluster: wal_level, senders, slots, the REPLICATION attribute, the
+/// server's own tools), each item naming the setting to change.
 async fn continuous_checks(kind: Option<SourceKind>, url: String) -> Result<Vec<Check>, AppError> {
     if let Some(why) = continuous_refused(kind) {
         return Ok(vec![check("Continuous archiving", Err(why))]);
     }
+    let stream = if kind == Some(SourceKind::PgCluster) {
+        "WAL"
+    } else {
+        "Binary logs"
+    };
     blocking(move || {
         let source = tidemark_engine::SourceUrl::parse(&url)?;
         Ok(tidemark_engine::archive::source_checks(&source)
             .into_iter()
             .map(|c| {
-                let name = format!("Binary logs: {}", c.name);
+                let name = format!("{stream}: {}", c.name);
                 match c.outcome {
                     Outcome::Pass => check(&name, Ok(c.detail)),
                     Outcome::Warn => check(&name, Ok(format!("warning: {}", c.detail))),

@@ -91,15 +91,6 @@ impl TimelineView {
     }
 }
 
-/// The coordinates a backup point carries, as shown on the point.
-pub fn coordinates(file: &str, pos: u64, gtid: &str) -> String {
-    if gtid.is_empty() {
-        format!("{file}:{pos}")
-    } else {
-        format!("{file}:{pos}, GTID {gtid}")
-    }
-}
-
 #[cfg(feature = "ssr")]
 #[path = "timeline_server.rs"]
 pub mod server;

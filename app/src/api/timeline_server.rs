@@ -1,6 +1,6 @@
 //! The server side of the timeline.
 
-use super::{coordinates, BasePointView, GapView, RangeView, TimelineView};
+use super::{BasePointView, GapView, RangeView, TimelineView};
 use crate::error::{blocking, AppError};
 use crate::state::AppState;
 
@@ -81,7 +81,7 @@ pub async fn timeline(state: &AppState, task_id: i64) -> Result<TimelineView, Ap
         .points
         .into_iter()
         .map(|p| BasePointView {
-            coordinates: coordinates(&p.file, p.pos, &p.gtid),
+            coordinates: p.coordinates,
             id: p.id,
             taken_at: p.taken_at,
             unusable: p.unusable,

@@ -15,12 +15,12 @@ pub use drill::{
     format_duration, parse_duration, DrillMode, DrillPoint, Level, RecoverySettings,
     RecoveryStatus, SqlAssertion,
 };
-pub use pitr::{PitrPreview, PitrResult};
+pub use pitr::{ClusterRecovery, PitrPreview, PitrResult};
 pub use progress::{human_bytes, human_duration, when, JobPhase, JobProgress};
 pub use restore::{
     parse_recovery_time, ObjectChoice, PhaseTimes, RestoreForm, RestoreProgress, RestoreSettings,
     RestoreState, RestoreTarget, DATA_POLICIES, LOG_PHASES, MAX_RESTORE_NAME, MAX_TIMEOUT_MIN,
-    PHASES, STRUCTURE_POLICIES,
+    PHASES, STRUCTURE_POLICIES, WAL_PHASE,
 };
 pub use source::{percent_encode, SourceForm, SourceKind};
 pub use task::{

@@ -21,6 +21,10 @@ pub struct PitrPreview {
     pub source_database: String,
     pub target_database: String,
     pub notes: Vec<String>,
+    /// A PostgreSQL cluster replayed by the server from archived WAL (the
+    /// positions are WAL locations, the target a new data directory).
+    #[serde(default)]
+    pub cluster: bool,
 }
 
 /// What a restore to a second did, recorded when it finished.
@@ -35,4 +39,22 @@ pub struct PitrResult {
     pub counts_checked: Vec<(String, u64)>,
     pub notes: Vec<String>,
     pub seconds: f64,
+    /// A PostgreSQL cluster's recovery: the server's own words on where it
+    /// stopped, and what became of the new data directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterRecovery>,
+}
+
+/// What the server said and did in a cluster's recovery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterRecovery {
+    pub data_dir: String,
+    /// "recovery stopping before commit of transaction 812, time …".
+    pub stopped: Option<String>,
+    pub last_transaction: Option<String>,
+    /// The timeline the promoted cluster continues on.
+    pub new_timeline: Option<u32>,
+    pub wal_files: u64,
+    pub running_on_port: Option<u16>,
+    pub recovery_seconds: f64,
 }

@@ -55,6 +55,9 @@ pub struct RestoreForm {
     /// The second to recover to, UTC: `YYYY-MM-DDTHH:MM:SS` (a
     /// datetime-local value) or `YYYY-MM-DD HH:MM:SS`.
     pub to_time: String,
+    /// A PostgreSQL cluster recovered into a new data directory: start it
+    /// on this port afterwards (empty: leave it stopped).
+    pub start_port: String,
 }
 
 /// `YYYY-MM-DD HH:MM:SS` of a recovery time typed or picked (UTC).
@@ -104,6 +107,11 @@ pub struct RestoreSettings {
     /// fingerprints of settings stored before it stay the same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_time: Option<String>,
+    /// A recovered PostgreSQL cluster is started on this port (loopback
+    /// and its own socket) and left running. Left out of the JSON when
+    /// none, like `to_time`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_port: Option<u16>,
 }
 
 fn content_verification() -> String {
@@ -262,6 +270,19 @@ impl RestoreForm {
                 0
             }
         };
+        let start_port = match self.start_port.trim() {
+            "" => None,
+            text => match text.parse::<u16>() {
+                Ok(port) if port >= 1024 => Some(port),
+                _ => {
+                    errors.push(FieldError::new(
+                        "start_port",
+                        "a port from 1024 to 65535, or empty to leave the recovered cluster stopped",
+                    ));
+                    None
+                }
+            },
+        };
         let (Some(task_id), Some(target), true) = (task_id, target, errors.is_empty()) else {
             return Err(errors);
         };
@@ -283,6 +304,7 @@ impl RestoreForm {
             verify,
             timeout_min,
             to_time,
+            start_port,
         })
     }
 }
@@ -342,6 +364,7 @@ impl RestoreSettings {
                 .as_deref()
                 .map(|t| t.replace(' ', "T"))
                 .unwrap_or_default(),
+            start_port: self.start_port.map(|p| p.to_string()).unwrap_or_default(),
         }
     }
 }
@@ -413,6 +436,10 @@ pub const PHASES: [&str; 6] = [
 /// The phases of a restore to a second after the base point's (the
 /// engine's names for its steps).
 pub const LOG_PHASES: [&str; 2] = ["fetching binary logs", "replaying binary logs"];
+
+/// The phase of a PostgreSQL cluster's recovery after the base backup's:
+/// the server replaying the archived WAL (the engine's title starts so).
+pub const WAL_PHASE: &str = "replaying WAL";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhaseTimes {

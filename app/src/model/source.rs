@@ -12,15 +12,18 @@ pub enum SourceKind {
     Postgres,
     MySql,
     Influx,
+    /// A whole PostgreSQL cluster, physically (base backups and WAL).
+    PgCluster,
 }
 
 impl SourceKind {
-    pub const ALL: [SourceKind; 5] = [
+    pub const ALL: [SourceKind; 6] = [
         SourceKind::FileTree,
         SourceKind::Sqlite,
         SourceKind::Postgres,
         SourceKind::MySql,
         SourceKind::Influx,
+        SourceKind::PgCluster,
     ];
 
     /// The catalog's and the form's spelling.
@@ -31,6 +34,7 @@ impl SourceKind {
             SourceKind::Postgres => "postgres",
             SourceKind::MySql => "mysql",
             SourceKind::Influx => "influxdb",
+            SourceKind::PgCluster => "postgres-cluster",
         }
     }
 
@@ -41,6 +45,7 @@ impl SourceKind {
             SourceKind::Postgres => "PostgreSQL",
             SourceKind::MySql => "MariaDB / MySQL",
             SourceKind::Influx => "InfluxDB 1.x",
+            SourceKind::PgCluster => "PostgreSQL cluster (base backups and WAL)",
         }
     }
 
@@ -58,6 +63,9 @@ impl SourceKind {
             SourceKind::Influx => {
                 "influxdb://[USER@]HOST:PORT/DATABASE (the password goes in its own field)"
             }
+            SourceKind::PgCluster => {
+                "postgres-cluster://USER@HOST:PORT (a role with REPLICATION; the password goes in its own field)"
+            }
         }
     }
 
@@ -69,8 +77,14 @@ impl SourceKind {
     pub fn has_password(self) -> bool {
         matches!(
             self,
-            SourceKind::Postgres | SourceKind::MySql | SourceKind::Influx
+            SourceKind::Postgres | SourceKind::MySql | SourceKind::Influx | SourceKind::PgCluster
         )
+    }
+
+    /// Whether a location of this kind names a database (a cluster's is
+    /// optional: the database the pre-checks connect to).
+    fn needs_database(self) -> bool {
+        self != SourceKind::PgCluster
     }
 
     /// The URL scheme of server kinds.
@@ -79,6 +93,7 @@ impl SourceKind {
             SourceKind::Postgres => Some("postgres"),
             SourceKind::MySql => Some("mysql"),
             SourceKind::Influx => Some("influxdb"),
+            SourceKind::PgCluster => Some("postgres-cluster"),
             _ => None,
         }
     }
@@ -89,7 +104,10 @@ impl SourceKind {
         match self {
             SourceKind::FileTree => format!("file://{location}"),
             SourceKind::Sqlite => format!("sqlite://{location}"),
-            SourceKind::Postgres | SourceKind::MySql | SourceKind::Influx => {
+            SourceKind::Postgres
+            | SourceKind::MySql
+            | SourceKind::Influx
+            | SourceKind::PgCluster => {
                 match (password.filter(|p| !p.is_empty()), location.split_once('@')) {
                     (Some(password), Some((user, rest))) => {
                         format!("{user}:{}@{rest}", percent_encode(password))
@@ -162,10 +180,12 @@ impl SourceForm {
                             "leave the password out of the URL: use the password field",
                         ));
                     }
-                    Some(rest) if !rest.contains('/') => errors.push(FieldError::new(
-                        "location",
-                        format!("name the database: {scheme}://USER@HOST:PORT/DATABASE"),
-                    )),
+                    Some(rest) if kind.needs_database() && !rest.contains('/') => {
+                        errors.push(FieldError::new(
+                            "location",
+                            format!("name the database: {scheme}://USER@HOST:PORT/DATABASE"),
+                        ))
+                    }
                     Some(_) => {}
                 }
             }
@@ -218,6 +238,38 @@ mod tests {
         assert_eq!(ok.0, "tree");
         assert_eq!(ok.2, "/srv/data");
         assert_eq!(SourceKind::FileTree.url_of(&ok.2, None), "file:///srv/data");
+    }
+
+    #[test]
+    fn a_cluster_location_needs_no_database_and_no_password() {
+        let form = |location: &str| SourceForm {
+            name: "cluster".into(),
+            kind: "postgres-cluster".into(),
+            location: location.into(),
+            ..SourceForm::default()
+        };
+        let (_, kind, location, _) = form("postgres-cluster://backup@127.0.0.1:5432/")
+            .validate()
+            .unwrap();
+        assert_eq!(kind, SourceKind::PgCluster);
+        assert_eq!(location, "postgres-cluster://backup@127.0.0.1:5432");
+        assert_eq!(
+            kind.url_of(&location, Some("s3cret/")),
+            "postgres-cluster://backup:s3cret%2F@127.0.0.1:5432"
+        );
+        for bad in [
+            "postgres-cluster://backup:pw@127.0.0.1:5432",
+            "postgres://backup@127.0.0.1:5432/db",
+        ] {
+            let errors = form(bad).validate().unwrap_err();
+            assert_eq!(errors[0].field, "location", "{bad}");
+        }
+        // Drills restore databases logically: a cluster is not a drill server.
+        let drill = SourceForm {
+            drill_server: Some("on".into()),
+            ..form("postgres-cluster://backup@127.0.0.1:5432")
+        };
+        assert_eq!(drill.drill_server().unwrap_err().field, "drill_server");
     }
 
     #[test]

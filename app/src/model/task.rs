@@ -85,8 +85,8 @@ pub struct TaskForm {
     pub drill_time_limit: String,
     pub rpo_target: String,
     pub rto_target: String,
-    /// Present ("on"): the binary logs are archived continuously (MariaDB
-    /// sources), for point-in-time recovery.
+    /// Present ("on"): the binary logs (MariaDB) or the WAL (PostgreSQL
+    /// cluster) are archived continuously, for point-in-time recovery.
     #[serde(default)]
     pub continuous: Option<String>,
 }
@@ -181,8 +181,9 @@ pub struct TaskSettings {
     /// Restore drills and the RPO/RTO targets.
     #[serde(default)]
     pub recovery: super::drill::RecoverySettings,
-    /// The server's binary logs are archived continuously between backups
-    /// (MariaDB sources only), so a restore can go to any second.
+    /// The server's binary logs or WAL are archived continuously between
+    /// backups (MariaDB and PostgreSQL cluster sources), so a restore can go
+    /// to any second.
     #[serde(default)]
     pub continuous: bool,
 }

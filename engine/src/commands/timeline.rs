@@ -58,6 +58,8 @@ pub struct BasePoint {
     pub file: String,
     pub pos: u64,
     pub gtid: String,
+    /// The coordinates as shown ([`LogPosition::describe`]).
+    pub coordinates: String,
     /// Why no recovery can start from it, when none can.
     pub unusable: Option<String>,
 }
@@ -184,6 +186,7 @@ pub fn timeline(repo: &Repository, task: &str) -> Result<Timeline> {
             file: position.file.clone(),
             pos: position.pos,
             gtid: position.gtid.clone(),
+            coordinates: position.describe(),
             unusable,
         });
         let Some((index, run)) = run else { continue };

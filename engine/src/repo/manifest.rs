@@ -57,6 +57,28 @@ pub struct LogPosition {
     pub system_id: Option<u64>,
 }
 
+impl LogPosition {
+    /// The coordinates as an administrator reads them: "binlog.000003:1210,
+    /// GTID 0-1-41" for a binary log; the start segment, the start and
+    /// consistency positions and the timeline for a PostgreSQL base backup.
+    pub fn describe(&self) -> String {
+        match self.end_pos {
+            Some(end) => {
+                use crate::source::postgres::cluster::wal::lsn_text;
+                format!(
+                    "WAL {} from {}, consistent at {}, timeline {}",
+                    self.file,
+                    lsn_text(self.pos),
+                    lsn_text(end),
+                    self.timeline.unwrap_or(1)
+                )
+            }
+            None if self.gtid.is_empty() => format!("{}:{}", self.file, self.pos),
+            None => format!("{}:{}, GTID {}", self.file, self.pos, self.gtid),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SourceRecord {
     /// The source URL without credentials.

@@ -2,6 +2,7 @@
 //! failed or was cancelled), each on a blocking thread through the engine's
 //! phases; progress broadcast to every browser watching; Cancel at any phase.
 
+pub mod cluster;
 mod roots;
 mod run;
 mod sinks;
@@ -92,7 +93,8 @@ pub async fn resolve(
     let (url, display, is_original) = match &settings.target {
         RestoreTarget::NewPath(path) => {
             let url = match kind {
-                SourceKind::FileTree => format!("file://{path}"),
+                // A new data directory.
+                SourceKind::FileTree | SourceKind::PgCluster => format!("file://{path}"),
                 SourceKind::Sqlite => format!("sqlite://{path}"),
                 _ => {
                     return Err(format!(
@@ -102,6 +104,11 @@ pub async fn resolve(
                 }
             };
             (url.clone(), url, *path == source.location)
+        }
+        RestoreTarget::Source(_) if kind == SourceKind::PgCluster => {
+            return Err(
+                "a PostgreSQL cluster is recovered into a new data directory, not into a data source: choose a path".into(),
+            )
         }
         RestoreTarget::Source(id) => {
             let target = catalog
@@ -259,6 +266,7 @@ impl RestoreJobs {
         let attempt = record.row.attempt + 1;
         catalog.restore_phase(id, attempt, "pending", false).await?;
         let spec = RestoreSpec {
+            cluster: target.kind == SourceKind::PgCluster,
             restore_id: id,
             attempt,
             settings: record.settings,

@@ -30,6 +30,8 @@ pub struct RestoreSpec {
     pub task_name: String,
     /// Where a restore to a second decrypts binary logs briefly.
     pub work_dir: std::path::PathBuf,
+    /// A PostgreSQL cluster, recovered by the server into a new data directory.
+    pub cluster: bool,
 }
 
 /// What the attempt tells the catalog.
@@ -118,6 +120,9 @@ pub fn execute(
     cancel: &CancelToken,
     log: &dyn RestoreLog,
 ) -> Result<RestoreStats, EngineError> {
+    if spec.cluster {
+        return super::cluster::execute(spec, tracker, cancel, log);
+    }
     if spec.settings.to_time.is_some() {
         return super::to_time::execute(spec, tracker, cancel, log);
     }

@@ -55,6 +55,7 @@ pub fn preview(plan: &PitrPlan) -> PitrPreview {
         source_database: plan.source_database.clone(),
         target_database: plan.target_database.clone(),
         notes: plan.notes.clone(),
+        cluster: false,
     }
 }
 
@@ -67,6 +68,7 @@ pub fn result(plan: &PitrPlan, stats: &PitrStats) -> PitrResult {
         counts_checked: stats.counts_checked.clone(),
         notes: stats.notes.clone(),
         seconds: stats.seconds,
+        cluster: None,
     }
 }
 

@@ -15,7 +15,7 @@ use crate::api::restores::{
 use crate::components::{ErrorAlert, MeContext, Notice, RestoreFeed, RestoreProgressView};
 use crate::model::{
     human_bytes, human_duration, PitrResult, RestoreProgress, RestoreState, Role, LOG_PHASES,
-    PHASES,
+    PHASES, WAL_PHASE,
 };
 
 #[component]
@@ -123,6 +123,15 @@ fn RestoreView(
     let phases = Signal::derive(move || progress.get().map(|p| p.phases).unwrap_or_default());
     let form = detail.form.clone();
     let by_time = form.recovery_method == "time";
+    // The phases after the base's: the server's WAL replay for a cluster,
+    // the engine's log steps for a MariaDB restore to a second.
+    let later_phases: &[&str] = if detail.cluster {
+        &[WAL_PHASE]
+    } else if by_time {
+        &LOG_PHASES
+    } else {
+        &[]
+    };
     // Viewers see the task but not its controls (the server refuses them too).
     let operator = move || MeContext::allows(Role::Operator);
     view! {
@@ -184,7 +193,7 @@ fn RestoreView(
         <table class="table" data-testid="restore-phases">
             <thead><tr><th>"Phase"</th><th>"Started"</th><th>"Finished"</th></tr></thead>
             <tbody>
-                {PHASES.into_iter().chain(by_time.then_some(LOG_PHASES).into_iter().flatten()).map(|phase| {
+                {PHASES.into_iter().chain(later_phases.iter().copied()).map(|phase| {
                     let times = move || phases.get().into_iter().find(|p| p.phase == phase);
                     // A phase begun and never finished is where a stopped restore ended.
                     let status = move || match (times(), live_state()) {
@@ -236,6 +245,9 @@ fn RestoreView(
 /// read back after it.
 #[component]
 fn PitrResultView(result: PitrResult) -> impl IntoView {
+    if let Some(cluster) = result.cluster.clone() {
+        return view! { <ClusterResultView result cluster /> }.into_any();
+    }
     view! {
         <h2>"Binary log replay"</h2>
         <div class="preview" data-testid="pitr-result">
@@ -254,6 +266,33 @@ fn PitrResultView(result: PitrResult) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
+            <ul>{result.notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+        </div>
+    }
+    .into_any()
+}
+
+/// What the server said when it stopped replaying a cluster's WAL.
+#[component]
+fn ClusterResultView(result: PitrResult, cluster: crate::model::ClusterRecovery) -> impl IntoView {
+    view! {
+        <h2>"WAL replay"</h2>
+        <div class="preview" data-testid="pitr-result" data-cluster="true">
+            <p data-testid="pitr-replayed">{format!(
+                "base backup {} unpacked and checked, then the server replayed {} WAL file(s) from the repository up to {} in {} ({} in all)",
+                result.base_point, cluster.wal_files, result.to, human_duration(cluster.recovery_seconds), human_duration(result.seconds)
+            )}</p>
+            {cluster.stopped.map(|s| view! { <p data-testid="pitr-server-stopped">{format!("server: {s}")}</p> })}
+            {cluster.last_transaction.map(|s| view! { <p data-testid="pitr-last-transaction">{format!("server: {s}")}</p> })}
+            <p data-testid="pitr-data-dir">{format!(
+                "data directory {}{}{}",
+                cluster.data_dir,
+                cluster.new_timeline.map(|t| format!(", now on timeline {t}")).unwrap_or_default(),
+                match cluster.running_on_port {
+                    Some(port) => format!(", running on port {port}"),
+                    None => ", shut down cleanly (start it with pg_ctl)".into(),
+                }
+            )}</p>
             <ul>{result.notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
         </div>
     }

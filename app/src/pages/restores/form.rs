@@ -88,6 +88,14 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
             }
         },
     );
+    // A cluster is recovered whole, into a new data directory.
+    let cluster = Memo::new(move |_| {
+        targets
+            .get()
+            .and_then(Result::ok)
+            .flatten()
+            .is_some_and(|t| t.kind == "postgres-cluster")
+    });
     let objects = Resource::new(
         move || (task_id.get(), point_id.get()),
         |(task, point)| async move {
@@ -181,7 +189,7 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                     {move || points.get().map(|result| match result {
                         Ok(points) => view! {
                             <table class="table">
-                                <thead><tr><th></th><th>"Point"</th><th>"Mode"</th><th>"Finished"</th><th>"Chain"</th><th>"Objects"</th><th>"Size"</th><th>"Binary log"</th></tr></thead>
+                                <thead><tr><th></th><th>"Point"</th><th>"Mode"</th><th>"Finished"</th><th>"Chain"</th><th>"Objects"</th><th>"Size"</th><th>"Log position"</th></tr></thead>
                                 <tbody>
                                     {points.into_iter().map(|p| {
                                         let id = p.id.clone();
@@ -213,7 +221,7 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                 <FieldError field="point_id" error />
             </fieldset>
 
-            <fieldset class="panel" class:hidden=move || by_time.get()>
+            <fieldset class="panel" class:hidden=move || by_time.get() || cluster.get()>
                 <legend>"Data configuration"</legend>
                 <label class="radio"><input type="radio" name="objects_mode" data-testid="objects-all"
                     prop:checked=move || form.with(|f| f.objects_mode == "all")
@@ -239,7 +247,7 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                                 <label class="radio"><input type="radio" name="target_mode" data-testid="target-new"
                                     prop:checked=move || form.with(|f| f.target_mode == "new")
                                     on:change=move |_| form.update(|f| f.target_mode = "new".into()) />
-                                    {format!(" A new {} (advised: a path different from the backup's)", if t.kind == "sqlite" { "database file" } else { "directory" })}</label>
+                                    {format!(" A new {} (advised: a path different from the backup's)", match t.kind.as_str() { "sqlite" => "database file", "postgres-cluster" => "data directory", _ => "directory" })}</label>
                             })}
                             {t.path_allowed.then(|| view! {
                                 <p class="muted" data-testid="restore-roots">
@@ -265,6 +273,13 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                 <div class="form-grid"><label class="form-wide">"Path on the server" {text_input(form, "target-path", |f| f.target_path.clone(), |f, v| f.target_path = v)}</label></div>
                 <FieldError field="target_path" error />
                 <FieldError field="target_source_id" error />
+                <div class="form-grid" class:hidden=move || !cluster.get()>
+                    <label>"Start the recovered cluster on port (empty: leave it stopped)"
+                        {text_input(form, "start-port", |f| f.start_port.clone(), |f, v| f.start_port = v)}</label>
+                    <p class="muted">"The new data directory is checked against the base backup's manifest (pg_verifybackup), then PostgreSQL replays the archived WAL and stops at the chosen moment."</p>
+                </div>
+                <FieldError field="start_port" error />
+                <FieldError field="objects_mode" error />
             </fieldset>
 
             <fieldset class="panel">

@@ -45,7 +45,7 @@ pub fn RecoveryMethod(
             <legend>"Recovery method"</legend>
             <select data-testid="recovery-method" on:change=on_method prop:value=move || form.with(|f| if f.recovery_method.is_empty() { "point".to_owned() } else { f.recovery_method.clone() })>
                 <option value="point">"Backup point"</option>
-                <option value="time">"Point in time (MariaDB, archived binary logs)"</option>
+                <option value="time">"Point in time (archived binary logs or WAL)"</option>
             </select>
             <FieldError field="recovery_method" error />
             <div class:hidden=move || !by_time.get()>
@@ -71,7 +71,7 @@ pub fn RecoveryMethod(
                     })}
                 </Transition>
                 <FieldError field="to_time" error />
-                <p class="muted">"The newest full point before that second is restored, then the archived binary logs are replayed up to the last transaction committed at or before it. The whole database is restored."</p>
+                <p class="muted">"The newest full point before that second is restored, then the archived binary logs (or WAL) are replayed up to the last transaction committed at or before it. The whole database (or cluster) is restored."</p>
             </div>
         </fieldset>
     }
@@ -85,9 +85,14 @@ pub fn PitrPlanView(plan: PitrPreview) -> impl IntoView {
             <p data-testid="pitr-log-range">{format!("then replay {} → {} ({} file(s): {})", plan.from, plan.until, plan.files.len(), plan.files.join(", "))}</p>
             <p data-testid="pitr-last-commit">{match plan.last_commit {
                 Some(t) => format!("last transaction applied: committed {} UTC", t.format("%Y-%m-%d %H:%M:%S")),
+                None if plan.cluster => "the server replays the WAL itself and logs where it stopped".into(),
                 None => "no transaction after the base point is applied".into(),
             }}</p>
-            <p class="muted">{format!("database {} → {}", plan.source_database, plan.target_database)}</p>
+            <p class="muted">{if plan.cluster {
+                format!("{} → new data directory {}", plan.source_database, plan.target_database)
+            } else {
+                format!("database {} → {}", plan.source_database, plan.target_database)
+            }}</p>
             <ul>{plan.notes.into_iter().map(|n| view! { <li data-testid="pitr-note">{n}</li> }).collect_view()}</ul>
         </div>
     }

@@ -273,7 +273,7 @@ fn TaskFormView(id: Option<i64>, initial: TaskForm, running: bool) -> impl IntoV
                         />
                         "Incrementals read only newer rows of time-series tables (watermark)"
                     </label>
-                    <label class="checkbox" title="MariaDB sources: the binary logs are copied into the repository as they are written">
+                    <label class="checkbox" title="MariaDB and PostgreSQL cluster sources: the binary logs or the WAL are copied into the repository as they are written">
                         <input
                             type="checkbox"
                             name="form[continuous]"
@@ -282,7 +282,7 @@ fn TaskFormView(id: Option<i64>, initial: TaskForm, running: bool) -> impl IntoV
                             prop:checked=move || form.with(|f| f.continuous.is_some())
                             on:change=move |ev| form.update(|f| f.continuous = event_target_checked(&ev).then(|| "on".into()))
                         />
-                        "Continuous: archive the binary logs for point-in-time recovery"
+                        "Continuous: archive the binary logs (MariaDB) or the WAL (PostgreSQL cluster) for point-in-time recovery"
                     </label>
                     <FieldError field="continuous" error />
                 </div>

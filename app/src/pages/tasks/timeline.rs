@@ -131,7 +131,7 @@ fn Timeline(view: TimelineView) -> impl IntoView {
             })}
             {(!view.points.is_empty()).then(|| view! {
                 <table class="table">
-                    <thead><tr><th>"Base point"</th><th>"Snapshot (UTC)"</th><th>"Binary log coordinates"</th><th></th></tr></thead>
+                    <thead><tr><th>"Base point"</th><th>"Snapshot (UTC)"</th><th>"Log coordinates"</th><th></th></tr></thead>
                     <tbody>
                         {view.points.iter().map(|p| view! {
                             <tr data-testid="timeline-point" data-point=p.id.clone()>
