@@ -134,6 +134,9 @@ describe('point-in-time recovery of a PostgreSQL cluster', () => {
     assert.equal(await id('timeline').getAttribute('data-archiver'), 'running');
     assert.match(await id('point-coordinates').first().textContent(), /WAL [0-9A-F]{24} from [0-9A-F]+\/[0-9A-F]+, consistent at [0-9A-F]+\/[0-9A-F]+, timeline 1/);
     assert.equal(await id('timeline-gap').count(), 0);
+    // The slot's retention is shown, and small: the archive keeps up.
+    assert.equal(await id('slot-retained').getAttribute('data-alert'), 'false');
+    assert.match(await id('slot-retained').textContent(), /replication slot retains .* of WAL/);
 
     // The restore form: point in time, the chosen second, a new data directory, a port.
     await page.locator('[data-testid="history-row"] [data-testid="restore-run"]').first().click();

@@ -59,6 +59,13 @@ pub struct TimelineView {
     pub lag_seconds: Option<f64>,
     pub rpo_target_secs: Option<u64>,
     pub checked_at: DateTime<Utc>,
+    /// A PostgreSQL cluster's replication slot: the WAL the server keeps
+    /// for the archiver (its disk fills while the archive falls behind).
+    #[serde(default)]
+    pub slot_retained_bytes: Option<u64>,
+    /// Retention worth an alert (the engine's threshold).
+    #[serde(default)]
+    pub slot_warning_bytes: u64,
 }
 
 impl TimelineView {

@@ -37,6 +37,8 @@ pub async fn timeline(state: &AppState, task_id: i64) -> Result<TimelineView, Ap
         synced_at: None,
         lag_seconds: None,
         rpo_target_secs: task.settings.recovery.rpo_target_secs,
+        slot_retained_bytes: None,
+        slot_warning_bytes: tidemark_engine::archive::SLOT_WARNING,
         checked_at: chrono::Utc::now(),
     };
     let name = task.settings.name.clone();
@@ -96,6 +98,7 @@ pub async fn timeline(state: &AppState, task_id: i64) -> Result<TimelineView, Ap
         let fresh = (view.checked_at - status.updated_at).num_seconds() < STALE_AFTER_SECS;
         view.archiver_running = status.running && fresh;
         view.synced_at = status.synced_at;
+        view.slot_retained_bytes = status.slot_retained_bytes;
         if view.archiver_error.is_none() {
             view.archiver_error = status.error;
         }

@@ -87,6 +87,15 @@ fn Timeline(view: TimelineView) -> impl IntoView {
                     view.last_commit.map(|t| format!(", last commit {} UTC", utc(t))).unwrap_or_default()
                 )}</span>
             </p>
+            {view.slot_retained_bytes.map(|bytes| {
+                let alert = bytes >= view.slot_warning_bytes;
+                view! {
+                    <p class=if alert { "alert alert--warn" } else { "muted" } data-testid="slot-retained" data-alert=alert.to_string()>
+                        {format!("replication slot retains {} of WAL on the server{}", human_bytes(bytes),
+                            if alert { ": the archive is falling behind and the server's disk fills; check the archiver" } else { "" })}
+                    </p>
+                }
+            })}
             {view.archiver_error.clone().map(|e| view! {
                 <p class="alert alert--error" data-testid="archiver-error">{e}</p>
             })}

@@ -30,7 +30,7 @@ use crate::source::{MyLocation, SourceUrl};
 
 pub use spool::ArchiverStatus;
 pub use wal::{WAL, WAL_HISTORY};
-pub use wal_run::{check_wal_switch, WalSwitchCheck};
+pub use wal_run::{check_wal_switch, WalSwitchCheck, SLOT_WARNING};
 
 /// How often an idle archiver publishes its status.
 const STATUS_EVERY: Duration = Duration::from_secs(10);

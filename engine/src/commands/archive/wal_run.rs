@@ -20,7 +20,7 @@ use crate::source::PgAccess;
 
 /// Slot retention that is worth a warning: the server's disk fills while
 /// the archive falls behind.
-const SLOT_WARNING: u64 = 1 << 30;
+pub const SLOT_WARNING: u64 = 1 << 30;
 
 /// The server's flush position and, when the task's slot exists, where
 /// the slot stands.
