@@ -246,6 +246,8 @@ export async function startPostgres() {
     sql: (sql, db) => psqlAt(port, sql, db),
     // The same against another server on this machine (a recovered cluster).
     sqlAt: psqlAt,
+    // The server's log, for a failing test to print.
+    log: () => readFile(join(dir, 'log'), 'utf8').catch(() => ''),
     // Stops a cluster this test recovered (left running on its port).
     stopCluster: (dataDir) => asServer('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']),
     async stop() {

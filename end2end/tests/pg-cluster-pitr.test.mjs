@@ -7,7 +7,7 @@
 // second there.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +49,7 @@ describe('point-in-time recovery of a PostgreSQL cluster', () => {
   let browser;
   let restoreRoot;
   let recovered;
+  let passed = false;
 
   before(async () => {
     pg = await startPostgres();
@@ -63,6 +64,11 @@ describe('point-in-time recovery of a PostgreSQL cluster', () => {
 
   after(async () => {
     await browser?.close();
+    if (!passed) {
+      // What the server and the archiver's streamer said, for the failure.
+      const receiver = await readFile(join(server.dataDir, 'archive-spool', '1', '.receiver.log'), 'utf8').catch(() => '');
+      console.log(`PostgreSQL log:\n${(await pg.log()).slice(-6000)}\npg_receivewal:\n${receiver.slice(-3000)}`);
+    }
     if (recovered) {
       try { pg.stopCluster(recovered); } catch { /* not started */ }
     }
@@ -175,5 +181,6 @@ describe('point-in-time recovery of a PostgreSQL cluster', () => {
     assert.equal(pg.sql('SELECT count(*) FROM orders', 'shop'), '0');
     assert.deepEqual(problems, []);
     await page.close();
+    passed = true;
   });
 });

@@ -53,7 +53,13 @@ pub fn execute(
         watermark: settings.watermark,
         ..Selection::default()
     };
-    let source = open_source(&SourceUrl::parse(&spec.source_url)?, &selection)?;
+    let source_url = SourceUrl::parse(&spec.source_url)?;
+    if settings.continuous {
+        // The archiver may not have streamed yet: the server must keep the
+        // log from this base backup on until it has.
+        tidemark_engine::archive::reserve_log(&source_url, &settings.name)?;
+    }
+    let source = open_source(&source_url, &selection)?;
     let options = BackupOptions {
         task: settings.name.clone(),
         compression: settings.compression.parse::<Compression>()?,

@@ -124,6 +124,20 @@ pub fn source_checks(source: &SourceUrl) -> Vec<PreCheck> {
     }
 }
 
+/// Before a base backup of a continuously archived task: makes sure the
+/// server keeps the log the backup will need until the archiver has it.
+/// For a PostgreSQL cluster, the task's replication slot (reserving WAL
+/// from now on) is created if missing, so a backup started before the
+/// archiver's first stream is still followed by its WAL. MariaDB needs
+/// nothing here (the binary log retention is a pre-check).
+pub fn reserve_log(source: &SourceUrl, task: &str) -> Result<()> {
+    if let SourceUrl::PgCluster(at) = source {
+        let slot = crate::source::postgres::cluster::slot_name(task);
+        runtime()?.block_on(crate::source::postgres::cluster::reserve_slot(at, &slot))?;
+    }
+    Ok(())
+}
+
 fn mariadb(source: &SourceUrl) -> Result<&MyLocation> {
     match source {
         SourceUrl::MySql(at) => Ok(at),

@@ -12,9 +12,11 @@ use crate::repo::archive::LogArchive;
 use crate::repo::Repository;
 use crate::source::dbio::runtime;
 use crate::source::postgres::cluster::wal::{
-    ensure_slot, lsn_text, parse_lsn, SegmentName, WalReceiver, DEFAULT_SEGMENT_SIZE,
+    lsn_text, parse_lsn, SegmentName, WalReceiver, DEFAULT_SEGMENT_SIZE,
 };
-use crate::source::postgres::cluster::{cluster_checks, server_facts, slot_name, tools_for};
+use crate::source::postgres::cluster::{
+    cluster_checks, reserve_slot, server_facts, slot_name, tools_for,
+};
 use crate::source::postgres::PgLocation;
 use crate::source::PgAccess;
 
@@ -131,7 +133,7 @@ pub(super) fn run(
                 ));
             }
             let bin = tools_for(facts.major)?;
-            ensure_slot(&bin.bin.join("pg_receivewal"), at, &slot)?;
+            rt.block_on(reserve_slot(at, &slot))?;
             Ok((facts, bin))
         });
         let (facts, bin) = match setup {

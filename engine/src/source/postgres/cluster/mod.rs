@@ -94,6 +94,41 @@ pub async fn server_facts(at: &PgLocation) -> Result<ServerFacts> {
     })
 }
 
+/// Creates the task's replication slot unless it exists, reserving WAL at
+/// once: from then on the server keeps every segment until the archiver
+/// has streamed it, so a base backup taken after this call is always
+/// followed by its WAL, and a streamer that starts later (or restarts from
+/// a segment it had begun) still finds it. (`pg_receivewal --create-slot`
+/// does not reserve: its slot holds nothing until the first stream.)
+pub async fn reserve_slot(at: &PgLocation, slot: &str) -> Result<()> {
+    async fn exists(conn: &mut sqlx::PgConnection, slot: &str) -> sqlx::Result<bool> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",
+        )
+        .bind(slot)
+        .fetch_one(conn)
+        .await
+    }
+    let mut conn = at.connect().await?;
+    let doing = format!("create the replication slot {slot} on");
+    if exists(&mut conn, slot)
+        .await
+        .map_err(|e| pg_error(at, &doing, e))?
+    {
+        return Ok(());
+    }
+    let created = sqlx::query("SELECT pg_create_physical_replication_slot($1, true)")
+        .bind(slot)
+        .execute(&mut conn)
+        .await;
+    match created {
+        Ok(_) => Ok(()),
+        // Created meanwhile by the archiver or a backup of the same task.
+        Err(_) if exists(&mut conn, slot).await.unwrap_or(false) => Ok(()),
+        Err(e) => Err(pg_error(at, &doing, e)),
+    }
+}
+
 /// The machine's tools for this server's major version.
 pub fn tools_for(major: u32) -> Result<PgBinaries> {
     binaries::exact(major).map_err(|m| EngineError::invalid("PostgreSQL tools", m))

@@ -233,9 +233,8 @@ impl WalReceiver {
             Ok(None) => None,
             Ok(Some(status)) => {
                 let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-                let last = text.lines().rev().find(|l| !l.trim().is_empty());
-                Some(match last {
-                    Some(l) => format!("pg_receivewal stopped ({status}): {}", l.trim()),
+                Some(match why_stopped(&text) {
+                    Some(why) => format!("pg_receivewal stopped ({status}): {why}"),
                     None => format!("pg_receivewal stopped ({status})"),
                 })
             }
@@ -248,35 +247,44 @@ impl WalReceiver {
     }
 }
 
+/// What pg_receivewal said before it ended: its closing "disconnected"
+/// follows the line that says why.
+fn why_stopped(stderr: &str) -> Option<String> {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let (last, before) = lines.split_last()?;
+    match before.last() {
+        Some(reason) if last.ends_with("error: disconnected") => Some(format!("{reason}; {last}")),
+        _ => Some((*last).to_owned()),
+    }
+}
+
 impl Drop for WalReceiver {
     fn drop(&mut self) {
         self.stop();
     }
 }
 
-/// Creates the task's replication slot unless it exists (reserving WAL
-/// from now on, so nothing is removed before it is streamed).
-pub fn ensure_slot(pg_receivewal: &Path, at: &PgLocation, slot: &str) -> Result<()> {
-    let out = Command::new(pg_receivewal)
-        .envs(at.libpq_env())
-        .arg(format!("--slot={slot}"))
-        .args(["--create-slot", "--if-not-exists", "--no-password"])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| EngineError::io(pg_receivewal, e))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(EngineError::Database {
-            what: format!("create the replication slot {slot} on {}", at.display()),
-            detail: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reason_before_disconnected_is_kept() {
+        let stderr = "pg_receivewal: error: unexpected termination of replication stream: ERROR:  requested WAL segment 000000010000000000000001 has already been removed\npg_receivewal: error: disconnected\n";
+        assert_eq!(
+            why_stopped(stderr).unwrap(),
+            "pg_receivewal: error: unexpected termination of replication stream: ERROR:  requested WAL segment 000000010000000000000001 has already been removed; pg_receivewal: error: disconnected"
+        );
+        assert_eq!(why_stopped("\n").as_deref(), None);
+        assert_eq!(
+            why_stopped("pg_receivewal: error: could not connect\n").as_deref(),
+            Some("pg_receivewal: error: could not connect")
+        );
+    }
 
     #[test]
     fn names_and_positions() {
