@@ -7,7 +7,7 @@
 // second there.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,9 +64,12 @@ describe('point-in-time recovery of a PostgreSQL cluster', () => {
 
   after(async () => {
     await browser?.close();
-    if (!passed) {
+    if (!passed && server && pg) {
       // What the server and the archiver's streamer said, for the failure.
-      const receiver = await readFile(join(server.dataDir, 'archive-spool', '1', '.receiver.log'), 'utf8').catch(() => '');
+      const spool = join(server.dataDir, 'archive-spool');
+      const tasks = await readdir(spool).catch(() => []);
+      const logs = await Promise.all(tasks.map((t) => readFile(join(spool, t, '.receiver.log'), 'utf8').catch(() => '')));
+      const receiver = logs.join('\n');
       console.log(`PostgreSQL log:\n${(await pg.log()).slice(-6000)}\npg_receivewal:\n${receiver.slice(-3000)}`);
     }
     if (recovered) {
