@@ -13,11 +13,11 @@ use tidemark_engine::restore::pg_recovery::{
     PgRecoveryTarget, StopAt,
 };
 use tidemark_engine::restore::to_time::RecoveryTarget;
-use tidemark_engine::restore::{Action, RestoreStats};
-use tidemark_engine::{CancelToken, EngineError, Phase, Progress, Repository};
+use tidemark_engine::restore::RestoreStats;
+use tidemark_engine::{CancelToken, EngineError, Repository};
 
-use super::run::{RestoreLog, RestoreSpec};
-use super::tracker::RestoreTracker;
+use super::run::{accept_plan, preparing, RestoreLog, RestoreSpec};
+use super::tracker::{RestoreTracker, TitledPhases};
 use crate::model::{ClusterRecovery, PitrPreview, PitrResult, RestoreSettings, WAL_PHASE};
 use crate::repo_access::RepoAccess;
 
@@ -137,67 +137,32 @@ pub fn result(plan: &PgRecoveryPlan, stats: &PgRecoveryStats) -> PitrResult {
     }
 }
 
-/// The restore tracker, with the server's replay (which the engine names
-/// by title) shown as a phase of its own.
-struct ReplayPhase<'a>(&'a RestoreTracker);
-
-impl Progress for ReplayPhase<'_> {
-    fn set_title(&self, title: &str) {
-        if title.starts_with(WAL_PHASE) {
-            self.0.mark(WAL_PHASE, false);
-        }
-    }
-    fn set_length(&self, bytes: u64, items: u64) {
-        self.0.set_length(bytes, items);
-    }
-    fn inc(&self, bytes: u64, items: u64) {
-        self.0.inc(bytes, items);
-    }
-    fn finish(&self) {}
-    fn phase(&self, phase: Phase, done: bool) {
-        self.0.phase(phase, done);
-    }
-    fn fetched(&self, bytes: u64) {
-        self.0.fetched(bytes);
-    }
-    fn rows(&self, rows: u64) {
-        self.0.rows(rows);
-    }
-    fn object(&self, name: &str, error: Option<&str>) {
-        self.0.object(name, error);
-    }
-}
-
 pub fn execute(
     spec: &RestoreSpec,
     tracker: &RestoreTracker,
     cancel: &CancelToken,
     log: &dyn RestoreLog,
 ) -> Result<RestoreStats, EngineError> {
-    tracker.mark("pending", true);
-    tracker.mark("preparing", false);
-    cancel.check()?;
+    preparing(tracker, cancel)?;
     let (repo, plan, options) = plan(
         &spec.settings,
         &spec.task_name,
         &spec.repository,
         &spec.target_url,
     )?;
-    if let Some(reason) = &plan.base.blocked {
-        return Err(EngineError::Conflict(format!(
-            "the pre-check failed when the restore started: {reason}"
-        )));
-    }
-    log.planned(&plan.base);
-    let working = plan
-        .base
-        .objects
-        .iter()
-        .filter(|o| o.action != Action::Skip)
-        .count() as u64;
-    tracker.set_totals(plan.base.bytes, plan.base.rows, working);
+    accept_plan(&plan.base, tracker, log)?;
     cancel.check()?;
-    let stats = run_recovery(&repo, &plan, &options, &ReplayPhase(tracker), cancel)?;
+    // The server's replay, which the engine names by title, as a phase.
+    let progress = TitledPhases {
+        tracker,
+        on_title: |tracker, title| {
+            if title.starts_with(WAL_PHASE) {
+                tracker.mark(WAL_PHASE, false);
+            }
+        },
+        on_finish: |_| {},
+    };
+    let stats = run_recovery(&repo, &plan, &options, &progress, cancel)?;
     tracker.mark(WAL_PHASE, true);
     log.replayed(&result(&plan, &stats));
     Ok(stats.base)

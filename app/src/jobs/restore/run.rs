@@ -126,29 +126,46 @@ pub fn execute(
     if spec.settings.to_time.is_some() {
         return super::to_time::execute(spec, tracker, cancel, log);
     }
-    tracker.mark("pending", true);
-    tracker.mark("preparing", false);
-    cancel.check()?;
+    preparing(tracker, cancel)?;
     let (repo, mut target, plan) = plan(
         &spec.settings,
         &spec.repository,
         &spec.target_url,
         &spec.done,
     )?;
+    accept_plan(&plan, tracker, log)?;
+    cancel.check()?;
+    run_restore(&repo, &plan, target.as_mut(), tracker, cancel)
+}
+
+/// PREPARING begins (PENDING ends), unless cancelled meanwhile.
+pub(super) fn preparing(tracker: &RestoreTracker, cancel: &CancelToken) -> Result<(), EngineError> {
+    tracker.mark("pending", true);
+    tracker.mark("preparing", false);
+    cancel.check()
+}
+
+/// The plan made when the attempt starts: refused if its pre-check fails
+/// now (the target may have changed since Verify), else recorded, with
+/// the totals the bar counts against.
+pub(super) fn accept_plan(
+    plan: &RestorePlan,
+    tracker: &RestoreTracker,
+    log: &dyn RestoreLog,
+) -> Result<(), EngineError> {
     if let Some(reason) = &plan.blocked {
         return Err(EngineError::Conflict(format!(
             "the pre-check failed when the restore started: {reason}"
         )));
     }
-    log.planned(&plan);
+    log.planned(plan);
     let working = plan
         .objects
         .iter()
         .filter(|o| o.action != tidemark_engine::restore::Action::Skip)
         .count() as u64;
     tracker.set_totals(plan.bytes, plan.rows, working);
-    cancel.check()?;
-    run_restore(&repo, &plan, target.as_mut(), tracker, cancel)
+    Ok(())
 }
 
 /// Whether a failed attempt left nothing behind (the target rolls back

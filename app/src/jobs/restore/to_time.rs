@@ -9,10 +9,10 @@ use tidemark_engine::restore::to_time::{
     plan_restore_to_time, run_restore_to_time, PitrPlan, PitrStats, RecoveryTarget,
 };
 use tidemark_engine::restore::RestoreStats;
-use tidemark_engine::{CancelToken, EngineError, Phase, Progress, Repository, SourceUrl};
+use tidemark_engine::{CancelToken, EngineError, Repository, SourceUrl};
 
-use super::run::{RestoreLog, RestoreSpec};
-use super::tracker::RestoreTracker;
+use super::run::{accept_plan, preparing, RestoreLog, RestoreSpec};
+use super::tracker::{RestoreTracker, TitledPhases};
 use crate::model::{PitrPreview, PitrResult, RestoreSettings, LOG_PHASES};
 use crate::repo_access::RepoAccess;
 
@@ -72,39 +72,13 @@ pub fn result(plan: &PitrPlan, stats: &PitrStats) -> PitrResult {
     }
 }
 
-/// The restore tracker, with the engine's log steps (which it names by
-/// title) shown as phases of their own.
-struct LogPhases<'a>(&'a RestoreTracker);
-
-impl Progress for LogPhases<'_> {
-    fn set_title(&self, title: &str) {
-        if let Some(index) = LOG_PHASES.iter().position(|p| *p == title) {
-            if index > 0 {
-                self.0.mark(LOG_PHASES[index - 1], true);
-            }
-            self.0.mark(title, false);
+/// The engine's log steps, which it names by title, as phases.
+fn log_step(tracker: &RestoreTracker, title: &str) {
+    if let Some(index) = LOG_PHASES.iter().position(|p| *p == title) {
+        if index > 0 {
+            tracker.mark(LOG_PHASES[index - 1], true);
         }
-    }
-    fn set_length(&self, bytes: u64, items: u64) {
-        self.0.set_length(bytes, items);
-    }
-    fn inc(&self, bytes: u64, items: u64) {
-        self.0.inc(bytes, items);
-    }
-    fn finish(&self) {
-        self.0.mark(LOG_PHASES[1], true);
-    }
-    fn phase(&self, phase: Phase, done: bool) {
-        self.0.phase(phase, done);
-    }
-    fn fetched(&self, bytes: u64) {
-        self.0.fetched(bytes);
-    }
-    fn rows(&self, rows: u64) {
-        self.0.rows(rows);
-    }
-    fn object(&self, name: &str, error: Option<&str>) {
-        self.0.object(name, error);
+        tracker.mark(title, false);
     }
 }
 
@@ -114,31 +88,22 @@ pub fn execute(
     cancel: &CancelToken,
     log: &dyn RestoreLog,
 ) -> Result<RestoreStats, EngineError> {
-    tracker.mark("pending", true);
-    tracker.mark("preparing", false);
-    cancel.check()?;
+    preparing(tracker, cancel)?;
     let (repo, plan) = plan(
         &spec.settings,
         &spec.task_name,
         &spec.repository,
         &spec.target_url,
     )?;
-    if let Some(reason) = &plan.base.blocked {
-        return Err(EngineError::Conflict(format!(
-            "the pre-check failed when the restore started: {reason}"
-        )));
-    }
-    log.planned(&plan.base);
-    let working = plan
-        .base
-        .objects
-        .iter()
-        .filter(|o| o.action != tidemark_engine::restore::Action::Skip)
-        .count() as u64;
-    tracker.set_totals(plan.base.bytes, plan.base.rows, working);
+    accept_plan(&plan.base, tracker, log)?;
     cancel.check()?;
     let work_dir = prepare_work_dir(&spec.work_dir)?;
-    let stats = run_restore_to_time(&repo, &plan, work_dir, &LogPhases(tracker), cancel)?;
+    let progress = TitledPhases {
+        tracker,
+        on_title: log_step,
+        on_finish: |tracker| tracker.mark(LOG_PHASES[1], true),
+    };
+    let stats = run_restore_to_time(&repo, &plan, work_dir, &progress, cancel)?;
     log.replayed(&result(&plan, &stats));
     Ok(stats.base)
 }

@@ -169,6 +169,43 @@ impl Progress for RestoreTracker {
     }
 }
 
+/// The tracker, with the steps the engine names by title after the base
+/// point's phases (log fetch and replay, the server's WAL replay) shown as
+/// phases of their own.
+pub struct TitledPhases<'a> {
+    pub tracker: &'a RestoreTracker,
+    /// Marks the phases a title begins (and ends).
+    pub on_title: fn(&RestoreTracker, &str),
+    pub on_finish: fn(&RestoreTracker),
+}
+
+impl Progress for TitledPhases<'_> {
+    fn set_title(&self, title: &str) {
+        (self.on_title)(self.tracker, title);
+    }
+    fn set_length(&self, bytes: u64, items: u64) {
+        self.tracker.set_length(bytes, items);
+    }
+    fn inc(&self, bytes: u64, items: u64) {
+        self.tracker.inc(bytes, items);
+    }
+    fn finish(&self) {
+        (self.on_finish)(self.tracker);
+    }
+    fn phase(&self, phase: Phase, done: bool) {
+        self.tracker.phase(phase, done);
+    }
+    fn fetched(&self, bytes: u64) {
+        self.tracker.fetched(bytes);
+    }
+    fn rows(&self, rows: u64) {
+        self.tracker.rows(rows);
+    }
+    fn object(&self, name: &str, error: Option<&str>) {
+        self.tracker.object(name, error);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
