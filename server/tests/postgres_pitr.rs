@@ -399,6 +399,92 @@ fn a_cluster_recovers_to_a_chosen_second_while_the_source_keeps_writing() {
         (k * 50).to_string()
     );
 
+    // Extraction: the classic accident's repair, one table as it was at
+    // the moment, restored beside the live one in the source database.
+    let into_shop = format!("postgres://postgres:{PASSWORD}@127.0.0.1:{}/shop", pg.port);
+    let renamed = "public.order items=public.order items at T";
+    let extract = |name: &str, extra: &[&str]| {
+        let data = dir.path().join(name);
+        let out = restore_to(repo, &moment, &format!("file://{}", data.display()), extra);
+        (data, out)
+    };
+    let (first, out) = extract(
+        "extract-one",
+        &[
+            "--extract",
+            "shop",
+            "--extract-into",
+            &into_shop,
+            "--object",
+            renamed,
+        ],
+    );
+    let _first = Recovered(first.clone());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("database shop extracted into"),
+        "{}",
+        text(&out)
+    );
+    assert!(text(&out).contains("content verified"), "{}", text(&out));
+    let order_items = |port: u16, db: &str, table: &str| {
+        psql_at(
+            port,
+            db,
+            &format!(r#"COPY (SELECT * FROM "{table}" ORDER BY id) TO STDOUT"#),
+        )
+    };
+    assert_eq!(
+        order_items(pg.port, "shop", "order items at T"),
+        order_items(pg.port, "expected", "order items")
+    );
+    assert!(
+        first.join("PG_VERSION").exists(),
+        "kept without --remove-recovered"
+    );
+    // Under its own name it clashes with the live table: refused before
+    // anything is recovered.
+    let (refused, out) = extract(
+        "extract-refused",
+        &[
+            "--extract",
+            "shop",
+            "--extract-into",
+            &into_shop,
+            "--object",
+            "public.order items",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("already holds public.order items"),
+        "{}",
+        text(&out)
+    );
+    assert!(!refused.exists());
+    // The whole database into a new one, the recovered cluster removed.
+    let into_new = format!(
+        "postgres://postgres:{PASSWORD}@127.0.0.1:{}/shop at T",
+        pg.port
+    );
+    let (whole, out) = extract(
+        "extract-whole",
+        &[
+            "--extract",
+            "shop",
+            "--extract-into",
+            &into_new,
+            "--remove-recovered",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!whole.exists(), "removed after the extraction");
+    assert_eq!(rows(pg.port, "shop at T"), want);
+    assert_eq!(
+        dump(pg.port, "shop at T", "--schema-only"),
+        dump(pg.port, "expected", "--schema-only")
+    );
+
     // Refusals name the reason and create nothing.
     let early = dir.path().join("early");
     let out = restore_to(

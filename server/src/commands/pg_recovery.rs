@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use clap::Args;
 use tidemark_engine::restore::pg_recovery::{
-    plan_recovery, run_recovery, PgRecoveryOptions, PgRecoveryTarget, StopAt,
+    plan_recovery, run_recovery, PgExtract, PgRecoveryOptions, PgRecoveryTarget, StopAt,
 };
 use tidemark_engine::restore::to_time::RecoveryTarget;
 use tidemark_engine::restore::wal_get::{fetch_wal, fetch_wal_via};
+use tidemark_engine::restore::{ConflictPolicy, VerifyMode};
 use tidemark_engine::{CancelToken, Repository};
+use tidemark_engine::{DuplicatePolicy, SourceUrl};
 
 use super::progress::CliProgress;
 use super::restore::{print_stats, RestoreArgs};
@@ -30,6 +32,7 @@ pub(super) fn run(
         port: args.port,
         wal_get: std::env::current_exe()?,
         time_limit: Duration::from_secs(args.recovery_time_limit),
+        extract: extract(args)?,
     };
     let plan = plan_recovery(repo, task, &to, &options)?;
     let stop = match &plan.stop {
@@ -60,6 +63,31 @@ pub(super) fn run(
             for note in &plan.notes {
                 println!("  {note}");
             }
+            if let Some(extract) = &plan.extract {
+                let tables = if extract.tables.is_empty() {
+                    "every table".to_owned()
+                } else {
+                    extract
+                        .tables
+                        .iter()
+                        .map(|(name, to)| match name == to {
+                            true => name.clone(),
+                            false => format!("{name} as {to}"),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                println!(
+                    "  then database {} ({tables}) is restored into {}{}",
+                    extract.database,
+                    extract.target,
+                    if extract.remove_cluster {
+                        ", and the recovered cluster removed"
+                    } else {
+                        ""
+                    }
+                );
+            }
         }
         return Ok(Outcome::Success);
     }
@@ -84,13 +112,50 @@ pub(super) fn run(
             stats.seconds,
             stats.recovery_seconds,
             stats.wal_files_served,
-            match stats.running_on_port {
-                Some(port) => format!("; running on port {port}"),
-                None => "; stopped cleanly (start it with pg_ctl)".to_owned(),
+            match (stats.running_on_port, &stats.extracted) {
+                (Some(port), _) => format!("; running on port {port}"),
+                (None, Some(e)) if e.removed_cluster => "; removed after the extraction".to_owned(),
+                (None, _) => "; stopped cleanly (start it with pg_ctl)".to_owned(),
             }
         );
+        if let Some(extracted) = &stats.extracted {
+            eprintln!(
+                "database {} extracted into {} in {:.1} s:",
+                extracted.database, extracted.target, extracted.seconds
+            );
+            print_stats(&extracted.restore);
+        }
     }
     Ok(Outcome::Success)
+}
+
+/// The extraction the arguments ask for; --object without --extract is
+/// refused (a cluster is recovered whole).
+fn extract(args: &RestoreArgs) -> anyhow::Result<Option<PgExtract>> {
+    let (Some(database), Some(into)) = (&args.extract, &args.extract_into) else {
+        if !args.object.is_empty() || !args.range.is_empty() {
+            anyhow::bail!(
+                "a cluster is recovered whole: choose tables with --extract DATABASE --extract-into URL"
+            );
+        }
+        return Ok(None);
+    };
+    if !args.range.is_empty() {
+        anyhow::bail!("an extraction takes whole tables (--range is not supported with --extract)");
+    }
+    let SourceUrl::Postgres(target) = SourceUrl::parse(into)? else {
+        anyhow::bail!("--extract-into takes a postgres:// URL");
+    };
+    Ok(Some(PgExtract {
+        database: database.clone(),
+        target,
+        tables: super::renames(&args.object),
+        on_conflict: args.on_conflict.parse::<ConflictPolicy>()?,
+        on_duplicate: args.on_duplicate.parse::<DuplicatePolicy>()?,
+        lock: args.lock,
+        verify: args.verify.parse::<VerifyMode>()?,
+        remove_cluster: args.remove_recovered,
+    }))
 }
 
 /// Cluster tasks recover with the server's own replay; the others with

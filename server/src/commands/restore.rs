@@ -67,6 +67,18 @@ pub struct RestoreArgs {
     /// it running (else it is stopped cleanly once recovered).
     #[arg(long, value_name = "PORT")]
     pub port: Option<u16>,
+    /// A cluster task: afterwards, restore this database of the recovered
+    /// cluster (only the tables --object names, if any, each optionally
+    /// renamed) into --extract-into, with the logical restore, its
+    /// --on-conflict, --lock and --verify.
+    #[arg(long, value_name = "DATABASE", requires = "extract_into")]
+    pub extract: Option<String>,
+    /// The database the extraction restores into: postgres://USER:PASSWORD@HOST:PORT/DATABASE.
+    #[arg(long, value_name = "URL", requires = "extract")]
+    pub extract_into: Option<String>,
+    /// Remove the recovered data directory once the extraction is done.
+    #[arg(long, requires = "extract", conflicts_with = "port")]
+    pub remove_recovered: bool,
     /// A cluster task: longest the server's replay of the WAL may take.
     #[arg(long, value_name = "SECONDS", default_value_t = 6 * 3600)]
     pub recovery_time_limit: u64,

@@ -60,6 +60,7 @@ fn options(settings: &RestoreSettings, target_url: &str) -> Result<PgRecoveryOpt
             source,
         })?,
         time_limit: Duration::from_secs(u64::from(settings.timeout_min) * 60),
+        extract: None,
     })
 }
 

@@ -300,7 +300,7 @@ pub fn plan_restore(
 }
 
 /// `wanted` selects `name` itself or, as a directory, everything below it.
-fn selects(wanted: &str, name: &str) -> bool {
+pub(crate) fn selects(wanted: &str, name: &str) -> bool {
     let wanted = wanted.trim_end_matches('/');
     name == wanted || (name.starts_with(wanted) && name[wanted.len()..].starts_with('/'))
 }

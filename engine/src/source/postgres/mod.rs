@@ -45,6 +45,7 @@ pub(crate) use conn::PgAccess;
 use conn::{quote_ident, quote_qualified};
 
 /// Structure objects, named so they sort apart from `schema.table` names.
+pub const STRUCTURE_DIR: &str = "_schema";
 pub const PRE_DATA: &str = "_schema/pre-data.sql";
 pub const POST_DATA: &str = "_schema/post-data.sql";
 pub const SEQUENCES: &str = "_schema/sequences.sql";

@@ -17,7 +17,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+mod extract;
 mod server;
+
+pub use extract::{ExtractPlan, ExtractStats, PgExtract, EXTRACT_TITLE};
 
 use super::{plan_restore, run_restore, RestoreOptions, RestorePlan, RestoreStats};
 use crate::commands::archive::{ArchiverStatus, WAL};
@@ -53,6 +56,9 @@ pub struct PgRecoveryOptions {
     pub wal_get: PathBuf,
     /// Longest the server's replay may take.
     pub time_limit: Duration,
+    /// Afterwards, restore a database (or some of its tables) of the
+    /// recovered cluster into another server.
+    pub extract: Option<PgExtract>,
 }
 
 /// Where the server stops.
@@ -83,8 +89,14 @@ pub struct PgRecoveryPlan {
     pub data_dir: PathBuf,
     pub port: Option<u16>,
     pub notes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extract: Option<ExtractPlan>,
     #[serde(skip)]
     bin: PgBinaries,
+    /// The task's user, which the recovered cluster knows (extraction
+    /// connects as it first).
+    #[serde(skip)]
+    cluster_user: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -97,6 +109,8 @@ pub struct PgRecoveryStats {
     pub new_timeline: Option<u32>,
     pub wal_files_served: u64,
     pub running_on_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extracted: Option<ExtractStats>,
     pub seconds: f64,
     /// Of `seconds`, the server's replay.
     pub recovery_seconds: f64,
@@ -176,6 +190,15 @@ pub fn plan_recovery(
         StopAt::Consistent => end,
     };
     let timeline = target_timeline(repo, task, timeline, end, stop_lsn)?;
+    let extract = options
+        .extract
+        .as_ref()
+        .map(|e| extract::plan_extract(e, options.port))
+        .transpose()?;
+    let cluster_user = match crate::source::SourceUrl::parse(&base.source.url) {
+        Ok(crate::source::SourceUrl::PgCluster(at)) => at.user,
+        _ => "postgres".to_owned(),
+    };
     Ok(PgRecoveryPlan {
         task: task.to_owned(),
         to: match to {
@@ -192,7 +215,9 @@ pub fn plan_recovery(
         data_dir: options.data_dir.clone(),
         port: options.port,
         notes,
+        extract,
         bin,
+        cluster_user,
     })
 }
 
@@ -400,6 +425,19 @@ pub fn run_recovery(
         let _ = std::fs::remove_dir_all(&plan.data_dir);
     }
     let (stopped, last_transaction, new_timeline, served, recovery_seconds) = outcome?;
+    let mut extracted = None;
+    if let Some(extract) = &options.extract {
+        // A failed extraction leaves the recovered cluster as it is: the
+        // recovery itself succeeded.
+        let mut stats = extract::run_extract(plan, extract, work.path(), progress, cancel)
+            .map_err(|err| kept_cluster(err, &plan.data_dir))?;
+        if extract.remove_cluster {
+            std::fs::remove_dir_all(&plan.data_dir)
+                .map_err(|e| EngineError::io(&plan.data_dir, e))?;
+            stats.removed_cluster = true;
+        }
+        extracted = Some(stats);
+    }
     let mut running_on_port = None;
     if let Some(port) = options.port {
         server::start_on_port(&plan.bin, &plan.data_dir, port)?;
@@ -412,9 +450,27 @@ pub fn run_recovery(
         new_timeline,
         wal_files_served: served,
         running_on_port,
+        extracted,
         seconds: started.elapsed().as_secs_f64(),
         recovery_seconds,
     })
+}
+
+/// An extraction's error, saying the recovered cluster was kept.
+fn kept_cluster(err: EngineError, data_dir: &Path) -> EngineError {
+    let kept = format!("(the recovered cluster is kept in {})", data_dir.display());
+    match err {
+        EngineError::Conflict(reason) => EngineError::Conflict(format!("{reason} {kept}")),
+        EngineError::RestoreFailed { object, message } => EngineError::RestoreFailed {
+            object,
+            message: format!("{message} {kept}"),
+        },
+        EngineError::Cancelled => EngineError::Cancelled,
+        other => EngineError::RestoreFailed {
+            object: "extraction".into(),
+            message: format!("{other} {kept}"),
+        },
+    }
 }
 
 #[cfg(test)]

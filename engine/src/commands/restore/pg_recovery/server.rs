@@ -71,15 +71,10 @@ pub(super) fn recover(
         ("restore_command".to_owned(), restore_command),
         ("recovery_target_timeline".into(), plan.timeline.to_string()),
         ("recovery_target_action".into(), "promote".into()),
-        ("hba_file".into(), hba.display().to_string()),
-        ("listen_addresses".into(), String::new()),
-        ("unix_socket_directories".into(), work.display().to_string()),
-        ("archive_mode".into(), "off".into()),
         ("hot_standby".into(), "off".into()),
-        ("ssl".into(), "off".into()),
-        ("logging_collector".into(), "off".into()),
         ("primary_conninfo".into(), String::new()),
     ];
+    settings.extend(private_settings(work));
     match &plan.stop {
         StopAt::Before { lsn } => {
             settings.push(("recovery_target_lsn".into(), lsn.clone()));
@@ -104,19 +99,7 @@ pub(super) fn recover(
         };
         scope.spawn(move || service.run());
         let outcome = (|| {
-            let mut cmd = server_command(&plan.bin.bin.join("postgres"));
-            cmd.arg("-D").arg(data).arg("-p").arg(port.to_string());
-            for (name, value) in &settings {
-                cmd.arg("-c").arg(format!("{name}={value}"));
-            }
-            let logfile = std::fs::File::create(&log).map_err(|e| EngineError::io(&log, e))?;
-            let errfile = logfile.try_clone().map_err(|e| EngineError::io(&log, e))?;
-            let mut child = cmd
-                .stdin(std::process::Stdio::null())
-                .stdout(logfile)
-                .stderr(errfile)
-                .spawn()
-                .map_err(|e| EngineError::io(plan.bin.bin.join("postgres"), e))?;
+            let mut child = spawn_server(&plan.bin, data, port, &settings, &log)?;
             progress.set_title(&format!("replaying WAL to {}", plan.to));
             let waited = wait_promoted(&mut child, &log, options.time_limit, cancel);
             let text = std::fs::read_to_string(&log).unwrap_or_default();
@@ -178,6 +161,87 @@ pub(super) fn recover(
         served.load(Ordering::Relaxed),
         started.elapsed().as_secs_f64(),
     ))
+}
+
+/// Settings that keep a server to this machine's server user, through a
+/// socket in the private directory `work` (whose `pg_hba.conf` trusts
+/// only local connections), with nothing sent elsewhere.
+fn private_settings(work: &Path) -> Vec<(String, String)> {
+    vec![
+        (
+            "hba_file".into(),
+            work.join("pg_hba.conf").display().to_string(),
+        ),
+        ("listen_addresses".into(), String::new()),
+        ("unix_socket_directories".into(), work.display().to_string()),
+        ("archive_mode".into(), "off".into()),
+        ("ssl".into(), "off".into()),
+        ("logging_collector".into(), "off".into()),
+    ]
+}
+
+/// The server on `data` as a child, its output in `log`.
+fn spawn_server(
+    bin: &PgBinaries,
+    data: &Path,
+    port: u16,
+    settings: &[(String, String)],
+    log: &Path,
+) -> Result<std::process::Child> {
+    let mut cmd = server_command(&bin.bin.join("postgres"));
+    cmd.arg("-D").arg(data).arg("-p").arg(port.to_string());
+    for (name, value) in settings {
+        cmd.arg("-c").arg(format!("{name}={value}"));
+    }
+    let logfile = std::fs::File::create(log).map_err(|e| EngineError::io(log, e))?;
+    let errfile = logfile.try_clone().map_err(|e| EngineError::io(log, e))?;
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(logfile)
+        .stderr(errfile)
+        .spawn()
+        .map_err(|e| EngineError::io(bin.bin.join("postgres"), e))
+}
+
+/// The recovered cluster, started again on the private socket of `work`
+/// (the recovery's): only this process reaches it while it runs.
+pub(super) struct PrivateServer<'a> {
+    bin: &'a PgBinaries,
+    data: &'a Path,
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl<'a> PrivateServer<'a> {
+    pub fn start(
+        bin: &'a PgBinaries,
+        data: &'a Path,
+        work: &Path,
+        cancel: &CancelToken,
+    ) -> Result<Self> {
+        let port = crate::source::postgres::cluster::free_port()?;
+        let log = work.join("extract.log");
+        let mut child = spawn_server(bin, data, port, &private_settings(work), &log)?;
+        if let Err(err) = wait_promoted(&mut child, &log, Duration::from_secs(120), cancel) {
+            stop_server(bin, data, "immediate");
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(err);
+        }
+        Ok(PrivateServer {
+            bin,
+            data,
+            child,
+            port,
+        })
+    }
+}
+
+impl Drop for PrivateServer<'_> {
+    /// A clean stop, whatever the extraction's outcome.
+    fn drop(&mut self) {
+        stop_server(self.bin, self.data, "fast");
+        let _ = self.child.wait();
+    }
 }
 
 /// Waits for the end of recovery (the server accepts connections once it
