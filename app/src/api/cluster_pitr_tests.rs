@@ -4,7 +4,7 @@
 //! task without a base backup) answers 409 with the reason, nothing saved.
 
 use super::{restore_form, task_form, Fixture};
-use crate::model::{Role, SourceKind};
+use crate::model::{ExtractForm, Role, SourceKind};
 
 const CLUSTER: &str = "postgres-cluster://backup@127.0.0.1:1";
 
@@ -118,6 +118,101 @@ async fn a_cluster_task_may_be_continuous_and_restores_into_a_new_data_directory
     low.start_port = "80".into();
     let refused = validate(low).await.unwrap_err();
     assert!(refused.field("start_port").is_some(), "{refused:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recovered_clusters_database_is_extracted_into_a_postgresql_source_only() {
+    let f = Fixture::new().await;
+    let source = f.source("cluster", SourceKind::PgCluster, CLUSTER).await;
+    let shop = f
+        .source(
+            "shop",
+            SourceKind::Postgres,
+            "postgres://app@127.0.0.1:1/shop",
+        )
+        .await;
+    let mariadb = f.unreachable_mariadb("mariadb").await;
+    let task =
+        crate::api::tasks::server::save(&f.state, None, task_form("pg", source, true), false)
+            .await
+            .unwrap();
+    // The form offers the PostgreSQL sources to extract into.
+    let choices = crate::api::restores::server::targets(&f.state, task)
+        .await
+        .unwrap();
+    assert_eq!(
+        choices
+            .extract_sources
+            .iter()
+            .map(|s| s.0)
+            .collect::<Vec<_>>(),
+        [shop]
+    );
+    let role = Role::Operator;
+    let validate = |form| {
+        let state = f.state.clone();
+        async move { crate::api::restores::server::validate(&state, &form, true, role).await }
+    };
+    let mut form = restore_form("r", task, source, "2026-12-01 14:03:26");
+    form.target_mode = "new".into();
+    form.target_path = f
+        .state
+        .info
+        .data_dir
+        .join("restores/recovered")
+        .display()
+        .to_string();
+    form.extract = ExtractForm {
+        source_id: shop.to_string(),
+        database: "shop".into(),
+        tables: "public.order items=public.order items at T".into(),
+        remove_cluster: true,
+    };
+    let settings = validate(form.clone()).await.unwrap();
+    let extract = settings.extract.clone().unwrap();
+    assert_eq!(
+        extract.tables,
+        [(
+            "public.order items".to_owned(),
+            "public.order items at T".to_owned()
+        )]
+    );
+    // The settings come back to the form as they were typed.
+    assert_eq!(settings.to_form().extract, form.extract);
+    // Not into another kind of source.
+    let mut other = form.clone();
+    other.extract.source_id = mariadb.to_string();
+    let refused = validate(other).await.unwrap_err();
+    assert!(
+        refused
+            .field("extract_source_id")
+            .unwrap()
+            .contains("PostgreSQL data source"),
+        "{refused:?}"
+    );
+    // A cluster left running on a port is not removed as well.
+    let mut both = form.clone();
+    both.start_port = "15432".into();
+    let refused = validate(both).await.unwrap_err();
+    assert!(refused.field("extract_remove").is_some(), "{refused:?}");
+    let mut unnamed = form.clone();
+    unnamed.extract.database = String::new();
+    let refused = validate(unnamed).await.unwrap_err();
+    assert!(refused.field("extract_database").is_some(), "{refused:?}");
+
+    // Only a cluster has databases to extract.
+    let plain =
+        crate::api::tasks::server::save(&f.state, None, task_form("plain", mariadb, false), false)
+            .await
+            .unwrap();
+    let mut not_cluster = restore_form("m", plain, mariadb, "2026-12-01 14:03:26");
+    not_cluster.extract = form.extract.clone();
+    let settings = validate(not_cluster).await.unwrap();
+    let refused = crate::api::restores::server::check(&f.state, &settings, role)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status(), 422, "{refused:?}");
+    assert!(refused.field("extract_source_id").is_some(), "{refused:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

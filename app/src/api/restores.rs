@@ -64,6 +64,9 @@ pub struct TargetChoices {
     pub path_allowed: bool,
     /// Data sources of the same kind: id, name, location.
     pub sources: Vec<(i64, String, String)>,
+    /// A cluster: the PostgreSQL data sources a database of the recovered
+    /// cluster can be extracted into.
+    pub extract_sources: Vec<(i64, String, String)>,
     pub original_source_id: i64,
     /// Directories a new path must lie below.
     pub restore_roots: Vec<String>,

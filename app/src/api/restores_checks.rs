@@ -85,6 +85,7 @@ pub async fn check(
                 &resolved.task_name,
                 &resolved.repository,
                 &resolved.url,
+                resolved.extract.as_ref().map(|(url, _)| url.as_str()),
             ))
         })
         .await?;
@@ -179,6 +180,12 @@ fn refuse_for_kind(settings: &RestoreSettings, kind: SourceKind) -> Result<(), A
             message,
         })
     };
+    if settings.extract.is_some() && kind != SourceKind::PgCluster {
+        return invalid(
+            "extract_source_id",
+            "only a recovered PostgreSQL cluster has databases to extract: leave it empty".into(),
+        );
+    }
     match kind {
         SourceKind::PgCluster if !settings.objects.is_empty() => invalid(
             "objects_mode",

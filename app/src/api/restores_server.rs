@@ -171,15 +171,19 @@ pub async fn targets(state: &AppState, task_id: i64) -> Result<TargetChoices, Ap
     let kind = source
         .kind()
         .ok_or_else(|| AppError::Conflict("the data source's kind is unknown".into()))?;
-    let sources = state
-        .catalog
-        .list_sources()
-        .await?
-        .into_iter()
-        // A cluster goes into a new data directory only.
-        .filter(|s| s.kind() == Some(kind) && kind != SourceKind::PgCluster)
-        .map(|s| (s.id, s.name, s.location))
-        .collect();
+    let all = state.catalog.list_sources().await?;
+    let of_kind = |wanted: SourceKind| {
+        all.iter()
+            .filter(|s| s.kind() == Some(wanted))
+            .map(|s| (s.id, s.name.clone(), s.location.clone()))
+            .collect::<Vec<_>>()
+    };
+    // A cluster goes into a new data directory only; a database of it
+    // can then be extracted into a PostgreSQL data source.
+    let (sources, extract_sources) = match kind {
+        SourceKind::PgCluster => (Vec::new(), of_kind(SourceKind::Postgres)),
+        _ => (of_kind(kind), Vec::new()),
+    };
     let roots = &state.info.restore_roots;
     Ok(TargetChoices {
         kind: kind.as_str().into(),
@@ -188,6 +192,7 @@ pub async fn targets(state: &AppState, task_id: i64) -> Result<TargetChoices, Ap
             SourceKind::FileTree | SourceKind::Sqlite | SourceKind::PgCluster
         ),
         sources,
+        extract_sources,
         original_source_id: source.id,
         restore_roots: roots
             .roots()
@@ -305,6 +310,8 @@ pub async fn validate(
         };
         let field = if why.contains("backup task was deleted") {
             "task_id"
+        } else if why.contains("extract") {
+            "extract_source_id"
         } else {
             field
         };

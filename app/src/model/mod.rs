@@ -3,6 +3,7 @@
 //! here so the server (which decides) and the browser (which hints) agree.
 
 mod drill;
+mod extract;
 mod pitr;
 mod progress;
 mod restore;
@@ -15,12 +16,13 @@ pub use drill::{
     format_duration, parse_duration, DrillMode, DrillPoint, Level, RecoverySettings,
     RecoveryStatus, SqlAssertion,
 };
+pub use extract::{ExtractForm, ExtractResult, ExtractSettings};
 pub use pitr::{ClusterRecovery, PitrPreview, PitrResult};
 pub use progress::{human_bytes, human_duration, when, JobPhase, JobProgress};
 pub use restore::{
     parse_recovery_time, ObjectChoice, PhaseTimes, RestoreForm, RestoreProgress, RestoreSettings,
-    RestoreState, RestoreTarget, DATA_POLICIES, LOG_PHASES, MAX_RESTORE_NAME, MAX_TIMEOUT_MIN,
-    PHASES, STRUCTURE_POLICIES, WAL_PHASE,
+    RestoreState, RestoreTarget, DATA_POLICIES, EXTRACT_PHASE, LOG_PHASES, MAX_RESTORE_NAME,
+    MAX_TIMEOUT_MIN, PHASES, STRUCTURE_POLICIES, WAL_PHASE,
 };
 pub use source::{percent_encode, SourceForm, SourceKind};
 pub use task::{

@@ -57,4 +57,7 @@ pub struct ClusterRecovery {
     pub wal_files: u64,
     pub running_on_port: Option<u16>,
     pub recovery_seconds: f64,
+    /// The database (or tables) restored from it into a data source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extracted: Option<super::ExtractResult>,
 }

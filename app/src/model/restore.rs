@@ -5,6 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::extract::{ExtractForm, ExtractSettings};
+
 use super::FieldError;
 
 pub const MAX_RESTORE_NAME: usize = 64;
@@ -58,6 +60,9 @@ pub struct RestoreForm {
     /// A PostgreSQL cluster recovered into a new data directory: start it
     /// on this port afterwards (empty: leave it stopped).
     pub start_port: String,
+    /// A PostgreSQL cluster: afterwards, restore a database (or tables) of
+    /// it into a data source.
+    pub extract: ExtractForm,
 }
 
 /// `YYYY-MM-DD HH:MM:SS` of a recovery time typed or picked (UTC).
@@ -112,6 +117,10 @@ pub struct RestoreSettings {
     /// none, like `to_time`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_port: Option<u16>,
+    /// A recovered PostgreSQL cluster's database (or tables), restored
+    /// into a data source afterwards. Left out of the JSON when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extract: Option<ExtractSettings>,
 }
 
 fn content_verification() -> String {
@@ -283,6 +292,13 @@ impl RestoreForm {
                 }
             },
         };
+        let extract = self.extract.parse(&mut errors);
+        if extract.as_ref().is_some_and(|e| e.remove_cluster) && start_port.is_some() {
+            errors.push(FieldError::new(
+                "extract_remove",
+                "a cluster started on a port is kept: clear the port or keep the cluster",
+            ));
+        }
         let (Some(task_id), Some(target), true) = (task_id, target, errors.is_empty()) else {
             return Err(errors);
         };
@@ -305,6 +321,7 @@ impl RestoreForm {
             timeout_min,
             to_time,
             start_port,
+            extract,
         })
     }
 }
@@ -365,6 +382,11 @@ impl RestoreSettings {
                 .map(|t| t.replace(' ', "T"))
                 .unwrap_or_default(),
             start_port: self.start_port.map(|p| p.to_string()).unwrap_or_default(),
+            extract: self
+                .extract
+                .as_ref()
+                .map(ExtractSettings::to_form)
+                .unwrap_or_default(),
         }
     }
 }
@@ -440,6 +462,8 @@ pub const LOG_PHASES: [&str; 2] = ["fetching binary logs", "replaying binary log
 /// The phase of a PostgreSQL cluster's recovery after the base backup's:
 /// the server replaying the archived WAL (the engine's title starts so).
 pub const WAL_PHASE: &str = "replaying WAL";
+/// … and a cluster's extraction into a data source, after it.
+pub const EXTRACT_PHASE: &str = "extracting";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhaseTimes {

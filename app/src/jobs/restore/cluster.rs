@@ -9,16 +9,21 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use tidemark_engine::restore::pg_recovery::{
-    plan_recovery, run_recovery, PgRecoveryOptions, PgRecoveryPlan, PgRecoveryStats,
-    PgRecoveryTarget, StopAt,
+    plan_recovery, run_recovery, PgExtract, PgRecoveryOptions, PgRecoveryPlan, PgRecoveryStats,
+    PgRecoveryTarget, StopAt, EXTRACT_TITLE,
 };
 use tidemark_engine::restore::to_time::RecoveryTarget;
 use tidemark_engine::restore::RestoreStats;
+use tidemark_engine::restore::VerifyMode;
 use tidemark_engine::{CancelToken, EngineError, Repository};
+use tidemark_engine::{DuplicatePolicy, SourceUrl};
 
-use super::run::{accept_plan, preparing, RestoreLog, RestoreSpec};
+use super::run::{accept_plan, conflict_policy, preparing, RestoreLog, RestoreSpec};
 use super::tracker::{RestoreTracker, TitledPhases};
-use crate::model::{ClusterRecovery, PitrPreview, PitrResult, RestoreSettings, WAL_PHASE};
+use crate::model::{
+    ClusterRecovery, ExtractResult, PitrPreview, PitrResult, RestoreSettings, EXTRACT_PHASE,
+    WAL_PHASE,
+};
 use crate::repo_access::RepoAccess;
 
 /// Where the settings recover to: a second, or the chosen base point as
@@ -50,7 +55,41 @@ fn invalid(message: &str) -> EngineError {
     }
 }
 
-fn options(settings: &RestoreSettings, target_url: &str) -> Result<PgRecoveryOptions, EngineError> {
+/// The engine's extraction for the settings: into `url` (a PostgreSQL
+/// data source's), with the restore's own policies.
+fn extract(
+    settings: &RestoreSettings,
+    url: Option<&str>,
+) -> Result<Option<PgExtract>, EngineError> {
+    let (Some(extract), Some(url)) = (&settings.extract, url) else {
+        return Ok(None);
+    };
+    let SourceUrl::Postgres(target) = SourceUrl::parse(url)? else {
+        return Err(invalid(
+            "a database of the recovered cluster is extracted into a PostgreSQL data source",
+        ));
+    };
+    Ok(Some(PgExtract {
+        database: extract.database.clone(),
+        target,
+        tables: extract
+            .tables
+            .iter()
+            .map(|(name, to)| (name.clone(), (to != name).then(|| to.clone())))
+            .collect(),
+        on_conflict: conflict_policy(settings),
+        on_duplicate: settings.data.parse::<DuplicatePolicy>()?,
+        lock: settings.lock,
+        verify: settings.verify.parse::<VerifyMode>()?,
+        remove_cluster: extract.remove_cluster,
+    }))
+}
+
+fn options(
+    settings: &RestoreSettings,
+    target_url: &str,
+    extract_url: Option<&str>,
+) -> Result<PgRecoveryOptions, EngineError> {
     Ok(PgRecoveryOptions {
         data_dir: data_dir(target_url)?,
         port: settings.start_port,
@@ -60,7 +99,7 @@ fn options(settings: &RestoreSettings, target_url: &str) -> Result<PgRecoveryOpt
             source,
         })?,
         time_limit: Duration::from_secs(u64::from(settings.timeout_min) * 60),
-        extract: None,
+        extract: extract(settings, extract_url)?,
     })
 }
 
@@ -70,9 +109,10 @@ pub fn plan(
     task_name: &str,
     repository: &RepoAccess,
     target_url: &str,
+    extract_url: Option<&str>,
 ) -> Result<(Repository, PgRecoveryPlan, PgRecoveryOptions), EngineError> {
     let repo = repository.open()?;
-    let options = options(settings, target_url)?;
+    let options = options(settings, target_url, extract_url)?;
     let plan = plan_recovery(&repo, task_name, &target(settings)?, &options)?;
     Ok((repo, plan, options))
 }
@@ -96,9 +136,31 @@ pub fn preview(plan: &PgRecoveryPlan) -> PitrPreview {
         "the server replays timeline {}; the copy is consistent at {}",
         plan.timeline, plan.consistent_at
     ));
-    notes.push(match plan.port {
-        Some(port) => format!("afterwards it is started on port {port} and left running"),
-        None => "afterwards it is shut down cleanly (start it with pg_ctl)".into(),
+    if let Some(extract) = &plan.extract {
+        let tables = if extract.tables.is_empty() {
+            "every table".to_owned()
+        } else {
+            extract
+                .tables
+                .iter()
+                .map(|(name, to)| match name == to {
+                    true => name.clone(),
+                    false => format!("{name} as {to}"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        notes.push(format!(
+            "then database {} ({tables}) is restored into {} and read back",
+            extract.database, extract.target
+        ));
+    }
+    notes.push(match (plan.port, &plan.extract) {
+        (Some(port), _) => format!("afterwards it is started on port {port} and left running"),
+        (None, Some(e)) if e.remove_cluster => {
+            "afterwards the recovered data directory is removed".into()
+        }
+        (None, _) => "afterwards it is shut down cleanly (start it with pg_ctl)".into(),
     });
     PitrPreview {
         to: plan.to.clone(),
@@ -134,6 +196,20 @@ pub fn result(plan: &PgRecoveryPlan, stats: &PgRecoveryStats) -> PitrResult {
             wal_files: stats.wal_files_served,
             running_on_port: stats.running_on_port,
             recovery_seconds: stats.recovery_seconds,
+            extracted: stats.extracted.as_ref().map(|e| ExtractResult {
+                database: e.database.clone(),
+                target: e.target.clone(),
+                checks: e
+                    .restore
+                    .checks
+                    .iter()
+                    .map(|c| (c.name.clone(), c.target_name.clone(), c.outcome.describe()))
+                    .collect(),
+                rows: e.restore.rows,
+                notes: e.restore.notes.clone(),
+                seconds: e.seconds,
+                removed_cluster: e.removed_cluster,
+            }),
         }),
     }
 }
@@ -150,6 +226,7 @@ pub fn execute(
         &spec.task_name,
         &spec.repository,
         &spec.target_url,
+        spec.extract_url.as_deref(),
     )?;
     accept_plan(&plan.base, tracker, log)?;
     cancel.check()?;
@@ -159,12 +236,18 @@ pub fn execute(
         on_title: |tracker, title| {
             if title.starts_with(WAL_PHASE) {
                 tracker.mark(WAL_PHASE, false);
+            } else if title.starts_with(EXTRACT_TITLE) {
+                tracker.mark(WAL_PHASE, true);
+                tracker.mark(EXTRACT_PHASE, false);
             }
         },
         on_finish: |_| {},
     };
     let stats = run_recovery(&repo, &plan, &options, &progress, cancel)?;
     tracker.mark(WAL_PHASE, true);
+    if stats.extracted.is_some() {
+        tracker.mark(EXTRACT_PHASE, true);
+    }
     log.replayed(&result(&plan, &stats));
     Ok(stats.base)
 }

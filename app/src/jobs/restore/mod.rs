@@ -65,6 +65,8 @@ pub struct ResolvedTarget {
     pub is_original: bool,
     /// The backup task's name.
     pub task_name: String,
+    /// A cluster's extraction target: its URL with credentials, and how it is shown.
+    pub extract: Option<(String, String)>,
 }
 
 /// Resolves the task, its repository, and the target of `settings`.
@@ -131,6 +133,10 @@ pub async fn resolve(
             (url, display, target.id == source.id)
         }
     };
+    let extract = match &settings.extract {
+        Some(extract) => Some(extract_target(catalog, extract.source_id).await?),
+        None => None,
+    };
     Ok(ResolvedTarget {
         url,
         display,
@@ -138,7 +144,28 @@ pub async fn resolve(
         kind,
         is_original,
         task_name: task.settings.name,
+        extract,
     })
+}
+
+/// The PostgreSQL data source an extraction restores into.
+async fn extract_target(catalog: &Catalog, id: i64) -> Result<(String, String), String> {
+    let target = catalog
+        .source(id)
+        .await
+        .map_err(|_| "the catalog is unavailable".to_owned())?
+        .ok_or("the data source to extract into was deleted")?;
+    if target.kind() != Some(SourceKind::Postgres) {
+        return Err(format!(
+            "a database of the recovered cluster is extracted into a PostgreSQL data source; {} is {}",
+            target.name,
+            target.kind().map_or("unknown", |k| k.label())
+        ));
+    }
+    let url = target
+        .url()
+        .ok_or("the data source to extract into cannot be opened")?;
+    Ok((url, format!("{} ({})", target.name, target.location)))
 }
 
 struct Running {
@@ -272,6 +299,7 @@ impl RestoreJobs {
             settings: record.settings,
             repository: target.repository,
             target_url: target.url,
+            extract_url: target.extract.map(|(url, _)| url),
             done,
             task_name: target.task_name,
             work_dir: self

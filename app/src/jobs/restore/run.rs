@@ -32,6 +32,8 @@ pub struct RestoreSpec {
     pub work_dir: std::path::PathBuf,
     /// A PostgreSQL cluster, recovered by the server into a new data directory.
     pub cluster: bool,
+    /// Where a cluster's extraction restores into (with credentials).
+    pub extract_url: Option<String>,
 }
 
 /// What the attempt tells the catalog.
@@ -73,22 +75,26 @@ pub fn options(settings: &RestoreSettings, done: &[String]) -> Result<RestoreOpt
         // selected, the names come from the point at planning time.
         objects.retain(|(name, _)| !done.contains(name));
     }
-    let on_conflict = if settings.force {
-        ConflictPolicy::Overwrite
-    } else if settings.structure == "ignore" {
-        ConflictPolicy::Merge
-    } else {
-        ConflictPolicy::Stop
-    };
     Ok(RestoreOptions {
         objects,
-        on_conflict,
+        on_conflict: conflict_policy(settings),
         on_duplicate: settings.data.parse::<DuplicatePolicy>()?,
         ranges,
         stop_on_failure: true,
         lock: settings.lock,
         verify: settings.verify.parse::<VerifyMode>()?,
     })
+}
+
+/// What the settings do with objects the target already has.
+pub fn conflict_policy(settings: &RestoreSettings) -> ConflictPolicy {
+    if settings.force {
+        ConflictPolicy::Overwrite
+    } else if settings.structure == "ignore" {
+        ConflictPolicy::Merge
+    } else {
+        ConflictPolicy::Stop
+    }
 }
 
 /// Opens the repository, the point and the target, and plans.

@@ -14,8 +14,8 @@ use crate::api::restores::{
 };
 use crate::components::{ErrorAlert, MeContext, Notice, RestoreFeed, RestoreProgressView};
 use crate::model::{
-    human_bytes, human_duration, PitrResult, RestoreProgress, RestoreState, Role, LOG_PHASES,
-    PHASES, WAL_PHASE,
+    human_bytes, human_duration, PitrResult, RestoreProgress, RestoreState, Role, EXTRACT_PHASE,
+    LOG_PHASES, PHASES, WAL_PHASE,
 };
 
 #[component]
@@ -125,7 +125,9 @@ fn RestoreView(
     let by_time = form.recovery_method == "time";
     // The phases after the base's: the server's WAL replay for a cluster,
     // the engine's log steps for a MariaDB restore to a second.
-    let later_phases: &[&str] = if detail.cluster {
+    let later_phases: &[&str] = if detail.cluster && !form.extract.source_id.is_empty() {
+        &[WAL_PHASE, EXTRACT_PHASE]
+    } else if detail.cluster {
         &[WAL_PHASE]
     } else if by_time {
         &LOG_PHASES
@@ -275,6 +277,10 @@ fn PitrResultView(result: PitrResult) -> impl IntoView {
 /// What the server said when it stopped replaying a cluster's WAL.
 #[component]
 fn ClusterResultView(result: PitrResult, cluster: crate::model::ClusterRecovery) -> impl IntoView {
+    let removed = cluster
+        .extracted
+        .as_ref()
+        .is_some_and(|e| e.removed_cluster);
     view! {
         <h2>"WAL replay"</h2>
         <div class="preview" data-testid="pitr-result" data-cluster="true">
@@ -288,12 +294,44 @@ fn ClusterResultView(result: PitrResult, cluster: crate::model::ClusterRecovery)
                 "data directory {}{}{}",
                 cluster.data_dir,
                 cluster.new_timeline.map(|t| format!(", now on timeline {t}")).unwrap_or_default(),
-                match cluster.running_on_port {
-                    Some(port) => format!(", running on port {port}"),
-                    None => ", shut down cleanly (start it with pg_ctl)".into(),
+                match (cluster.running_on_port, removed) {
+                    (Some(port), _) => format!(", running on port {port}"),
+                    (None, true) => ", removed after the extraction".into(),
+                    (None, false) => ", shut down cleanly (start it with pg_ctl)".into(),
                 }
             )}</p>
             <ul>{result.notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+        </div>
+        {cluster.extracted.map(|extracted| view! { <ExtractResultView extracted /> })}
+    }
+}
+
+/// The database (or tables) restored from the recovered cluster, and how
+/// each was read back.
+#[component]
+fn ExtractResultView(extracted: crate::model::ExtractResult) -> impl IntoView {
+    view! {
+        <h2>"Extraction"</h2>
+        <div class="preview" data-testid="extract-result">
+            <p data-testid="extract-summary">{format!(
+                "database {} of the recovered cluster restored into {}: {} row(s) in {}{}",
+                extracted.database, extracted.target, extracted.rows, human_duration(extracted.seconds),
+                if extracted.removed_cluster { "; the recovered data directory was removed" } else { "" }
+            )}</p>
+            <table class="table">
+                <thead><tr><th>"Object"</th><th>"Restored as"</th><th>"Read back"</th></tr></thead>
+                <tbody>
+                    {extracted.checks.into_iter().map(|(name, target_name, outcome)| {
+                        let object = target_name.clone();
+                        view! {
+                        <tr data-testid="extract-check" data-object=object>
+                            <td><code>{name}</code></td><td><code>{target_name}</code></td><td>{outcome}</td>
+                        </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <ul>{extracted.notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
         </div>
     }
 }

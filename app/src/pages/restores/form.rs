@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use super::checks::{PlanPreview, PreCheckList};
+use super::extract::ExtractFields;
 use super::objects::{choices_for, ObjectTable};
 use super::to_time::RecoveryMethod;
 use crate::api::restores::{
@@ -95,6 +96,14 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
             .and_then(Result::ok)
             .flatten()
             .is_some_and(|t| t.kind == "postgres-cluster")
+    });
+    let extract_sources = Signal::derive(move || {
+        targets
+            .get()
+            .and_then(Result::ok)
+            .flatten()
+            .map(|t| t.extract_sources)
+            .unwrap_or_default()
     });
     let objects = Resource::new(
         move || (task_id.get(), point_id.get()),
@@ -281,6 +290,10 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                 <FieldError field="start_port" error />
                 <FieldError field="objects_mode" error />
             </fieldset>
+
+            <div class:hidden=move || !cluster.get()>
+                <ExtractFields form sources=extract_sources error />
+            </div>
 
             <fieldset class="panel">
                 <legend>"Policies"</legend>

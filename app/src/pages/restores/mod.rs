@@ -3,6 +3,7 @@
 
 mod checks;
 mod detail;
+mod extract;
 mod form;
 mod objects;
 mod to_time;

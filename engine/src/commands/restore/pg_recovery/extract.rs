@@ -253,8 +253,9 @@ fn recovered_database(
     Ok(at.with_database(database))
 }
 
-/// The logical backup's and restore's progress under the extraction's
-/// title; their phases are not the recovery's, so they are left out.
+/// The logical backup's and restore's steps under the extraction's
+/// title; their figures and phases are not the recovery's (whose totals
+/// a caller shows), so only the titles go through.
 struct Titled<'a> {
     inner: &'a dyn Progress,
     prefix: String,
@@ -264,18 +265,8 @@ impl Progress for Titled<'_> {
     fn set_title(&self, title: &str) {
         self.inner.set_title(&format!("{}: {title}", self.prefix));
     }
-    fn set_length(&self, bytes: u64, items: u64) {
-        self.inner.set_length(bytes, items);
-    }
-    fn inc(&self, bytes: u64, items: u64) {
-        self.inner.inc(bytes, items);
-    }
+    fn set_length(&self, _bytes: u64, _items: u64) {}
+    fn inc(&self, _bytes: u64, _items: u64) {}
     fn finish(&self) {}
     fn phase(&self, _phase: Phase, _done: bool) {}
-    fn rows(&self, rows: u64) {
-        self.inner.rows(rows);
-    }
-    fn object(&self, name: &str, error: Option<&str>) {
-        self.inner.object(name, error);
-    }
 }
