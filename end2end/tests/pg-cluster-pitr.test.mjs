@@ -182,6 +182,57 @@ describe('point-in-time recovery of a PostgreSQL cluster', () => {
     // cluster; the source keeps its own state.
     assert.equal(pg.sqlAt(port, 'SELECT id, note FROM orders ORDER BY id', 'shop'), '1|before the backup\n2|kept');
     assert.equal(pg.sql('SELECT count(*) FROM orders', 'shop'), '0');
+
+    // The repair a person makes next: the table as it was at that second,
+    // extracted beside the emptied one in the live database (registered
+    // as a PostgreSQL data source), the recovered cluster removed.
+    await clickNav(page, 'nav-sources');
+    await id('new-source').click();
+    await id('source-name-input').fill('shop database');
+    await id('source-kind').selectOption('postgres');
+    await id('source-location').fill(`postgres://postgres@127.0.0.1:${pg.port}/shop`);
+    await id('source-password').fill(POSTGRES_PASSWORD);
+    await id('save-source').click();
+    await page.locator('[data-testid="source-row"][data-name="shop database"]').waitFor();
+    await clickNav(page, 'nav-backups');
+    await row.locator('[data-testid="view-history"]').click();
+    await page.waitForURL(/\/backups\/\d+\/history/);
+    await waitForHydration(page);
+    await page.locator('[data-testid="history-row"] [data-testid="restore-run"]').first().click();
+    await page.locator('[data-testid="restore-form"][data-hydrated="true"]').waitFor();
+    await id('restore-name').fill('orders at the chosen second');
+    await id('recovery-method').selectOption('time');
+    await id('to-time').waitFor();
+    await id('to-time').fill(chosen.replace(' ', 'T'));
+    await id('target-new').check();
+    const scratch = join(restoreRoot, 'scratch for the extraction');
+    await id('target-path').fill(scratch);
+    const into = id('extract-source-id').locator('option', { hasText: /^shop database/ });
+    await into.waitFor({ state: 'attached' });
+    await id('extract-source-id').selectOption(await into.getAttribute('value'));
+    await id('extract-database').fill('shop');
+    await id('extract-tables').fill('public.orders=public.orders at the chosen second');
+    await id('extract-remove').check();
+    await id('preview-restore').click();
+    await page.locator('[data-testid="pitr-plan"]', { hasText: 'is restored into postgres://' }).waitFor();
+    await id('create-restore').click();
+    await page.waitForURL(/\/restores\/\d+$/);
+    await waitForHydration(page);
+    await id('restore-checks').waitFor();
+    if (await id('restore-checks').getAttribute('data-outcome') === 'warn') await id('ack-warnings').check();
+    await id('start-restore').click();
+    await page.locator('[data-testid="restore-progress"][data-state="finished"]').waitFor({ timeout: 240_000 });
+    await page.locator('[data-testid="phase-row"][data-phase="extracting"][data-status="done"]').waitFor();
+    await id('extract-result').waitFor();
+    const check = page.locator('[data-testid="extract-check"][data-object="public.orders at the chosen second"]');
+    assert.match(await check.textContent(), /content verified \(2 rows\)/);
+    assert.match(await id('extract-summary').textContent(), /recovered data directory was removed/);
+    assert.equal(
+      pg.sql('SELECT id, note FROM "orders at the chosen second" ORDER BY id', 'shop'),
+      '1|before the backup\n2|kept',
+    );
+    assert.equal(pg.sql('SELECT count(*) FROM orders', 'shop'), '0');
+    assert.deepEqual(await readdir(restoreRoot).then((names) => names.includes('scratch for the extraction')), false);
     assert.deepEqual(problems, []);
     await page.close();
     passed = true;
