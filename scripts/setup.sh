@@ -10,6 +10,8 @@ APT_PACKAGES=(
   chromium postgresql mariadb-server
   # InfluxDB 1.x (influxd) and its CLI, which checks the InfluxDB round trips.
   influxdb influxdb-client
+  # promtool (Prometheus' own checker) validates the /metrics exposition.
+  prometheus
   # sqlite3 .dump is the independent check of SQLite round trips.
   sqlite3
   # The build precompresses the browser bundle: .br, and .gz (smaller with zopfli).
@@ -33,7 +35,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 # The distribution's services are not used: tests start their own servers.
-for svc in postgresql mariadb influxdb; do
+for svc in postgresql mariadb influxdb prometheus; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
     as_root systemctl stop "$svc" || true
   fi

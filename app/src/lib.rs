@@ -16,6 +16,8 @@ pub mod demo;
 pub mod error;
 #[cfg(feature = "ssr")]
 pub mod jobs;
+#[cfg(feature = "ssr")]
+pub mod metrics;
 pub mod model;
 pub mod pages;
 #[cfg(feature = "ssr")]

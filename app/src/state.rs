@@ -20,6 +20,8 @@ pub struct ServerInfo {
     pub started_at: DateTime<Utc>,
     /// Where restores may create new paths.
     pub restore_roots: crate::jobs::restore::RestoreRoots,
+    /// Repositories' figures for `/metrics`, read at most once a minute.
+    pub repository_cache: Arc<crate::metrics::RepositoryCache>,
 }
 
 impl ServerInfo {
@@ -34,6 +36,7 @@ impl ServerInfo {
             data_dir,
             started_at: Utc::now(),
             restore_roots,
+            repository_cache: Arc::default(),
         }
     }
 }

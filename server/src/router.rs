@@ -25,6 +25,7 @@ pub fn build(
     let site_root = std::path::PathBuf::from(options.site_root.as_ref());
     Router::new()
         .route("/healthz", get(healthz))
+        .route(app::metrics::PATH, get(app::metrics::metrics))
         .route(app::jobs::events::PATH, get(app::jobs::events::job_events))
         .route(
             app::jobs::events::RESTORES_PATH,

@@ -78,8 +78,12 @@ pub async fn guard(
             "cross-site request refused: use the console itself to make changes",
         )
             .into_response()
-    } else if is_public(&path) || path.starts_with("/api/") && !path.starts_with("/api/events/") {
-        // Server functions check the user and role themselves.
+    } else if is_public(&path)
+        || path.starts_with("/api/") && !path.starts_with("/api/events/")
+        || path == crate::metrics::PATH
+    {
+        // Server functions (and the metrics, which want a token) check
+        // the user and role themselves.
         next.run(request).await
     } else {
         let address = request

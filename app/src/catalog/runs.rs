@@ -218,6 +218,17 @@ impl Catalog {
             .await
     }
 
+    /// The newest run in `state` of every task that has one.
+    pub async fn last_runs_in(&self, state: RunState) -> Result<Vec<RunRecord>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT * FROM runs WHERE id IN \
+             (SELECT MAX(id) FROM runs WHERE state = ? GROUP BY task_id)",
+        )
+        .bind(state.as_str())
+        .fetch_all(self.pool())
+        .await
+    }
+
     /// The newest failed runs of all tasks, for the dashboard.
     pub async fn recent_failures(&self, limit: u32) -> Result<Vec<RunRecord>, sqlx::Error> {
         sqlx::query_as("SELECT * FROM runs WHERE state = 'failed' ORDER BY id DESC LIMIT ?")
