@@ -51,6 +51,7 @@ const RULES: &[(&str, Access, &str)] = &[
     ("jobs", Viewer, ""),
     ("tasks", Viewer, ""),
     ("tasks/get", Viewer, "id=999"),
+    ("tasks/cron", Viewer, "expression=0+3+*+*+*&timezone=UTC"),
     ("tasks/copy", Admin, "id=999"),
     ("tasks/save", Admin, "form[name]="),
     ("tasks/verify", Admin, "form[name]="),

@@ -67,6 +67,38 @@ pub async fn list_tasks() -> Result<Vec<TaskRow>, AppError> {
     server::list_tasks(&state).await
 }
 
+/// The next five runs of a cron schedule, as the task form shows them
+/// while it is typed: in the schedule's zone, with the time in UTC.
+#[server(endpoint = "tasks/cron")]
+pub async fn cron_preview(expression: String, timezone: String) -> Result<Vec<String>, AppError> {
+    use chrono::Utc;
+    crate::state::allowed(crate::model::Role::Viewer).await?;
+    let zone = match timezone.trim() {
+        "" => "UTC",
+        zone => zone,
+    };
+    let runs = crate::model::cron::next_runs(&expression, zone, Utc::now(), 5).map_err(|why| {
+        AppError::Invalid {
+            field: if why.contains("time zone") {
+                "cron_timezone".into()
+            } else {
+                "cron_expression".into()
+            },
+            message: why,
+        }
+    })?;
+    Ok(runs
+        .iter()
+        .map(|t| {
+            format!(
+                "{} ({} UTC)",
+                t.format("%a %Y-%m-%d %H:%M:%S %Z"),
+                t.with_timezone(&Utc).format("%Y-%m-%d %H:%M:%S")
+            )
+        })
+        .collect())
+}
+
 #[server(endpoint = "tasks/get")]
 pub async fn get_task(id: i64) -> Result<TaskEdit, AppError> {
     let state = crate::state::allowed(crate::model::Role::Viewer).await?;

@@ -56,9 +56,13 @@ pub async fn list_tasks(state: &AppState) -> Result<Vec<TaskRow>, AppError> {
                     .get(&s.repository_id)
                     .cloned()
                     .unwrap_or_default(),
-                schedule: match s.schedule {
+                schedule: match &s.schedule {
                     Schedule::Manual => "Manual".into(),
                     Schedule::Periodic { every, .. } => every.label(),
+                    Schedule::Cron {
+                        expression,
+                        timezone,
+                    } => format!("cron {expression} ({timezone})"),
                 },
                 policy: s.policy.label(),
                 enabled: s.enabled,

@@ -511,3 +511,56 @@ async fn deleting_a_running_task_stops_it_before_its_files_go() {
     assert!(fx.points_of("busy").is_empty());
     assert!(state.catalog.task(id).await.unwrap().is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cron_schedule_is_checked_and_listed_with_its_zone() {
+    let fx = Fixture::new().await;
+    let root = fx.tree("data", 100);
+    let src = fx.source("data", &root).await;
+    let state = &fx.state;
+    let cron = |expression: &str, timezone: &str| {
+        let mut f = form("nightly", src);
+        f.schedule_mode = "cron".into();
+        f.cron_expression = expression.into();
+        f.cron_timezone = timezone.into();
+        f
+    };
+    for (expression, timezone, field) in [
+        ("", "UTC", "cron_expression"),
+        ("0 25 * * *", "UTC", "cron_expression"),
+        ("0 3 * *", "UTC", "cron_expression"),
+        ("0 0 31 2 *", "UTC", "cron_expression"),
+        ("0 3 * * *", "Mars/Olympus", "cron_timezone"),
+    ] {
+        let err = save(state, None, cron(expression, timezone), false)
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), [field], "{expression:?} {timezone:?}");
+    }
+    assert!(list_tasks(state).await.unwrap().is_empty());
+    // Spaces are tidied; an empty zone is UTC.
+    let id = save(state, None, cron("  30  2 * * MON-FRI ", ""), false)
+        .await
+        .unwrap();
+    let task = load_task(state, id).await.unwrap();
+    assert_eq!(
+        task.settings.schedule,
+        crate::model::Schedule::Cron {
+            expression: "30 2 * * MON-FRI".into(),
+            timezone: "UTC".into()
+        }
+    );
+    let next = task.next_run_at.unwrap();
+    assert_eq!(next.format("%H:%M").to_string(), "02:30");
+    assert!(!matches!(
+        next.format("%a").to_string().as_str(),
+        "Sat" | "Sun"
+    ));
+    let rows = list_tasks(state).await.unwrap();
+    assert_eq!(rows[0].schedule, "cron 30 2 * * MON-FRI (UTC)");
+    let again = task.settings.to_form();
+    assert_eq!(
+        (again.schedule_mode.as_str(), again.cron_expression.as_str()),
+        ("cron", "30 2 * * MON-FRI")
+    );
+}

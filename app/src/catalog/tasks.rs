@@ -117,7 +117,7 @@ impl Catalog {
         .bind(settings.source_id)
         .bind(settings.repository_id)
         .bind(settings_json(settings)?)
-        .bind(matches!(settings.schedule, Schedule::Periodic { .. }))
+        .bind(!matches!(settings.schedule, Schedule::Manual))
         .bind(settings.enabled)
         .bind(first_run(settings, now))
         .bind(first_drill(settings, now))
@@ -147,7 +147,7 @@ impl Catalog {
         .bind(settings.source_id)
         .bind(settings.repository_id)
         .bind(settings_json(settings)?)
-        .bind(matches!(settings.schedule, Schedule::Periodic { .. }))
+        .bind(!matches!(settings.schedule, Schedule::Manual))
         .bind(settings.enabled)
         .bind(first_run(settings, now))
         .bind(first_drill(settings, now))
@@ -262,21 +262,21 @@ impl Catalog {
 
 /// The first scheduled drill of a task whose settings were saved at `now`.
 fn first_drill(settings: &TaskSettings, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    first_slot(settings.enabled, settings.recovery.drill.schedule(), now)
+    first_slot(settings.enabled, &settings.recovery.drill.schedule(), now)
 }
 
 /// The first scheduled run of a task whose settings were saved at `now`.
 fn first_run(settings: &TaskSettings, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    first_slot(settings.enabled, settings.schedule, now)
+    first_slot(settings.enabled, &settings.schedule, now)
 }
 
-fn first_slot(enabled: bool, schedule: Schedule, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+fn first_slot(enabled: bool, schedule: &Schedule, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     if !enabled {
         return None;
     }
     match schedule {
         Schedule::Manual => None,
-        Schedule::Periodic { first_start, .. } if first_start >= now => Some(first_start),
+        Schedule::Periodic { first_start, .. } if *first_start >= now => Some(*first_start),
         schedule => schedule.next_after(now),
     }
 }

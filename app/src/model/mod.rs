@@ -2,6 +2,8 @@
 //! backup task are, and the validation of the task form. Validation lives
 //! here so the server (which decides) and the browser (which hints) agree.
 
+#[cfg(feature = "ssr")]
+pub mod cron;
 mod drill;
 mod extract;
 mod pitr;

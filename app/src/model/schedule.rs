@@ -1,4 +1,5 @@
-//! Schedules: a first start and a period, for backups and drills alike.
+//! Schedules: a first start and a period, for backups and drills alike,
+//! or (backups) a cron expression in a time zone.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -34,20 +35,30 @@ impl Period {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Schedule {
     Manual,
     Periodic {
         first_start: DateTime<Utc>,
         every: Period,
     },
+    /// 5 fields (or 6, seconds first), read in an IANA time zone.
+    Cron {
+        expression: String,
+        timezone: String,
+    },
 }
 
 impl Schedule {
     /// The first slot of the schedule strictly after `after`.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let Schedule::Periodic { first_start, every } = *self else {
-            return None;
+        let (first_start, every) = match self {
+            Schedule::Manual => return None,
+            Schedule::Periodic { first_start, every } => (*first_start, *every),
+            Schedule::Cron {
+                expression,
+                timezone,
+            } => return cron_next(expression, timezone, after),
         };
         if first_start > after {
             return Some(first_start);
@@ -56,4 +67,15 @@ impl Schedule {
         let passed = (after - first_start).num_seconds() / step + 1;
         Some(first_start + Duration::seconds(passed * step))
     }
+}
+
+#[cfg(feature = "ssr")]
+fn cron_next(expression: &str, timezone: &str, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    super::cron::next_after(expression, timezone, after)
+}
+
+/// The browser never schedules: the server evaluates cron expressions.
+#[cfg(not(feature = "ssr"))]
+fn cron_next(_expression: &str, _timezone: &str, _after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    None
 }

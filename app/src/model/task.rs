@@ -51,8 +51,12 @@ pub struct TaskForm {
     pub content_objects: String,
     pub content_parent: String,
     pub content_regex: String,
-    /// `manual` or `periodic`.
+    /// `manual`, `periodic` or `cron`.
     pub schedule_mode: String,
+    /// With `cron`: 5 fields (or 6, seconds first), and an IANA time zone
+    /// (empty: UTC).
+    pub cron_expression: String,
+    pub cron_timezone: String,
     /// `YYYY-MM-DDTHH:MM` in UTC (an HTML datetime-local value).
     pub first_start: String,
     pub period_value: String,
@@ -259,8 +263,29 @@ impl TaskForm {
                     _ => None,
                 }
             }
+            "cron" => {
+                let expression = self
+                    .cron_expression
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let timezone = match self.cron_timezone.trim() {
+                    "" => "UTC".to_owned(),
+                    zone => zone.to_owned(),
+                };
+                match cron_problem(&expression, &timezone) {
+                    Some((field, why)) => {
+                        fail(field, &why);
+                        None
+                    }
+                    None => Some(Schedule::Cron {
+                        expression,
+                        timezone,
+                    }),
+                }
+            }
             _ => {
-                fail("schedule_mode", "choose manual or periodic");
+                fail("schedule_mode", "choose manual, periodic or cron");
                 None
             }
         };
@@ -442,8 +467,16 @@ impl TaskSettings {
                 form.content_regex = pattern.clone();
             }
         }
-        match self.schedule {
+        match &self.schedule {
             Schedule::Manual => form.schedule_mode = "manual".into(),
+            Schedule::Cron {
+                expression,
+                timezone,
+            } => {
+                form.schedule_mode = "cron".into();
+                form.cron_expression = expression.clone();
+                form.cron_timezone = timezone.clone();
+            }
             Schedule::Periodic { first_start, every } => {
                 form.schedule_mode = "periodic".into();
                 form.first_start = first_start.format("%Y-%m-%dT%H:%M").to_string();
@@ -527,3 +560,25 @@ pub(super) fn parse_start(text: &str) -> Option<DateTime<Utc>> {
 
 #[cfg(test)]
 mod tests;
+
+/// What is wrong with a cron schedule (the field and why), if anything.
+/// The browser checks only that there is one: the server parses it.
+fn cron_problem(expression: &str, timezone: &str) -> Option<(&'static str, String)> {
+    if expression.is_empty() {
+        return Some((
+            "cron_expression",
+            "give a cron expression, e.g. 0 3 * * * (03:00 every day)".into(),
+        ));
+    }
+    #[cfg(feature = "ssr")]
+    if let Err(why) = super::cron::next_runs(expression, timezone, chrono::Utc::now(), 1) {
+        let field = if why.contains("time zone") {
+            "cron_timezone"
+        } else {
+            "cron_expression"
+        };
+        return Some((field, why));
+    }
+    let _ = timezone;
+    None
+}

@@ -333,3 +333,32 @@ async fn retention_prunes_incremental_chains_by_restarting_them() {
     // The newest two are F(5) and I(4); I(4) needs F(3). The rest are gone.
     assert_eq!(fx.points_of("chained"), made[2..]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cron_task_runs_at_its_slot_and_moves_to_the_next_in_its_zone() {
+    let fx = Fixture::new().await;
+    let tree = fx.small_tree("data");
+    let src = fx.source("data", &tree).await;
+    let mut nightly = settings("nightly", src);
+    // 03:00 in Shanghai (UTC+8, no daylight saving) is 19:00 UTC.
+    nightly.schedule = Schedule::Cron {
+        expression: "0 3 * * *".into(),
+        timezone: "Asia/Shanghai".into(),
+    };
+    let nightly = fx.task(&nightly).await;
+    let first = nightly.next_run_at.expect("a cron task has a first slot");
+    assert_eq!(first.format("%H:%M:%S").to_string(), "19:00:00");
+    let now = Utc::now();
+    assert!(first > now && first - now <= chrono::Duration::days(1));
+
+    // At its slot the scheduler starts it, and the slot moves a day on.
+    let mut events = fx.jobs.subscribe();
+    let report = fx.jobs.tick(first).await.unwrap();
+    assert_eq!(report.started, [(nightly.id, Trigger::Schedule, false)]);
+    let end = wait_task_end(&mut events, nightly.id).await;
+    assert_eq!(end.phase, JobPhase::Succeeded, "{end:?}");
+    assert_eq!(
+        fx.task_now(nightly.id).await.next_run_at,
+        Some(first + chrono::Duration::days(1))
+    );
+}

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use super::content::ContentPicker;
+use super::cron::CronFields;
 use super::drill_form::DrillFields;
 use crate::api::repositories::list_repositories;
 use crate::api::sources::list_sources;
@@ -229,8 +230,9 @@ fn TaskFormView(id: Option<i64>, initial: TaskForm, running: bool) -> impl IntoV
                             Err(error) => view! { <ErrorAlert error /> }.into_any(),
                         })}
                     </Suspense>
-                    <Choice label="Mode" field="schedule_mode" form get=|f| f.schedule_mode.clone() set=|f, v| f.schedule_mode = v options=pairs(&[("manual", "Manual"), ("periodic", "Periodic")]) error />
+                    <Choice label="Mode" field="schedule_mode" form get=|f| f.schedule_mode.clone() set=|f, v| f.schedule_mode = v options=pairs(&[("manual", "Manual"), ("periodic", "Periodic"), ("cron", "Cron expression")]) error />
                 </div>
+                <CronFields form error />
                 <div class="form-grid" class:hidden=move || !periodic()>
                     <Input label="First start (UTC)" field="first_start" kind="datetime-local" form get=|f| f.first_start.clone() set=|f, v| f.first_start = v error />
                     <Input label="Every" field="period_value" kind="number" form get=|f| f.period_value.clone() set=|f, v| f.period_value = v error />

@@ -2,6 +2,7 @@
 //! the way to history, edit, copy and delete.
 
 mod content;
+mod cron;
 mod delete;
 mod drill_form;
 mod drills;
