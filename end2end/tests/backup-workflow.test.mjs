@@ -91,10 +91,23 @@ describe('backup workflow', () => {
     await id('verify-task').click();
     await page.locator('[data-testid="verify-result"][data-passed="true"]').waitFor();
     assert.equal(await page.locator('[data-testid="verify-check"][data-state="pass"]').count(), 5);
+
+    // A cron schedule: a wrong expression says why as it is typed; a good
+    // one lists its next five runs in its zone (03:00 in Shanghai is 19:00 UTC).
+    await id('task-schedule_mode').selectOption('cron');
+    await id('task-cron_expression').fill('0 25 * * *');
+    await id('cron-problem').waitFor();
+    await id('task-cron_timezone').fill('Asia/Shanghai');
+    await id('task-cron_expression').fill('0 3 * * *');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="cron-next-run"]').length === 5);
+    for (const run of await page.locator('[data-testid="cron-next-run"]').allTextContents()) {
+      assert.match(run, /^\w{3} \d{4}-\d\d-\d\d 03:00:00 CST \(\d{4}-\d\d-\d\d 19:00:00 UTC\)$/);
+    }
     await id('save-task').click();
     await page.waitForURL(`${server.url}/backups`);
     const row = page.locator('[data-testid="task-row"][data-name="iot-nightly"]');
     await row.waitFor();
+    assert.match(await row.textContent(), /cron 0 3 \* \* \* \(Asia\/Shanghai\)/);
 
     // Back Up Now: the bar runs to 100% and turns green.
     await row.locator('[data-testid="backup-now"]').click();
