@@ -32,6 +32,7 @@ mod progress;
 mod repo;
 mod source;
 mod storage;
+mod throttle;
 
 pub use commands::{archive, backup, compare, drill, prune, restore, timeline, verify};
 pub use digest::RowDigest;
@@ -50,6 +51,7 @@ pub use source::{
 };
 pub use storage::local::prepare_local_dir;
 pub use storage::{Backend, RepoLocation};
+pub use throttle::Throttle;
 
 /// The engine's version, recorded in every manifest it writes.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -190,6 +190,32 @@ fn wrong_or_missing_passphrase_and_bad_input_are_explained() {
         "usage errors exit 2: {}",
         text(&out)
     );
+
+    let out = tidemark(
+        &[
+            "backup",
+            "--repo",
+            repo,
+            "--source",
+            "file:///tmp",
+            "--limit-read",
+            "1KiB",
+        ],
+        Some("pw"),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("read limit") && text(&out).contains("at least 64 KiB/s"),
+        "{}",
+        text(&out)
+    );
+    let out = tidemark(&["points", "--repo", repo, "--json"], Some("pw"));
+    assert!(text(&out).trim_start().starts_with('['), "{}", text(&out));
+    assert!(
+        !text(&out).contains("\"id\""),
+        "nothing was backed up: {}",
+        text(&out)
+    );
 }
 
 #[test]

@@ -66,6 +66,8 @@ pub fn execute(
         pack_size: u64::from(settings.pack_size_mib) * 1024 * 1024,
         full: spec.full,
         selection,
+        limit_read: None,
+        limit_upload: None,
     };
     let plan = plan_backup(&repo, source.as_ref(), &options)?;
     if plan.objects.is_empty() {

@@ -3,7 +3,7 @@ use tidemark_engine::backup::{plan_backup, run_backup, BackupOptions};
 use tidemark_engine::{open_source, CancelToken, Compression, Selection, SourceUrl};
 
 use super::progress::CliProgress;
-use super::{parse_size, print_json, Outcome, RepoArgs};
+use super::{parse_bytes, parse_size, print_json, Outcome, RepoArgs};
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {
@@ -40,6 +40,12 @@ pub struct BackupArgs {
     /// Size limit of one pack file, e.g. 16MiB.
     #[arg(long, default_value = "16MiB", value_parser = parse_size, value_name = "SIZE")]
     pub pack_size: u64,
+    /// Read the source at most this fast, per second (all readers together), e.g. 20MiB.
+    #[arg(long, value_parser = parse_bytes, value_name = "SIZE")]
+    pub limit_read: Option<u64>,
+    /// Write to the repository at most this fast, per second, e.g. 5MiB.
+    #[arg(long, value_parser = parse_bytes, value_name = "SIZE")]
+    pub limit_upload: Option<u64>,
     /// Print the result as JSON on standard output.
     #[arg(long)]
     pub json: bool,
@@ -70,6 +76,8 @@ impl BackupArgs {
             pack_size: self.pack_size,
             full: self.full,
             selection,
+            limit_read: self.limit_read,
+            limit_upload: self.limit_upload,
         };
         let plan = plan_backup(&repo, source.as_ref(), &options)?;
         if !self.json {
@@ -84,10 +92,16 @@ impl BackupArgs {
                 plan.objects.len(),
                 indicatif::HumanBytes(plan.bytes),
                 repo.location(),
-                plan.parent
-                    .as_ref()
-                    .map(|p| format!(", parent {}", p.id))
-                    .unwrap_or_default()
+                [("reading", self.limit_read), ("writing", self.limit_upload)]
+                    .iter()
+                    .filter_map(|(what, limit)| limit
+                        .map(|l| format!(", {what} at most {}/s", indicatif::HumanBytes(l))))
+                    .collect::<String>()
+                    + &plan
+                        .parent
+                        .as_ref()
+                        .map(|p| format!(", parent {}", p.id))
+                        .unwrap_or_default()
             );
         }
         let progress = CliProgress::new(self.json);

@@ -148,6 +148,18 @@ pub fn print_checks(checks: &[tidemark_engine::restore::ObjectCheck]) {
 
 /// `16MiB`, `64M`, `1G`, `4096`: binary units.
 pub fn parse_size(text: &str) -> Result<u64, String> {
+    let size = parse_bytes(text)?;
+    if size < 1 << 16 {
+        return Err(format!(
+            "{:?} is below the smallest pack size, 64KiB",
+            text.trim()
+        ));
+    }
+    Ok(size)
+}
+
+/// A number of bytes with an optional binary unit (a rate: bytes per second).
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
     let text = text.trim();
     let digits = text
         .find(|c: char| !c.is_ascii_digit())
@@ -163,13 +175,9 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "g" | "gb" | "gib" => 1 << 30,
         other => return Err(format!("unknown unit {other:?} (use B, KiB, MiB or GiB)")),
     };
-    let size = number
+    number
         .checked_mul(factor)
-        .ok_or_else(|| format!("{text:?} is too large"))?;
-    if size < 1 << 16 {
-        return Err(format!("{text:?} is below the smallest pack size, 64KiB"));
-    }
-    Ok(size)
+        .ok_or_else(|| format!("{text:?} is too large"))
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ use crate::repo::manifest::{
 use crate::repo::pack::{write_pack, FinishedPack, PackWriter};
 use crate::repo::{ChunkId, Compression, Repository};
 use crate::source::Source;
+use crate::throttle::Throttle;
 
 mod read;
 
@@ -39,6 +40,10 @@ pub struct BackupOptions {
     pub full: bool,
     /// Recorded in the manifest; the source applies it.
     pub selection: Selection,
+    /// Bytes per second read from the source, at most (all readers together).
+    pub limit_read: Option<u64>,
+    /// Bytes per second written to the repository, at most.
+    pub limit_upload: Option<u64>,
 }
 
 impl Default for BackupOptions {
@@ -49,6 +54,8 @@ impl Default for BackupOptions {
             pack_size: 16 * 1024 * 1024,
             full: false,
             selection: Selection::default(),
+            limit_read: None,
+            limit_upload: None,
         }
     }
 }
@@ -108,6 +115,15 @@ pub fn plan_backup(
     source: &dyn Source,
     options: &BackupOptions,
 ) -> Result<BackupPlan> {
+    // Limits are checked before anything is read.
+    for (limit, what) in [
+        (options.limit_read, "read limit"),
+        (options.limit_upload, "upload limit"),
+    ] {
+        if let Some(limit) = limit {
+            Throttle::new(limit, what)?;
+        }
+    }
     if options.task.is_empty() || options.task.len() > 64 {
         return Err(EngineError::invalid(
             "task name",
@@ -166,6 +182,14 @@ pub fn run_backup(
 ) -> Result<BackupStats> {
     let started = Instant::now();
     let started_at = Utc::now();
+    let read_limit = options
+        .limit_read
+        .map(|l| Throttle::new(l, "read limit"))
+        .transpose()?;
+    let upload_limit = options
+        .limit_upload
+        .map(|l| Throttle::new(l, "upload limit"))
+        .transpose()?;
     let lock = RepoLock::acquire(repo, "backup")?;
     let mut warnings = lock.removed_stale.clone();
     let index = Index::load(repo)?;
@@ -198,7 +222,9 @@ pub fn run_backup(
         // of the pack channel, so a failure on either side unblocks the other.
         drop(work_rx);
         drop(pack_tx);
-        let packer = scope.spawn(|| pack_all(repo, &run_dir, options.pack_size, pack_rx));
+        let upload = upload_limit.as_ref();
+        let packer =
+            scope.spawn(move || pack_all(repo, &run_dir, options.pack_size, pack_rx, upload));
         let reading = Reader {
             repo,
             source,
@@ -210,6 +236,7 @@ pub fn run_backup(
             cancel,
             chunker: repo.config().chunker,
             kind: plan.source_kind.clone(),
+            limit: read_limit.as_ref(),
         }
         .read_all(&plan);
         // The reader's sender is gone now; workers and packer drain and stop.
@@ -308,6 +335,7 @@ fn pack_all(
     run_dir: &str,
     limit: u64,
     rx: Receiver<Result<Encoded>>,
+    upload: Option<&Throttle>,
 ) -> Result<Vec<PackIndexFile>> {
     std::thread::scope(|scope| {
         // A rendezvous: the next pack is assembled while one is written and
@@ -316,7 +344,12 @@ fn pack_all(
         let uploader = scope.spawn(move || -> Result<Vec<PackIndexFile>> {
             pack_rx
                 .into_iter()
-                .map(|pack| write_pack(repo, pack))
+                .map(|pack| {
+                    if let Some(throttle) = upload {
+                        throttle.take(pack.data.len() as u64)?;
+                    }
+                    write_pack(repo, pack)
+                })
                 .collect()
         });
         let mut writer = PackWriter::new(run_dir, limit, pack_tx);

@@ -17,6 +17,7 @@ use crate::repo::index::Index;
 use crate::repo::manifest::{ChunkRef, ObjectEntry, ObjectKind, Part};
 use crate::repo::{ChunkId, Compression, Repository};
 use crate::source::{row_splitter, Source};
+use crate::throttle::{Throttle, Throttled};
 
 /// Objects read at the same time.
 const READERS: usize = 2;
@@ -35,6 +36,8 @@ pub(super) struct Reader<'a> {
     pub chunker: crate::repo::ChunkerParams,
     /// The source's kind, which says how its table streams are cut into rows.
     pub kind: String,
+    /// The read limit every reader shares.
+    pub limit: Option<&'a Throttle>,
 }
 
 /// The objects as the point records them, in the plan's order.
@@ -356,6 +359,10 @@ impl Worker<'_, '_> {
         object: &ObjectEntry,
         reader: Box<dyn std::io::Read + Send + '_>,
     ) -> Result<Stream> {
+        let reader: Box<dyn std::io::Read + Send + '_> = match self.reader.limit {
+            Some(limit) => Box::new(Throttled::new(reader, limit, self.reader.cancel)),
+            None => reader,
+        };
         let params = self.reader.chunker;
         let level = self
             .reader
