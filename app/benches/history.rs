@@ -47,6 +47,7 @@ async fn main() {
             watermark: false,
             recovery: Default::default(),
             continuous: false,
+            limits: Default::default(),
         })
         .await
         .expect("task");

@@ -48,6 +48,7 @@ fn settings(name: &str, source_id: i64) -> TaskSettings {
         watermark: false,
         recovery: Default::default(),
         continuous: false,
+        limits: Default::default(),
     }
 }
 

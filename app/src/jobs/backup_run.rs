@@ -4,8 +4,8 @@
 use tidemark_engine::backup::{plan_backup, run_backup, BackupOptions, BackupStats};
 use tidemark_engine::prune::{plan_prune, run_prune, PruneOptions};
 use tidemark_engine::{
-    open_source, BackupMode, CancelToken, Compression, EngineError, Repository, Selection,
-    SourceUrl,
+    open_source, BackupMode, CancelToken, Compression, EngineError, Progress, Repository,
+    Selection, SourceUrl,
 };
 
 use super::tracker::Tracker;
@@ -66,8 +66,8 @@ pub fn execute(
         pack_size: u64::from(settings.pack_size_mib) * 1024 * 1024,
         full: spec.full,
         selection,
-        limit_read: None,
-        limit_upload: None,
+        limit_read: settings.limits.bytes_per_second().0,
+        limit_upload: settings.limits.bytes_per_second().1,
     };
     let plan = plan_backup(&repo, source.as_ref(), &options)?;
     if plan.objects.is_empty() {
@@ -100,7 +100,18 @@ pub fn execute(
                 .unwrap_or_default()
         ),
     );
-    let stats = run_backup(&repo, source.as_ref(), plan, &options, tracker, cancel)?;
+    let limited = settings.limits.describe().map(|note| {
+        log.line("info", &format!("bandwidth limits: {note}"));
+        Limited {
+            inner: tracker,
+            note,
+        }
+    });
+    let progress: &dyn Progress = match &limited {
+        Some(limited) => limited,
+        None => tracker,
+    };
+    let stats = run_backup(&repo, source.as_ref(), plan, &options, progress, cancel)?;
     for warning in &stats.warnings {
         log.line("warn", warning);
     }
@@ -158,4 +169,38 @@ fn apply_retention(
         ),
     );
     Ok(())
+}
+
+/// The live step names the limits that apply ("backing up (reading at
+/// most 20 MiB/s)").
+struct Limited<'a> {
+    inner: &'a dyn Progress,
+    note: String,
+}
+
+impl Progress for Limited<'_> {
+    fn set_title(&self, title: &str) {
+        self.inner.set_title(&format!("{title} ({})", self.note));
+    }
+    fn set_length(&self, bytes: u64, items: u64) {
+        self.inner.set_length(bytes, items);
+    }
+    fn inc(&self, bytes: u64, items: u64) {
+        self.inner.inc(bytes, items);
+    }
+    fn finish(&self) {
+        self.inner.finish();
+    }
+    fn phase(&self, phase: tidemark_engine::Phase, done: bool) {
+        self.inner.phase(phase, done);
+    }
+    fn fetched(&self, bytes: u64) {
+        self.inner.fetched(bytes);
+    }
+    fn rows(&self, rows: u64) {
+        self.inner.rows(rows);
+    }
+    fn object(&self, name: &str, error: Option<&str>) {
+        self.inner.object(name, error);
+    }
 }

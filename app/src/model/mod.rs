@@ -28,7 +28,7 @@ pub use restore::{
 };
 pub use source::{percent_encode, SourceForm, SourceKind};
 pub use task::{
-    escape_regex, Content, FieldError, Period, PeriodUnit, Policy, RunState, Schedule, TaskForm,
-    TaskSettings, COMPRESSION_LEVELS, MAX_TASK_NAME,
+    escape_regex, Content, FieldError, Limits, Period, PeriodUnit, Policy, RunState, Schedule,
+    TaskForm, TaskSettings, COMPRESSION_LEVELS, MAX_TASK_NAME,
 };
 pub use user::{password_problem, Me, Role, MIN_PASSWORD};

@@ -66,6 +66,9 @@ pub struct TaskForm {
     pub keep_last: String,
     pub compression: String,
     pub pack_size_mib: String,
+    /// MiB per second (empty: no limit).
+    pub limit_read_mib: String,
+    pub limit_upload_mib: String,
     pub retry_count: String,
     pub retry_interval_min: String,
     /// Present ("on") when the enabled box is ticked.
@@ -190,6 +193,33 @@ pub struct TaskSettings {
     /// to any second.
     #[serde(default)]
     pub continuous: bool,
+    /// Bandwidth limits for its backups.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// A task's bandwidth limits, in MiB per second (None: unlimited).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    pub read_mib: Option<u32>,
+    pub upload_mib: Option<u32>,
+}
+
+impl Limits {
+    /// The engine's (bytes per second): read, upload.
+    pub fn bytes_per_second(self) -> (Option<u64>, Option<u64>) {
+        let bytes = |mib: Option<u32>| mib.map(|m| u64::from(m) << 20);
+        (bytes(self.read_mib), bytes(self.upload_mib))
+    }
+
+    /// How the live progress and the run log name them.
+    pub fn describe(self) -> Option<String> {
+        let parts: Vec<String> = [("reading", self.read_mib), ("writing", self.upload_mib)]
+            .into_iter()
+            .filter_map(|(what, mib)| mib.map(|m| format!("{what} at most {m} MiB/s")))
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
 }
 
 impl TaskForm {
@@ -329,6 +359,24 @@ impl TaskForm {
         if pack_size_mib.is_none() {
             fail("pack_size_mib", "a whole number of MiB from 1 to 4096");
         }
+        let mut limit = |text: &str, field: &str| match text.trim() {
+            "" => None,
+            text => {
+                let mib = parse_in(text, 1, 100_000);
+                if mib.is_none() {
+                    errors.push(FieldError::new(
+                        field,
+                        "a whole number of MiB per second from 1 to 100000, or empty for no limit",
+                    ));
+                }
+                mib
+            }
+        };
+        let limits = Limits {
+            read_mib: limit(&self.limit_read_mib, "limit_read_mib"),
+            upload_mib: limit(&self.limit_upload_mib, "limit_upload_mib"),
+        };
+        let mut fail = |field: &str, message: &str| errors.push(FieldError::new(field, message));
         let retry_count = or_default(&self.retry_count, 0, |t| parse_in(t, 0, 100));
         if retry_count.is_none() {
             fail("retry_count", "a whole number from 0 to 100");
@@ -371,6 +419,7 @@ impl TaskForm {
                     watermark: self.watermark.is_some(),
                     recovery: recovery.unwrap_or_default(),
                     continuous: self.continuous.is_some(),
+                    limits,
                 })
             }
             _ => Err(errors),
@@ -442,6 +491,16 @@ impl TaskSettings {
             repository_id: self.repository_id.to_string(),
             compression: self.compression.clone(),
             pack_size_mib: self.pack_size_mib.to_string(),
+            limit_read_mib: self
+                .limits
+                .read_mib
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
+            limit_upload_mib: self
+                .limits
+                .upload_mib
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
             retry_count: self.retry_count.to_string(),
             retry_interval_min: self.retry_interval_min.to_string(),
             keep_last: self.keep_last.map(|n| n.to_string()).unwrap_or_default(),

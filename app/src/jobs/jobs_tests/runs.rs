@@ -354,3 +354,39 @@ async fn shutdown_stops_every_job_and_no_new_one_starts() {
     // Nothing is left running in the catalog for the next start-up to fail.
     assert_eq!(fx.catalog.fail_interrupted_runs().await.unwrap(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tasks_bandwidth_limits_apply_and_show_in_its_progress_and_log() {
+    let fx = Fixture::new().await;
+    let tree = fx.path("three MiB");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("readings.bin"), pseudo_random(7, 3 << 20)).unwrap();
+    let bytes = tree_bytes(&tree);
+    let src = fx.source("data", &tree).await;
+    let mut limited = settings("limited", src);
+    limited.limits = crate::model::Limits {
+        read_mib: Some(1),
+        upload_mib: None,
+    };
+    let task = fx.task(&limited).await;
+    let started = std::time::Instant::now();
+    let (run, seen) = fx.run(task.id, Trigger::Manual).await;
+    assert_eq!(run.state, "succeeded", "{run:?}");
+    // The tenth of a second's burst passes at once; the rest at 1 MiB/s.
+    let least = (bytes as f64 / 1048576.0 - 0.1).max(0.0);
+    assert!(
+        started.elapsed().as_secs_f64() >= least,
+        "{bytes} bytes read in {:?} under a 1 MiB/s limit",
+        started.elapsed()
+    );
+    assert!(
+        seen.iter()
+            .any(|p| p.step == "backing up (reading at most 1 MiB/s)"),
+        "{:?}",
+        seen.iter().map(|p| &p.step).collect::<Vec<_>>()
+    );
+    assert!(fx
+        .log_text(run.id)
+        .await
+        .contains("bandwidth limits: reading at most 1 MiB/s"));
+}

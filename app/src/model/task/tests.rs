@@ -211,3 +211,31 @@ fn settings_saved_before_continuous_existed_are_not_continuous() {
         serde_json::from_str(&json.replace(",\"continuous\":true", "")).unwrap();
     assert!(!before.continuous);
 }
+
+#[test]
+fn bandwidth_limits_are_whole_mib_per_second_or_empty() {
+    assert_eq!(valid().parse().unwrap().limits, Limits::default());
+    let mut form = valid();
+    form.limit_read_mib = " 20 ".into();
+    form.limit_upload_mib = "5".into();
+    let settings = form.parse().unwrap();
+    assert_eq!(
+        settings.limits.bytes_per_second(),
+        (Some(20 << 20), Some(5 << 20))
+    );
+    assert_eq!(
+        settings.limits.describe().as_deref(),
+        Some("reading at most 20 MiB/s, writing at most 5 MiB/s")
+    );
+    let again = settings.to_form();
+    assert_eq!(
+        (
+            again.limit_read_mib.as_str(),
+            again.limit_upload_mib.as_str()
+        ),
+        ("20", "5")
+    );
+    form.limit_read_mib = "0".into();
+    form.limit_upload_mib = "fast".into();
+    assert_eq!(fields(&form), ["limit_read_mib", "limit_upload_mib"]);
+}

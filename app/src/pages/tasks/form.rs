@@ -251,6 +251,8 @@ fn TaskFormView(id: Option<i64>, initial: TaskForm, running: bool) -> impl IntoV
                 <div class="form-grid">
                     <Choice label="Compression" field="compression" form get=|f| f.compression.clone() set=|f, v| f.compression = v options=COMPRESSION_LEVELS.iter().map(|l| ((*l).to_owned(), (*l).to_owned())).collect() error />
                     <Input label="Pack size limit (MiB)" field="pack_size_mib" kind="number" form get=|f| f.pack_size_mib.clone() set=|f, v| f.pack_size_mib = v error />
+                    <Input label="Read limit (MiB/s)" field="limit_read_mib" kind="number" form get=|f| f.limit_read_mib.clone() set=|f, v| f.limit_read_mib = v error hint="reading the source, all readers together; empty: no limit" />
+                    <Input label="Upload limit (MiB/s)" field="limit_upload_mib" kind="number" form get=|f| f.limit_upload_mib.clone() set=|f, v| f.limit_upload_mib = v error hint="writing to the repository; empty: no limit" />
                     <Input label="Retries on failure" field="retry_count" kind="number" form get=|f| f.retry_count.clone() set=|f, v| f.retry_count = v error />
                     <Input label="Retry interval (minutes)" field="retry_interval_min" kind="number" form get=|f| f.retry_interval_min.clone() set=|f, v| f.retry_interval_min = v error />
                     <label class="checkbox">
