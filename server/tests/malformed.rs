@@ -164,6 +164,13 @@ const SIGNATURES: &[(&str, &[Param])] = &[
     ("jobs", &[]),
     ("tasks", &[]),
     ("tasks/get", &[("id", Id, "999")]),
+    (
+        "tasks/cron",
+        &[
+            ("expression", Text, "0 3 * * *"),
+            ("timezone", Text, "Europe/Berlin"),
+        ],
+    ),
     ("tasks/copy", &[("id", Id, "999")]),
     (
         "tasks/save",
