@@ -79,3 +79,25 @@ fn cron_next(expression: &str, timezone: &str, after: DateTime<Utc>) -> Option<D
 fn cron_next(_expression: &str, _timezone: &str, _after: DateTime<Utc>) -> Option<DateTime<Utc>> {
     None
 }
+
+/// What is wrong with a cron schedule (the field and why), if anything.
+/// The browser checks only that there is one: the server parses it.
+pub(super) fn cron_problem(expression: &str, timezone: &str) -> Option<(&'static str, String)> {
+    if expression.is_empty() {
+        return Some((
+            "cron_expression",
+            "give a cron expression, e.g. 0 3 * * * (03:00 every day)".into(),
+        ));
+    }
+    #[cfg(feature = "ssr")]
+    if let Err(why) = super::cron::next_runs(expression, timezone, chrono::Utc::now(), 1) {
+        let field = if why.contains("time zone") {
+            "cron_timezone"
+        } else {
+            "cron_expression"
+        };
+        return Some((field, why));
+    }
+    let _ = timezone;
+    None
+}

@@ -4,6 +4,11 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use super::schedule::{Period, PeriodUnit, Schedule};
+pub use limits::Limits;
+
+use super::schedule::cron_problem;
+
+mod limits;
 
 pub const MAX_TASK_NAME: usize = 64;
 pub const COMPRESSION_LEVELS: [&str; 3] = ["fastest", "balanced", "best"];
@@ -198,30 +203,6 @@ pub struct TaskSettings {
     pub limits: Limits,
 }
 
-/// A task's bandwidth limits, in MiB per second (None: unlimited).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Limits {
-    pub read_mib: Option<u32>,
-    pub upload_mib: Option<u32>,
-}
-
-impl Limits {
-    /// The engine's (bytes per second): read, upload.
-    pub fn bytes_per_second(self) -> (Option<u64>, Option<u64>) {
-        let bytes = |mib: Option<u32>| mib.map(|m| u64::from(m) << 20);
-        (bytes(self.read_mib), bytes(self.upload_mib))
-    }
-
-    /// How the live progress and the run log name them.
-    pub fn describe(self) -> Option<String> {
-        let parts: Vec<String> = [("reading", self.read_mib), ("writing", self.upload_mib)]
-            .into_iter()
-            .filter_map(|(what, mib)| mib.map(|m| format!("{what} at most {m} MiB/s")))
-            .collect();
-        (!parts.is_empty()).then(|| parts.join(", "))
-    }
-}
-
 impl TaskForm {
     /// Checks every field that needs nothing but the form itself; the
     /// server adds the checks that need the catalog (name free, source
@@ -359,23 +340,7 @@ impl TaskForm {
         if pack_size_mib.is_none() {
             fail("pack_size_mib", "a whole number of MiB from 1 to 4096");
         }
-        let mut limit = |text: &str, field: &str| match text.trim() {
-            "" => None,
-            text => {
-                let mib = parse_in(text, 1, 100_000);
-                if mib.is_none() {
-                    errors.push(FieldError::new(
-                        field,
-                        "a whole number of MiB per second from 1 to 100000, or empty for no limit",
-                    ));
-                }
-                mib
-            }
-        };
-        let limits = Limits {
-            read_mib: limit(&self.limit_read_mib, "limit_read_mib"),
-            upload_mib: limit(&self.limit_upload_mib, "limit_upload_mib"),
-        };
+        let limits = Limits::parse(&self.limit_read_mib, &self.limit_upload_mib, &mut errors);
         let mut fail = |field: &str, message: &str| errors.push(FieldError::new(field, message));
         let retry_count = or_default(&self.retry_count, 0, |t| parse_in(t, 0, 100));
         if retry_count.is_none() {
@@ -619,25 +584,3 @@ pub(super) fn parse_start(text: &str) -> Option<DateTime<Utc>> {
 
 #[cfg(test)]
 mod tests;
-
-/// What is wrong with a cron schedule (the field and why), if anything.
-/// The browser checks only that there is one: the server parses it.
-fn cron_problem(expression: &str, timezone: &str) -> Option<(&'static str, String)> {
-    if expression.is_empty() {
-        return Some((
-            "cron_expression",
-            "give a cron expression, e.g. 0 3 * * * (03:00 every day)".into(),
-        ));
-    }
-    #[cfg(feature = "ssr")]
-    if let Err(why) = super::cron::next_runs(expression, timezone, chrono::Utc::now(), 1) {
-        let field = if why.contains("time zone") {
-            "cron_timezone"
-        } else {
-            "cron_expression"
-        };
-        return Some((field, why));
-    }
-    let _ = timezone;
-    None
-}

@@ -64,22 +64,9 @@ pub(super) fn run(
                 println!("  {note}");
             }
             if let Some(extract) = &plan.extract {
-                let tables = if extract.tables.is_empty() {
-                    "every table".to_owned()
-                } else {
-                    extract
-                        .tables
-                        .iter()
-                        .map(|(name, to)| match name == to {
-                            true => name.clone(),
-                            false => format!("{name} as {to}"),
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
                 println!(
-                    "  then database {} ({tables}) is restored into {}{}",
-                    extract.database,
+                    "  then {} is restored into {}{}",
+                    extract.describe(),
                     extract.target,
                     if extract.remove_cluster {
                         ", and the recovered cluster removed"

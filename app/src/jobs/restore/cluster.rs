@@ -137,22 +137,10 @@ pub fn preview(plan: &PgRecoveryPlan) -> PitrPreview {
         plan.timeline, plan.consistent_at
     ));
     if let Some(extract) = &plan.extract {
-        let tables = if extract.tables.is_empty() {
-            "every table".to_owned()
-        } else {
-            extract
-                .tables
-                .iter()
-                .map(|(name, to)| match name == to {
-                    true => name.clone(),
-                    false => format!("{name} as {to}"),
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         notes.push(format!(
-            "then database {} ({tables}) is restored into {} and read back",
-            extract.database, extract.target
+            "then {} is restored into {} and read back",
+            extract.describe(),
+            extract.target
         ));
     }
     notes.push(match (plan.port, &plan.extract) {

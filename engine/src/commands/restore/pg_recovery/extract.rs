@@ -59,6 +59,25 @@ pub struct ExtractPlan {
     pub remove_cluster: bool,
 }
 
+impl ExtractPlan {
+    /// "database shop (public.orders as public.orders at T)", as plans say it.
+    pub fn describe(&self) -> String {
+        let tables = if self.tables.is_empty() {
+            "every table".to_owned()
+        } else {
+            self.tables
+                .iter()
+                .map(|(name, to)| match name == to {
+                    true => name.clone(),
+                    false => format!("{name} as {to}"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        format!("database {} ({tables})", self.database)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ExtractStats {
     pub database: String,
