@@ -12,6 +12,8 @@ APT_PACKAGES=(
   influxdb influxdb-client
   # promtool (Prometheus' own checker) validates the /metrics exposition.
   prometheus
+  # A real SMTP server (aiosmtpd) receives the notification tests' mail.
+  python3-aiosmtpd
   # sqlite3 .dump is the independent check of SQLite round trips.
   sqlite3
   # The build precompresses the browser bundle: .br, and .gz (smaller with zopfli).

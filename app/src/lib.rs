@@ -19,6 +19,8 @@ pub mod jobs;
 #[cfg(feature = "ssr")]
 pub mod metrics;
 pub mod model;
+#[cfg(feature = "ssr")]
+pub mod notify;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod repo_access;
@@ -34,6 +36,7 @@ use components::ConsoleLayout;
 use pages::account::{AccountPage, AuditPage, ChangePasswordPage, LoginPage, UsersPage};
 use pages::dashboard::DashboardPage;
 use pages::not_found::NotFoundPage;
+use pages::notifications::NotificationsPage;
 use pages::repositories::RepositoriesPage;
 use pages::restores::{RestoreCreatePage, RestorePage, RestoresPage};
 use pages::sources::SourcesPage;
@@ -97,6 +100,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("restores/:id") view=RestorePage />
                     <Route path=path!("sources") view=SourcesPage />
                     <Route path=path!("repositories") view=RepositoriesPage />
+                    <Route path=path!("notifications") view=NotificationsPage />
                     <Route path=path!("audit") view=AuditPage />
                     <Route path=path!("users") view=UsersPage />
                     <Route path=path!("account") view=AccountPage />

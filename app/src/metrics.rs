@@ -314,6 +314,22 @@ pub async fn render(state: &AppState) -> Result<String, AppError> {
             })
             .collect(),
     );
+    // A gauge, not a counter: deleting a channel deletes its log.
+    gauges.family(
+        "tidemark_notification_failures",
+        "Notifications that failed for good (every attempt), by channel",
+        catalog
+            .failed_deliveries_by_channel()
+            .await?
+            .into_iter()
+            .map(|(channel, n)| (label("channel", &channel), n as f64))
+            .collect(),
+    );
+    gauges.family(
+        "tidemark_notification_channels_failing",
+        "Enabled channels whose newest delivery did not arrive",
+        vec![(Vec::new(), catalog.failing_channels().await?.len() as f64)],
+    );
     let mut text = String::new();
     prometheus_client::encoding::text::encode_registry(&mut text, &registry)
         .map_err(|e| AppError::internal("encoding the metrics", &e))?;

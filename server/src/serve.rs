@@ -123,6 +123,16 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         let stop = jobs.clone();
         async move { jobs.run_scheduler(async move { stop.closed().await }).await }
     });
+    // Sends the notification outbox (what was queued before a restart too).
+    let dispatcher = tokio::spawn({
+        let notifier = jobs.notifier().clone();
+        let stop = jobs.clone();
+        async move {
+            notifier
+                .run_dispatcher(async move { stop.closed().await })
+                .await
+        }
+    });
     let state = AppState {
         leptos_options: leptos_options(&config),
         jobs: jobs.clone(),
@@ -164,6 +174,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     // nothing half-written becomes visible in a repository.
     jobs.close();
     let _ = scheduler.await;
+    let _ = dispatcher.await;
     jobs.shutdown().await;
     catalog.close().await;
     tracing::info!("stopped");

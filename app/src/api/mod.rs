@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod drills;
+pub mod notifications;
 pub mod overview;
 pub mod repositories;
 pub mod restores;

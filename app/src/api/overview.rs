@@ -58,6 +58,17 @@ pub struct Overview {
     pub recovery: Vec<TaskRecovery>,
     /// Failed drills and breaches when the overview was read.
     pub problems: Vec<RecoveryProblem>,
+    /// Notification channels whose newest delivery did not arrive.
+    #[serde(default)]
+    pub failing_channels: Vec<FailingChannel>,
+}
+
+/// A channel that keeps failing, for the dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailingChannel {
+    pub channel: String,
+    pub error: String,
+    pub since: DateTime<Utc>,
 }
 
 #[server(endpoint = "overview")]
@@ -137,5 +148,15 @@ pub async fn get_overview() -> Result<Overview, AppError> {
             .collect(),
         recovery,
         problems,
+        failing_channels: catalog
+            .failing_channels()
+            .await?
+            .into_iter()
+            .map(|f| FailingChannel {
+                channel: f.channel,
+                error: f.error,
+                since: f.since,
+            })
+            .collect(),
     })
 }

@@ -190,8 +190,9 @@ pub async fn usage(state: &AppState, id: i64) -> Result<Usage, AppError> {
 pub async fn verify(state: &AppState, id: i64, read_data: bool) -> Result<VerifySummary, AppError> {
     use tidemark_engine::verify::{verify, VerifyOptions};
     use tidemark_engine::{CancelToken, NoProgress};
-    let access = record(state, id).await?.access();
-    blocking(move || {
+    let record = record(state, id).await?;
+    let access = record.access();
+    let summary = blocking(move || {
         let repo = access.open_for_request()?;
         let started = std::time::Instant::now();
         let options = VerifyOptions {
@@ -218,7 +219,45 @@ pub async fn verify(state: &AppState, id: i64, read_data: bool) -> Result<Verify
             seconds: started.elapsed().as_secs_f64(),
         })
     })
-    .await
+    .await?;
+    if !summary.problems.is_empty() {
+        notify_damage(state, &record.name, &summary).await;
+    }
+    Ok(summary)
+}
+
+/// Damage found by a check is an event for the channels.
+async fn notify_damage(state: &AppState, repository: &str, summary: &VerifySummary) {
+    let mut affected: Vec<&str> = summary
+        .problems
+        .iter()
+        .flat_map(|p| p.affects.iter().map(String::as_str))
+        .collect();
+    affected.sort_unstable();
+    affected.dedup();
+    let problems: Vec<String> = summary
+        .problems
+        .iter()
+        .map(|p| format!("{}: {}", p.what, p.detail))
+        .collect();
+    let event = crate::notify::Event::new(
+        crate::model::EventKind::VerifyDamage,
+        format!(
+            "Repository {repository:?}: {} problem(s) found",
+            summary.problems.len()
+        ),
+    )
+    .detail(format!(
+        "{}\naffected points: {}",
+        problems.join("\n"),
+        if affected.is_empty() {
+            "none".to_owned()
+        } else {
+            affected.join(", ")
+        }
+    ))
+    .link("/repositories");
+    state.jobs.notifier().emit(event).await;
 }
 
 /// Stores `passphrase` for an encrypted repository once the engine has

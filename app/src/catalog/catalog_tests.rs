@@ -49,6 +49,7 @@ fn settings(name: &str, source_id: i64) -> TaskSettings {
         recovery: Default::default(),
         continuous: false,
         limits: Default::default(),
+        notify: Default::default(),
     }
 }
 

@@ -6,6 +6,7 @@
 #[cfg(test)]
 mod catalog_tests;
 mod drills;
+mod notifications;
 mod repositories;
 mod restores;
 mod runs;
@@ -19,6 +20,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::SqlitePool;
 
 pub use drills::{DrillOutcome, DrillRunRecord, DrillTrigger};
+pub use notifications::{ChannelRecord, DeliveryRecord, FailingChannel};
 pub use repositories::RepositoryRecord;
 pub use restores::{PhaseRow, RestoreObjectRow, RestoreRecord, RestoreRow};
 pub use runs::{RunLogLine, RunOutcome, RunRecord, Trigger};
@@ -194,11 +196,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let catalog = Catalog::open(&url_in(&dir)).await.unwrap();
         catalog.ping().await.unwrap();
-        assert_eq!(catalog.schema_version().await.unwrap(), 9);
+        assert_eq!(catalog.schema_version().await.unwrap(), 10);
         catalog.close().await;
         // Reopening applies nothing new and keeps the version.
         let again = Catalog::open(&url_in(&dir)).await.unwrap();
-        assert_eq!(again.schema_version().await.unwrap(), 9);
+        assert_eq!(again.schema_version().await.unwrap(), 10);
     }
 
     #[tokio::test]

@@ -26,7 +26,8 @@ pub use backup_run::RunSpec;
 pub use tracker::Tracker;
 
 use crate::catalog::{Catalog, RunOutcome, RunRecord, Trigger};
-use crate::model::{JobPhase, JobProgress, RunState};
+use crate::model::{EventKind, JobPhase, JobProgress, RunState};
+use crate::notify::Event;
 
 /// Why a job did not start.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +66,7 @@ struct Inner {
     restores: restore::RestoreJobs,
     drills: drills::DrillJobs,
     archivers: archivers::Archivers,
+    notifier: crate::notify::Notifier,
 }
 
 /// The server's job registry; cheap to clone.
@@ -83,6 +85,7 @@ const TICK: Duration = Duration::from_millis(500);
 impl Jobs {
     pub fn new(catalog: Catalog) -> Self {
         let (events, _) = broadcast::channel(256);
+        let notifier = crate::notify::Notifier::new(catalog.clone());
         Jobs(Arc::new(Inner {
             catalog: catalog.clone(),
             running: Mutex::new(HashMap::new()),
@@ -90,10 +93,16 @@ impl Jobs {
             wake: Notify::new(),
             closing: tokio::sync::watch::Sender::new(false),
             repositories: Mutex::new(HashMap::new()),
-            restores: restore::RestoreJobs::new(catalog.clone()),
+            restores: restore::RestoreJobs::new(catalog.clone(), notifier.clone()),
             drills: drills::DrillJobs::default(),
             archivers: archivers::Archivers::default(),
+            notifier,
         }))
+    }
+
+    /// Where jobs report what administrators are told.
+    pub fn notifier(&self) -> &crate::notify::Notifier {
+        &self.0.notifier
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -190,7 +199,7 @@ impl Jobs {
             repository: repository.access(),
             full,
         };
-        let tracker = Arc::new(Tracker::new(run.id, task_id, name));
+        let tracker = Arc::new(Tracker::new(run.id, task_id, name.clone()));
         let cancel = CancelToken::new();
         let done = Arc::new(Notify::new());
         self.running().insert(
@@ -207,6 +216,13 @@ impl Jobs {
         } else {
             ""
         };
+        if late {
+            let event = Event::new(EventKind::BackupLate, format!("Backup of {name:?} ran late"))
+                .task(task_id)
+                .detail("a scheduled run was missed (the server was not running at its time) and ran at start-up")
+                .link(format!("/runs/{}", run.id));
+            self.notifier().emit(event).await;
+        }
         self.log(
             run.id,
             "info",
@@ -373,6 +389,15 @@ impl Jobs {
             tracing::error!(run_id, error = %err, "could not record the end of a run");
         }
         self.after_run(task_id, run_id, &spec, state).await;
+        self.notify_end(
+            task_id,
+            run_id,
+            &spec.settings.name,
+            state,
+            &outcome,
+            error.as_deref(),
+        )
+        .await;
         let phase = match state {
             RunState::Succeeded => JobPhase::Succeeded,
             RunState::Cancelled => JobPhase::Cancelled,
@@ -412,6 +437,39 @@ impl Jobs {
                 }
             }
         }
+    }
+
+    /// Tells the channels how a run ended (a cancel is the user's own doing).
+    async fn notify_end(
+        &self,
+        task_id: i64,
+        run_id: i64,
+        task: &str,
+        state: RunState,
+        outcome: &RunOutcome,
+        error: Option<&str>,
+    ) {
+        let event = match state {
+            RunState::Succeeded => Event::new(
+                EventKind::BackupSucceeded,
+                format!("Backup of {task:?} succeeded"),
+            )
+            .detail(format!(
+                "{} objects, {} read, {} newly stored",
+                outcome.objects,
+                crate::model::human_bytes(outcome.bytes),
+                crate::model::human_bytes(outcome.bytes_stored)
+            )),
+            RunState::Failed => Event::new(
+                EventKind::BackupFailed,
+                format!("Backup of {task:?} failed"),
+            )
+            .detail(error.unwrap_or("the run failed")),
+            _ => return,
+        };
+        self.notifier()
+            .emit(event.task(task_id).link(format!("/runs/{run_id}")))
+            .await;
     }
 
     /// Retries a failed run per the task's settings, or clears a retry.

@@ -86,6 +86,14 @@ impl Jobs {
             Err(StartError::AlreadyRunning(_)) => {
                 tracing::warn!(task = %task.settings.name, "scheduled run skipped: the previous run is still going");
                 report.skipped.push(task.id);
+                let event = crate::notify::Event::new(
+                    crate::model::EventKind::BackupSkipped,
+                    format!("Backup of {:?} skipped", task.settings.name),
+                )
+                .task(task.id)
+                .detail("a scheduled slot came while the previous run was still going")
+                .link(format!("/backups/{}/history", task.id));
+                self.notifier().emit(event).await;
             }
             Err(err) => {
                 tracing::error!(task = %task.settings.name, error = %err, "scheduled run did not start")

@@ -6,6 +6,7 @@
 pub mod cron;
 mod drill;
 mod extract;
+mod notification;
 mod pitr;
 mod progress;
 mod restore;
@@ -19,6 +20,10 @@ pub use drill::{
     RecoveryStatus, SqlAssertion,
 };
 pub use extract::{ExtractForm, ExtractResult, ExtractSettings};
+pub use notification::{
+    ChannelForm, ChannelSettings, ChannelSpec, EventKind, NotifyRule, SmtpSecurity,
+    MAX_CHANNEL_NAME, MIN_WEBHOOK_SECRET,
+};
 pub use pitr::{ClusterRecovery, PitrPreview, PitrResult};
 pub use progress::{human_bytes, human_duration, when, JobPhase, JobProgress};
 pub use restore::{

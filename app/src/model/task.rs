@@ -7,6 +7,7 @@ pub use super::schedule::{Period, PeriodUnit, Schedule};
 pub use limits::Limits;
 
 use super::schedule::cron_problem;
+use super::NotifyRule;
 
 mod limits;
 
@@ -101,6 +102,8 @@ pub struct TaskForm {
     /// cluster) are archived continuously, for point-in-time recovery.
     #[serde(default)]
     pub continuous: Option<String>,
+    /// `default`, `failures`, `all` or `off` (see `NotifyRule`).
+    pub notify: String,
 }
 
 /// What a task backs up from its source.
@@ -201,6 +204,10 @@ pub struct TaskSettings {
     /// Bandwidth limits for its backups.
     #[serde(default)]
     pub limits: Limits,
+    /// Which of its events reach the notification channels. Left out of
+    /// the JSON when default, so stored settings keep their fingerprints.
+    #[serde(default, skip_serializing_if = "NotifyRule::is_default")]
+    pub notify: NotifyRule,
 }
 
 impl TaskForm {
@@ -342,6 +349,10 @@ impl TaskForm {
         }
         let limits = Limits::parse(&self.limit_read_mib, &self.limit_upload_mib, &mut errors);
         let mut fail = |field: &str, message: &str| errors.push(FieldError::new(field, message));
+        let notify = NotifyRule::parse(&self.notify).unwrap_or_else(|| {
+            fail("notify", "choose default, failures, all or off");
+            NotifyRule::Default
+        });
         let retry_count = or_default(&self.retry_count, 0, |t| parse_in(t, 0, 100));
         if retry_count.is_none() {
             fail("retry_count", "a whole number from 0 to 100");
@@ -385,6 +396,7 @@ impl TaskForm {
                     recovery: recovery.unwrap_or_default(),
                     continuous: self.continuous.is_some(),
                     limits,
+                    notify,
                 })
             }
             _ => Err(errors),
@@ -471,6 +483,7 @@ impl TaskSettings {
             keep_last: self.keep_last.map(|n| n.to_string()).unwrap_or_default(),
             policy: self.policy.as_str().to_owned(),
             enabled: self.enabled.then(|| "on".to_owned()),
+            notify: self.notify.as_str().to_owned(),
             watermark: self.watermark.then(|| "on".to_owned()),
             continuous: self.continuous.then(|| "on".to_owned()),
             ..TaskForm::default()

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod dashboard;
 pub mod not_found;
+pub mod notifications;
 pub mod repositories;
 pub mod restores;
 pub mod sources;

@@ -280,6 +280,21 @@ impl Jobs {
             tracing::error!(run_id, error = %err, "could not record the end of a drill");
         }
         log_outcome(&task_name, &outcome, rto_target_secs);
+        if !outcome.passed {
+            let event = crate::notify::Event::new(
+                crate::model::EventKind::DrillFailed,
+                format!("Restore drill of {task_name:?} failed"),
+            )
+            .task(task_id)
+            .detail(
+                outcome
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "a check failed".into()),
+            )
+            .link(format!("/backups/{task_id}/history"));
+            self.notifier().emit(event).await;
+        }
         let phase = if outcome.passed {
             JobPhase::Succeeded
         } else {

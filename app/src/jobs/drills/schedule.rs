@@ -72,6 +72,7 @@ impl Jobs {
             .into_iter()
             .collect();
         let mut breached = Vec::new();
+        let mut newly = Vec::new();
         for task in self.catalog().list_tasks().await? {
             let status = RecoveryStatus {
                 newest_point_at: newest.get(&task.id).copied(),
@@ -92,12 +93,23 @@ impl Jobs {
                     breached.push(task.id);
                     if logged.insert(task.id) {
                         tracing::warn!(task = %task.settings.name, "{problem}");
+                        newly.push((task.id, task.settings.name.clone(), problem));
                     }
                 }
                 None => {
                     logged.remove(&task.id);
                 }
             }
+        }
+        for (task_id, name, problem) in newly {
+            let event = crate::notify::Event::new(
+                crate::model::EventKind::RpoExceeded,
+                format!("Task {name:?} is past its RPO target"),
+            )
+            .task(task_id)
+            .detail(problem)
+            .link(format!("/backups/{task_id}/history"));
+            self.notifier().emit(event).await;
         }
         Ok(breached)
     }

@@ -177,6 +177,7 @@ struct Running {
 
 struct Inner {
     catalog: Catalog,
+    notifier: crate::notify::Notifier,
     running: Mutex<HashMap<i64, Running>>,
     events: broadcast::Sender<RestoreProgress>,
     closing: AtomicBool,
@@ -191,10 +192,11 @@ pub struct RestoreJobs(Arc<Inner>);
 const TICK: Duration = Duration::from_millis(500);
 
 impl RestoreJobs {
-    pub fn new(catalog: Catalog) -> Self {
+    pub fn new(catalog: Catalog, notifier: crate::notify::Notifier) -> Self {
         let (events, _) = broadcast::channel(256);
         RestoreJobs(Arc::new(Inner {
             catalog,
+            notifier,
             running: Mutex::new(HashMap::new()),
             events,
             closing: AtomicBool::new(false),
@@ -430,10 +432,34 @@ impl RestoreJobs {
         };
         self.record_end(&spec, &tracker, state, error.as_deref(), &checks)
             .await;
+        self.notify_end(&spec, state, error.as_deref()).await;
         let last = tracker.snapshot(state, error);
         self.running().remove(&id);
         let _ = self.0.events.send(last);
         finished.notify_waiters();
+    }
+
+    /// Tells the channels how the restore ended (not when cancelled).
+    async fn notify_end(&self, spec: &RestoreSpec, state: RestoreState, error: Option<&str>) {
+        use crate::model::EventKind;
+        let name = &spec.settings.name;
+        let event = match state {
+            RestoreState::Finished => crate::notify::Event::new(
+                EventKind::RestoreFinished,
+                format!("Restore {name:?} finished"),
+            )
+            .detail("the restored content was read back from the target and matched"),
+            RestoreState::Failed => crate::notify::Event::new(
+                EventKind::RestoreFailed,
+                format!("Restore {name:?} failed"),
+            )
+            .detail(error.unwrap_or("the restore failed")),
+            _ => return,
+        };
+        let event = event
+            .task(spec.settings.task_id)
+            .link(format!("/restores/{}", spec.restore_id));
+        self.0.notifier.emit(event).await;
     }
 
     async fn record_end(

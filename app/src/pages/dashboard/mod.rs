@@ -101,7 +101,19 @@ fn OverviewCards(overview: Overview) -> impl IntoView {
     let recovery = view! {
         <RecoveryCard tasks=overview.recovery checked_at=overview.checked_at problems=overview.problems />
     };
+    let failing = (!overview.failing_channels.is_empty()).then(|| view! {
+        <div class="alert alert--error" role="alert" data-testid="failing-channels">
+            <strong>"Notifications are not arriving. "</strong>
+            {overview.failing_channels.into_iter().map(|f| view! {
+                <span data-testid="failing-channel" data-name=f.channel.clone()>
+                    {format!("{:?}: {} (a message of {}). ", f.channel, f.error, f.since.format("%Y-%m-%d %H:%M UTC"))}
+                </span>
+            }).collect_view()}
+            <a href="/notifications">"Notifications"</a>
+        </div>
+    });
     view! {
+            {failing}
             <div class="cards">
                 <article class="card" data-testid="card-catalog">
                     <h2>"Catalog"</h2>

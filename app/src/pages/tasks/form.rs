@@ -12,7 +12,7 @@ use crate::api::sources::list_sources;
 use crate::api::tasks::{copy_task, get_task, SaveTask, VerifyTask};
 use crate::components::{hydrated_flag, CheckList, ErrorAlert, FieldError, Notice};
 use crate::error::AppError;
-use crate::model::{TaskForm, COMPRESSION_LEVELS};
+use crate::model::{NotifyRule, TaskForm, COMPRESSION_LEVELS};
 
 fn new_form() -> TaskForm {
     TaskForm {
@@ -255,6 +255,7 @@ fn TaskFormView(id: Option<i64>, initial: TaskForm, running: bool) -> impl IntoV
                     <Input label="Upload limit (MiB/s)" field="limit_upload_mib" kind="number" form get=|f| f.limit_upload_mib.clone() set=|f, v| f.limit_upload_mib = v error hint="writing to the repository; empty: no limit" />
                     <Input label="Retries on failure" field="retry_count" kind="number" form get=|f| f.retry_count.clone() set=|f, v| f.retry_count = v error />
                     <Input label="Retry interval (minutes)" field="retry_interval_min" kind="number" form get=|f| f.retry_interval_min.clone() set=|f, v| f.retry_interval_min = v error />
+                    <Choice label="Notifications" field="notify" form get=|f| f.notify.clone() set=|f, v| f.notify = v options=NotifyRule::ALL.iter().map(|r| (r.as_str().to_owned(), r.label().to_owned())).collect() error />
                     <label class="checkbox">
                         <input
                             type="checkbox"
