@@ -86,6 +86,19 @@ const RESTORE_FORM: &[&str] = &[
 ];
 
 const REPOSITORY_FORM: &[&str] = &["name", "location", "encryption", "passphrase", "repeat"];
+const CHANNEL_FORM: &[&str] = &[
+    "name",
+    "kind",
+    "url",
+    "secret",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_username",
+    "mail_from",
+    "mail_to",
+    "events",
+];
 
 /// An argument: its name, what it is, and a harmless value.
 type Param = (&'static str, Arg, &'static str);
@@ -224,6 +237,14 @@ const SIGNATURES: &[(&str, &[Param])] = &[
     ),
     ("restores/cancel", &[("id", Id, "999")]),
     ("restores/delete", &[("id", Id, "999")]),
+    ("notifications", &[]),
+    ("notifications/create", &[("form", Form(CHANNEL_FORM), "")]),
+    (
+        "notifications/enable",
+        &[("id", Id, "999"), ("enabled", Flag, "true")],
+    ),
+    ("notifications/delete", &[("id", Id, "999")]),
+    ("notifications/test", &[("id", Id, "999")]),
     ("users", &[]),
     (
         "users/create",

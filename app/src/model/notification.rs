@@ -308,7 +308,12 @@ pub struct ChannelSpec {
     pub events: Vec<EventKind>,
 }
 
+/// `local@domain`, or `Display Name <local@domain>`.
 fn looks_like_address(text: &str) -> bool {
+    let text = match (text.rfind('<'), text.strip_suffix('>')) {
+        (Some(open), Some(inner)) => &inner[open + 1..],
+        _ => text,
+    };
     let mut parts = text.rsplitn(2, '@');
     let (domain, local) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     !local.is_empty()
