@@ -48,6 +48,7 @@ async fn main() {
             recovery: Default::default(),
             continuous: false,
             limits: Default::default(),
+            notify: Default::default(),
         })
         .await
         .expect("task");
