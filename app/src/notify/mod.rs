@@ -321,6 +321,91 @@ impl Notifier {
 mod tests {
     use super::*;
 
+    async fn catalog(dir: &tempfile::TempDir) -> Catalog {
+        let url = format!("sqlite://{}", dir.path().join("catalog.db").display());
+        Catalog::open(&url).await.unwrap()
+    }
+
+    fn hook(url: &str) -> ChannelSettings {
+        ChannelSettings::Webhook { url: url.into() }
+    }
+
+    #[tokio::test]
+    async fn an_event_is_queued_once_per_enabled_subscribed_channel_and_retried_with_backoff() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = catalog(&dir).await;
+        let failures = EventKind::failures();
+        let wants = catalog
+            .insert_channel(
+                "wants failures",
+                &hook("http://127.0.0.1:9/a"),
+                Some("k"),
+                &failures,
+            )
+            .await
+            .unwrap();
+        catalog
+            .insert_channel(
+                "successes",
+                &hook("http://127.0.0.1:9/b"),
+                None,
+                &[EventKind::BackupSucceeded],
+            )
+            .await
+            .unwrap();
+        let off = catalog
+            .insert_channel("disabled", &hook("http://127.0.0.1:9/c"), None, &failures)
+            .await
+            .unwrap();
+        catalog.set_channel_enabled(off, false).await.unwrap();
+        let notifier = Notifier::new(catalog.clone());
+        notifier
+            .emit(Event::new(EventKind::DrillFailed, "drill failed").detail("row count 3 != 4"))
+            .await;
+        let due = catalog.due_deliveries(Utc::now(), 10).await.unwrap();
+        assert_eq!(due.len(), 1, "{due:?}");
+        assert_eq!(
+            (due[0].channel_id, due[0].event.as_str()),
+            (wants, "drill.failed")
+        );
+        assert_eq!(
+            catalog.channel_secret(wants).await.unwrap().as_deref(),
+            Some("k")
+        );
+
+        // Port 9 (discard) refuses: the attempt is recorded, the next one
+        // waits 30 s, and the channel counts as failing meanwhile.
+        notifier.attempt(&due[0], true).await;
+        let after = catalog.delivery(due[0].id).await.unwrap().unwrap();
+        assert_eq!((after.state.as_str(), after.attempts), ("pending", 1));
+        let wait = after.next_attempt_at.unwrap() - Utc::now();
+        assert!((25..=30).contains(&wait.num_seconds()), "{wait}");
+        assert!(catalog
+            .due_deliveries(Utc::now(), 10)
+            .await
+            .unwrap()
+            .is_empty());
+        let failing = catalog.failing_channels().await.unwrap();
+        assert_eq!(failing.len(), 1);
+        assert_eq!(failing[0].channel, "wants failures");
+
+        // The last attempt fails it for good.
+        let mut last = after.clone();
+        last.attempts = MAX_ATTEMPTS - 1;
+        notifier.attempt(&last, true).await;
+        let failed = catalog.delivery(after.id).await.unwrap().unwrap();
+        assert_eq!(failed.state, "failed");
+        assert_eq!(failed.next_attempt_at, None);
+        assert_eq!(
+            catalog.failed_deliveries_by_channel().await.unwrap(),
+            [
+                ("disabled".to_owned(), 0),
+                ("successes".to_owned(), 0),
+                ("wants failures".to_owned(), 1)
+            ]
+        );
+    }
+
     #[test]
     fn the_body_names_the_event_task_and_time_and_the_mail_reads_it() {
         let event = Event::new(
