@@ -30,6 +30,9 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const BATCH: i64 = 32;
 const MAX_SLEEP: Duration = Duration::from_secs(30);
 
+const GONE: &str = "the channel was deleted";
+const DISABLED: &str = "the channel was disabled before it was sent";
+
 /// Something worth telling an administrator.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
@@ -220,6 +223,8 @@ impl Notifier {
         };
         let attempts = delivery.attempts + 1;
         let retry_at = match &outcome {
+            // Trying again changes nothing for a channel that is gone or off.
+            Err(why) if why == GONE || why == DISABLED => None,
             Err(_) if retry && attempts < MAX_ATTEMPTS => {
                 let wait = FIRST_RETRY * 4u32.pow(u32::try_from(attempts - 1).unwrap_or(0));
                 Some(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default())
@@ -245,9 +250,9 @@ impl Notifier {
             .channel(delivery.channel_id)
             .await
             .map_err(unreadable)?
-            .ok_or("the channel was deleted")?;
+            .ok_or(GONE)?;
         if !channel.enabled && delivery.event != EventKind::Test.as_str() {
-            return Err("the channel is disabled".into());
+            return Err(DISABLED.into());
         }
         let secret = self
             .catalog()
@@ -396,10 +401,20 @@ mod tests {
         let failed = catalog.delivery(after.id).await.unwrap().unwrap();
         assert_eq!(failed.state, "failed");
         assert_eq!(failed.next_attempt_at, None);
+        // Disabled meanwhile: failed at once, not retried.
+        catalog
+            .queue_delivery(off, EventKind::BackupFailed, "x", "{}", true)
+            .await
+            .unwrap();
+        let queued = catalog.due_deliveries(Utc::now(), 10).await.unwrap();
+        notifier.attempt(&queued[0], true).await;
+        let dropped = catalog.delivery(queued[0].id).await.unwrap().unwrap();
+        assert_eq!((dropped.state.as_str(), dropped.attempts), ("failed", 1));
+        assert_eq!(dropped.last_error.as_deref(), Some(DISABLED));
         assert_eq!(
             catalog.failed_deliveries_by_channel().await.unwrap(),
             [
-                ("disabled".to_owned(), 0),
+                ("disabled".to_owned(), 1),
                 ("successes".to_owned(), 0),
                 ("wants failures".to_owned(), 1)
             ]
