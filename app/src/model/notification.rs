@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::FieldError;
 
-pub const MAX_CHANNEL_NAME: usize = 64;
+/// Names of channels follow the rule of task names.
+pub const MAX_CHANNEL_NAME: usize = super::MAX_TASK_NAME;
 /// A webhook signing key an admin types must be at least this long.
 pub const MIN_WEBHOOK_SECRET: usize = 16;
 
@@ -328,12 +329,8 @@ impl ChannelForm {
         let mut errors = Vec::new();
         let mut fail = |field: &str, message: &str| errors.push(FieldError::new(field, message));
         let name = self.name.trim().to_owned();
-        if name.is_empty() {
-            fail("name", "give the channel a name");
-        } else if name.chars().count() > MAX_CHANNEL_NAME {
-            fail("name", "at most 64 characters");
-        } else if name.chars().any(char::is_control) {
-            fail("name", "no control characters");
+        if let Some(problem) = super::task::name_problem(&name, "channel") {
+            fail("name", &problem);
         }
         let events = match EventKind::parse_list(&self.events) {
             Ok(events) if events.is_empty() => {

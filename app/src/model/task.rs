@@ -14,6 +14,19 @@ mod limits;
 pub const MAX_TASK_NAME: usize = 64;
 pub const COMPRESSION_LEVELS: [&str; 3] = ["fastest", "balanced", "best"];
 
+/// Why a trimmed name of a task or channel (`what`) cannot be used.
+pub(crate) fn name_problem(name: &str, what: &str) -> Option<String> {
+    if name.is_empty() {
+        Some(format!("give the {what} a name"))
+    } else if name.chars().count() > MAX_TASK_NAME {
+        Some(format!("at most {MAX_TASK_NAME} characters"))
+    } else if name.chars().any(char::is_control) {
+        Some("no control characters".into())
+    } else {
+        None
+    }
+}
+
 /// A form field's problem, shown beside the field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
@@ -219,12 +232,8 @@ impl TaskForm {
         let mut fail = |field: &str, message: &str| errors.push(FieldError::new(field, message));
 
         let name = self.name.trim().to_owned();
-        if name.is_empty() {
-            fail("name", "give the task a name");
-        } else if name.chars().count() > MAX_TASK_NAME {
-            fail("name", "at most 64 characters");
-        } else if name.chars().any(char::is_control) {
-            fail("name", "no control characters");
+        if let Some(problem) = name_problem(&name, "task") {
+            fail("name", &problem);
         }
         let source_id = self.source_id.trim().parse::<i64>().ok();
         if source_id.is_none() {
