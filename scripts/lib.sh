@@ -28,3 +28,7 @@ locked_wasm_bindgen_version() {
 # every clone on the machine so CI does not reinstall them each run.
 TOOLS_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/tidemark/venv"
 export MOTO_SERVER="$TOOLS_VENV/bin/moto_server"
+# An independent OpenAPI validator, and the Python that checks API answers
+# against the document's schemas (jsonschema comes with it).
+export OPENAPI_SPEC_VALIDATOR="$TOOLS_VENV/bin/openapi-spec-validator"
+export TOOLS_PYTHON="$TOOLS_VENV/bin/python"

@@ -57,6 +57,10 @@ if [ ! -x "$MOTO_SERVER" ]; then
   python3 -m venv "$TOOLS_VENV" || { as_root apt-get install -y -qq python3-venv && python3 -m venv "$TOOLS_VENV"; }
   "$TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.*'
 fi
+if [ ! -x "$OPENAPI_SPEC_VALIDATOR" ]; then
+  log "installing openapi-spec-validator into $TOOLS_VENV"
+  "$TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check 'openapi-spec-validator>=0.7,<1'
+fi
 
 npm_install() {
   local dir="$1"

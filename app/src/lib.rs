@@ -7,6 +7,8 @@
 
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod api_v1;
+#[cfg(feature = "ssr")]
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod catalog;

@@ -1,7 +1,7 @@
-//! The HTTP routes: health, the console's pages and server functions, and
-//! static files, behind the session and guard layers, with one tracing span
-//! per request. Server functions answer the status of their error, and
-//! bodies are limited in size.
+//! The HTTP routes: health, metrics, the JSON API, the console's pages and
+//! server functions, and static files, behind the session and guard layers,
+//! with one tracing span per request. Server functions answer the status of
+//! their error, and bodies are limited in size.
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::routing::get;
@@ -26,6 +26,8 @@ pub fn build(
     Router::new()
         .route("/healthz", get(healthz))
         .route(app::metrics::PATH, get(app::metrics::metrics))
+        // The JSON API for scripts (a token, its own errors and document).
+        .nest(app::api_v1::PREFIX, app::api_v1::router())
         .route(app::jobs::events::PATH, get(app::jobs::events::job_events))
         .route(
             app::jobs::events::RESTORES_PATH,

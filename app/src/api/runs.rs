@@ -109,12 +109,30 @@ pub async fn list_runs(
     page: u32,
 ) -> Result<HistoryPage, AppError> {
     let app = crate::state::allowed(crate::model::Role::Viewer).await?;
+    history(&app, task_id, state.as_deref(), page).await
+}
+
+#[server(endpoint = "runs/get")]
+pub async fn get_run(id: i64) -> Result<RunDetail, AppError> {
+    let app = crate::state::allowed(crate::model::Role::Viewer).await?;
+    detail(&app, id).await
+}
+
+/// One page (1-based) of a task's runs, newest first; `state` one of the
+/// run states, or none (or `all`) for every run.
+#[cfg(feature = "ssr")]
+pub async fn history(
+    app: &crate::state::AppState,
+    task_id: i64,
+    state: Option<&str>,
+    page: u32,
+) -> Result<HistoryPage, AppError> {
     let task = app
         .catalog
         .task(task_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("task {task_id}")))?;
-    let filter = match state.as_deref() {
+    let filter = match state {
         None | Some("") | Some("all") => None,
         Some(text) => {
             Some(
@@ -160,9 +178,9 @@ pub async fn list_runs(
     })
 }
 
-#[server(endpoint = "runs/get")]
-pub async fn get_run(id: i64) -> Result<RunDetail, AppError> {
-    let app = crate::state::allowed(crate::model::Role::Viewer).await?;
+/// A run with its log and, when it succeeded, the objects of its point.
+#[cfg(feature = "ssr")]
+pub async fn detail(app: &crate::state::AppState, id: i64) -> Result<RunDetail, AppError> {
     let run = app
         .catalog
         .run(id)
