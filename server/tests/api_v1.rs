@@ -285,7 +285,9 @@ fn a_script_backs_up_and_restores_through_the_api() {
     expect(&script.get("/tasks/{id}", "1"), 200, "the task");
 
     // Restores that are refused, each with the reason where it belongs.
-    let restored = dir.path().join("restored tree");
+    let elsewhere = dir.path().join("restored tree");
+    let outside_roots = elsewhere.to_str().unwrap();
+    let restored = dir.path().join("data/restores/restored tree");
     let target = restored.to_str().unwrap();
     let bad = script.call("POST", "/restores", "", Some("{\"task_id\": 1,"));
     expect(&bad, 400, "not JSON");
@@ -318,7 +320,7 @@ fn a_script_backs_up_and_restores_through_the_api() {
     let outside = script.post(
         "/restores",
         "",
-        json!({"task_id": 1, "target": {"path": target}}),
+        json!({"task_id": 1, "target": {"path": outside_roots}}),
     );
     expect(
         &outside,
@@ -330,10 +332,9 @@ fn a_script_backs_up_and_restores_through_the_api() {
         "{:#}",
         outside.body
     );
-    assert!(!restored.exists());
+    assert!(!elsewhere.exists());
 
-    // The admin may write there: created with its pre-check, then started.
-    script.as_token(&admin);
+    // Below the restore root it may: created with its pre-check, then started.
     let request = json!({
         "task_id": 1,
         "name": "api restore \"one\"",
@@ -381,7 +382,10 @@ fn a_script_backs_up_and_restores_through_the_api() {
         409,
         "a finished restore again",
     );
-    expect(&script.get("/restores", ""), 200, "the restores");
+    script.as_token(&admin);
+    let restores = script.get("/restores", "");
+    expect(&restores, 200, "the restores");
+    assert_eq!(restores.body[0]["name"], "api restore \"one\"");
     let task = script.get("/tasks/{id}", "1");
     assert_eq!(
         task.body["last_run"]["state"], "succeeded",
@@ -395,6 +399,15 @@ fn a_script_backs_up_and_restores_through_the_api() {
         (missing.status, &missing.body["error"]["code"]),
         (404, &json!("not_found"))
     );
+
+    // The audit log names the token's user and the console's actions.
+    server.sign_in_admin();
+    let audit = server.request("GET", "/audit?user=night-shift");
+    assert_eq!(audit.status, 200);
+    for action in ["create restore task", "start restore", "restore 1"] {
+        assert!(audit.body.contains(action), "{action} in {}", audit.body);
+    }
+    server.sign_out_locally();
 
     // Every answer matches what the document says of its operation and status.
     let cases = dir.path().join("answers.json");

@@ -22,7 +22,7 @@ impl EmptyBody for StartRequest {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/restores", tag = "restores",
+#[utoipa::path(get, path = "/api/v1/restores", operation_id = "list_restores", tag = "restores",
     responses(
         (status = 200, description = "Every restore, newest first", body = [RestoreSummary]),
         (status = 401, description = "No valid API token", body = super::dto::ErrorBody),
@@ -38,7 +38,7 @@ pub async fn list(
 
 /// Creates a restore and runs its pre-check, as the console's Save does;
 /// nothing is written to the target until it is started.
-#[utoipa::path(post, path = "/api/v1/restores", tag = "restores",
+#[utoipa::path(post, path = "/api/v1/restores", operation_id = "create_restore", tag = "restores",
     request_body = RestoreRequest,
     responses(
         (status = 201, description = "The restore, with its pre-check", body = Restore,
@@ -106,7 +106,7 @@ async fn newest_point(state: &AppState, task_id: i64) -> Result<String, AppError
         })
 }
 
-#[utoipa::path(get, path = "/api/v1/restores/{id}", tag = "restores",
+#[utoipa::path(get, path = "/api/v1/restores/{id}", operation_id = "get_restore", tag = "restores",
     params(("id" = i64, Path, description = "The restore's id")),
     responses(
         (status = 200, description = "The restore", body = Restore),
@@ -124,7 +124,7 @@ pub async fn get(
 
 /// Starts a restore never run. Its pre-check must have passed on the
 /// current settings; warnings need `acknowledge_warnings`.
-#[utoipa::path(post, path = "/api/v1/restores/{id}/start", tag = "restores",
+#[utoipa::path(post, path = "/api/v1/restores/{id}/start", operation_id = "start_restore", tag = "restores",
     params(("id" = i64, Path, description = "The restore's id")),
     request_body(content = Option<StartRequest>, description = "May be left out"),
     responses(
@@ -145,7 +145,7 @@ pub async fn start(
 }
 
 /// Runs a failed or cancelled restore again from the start.
-#[utoipa::path(post, path = "/api/v1/restores/{id}/retry", tag = "restores",
+#[utoipa::path(post, path = "/api/v1/restores/{id}/retry", operation_id = "retry_restore", tag = "restores",
     params(("id" = i64, Path, description = "The restore's id")),
     request_body(content = Option<StartRequest>, description = "May be left out"),
     responses(
@@ -190,7 +190,7 @@ async fn start_or_retry(
 }
 
 /// Stops a running restore; the target is left as it was before it began.
-#[utoipa::path(post, path = "/api/v1/restores/{id}/cancel", tag = "restores",
+#[utoipa::path(post, path = "/api/v1/restores/{id}/cancel", operation_id = "cancel_restore", tag = "restores",
     params(("id" = i64, Path, description = "The restore's id")),
     responses(
         (status = 200, description = "Whether it was running and was asked to stop", body = super::dto::CancelResult),

@@ -13,7 +13,7 @@ use crate::model::Role;
 use crate::state::AppState;
 
 /// Every backup task with its last run and recovery position.
-#[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks",
+#[utoipa::path(get, path = "/api/v1/tasks", operation_id = "list_tasks", tag = "tasks",
     responses(
         (status = 200, description = "Every backup task", body = [Task]),
         (status = 401, description = "No valid API token", body = super::dto::ErrorBody),
@@ -24,7 +24,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
     Ok(Json(rows.into_iter().map(Task::from).collect()))
 }
 
-#[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks",
+#[utoipa::path(get, path = "/api/v1/tasks/{id}", operation_id = "get_task", tag = "tasks",
     params(("id" = i64, Path, description = "The task's id")),
     responses(
         (status = 200, description = "The task", body = Task),
@@ -46,7 +46,7 @@ pub async fn get(
 }
 
 /// Back Up Now: the run starts at once; follow it at its `Location`.
-#[utoipa::path(post, path = "/api/v1/tasks/{id}/runs", tag = "tasks",
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/runs", operation_id = "start_backup", tag = "tasks",
     params(("id" = i64, Path, description = "The task's id")),
     responses(
         (status = 202, description = "The run, started", body = Run,
@@ -78,7 +78,7 @@ pub async fn start_run(
 }
 
 /// Asks the task's running backup to stop; it ends as cancelled.
-#[utoipa::path(post, path = "/api/v1/tasks/{id}/cancel", tag = "tasks",
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/cancel", operation_id = "cancel_backup", tag = "tasks",
     params(("id" = i64, Path, description = "The task's id")),
     responses(
         (status = 200, description = "Whether a run was asked to stop", body = CancelResult),
@@ -105,7 +105,7 @@ pub async fn cancel(
 }
 
 /// A page of the task's runs, newest first.
-#[utoipa::path(get, path = "/api/v1/tasks/{id}/runs", tag = "tasks",
+#[utoipa::path(get, path = "/api/v1/tasks/{id}/runs", operation_id = "list_runs", tag = "tasks",
     params(("id" = i64, Path, description = "The task's id"), RunsQuery),
     responses(
         (status = 200, description = "A page of runs", body = RunPage),
@@ -128,7 +128,7 @@ pub async fn runs(
 }
 
 /// A run with its log and, while it runs, its progress.
-#[utoipa::path(get, path = "/api/v1/runs/{id}", tag = "tasks",
+#[utoipa::path(get, path = "/api/v1/runs/{id}", operation_id = "get_run", tag = "tasks",
     params(("id" = i64, Path, description = "The run's id")),
     responses(
         (status = 200, description = "The run", body = RunDetail),
@@ -159,7 +159,7 @@ fn live(state: &AppState, run_id: i64) -> Option<crate::model::JobProgress> {
 }
 
 /// The task's backup points, newest first, read from its repository.
-#[utoipa::path(get, path = "/api/v1/tasks/{id}/points", tag = "tasks",
+#[utoipa::path(get, path = "/api/v1/tasks/{id}/points", operation_id = "list_points", tag = "tasks",
     params(("id" = i64, Path, description = "The task's id")),
     responses(
         (status = 200, description = "The points, newest first", body = [Point]),
@@ -178,7 +178,7 @@ pub async fn points(
 }
 
 /// The task's restore drills, and its RPO and RTO position.
-#[utoipa::path(get, path = "/api/v1/tasks/{id}/drills", tag = "tasks",
+#[utoipa::path(get, path = "/api/v1/tasks/{id}/drills", operation_id = "get_drills", tag = "tasks",
     params(("id" = i64, Path, description = "The task's id")),
     responses(
         (status = 200, description = "Drills and recovery objectives", body = DrillReport),

@@ -155,6 +155,16 @@ fn the_document_names_every_route_and_the_bearer_scheme() {
     ] {
         assert!(paths[path].get(method).is_some(), "{method} {path}");
     }
+    // Client generators name methods after operation ids: each is unique.
+    let mut ids: Vec<&str> = paths
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .filter_map(|op| op["operationId"].as_str())
+        .collect();
+    let count = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!((ids.len(), count), (14, 14), "{ids:?}");
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
