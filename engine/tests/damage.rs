@@ -18,6 +18,7 @@ fn check(repo: &Repository, read_data: bool) -> VerifyReport {
         &VerifyOptions {
             point: None,
             read_data,
+            read_subset: None,
         },
         &NoProgress,
         &CancelToken::new(),
@@ -302,4 +303,50 @@ fn a_missing_parent_point_is_reported_and_the_child_still_restores() {
         .unwrap();
     assert!(stats.failed.is_empty());
     support::assert_same_tree(&fx.path("src"), &fx.path("out"));
+}
+
+/// A data check of a share of the packs reads that share, a different one
+/// each round; the rounds together read every pack, and the round whose
+/// window holds the damaged pack names it.
+#[test]
+fn rounds_of_a_read_subset_cover_every_pack_and_find_the_damage() {
+    use tidemark_engine::verify::ReadSubset;
+    let fx = Fixture::new();
+    make_tree(&fx.path("src"));
+    let repo = fx.repo(None);
+    let stats = fx.backup(&repo, &small_packs());
+    let all = check(&repo, true);
+    assert!(all.packs_total >= 2, "small packs: {all:?}");
+    assert_eq!(all.packs_read, all.packs_total);
+
+    let (pack, offset, length) = chunk_of(&fx, &repo, &stats.point, "series/big.csv");
+    let mut bytes = fs::read(&pack).unwrap();
+    bytes[(offset + length / 2) as usize] ^= 0x40;
+    fs::write(&pack, &bytes).unwrap();
+    let pack_name = pack.file_name().unwrap().to_str().unwrap().to_owned();
+
+    let percent = 50; // two rounds
+    let (mut read, mut found_in) = (0, Vec::new());
+    for round in 0..2 {
+        let options = VerifyOptions {
+            point: None,
+            read_data: true,
+            read_subset: Some(ReadSubset { percent, round }),
+        };
+        let report = verify(&repo, &options, &NoProgress, &CancelToken::new()).unwrap();
+        assert_eq!(report.packs_total, all.packs_total);
+        let share = (all.packs_total * u64::from(percent)).div_ceil(100);
+        assert_eq!(
+            report.packs_read,
+            share.min(all.packs_total),
+            "round {round}"
+        );
+        read += report.packs_read;
+        if report.problems.iter().any(|p| p.what.contains(&pack_name)) {
+            found_in.push(round);
+        }
+    }
+    assert!(read >= all.packs_total, "every pack read at least once");
+    assert!(!found_in.is_empty(), "some round reads the damaged pack");
+    assert_eq!(found_in.len(), 1, "one round reads it: {found_in:?}");
 }

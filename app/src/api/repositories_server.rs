@@ -198,6 +198,7 @@ pub async fn verify(state: &AppState, id: i64, read_data: bool) -> Result<Verify
         let options = VerifyOptions {
             point: None,
             read_data,
+            read_subset: None,
         };
         let report = verify(&repo, &options, &NoProgress, &CancelToken::new())?;
         Ok(VerifySummary {

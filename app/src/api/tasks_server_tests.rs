@@ -454,6 +454,7 @@ async fn delete_with_files_keeps_what_other_tasks_need() {
             &VerifyOptions {
                 point: None,
                 read_data: true,
+                read_subset: None,
             },
             &NoProgress,
             &CancelToken::new(),

@@ -1,6 +1,7 @@
 //! Verify: every chunk a point needs is indexed and its pack exists; with
 //! `read_data`, every pack is read back and every chunk re-hashed, and each
-//! damage is reported with the objects and points it affects.
+//! damage is reported with the objects and points it affects. A scheduled
+//! check may read a rotating share of the packs instead of all of them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -18,6 +19,37 @@ pub struct VerifyOptions {
     pub point: Option<String>,
     /// Re-read and re-hash every chunk the checked points need.
     pub read_data: bool,
+    /// With `read_data`: only a share of the packs, a different share each
+    /// round, so that successive rounds cover every pack.
+    pub read_subset: Option<ReadSubset>,
+}
+
+/// A share of the packs to read: `percent` of them (at least one), the
+/// `round`-th window of the packs in name order, wrapping around. Rounds
+/// 0, 1, 2, … read consecutive windows, so ⌈100 / percent⌉ rounds read
+/// every pack that existed throughout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadSubset {
+    pub percent: u8,
+    pub round: u64,
+}
+
+impl ReadSubset {
+    /// The indices (into `len` items in order) this round reads.
+    pub fn window(self, len: usize) -> impl Iterator<Item = usize> {
+        let percent = usize::from(self.percent.clamp(1, 100));
+        let take = if len == 0 {
+            0
+        } else {
+            (len * percent).div_ceil(100).clamp(1, len)
+        };
+        let start = if len == 0 {
+            0
+        } else {
+            ((self.round % len as u64) as usize * take) % len
+        };
+        (0..take).map(move |i| (start + i) % len)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -34,6 +66,8 @@ pub struct VerifyReport {
     pub points: u64,
     pub objects: u64,
     pub chunks: u64,
+    /// Packs the checked points use; `packs_read` of them were read.
+    pub packs_total: u64,
     pub packs_read: u64,
     pub bytes_read: u64,
     pub problems: Vec<Problem>,
@@ -141,6 +175,7 @@ pub fn verify(
             &index,
             &needed_by,
             &existing,
+            options.read_subset,
             &mut report,
             progress,
             cancel,
@@ -154,17 +189,23 @@ fn read_packs(
     index: &Index,
     needed_by: &HashMap<ChunkId, BTreeSet<String>>,
     existing: &HashSet<String>,
+    subset: Option<ReadSubset>,
     report: &mut VerifyReport,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<()> {
-    let files: Vec<_> = index
+    let mut files: Vec<_> = index
         .files
         .iter()
         .filter(|f| {
             existing.contains(&f.pack) && f.blobs.iter().any(|b| needed_by.contains_key(&b.id))
         })
         .collect();
+    report.packs_total = files.len() as u64;
+    if let Some(subset) = subset {
+        files.sort_by(|a, b| a.pack.cmp(&b.pack));
+        files = subset.window(files.len()).map(|i| files[i]).collect();
+    }
     progress.set_title("reading packs");
     progress.set_length(files.iter().map(|f| f.size).sum(), files.len() as u64);
     for file in files {
@@ -221,4 +262,39 @@ fn read_packs(
     }
     progress.finish();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReadSubset;
+
+    fn window(percent: u8, round: u64, len: usize) -> Vec<usize> {
+        ReadSubset { percent, round }.window(len).collect()
+    }
+
+    #[test]
+    fn windows_rotate_and_cover_everything() {
+        assert_eq!(window(25, 0, 8), [0, 1]);
+        assert_eq!(window(25, 1, 8), [2, 3]);
+        assert_eq!(window(25, 3, 8), [6, 7]);
+        assert_eq!(window(25, 4, 8), [0, 1], "then round again");
+        // At least one pack, even of few; never more than there are.
+        assert_eq!(window(1, 0, 3), [0]);
+        assert_eq!(window(1, 2, 3), [2]);
+        assert_eq!(window(100, 5, 3).len(), 3);
+        assert!(window(10, 0, 0).is_empty());
+        // Every pack within ⌈100 / percent⌉ rounds, for awkward sizes.
+        for len in 1..40 {
+            for percent in [1u8, 7, 30, 34, 50, 99] {
+                let rounds = 100u64.div_ceil(u64::from(percent));
+                let mut seen = vec![false; len];
+                for round in 0..rounds {
+                    for i in window(percent, round, len) {
+                        seen[i] = true;
+                    }
+                }
+                assert!(seen.iter().all(|s| *s), "{percent}% of {len}");
+            }
+        }
+    }
 }

@@ -243,6 +243,7 @@ pub fn assert_verifies_clean(repo: &Repository) -> VerifyReport {
     let options = VerifyOptions {
         point: None,
         read_data: true,
+        read_subset: None,
     };
     let report = verify(repo, &options, &NoProgress, &CancelToken::new()).unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);

@@ -2,7 +2,7 @@
 
 use clap::Args;
 use tidemark_engine::compare::{plan_compare, run_compare, CompareOptions};
-use tidemark_engine::verify::{verify, VerifyOptions};
+use tidemark_engine::verify::{verify, ReadSubset, VerifyOptions};
 use tidemark_engine::{open_target, CancelToken, PointSummary, SourceUrl};
 
 use super::progress::CliProgress;
@@ -58,6 +58,18 @@ pub struct VerifyArgs {
     /// Read back every pack and re-hash every chunk.
     #[arg(long)]
     pub read_data: bool,
+    /// Read back only this share of the packs (1–100): round N of a
+    /// rotation that covers every pack in ⌈100/PERCENT⌉ rounds.
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub read_data_subset: Option<u8>,
+    /// With --read-data-subset: which round of the rotation (0 first).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        requires = "read_data_subset"
+    )]
+    pub round: u64,
     /// Instead of the repository, compare a live target (a database or
     /// directory URL, as for restore) with the point, read-only: every
     /// object is read back and compared value for value.
@@ -79,7 +91,11 @@ impl VerifyArgs {
         let repo = self.repo.open()?;
         let options = VerifyOptions {
             point: self.point,
-            read_data: self.read_data,
+            read_data: self.read_data || self.read_data_subset.is_some(),
+            read_subset: self.read_data_subset.map(|percent| ReadSubset {
+                percent,
+                round: self.round,
+            }),
         };
         let progress = CliProgress::new(self.json);
         let report = verify(&repo, &options, &progress, &CancelToken::new())?;
@@ -92,7 +108,10 @@ impl VerifyArgs {
                 report.objects,
                 report.chunks,
                 if options.read_data {
-                    format!("; read {} packs", report.packs_read)
+                    format!(
+                        "; read {} of {} packs",
+                        report.packs_read, report.packs_total
+                    )
                 } else {
                     String::new()
                 }

@@ -294,6 +294,7 @@ async fn retention_keeps_the_newest_points_of_the_task_only() {
             &VerifyOptions {
                 point: None,
                 read_data: true,
+                read_subset: None,
             },
             &NoProgress,
             &CancelToken::new(),
