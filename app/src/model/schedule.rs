@@ -4,6 +4,9 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::task::{parse_in, parse_start};
+use super::FieldError;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PeriodUnit {
     Hours,
@@ -82,7 +85,7 @@ fn cron_next(_expression: &str, _timezone: &str, _after: DateTime<Utc>) -> Optio
 
 /// What is wrong with a cron schedule (the field and why), if anything.
 /// The browser checks only that there is one: the server parses it.
-pub(super) fn cron_problem(expression: &str, timezone: &str) -> Option<(&'static str, String)> {
+fn cron_problem(expression: &str, timezone: &str) -> Option<(&'static str, String)> {
     if expression.is_empty() {
         return Some((
             "cron_expression",
@@ -100,4 +103,109 @@ pub(super) fn cron_problem(expression: &str, timezone: &str) -> Option<(&'static
     }
     let _ = timezone;
     None
+}
+
+/// A schedule as a form's fields, by the names the backup task form and the
+/// repository check forms share (errors name the same fields).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScheduleFields {
+    /// `manual`, `periodic` or `cron`.
+    pub schedule_mode: String,
+    /// With `cron`: 5 fields (or 6, seconds first), and an IANA time zone
+    /// (empty: UTC).
+    pub cron_expression: String,
+    pub cron_timezone: String,
+    /// `YYYY-MM-DDTHH:MM` in UTC (an HTML datetime-local value).
+    pub first_start: String,
+    pub period_value: String,
+    pub period_unit: String,
+}
+
+impl ScheduleFields {
+    /// The schedule, or None with the problems added to `errors`.
+    pub fn parse(&self, errors: &mut Vec<FieldError>) -> Option<Schedule> {
+        let mut fail = |field: &str, message: &str| errors.push(FieldError::new(field, message));
+        match self.schedule_mode.as_str() {
+            "" | "manual" => Some(Schedule::Manual),
+            "periodic" => {
+                let first_start = parse_start(&self.first_start);
+                if first_start.is_none() {
+                    fail(
+                        "first_start",
+                        "give the first start time (YYYY-MM-DD HH:MM, UTC)",
+                    );
+                }
+                let value = parse_in(&self.period_value, 1, 10_000);
+                if value.is_none() {
+                    fail("period_value", "a whole number from 1 to 10000");
+                }
+                let unit = match self.period_unit.as_str() {
+                    "hours" => Some(PeriodUnit::Hours),
+                    "days" => Some(PeriodUnit::Days),
+                    _ => {
+                        fail("period_unit", "choose hours or days");
+                        None
+                    }
+                };
+                match (first_start, value, unit) {
+                    (Some(first_start), Some(value), Some(unit)) => Some(Schedule::Periodic {
+                        first_start,
+                        every: Period { value, unit },
+                    }),
+                    _ => None,
+                }
+            }
+            "cron" => {
+                let expression = self
+                    .cron_expression
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let timezone = match self.cron_timezone.trim() {
+                    "" => "UTC".to_owned(),
+                    zone => zone.to_owned(),
+                };
+                match cron_problem(&expression, &timezone) {
+                    Some((field, why)) => {
+                        fail(field, &why);
+                        None
+                    }
+                    None => Some(Schedule::Cron {
+                        expression,
+                        timezone,
+                    }),
+                }
+            }
+            _ => {
+                fail("schedule_mode", "choose manual, periodic or cron");
+                None
+            }
+        }
+    }
+
+    /// The fields that show `schedule`.
+    pub fn of(schedule: &Schedule) -> Self {
+        let mut fields = ScheduleFields::default();
+        match schedule {
+            Schedule::Manual => fields.schedule_mode = "manual".into(),
+            Schedule::Cron {
+                expression,
+                timezone,
+            } => {
+                fields.schedule_mode = "cron".into();
+                fields.cron_expression = expression.clone();
+                fields.cron_timezone = timezone.clone();
+            }
+            Schedule::Periodic { first_start, every } => {
+                fields.schedule_mode = "periodic".into();
+                fields.first_start = first_start.format("%Y-%m-%dT%H:%M").to_string();
+                fields.period_value = every.value.to_string();
+                fields.period_unit = match every.unit {
+                    PeriodUnit::Hours => "hours".into(),
+                    PeriodUnit::Days => "days".into(),
+                };
+            }
+        }
+        fields
+    }
 }

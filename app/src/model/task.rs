@@ -3,10 +3,9 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use super::schedule::{Period, PeriodUnit, Schedule};
+pub use super::schedule::{Period, PeriodUnit, Schedule, ScheduleFields};
 pub use limits::Limits;
 
-use super::schedule::cron_problem;
 use super::NotifyRule;
 
 mod limits;
@@ -224,6 +223,26 @@ pub struct TaskSettings {
 }
 
 impl TaskForm {
+    fn schedule_fields(&self) -> ScheduleFields {
+        ScheduleFields {
+            schedule_mode: self.schedule_mode.clone(),
+            cron_expression: self.cron_expression.clone(),
+            cron_timezone: self.cron_timezone.clone(),
+            first_start: self.first_start.clone(),
+            period_value: self.period_value.clone(),
+            period_unit: self.period_unit.clone(),
+        }
+    }
+
+    fn set_schedule_fields(&mut self, fields: ScheduleFields) {
+        self.schedule_mode = fields.schedule_mode;
+        self.cron_expression = fields.cron_expression;
+        self.cron_timezone = fields.cron_timezone;
+        self.first_start = fields.first_start;
+        self.period_value = fields.period_value;
+        self.period_unit = fields.period_unit;
+    }
+
     /// Checks every field that needs nothing but the form itself; the
     /// server adds the checks that need the catalog (name free, source
     /// and repository exist). Returns every problem at once.
@@ -258,64 +277,8 @@ impl TaskForm {
                 None
             }
         };
+        let schedule = self.schedule_fields().parse(&mut errors);
         let mut fail = |field: &str, message: &str| errors.push(FieldError::new(field, message));
-
-        let schedule = match self.schedule_mode.as_str() {
-            "" | "manual" => Some(Schedule::Manual),
-            "periodic" => {
-                let first_start = parse_start(&self.first_start);
-                if first_start.is_none() {
-                    fail(
-                        "first_start",
-                        "give the first start time (YYYY-MM-DD HH:MM, UTC)",
-                    );
-                }
-                let value = parse_in(&self.period_value, 1, 10_000);
-                if value.is_none() {
-                    fail("period_value", "a whole number from 1 to 10000");
-                }
-                let unit = match self.period_unit.as_str() {
-                    "hours" => Some(PeriodUnit::Hours),
-                    "days" => Some(PeriodUnit::Days),
-                    _ => {
-                        fail("period_unit", "choose hours or days");
-                        None
-                    }
-                };
-                match (first_start, value, unit) {
-                    (Some(first_start), Some(value), Some(unit)) => Some(Schedule::Periodic {
-                        first_start,
-                        every: Period { value, unit },
-                    }),
-                    _ => None,
-                }
-            }
-            "cron" => {
-                let expression = self
-                    .cron_expression
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                let timezone = match self.cron_timezone.trim() {
-                    "" => "UTC".to_owned(),
-                    zone => zone.to_owned(),
-                };
-                match cron_problem(&expression, &timezone) {
-                    Some((field, why)) => {
-                        fail(field, &why);
-                        None
-                    }
-                    None => Some(Schedule::Cron {
-                        expression,
-                        timezone,
-                    }),
-                }
-            }
-            _ => {
-                fail("schedule_mode", "choose manual, periodic or cron");
-                None
-            }
-        };
 
         let policy = match self.policy.as_str() {
             "" | "full-then-incremental" => Some(Policy::FullThenIncremental),
@@ -513,26 +476,7 @@ impl TaskSettings {
                 form.content_regex = pattern.clone();
             }
         }
-        match &self.schedule {
-            Schedule::Manual => form.schedule_mode = "manual".into(),
-            Schedule::Cron {
-                expression,
-                timezone,
-            } => {
-                form.schedule_mode = "cron".into();
-                form.cron_expression = expression.clone();
-                form.cron_timezone = timezone.clone();
-            }
-            Schedule::Periodic { first_start, every } => {
-                form.schedule_mode = "periodic".into();
-                form.first_start = first_start.format("%Y-%m-%dT%H:%M").to_string();
-                form.period_value = every.value.to_string();
-                form.period_unit = match every.unit {
-                    PeriodUnit::Hours => "hours".into(),
-                    PeriodUnit::Days => "days".into(),
-                };
-            }
-        }
+        form.set_schedule_fields(ScheduleFields::of(&self.schedule));
         form
     }
 }
