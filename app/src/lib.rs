@@ -39,7 +39,7 @@ use pages::account::{AccountPage, AuditPage, ChangePasswordPage, LoginPage, User
 use pages::dashboard::DashboardPage;
 use pages::not_found::NotFoundPage;
 use pages::notifications::NotificationsPage;
-use pages::repositories::RepositoriesPage;
+use pages::repositories::{RepositoriesPage, RepositoryChecksPage};
 use pages::restores::{RestoreCreatePage, RestorePage, RestoresPage};
 use pages::sources::SourcesPage;
 use pages::tasks::{RunPage, TaskCreatePage, TaskEditPage, TaskHistoryPage, TasksPage};
@@ -102,6 +102,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("restores/:id") view=RestorePage />
                     <Route path=path!("sources") view=SourcesPage />
                     <Route path=path!("repositories") view=RepositoriesPage />
+                    <Route path=path!("repositories/:id/checks") view=RepositoryChecksPage />
                     <Route path=path!("notifications") view=NotificationsPage />
                     <Route path=path!("audit") view=AuditPage />
                     <Route path=path!("users") view=UsersPage />

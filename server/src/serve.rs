@@ -90,6 +90,18 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             )))
         }
     }
+    match catalog.fail_interrupted_checks().await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            checks = n,
+            "repository checks interrupted by the last stop were marked failed"
+        ),
+        Err(err) => {
+            return Err(ServeError::Startup(format!(
+                "cannot read the repository checks: {err}"
+            )))
+        }
+    }
     let drill_dir = config.data_dir.join("drills");
     match app::jobs::drills::recover_at_start(&catalog, &drill_dir).await {
         Ok((failed, removed)) => {

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod drills;
 pub mod notifications;
 pub mod overview;
+pub mod repo_checks;
 pub mod repositories;
 pub mod restores;
 pub mod runs;

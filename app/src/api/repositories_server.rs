@@ -187,78 +187,40 @@ pub async fn usage(state: &AppState, id: i64) -> Result<Usage, AppError> {
     .await
 }
 
+/// Verify on the Repositories page: the structure check, or with
+/// `read_data` the data check reading every pack; recorded in the
+/// repository's check history like a scheduled one.
 pub async fn verify(state: &AppState, id: i64, read_data: bool) -> Result<VerifySummary, AppError> {
-    use tidemark_engine::verify::{verify, VerifyOptions};
-    use tidemark_engine::{CancelToken, NoProgress};
-    let record = record(state, id).await?;
-    let access = record.access();
-    let summary = blocking(move || {
-        let repo = access.open_for_request()?;
-        let started = std::time::Instant::now();
-        let options = VerifyOptions {
-            point: None,
-            read_data,
-            read_subset: None,
-        };
-        let report = verify(&repo, &options, &NoProgress, &CancelToken::new())?;
-        Ok(VerifySummary {
-            read_data,
-            points: report.points,
-            objects: report.objects,
-            chunks: report.chunks,
-            packs_read: report.packs_read,
-            bytes_read: report.bytes_read,
-            problems: report
-                .problems
-                .into_iter()
-                .map(|p| VerifyProblem {
-                    what: p.what,
-                    detail: p.detail,
-                    affects: p.affects,
-                })
-                .collect(),
-            seconds: started.elapsed().as_secs_f64(),
-        })
+    use crate::jobs::repo_checks::CheckTrigger;
+    use crate::model::CheckKind;
+    let kind = if read_data {
+        CheckKind::Data
+    } else {
+        CheckKind::Structure
+    };
+    let done = state
+        .jobs
+        .check_repository(id, kind, 100, 0, CheckTrigger::Manual)
+        .await?;
+    let report = done.report?;
+    Ok(VerifySummary {
+        read_data,
+        points: report.points,
+        objects: report.objects,
+        chunks: report.chunks,
+        packs_read: report.packs_read,
+        bytes_read: report.bytes_read,
+        problems: report
+            .problems
+            .into_iter()
+            .map(|p| VerifyProblem {
+                what: p.what,
+                detail: p.detail,
+                affects: p.affects,
+            })
+            .collect(),
+        seconds: done.seconds,
     })
-    .await?;
-    if !summary.problems.is_empty() {
-        notify_damage(state, &record.name, &summary).await;
-    }
-    Ok(summary)
-}
-
-/// Damage found by a check is an event for the channels.
-async fn notify_damage(state: &AppState, repository: &str, summary: &VerifySummary) {
-    let mut affected: Vec<&str> = summary
-        .problems
-        .iter()
-        .flat_map(|p| p.affects.iter().map(String::as_str))
-        .collect();
-    affected.sort_unstable();
-    affected.dedup();
-    let problems: Vec<String> = summary
-        .problems
-        .iter()
-        .map(|p| format!("{}: {}", p.what, p.detail))
-        .collect();
-    let event = crate::notify::Event::new(
-        crate::model::EventKind::VerifyDamage,
-        format!(
-            "Repository {repository:?}: {} problem(s) found",
-            summary.problems.len()
-        ),
-    )
-    .detail(format!(
-        "{}\naffected points: {}",
-        problems.join("\n"),
-        if affected.is_empty() {
-            "none".to_owned()
-        } else {
-            affected.join(", ")
-        }
-    ))
-    .link("/repositories");
-    state.jobs.notifier().emit(event).await;
 }
 
 /// Stores `passphrase` for an encrypted repository once the engine has

@@ -9,7 +9,7 @@ use tidemark_engine::{CancelToken, NoProgress};
 use super::{Check, DeleteReport, TaskRow};
 use crate::catalog::TaskRecord;
 use crate::error::{blocking, AppError};
-use crate::model::{FieldError, Schedule, SourceKind, TaskForm, TaskSettings};
+use crate::model::{FieldError, SourceKind, TaskForm, TaskSettings};
 use crate::state::AppState;
 
 pub async fn load_task(state: &AppState, id: i64) -> Result<TaskRecord, AppError> {
@@ -56,14 +56,7 @@ pub async fn list_tasks(state: &AppState) -> Result<Vec<TaskRow>, AppError> {
                     .get(&s.repository_id)
                     .cloned()
                     .unwrap_or_default(),
-                schedule: match &s.schedule {
-                    Schedule::Manual => "Manual".into(),
-                    Schedule::Periodic { every, .. } => every.label(),
-                    Schedule::Cron {
-                        expression,
-                        timezone,
-                    } => format!("cron {expression} ({timezone})"),
-                },
+                schedule: s.schedule.label(),
                 policy: s.policy.label(),
                 enabled: s.enabled,
                 last_state: run.as_ref().map(|r| r.state.clone()),

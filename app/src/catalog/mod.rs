@@ -7,6 +7,7 @@
 mod catalog_tests;
 mod drills;
 mod notifications;
+mod repo_checks;
 mod repositories;
 mod restores;
 mod runs;
@@ -21,6 +22,7 @@ use sqlx::SqlitePool;
 
 pub use drills::{DrillOutcome, DrillRunRecord, DrillTrigger};
 pub use notifications::{ChannelRecord, DeliveryRecord, FailingChannel};
+pub use repo_checks::{CheckFindings, CheckPlanRecord, CheckRunRecord};
 pub use repositories::RepositoryRecord;
 pub use restores::{PhaseRow, RestoreObjectRow, RestoreRecord, RestoreRow};
 pub use runs::{RunLogLine, RunOutcome, RunRecord, Trigger};

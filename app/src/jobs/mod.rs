@@ -8,6 +8,7 @@ pub mod drills;
 pub mod events;
 #[cfg(test)]
 mod jobs_tests;
+pub mod repo_checks;
 pub mod restore;
 pub mod scheduler;
 mod tracker;

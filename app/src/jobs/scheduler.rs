@@ -1,7 +1,7 @@
 //! The scheduler: starts periodic tasks at their next run time and failed
 //! runs at their retry time. Times live in the catalog, so a restart loses
 //! nothing; a run missed while the server was down runs once at start-up,
-//! marked late.
+//! marked late. Restore drills and repository checks are started here too.
 
 use std::time::Duration;
 
@@ -112,13 +112,22 @@ impl Jobs {
             if let Err(err) = self.tick_drills(now).await {
                 tracing::error!(error = %err, "scheduler could not read the drill plans");
             }
+            if let Err(err) = self.tick_repository_checks(now).await {
+                tracing::error!(error = %err, "scheduler could not read the repository check plans");
+            }
             if let Err(err) = self.sync_archivers().await {
                 tracing::error!(error = %err, "scheduler could not read the continuous tasks");
             }
             if let Err(err) = self.watch_rpo(now).await {
                 tracing::error!(error = %err, "scheduler could not check the RPO targets");
             }
-            let sleep = match self.catalog().next_due_at().await {
+            let next_check = self.catalog().next_check_at().await.ok().flatten();
+            let next = self
+                .catalog()
+                .next_due_at()
+                .await
+                .map(|at| at.into_iter().chain(next_check).min());
+            let sleep = match next {
                 Ok(Some(at)) => (at - Utc::now())
                     .to_std()
                     .unwrap_or(Duration::ZERO)

@@ -9,6 +9,7 @@ mod extract;
 mod notification;
 mod pitr;
 mod progress;
+mod repo_check;
 mod restore;
 mod schedule;
 mod source;
@@ -26,6 +27,7 @@ pub use notification::{
 };
 pub use pitr::{ClusterRecovery, PitrPreview, PitrResult};
 pub use progress::{human_bytes, human_duration, when, JobPhase, JobProgress};
+pub use repo_check::{CheckForm, CheckKind, CheckOutcome, CheckPlan};
 pub use restore::{
     parse_recovery_time, ObjectChoice, PhaseTimes, RestoreForm, RestoreProgress, RestoreSettings,
     RestoreState, RestoreTarget, DATA_POLICIES, EXTRACT_PHASE, LOG_PHASES, MAX_RESTORE_NAME,
@@ -34,6 +36,6 @@ pub use restore::{
 pub use source::{percent_encode, SourceForm, SourceKind};
 pub use task::{
     escape_regex, Content, FieldError, Limits, Period, PeriodUnit, Policy, RunState, Schedule,
-    TaskForm, TaskSettings, COMPRESSION_LEVELS, MAX_TASK_NAME,
+    ScheduleFields, TaskForm, TaskSettings, COMPRESSION_LEVELS, MAX_TASK_NAME,
 };
 pub use user::{password_problem, Me, Role, MIN_PASSWORD};

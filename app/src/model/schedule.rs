@@ -53,6 +53,18 @@ pub enum Schedule {
 }
 
 impl Schedule {
+    /// The schedule in words: "Manual", "every 6 hours", "cron 0 3 * * * (UTC)".
+    pub fn label(&self) -> String {
+        match self {
+            Schedule::Manual => "Manual".into(),
+            Schedule::Periodic { every, .. } => every.label(),
+            Schedule::Cron {
+                expression,
+                timezone,
+            } => format!("cron {expression} ({timezone})"),
+        }
+    }
+
     /// The first slot of the schedule strictly after `after`.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let (first_start, every) = match self {

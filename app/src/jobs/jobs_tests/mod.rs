@@ -261,5 +261,6 @@ fn assert_close(actual: Option<DateTime<Utc>>, expected: DateTime<Utc>, slack_se
 }
 
 mod drills;
+mod repo_checks;
 mod runs;
 mod schedule;

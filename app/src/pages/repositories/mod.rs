@@ -1,6 +1,7 @@
-//! Repositories: where backups go, how much they hold, Verify, and the
-//! passphrase of encrypted ones.
+//! Repositories: where backups go, how much they hold, Verify, scheduled
+//! checks, and the passphrase of encrypted ones.
 
+mod checks;
 mod create;
 mod passphrase;
 mod verify;
@@ -13,6 +14,7 @@ use crate::api::repositories::{
 use crate::components::{EmptyState, ErrorAlert, MeContext};
 use crate::error::AppError;
 use crate::model::{human_bytes, Role};
+pub use checks::RepositoryChecksPage;
 use create::AddRepositoryForm;
 use passphrase::{PassphraseActions, UnlockAction};
 use verify::VerifyPanel;
@@ -106,7 +108,10 @@ fn RepositoryTable(rows: Vec<RepositorySummary>, changed: RwSignal<u32>) -> impl
                                 </td>
                                 <td><UsageView id usage unlock=changed /></td>
                                 <td>{repo.created_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
-                                <td><VerifyPanel id /></td>
+                                <td>
+                                    <VerifyPanel id />
+                                    <a class="button button--small" href=format!("/repositories/{id}/checks") data-testid="repository-checks-link">"Checks and schedule"</a>
+                                </td>
                             </tr>
                         }
                     })
