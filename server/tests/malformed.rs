@@ -86,6 +86,17 @@ const RESTORE_FORM: &[&str] = &[
 ];
 
 const REPOSITORY_FORM: &[&str] = &["name", "location", "encryption", "passphrase", "repeat"];
+const CHECK_FORM: &[&str] = &[
+    "repository_id",
+    "kind",
+    "schedule_mode",
+    "cron_expression",
+    "cron_timezone",
+    "first_start",
+    "period_value",
+    "period_unit",
+    "read_percent",
+];
 const CHANNEL_FORM: &[&str] = &[
     "name",
     "kind",
@@ -147,6 +158,15 @@ const SIGNATURES: &[(&str, &[Param])] = &[
     (
         "repositories/verify",
         &[("id", Id, "999"), ("read_data", Flag, "false")],
+    ),
+    ("repositories/checks", &[("id", Id, "999")]),
+    (
+        "repositories/checks/save",
+        &[("form", Form(CHECK_FORM), "")],
+    ),
+    (
+        "repositories/checks/run",
+        &[("id", Id, "999"), ("kind", Text, "data")],
     ),
     (
         "repositories/unlock",

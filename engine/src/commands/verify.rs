@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::progress::{CancelToken, Progress};
 use crate::repo::blob;
-use crate::repo::index::Index;
+use crate::repo::index::{Index, PackIndexFile};
 use crate::repo::{ChunkId, Repository};
 
 #[derive(Debug, Clone, Default)]
@@ -170,12 +170,23 @@ pub fn verify(
     }
 
     if options.read_data {
+        let mut files: Vec<&PackIndexFile> = index
+            .files
+            .iter()
+            .filter(|f| {
+                existing.contains(&f.pack) && f.blobs.iter().any(|b| needed_by.contains_key(&b.id))
+            })
+            .collect();
+        report.packs_total = files.len() as u64;
+        if let Some(subset) = options.read_subset {
+            files.sort_by(|a, b| a.pack.cmp(&b.pack));
+            files = subset.window(files.len()).map(|i| files[i]).collect();
+        }
         read_packs(
             repo,
             &index,
             &needed_by,
-            &existing,
-            options.read_subset,
+            files,
             &mut report,
             progress,
             cancel,
@@ -184,28 +195,17 @@ pub fn verify(
     Ok(report)
 }
 
+/// Reads `files` back and re-hashes every chunk in them that a checked
+/// point needs.
 fn read_packs(
     repo: &Repository,
     index: &Index,
     needed_by: &HashMap<ChunkId, BTreeSet<String>>,
-    existing: &HashSet<String>,
-    subset: Option<ReadSubset>,
+    files: Vec<&PackIndexFile>,
     report: &mut VerifyReport,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<()> {
-    let mut files: Vec<_> = index
-        .files
-        .iter()
-        .filter(|f| {
-            existing.contains(&f.pack) && f.blobs.iter().any(|b| needed_by.contains_key(&b.id))
-        })
-        .collect();
-    report.packs_total = files.len() as u64;
-    if let Some(subset) = subset {
-        files.sort_by(|a, b| a.pack.cmp(&b.pack));
-        files = subset.window(files.len()).map(|i| files[i]).collect();
-    }
     progress.set_title("reading packs");
     progress.set_length(files.iter().map(|f| f.size).sum(), files.len() as u64);
     for file in files {
