@@ -17,11 +17,23 @@ use crate::model::{human_bytes, when, CheckForm, Role};
 pub fn RepositoryChecksPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
-    let save = ServerAction::<SaveRepositoryCheck>::new();
+    // One Save per check, so that each form shows only its own errors.
+    let save_structure = ServerAction::<SaveRepositoryCheck>::new();
+    let save_data = ServerAction::<SaveRepositoryCheck>::new();
     let run = ServerAction::<RunRepositoryCheck>::new();
+    // Reloaded after a save that worked (one refused keeps what was typed)
+    // and after each run.
+    let saved = RwSignal::new(0u32);
+    for save in [save_structure, save_data] {
+        Effect::new(move |_| {
+            if let Some(Ok(())) = save.value().get() {
+                saved.update(|n| *n += 1);
+            }
+        });
+    }
     let checks = Resource::new(
-        move || (id(), save.version().get(), run.version().get()),
-        |(id, _, _)| repository_checks(id),
+        move || (id(), saved.get(), run.version().get()),
+        |(id, ..)| repository_checks(id),
     );
     view! {
         <section class="page" data-testid="repository-checks" data-hydrated=hydrated_flag()>
@@ -33,7 +45,10 @@ pub fn RepositoryChecksPage() -> impl IntoView {
                             <a class="button" href="/repositories">"Repositories"</a>
                         </header>
                         <div class="panels">
-                            {checks.plans.into_iter().map(|plan| view! { <PlanPanel plan save run /> }).collect_view()}
+                            {checks.plans.into_iter().map(|plan| {
+                                let save = if plan.kind == "data" { save_data } else { save_structure };
+                                view! { <PlanPanel plan save run /> }
+                            }).collect_view()}
                         </div>
                         <RunResult run />
                         <History runs=checks.runs />
@@ -55,14 +70,7 @@ fn PlanPanel(
     let kind = plan.kind.clone();
     let data = kind == "data";
     let form: CheckForm = plan.form.clone();
-    // Only the form that was saved shows its errors.
-    let error = Signal::derive({
-        let kind = kind.clone();
-        move || {
-            let mine = save.input().get().is_none_or(|i| i.form.kind == kind);
-            save.value().get().and_then(Result::err).filter(|_| mine)
-        }
-    });
+    let error = Signal::derive(move || save.value().get().and_then(Result::err));
     let mode = RwSignal::new(form.schedule_mode.clone());
     let repository_id: i64 = form.repository_id.parse().unwrap_or(0);
     let run_kind = kind.clone();
@@ -99,7 +107,7 @@ fn PlanPanel(
                         {data.then(|| view! {
                             <label>
                                 "Packs read per run (%)"
-                                <input type="number" min="1" max="100" name="form[read_percent]" data-testid="check-read_percent" value=form.read_percent.clone() />
+                                <input type="number" name="form[read_percent]" data-testid="check-read_percent" value=form.read_percent.clone() />
                                 <span class="hint">"all packs are covered within 100 ÷ this many runs"</span>
                                 <FieldError field="read_percent" error />
                             </label>
@@ -139,7 +147,7 @@ fn PlanPanel(
                             <FieldError field="cron_timezone" error />
                         </label>
                     </div>
-                    <Notice error=Signal::derive(move || error.get().filter(|e| e.field("read_percent").is_none() && !matches!(e, AppError::Validation(_)))) />
+                    <Notice error=Signal::derive(move || error.get().filter(|e| !matches!(e, AppError::Validation(_)))) />
                     <button type="submit" class="button button--primary" data-testid="check-save">"Save schedule"</button>
                 </ActionForm>
             }})}
