@@ -5,6 +5,7 @@
 pub mod archive;
 pub mod backup;
 pub mod compare;
+pub mod copy;
 pub mod drill;
 pub(crate) mod precheck;
 pub mod prune;
