@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    ArchiveArgs, BackupArgs, DrillArgs, PointsArgs, PruneArgs, RepoCommand, RestoreArgs,
+    ArchiveArgs, BackupArgs, CopyArgs, DrillArgs, PointsArgs, PruneArgs, RepoCommand, RestoreArgs,
     TimelineArgs, VerifyArgs, WalGetArgs,
 };
 use crate::config::{LogArgs, ServeArgs};
@@ -54,4 +54,8 @@ pub enum Command {
     Drill(DrillArgs),
     /// Forget points by retention rules and delete data no kept point needs.
     Prune(PruneArgs),
+    /// Copy the points a second repository lacks to it (only the chunks it
+    /// does not hold, re-encrypted for it, read back before each point is
+    /// published), e.g. a local repository to S3.
+    Copy(CopyArgs),
 }

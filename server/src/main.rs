@@ -41,6 +41,7 @@ fn run() -> anyhow::Result<Outcome> {
         Command::WalGet(args) => args.run(),
         Command::Verify(args) => args.run(),
         Command::Prune(args) => args.run(),
+        Command::Copy(args) => args.run(),
         Command::Drill(args) => args.run(),
     }
 }

@@ -15,6 +15,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
+use serde::Serialize;
+
 use crate::commands::restore::fetch_chunk;
 use crate::error::{EngineError, Result};
 use crate::progress::{CancelToken, Progress};
@@ -56,7 +58,7 @@ pub struct CopyPlan {
     pub bytes: u64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CopyStats {
     /// Points published in the destination, oldest first.
     pub copied: Vec<String>,

@@ -4,6 +4,7 @@
 
 mod archive;
 mod backup;
+mod copy;
 mod drill;
 mod inspect;
 mod pg_recovery;
@@ -21,6 +22,7 @@ use tidemark_engine::{RepoLocation, Repository};
 
 pub use archive::{ArchiveArgs, TimelineArgs};
 pub use backup::BackupArgs;
+pub use copy::CopyArgs;
 pub use drill::DrillArgs;
 pub use inspect::{PointsArgs, VerifyArgs};
 pub use pg_recovery::WalGetArgs;
