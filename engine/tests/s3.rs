@@ -152,3 +152,47 @@ fn a_missing_bucket_or_server_is_named() {
     assert!(matches!(err, EngineError::Storage { .. }), "{err}");
     assert!(err.to_string().contains("s3://b/p"), "{err}");
 }
+
+/// The typical copy: a local repository to S3, under another key; the
+/// copy restores the same tree and verifies clean, and a second copy after
+/// a new backup moves only the new point.
+#[test]
+fn points_copy_from_a_local_repository_to_s3() {
+    use tidemark_engine::copy::{plan_copy, run_copy, CopyOptions};
+    use tidemark_engine::CancelToken;
+    let s3 = S3Server::start();
+    s3.create_bucket("offsite");
+    let fx = Fixture::new();
+    make_tree(&fx.path("src"));
+    let local = fx.repo(Some("local pw"));
+    let first = fx.backup(&local, &BackupOptions::default());
+    let remote = Repository::init(&s3.location("offsite", "site-a"), Some("remote pw")).unwrap();
+    let copy = |from: &Repository, to: &Repository| {
+        let options = CopyOptions::default();
+        let plan = plan_copy(from, to, &options).unwrap();
+        run_copy(
+            from,
+            to,
+            plan,
+            &options,
+            &tidemark_engine::NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap()
+    };
+    let stats = copy(&local, &remote);
+    assert_eq!(stats.copied, [first.point.clone()]);
+
+    std::fs::write(fx.path("src/series/new.csv"), support::series_csv(3, 5_000)).unwrap();
+    let second = fx.backup(&local, &BackupOptions::default());
+    let again = copy(&local, &remote);
+    assert_eq!(again.copied, [second.point.clone()]);
+    assert_eq!(again.present, [first.point.clone()]);
+    assert!(again.chunks_present > 0 && again.chunks_written < stats.chunks_written);
+
+    let reopened = Repository::open(&s3.location("offsite", "site-a"), Some("remote pw")).unwrap();
+    support::assert_verifies_clean(&reopened);
+    fx.restore(&reopened, &second.point, "out", &RestoreOptions::default())
+        .unwrap();
+    assert_same_tree(&fx.path("src"), &fx.path("out"));
+}
