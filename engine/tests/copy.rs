@@ -110,6 +110,15 @@ fn a_point_comes_with_its_chain_and_a_task_alone() {
     let from = fx.repo(None);
     let points = history(&fx, &from);
     let to = second(&fx, "plain", None);
+    // The newest one of a task comes with the chain it needs.
+    let newest = CopyOptions {
+        task: Some("nightly".into()),
+        newest: Some(1),
+        ..CopyOptions::default()
+    };
+    let plan = plan_copy(&from, &to, &newest).unwrap();
+    let ids: Vec<&str> = plan.points.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, points[..3]);
     let latest = CopyOptions {
         task: Some("nightly".into()),
         point: Some("latest".into()),

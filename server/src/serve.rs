@@ -102,6 +102,18 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             )))
         }
     }
+    match catalog.fail_interrupted_copies().await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            copies = n,
+            "copy jobs interrupted by the last stop were marked failed"
+        ),
+        Err(err) => {
+            return Err(ServeError::Startup(format!(
+                "cannot read the copy jobs: {err}"
+            )))
+        }
+    }
     let drill_dir = config.data_dir.join("drills");
     match app::jobs::drills::recover_at_start(&catalog, &drill_dir).await {
         Ok((failed, removed)) => {

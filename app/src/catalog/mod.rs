@@ -5,6 +5,7 @@
 
 #[cfg(test)]
 mod catalog_tests;
+mod copy_jobs;
 mod drills;
 mod notifications;
 mod repo_checks;
@@ -20,6 +21,7 @@ use std::str::FromStr;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::SqlitePool;
 
+pub use copy_jobs::{CopyJobRecord, CopyOutcome, CopyRunRecord};
 pub use drills::{DrillOutcome, DrillRunRecord, DrillTrigger};
 pub use notifications::{ChannelRecord, DeliveryRecord, FailingChannel};
 pub use repo_checks::{CheckFindings, CheckPlanRecord, CheckRunRecord};
@@ -198,11 +200,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let catalog = Catalog::open(&url_in(&dir)).await.unwrap();
         catalog.ping().await.unwrap();
-        assert_eq!(catalog.schema_version().await.unwrap(), 10);
+        assert_eq!(catalog.schema_version().await.unwrap(), 12);
         catalog.close().await;
         // Reopening applies nothing new and keeps the version.
         let again = Catalog::open(&url_in(&dir)).await.unwrap();
-        assert_eq!(again.schema_version().await.unwrap(), 10);
+        assert_eq!(again.schema_version().await.unwrap(), 12);
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 
 pub mod archivers;
 mod backup_run;
+pub mod copy_jobs;
 pub mod drills;
 pub mod events;
 #[cfg(test)]

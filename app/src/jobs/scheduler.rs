@@ -1,7 +1,7 @@
 //! The scheduler: starts periodic tasks at their next run time and failed
 //! runs at their retry time. Times live in the catalog, so a restart loses
 //! nothing; a run missed while the server was down runs once at start-up,
-//! marked late. Restore drills and repository checks are started here too.
+//! marked late. Restore drills, repository checks and copy jobs are started here too.
 
 use std::time::Duration;
 
@@ -115,18 +115,24 @@ impl Jobs {
             if let Err(err) = self.tick_repository_checks(now).await {
                 tracing::error!(error = %err, "scheduler could not read the repository check plans");
             }
+            if let Err(err) = self.tick_copy_jobs(now).await {
+                tracing::error!(error = %err, "scheduler could not read the copy jobs");
+            }
             if let Err(err) = self.sync_archivers().await {
                 tracing::error!(error = %err, "scheduler could not read the continuous tasks");
             }
             if let Err(err) = self.watch_rpo(now).await {
                 tracing::error!(error = %err, "scheduler could not check the RPO targets");
             }
-            let next_check = self.catalog().next_check_at().await.ok().flatten();
+            let others = [
+                self.catalog().next_check_at().await.ok().flatten(),
+                self.catalog().next_copy_at().await.ok().flatten(),
+            ];
             let next = self
                 .catalog()
                 .next_due_at()
                 .await
-                .map(|at| at.into_iter().chain(next_check).min());
+                .map(|at| at.into_iter().chain(others.into_iter().flatten()).min());
             let sleep = match next {
                 Ok(Some(at)) => (at - Utc::now())
                     .to_std()

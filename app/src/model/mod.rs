@@ -2,6 +2,7 @@
 //! backup task are, and the validation of the task form. Validation lives
 //! here so the server (which decides) and the browser (which hints) agree.
 
+mod copy_job;
 #[cfg(feature = "ssr")]
 pub mod cron;
 mod drill;
@@ -16,6 +17,7 @@ mod source;
 mod task;
 mod user;
 
+pub use copy_job::{CopyJobForm, CopyJobSettings};
 pub use drill::{
     format_duration, parse_duration, DrillMode, DrillPoint, Level, RecoverySettings,
     RecoveryStatus, SqlAssertion,

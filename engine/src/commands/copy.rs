@@ -34,6 +34,10 @@ pub struct CopyOptions {
     /// Only this point (an id, or `latest` of the task or repository) and
     /// the ancestors of its chain the destination lacks.
     pub point: Option<String>,
+    /// Only the newest N points of each task (with the ancestors of their
+    /// chains): what a destination that keeps N points would keep, so that
+    /// its retention never removes a point the same copy just wrote.
+    pub newest: Option<usize>,
     /// A pack file's size limit in bytes, in the destination.
     pub pack_size: u64,
 }
@@ -43,6 +47,7 @@ impl Default for CopyOptions {
         CopyOptions {
             task: None,
             point: None,
+            newest: None,
             pack_size: 16 * 1024 * 1024,
         }
     }
@@ -85,7 +90,13 @@ pub fn plan_copy(from: &Repository, to: &Repository, options: &CopyOptions) -> R
     let held: HashSet<&str> = dest_points.iter().map(|p| p.id.as_str()).collect();
     let of_task = |p: &&Manifest| options.task.as_ref().is_none_or(|t| &p.task == t);
     let chosen: Vec<&Manifest> = match options.point.as_deref() {
-        None => source_points.iter().filter(of_task).collect(),
+        None => {
+            let all: Vec<&Manifest> = source_points.iter().filter(of_task).collect();
+            match options.newest {
+                Some(n) => newest_with_chains(&source_points, &all, n),
+                None => all,
+            }
+        }
         Some(wanted) => {
             let point = if wanted == "latest" {
                 source_points.iter().rfind(of_task)
@@ -125,6 +136,33 @@ impl Renamed {
             self.known.get(&id).copied()
         }
     }
+}
+
+/// The newest `n` of `points` per task and source, with their ancestors.
+fn newest_with_chains<'a>(
+    all: &'a [Manifest],
+    points: &[&'a Manifest],
+    n: usize,
+) -> Vec<&'a Manifest> {
+    let mut per_chain: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut out = Vec::new();
+    // Newest first: `points` is oldest first.
+    for point in points.iter().rev() {
+        let taken = per_chain
+            .entry((point.task.as_str(), point.source.url.as_str()))
+            .or_default();
+        if *taken >= n {
+            continue;
+        }
+        *taken += 1;
+        for p in chain(all, point) {
+            if seen.insert(p.id.as_str()) {
+                out.push(p);
+            }
+        }
+    }
+    out
 }
 
 /// `point` and its ancestors, oldest first (as far as the source has them).

@@ -34,8 +34,9 @@ pub struct CopyArgs {
     /// Only this point (or `latest`), with the ancestors of its chain.
     #[arg(long, value_name = "ID|latest")]
     pub point: Option<String>,
-    /// Afterwards, keep only the newest N points of each task in the
-    /// destination (its own retention; the source is not touched).
+    /// Copy only the newest N points of each task, and afterwards keep
+    /// only the newest N in the destination (of --task alone, when given):
+    /// its own retention; the source is not touched.
     #[arg(long, value_name = "N")]
     pub keep_last: Option<usize>,
     /// Show the points that would be copied, and change nothing.
@@ -83,6 +84,7 @@ impl CopyArgs {
         let options = CopyOptions {
             task: self.task.clone(),
             point: self.point.clone(),
+            newest: self.keep_last,
             ..CopyOptions::default()
         };
         let plan = plan_copy(&from, &to, &options)?;
@@ -106,6 +108,7 @@ impl CopyArgs {
             Some(keep) => {
                 let prune = PruneOptions {
                     keep_last: Some(keep),
+                    task: self.task.clone(),
                     ..Default::default()
                 };
                 let plan = plan_prune(&to, &prune)?;
