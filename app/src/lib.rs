@@ -36,6 +36,7 @@ use leptos_router::path;
 
 use components::ConsoleLayout;
 use pages::account::{AccountPage, AuditPage, ChangePasswordPage, LoginPage, UsersPage};
+use pages::copies::CopyJobsPage;
 use pages::dashboard::DashboardPage;
 use pages::not_found::NotFoundPage;
 use pages::notifications::NotificationsPage;
@@ -103,6 +104,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("sources") view=SourcesPage />
                     <Route path=path!("repositories") view=RepositoriesPage />
                     <Route path=path!("repositories/:id/checks") view=RepositoryChecksPage />
+                    <Route path=path!("copies") view=CopyJobsPage />
                     <Route path=path!("notifications") view=NotificationsPage />
                     <Route path=path!("audit") view=AuditPage />
                     <Route path=path!("users") view=UsersPage />

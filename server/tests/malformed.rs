@@ -97,6 +97,20 @@ const CHECK_FORM: &[&str] = &[
     "period_unit",
     "read_percent",
 ];
+const COPY_FORM: &[&str] = &[
+    "name",
+    "from_repository_id",
+    "to_repository_id",
+    "task",
+    "schedule_mode",
+    "cron_expression",
+    "cron_timezone",
+    "first_start",
+    "period_value",
+    "period_unit",
+    "keep_last",
+    "enabled",
+];
 const CHANNEL_FORM: &[&str] = &[
     "name",
     "kind",
@@ -159,6 +173,13 @@ const SIGNATURES: &[(&str, &[Param])] = &[
         "repositories/verify",
         &[("id", Id, "999"), ("read_data", Flag, "false")],
     ),
+    ("copies", &[]),
+    (
+        "copies/save",
+        &[("id", OptId, "999"), ("form", Form(COPY_FORM), "")],
+    ),
+    ("copies/delete", &[("id", Id, "999")]),
+    ("copies/run", &[("id", Id, "999")]),
     ("repositories/checks", &[("id", Id, "999")]),
     (
         "repositories/checks/save",

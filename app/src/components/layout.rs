@@ -62,6 +62,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/restores", "Restoration Management", "nav-restores"),
     ("/sources", "Data Sources", "nav-sources"),
     ("/repositories", "Repositories", "nav-repositories"),
+    ("/copies", "Copy Jobs", "nav-copies"),
     ("/notifications", "Notifications", "nav-notifications"),
     ("/audit", "Audit Log", "nav-audit"),
     ("/users", "Users", "nav-users"),

@@ -1,6 +1,7 @@
 //! One module per area of the console.
 
 pub mod account;
+pub mod copies;
 pub mod dashboard;
 pub mod not_found;
 pub mod notifications;
