@@ -95,6 +95,12 @@ pub async fn create(state: &AppState, form: RepositoryForm) -> Result<Repository
         RepoLocation::S3 { .. } => "s3",
     };
     let shown = location.display();
+    // What the engine opens later: an S3 URL keeps its endpoint and region
+    // (it never holds credentials: they come from the environment).
+    let stored = match &location {
+        RepoLocation::Local(_) => shown.clone(),
+        RepoLocation::S3 { .. } => form.location.trim().to_owned(),
+    };
     let probe = location.clone();
     // Only looks: a location is created (by the engine's init) once the
     // whole form is accepted.
@@ -108,7 +114,7 @@ pub async fn create(state: &AppState, form: RepositoryForm) -> Result<Repository
     let catalog = &state.catalog;
     let record = match (found, encryption) {
         (Found::Plain, Encryption::None) => {
-            catalog.insert_repository(&name, kind, &shown, None).await?
+            catalog.insert_repository(&name, kind, &stored, None).await?
         }
         (Found::Plain, _) => {
             return Err(invalid(
@@ -129,7 +135,7 @@ pub async fn create(state: &AppState, form: RepositoryForm) -> Result<Repository
             })
             .await?;
             catalog
-                .insert_repository(&name, kind, &shown, Some(&form.passphrase))
+                .insert_repository(&name, kind, &stored, Some(&form.passphrase))
                 .await?
         }
         (Found::Encrypted, _) => {
@@ -153,7 +159,7 @@ pub async fn create(state: &AppState, form: RepositoryForm) -> Result<Repository
                 }
             };
             let record = catalog
-                .insert_repository(&name, kind, &shown, passphrase.as_deref())
+                .insert_repository(&name, kind, &stored, passphrase.as_deref())
                 .await?;
             let initialised =
                 blocking(move || Ok(Repository::init(&location, passphrase.as_deref())?)).await;
