@@ -348,7 +348,7 @@ fn rounds_of_a_read_subset_cover_every_pack_and_find_the_damage() {
     }
     assert!(read >= all.packs_total, "every pack read at least once");
     assert!(!found_in.is_empty(), "some round reads the damaged pack");
-    if all.packs_total % 2 == 0 {
+    if all.packs_total.is_multiple_of(2) {
         assert_eq!(found_in.len(), 1, "halves do not overlap: {found_in:?}");
     }
 }

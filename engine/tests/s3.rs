@@ -181,13 +181,13 @@ fn points_copy_from_a_local_repository_to_s3() {
         .unwrap()
     };
     let stats = copy(&local, &remote);
-    assert_eq!(stats.copied, [first.point.clone()]);
+    assert_eq!(stats.copied, std::slice::from_ref(&first.point));
 
     std::fs::write(fx.path("src/series/new.csv"), support::series_csv(3, 5_000)).unwrap();
     let second = fx.backup(&local, &BackupOptions::default());
     let again = copy(&local, &remote);
-    assert_eq!(again.copied, [second.point.clone()]);
-    assert_eq!(again.present, [first.point.clone()]);
+    assert_eq!(again.copied, std::slice::from_ref(&second.point));
+    assert_eq!(again.present, std::slice::from_ref(&first.point));
     assert!(again.chunks_present > 0 && again.chunks_written < stats.chunks_written);
 
     let reopened = Repository::open(&s3.location("offsite", "site-a"), Some("remote pw")).unwrap();

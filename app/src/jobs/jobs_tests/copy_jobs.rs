@@ -82,7 +82,7 @@ async fn a_copy_job_keeps_a_verified_second_copy_with_its_own_retention() {
         points.into_iter().map(|p| p.id).collect()
     };
     let newest = fx.points_of("plant \"north\"").pop().unwrap();
-    assert_eq!(held(&open_offsite()), [newest.clone()]);
+    assert_eq!(held(&open_offsite()), std::slice::from_ref(&newest));
     assert_eq!(
         fx.points_of("plant \"north\"").len(),
         2,
