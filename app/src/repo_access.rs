@@ -3,7 +3,7 @@
 //! repository of a first start, encrypted under a generated passphrase.
 
 use rand::Rng;
-use tidemark_engine::{EngineError, RepoLocation, Repository};
+use tidemark_engine::{EngineError, RepoLocation, Repository, S3Credentials};
 
 use crate::catalog::{Catalog, RepositoryRecord};
 
@@ -14,6 +14,8 @@ pub struct RepoAccess {
     location: String,
     passphrase: Option<String>,
     previous: Option<String>,
+    /// An S3 repository's own key instead of the environment's.
+    s3: Option<S3Credentials>,
 }
 
 impl std::fmt::Debug for RepoAccess {
@@ -21,6 +23,7 @@ impl std::fmt::Debug for RepoAccess {
         f.debug_struct("RepoAccess")
             .field("location", &self.location)
             .field("passphrase", &self.passphrase.as_ref().map(|_| "***"))
+            .field("s3", &self.s3)
             .finish_non_exhaustive()
     }
 }
@@ -31,7 +34,13 @@ impl RepoAccess {
             location: location.to_owned(),
             passphrase,
             previous,
+            s3: None,
         }
+    }
+
+    pub fn with_s3_credentials(mut self, credentials: Option<S3Credentials>) -> Self {
+        self.s3 = credentials;
+        self
     }
 
     pub fn location(&self) -> &str {
@@ -42,7 +51,7 @@ impl RepoAccess {
     /// stopped between the engine's re-wrap and the catalog's update, one
     /// of the two passphrases opens it: both are tried.
     pub fn open(&self) -> Result<Repository, EngineError> {
-        let location = RepoLocation::parse(&self.location)?;
+        let location = RepoLocation::parse(&self.location)?.with_credentials(self.s3.clone());
         match Repository::open(&location, self.passphrase.as_deref()) {
             Err(EngineError::WrongPassphrase { .. }) if self.previous.is_some() => {
                 Repository::open(&location, self.previous.as_deref())
@@ -190,6 +199,17 @@ mod tests {
         let shown = format!("{access:?}");
         assert!(
             !shown.contains("hunter2") && shown.contains("/r"),
+            "{shown}"
+        );
+        // Nor an S3 repository's own secret, which it carries to the engine.
+        let own =
+            RepoAccess::new("s3://b/p", None, None).with_s3_credentials(Some(S3Credentials {
+                access_key_id: "AKIDOWN".into(),
+                secret_access_key: "own-secret-value".into(),
+            }));
+        let shown = format!("{own:?}");
+        assert!(
+            shown.contains("AKIDOWN") && !shown.contains("own-secret-value"),
             "{shown}"
         );
     }

@@ -50,7 +50,7 @@ pub use source::{
     SourceDescription, SourceUrl, SqliteSource, SqliteTarget, Target, TimeRange,
 };
 pub use storage::local::prepare_local_dir;
-pub use storage::{Backend, RepoLocation};
+pub use storage::{Backend, RepoLocation, S3Credentials};
 pub use throttle::Throttle;
 
 /// The engine's version, recorded in every manifest it writes.

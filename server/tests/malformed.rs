@@ -85,7 +85,15 @@ const RESTORE_FORM: &[&str] = &[
     "timeout_min",
 ];
 
-const REPOSITORY_FORM: &[&str] = &["name", "location", "encryption", "passphrase", "repeat"];
+const REPOSITORY_FORM: &[&str] = &[
+    "name",
+    "location",
+    "encryption",
+    "passphrase",
+    "repeat",
+    "access_key_id",
+    "secret_access_key",
+];
 const CHECK_FORM: &[&str] = &[
     "repository_id",
     "kind",

@@ -22,6 +22,8 @@ pub struct RepositorySummary {
     pub encrypted: bool,
     pub passphrase_exported_at: Option<DateTime<Utc>>,
     pub passphrase_exported_by: Option<String>,
+    /// An S3 repository's own access key id (its secret is never sent).
+    pub s3_access_key_id: Option<String>,
 }
 
 /// How much a repository holds and saves.
@@ -106,6 +108,10 @@ pub struct RepositoryForm {
     pub encryption: String,
     pub passphrase: String,
     pub repeat: String,
+    /// S3 only: the repository's own access key, instead of the server's
+    /// AWS environment (both or neither).
+    pub access_key_id: String,
+    pub secret_access_key: String,
 }
 
 impl std::fmt::Debug for RepositoryForm {
@@ -114,6 +120,7 @@ impl std::fmt::Debug for RepositoryForm {
             .field("name", &self.name)
             .field("location", &self.location)
             .field("encryption", &self.encryption)
+            .field("access_key_id", &self.access_key_id)
             .finish_non_exhaustive()
     }
 }

@@ -2,7 +2,7 @@
 //! against the engine, stored sealed in the catalog, and never logged;
 //! only [`export`] answers with one.
 
-use tidemark_engine::{EngineError, RepoLocation, Repository};
+use tidemark_engine::{EngineError, RepoLocation, Repository, S3Credentials};
 
 use super::{Encryption, ExportedPassphrase, RepositoryForm, Usage, VerifyProblem, VerifySummary};
 use crate::api::auth::server::verify_password;
@@ -25,6 +25,7 @@ impl From<RepositoryRecord> for super::RepositorySummary {
             created_at: r.created_at,
             passphrase_exported_at: r.passphrase_exported_at,
             passphrase_exported_by: r.passphrase_exported_by,
+            s3_access_key_id: r.s3_access_key_id,
         }
     }
 }
@@ -73,6 +74,7 @@ pub async fn create(state: &AppState, form: RepositoryForm) -> Result<Repository
         Err(err) => errors.push(FieldError::new("location", err.to_string())),
         Ok(_) => {}
     }
+    let credentials = own_credentials(&form, parsed.as_ref().ok(), &mut errors);
     let encryption = Encryption::parse(&form.encryption);
     match encryption {
         None => errors.push(FieldError::new(
@@ -90,6 +92,7 @@ pub async fn create(state: &AppState, form: RepositoryForm) -> Result<Repository
         return Err(AppError::Validation(errors));
     }
     let (location, encryption) = (parsed?, encryption.unwrap_or(Encryption::Generate));
+    let location = location.with_credentials(credentials.clone());
     let kind = match location {
         RepoLocation::Local(_) => "local",
         RepoLocation::S3 { .. } => "s3",
@@ -170,8 +173,49 @@ pub async fn create(state: &AppState, form: RepositoryForm) -> Result<Repository
             record
         }
     };
-    tracing::info!(name = %record.name, location = %record.location, encrypted = record.passphrase.is_some(), "repository registered");
+    let record = match &credentials {
+        Some(own) => catalog
+            .set_repository_credentials(record.id, Some(own))
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("repository {}", record.id)))?,
+        None => record,
+    };
+    tracing::info!(name = %record.name, location = %record.location, encrypted = record.passphrase.is_some(), own_s3_key = record.s3_access_key_id.is_some(), "repository registered");
     Ok(record)
+}
+
+/// The form's own S3 key: both fields or neither, and only for S3.
+fn own_credentials(
+    form: &RepositoryForm,
+    location: Option<&RepoLocation>,
+    errors: &mut Vec<FieldError>,
+) -> Option<S3Credentials> {
+    let (id, secret) = (form.access_key_id.trim(), form.secret_access_key.trim());
+    match (id.is_empty(), secret.is_empty()) {
+        (true, true) => None,
+        (false, true) => {
+            errors.push(FieldError::new(
+                "secret_access_key",
+                "give the secret of this access key",
+            ));
+            None
+        }
+        (true, false) => {
+            errors.push(FieldError::new("access_key_id", "give the access key id"));
+            None
+        }
+        (false, false) if matches!(location, Some(RepoLocation::Local(_))) => {
+            errors.push(FieldError::new(
+                "access_key_id",
+                "only an S3 repository has an access key",
+            ));
+            None
+        }
+        (false, false) => Some(S3Credentials {
+            access_key_id: id.to_owned(),
+            secret_access_key: secret.to_owned(),
+        }),
+    }
 }
 
 pub async fn usage(state: &AppState, id: i64) -> Result<Usage, AppError> {

@@ -63,6 +63,7 @@ impl Fixture {
             encryption: encryption.as_str().into(),
             passphrase: passphrase.into(),
             repeat: passphrase.into(),
+            ..RepositoryForm::default()
         }
     }
 

@@ -20,6 +20,10 @@ pub struct RepositoryRecord {
     pub passphrase_previous: Option<String>,
     pub passphrase_exported_at: Option<DateTime<Utc>>,
     pub passphrase_exported_by: Option<String>,
+    /// An S3 repository's own access key id, when it has one.
+    pub s3_access_key_id: Option<String>,
+    /// Its secret (opened); never logged or sent.
+    pub s3_secret: Option<String>,
 }
 
 impl std::fmt::Debug for RepositoryRecord {
@@ -43,6 +47,18 @@ impl RepositoryRecord {
             self.passphrase.clone(),
             self.passphrase_previous.clone(),
         )
+        .with_s3_credentials(self.s3_credentials())
+    }
+
+    /// The repository's own S3 key, when it has one.
+    pub fn s3_credentials(&self) -> Option<tidemark_engine::S3Credentials> {
+        match (&self.s3_access_key_id, &self.s3_secret) {
+            (Some(id), Some(secret)) => Some(tidemark_engine::S3Credentials {
+                access_key_id: id.clone(),
+                secret_access_key: secret.clone(),
+            }),
+            _ => None,
+        }
     }
 }
 
@@ -87,6 +103,7 @@ impl Catalog {
     ) -> Result<RepositoryRecord, sqlx::Error> {
         record.passphrase = self.open_secret(record.passphrase.take())?;
         record.passphrase_previous = self.open_secret(record.passphrase_previous.take())?;
+        record.s3_secret = self.open_secret(record.s3_secret.take())?;
         Ok(record)
     }
 
@@ -132,6 +149,24 @@ impl Catalog {
         .await
         .map_err(|e| super::CatalogWriteError::classify(e, "name"))?;
         Ok(self.opened_repository(record)?)
+    }
+
+    /// Gives an S3 repository its own access key (the secret sealed), or
+    /// with None makes it use the server's environment again.
+    pub async fn set_repository_credentials(
+        &self,
+        id: i64,
+        credentials: Option<&tidemark_engine::S3Credentials>,
+    ) -> Result<Option<RepositoryRecord>, sqlx::Error> {
+        let row: Option<RepositoryRecord> = sqlx::query_as(
+            "UPDATE repositories SET s3_access_key_id = ?, s3_secret = ? WHERE id = ? RETURNING *",
+        )
+        .bind(credentials.map(|c| c.access_key_id.as_str()))
+        .bind(self.seal_secret(credentials.map(|c| c.secret_access_key.as_str())))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| self.opened_repository(r)).transpose()
     }
 
     /// Forgets a repository record (the files stay); used when the engine

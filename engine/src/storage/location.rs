@@ -10,13 +10,31 @@ pub enum RepoLocation {
     /// A directory on the local filesystem.
     Local(PathBuf),
     /// `s3://bucket/prefix?endpoint=http://127.0.0.1:9000&region=us-east-1`.
-    /// Credentials come from the standard AWS environment variables.
+    /// Credentials come from the standard AWS environment variables unless
+    /// the repository carries its own (never part of the URL).
     S3 {
         bucket: String,
         prefix: String,
         endpoint: Option<String>,
         region: String,
+        credentials: Option<S3Credentials>,
     },
+}
+
+/// One S3 repository's own access key, used instead of the environment's
+/// (a copy to another account or provider). `Debug` never shows the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct S3Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for S3Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RepoLocation {
@@ -46,6 +64,7 @@ impl RepoLocation {
                 prefix: prefix.trim_matches('/').to_owned(),
                 endpoint,
                 region,
+                credentials: None,
             })
         } else if let Some(path) = text.strip_prefix("file://") {
             Self::local(path, text)
@@ -74,6 +93,14 @@ impl RepoLocation {
                 .join(path)
         };
         Ok(RepoLocation::Local(absolute))
+    }
+
+    /// An S3 location with its own credentials (a local one is unchanged).
+    pub fn with_credentials(mut self, own: Option<S3Credentials>) -> Self {
+        if let RepoLocation::S3 { credentials, .. } = &mut self {
+            *credentials = own;
+        }
+        self
     }
 
     /// The location for messages; never contains credentials.
@@ -112,8 +139,15 @@ mod tests {
                 prefix: "a/b".into(),
                 endpoint: Some("http://127.0.0.1:9000".into()),
                 region: "eu-west-1".into(),
+                credentials: None,
             }
         );
+        let own = s3.clone().with_credentials(Some(S3Credentials {
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: "never-shown".into(),
+        }));
+        assert_eq!(own.display(), "s3://bkt/a/b");
+        assert!(!format!("{own:?}").contains("never-shown"));
         assert_eq!(s3.display(), "s3://bkt/a/b");
     }
 

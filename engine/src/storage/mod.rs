@@ -10,7 +10,7 @@ pub mod local;
 mod location;
 mod opendal_backend;
 
-pub use location::RepoLocation;
+pub use location::{RepoLocation, S3Credentials};
 pub use opendal_backend::OpendalBackend;
 
 use crate::error::Result;

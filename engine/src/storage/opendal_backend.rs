@@ -72,6 +72,7 @@ impl OpendalBackend {
                 prefix,
                 endpoint,
                 region,
+                credentials,
             } => {
                 opendal_http_transport_reqwest::install_default();
                 let mut builder = services::S3::default()
@@ -81,6 +82,13 @@ impl OpendalBackend {
                     .disable_ec2_metadata();
                 if let Some(endpoint) = endpoint {
                     builder = builder.endpoint(endpoint);
+                }
+                // The repository's own key, and nothing from the environment.
+                if let Some(own) = credentials {
+                    builder = builder
+                        .access_key_id(&own.access_key_id)
+                        .secret_access_key(&own.secret_access_key)
+                        .disable_config_load();
                 }
                 Operator::new(builder)
                     .map_err(build_error)?

@@ -26,8 +26,20 @@ pub(super) fn AddRepositoryForm(
                     <label class="form-wide">
                         "Location"
                         <input name="form[location]" data-testid="repository-location-input" placeholder="/srv/backups/repo or s3://bucket/prefix?endpoint=http://127.0.0.1:9000" />
-                        <span class="hint">"An empty location is initialised as a new repository; an existing one is added as it is. S3 credentials come from the server's AWS environment variables."</span>
+                        <span class="hint">"An empty location is initialised as a new repository; an existing one is added as it is. S3 credentials come from the server's AWS environment variables unless you give this repository its own below."</span>
                         <FieldError field="location" error />
+                    </label>
+                    <label>
+                        "S3 access key id"
+                        <input name="form[access_key_id]" data-testid="repository-access-key-id" autocomplete="off" />
+                        <span class="hint">"S3 only, optional: this repository's own key (another account or provider)"</span>
+                        <FieldError field="access_key_id" error />
+                    </label>
+                    <label>
+                        "S3 secret access key"
+                        <input type="password" name="form[secret_access_key]" data-testid="repository-secret-access-key" autocomplete="new-password" />
+                        <span class="hint">"kept sealed on the server and never shown again"</span>
+                        <FieldError field="secret_access_key" error />
                     </label>
                     <label class="form-wide">
                         "Encryption"

@@ -94,7 +94,10 @@ fn RepositoryTable(rows: Vec<RepositorySummary>, changed: RwSignal<u32>) -> impl
                                     {repo.is_default.then(|| view! { <span class="badge">"default"</span> })}
                                 </td>
                                 <td>{repo.kind.clone()}</td>
-                                <td><code data-testid="repository-location">{repo.location.clone()}</code></td>
+                                <td>
+                                    <code data-testid="repository-location">{repo.location.clone()}</code>
+                                    {repo.s3_access_key_id.clone().map(|key| view! { <span class="badge" data-testid="repository-own-key" title="this repository's own S3 access key">{format!("key {key}")}</span> })}
+                                </td>
                                 <td data-testid="repository-encryption-state">
                                     {if repo.encrypted {
                                         view! { <span class="badge">"encrypted"</span> }.into_any()
