@@ -2,7 +2,7 @@
 // database into the local repository, adds an encrypted S3 repository (a
 // real S3 API: moto, started here on loopback), adds a copy job from the
 // local repository to it (the same repository twice is refused beside its
-// field), runs it, and the S3 repository then holds the point and its data
+// field), edits its retention, runs it, and the S3 repository then holds the point and its data
 // check reads it back clean; a second run copies nothing.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -124,6 +124,18 @@ describe('copy jobs', () => {
     await job.waitFor();
     assert.match(await job.textContent(), /local-default → offsite/);
     assert.match(await job.textContent(), /keeps 7 per task/);
+
+    // Edit: the form comes back filled in; the retention changes.
+    await job.locator('[data-testid="copy-edit"]').click();
+    await page.locator('[data-testid="copy-form-title"]', { hasText: 'Edit copy job' }).waitFor();
+    assert.equal(await id('copy-name').inputValue(), 'nightly "offsite" copy');
+    assert.equal(await id('copy-to_repository_id').inputValue(), remote);
+    assert.equal(await id('copy-keep_last').inputValue(), '7');
+    await id('copy-keep_last').fill('3');
+    await id('copy-save').click();
+    await page.locator('[data-testid="copy-job"]', { hasText: 'keeps 3 per task' }).waitFor();
+    assert.equal(await page.locator('[data-testid="copy-job"]').count(), 1, 'edited, not added');
+    assert.equal(await id('copy-form-title').textContent(), 'Add a copy job');
 
     await job.locator('[data-testid="copy-run-now"]').click();
     await page.locator('[data-testid="copy-job"][data-last-state="succeeded"] [data-testid="copy-run"][data-state="succeeded"][data-copied="1"]').waitFor({ timeout: 60_000 });
