@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Catalog, CatalogWriteError};
+use super::{to_i64, Catalog, CatalogWriteError};
 use crate::model::CopyJobSettings;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -77,10 +77,6 @@ pub struct CopyOutcome {
     pub bytes_written: u64,
     pub points_pruned: u64,
     pub error: Option<String>,
-}
-
-fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 fn json(settings: &CopyJobSettings) -> Result<String, CatalogWriteError> {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::tasks::TaskRecord;
-use super::Catalog;
+use super::{to_i64, Catalog};
 
 /// What started a drill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,10 +62,6 @@ pub struct DrillOutcome {
     pub phases_json: String,
     pub checks_json: String,
     pub error: Option<String>,
-}
-
-fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 impl Catalog {

@@ -73,6 +73,12 @@ impl CatalogWriteError {
     }
 }
 
+/// A count as SQLite stores it (an INTEGER is signed 64-bit); beyond that
+/// it saturates instead of wrapping.
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// A handle to the catalog; cheap to clone (it wraps a connection pool).
 #[derive(Clone, Debug)]
 pub struct Catalog {

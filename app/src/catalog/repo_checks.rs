@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::Catalog;
+use super::{to_i64, Catalog};
 use crate::model::{CheckKind, CheckOutcome, CheckPlan, Schedule};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -86,10 +86,6 @@ pub struct CheckFindings {
     pub bytes_read: u64,
     pub problems_json: String,
     pub error: Option<String>,
-}
-
-fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 impl Catalog {

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Catalog, CatalogWriteError};
+use super::{to_i64, Catalog, CatalogWriteError};
 use crate::model::{RestoreSettings, RestoreState};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -75,10 +75,6 @@ pub struct RestoreObjectRow {
     pub error: Option<String>,
     pub check_result: Option<String>,
     pub check_detail: Option<String>,
-}
-
-fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 impl Catalog {

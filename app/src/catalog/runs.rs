@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::Catalog;
+use super::{to_i64, Catalog};
 use crate::model::RunState;
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -59,10 +59,6 @@ pub struct RunOutcome {
     pub bytes_stored: u64,
     pub chunks: u64,
     pub new_chunks: u64,
-}
-
-fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 impl Catalog {
