@@ -3,10 +3,14 @@
 // real S3 API: moto, started here on loopback), adds a copy job from the
 // local repository to it (the same repository twice is refused beside its
 // field), edits its retention, runs it, and the S3 repository then holds the point and its data
-// check reads it back clean; a second run copies nothing.
+// check reads it back clean; a second run copies nothing. The history shows
+// the point in both repositories; then the local repository is lost (its
+// directory removed), and the point is restored from the S3 copy by
+// clicking, the restored database equal to the source (`sqlite3 .dump`).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -151,6 +155,44 @@ describe('copy jobs', () => {
     await waitForHydration(page);
     await id('check-run-data').click();
     await page.locator('[data-testid="check-run"][data-kind="data"][data-outcome="clean"]').waitFor({ timeout: 60_000 });
+
+    // The history names both places of the point.
+    await clickNav(page, 'nav-backups');
+    await task.locator('[data-testid="view-history"]').click();
+    await page.waitForURL(/\/backups\/\d+\/history/);
+    const stored = page.locator('[data-testid="history-row"][data-state="succeeded"] [data-testid="run-stored-in"]');
+    await stored.locator('[data-testid="point-location"][data-copy="true"]').waitFor();
+    assert.equal((await stored.textContent()).replace(/\s+/g, ' ').trim(), 'local-default copy: offsite');
+
+    // The local repository is lost; the point comes back from the copy.
+    await rm(join(server.dataDir, 'repositories', 'local-default'), { recursive: true, force: true });
+    await clickNav(page, 'nav-backups');
+    await task.locator('[data-testid="view-history"]').click();
+    await page.waitForURL(/\/backups\/\d+\/history/);
+    await stored.locator('[data-testid="point-location"]', { hasText: 'copy: offsite' }).waitFor();
+    assert.equal(await stored.locator('[data-testid="point-location"]').count(), 1);
+    await page.locator('[data-testid="history-row"] [data-testid="restore-run"]').first().click();
+    await page.waitForURL(/\/restores\/new\?task=\d+&point=/);
+    await page.locator('[data-testid="restore-form"][data-hydrated="true"]').waitFor();
+    await page.locator('[data-testid="point-row"] [data-testid="point-choose"]:checked').waitFor({ state: 'attached' });
+    assert.match(await id('points-unreadable').textContent(), /local-default/);
+    assert.equal(
+      (await page.locator('[data-testid="point-row"] [data-testid="point-location"]').textContent()).trim(),
+      'copy: offsite',
+    );
+    const restored = join(server.dataDir, 'restores', 'from the "offsite" copy.db');
+    await id('restore-name').fill('back from offsite');
+    await id('target-path').fill(restored);
+    await id('verify-restore').click();
+    await page.locator('[data-testid="restore-checks"][data-outcome="pass"]').waitFor({ timeout: 60_000 });
+    await id('create-restore').click();
+    await page.waitForURL(/\/restores\/\d+$/);
+    await waitForHydration(page);
+    assert.equal(await id('restore-read-from').textContent(), 'offsite (copy)');
+    await id('start-restore').click();
+    await page.locator('[data-testid="restore-progress"][data-state="finished"]').waitFor({ timeout: 120_000 });
+    const dump = (db) => execFileSync('sqlite3', [db, '.dump'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    assert.equal(dump(restored), dump(join(server.dataDir, 'demo', 'metrics.db')));
     assert.deepEqual(problems, []);
     await page.close();
   });

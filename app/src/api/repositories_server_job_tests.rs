@@ -115,8 +115,8 @@ async fn backup_restore_verify_and_history_work_on_an_encrypted_repository_throu
     let points = crate::api::restores::server::points(&fx.state, task_id)
         .await
         .unwrap();
-    assert_eq!(points.len(), 2);
-    let objects = crate::api::restores::server::objects(&fx.state, task_id, point.clone())
+    assert_eq!(points.points.len(), 2);
+    let objects = crate::api::restores::server::objects(&fx.state, task_id, point.clone(), None)
         .await
         .unwrap();
     assert!(

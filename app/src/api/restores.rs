@@ -43,6 +43,27 @@ pub struct PointRow {
     /// log_bin on): "binlog.000003:1210, GTID 0-1-41".
     #[serde(default)]
     pub log_position: Option<String>,
+    /// The repositories holding it: the task's own first, then copy jobs'
+    /// destinations.
+    #[serde(default)]
+    pub locations: Vec<PointLocation>,
+}
+
+/// A repository a point is stored in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointLocation {
+    pub repository_id: i64,
+    pub repository_name: String,
+    /// A copy job's destination, not the task's own repository.
+    pub copy: bool,
+}
+
+/// A task's points, and the repositories that could not be read for them.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PointList {
+    pub points: Vec<PointRow>,
+    /// "name: why" of each repository that could not be read.
+    pub unreadable: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -152,6 +173,10 @@ pub struct RestoreDetail {
     /// A PostgreSQL cluster recovered by the server from its WAL.
     #[serde(default)]
     pub cluster: bool,
+    /// The repository the point is read from, "(copy)" after a copy job's
+    /// destination; empty when the task is gone.
+    #[serde(default)]
+    pub read_from: String,
 }
 
 #[cfg(feature = "ssr")]
@@ -164,18 +189,23 @@ pub async fn list_restores() -> Result<Vec<RestoreRow>, AppError> {
     server::list(&state).await
 }
 
-/// The task's points, read from the repository itself (points written by
-/// the CLI or another console are listed too), newest first.
+/// The task's points, read from its repository and from the destinations of
+/// copy jobs from it (points written by the CLI or another console are
+/// listed too), newest first.
 #[server(endpoint = "restores/points")]
-pub async fn recovery_points(task_id: i64) -> Result<Vec<PointRow>, AppError> {
+pub async fn recovery_points(task_id: i64) -> Result<PointList, AppError> {
     let state = crate::state::allowed(crate::model::Role::Viewer).await?;
     server::points(&state, task_id).await
 }
 
 #[server(endpoint = "restores/objects")]
-pub async fn point_objects(task_id: i64, point_id: String) -> Result<Vec<PointObject>, AppError> {
+pub async fn point_objects(
+    task_id: i64,
+    point_id: String,
+    repository_id: Option<i64>,
+) -> Result<Vec<PointObject>, AppError> {
     let state = crate::state::allowed(crate::model::Role::Viewer).await?;
-    server::objects(&state, task_id, point_id).await
+    server::objects(&state, task_id, point_id, repository_id).await
 }
 
 #[server(endpoint = "restores/targets")]

@@ -2,11 +2,10 @@
 
 use std::collections::HashMap;
 
-use tidemark_engine::{BackupMode, Manifest, Selection};
+use tidemark_engine::Selection;
 
 use super::{
-    CheckItem, PointObject, PointRow, RestoreDetail, RestoreObjectState, RestorePreview,
-    RestoreRow, TargetChoices,
+    CheckItem, RestoreDetail, RestoreObjectState, RestorePreview, RestoreRow, TargetChoices,
 };
 use crate::catalog::{RestoreRecord, TaskRecord};
 use crate::error::{blocking, AppError};
@@ -19,23 +18,14 @@ use crate::state::AppState;
 
 #[path = "restores_checks.rs"]
 mod checks;
+#[path = "restores_points.rs"]
+mod points;
 pub use checks::check;
 use checks::record_verify;
+pub use points::{objects, points};
 
 async fn task(state: &AppState, id: i64) -> Result<TaskRecord, AppError> {
     super::super::tasks::server::load_task(state, id).await
-}
-
-async fn repository_of(
-    state: &AppState,
-    task: &TaskRecord,
-) -> Result<crate::repo_access::RepoAccess, AppError> {
-    Ok(state
-        .catalog
-        .repository(task.settings.repository_id)
-        .await?
-        .ok_or_else(|| AppError::Conflict("the backup task's repository was deleted".into()))?
-        .access())
 }
 
 fn row(record: &RestoreRecord, task_names: &HashMap<i64, String>) -> RestoreRow {
@@ -83,82 +73,6 @@ pub async fn list(state: &AppState) -> Result<Vec<RestoreRow>, AppError> {
         .iter()
         .map(|r| row(r, &names))
         .collect())
-}
-
-fn mode_name(mode: BackupMode) -> &'static str {
-    match mode {
-        BackupMode::Full => "full",
-        BackupMode::Incremental => "incremental",
-    }
-}
-
-pub async fn points(state: &AppState, task_id: i64) -> Result<Vec<PointRow>, AppError> {
-    let task = task(state, task_id).await?;
-    let repository = repository_of(state, &task).await?;
-    let name = task.settings.name.clone();
-    blocking(move || {
-        let repo = repository.open_for_request()?;
-        let (manifests, _unreadable) = repo.points()?;
-        let by_id: HashMap<&str, &Manifest> =
-            manifests.iter().map(|m| (m.id.as_str(), m)).collect();
-        let mut rows: Vec<PointRow> = manifests
-            .iter()
-            .filter(|m| m.task == name)
-            .map(|m| {
-                // Follow parents back to the full point the chain starts at.
-                let (mut start, mut length) = (m, 1);
-                while let Some(parent) = start.parent.as_deref().and_then(|p| by_id.get(p)) {
-                    start = parent;
-                    length += 1;
-                }
-                PointRow {
-                    id: m.id.clone(),
-                    mode: mode_name(m.mode).into(),
-                    finished_at: m.finished_at,
-                    chain_start: start.id.clone(),
-                    chain_length: length,
-                    objects: m.objects.len() as u64,
-                    bytes: m.objects.iter().map(|o| o.size).sum(),
-                    log_position: m.log_position.as_ref().map(|l| l.describe()),
-                }
-            })
-            .collect();
-        rows.sort_by_key(|p| std::cmp::Reverse(p.finished_at));
-        Ok(rows)
-    })
-    .await
-}
-
-pub async fn objects(
-    state: &AppState,
-    task_id: i64,
-    point_id: String,
-) -> Result<Vec<PointObject>, AppError> {
-    let task = task(state, task_id).await?;
-    let repository = repository_of(state, &task).await?;
-    let name = task.settings.name.clone();
-    blocking(move || {
-        let repo = repository.open_for_request()?;
-        let manifest = repo.point(&point_id)?;
-        if manifest.task != name {
-            return Err(AppError::NotFound(format!(
-                "point {point_id} of task {name}"
-            )));
-        }
-        Ok(manifest
-            .objects
-            .iter()
-            .map(|o| PointObject {
-                name: o.name.clone(),
-                kind: o.kind.as_str().into(),
-                size: o.size,
-                rows: o.rows,
-                time_min: o.time_min.clone(),
-                time_max: o.time_max.clone(),
-            })
-            .collect())
-    })
-    .await
 }
 
 pub async fn targets(state: &AppState, task_id: i64) -> Result<TargetChoices, AppError> {
@@ -249,7 +163,16 @@ pub async fn new_form(
         form.target_source_id = choices.original_source_id.to_string();
     }
     if let Some(point) = point_id {
-        form.objects = objects(state, task_id, point.clone())
+        // Read from the first repository holding it: the task's own, or a
+        // copy when the own repository no longer has it.
+        let repository = points(state, task_id)
+            .await?
+            .points
+            .into_iter()
+            .find(|p| p.id == point)
+            .and_then(|p| p.locations.first().map(|l| l.repository_id));
+        form.repository_id = repository.map(|id| id.to_string()).unwrap_or_default();
+        form.objects = objects(state, task_id, point.clone(), repository)
             .await?
             .into_iter()
             .map(|o| ObjectChoice {
@@ -299,10 +222,17 @@ pub async fn validate(
             errors.push(FieldError::new("target_path", why));
         }
     }
-    let settings = match form.parse() {
+    let mut settings = match form.parse() {
         Ok(settings) if errors.is_empty() => settings,
         _ => return Err(AppError::Validation(errors)),
     };
+    // The task's own repository is stored as none, so settings saved
+    // before copies existed keep their fingerprint.
+    if let (Some(id), Ok(task)) = (settings.repository_id, task(state, settings.task_id).await) {
+        if task.settings.repository_id == id {
+            settings.repository_id = None;
+        }
+    }
     if let Err(why) = resolve(&state.catalog, &settings).await {
         let field = match settings.target {
             RestoreTarget::NewPath(_) => "target_path",
@@ -312,6 +242,8 @@ pub async fn validate(
             "task_id"
         } else if why.contains("extract") {
             "extract_source_id"
+        } else if why.contains("copy") {
+            "repository_id"
         } else {
             field
         };
@@ -415,11 +347,19 @@ pub async fn detail(state: &AppState, id: i64) -> Result<RestoreDetail, AppError
         .and_then(|json| serde_json::from_str(json).ok())
         .unwrap_or_default();
     let to_u64 = |n: i64| u64::try_from(n).unwrap_or(0);
-    let cluster = resolve(&state.catalog, &record.settings)
-        .await
-        .is_ok_and(|t| t.kind == SourceKind::PgCluster);
+    let resolved = resolve(&state.catalog, &record.settings).await.ok();
+    let cluster = resolved
+        .as_ref()
+        .is_some_and(|t| t.kind == SourceKind::PgCluster);
+    let read_from = resolved
+        .map(|t| match t.from_copy {
+            true => format!("{} (copy)", t.repository_name),
+            false => t.repository_name,
+        })
+        .unwrap_or_default();
     Ok(RestoreDetail {
         cluster,
+        read_from,
         row: row(&record, &names),
         form: record.settings.to_form(),
         attempt: r.attempt,

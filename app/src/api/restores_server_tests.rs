@@ -439,7 +439,7 @@ async fn points_come_from_the_repository_and_forms_are_validated() {
         .unwrap()
         .point
     });
-    let points = super::points(&fx.state, fx.task_id).await.unwrap();
+    let points = super::points(&fx.state, fx.task_id).await.unwrap().points;
     assert_eq!(points.len(), 2);
     assert_eq!(points[0].id, outside, "newest first");
     assert_eq!(
@@ -448,7 +448,7 @@ async fn points_come_from_the_repository_and_forms_are_validated() {
     );
     assert_eq!(points[0].chain_length, 2);
 
-    let objects = super::objects(&fx.state, fx.task_id, fx.point.clone())
+    let objects = super::objects(&fx.state, fx.task_id, fx.point.clone(), None)
         .await
         .unwrap();
     let readings = objects.iter().find(|o| o.name == "readings").unwrap();
@@ -486,3 +486,6 @@ async fn points_come_from_the_repository_and_forms_are_validated() {
 
 #[path = "restores_roots_tests.rs"]
 mod roots;
+
+#[path = "restores_copies_tests.rs"]
+mod copies;

@@ -293,6 +293,18 @@ pub struct Point {
     pub bytes: u64,
     /// MariaDB: the binary log position of its snapshot.
     pub log_position: Option<String>,
+    /// The repositories holding it: the task's own first, then the
+    /// destinations of copy jobs from it.
+    pub locations: Vec<PointLocation>,
+}
+
+/// A repository holding a point.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PointLocation {
+    pub repository_id: i64,
+    pub repository_name: String,
+    /// A copy job's destination rather than the task's own repository.
+    pub copy: bool,
 }
 
 impl From<PointRow> for Point {
@@ -306,6 +318,15 @@ impl From<PointRow> for Point {
             objects: p.objects,
             bytes: p.bytes,
             log_position: p.log_position,
+            locations: p
+                .locations
+                .into_iter()
+                .map(|l| PointLocation {
+                    repository_id: l.repository_id,
+                    repository_name: l.repository_name,
+                    copy: l.copy,
+                })
+                .collect(),
         }
     }
 }

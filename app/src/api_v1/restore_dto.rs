@@ -20,6 +20,9 @@ pub struct RestoreRequest {
     /// The backup point; by default the task's newest. Leave it out with
     /// `to_time`.
     pub point_id: Option<String>,
+    /// The repository the point is read from: the task's own by default, or
+    /// the destination of a copy job from it that holds the point.
+    pub repository_id: Option<i64>,
     /// Recover to this second instead of a point (`YYYY-MM-DD HH:MM:SS`,
     /// UTC): MariaDB with archived binary logs, PostgreSQL clusters with WAL.
     pub to_time: Option<String>,
@@ -143,6 +146,10 @@ impl RestoreRequest {
         }
         base.task_id = self.task_id.to_string();
         base.point_id = point_id;
+        base.repository_id = self
+            .repository_id
+            .map(|id| id.to_string())
+            .unwrap_or_default();
         match self.to_time {
             Some(time) => {
                 base.recovery_method = "time".into();
@@ -269,6 +276,11 @@ impl From<RestoreRow> for RestoreSummary {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Restore {
     pub summary: RestoreSummary,
+    /// The repository the point is read from: the task's own when none,
+    /// else a copy job's destination.
+    pub repository_id: Option<i64>,
+    /// Its name, "(copy)" after a copy's.
+    pub read_from: String,
     pub attempt: i64,
     pub started_at: Option<DateTime<Utc>>,
     pub timeout_min: u32,
@@ -340,6 +352,8 @@ impl From<RestoreDetail> for Restore {
     fn from(d: RestoreDetail) -> Self {
         Restore {
             summary: d.row.into(),
+            repository_id: d.form.repository_id.parse().ok(),
+            read_from: d.read_from,
             attempt: d.attempt,
             started_at: d.started_at,
             timeout_min: d.timeout_min,

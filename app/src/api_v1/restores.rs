@@ -67,7 +67,7 @@ pub async fn create(
         let point_id = match (&request.point_id, &request.to_time) {
             (Some(point), _) => point.clone(),
             (None, Some(_)) => String::new(),
-            (None, None) => newest_point(&state, task_id).await?,
+            (None, None) => newest_point(&state, task_id, request.repository_id).await?,
         };
         let form = request.into_form(base, point_id);
         server::create(&state, form, role)
@@ -92,11 +92,17 @@ pub async fn create(
     ))
 }
 
-async fn newest_point(state: &AppState, task_id: i64) -> Result<String, AppError> {
+/// The newest point of the task, in `repository` when one is named.
+async fn newest_point(
+    state: &AppState,
+    task_id: i64,
+    repository: Option<i64>,
+) -> Result<String, AppError> {
     server::points(state, task_id)
         .await?
+        .points
         .into_iter()
-        .next()
+        .find(|p| repository.is_none_or(|id| p.locations.iter().any(|l| l.repository_id == id)))
         .map(|p| p.id)
         .ok_or_else(|| {
             AppError::Validation(vec![FieldError::new(

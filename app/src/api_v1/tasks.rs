@@ -174,7 +174,7 @@ pub async fn points(
 ) -> ApiResult<Json<Vec<Point>>> {
     caller.allowed(Role::Viewer)?;
     let points = crate::api::restores::server::points(&state, id).await?;
-    Ok(Json(points.into_iter().map(Point::from).collect()))
+    Ok(Json(points.points.into_iter().map(Point::from).collect()))
 }
 
 /// The task's restore drills, and its RPO and RTO position.

@@ -144,6 +144,31 @@ impl Catalog {
         rows.into_iter().map(CopyJobRecord::try_from).collect()
     }
 
+    /// The repositories copy jobs fill from repository `from` with points
+    /// of task `task`, by name: where a restore of the task may also read.
+    pub async fn copy_destinations(
+        &self,
+        from: i64,
+        task: &str,
+    ) -> Result<Vec<super::RepositoryRecord>, sqlx::Error> {
+        let mut ids: Vec<i64> = self
+            .copy_jobs()
+            .await?
+            .into_iter()
+            .filter(|job| job.settings.from_repository_id == from)
+            .filter(|job| job.settings.task.as_deref().is_none_or(|t| t == task))
+            .map(|job| job.settings.to_repository_id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            found.extend(self.repository(id).await?);
+        }
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(found)
+    }
+
     pub async fn copy_job(&self, id: i64) -> Result<Option<CopyJobRecord>, sqlx::Error> {
         let row: Option<JobRow> = sqlx::query_as("SELECT * FROM copy_jobs WHERE id = ?")
             .bind(id)

@@ -33,6 +33,9 @@ pub struct RestoreForm {
     pub name: String,
     pub task_id: String,
     pub point_id: String,
+    /// The repository the point is read from: the task's own or a copy
+    /// job's destination holding it (empty: the task's own).
+    pub repository_id: String,
     /// `all` or `custom`.
     pub objects_mode: String,
     pub objects: Vec<ObjectChoice>,
@@ -94,6 +97,10 @@ pub struct RestoreSettings {
     pub name: String,
     pub task_id: i64,
     pub point_id: String,
+    /// A copy job's destination the point is read from; None: the task's
+    /// own repository. Left out of the JSON when none, like `to_time`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository_id: Option<i64>,
     /// The chosen objects; empty means the whole point under its own names.
     pub objects: Vec<ObjectChoice>,
     pub target: RestoreTarget,
@@ -182,6 +189,16 @@ impl RestoreForm {
         if point_id.is_empty() && to_time.is_none() {
             errors.push(FieldError::new("point_id", "choose a recovery point"));
         }
+        let repository_id = match self.repository_id.trim() {
+            "" => None,
+            text => text.parse::<i64>().map(Some).unwrap_or_else(|_| {
+                errors.push(FieldError::new(
+                    "repository_id",
+                    "choose the repository the point is read from",
+                ));
+                None
+            }),
+        };
         let custom = match self.objects_mode.as_str() {
             "all" => false,
             "custom" => true,
@@ -311,6 +328,7 @@ impl RestoreForm {
             name: name.to_owned(),
             task_id,
             point_id: point_id.to_owned(),
+            repository_id,
             objects: if plain { Vec::new() } else { chosen },
             target,
             force: self.force,
@@ -344,6 +362,10 @@ impl RestoreSettings {
             name: self.name.clone(),
             task_id: self.task_id.to_string(),
             point_id: self.point_id.clone(),
+            repository_id: self
+                .repository_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
             objects_mode: if self.objects.is_empty() {
                 "all"
             } else {

@@ -59,6 +59,10 @@ pub struct ResolvedTarget {
     pub url: String,
     pub display: String,
     pub repository: crate::repo_access::RepoAccess,
+    /// The name of the repository the point is read from.
+    pub repository_name: String,
+    /// That repository is a copy job's destination, not the task's own.
+    pub from_copy: bool,
     /// The backup's source kind.
     pub kind: SourceKind,
     /// The target is the backup task's own data source.
@@ -79,11 +83,8 @@ pub async fn resolve(
         .await
         .map_err(|_| "the catalog is unavailable".to_owned())?
         .ok_or("its backup task was deleted")?;
-    let repository = catalog
-        .repository(task.settings.repository_id)
-        .await
-        .map_err(|_| "the catalog is unavailable".to_owned())?
-        .ok_or("the backup task's repository was deleted")?;
+    let repository = read_from(catalog, &task, settings.repository_id).await?;
+    let from_copy = repository.id != task.settings.repository_id;
     let source = catalog
         .source(task.settings.source_id)
         .await
@@ -92,6 +93,19 @@ pub async fn resolve(
     let kind = source
         .kind()
         .ok_or("the backup task's data source has a kind this server cannot read")?;
+    // Copy jobs copy points, not the logs archived beside them.
+    if from_copy && settings.to_time.is_some() {
+        return Err(format!(
+            "a point in time is recovered with the logs archived in the task's own repository; the copy in {} holds backup points only: choose a point",
+            repository.name
+        ));
+    }
+    if from_copy && kind == SourceKind::PgCluster {
+        return Err(format!(
+            "a PostgreSQL cluster is recovered with the WAL archived in the task's own repository; the copy in {} does not hold it",
+            repository.name
+        ));
+    }
     let (url, display, is_original) = match &settings.target {
         RestoreTarget::NewPath(path) => {
             let url = match kind {
@@ -141,11 +155,40 @@ pub async fn resolve(
         url,
         display,
         repository: repository.access(),
+        repository_name: repository.name,
+        from_copy,
         kind,
         is_original,
         task_name: task.settings.name,
         extract,
     })
+}
+
+/// The repository a restore of `task` reads from: the task's own, or the
+/// destination of a copy job from it (`chosen`).
+pub async fn read_from(
+    catalog: &Catalog,
+    task: &crate::catalog::TaskRecord,
+    chosen: Option<i64>,
+) -> Result<crate::catalog::RepositoryRecord, String> {
+    let unavailable = |_| "the catalog is unavailable".to_owned();
+    let own = task.settings.repository_id;
+    if let Some(id) = chosen.filter(|id| *id != own) {
+        return catalog
+            .copy_destinations(own, &task.settings.name)
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| {
+                format!("repository {id} is neither the task's own nor the destination of a copy job from it")
+            });
+    }
+    catalog
+        .repository(own)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| "the backup task's repository was deleted".to_owned())
 }
 
 /// The PostgreSQL data source an extraction restores into.

@@ -149,6 +149,7 @@ fn RestoreView(
             } else {
                 view! { <dt>"Recovery point"</dt><dd><code data-testid="restore-point">{detail.row.point_id.clone()}</code></dd> }.into_any()
             }}
+            <dt>"Read from"</dt><dd data-testid="restore-read-from">{detail.read_from.clone()}</dd>
             <dt>"Target"</dt><dd><code data-testid="restore-target">{detail.row.target.clone()}</code></dd>
             <dt>"Objects"</dt><dd>{if form.objects.is_empty() { "all, under their own names".to_owned() } else {
                 form.objects.iter().map(|o| if o.name == o.target_name { o.name.clone() } else { format!("{} as {}", o.name, o.target_name) }).collect::<Vec<_>>().join(", ")

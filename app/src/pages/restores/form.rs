@@ -14,7 +14,7 @@ use crate::api::restores::{
     restore_targets,
 };
 use crate::api::tasks::list_tasks;
-use crate::components::{hydrated_flag, ErrorAlert, FieldError, Notice};
+use crate::components::{hydrated_flag, ErrorAlert, FieldError, LocationBadges, Notice};
 use crate::model::{human_bytes, RestoreForm};
 
 #[component]
@@ -76,7 +76,7 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
         |(task, _)| async move {
             match task {
                 Some(id) => recovery_points(id).await,
-                None => Ok(Vec::new()),
+                None => Ok(Default::default()),
             }
         },
     );
@@ -105,25 +105,50 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
             .map(|t| t.extract_sources)
             .unwrap_or_default()
     });
+    let repository_id = Memo::new(move |_| form.with(|f| f.repository_id.parse::<i64>().ok()));
     let objects = Resource::new(
-        move || (task_id.get(), point_id.get()),
-        |(task, point)| async move {
+        move || (task_id.get(), point_id.get(), repository_id.get()),
+        |(task, point, repository)| async move {
             match task {
-                Some(id) if !point.is_empty() => point_objects(id, point).await,
+                Some(id) if !point.is_empty() => point_objects(id, point, repository).await,
                 _ => Ok(Vec::new()),
             }
         },
     );
-    // A task chosen without a point starts from its newest point (listed first).
+    // A task chosen without a point starts from its newest point (listed
+    // first); a point is read from the first repository holding it unless
+    // another one holding it is chosen.
     Effect::new(move |_| {
         if let Some(Ok(list)) = points.get() {
-            if let Some(newest) = list.first() {
+            if let Some(newest) = list.points.first() {
                 if form.with_untracked(|f| f.point_id.is_empty()) {
                     let id = newest.id.clone();
                     form.update(|f| f.point_id = id);
                 }
             }
+            let chosen = point_id.get();
+            if let Some(point) = list.points.iter().find(|p| p.id == chosen) {
+                let held = form.with_untracked(|f| {
+                    point
+                        .locations
+                        .iter()
+                        .any(|l| l.repository_id.to_string() == f.repository_id)
+                });
+                if let (false, Some(first)) = (held, point.locations.first()) {
+                    let id = first.repository_id.to_string();
+                    form.update(|f| f.repository_id = id);
+                }
+            }
         }
+    });
+    let locations = Signal::derive(move || {
+        let chosen = point_id.get();
+        points
+            .get()
+            .and_then(Result::ok)
+            .and_then(|list| list.points.into_iter().find(|p| p.id == chosen))
+            .map(|p| p.locations)
+            .unwrap_or_default()
     });
     // The configuration follows the chosen point's objects.
     Effect::new(move |_| {
@@ -196,11 +221,14 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                 <p class="muted">"Read from the repository: points written by the CLI or another console are listed too. A point restores the data as of that point; an incremental one brings its whole chain from the full point."</p>
                 <Transition fallback=|| view! { <p class="muted">"Reading the repository…"</p> }>
                     {move || points.get().map(|result| match result {
-                        Ok(points) => view! {
+                        Ok(list) => view! {
+                            {list.unreadable.into_iter().map(|why| view! {
+                                <p class="alert alert--warn" data-testid="points-unreadable">{format!("Not listed, the repository cannot be read: {why}")}</p>
+                            }).collect_view()}
                             <table class="table">
-                                <thead><tr><th></th><th>"Point"</th><th>"Mode"</th><th>"Finished"</th><th>"Chain"</th><th>"Objects"</th><th>"Size"</th><th>"Log position"</th></tr></thead>
+                                <thead><tr><th></th><th>"Point"</th><th>"Mode"</th><th>"Finished"</th><th>"Chain"</th><th>"Objects"</th><th>"Size"</th><th>"Log position"</th><th>"Stored in"</th></tr></thead>
                                 <tbody>
-                                    {points.into_iter().map(|p| {
+                                    {list.points.into_iter().map(|p| {
                                         let id = p.id.clone();
                                         let chosen = id.clone();
                                         // Checked in the server's HTML too, not only once hydrated.
@@ -218,6 +246,7 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                                                 <td>{p.objects}</td>
                                                 <td>{human_bytes(p.bytes)}</td>
                                                 <td data-testid="point-log-position">{p.log_position.unwrap_or_default()}</td>
+                                                <td><LocationBadges locations=p.locations /></td>
                                             </tr>
                                         }
                                     }).collect_view()}
@@ -228,6 +257,18 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                     })}
                 </Transition>
                 <FieldError field="point_id" error />
+                <label class:hidden=move || locations.with(|l| l.len() < 2)>"Read the point from "
+                    <select data-testid="restore-repository" prop:value=move || form.with(|f| f.repository_id.clone())
+                        on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.repository_id = v); }>
+                        {move || locations.get().into_iter().map(|l| {
+                            let value = l.repository_id.to_string();
+                            let selected = form.with_untracked(|f| f.repository_id == value);
+                            let label = if l.copy { format!("{} (copy)", l.repository_name) } else { format!("{} (the task's repository)", l.repository_name) };
+                            view! { <option value=value selected=selected>{label}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <FieldError field="repository_id" error />
             </fieldset>
 
             <fieldset class="panel" class:hidden=move || by_time.get() || cluster.get()>

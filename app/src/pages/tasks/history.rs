@@ -8,8 +8,11 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use super::drills::TaskDrillsPanel;
 use super::timeline::TaskTimelinePanel;
 use super::when;
+use crate::api::restores::{recovery_points, PointList};
 use crate::api::runs::{list_runs, HistoryPage, RunSummary};
-use crate::components::{CopyButton, EmptyState, ErrorAlert, JobFeed, JobProgressBar};
+use crate::components::{
+    CopyButton, EmptyState, ErrorAlert, JobFeed, JobProgressBar, LocationBadges,
+};
 use crate::model::{human_bytes, human_duration, RunState};
 
 fn history_url(task: i64, state: &str, page: u32) -> String {
@@ -39,6 +42,12 @@ pub fn TaskHistoryPage() -> impl IntoView {
         move || (task_id(), state(), page(), feed.map(|f| f.finished.get())),
         |(task, state, page, _)| list_runs(task, Some(state), page),
     );
+    // Where each point is now: the task's repository and copies of it.
+    let stored = Resource::new(
+        move || (task_id(), feed.map(|f| f.finished.get())),
+        |(task, _)| recovery_points(task),
+    );
+    let stored = Signal::derive(move || stored.get().and_then(Result::ok));
     let navigate = use_navigate();
     let on_filter = move |ev| {
         let chosen = event_target_value(&ev);
@@ -76,7 +85,7 @@ pub fn TaskHistoryPage() -> impl IntoView {
                     Ok(page) if page.runs.is_empty() => view! {
                         <EmptyState title="No runs">"Runs appear here once the task has run (Back Up Now or its schedule)."</EmptyState>
                     }.into_any(),
-                    Ok(page) => view! { <HistoryTable page state=state() /> }.into_any(),
+                    Ok(page) => view! { <HistoryTable page state=state() stored /> }.into_any(),
                     Err(error) => view! { <ErrorAlert error /> }.into_any(),
                 })}
             </Transition>
@@ -85,7 +94,11 @@ pub fn TaskHistoryPage() -> impl IntoView {
 }
 
 #[component]
-fn HistoryTable(page: HistoryPage, state: String) -> impl IntoView {
+fn HistoryTable(
+    page: HistoryPage,
+    state: String,
+    stored: Signal<Option<PointList>>,
+) -> impl IntoView {
     let (task, current, pages, total) = (page.task_id, page.page, page.pages, page.total);
     view! {
         <table class="table" data-testid="history-table">
@@ -100,11 +113,12 @@ fn HistoryTable(page: HistoryPage, state: String) -> impl IntoView {
                     <th>"Size"</th>
                     <th>"Dedup"</th>
                     <th>"Backup path"</th>
+                    <th>"Stored in"</th>
                     <th></th>
                 </tr>
             </thead>
             <tbody>
-                {page.runs.into_iter().map(|run| view! { <HistoryRow run /> }).collect_view()}
+                {page.runs.into_iter().map(|run| view! { <HistoryRow run stored /> }).collect_view()}
             </tbody>
         </table>
         <nav class="pager" data-testid="pager">
@@ -116,7 +130,7 @@ fn HistoryTable(page: HistoryPage, state: String) -> impl IntoView {
 }
 
 #[component]
-fn HistoryRow(run: RunSummary) -> impl IntoView {
+fn HistoryRow(run: RunSummary, stored: Signal<Option<PointList>>) -> impl IntoView {
     let duration = run
         .duration_secs()
         .map(human_duration)
@@ -143,6 +157,13 @@ fn HistoryRow(run: RunSummary) -> impl IntoView {
             crate::model::percent_encode(point)
         )),
         _ => None,
+    };
+    let point = run.point.clone().filter(|_| run.state == "succeeded");
+    let locations = move || {
+        let point = point.clone()?;
+        let list = stored.get()?;
+        let held = list.points.into_iter().find(|p| p.id == point);
+        Some(view! { <LocationBadges locations=held.map(|p| p.locations).unwrap_or_default() /> })
     };
     view! {
         <tr data-testid="history-row" data-state=run.state.clone()>
@@ -172,6 +193,7 @@ fn HistoryRow(run: RunSummary) -> impl IntoView {
                     <CopyButton text=path testid="copy-path" />
                 })}
             </td>
+            <td data-testid="run-stored-in">{locations}</td>
             <td>
                 {restore.map(|href| view! { <A href=href attr:class="button button--small" attr:data-testid="restore-run">"Restore"</A> })}
             </td>
