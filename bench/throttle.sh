@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark: bandwidth limits hold. Backs up the same data unlimited, then
-# with --limit-read and with --limit-upload, and prints each achieved rate
-# beside its limit and their ratio (the target: within 10%).
+# with --limit-read and with --limit-upload, then copies the unlimited
+# point to a second repository with `copy --limit-upload` (what a copy job
+# into a repository with an upload limit does), and prints each achieved
+# rate beside its limit and their ratio (the target: within 10%).
 #   bench/throttle.sh                     256 MiB, limits 40 MiB/s and 20 MiB/s
 #   TIDEMARK_BIN=target/debug/tidemark bench/throttle.sh   (skips the release build)
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
@@ -37,15 +39,25 @@ backup() {
   t1=$(date +%s.%N)
   awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}'
 }
+# Seconds copying the unlimited run's point into a new repository.
+copy_limited() {
+  "$TM" repo init "$WORK/repo-copy" >/dev/null
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$TM" copy --from "$WORK/repo-free" --to "$WORK/repo-copy" --json "$@" >/dev/null
+  t1=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}'
+}
 mib_s() { awk -v n="$BYTES" -v s="$1" 'BEGIN{printf "%.1f", n/s/1048576}'; }
 
 log "backing up $((BYTES >> 20)) MiB of random data"
 FREE=$(backup free)
 READ=$(backup read --limit-read "${READ_MIB}MiB")
 UPLOAD=$(backup upload --limit-upload "${UPLOAD_MIB}MiB")
+COPY=$(copy_limited --limit-upload "${UPLOAD_MIB}MiB")
 printf '%-22s %8s %12s %12s %8s\n' "run" "seconds" "achieved" "limit" "ratio"
 printf '%-22s %8s %9s MiB/s %12s %8s\n' "unlimited" "$FREE" "$(mib_s "$FREE")" "-" "-"
-for row in "limit-read $READ $READ_MIB" "limit-upload $UPLOAD $UPLOAD_MIB"; do
+for row in "limit-read $READ $READ_MIB" "limit-upload $UPLOAD $UPLOAD_MIB" "copy-limit-upload $COPY $UPLOAD_MIB"; do
   set -- $row
   printf '%-22s %8s %9s MiB/s %6s MiB/s %8s\n' "$1" "$2" "$(mib_s "$2")" "$3" \
     "$(awk -v a="$(mib_s "$2")" -v l="$3" 'BEGIN{printf "%.3f", a/l}')"

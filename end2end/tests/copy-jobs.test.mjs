@@ -2,7 +2,8 @@
 // database into the local repository, adds an encrypted S3 repository (a
 // real S3 API: moto, started here on loopback), adds a copy job from the
 // local repository to it (the same repository twice is refused beside its
-// field), edits its retention, runs it, and the S3 repository then holds the point and its data
+// field), edits its retention, runs it (into the S3 repository under an
+// upload limit set in its settings), and the S3 repository then holds the point and its data
 // check reads it back clean; a second run copies nothing. The history shows
 // the point in both repositories; then the local repository is lost (its
 // directory removed), and the point is restored from the S3 copy by
@@ -108,6 +109,15 @@ describe('copy jobs', () => {
     const offsite = page.locator('[data-testid="repository-row"][data-name="offsite"][data-encryption="encrypted"]');
     await offsite.waitFor();
     await offsite.locator('[data-testid="repository-usage"][data-points="0"]').waitFor();
+    // Its settings: a limit of 0 is refused beside the field, 50 MiB/s kept.
+    await offsite.locator('[data-testid="repository-settings"]').click();
+    const settings = offsite.locator('[data-testid="repository-settings-form"]');
+    await settings.locator('[data-testid="repository-limit-input"]').fill('0');
+    await settings.locator('[data-testid="save-repository-settings"]').click();
+    await settings.locator('[data-testid="error-limit_upload_mib"]').waitFor();
+    await settings.locator('[data-testid="repository-limit-input"]').fill('50');
+    await settings.locator('[data-testid="save-repository-settings"]').click();
+    await offsite.locator('[data-testid="repository-limit"]', { hasText: 'writes ≤ 50 MiB/s' }).waitFor();
 
     // The copy job: the same repository twice is refused, then local → S3.
     await clickNav(page, 'nav-copies');

@@ -215,6 +215,16 @@ const SIGNATURES: &[(&str, &[Param])] = &[
         &[("id", Id, "999"), ("password", Text, "wrong-password")],
     ),
     (
+        "repositories/settings",
+        &[
+            ("id", Id, "999"),
+            ("limit_upload_mib", Text, "5"),
+            ("s3_key", Text, "keep"),
+            ("access_key_id", Text, ""),
+            ("secret_access_key", Text, ""),
+        ],
+    ),
+    (
         "runs",
         &[
             ("task_id", Id, "999"),
@@ -265,7 +275,11 @@ const SIGNATURES: &[(&str, &[Param])] = &[
     ("restores/points", &[("task_id", Id, "999")]),
     (
         "restores/objects",
-        &[("task_id", Id, "999"), ("point_id", Text, "x")],
+        &[
+            ("task_id", Id, "999"),
+            ("point_id", Text, "x"),
+            ("repository_id", OptId, "1"),
+        ],
     ),
     ("restores/targets", &[("task_id", Id, "999")]),
     (

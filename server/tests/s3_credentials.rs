@@ -2,7 +2,10 @@
 //! signatures (moto with IAM authentication on): the server's environment
 //! holds another account's key, which the storage refuses; the repository's
 //! own key (entered in the form) opens and initialises it, and the secret
-//! is never sent back nor stored in the clear.
+//! is never sent back nor stored in the clear. Afterwards an administrator
+//! replaces the key in the repository's settings: a key the storage refuses
+//! (or the environment's) changes nothing; a second key of the account is
+//! tried, then stored, with an upload limit.
 
 mod support;
 
@@ -14,13 +17,13 @@ use std::time::{Duration, Instant};
 use support::Server;
 
 /// moto with authentication: the first `FREE` requests are not checked
-/// (they create the user, its key and policy, and the bucket).
+/// (they create the user, its two keys and policy, and the bucket).
 struct AuthS3 {
     child: Child,
     port: u16,
 }
 
-const FREE: u32 = 4;
+const FREE: u32 = 5;
 
 impl AuthS3 {
     fn start() -> AuthS3 {
@@ -81,25 +84,29 @@ impl AuthS3 {
         }
     }
 
-    /// A user allowed everything on S3, its key, and a bucket.
-    fn account(&self, bucket: &str) -> (String, String) {
+    /// A user allowed everything on S3, two keys of it, and a bucket.
+    fn account(&self, bucket: &str) -> [(String, String); 2] {
         self.call(
             "POST",
             "/",
             "iam",
             "Action=CreateUser&UserName=backup&Version=2010-05-08",
         );
-        let key = self.call(
-            "POST",
-            "/",
-            "iam",
-            "Action=CreateAccessKey&UserName=backup&Version=2010-05-08",
-        );
-        let field = |name: &str| {
-            let start = key.find(&format!("<{name}>")).unwrap() + name.len() + 2;
-            let end = key[start..].find('<').unwrap() + start;
-            key[start..end].to_owned()
+        let new_key = || {
+            let key = self.call(
+                "POST",
+                "/",
+                "iam",
+                "Action=CreateAccessKey&UserName=backup&Version=2010-05-08",
+            );
+            let field = |name: &str| {
+                let start = key.find(&format!("<{name}>")).unwrap() + name.len() + 2;
+                let end = key[start..].find('<').unwrap() + start;
+                key[start..end].to_owned()
+            };
+            (field("AccessKeyId"), field("SecretAccessKey"))
         };
+        let keys = [new_key(), new_key()];
         let policy = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22s3%3A*%22%2C%22Resource%22%3A%22*%22%7D%5D%7D";
         self.call(
             "POST",
@@ -108,7 +115,7 @@ impl AuthS3 {
             &format!("Action=PutUserPolicy&UserName=backup&PolicyName=s3&PolicyDocument={policy}&Version=2010-05-08"),
         );
         self.call("PUT", &format!("/{bucket}"), "s3", "");
-        (field("AccessKeyId"), field("SecretAccessKey"))
+        keys
     }
 }
 
@@ -122,7 +129,7 @@ impl Drop for AuthS3 {
 #[test]
 fn an_s3_repository_opens_with_its_own_key_and_keeps_the_secret() {
     let s3 = AuthS3::start();
-    let (key_id, secret) = s3.account("offsite");
+    let [(key_id, secret), (second_id, second_secret)] = s3.account("offsite");
     let dir = tempfile::tempdir().unwrap();
     let tree = dir.path().join("tree");
     std::fs::create_dir(&tree).unwrap();
@@ -192,13 +199,54 @@ fn an_s3_repository_opens_with_its_own_key_and_keeps_the_secret() {
     // The secret is sealed at rest: not in the catalog's files.
     let listed = server.post_api("/api/repositories", &[]);
     assert!(listed.body.contains(&key_id) && !listed.body.contains(&secret));
+
+    // Settings: a key the storage refuses, or the environment's, changes
+    // nothing; the second key is tried and stored, with an upload limit.
+    let id = summary["id"].as_i64().unwrap().to_string();
+    let settings = |limit: &str, mode: &str, key: &str, secret: &str| {
+        server.post_api(
+            "/api/repositories/settings",
+            &[
+                ("id", id.as_str()),
+                ("limit_upload_mib", limit),
+                ("s3_key", mode),
+                ("access_key_id", key),
+                ("secret_access_key", secret),
+            ],
+        )
+    };
+    let wrong = settings("", "own", "AKIANOSUCHKEY0000000", "wrong secret");
+    assert_eq!(wrong.status, 422, "{}", wrong.body);
+    assert!(
+        wrong.body.contains("access_key_id") && wrong.body.contains("nothing was changed"),
+        "{}",
+        wrong.body
+    );
+    let environment = settings("", "environment", "", "");
+    assert_eq!(environment.status, 422, "{}", environment.body);
+    assert!(environment.body.contains("s3_key"), "{}", environment.body);
+    let limit = settings("0", "keep", "", "");
+    assert_eq!(limit.status, 422, "{}", limit.body);
+    assert!(limit.body.contains("limit_upload_mib"), "{}", limit.body);
+    let listed = server.post_api("/api/repositories", &[]);
+    assert!(listed.body.contains(&key_id), "unchanged: {}", listed.body);
+    let replaced = settings("5", "own", &second_id, &second_secret);
+    assert_eq!(replaced.status, 200, "{}", replaced.body);
+    let replaced: serde_json::Value = serde_json::from_str(&replaced.body).unwrap();
+    assert_eq!(replaced["s3_access_key_id"], second_id.as_str());
+    assert_eq!(replaced["limit_upload_mib"], 5);
+    let listed = server.post_api("/api/repositories", &[]);
+    assert!(!listed.body.contains(&second_secret));
+
     for name in ["catalog.db", "catalog.db-wal"] {
         if let Ok(bytes) = std::fs::read(data.join(name)) {
             let text = String::from_utf8_lossy(&bytes);
-            assert!(
-                !text.contains(&secret),
-                "{name} holds the secret in the clear"
-            );
+            for secret in [&secret, &second_secret] {
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "{name} holds a secret in the clear"
+                );
+            }
         }
     }
 }

@@ -44,6 +44,11 @@ const RULES: &[(&str, Access, &str)] = &[
         "id=999&encryption=generate&passphrase=&repeat=",
     ),
     ("repositories/export", Admin, "id=999&password=x"),
+    (
+        "repositories/settings",
+        Admin,
+        "id=999&limit_upload_mib=&s3_key=keep&access_key_id=&secret_access_key=",
+    ),
     ("repositories/usage", Viewer, "id=999"),
     ("repositories/verify", Operator, "id=999&read_data=false"),
     ("repositories/checks", Viewer, "id=999"),

@@ -24,6 +24,9 @@ pub struct RepositorySummary {
     pub passphrase_exported_by: Option<String>,
     /// An S3 repository's own access key id (its secret is never sent).
     pub s3_access_key_id: Option<String>,
+    /// Every job writing to it stays below this many MiB per second.
+    #[serde(default)]
+    pub limit_upload_mib: Option<u32>,
 }
 
 /// How much a repository holds and saves.
@@ -210,6 +213,38 @@ pub async fn change_repository_passphrase(
         work,
     )
     .await
+}
+
+/// An administrator changes a repository's upload limit (MiB/s, empty:
+/// none) and, for S3, its access key: `s3_key` is `keep`, `own` (the key
+/// given, tried against the storage before it is stored) or `environment`
+/// (the server's AWS environment again).
+#[server(endpoint = "repositories/settings")]
+pub async fn update_repository_settings(
+    id: i64,
+    limit_upload_mib: String,
+    s3_key: String,
+    access_key_id: String,
+    secret_access_key: String,
+) -> Result<RepositorySummary, AppError> {
+    let state = crate::state::app_state()?;
+    let actor = crate::auth::require(&state, crate::model::Role::Admin).await?;
+    let change = server::SettingsChange {
+        limit_upload_mib,
+        s3_key,
+        access_key_id,
+        secret_access_key,
+    };
+    let work = server::update_settings(&state, id, change);
+    let record = crate::auth::audited(
+        &state,
+        &actor,
+        "change repository settings",
+        &id.to_string(),
+        work,
+    )
+    .await?;
+    Ok(record.into())
 }
 
 /// The recovery path: an administrator, giving their own password again,

@@ -25,6 +25,7 @@ impl From<RepositoryRecord> for super::RepositorySummary {
             created_at: r.created_at,
             passphrase_exported_at: r.passphrase_exported_at,
             passphrase_exported_by: r.passphrase_exported_by,
+            limit_upload_mib: r.limit_upload_mib.and_then(|l| u32::try_from(l).ok()),
             s3_access_key_id: r.s3_access_key_id,
         }
     }
@@ -185,6 +186,10 @@ pub async fn create(state: &AppState, form: RepositoryForm) -> Result<Repository
 }
 
 /// The form's own S3 key: both fields or neither, and only for S3.
+#[path = "repositories_settings.rs"]
+mod settings;
+pub use settings::{update_settings, SettingsChange};
+
 fn own_credentials(
     form: &RepositoryForm,
     location: Option<&RepoLocation>,

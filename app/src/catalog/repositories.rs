@@ -24,6 +24,8 @@ pub struct RepositoryRecord {
     pub s3_access_key_id: Option<String>,
     /// Its secret (opened); never logged or sent.
     pub s3_secret: Option<String>,
+    /// Every job writing to it stays below this many MiB per second.
+    pub limit_upload_mib: Option<i64>,
 }
 
 impl std::fmt::Debug for RepositoryRecord {
@@ -40,6 +42,14 @@ impl std::fmt::Debug for RepositoryRecord {
 }
 
 impl RepositoryRecord {
+    /// Its upload limit in bytes per second, when it has one.
+    pub fn upload_limit(&self) -> Option<u64> {
+        self.limit_upload_mib
+            .and_then(|mib| u64::try_from(mib).ok())
+            .filter(|mib| *mib > 0)
+            .map(|mib| mib << 20)
+    }
+
     /// What the engine needs to open this repository.
     pub fn access(&self) -> crate::repo_access::RepoAccess {
         crate::repo_access::RepoAccess::new(
@@ -167,6 +177,20 @@ impl Catalog {
         .fetch_optional(self.pool())
         .await?;
         row.map(|r| self.opened_repository(r)).transpose()
+    }
+
+    /// Sets (or with None clears) the repository's upload limit.
+    pub async fn set_repository_limit(
+        &self,
+        id: i64,
+        limit_upload_mib: Option<u32>,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("UPDATE repositories SET limit_upload_mib = ? WHERE id = ?")
+            .bind(limit_upload_mib)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Forgets a repository record (the files stay); used when the engine

@@ -20,6 +20,8 @@ pub struct RunSpec {
     pub repository: crate::repo_access::RepoAccess,
     /// Read everything (the task's policy asks for a full point).
     pub full: bool,
+    /// The repository's upload limit (bytes per second), on top of the task's.
+    pub repository_upload: Option<u64>,
 }
 
 /// What the run tells the catalog while it goes.
@@ -67,7 +69,11 @@ pub fn execute(
         full: spec.full,
         selection,
         limit_read: settings.limits.bytes_per_second().0,
-        limit_upload: settings.limits.bytes_per_second().1,
+        // The stricter of the task's and the repository's.
+        limit_upload: match (settings.limits.bytes_per_second().1, spec.repository_upload) {
+            (Some(task), Some(repository)) => Some(task.min(repository)),
+            (task, repository) => task.or(repository),
+        },
     };
     let plan = plan_backup(&repo, source.as_ref(), &options)?;
     if plan.objects.is_empty() {
@@ -100,7 +106,16 @@ pub fn execute(
                 .unwrap_or_default()
         ),
     );
-    let limited = settings.limits.describe().map(|note| {
+    let notes: Vec<String> = settings
+        .limits
+        .describe()
+        .into_iter()
+        .chain(
+            spec.repository_upload
+                .map(|l| format!("the repository's writes at most {} MiB/s", l >> 20)),
+        )
+        .collect();
+    let limited = (!notes.is_empty()).then(|| notes.join("; ")).map(|note| {
         log.line("info", &format!("bandwidth limits: {note}"));
         Limited {
             inner: tracker,

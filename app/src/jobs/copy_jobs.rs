@@ -34,7 +34,9 @@ impl Jobs {
                 .ok_or_else(|| AppError::NotFound(format!("repository {id}")))
         };
         let from = repository(s.from_repository_id).await?.access();
-        let to = repository(s.to_repository_id).await?.access();
+        let to = repository(s.to_repository_id).await?;
+        let limit_upload = to.upload_limit();
+        let to = to.access();
         let run = self
             .catalog()
             .start_copy_run(job_id, trigger.as_str())
@@ -50,6 +52,7 @@ impl Jobs {
             let options = CopyOptions {
                 task: task.clone(),
                 newest: keep_last.map(|n| n as usize),
+                limit_upload,
                 ..CopyOptions::default()
             };
             let plan = plan_copy(&from, &to, &options)?;

@@ -200,6 +200,7 @@ impl Jobs {
             source_url,
             repository: repository.access(),
             full,
+            repository_upload: repository.upload_limit(),
         };
         let tracker = Arc::new(Tracker::new(run.id, task_id, name.clone()));
         let cancel = CancelToken::new();

@@ -26,6 +26,7 @@ use crate::repo::lock::RepoLock;
 use crate::repo::manifest::Manifest;
 use crate::repo::pack::{write_pack, FinishedPack, PackWriter};
 use crate::repo::{ChunkId, Repository};
+use crate::throttle::Throttle;
 
 #[derive(Debug, Clone)]
 pub struct CopyOptions {
@@ -40,6 +41,8 @@ pub struct CopyOptions {
     pub newest: Option<usize>,
     /// A pack file's size limit in bytes, in the destination.
     pub pack_size: u64,
+    /// Bytes per second written to the destination, at most.
+    pub limit_upload: Option<u64>,
 }
 
 impl Default for CopyOptions {
@@ -49,6 +52,7 @@ impl Default for CopyOptions {
             point: None,
             newest: None,
             pack_size: 16 * 1024 * 1024,
+            limit_upload: None,
         }
     }
 }
@@ -84,6 +88,9 @@ pub fn plan_copy(from: &Repository, to: &Repository, options: &CopyOptions) -> R
             "copy",
             format!("{} is both the source and the destination", from.location()),
         ));
+    }
+    if let Some(limit) = options.limit_upload {
+        Throttle::new(limit, "upload limit")?;
     }
     let (source_points, _) = from.points()?;
     let (dest_points, _) = to.points()?;
@@ -193,6 +200,10 @@ pub fn run_copy(
     cancel: &CancelToken,
 ) -> Result<CopyStats> {
     let started = Instant::now();
+    let upload = options
+        .limit_upload
+        .map(|l| Throttle::new(l, "upload limit"))
+        .transpose()?;
     let lock = RepoLock::acquire(to, "copy")?;
     let source_index = Index::load(from)?;
     let mut dest_index = Index::load(to)?;
@@ -219,6 +230,7 @@ pub fn run_copy(
             &dest_index,
             point,
             options.pack_size,
+            upload.as_ref(),
             &mut renamed,
             &mut stats,
             cancel,
@@ -247,6 +259,7 @@ fn copy_point(
     dest_index: &Index,
     mut point: Manifest,
     pack_size: u64,
+    upload: Option<&Throttle>,
     renamed: &mut Renamed,
     stats: &mut CopyStats,
     cancel: &CancelToken,
@@ -259,7 +272,12 @@ fn copy_point(
         let uploader = scope.spawn(move || -> Result<Vec<PackIndexFile>> {
             pack_rx
                 .into_iter()
-                .map(|pack| write_pack(to, pack))
+                .map(|pack| {
+                    if let Some(throttle) = upload {
+                        throttle.take(pack.data.len() as u64)?;
+                    }
+                    write_pack(to, pack)
+                })
                 .collect()
         });
         let mut writer = PackWriter::new(&run_dir, pack_size, pack_tx);

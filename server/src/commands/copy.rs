@@ -39,6 +39,9 @@ pub struct CopyArgs {
     /// its own retention; the source is not touched.
     #[arg(long, value_name = "N")]
     pub keep_last: Option<usize>,
+    /// Write to the destination at most this fast, per second, e.g. 5MiB.
+    #[arg(long, value_parser = super::parse_bytes, value_name = "SIZE")]
+    pub limit_upload: Option<u64>,
     /// Show the points that would be copied, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -85,6 +88,7 @@ impl CopyArgs {
             task: self.task.clone(),
             point: self.point.clone(),
             newest: self.keep_last,
+            limit_upload: self.limit_upload,
             ..CopyOptions::default()
         };
         let plan = plan_copy(&from, &to, &options)?;

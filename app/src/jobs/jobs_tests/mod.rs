@@ -262,6 +262,7 @@ fn assert_close(actual: Option<DateTime<Utc>>, expected: DateTime<Utc>, slack_se
 
 mod copy_jobs;
 mod drills;
+mod limits;
 mod repo_checks;
 mod runs;
 mod schedule;

@@ -4,6 +4,7 @@
 mod checks;
 mod create;
 mod passphrase;
+mod settings;
 mod verify;
 
 use leptos::prelude::*;
@@ -17,6 +18,7 @@ use crate::model::{human_bytes, Role};
 pub use checks::RepositoryChecksPage;
 use create::AddRepositoryForm;
 use passphrase::{PassphraseActions, UnlockAction};
+use settings::SettingsAction;
 use verify::VerifyPanel;
 
 #[component]
@@ -87,6 +89,7 @@ fn RepositoryTable(rows: Vec<RepositorySummary>, changed: RwSignal<u32>) -> impl
                         let usage = Resource::new(move || id, repository_usage);
                         let encryption = if repo.encrypted { "encrypted" } else { "plain" };
                         let for_actions = repo.clone();
+                        let for_settings = repo.clone();
                         view! {
                             <tr data-testid="repository-row" data-name=repo.name.clone() data-encryption=encryption>
                                 <td data-testid="repository-name">
@@ -97,6 +100,11 @@ fn RepositoryTable(rows: Vec<RepositorySummary>, changed: RwSignal<u32>) -> impl
                                 <td>
                                     <code data-testid="repository-location">{repo.location.clone()}</code>
                                     {repo.s3_access_key_id.clone().map(|key| view! { <span class="badge" data-testid="repository-own-key" title="this repository's own S3 access key">{format!("key {key}")}</span> })}
+                                    {repo.limit_upload_mib.map(|mib| view! { <span class="badge" data-testid="repository-limit" title="every job writing here stays below it">{format!("writes ≤ {mib} MiB/s")}</span> })}
+                                    {move || MeContext::allows(Role::Admin).then(|| {
+                                        let repo = for_settings.clone();
+                                        view! { <SettingsAction repo changed /> }
+                                    })}
                                 </td>
                                 <td data-testid="repository-encryption-state">
                                     {if repo.encrypted {
