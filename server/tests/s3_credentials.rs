@@ -238,6 +238,56 @@ fn an_s3_repository_opens_with_its_own_key_and_keeps_the_secret() {
     let listed = server.post_api("/api/repositories", &[]);
     assert!(!listed.body.contains(&second_secret));
 
+    // The CLI: `--s3-key-file` (key id, then secret) instead of the
+    // environment's key, which the storage refuses.
+    let cli_location = location.replace("tidemark?", "cli?");
+    let key_file = dir.path().join("offsite key");
+    std::fs::write(&key_file, format!("{second_id}\n{second_secret}\n")).unwrap();
+    let init = |extra: &[&str], location: &str| {
+        Command::new(support::BIN)
+            .args(["repo", "init", location])
+            .args(extra)
+            .env("AWS_ACCESS_KEY_ID", "AKIAOTHERACCOUNT0000")
+            .env("AWS_SECRET_ACCESS_KEY", "not-this-accounts-secret")
+            .env_remove("TIDEMARK_S3_KEY_FILE")
+            .output()
+            .unwrap()
+    };
+    let refused = init(&[], &cli_location);
+    assert!(
+        !refused.status.success(),
+        "the environment's key is refused"
+    );
+    let half = dir.path().join("half key");
+    std::fs::write(&half, format!("{second_id}\n")).unwrap();
+    let out = init(&["--s3-key-file", half.to_str().unwrap()], &cli_location);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("secret on its second"),
+        "{stderr}"
+    );
+    let local = dir.path().join("local cli repo");
+    let out = init(
+        &["--s3-key-file", key_file.to_str().unwrap()],
+        local.to_str().unwrap(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("is for an s3:// repository"),
+        "{stderr}"
+    );
+    assert!(!local.exists());
+    let out = init(
+        &["--s3-key-file", key_file.to_str().unwrap(), "--json"],
+        &cli_location,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&second_secret));
+
     for name in ["catalog.db", "catalog.db-wal"] {
         if let Ok(bytes) = std::fs::read(data.join(name)) {
             let text = String::from_utf8_lossy(&bytes);

@@ -81,6 +81,15 @@ impl Jobs {
         };
         if let Err(err) = &done {
             tracing::warn!(job = %s.name, error = %err, "copy job failed");
+            let event = crate::notify::Event::new(
+                crate::model::EventKind::CopyFailed,
+                format!("Copy job {:?} failed", s.name),
+            )
+            .detail(format!(
+                "{err}\nthe destination keeps the points it held; the next run copies what is missing"
+            ))
+            .link("/copies");
+            self.notifier().emit(event).await;
         }
         Ok(self.catalog().finish_copy_run(run.id, &outcome).await?)
     }

@@ -25,6 +25,8 @@ pub enum EventKind {
     DrillFailed,
     /// A repository check found damaged packs or points.
     VerifyDamage,
+    /// A copy job's run failed (the destination keeps what it had).
+    CopyFailed,
     /// A task's newest good point is older than its RPO target.
     RpoExceeded,
     /// "Send test" on the Notifications page.
@@ -34,7 +36,7 @@ pub enum EventKind {
 impl EventKind {
     /// Every event a channel can subscribe to (the test goes to one channel
     /// on request), in the order the form lists them.
-    pub const SUBSCRIBABLE: [EventKind; 9] = [
+    pub const SUBSCRIBABLE: [EventKind; 10] = [
         EventKind::BackupFailed,
         EventKind::BackupSucceeded,
         EventKind::BackupLate,
@@ -43,6 +45,7 @@ impl EventKind {
         EventKind::RestoreFinished,
         EventKind::DrillFailed,
         EventKind::VerifyDamage,
+        EventKind::CopyFailed,
         EventKind::RpoExceeded,
     ];
 
@@ -64,6 +67,7 @@ impl EventKind {
             EventKind::RestoreFailed => "restore.failed",
             EventKind::DrillFailed => "drill.failed",
             EventKind::VerifyDamage => "repository.damaged",
+            EventKind::CopyFailed => "copy.failed",
             EventKind::RpoExceeded => "rpo.exceeded",
             EventKind::Test => "test",
         }
@@ -86,6 +90,7 @@ impl EventKind {
             EventKind::RestoreFailed => "restore failed",
             EventKind::DrillFailed => "drill failed",
             EventKind::VerifyDamage => "repository damage found",
+            EventKind::CopyFailed => "copy job failed",
             EventKind::RpoExceeded => "RPO exceeded",
             EventKind::Test => "test",
         }
@@ -101,6 +106,7 @@ impl EventKind {
                 | EventKind::RestoreFailed
                 | EventKind::DrillFailed
                 | EventKind::VerifyDamage
+                | EventKind::CopyFailed
                 | EventKind::RpoExceeded
         )
     }

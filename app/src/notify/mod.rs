@@ -79,7 +79,8 @@ fn severity(kind: EventKind) -> &'static str {
         EventKind::BackupFailed
         | EventKind::RestoreFailed
         | EventKind::DrillFailed
-        | EventKind::VerifyDamage => "error",
+        | EventKind::VerifyDamage
+        | EventKind::CopyFailed => "error",
         EventKind::BackupLate | EventKind::BackupSkipped | EventKind::RpoExceeded => "warning",
         EventKind::BackupSucceeded | EventKind::RestoreFinished | EventKind::Test => "info",
     }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use tidemark_engine::copy::{plan_copy, run_copy, CopyOptions};
 use tidemark_engine::prune::{plan_prune, run_prune, PruneOptions};
-use tidemark_engine::{CancelToken, RepoLocation, Repository};
+use tidemark_engine::{CancelToken, Repository};
 
 use super::progress::CliProgress;
 use super::{print_json, Outcome};
@@ -28,6 +28,12 @@ pub struct CopyArgs {
     /// when not given.
     #[arg(long, env = "TIDEMARK_TO_PASSPHRASE_FILE", value_name = "PATH")]
     pub to_passphrase_file: Option<PathBuf>,
+    /// The source's own S3 access key (key id, then secret, a line each).
+    #[arg(long, env = "TIDEMARK_FROM_S3_KEY_FILE", value_name = "PATH")]
+    pub from_s3_key_file: Option<PathBuf>,
+    /// The destination's own S3 access key (another account or provider).
+    #[arg(long, env = "TIDEMARK_TO_S3_KEY_FILE", value_name = "PATH")]
+    pub to_s3_key_file: Option<PathBuf>,
     /// Only the points of this task.
     #[arg(long, value_name = "NAME")]
     pub task: Option<String>,
@@ -49,7 +55,12 @@ pub struct CopyArgs {
     pub json: bool,
 }
 
-fn open(location: &str, file: Option<&PathBuf>, env: &str) -> anyhow::Result<Repository> {
+fn open(
+    location: &str,
+    key_file: Option<&PathBuf>,
+    file: Option<&PathBuf>,
+    env: &str,
+) -> anyhow::Result<Repository> {
     let passphrase = match file {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -65,7 +76,7 @@ fn open(location: &str, file: Option<&PathBuf>, env: &str) -> anyhow::Result<Rep
         None => std::env::var(env).ok().filter(|p| !p.is_empty()),
     };
     Ok(Repository::open(
-        &RepoLocation::parse(location)?,
+        &super::location_with_key(location, key_file.map(PathBuf::as_path))?,
         passphrase.as_deref(),
     )?)
 }
@@ -74,12 +85,14 @@ impl CopyArgs {
     pub fn run(self) -> anyhow::Result<Outcome> {
         let from = open(
             &self.from,
+            self.from_s3_key_file.as_ref(),
             self.from_passphrase_file.as_ref(),
             "TIDEMARK_FROM_PASSPHRASE",
         )
         .context("the source repository (--from)")?;
         let to = open(
             &self.to,
+            self.to_s3_key_file.as_ref(),
             self.to_passphrase_file.as_ref(),
             "TIDEMARK_TO_PASSPHRASE",
         )

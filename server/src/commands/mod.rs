@@ -14,7 +14,7 @@ mod repo;
 mod restore;
 mod restore_to_time;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
@@ -47,18 +47,56 @@ pub const EXIT_VERIFICATION_FAILED: u8 = 3;
 #[derive(Debug, Clone, Args)]
 pub struct RepoArgs {
     /// Repository: a path, or s3://BUCKET/PREFIX?endpoint=URL&region=NAME
-    /// (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
+    /// (credentials from --s3-key-file, else AWS_ACCESS_KEY_ID /
+    /// AWS_SECRET_ACCESS_KEY).
     #[arg(long, env = "TIDEMARK_REPO", value_name = "REPO")]
     pub repo: String,
+    /// An S3 repository's own access key: a file with the key id on its
+    /// first line and the secret on its second (instead of the environment).
+    #[arg(long, env = "TIDEMARK_S3_KEY_FILE", value_name = "PATH")]
+    pub s3_key_file: Option<PathBuf>,
     /// File holding the passphrase of an encrypted repository (first line).
     /// TIDEMARK_PASSPHRASE is used when this is not given.
     #[arg(long, env = "TIDEMARK_PASSPHRASE_FILE", value_name = "PATH")]
     pub passphrase_file: Option<PathBuf>,
 }
 
+/// `location` with the access key in `key_file`, when one is given.
+pub fn location_with_key(location: &str, key_file: Option<&Path>) -> anyhow::Result<RepoLocation> {
+    let location = RepoLocation::parse(location)?;
+    let Some(path) = key_file else {
+        return Ok(location);
+    };
+    anyhow::ensure!(
+        matches!(location, RepoLocation::S3 { .. }),
+        "--s3-key-file is for an s3:// repository, not {}",
+        location.display()
+    );
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the S3 key file {}", path.display()))?;
+    let mut lines = text.lines().map(str::trim);
+    let (Some(id), Some(secret)) = (lines.next(), lines.next()) else {
+        anyhow::bail!(
+            "the S3 key file {} needs the key id on its first line and the secret on its second",
+            path.display()
+        );
+    };
+    anyhow::ensure!(
+        !id.is_empty() && !secret.is_empty(),
+        "the S3 key file {} has an empty key id or secret",
+        path.display()
+    );
+    Ok(
+        location.with_credentials(Some(tidemark_engine::S3Credentials {
+            access_key_id: id.to_owned(),
+            secret_access_key: secret.to_owned(),
+        })),
+    )
+}
+
 impl RepoArgs {
     pub fn location(&self) -> anyhow::Result<RepoLocation> {
-        Ok(RepoLocation::parse(&self.repo)?)
+        location_with_key(&self.repo, self.s3_key_file.as_deref())
     }
 
     pub fn passphrase(&self) -> anyhow::Result<Option<String>> {

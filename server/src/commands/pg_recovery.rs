@@ -182,6 +182,7 @@ impl WalGetArgs {
                 let args = RepoArgs {
                     repo: repo.clone(),
                     passphrase_file: self.passphrase_file.clone(),
+                    s3_key_file: None,
                 };
                 fetch_wal(&args.open()?, task, &self.name, &self.dest)?
             }

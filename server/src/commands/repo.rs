@@ -1,5 +1,5 @@
 use clap::Subcommand;
-use tidemark_engine::{RepoLocation, Repository};
+use tidemark_engine::Repository;
 
 use super::{print_json, Outcome, RepoArgs};
 
@@ -15,6 +15,9 @@ pub enum RepoCommand {
         encrypt: bool,
         #[arg(long, env = "TIDEMARK_PASSPHRASE_FILE", value_name = "PATH")]
         passphrase_file: Option<std::path::PathBuf>,
+        /// An S3 repository's own access key (key id, then secret, a line each).
+        #[arg(long, env = "TIDEMARK_S3_KEY_FILE", value_name = "PATH")]
+        s3_key_file: Option<std::path::PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -27,11 +30,13 @@ impl RepoCommand {
                 repo,
                 encrypt,
                 passphrase_file,
+                s3_key_file,
                 json,
             } => {
                 let args = RepoArgs {
                     repo,
                     passphrase_file,
+                    s3_key_file,
                 };
                 let passphrase = if encrypt {
                     let p = args.passphrase()?;
@@ -40,7 +45,7 @@ impl RepoCommand {
                 } else {
                     None
                 };
-                let location = RepoLocation::parse(&args.repo)?;
+                let location = args.location()?;
                 let repository = Repository::init(&location, passphrase.as_deref())?;
                 if json {
                     print_json(&serde_json::json!({

@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::jobs::repo_checks::CheckTrigger;
-use crate::model::{CopyJobSettings, Policy};
+use crate::model::{ChannelSettings, CopyJobSettings, EventKind, Policy};
 
 const OFFSITE_PASSPHRASE: &str = "offsite passphrase for the copy test";
 
@@ -136,7 +136,16 @@ async fn a_copy_job_keeps_a_verified_second_copy_with_its_own_retention() {
     .unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);
 
-    // A destination the console cannot open is a failed run with its reason.
+    // A destination the console cannot open is a failed run with its
+    // reason, and one `copy.failed` event for the channel that wants it.
+    let hook = ChannelSettings::Webhook {
+        url: "http://127.0.0.1:9/hook".into(),
+    };
+    let channel = fx
+        .catalog
+        .insert_channel("ops", &hook, None, &[EventKind::CopyFailed])
+        .await
+        .unwrap();
     std::fs::remove_file(offsite_path.join("config.json")).unwrap();
     let failed = fx
         .jobs
@@ -145,6 +154,21 @@ async fn a_copy_job_keeps_a_verified_second_copy_with_its_own_retention() {
         .unwrap();
     assert_eq!(failed.state, "failed");
     assert!(failed.error.is_some_and(|e| !e.is_empty()));
+    let due = fx
+        .catalog
+        .due_deliveries(Utc::now() + chrono::Duration::seconds(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1, "{due:?}");
+    assert_eq!(
+        (due[0].channel_id, due[0].event.as_str()),
+        (channel, "copy.failed")
+    );
+    assert!(
+        due[0].body.contains("to offsite") && due[0].body.contains("/copies"),
+        "{}",
+        due[0].body
+    );
     assert_eq!(
         fx.jobs
             .run_copy_job(999, CheckTrigger::Manual)
