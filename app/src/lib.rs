@@ -43,7 +43,9 @@ use pages::notifications::NotificationsPage;
 use pages::repositories::{RepositoriesPage, RepositoryChecksPage};
 use pages::restores::{RestoreCreatePage, RestorePage, RestoresPage};
 use pages::sources::SourcesPage;
-use pages::tasks::{RunPage, TaskCreatePage, TaskEditPage, TaskHistoryPage, TasksPage};
+use pages::tasks::{
+    RunPage, TaskComparePage, TaskCreatePage, TaskEditPage, TaskHistoryPage, TasksPage,
+};
 
 pub use error::AppError;
 
@@ -97,6 +99,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("backups/new") view=TaskCreatePage />
                     <Route path=path!("backups/:id/edit") view=TaskEditPage />
                     <Route path=path!("backups/:id/history") view=TaskHistoryPage />
+                    <Route path=path!("backups/:id/compare") view=TaskComparePage />
                     <Route path=path!("runs/:id") view=RunPage />
                     <Route path=path!("restores") view=RestoresPage />
                     <Route path=path!("restores/new") view=RestoreCreatePage />

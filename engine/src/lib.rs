@@ -34,7 +34,7 @@ mod source;
 mod storage;
 mod throttle;
 
-pub use commands::{archive, backup, compare, copy, drill, prune, restore, timeline, verify};
+pub use commands::{archive, backup, compare, copy, diff, drill, prune, restore, timeline, verify};
 pub use digest::RowDigest;
 pub use error::{EngineError, Result};
 pub use progress::{CancelToken, NoProgress, Phase, Progress};

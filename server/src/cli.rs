@@ -4,8 +4,8 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    ArchiveArgs, BackupArgs, CopyArgs, DrillArgs, PointsArgs, PruneArgs, RepoCommand, RestoreArgs,
-    TimelineArgs, VerifyArgs, WalGetArgs,
+    ArchiveArgs, BackupArgs, CopyArgs, DiffArgs, DrillArgs, PointsArgs, PruneArgs, RepoCommand,
+    RestoreArgs, TimelineArgs, VerifyArgs, WalGetArgs,
 };
 use crate::config::{LogArgs, ServeArgs};
 
@@ -34,6 +34,9 @@ pub enum Command {
     Backup(BackupArgs),
     /// List the backup points of a repository.
     Points(PointsArgs),
+    /// What changed between two points (or a point and its parent): objects
+    /// added, removed and changed, from the manifests alone.
+    Diff(DiffArgs),
     /// Restore a point, or chosen objects of it, to a target; or a MariaDB
     /// database or a PostgreSQL cluster (into a new data directory) to a
     /// chosen second (--to-time) from a point and the archived log.

@@ -35,6 +35,7 @@ fn run() -> anyhow::Result<Outcome> {
         Command::Repo(command) => command.run(),
         Command::Backup(args) => args.run(),
         Command::Points(args) => args.run(),
+        Command::Diff(args) => args.run(),
         Command::Restore(args) => args.run(),
         Command::Archive(args) => args.run(),
         Command::Timeline(args) => args.run(),

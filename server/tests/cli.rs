@@ -561,3 +561,59 @@ fn archive_timeline_and_restore_to_a_second_with_their_refusals() {
     assert!(text(&out).contains("lacks BINLOG REPLAY"), "{}", text(&out));
     assert_eq!(db.sql(None, "SHOW DATABASES LIKE 'shop_weak'"), "");
 }
+
+#[test]
+fn diff_lists_what_changed_between_two_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let repo = repo.to_str().unwrap();
+    let src = dir.path().join("src");
+    make_source(&src);
+    let source = format!("file://{}", src.display());
+    assert!(tidemark(&["repo", "init", repo], None).status.success());
+    let backup = || {
+        let out = tidemark(
+            &[
+                "backup", "--repo", repo, "--source", &source, "--task", "t", "--json",
+            ],
+            None,
+        );
+        assert!(out.status.success(), "{}", text(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["point"].as_str().unwrap().to_owned()
+    };
+    let first = backup();
+    // A first point has nothing before it: said, exit 1.
+    let out = tidemark(&["diff", "--repo", repo, &first], None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("first point"), "{}", text(&out));
+
+    std::fs::write(src.join("sub/b.txt"), "bees").unwrap();
+    std::fs::write(src.join("new file 'x'.txt"), "new").unwrap();
+    let second = backup();
+    let out = tidemark(&["diff", "--repo", repo, &second], None);
+    assert!(out.status.success(), "{}", text(&out));
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(listing.contains("+  new file 'x'.txt"), "{listing}");
+    assert!(listing.contains("M  sub/b.txt  3 B → 4 B"), "{listing}");
+    assert!(
+        listing.contains("1 added, 0 removed, 1 changed"),
+        "{listing}"
+    );
+
+    let out = tidemark(&["diff", "--repo", repo, &first, &second, "--json"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    let diff: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (diff["from"].as_str(), diff["to"].as_str()),
+        (Some(first.as_str()), Some(second.as_str()))
+    );
+    assert_eq!(diff["changed"], 1);
+    assert_eq!(diff["objects"][1]["differs"][0], "content");
+    let out = tidemark(&["diff", "--repo", repo, "no_such_point", &second], None);
+    assert!(
+        !out.status.success() && text(&out).contains("no_such_point"),
+        "{}",
+        text(&out)
+    );
+}

@@ -158,6 +158,7 @@ const SIGNATURES: &[(&str, &[Param])] = &[
             ("repeat", Text, "new-password-1"),
         ],
     ),
+    ("account/theme", &[("theme", Text, "dark")]),
     ("overview", &[]),
     ("sources", &[]),
     (
@@ -273,6 +274,14 @@ const SIGNATURES: &[(&str, &[Param])] = &[
     ("drills/stop", &[("task_id", Id, "999")]),
     ("restores", &[]),
     ("restores/points", &[("task_id", Id, "999")]),
+    (
+        "points/diff",
+        &[
+            ("task_id", Id, "999"),
+            ("from", OptText, "x"),
+            ("to", Text, "x"),
+        ],
+    ),
     (
         "restores/objects",
         &[

@@ -41,7 +41,28 @@ pub async fn logout() -> Result<(), AppError> {
 #[server(endpoint = "me")]
 pub async fn current_user() -> Result<Option<Me>, AppError> {
     let state = crate::state::app_state()?;
-    Ok(crate::auth::current(&state).await?.map(|a| a.me()))
+    let Some(actor) = crate::auth::current(&state).await? else {
+        return Ok(None);
+    };
+    let mut me = actor.me();
+    me.theme = state.catalog.user_theme(actor.id).await?;
+    Ok(Some(me))
+}
+
+/// The signed-in user's console theme: `auto`, `light` or `dark`.
+#[server(endpoint = "account/theme")]
+pub async fn set_theme(theme: String) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    let actor = crate::auth::current(&state)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    if !crate::model::THEMES.contains(&theme.as_str()) {
+        return Err(AppError::Invalid {
+            field: "theme".into(),
+            message: "choose auto, light or dark".into(),
+        });
+    }
+    Ok(state.catalog.set_user_theme(actor.id, &theme).await?)
 }
 
 #[server(endpoint = "account/password")]

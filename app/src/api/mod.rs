@@ -6,6 +6,7 @@ pub mod copy_jobs;
 pub mod drills;
 pub mod notifications;
 pub mod overview;
+pub mod point_diff;
 pub mod repo_checks;
 pub mod repositories;
 pub mod restores;

@@ -489,3 +489,6 @@ mod roots;
 
 #[path = "restores_copies_tests.rs"]
 mod copies;
+
+#[path = "point_diff_tests.rs"]
+mod point_diff;

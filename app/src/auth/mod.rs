@@ -180,6 +180,7 @@ impl Actor {
             username: self.username.clone(),
             role: self.role,
             must_change_password: self.must_change_password,
+            theme: "auto".into(),
         }
     }
 }

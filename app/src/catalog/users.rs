@@ -103,6 +103,25 @@ impl Catalog {
             .await
     }
 
+    /// The user's console theme (`auto` when the user is gone).
+    pub async fn user_theme(&self, id: i64) -> Result<String, sqlx::Error> {
+        let theme: Option<String> = sqlx::query_scalar("SELECT theme FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(theme.unwrap_or_else(|| "auto".into()))
+    }
+
+    /// Stores the user's theme (the catalog refuses anything but the three).
+    pub async fn set_user_theme(&self, id: i64, theme: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE users SET theme = ? WHERE id = ?")
+            .bind(theme)
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map(drop)
+    }
+
     pub async fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>, sqlx::Error> {
         sqlx::query_as("SELECT * FROM users WHERE username = ?")
             .bind(username)

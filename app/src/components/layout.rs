@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::api::auth::{current_user, Logout};
+use crate::api::auth::{current_user, Logout, SetTheme};
 use crate::error::AppError;
 use crate::model::{Me, Role};
 
@@ -35,6 +35,36 @@ impl MeContext {
     }
 }
 
+/// The console's theme as shown: `auto`, `light` or `dark`.
+#[derive(Clone, Copy)]
+struct Theme(RwSignal<String>);
+
+/// The header's theme switch: Auto → Light → Dark, stored with the user.
+#[component]
+fn ThemeSwitch() -> impl IntoView {
+    let Some(Theme(theme)) = use_context::<Theme>() else {
+        return ().into_any();
+    };
+    let save = ServerAction::<SetTheme>::new();
+    let label = move || match theme.get().as_str() {
+        "light" => "☀ Light",
+        "dark" => "☾ Dark",
+        _ => "◐ Auto",
+    };
+    view! {
+        <button type="button" class="nav-toggle theme-switch" data-testid="theme-switch" data-theme=move || theme.get()
+            title="Theme: Auto follows the operating system; the choice is remembered"
+            on:click=move |_| {
+                let next = crate::model::next_theme(&theme.get_untracked()).to_owned();
+                theme.set(next.clone());
+                save.dispatch(SetTheme { theme: next });
+            }>
+            {label}
+        </button>
+    }
+    .into_any()
+}
+
 /// Who is signed in, with their role, and Sign out (a plain form, so it
 /// works before hydration too).
 #[component]
@@ -50,6 +80,7 @@ fn CurrentUser() -> impl IntoView {
                 <ActionForm action=logout attr:class="inline-form">
                     <button type="submit" class="button button--small" data-testid="sign-out">"Sign out"</button>
                 </ActionForm>
+                <ThemeSwitch />
             })}
         </Transition>
     }
@@ -88,11 +119,31 @@ pub fn ConsoleLayout(children: Children) -> impl IntoView {
     super::RestoreFeed::provide();
     let nav_open = RwSignal::new(true);
     let hydrated = hydrated_flag();
+    // The user's stored theme once known; until then the system's.
+    let theme = RwSignal::new("auto".to_owned());
+    provide_context(Theme(theme));
+    // The page around the console (what a wide table scrolls over) too.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-theme", &theme.get());
+        }
+    });
+    if let Some(MeContext(me)) = use_context::<MeContext>() {
+        Effect::new(move |_| {
+            if let Some(Ok(Some(me))) = me.get() {
+                if !me.theme.is_empty() {
+                    theme.set(me.theme);
+                }
+            }
+        });
+    }
 
     view! {
         <div
             class="console"
             class:console--nav-collapsed=move || !nav_open.get()
+            data-theme=move || theme.get()
             data-testid="console"
             data-hydrated=hydrated
         >

@@ -40,4 +40,4 @@ pub use task::{
     escape_regex, Content, FieldError, Limits, Period, PeriodUnit, Policy, RunState, Schedule,
     ScheduleFields, TaskForm, TaskSettings, COMPRESSION_LEVELS, MAX_TASK_NAME,
 };
-pub use user::{password_problem, Me, Role, MIN_PASSWORD};
+pub use user::{next_theme, password_problem, Me, Role, MIN_PASSWORD, THEMES};

@@ -48,6 +48,21 @@ pub struct Me {
     pub username: String,
     pub role: Role,
     pub must_change_password: bool,
+    /// One of [`THEMES`].
+    #[serde(default)]
+    pub theme: String,
+}
+
+/// The console's themes: `auto` follows the operating system's preference.
+pub const THEMES: [&str; 3] = ["auto", "light", "dark"];
+
+/// The theme after `current` in the header switch's cycle.
+pub fn next_theme(current: &str) -> &'static str {
+    match current {
+        "light" => "dark",
+        "dark" => "auto",
+        _ => "light",
+    }
 }
 
 pub const MIN_PASSWORD: usize = 12;

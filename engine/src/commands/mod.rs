@@ -6,6 +6,7 @@ pub mod archive;
 pub mod backup;
 pub mod compare;
 pub mod copy;
+pub mod diff;
 pub mod drill;
 pub(crate) mod precheck;
 pub mod prune;

@@ -5,6 +5,7 @@
 mod archive;
 mod backup;
 mod copy;
+mod diff;
 mod drill;
 mod inspect;
 mod pg_recovery;
@@ -23,6 +24,7 @@ use tidemark_engine::{RepoLocation, Repository};
 pub use archive::{ArchiveArgs, TimelineArgs};
 pub use backup::BackupArgs;
 pub use copy::CopyArgs;
+pub use diff::DiffArgs;
 pub use drill::DrillArgs;
 pub use inspect::{PointsArgs, VerifyArgs};
 pub use pg_recovery::WalGetArgs;

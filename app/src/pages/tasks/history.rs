@@ -74,6 +74,7 @@ pub fn TaskHistoryPage() -> impl IntoView {
                         {RunState::ALL.iter().map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> }).collect_view()}
                     </select>
                 </label>
+                <A href=move || format!("/backups/{}/compare", task_id()) attr:class="button" attr:data-testid="compare-points">"Compare points"</A>
                 <A href="/backups" attr:class="button">"Back to tasks"</A>
             </header>
             <JobProgressBar progress />
@@ -159,6 +160,14 @@ fn HistoryRow(run: RunSummary, stored: Signal<Option<PointList>>) -> impl IntoVi
         _ => None,
     };
     let point = run.point.clone().filter(|_| run.state == "succeeded");
+    // A point against its parent (or the task's point before it).
+    let compare = point.as_ref().map(|p| {
+        format!(
+            "/backups/{}/compare?to={}",
+            run.task_id,
+            crate::model::percent_encode(p)
+        )
+    });
     let locations = move || {
         let point = point.clone()?;
         let list = stored.get()?;
@@ -196,6 +205,7 @@ fn HistoryRow(run: RunSummary, stored: Signal<Option<PointList>>) -> impl IntoVi
             <td data-testid="run-stored-in">{locations}</td>
             <td>
                 {restore.map(|href| view! { <A href=href attr:class="button button--small" attr:data-testid="restore-run">"Restore"</A> })}
+                {compare.map(|href| view! { <A href=href attr:class="button button--small" attr:data-testid="compare-run-point">"Changes"</A> })}
             </td>
         </tr>
     }
