@@ -44,7 +44,8 @@ use pages::repositories::{RepositoriesPage, RepositoryChecksPage};
 use pages::restores::{RestoreCreatePage, RestorePage, RestoresPage};
 use pages::sources::SourcesPage;
 use pages::tasks::{
-    RunPage, TaskComparePage, TaskCreatePage, TaskEditPage, TaskHistoryPage, TasksPage,
+    PointBrowsePage, RunPage, TaskComparePage, TaskCreatePage, TaskEditPage, TaskHistoryPage,
+    TasksPage,
 };
 
 pub use error::AppError;
@@ -100,6 +101,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("backups/:id/edit") view=TaskEditPage />
                     <Route path=path!("backups/:id/history") view=TaskHistoryPage />
                     <Route path=path!("backups/:id/compare") view=TaskComparePage />
+                    <Route path=path!("backups/:id/points/:point") view=PointBrowsePage />
                     <Route path=path!("runs/:id") view=RunPage />
                     <Route path=path!("restores") view=RestoresPage />
                     <Route path=path!("restores/new") view=RestoreCreatePage />

@@ -275,6 +275,16 @@ const SIGNATURES: &[(&str, &[Param])] = &[
     ("restores", &[]),
     ("restores/points", &[("task_id", Id, "999")]),
     (
+        "points/browse",
+        &[
+            ("task_id", Id, "999"),
+            ("point_id", Text, "x"),
+            ("folder", Text, ""),
+            ("search", Text, ""),
+            ("page", Count, "1"),
+        ],
+    ),
+    (
         "points/diff",
         &[
             ("task_id", Id, "999"),
@@ -293,7 +303,11 @@ const SIGNATURES: &[(&str, &[Param])] = &[
     ("restores/targets", &[("task_id", Id, "999")]),
     (
         "restores/new",
-        &[("task_id", OptId, "999"), ("point_id", OptText, "x")],
+        &[
+            ("task_id", OptId, "999"),
+            ("point_id", OptText, "x"),
+            ("select", OptText, "a"),
+        ],
     ),
     ("restores/check", &[("form", Form(RESTORE_FORM), "")]),
     ("restores/create", &[("form", Form(RESTORE_FORM), "")]),

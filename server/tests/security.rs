@@ -80,6 +80,11 @@ const RULES: &[(&str, Access, &str)] = &[
     ("restores", Viewer, ""),
     ("restores/points", Viewer, "task_id=999"),
     ("points/diff", Viewer, "task_id=999&to=x"),
+    (
+        "points/browse",
+        Viewer,
+        "task_id=999&point_id=x&folder=&search=&page=1",
+    ),
     ("restores/objects", Viewer, "task_id=999&point_id=x"),
     ("restores/targets", Viewer, "task_id=999"),
     ("restores/new", Operator, ""),

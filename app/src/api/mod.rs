@@ -2,6 +2,7 @@
 //! Each takes the state from context, calls one domain method, maps to a DTO.
 
 pub mod auth;
+pub mod browse;
 pub mod copy_jobs;
 pub mod drills;
 pub mod notifications;

@@ -214,14 +214,22 @@ pub async fn restore_targets(task_id: i64) -> Result<TargetChoices, AppError> {
     server::targets(&state, task_id).await
 }
 
-/// A new restore task's form, from a history record when given.
+/// A new restore task's form, from a history record when given; with
+/// `select` (names, a line each, from Browse), only those objects and what
+/// lies below the folders among them are selected.
 #[server(endpoint = "restores/new")]
 pub async fn new_restore_form(
     task_id: Option<i64>,
     point_id: Option<String>,
+    select: Option<String>,
 ) -> Result<RestoreForm, AppError> {
     let state = crate::state::allowed(crate::model::Role::Operator).await?;
-    server::new_form(&state, task_id, point_id).await
+    let mut form = server::new_form(&state, task_id, point_id).await?;
+    if let Some(select) = select.filter(|s| !s.trim().is_empty()) {
+        let names: Vec<&str> = select.lines().filter(|l| !l.is_empty()).collect();
+        form.select_only(&names);
+    }
+    Ok(form)
 }
 
 /// Verify and Preview of a form not yet saved.

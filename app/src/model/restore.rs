@@ -344,6 +344,22 @@ impl RestoreForm {
     }
 }
 
+impl RestoreForm {
+    /// A selection: only `names` and, for folders, what lies below them.
+    pub fn select_only(&mut self, names: &[&str]) {
+        self.objects_mode = "custom".into();
+        for choice in &mut self.objects {
+            choice.selected = names.iter().any(|n| {
+                choice.name == *n
+                    || choice
+                        .name
+                        .strip_prefix(n)
+                        .is_some_and(|rest| rest.starts_with('/'))
+            });
+        }
+    }
+}
+
 impl RestoreSettings {
     /// A fingerprint of everything Verify looked at: Start needs a Verify
     /// of exactly these settings.

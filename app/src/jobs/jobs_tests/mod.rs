@@ -260,6 +260,7 @@ fn assert_close(actual: Option<DateTime<Utc>>, expected: DateTime<Utc>, slack_se
     );
 }
 
+mod browse_points;
 mod copy_jobs;
 mod drills;
 mod limits;

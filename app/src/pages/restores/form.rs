@@ -26,10 +26,11 @@ pub fn RestoreCreatePage() -> impl IntoView {
                 (
                     q.get("task").and_then(|t| t.parse::<i64>().ok()),
                     q.get("point"),
+                    q.get("select"),
                 )
             })
         },
-        |(task, point)| new_restore_form(task, point),
+        |(task, point, select)| new_restore_form(task, point, select),
     );
     view! {
         <section class="page" data-testid="restore-form-page">

@@ -26,9 +26,28 @@ pub fn choices_for(objects: &[PointObject], current: &[ObjectChoice]) -> Vec<Obj
         .collect()
 }
 
-fn update_choice(form: RwSignal<RestoreForm>, name: &str, f: impl FnOnce(&mut ObjectChoice)) {
+/// The choice for object `name`, which [`choices_for`] keeps at index `at`
+/// (found by name otherwise): large trees stay quick to edit.
+fn choice_at<'a>(
+    objects: &'a mut [ObjectChoice],
+    at: usize,
+    name: &str,
+) -> Option<&'a mut ObjectChoice> {
+    let at = match objects.get(at) {
+        Some(c) if c.name == name => at,
+        _ => objects.iter().position(|c| c.name == name)?,
+    };
+    objects.get_mut(at)
+}
+
+fn update_choice(
+    form: RwSignal<RestoreForm>,
+    at: usize,
+    name: &str,
+    f: impl FnOnce(&mut ObjectChoice),
+) {
     form.update(|form| {
-        if let Some(choice) = form.objects.iter_mut().find(|c| c.name == name) {
+        if let Some(choice) = choice_at(&mut form.objects, at, name) {
             f(choice);
         }
     });
@@ -43,11 +62,14 @@ pub fn ObjectTable(objects: Vec<PointObject>, form: RwSignal<RestoreForm>) -> im
                 <tr><th>"Restore"</th><th>"Object"</th><th>"Kind"</th><th>"Size"</th><th>"Rows"</th><th>"Restored as"</th><th>"Time range (UTC)"</th></tr>
             </thead>
             <tbody>
-                {objects.into_iter().map(|o| {
+                {objects.into_iter().enumerate().map(|(at, o)| {
                     let name = o.name.clone();
                     let choice = {
                         let name = name.clone();
-                        move || form.with(|f| f.objects.iter().find(|c| c.name == name).cloned().unwrap_or_default())
+                        move || form.with(|f| match f.objects.get(at) {
+                            Some(c) if c.name == name => c.clone(),
+                            _ => f.objects.iter().find(|c| c.name == name).cloned().unwrap_or_default(),
+                        })
                     };
                     let (n1, n2, n3, n4) = (name.clone(), name.clone(), name.clone(), name.clone());
                     let series = o.time_min.is_some();
@@ -62,7 +84,7 @@ pub fn ObjectTable(objects: Vec<PointObject>, form: RwSignal<RestoreForm>) -> im
                                 <input type="checkbox" data-testid="object-select"
                                     prop:checked=move || !custom() || c1().selected
                                     prop:disabled=move || !custom()
-                                    on:change=move |ev| { let on = event_target_checked(&ev); update_choice(form, &n1, |c| c.selected = on); } />
+                                    on:change=move |ev| { let on = event_target_checked(&ev); update_choice(form, at, &n1, |c| c.selected = on); } />
                             </td>
                             <td><code>{name.clone()}</code></td>
                             <td>{o.kind.clone()}</td>
@@ -70,15 +92,15 @@ pub fn ObjectTable(objects: Vec<PointObject>, form: RwSignal<RestoreForm>) -> im
                             <td>{o.rows.map(|r| r.to_string()).unwrap_or_default()}</td>
                             <td>
                                 <input type="text" data-testid="object-target-name" prop:value=move || c2().target_name
-                                    on:input=move |ev| { let v = event_target_value(&ev); update_choice(form, &n2, |c| c.target_name = v); } />
+                                    on:input=move |ev| { let v = event_target_value(&ev); update_choice(form, at, &n2, |c| c.target_name = v); } />
                             </td>
                             <td>
                                 {series.then(|| view! {
                                     <div class="range">
                                         <input type="text" placeholder="since" data-testid="object-since" prop:value=move || c3().since
-                                            on:input=move |ev| { let v = event_target_value(&ev); update_choice(form, &n3, |c| c.since = v); } />
+                                            on:input=move |ev| { let v = event_target_value(&ev); update_choice(form, at, &n3, |c| c.since = v); } />
                                         <input type="text" placeholder="until" data-testid="object-until" prop:value=move || c4().until
-                                            on:input=move |ev| { let v = event_target_value(&ev); update_choice(form, &n4, |c| c.until = v); } />
+                                            on:input=move |ev| { let v = event_target_value(&ev); update_choice(form, at, &n4, |c| c.until = v); } />
                                         <small class="muted">{span.clone()}</small>
                                     </div>
                                 })}

@@ -161,6 +161,13 @@ fn HistoryRow(run: RunSummary, stored: Signal<Option<PointList>>) -> impl IntoVi
     };
     let point = run.point.clone().filter(|_| run.state == "succeeded");
     // A point against its parent (or the task's point before it).
+    let browse = point.as_ref().map(|p| {
+        format!(
+            "/backups/{}/points/{}",
+            run.task_id,
+            crate::model::percent_encode(p)
+        )
+    });
     let compare = point.as_ref().map(|p| {
         format!(
             "/backups/{}/compare?to={}",
@@ -206,6 +213,7 @@ fn HistoryRow(run: RunSummary, stored: Signal<Option<PointList>>) -> impl IntoVi
             <td>
                 {restore.map(|href| view! { <A href=href attr:class="button button--small" attr:data-testid="restore-run">"Restore"</A> })}
                 {compare.map(|href| view! { <A href=href attr:class="button button--small" attr:data-testid="compare-run-point">"Changes"</A> })}
+                {browse.map(|href| view! { <A href=href attr:class="button button--small" attr:data-testid="browse-run-point">"Browse"</A> })}
             </td>
         </tr>
     }

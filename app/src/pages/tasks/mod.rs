@@ -1,6 +1,7 @@
 //! Backup Management: the task list with Back Up Now, live progress, and
 //! the way to history, edit, copy and delete.
 
+mod browse;
 mod compare;
 mod content;
 mod cron;
@@ -12,6 +13,7 @@ mod history;
 mod run;
 mod timeline;
 
+pub use browse::PointBrowsePage;
 pub use compare::TaskComparePage;
 pub use form::{TaskCreatePage, TaskEditPage};
 pub use history::TaskHistoryPage;
