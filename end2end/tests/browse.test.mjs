@@ -2,13 +2,16 @@
 // administrator backs up a tree of 2 000 files, opens Browse from the
 // history, walks into a folder (entries paged, folders first), searches by
 // substring and by regular expression (a broken one is refused beside the
-// field), ticks one folder, Restore selected, and the restored folder is
-// identical to the source's (`diff -r`) with nothing else restored beside it.
+// field), downloads a 6 MiB file (streamed; its SHA-256 equal to the
+// source's, its name kept), ticks one folder, Restore selected, and the
+// restored folder is identical to the source's (`diff -r`) with nothing else
+// restored beside it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { byTestId, clickNav, launchBrowser, openSignedIn, startServer, waitForHydration } from '../support/harness.mjs';
@@ -16,6 +19,8 @@ import { byTestId, clickNav, launchBrowser, openSignedIn, startServer, waitForHy
 const DEVICES = 100;
 const READINGS = 20;
 const pad = (n, w) => String(n).padStart(w, '0');
+const BIG = 'big "blob" 温度.bin';
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
 async function makeTree() {
   const root = await mkdtemp(join(tmpdir(), 'tidemark-e2e-browse-'));
@@ -27,6 +32,7 @@ async function makeTree() {
     }
   }
   await writeFile(join(root, 'readme.txt'), 'sensors of site A\n');
+  await writeFile(join(root, BIG), randomBytes(6 * 1024 * 1024));
   return root;
 }
 
@@ -84,7 +90,19 @@ describe('browse a point', () => {
     // The top: the folder first, then the file.
     const names = () => page.locator('[data-testid="browse-entry"]').evaluateAll((rows) => rows.map((r) => r.dataset.name));
     await page.locator('[data-testid="browse-listing"][data-folder=""]').waitFor();
-    assert.deepEqual(await names(), ['site A', 'readme.txt']);
+    assert.deepEqual(await names(), ['site A', BIG, 'readme.txt']);
+
+    // A file downloads as it is, under its own name.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator(`[data-testid="browse-entry"][data-name="${BIG.replaceAll('"', '\\"')}"] [data-testid="browse-download"]`).click(),
+    ]);
+    // The browser replaces quotes in file names; the answer carries it whole.
+    assert.equal(download.suggestedFilename(), BIG.replaceAll('"', '_'));
+    const href = await page.locator('[data-testid="browse-download"]').first().getAttribute('href');
+    const disposition = await page.evaluate(async (url) => (await fetch(url)).headers.get('content-disposition'), href);
+    assert.equal(decodeURIComponent(disposition.replace("attachment; filename*=UTF-8''", '')), BIG);
+    assert.equal(sha256(await readFile(await download.path())), sha256(await readFile(join(tree, BIG))));
     await page.locator('[data-testid="browse-entry"][data-name="site A"] [data-testid="browse-open"]').click();
     await page.locator('[data-testid="browse-listing"][data-folder="site A"][data-total="100"]').waitFor();
     assert.equal(await page.locator('[data-testid="browse-entry"][data-kind="dir"]').count(), 100);
@@ -129,6 +147,7 @@ describe('browse a point', () => {
     execFileSync('diff', ['-r', join(tree, 'site A', 'device 042'), join(target, 'site A', 'device 042')]);
     assert.equal(existsSync(join(target, 'site A', 'device 041')), false, 'only the chosen folder');
     assert.equal(existsSync(join(target, 'readme.txt')), false);
+    assert.equal(existsSync(join(target, BIG)), false);
     assert.deepEqual(problems, []);
     await page.close();
   });

@@ -352,3 +352,37 @@ fn rounds_of_a_read_subset_cover_every_pack_and_find_the_damage() {
         assert_eq!(found_in.len(), 1, "halves do not overlap: {found_in:?}");
     }
 }
+
+#[test]
+fn a_download_gives_the_exact_bytes_or_stops_at_the_damage() {
+    let fx = Fixture::new();
+    make_tree(&fx.path("src"));
+    let repo = fx.repo(None);
+    let stats = fx.backup(&repo, &small_packs());
+    let point = repo.point(&stats.point).unwrap();
+    let read_all = |name: &str| -> tidemark_engine::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        for block in tidemark_engine::restore::read_file(&repo, &point, name)? {
+            out.extend(block?);
+        }
+        Ok(out)
+    };
+    let big = fs::read(fx.path("src/series/big.csv")).unwrap();
+    assert_eq!(read_all("series/big.csv").unwrap(), big);
+    assert_eq!(
+        read_all("unicode/数据-ünïcödé ✓.csv").unwrap(),
+        fs::read(fx.path("src/unicode/数据-ünïcödé ✓.csv")).unwrap()
+    );
+    assert!(read_all("empty.txt").unwrap().is_empty());
+    let folder = read_all("empty-dir").unwrap_err();
+    assert!(folder.to_string().contains("only files"), "{folder}");
+    let missing = read_all("no such file").unwrap_err();
+    assert!(missing.to_string().contains("no object"), "{missing}");
+
+    let (pack, offset, length) = chunk_of(&fx, &repo, &stats.point, "series/big.csv");
+    let mut bytes = fs::read(&pack).unwrap();
+    bytes[(offset + length / 2) as usize] ^= 0x01;
+    fs::write(&pack, &bytes).unwrap();
+    let damaged = read_all("series/big.csv").unwrap_err();
+    assert!(matches!(damaged, EngineError::Corrupt { .. }), "{damaged}");
+}

@@ -26,6 +26,7 @@ pub fn build(
     Router::new()
         .route("/healthz", get(healthz))
         .route(app::metrics::PATH, get(app::metrics::metrics))
+        .route(app::api::download::PATH, get(app::api::download::download))
         // The JSON API for scripts (a token, its own errors and document).
         .nest(app::api_v1::PREFIX, app::api_v1::router())
         .route(app::jobs::events::PATH, get(app::jobs::events::job_events))

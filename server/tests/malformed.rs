@@ -159,6 +159,8 @@ const SIGNATURES: &[(&str, &[Param])] = &[
         ],
     ),
     ("account/theme", &[("theme", Text, "dark")]),
+    ("users/downloads", &[]),
+    ("users/downloads/set", &[("allowed", Flag, "false")]),
     ("overview", &[]),
     ("sources", &[]),
     (

@@ -80,6 +80,8 @@ const RULES: &[(&str, Access, &str)] = &[
     ("restores", Viewer, ""),
     ("restores/points", Viewer, "task_id=999"),
     ("points/diff", Viewer, "task_id=999&to=x"),
+    ("users/downloads", Viewer, ""),
+    ("users/downloads/set", Admin, "allowed=false"),
     (
         "points/browse",
         Viewer,
@@ -529,4 +531,33 @@ fn the_session_cookie_is_http_only_strict_and_secure_behind_tls() {
         .unwrap()
         .to_owned();
     assert!(cookie.contains("; secure"), "{cookie}");
+}
+
+#[test]
+fn downloads_need_a_session_and_viewers_need_an_admins_leave() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &[("TIDEMARK_LOGIN_ATTEMPTS", "1000")]);
+    let vera = user(&server, "vera", "viewer");
+    let path = "/api/points/download?task=999&point=x&name=y";
+    assert_eq!(server.request("GET", path).status, 401, "signed out");
+    assert_eq!(server.sign_in("vera", &vera).status, 200);
+    let refused = server.request("GET", path);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused.body.contains("administrator allows"),
+        "{}",
+        refused.body
+    );
+    server.sign_out_locally();
+
+    server.sign_in_admin();
+    assert!(post(&server, "users/downloads/set", "allowed=true").status < 400);
+    assert_eq!(post(&server, "users/downloads", "").body.trim(), "true");
+    server.sign_out_locally();
+    assert_eq!(server.sign_in("vera", &vera).status, 200);
+    // Past the permission: the task does not exist.
+    let allowed = server.request("GET", path);
+    assert_eq!(allowed.status, 404, "{}", allowed.body);
+    let malformed = server.request("GET", "/api/points/download?task=abc");
+    assert_eq!(malformed.status, 400, "{}", malformed.body);
 }

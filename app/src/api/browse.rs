@@ -56,6 +56,10 @@ pub struct BrowseView {
     pub pages: u32,
     /// Objects in the whole point.
     pub objects: u64,
+    /// The user may download its files (operators and admins; viewers when
+    /// an administrator allows it).
+    #[serde(default)]
+    pub downloads: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -71,6 +75,10 @@ pub async fn browse_point(
     search: String,
     page: u32,
 ) -> Result<BrowseView, AppError> {
-    let state = crate::state::allowed(crate::model::Role::Viewer).await?;
-    server::browse(&state, task_id, &point_id, &folder, &search, page).await
+    let state = crate::state::app_state()?;
+    let actor = crate::auth::require(&state, crate::model::Role::Viewer).await?;
+    let mut view = server::browse(&state, task_id, &point_id, &folder, &search, page).await?;
+    let viewers = state.catalog.viewer_downloads().await?;
+    view.downloads = crate::api::download::may_download(actor.role, viewers).is_ok();
+    Ok(view)
 }

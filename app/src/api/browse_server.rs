@@ -251,5 +251,6 @@ pub async fn browse(
         page: page as u32,
         pages: pages as u32,
         objects: manifest.objects.len() as u64,
+        downloads: false,
     })
 }

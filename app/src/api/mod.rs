@@ -4,6 +4,8 @@
 pub mod auth;
 pub mod browse;
 pub mod copy_jobs;
+#[cfg(feature = "ssr")]
+pub mod download;
 pub mod drills;
 pub mod notifications;
 pub mod overview;

@@ -83,6 +83,23 @@ pub async fn reset_password(id: i64, password: String) -> Result<(), AppError> {
     server::reset(&crate::state::app_state()?, id, password).await
 }
 
+/// Whether viewers may download files from backup points.
+#[server(endpoint = "users/downloads")]
+pub async fn viewer_downloads() -> Result<bool, AppError> {
+    let state = crate::state::allowed(crate::model::Role::Viewer).await?;
+    Ok(state.catalog.viewer_downloads().await?)
+}
+
+/// An administrator allows (or stops) viewers downloading files.
+#[server(endpoint = "users/downloads/set")]
+pub async fn set_viewer_downloads(allowed: bool) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    let actor = crate::auth::require(&state, crate::model::Role::Admin).await?;
+    let target = if allowed { "on" } else { "off" };
+    let work = async { Ok(state.catalog.set_viewer_downloads(allowed).await?) };
+    crate::auth::audited(&state, &actor, "set viewer downloads", target, work).await
+}
+
 #[server(endpoint = "tokens")]
 pub async fn my_tokens() -> Result<Vec<TokenRow>, AppError> {
     server::tokens(&crate::state::app_state()?).await

@@ -103,6 +103,27 @@ impl Catalog {
             .await
     }
 
+    /// Whether viewers may download files from backup points (an
+    /// administrator's setting; off until turned on).
+    pub async fn viewer_downloads(&self) -> Result<bool, sqlx::Error> {
+        let value: Option<String> =
+            sqlx::query_scalar("SELECT value FROM console_settings WHERE key = 'viewer_downloads'")
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(value.as_deref() == Some("on"))
+    }
+
+    pub async fn set_viewer_downloads(&self, allowed: bool) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO console_settings (key, value) VALUES ('viewer_downloads', ?) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(if allowed { "on" } else { "off" })
+        .execute(self.pool())
+        .await
+        .map(drop)
+    }
+
     /// The user's console theme (`auto` when the user is gone).
     pub async fn user_theme(&self, id: i64) -> Result<String, sqlx::Error> {
         let theme: Option<String> = sqlx::query_scalar("SELECT theme FROM users WHERE id = ?")

@@ -2,9 +2,33 @@
 
 use leptos::prelude::*;
 
-use crate::api::users::{list_users, CreateUser, ResetPassword, SetUserDisabled, SetUserRole};
+use crate::api::users::{
+    list_users, viewer_downloads, CreateUser, ResetPassword, SetUserDisabled, SetUserRole,
+    SetViewerDownloads,
+};
 use crate::components::{ErrorAlert, FieldError, Notice};
 use crate::model::Role;
+
+/// The administrator's switch: may viewers download files from points?
+#[component]
+fn ViewerDownloads() -> impl IntoView {
+    let set = ServerAction::<SetViewerDownloads>::new();
+    let current = Resource::new(move || set.version().get(), |_| viewer_downloads());
+    view! {
+        <fieldset class="panel" data-testid="viewer-downloads">
+            <legend>"Downloads"</legend>
+            <Transition fallback=|| ()>
+                {move || current.get().and_then(Result::ok).map(|allowed| view! {
+                    <label class="checkbox">
+                        <input type="checkbox" data-testid="viewer-downloads-switch" prop:checked=allowed
+                            on:change=move |ev| { set.dispatch(SetViewerDownloads { allowed: event_target_checked(&ev) }); } />
+                        " Viewers may download files from backup points (operators and admins always may)"
+                    </label>
+                })}
+            </Transition>
+        </fieldset>
+    }
+}
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
@@ -37,6 +61,7 @@ pub fn UsersPage() -> impl IntoView {
     view! {
         <section class="page" data-testid="users-page">
             <header class="page-header"><h1>"Users"</h1></header>
+            <ViewerDownloads />
             <fieldset class="panel">
                 <legend>"New user"</legend>
                 <ActionForm action=create attr:data-testid="user-form">

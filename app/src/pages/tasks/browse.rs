@@ -128,7 +128,7 @@ fn Listing(view: BrowseView, selected: RwSignal<BTreeSet<String>>) -> impl IntoV
             </nav>
         })
     };
-    let tree = view.tree;
+    let (tree, downloads) = (view.tree, view.downloads);
     let point = view.point_id.clone();
     view! {
         <section class="panel" data-testid="browse-listing" data-total=view.total data-folder=view.folder.clone()>
@@ -138,9 +138,9 @@ fn Listing(view: BrowseView, selected: RwSignal<BTreeSet<String>>) -> impl IntoV
             <table class="table" data-testid="browse-table">
                 <thead><tr><th></th><th>"Name"</th><th>"Kind"</th><th>"Size"</th>
                     {if tree { view! { <th>"Mode"</th><th>"Modified (UTC)"</th> }.into_any() } else { view! { <th>"Rows"</th><th>"Time span"</th> }.into_any() }}
-                    <th>"Digest"</th></tr></thead>
+                    <th>"Digest"</th><th></th></tr></thead>
                 <tbody>
-                    {view.entries.into_iter().map(|entry| view! { <EntryRow entry task point=point.clone() tree selected /> }).collect_view()}
+                    {view.entries.into_iter().map(|entry| view! { <EntryRow entry task point=point.clone() tree downloads selected /> }).collect_view()}
                 </tbody>
             </table>
             {pager()}
@@ -154,8 +154,17 @@ fn EntryRow(
     task: i64,
     point: String,
     tree: bool,
+    downloads: bool,
     selected: RwSignal<BTreeSet<String>>,
 ) -> impl IntoView {
+    // A plain link: the browser streams the file to disk itself.
+    let download = (downloads && entry.kind == "file").then(|| {
+        format!(
+            "/api/points/download?task={task}&point={}&name={}",
+            percent_encode(&point),
+            percent_encode(&entry.name)
+        )
+    });
     let name = entry.name.clone();
     let ticked = {
         let name = name.clone();
@@ -208,6 +217,7 @@ fn EntryRow(
                 }.into_any()
             }}
             <td><code class="muted">{entry.digest.unwrap_or_default()}</code></td>
+            <td>{download.map(|href| view! { <a class="button button--small" href=href download="" data-testid="browse-download">"Download"</a> })}</td>
         </tr>
     }
 }

@@ -20,12 +20,14 @@ use super::precheck::{lock_check, plan_checks, range_check, target_checks};
 pub use super::precheck::{Outcome, PreCheck};
 
 pub(crate) mod check;
+mod download;
 mod object;
 pub mod pg_recovery;
 pub mod to_time;
 pub mod wal_get;
 
 pub use check::{CheckOutcome, ObjectCheck, VerifyMode};
+pub use download::{read_file, FileChunks};
 pub(crate) use object::fetch_chunk;
 use object::{restore_one, Digesting, InOrder};
 
