@@ -119,6 +119,34 @@ export async function clickNav(page, testid) {
 
 export const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
 
+// By clicking, from the Sources page: a file-tree data source `source` at
+// `tree`, a task `task` on it, and one Back Up Now that succeeds. Returns
+// the task's row on the Backup Management page.
+export async function backUpTree(page, server, { source, task, tree }) {
+  const id = (testid) => byTestId(page, testid);
+  await openSignedIn(page, `${server.url}/sources`);
+  await id('new-source').click();
+  await id('source-name-input').fill(source);
+  await id('source-kind').selectOption('file-tree');
+  await id('source-location').fill(tree);
+  await id('save-source').click();
+  await page.locator(`[data-testid="source-row"][data-name="${source}"]`).waitFor();
+  await clickNav(page, 'nav-backups');
+  await id('new-task').click();
+  await page.waitForURL(`${server.url}/backups/new`);
+  await waitForHydration(page);
+  await id('task-name').fill(task);
+  const option = id('task-source_id').locator('option', { hasText: source });
+  await option.waitFor({ state: 'attached' });
+  await id('task-source_id').selectOption(await option.getAttribute('value'));
+  await id('save-task').click();
+  await page.waitForURL(`${server.url}/backups`);
+  const row = page.locator(`[data-testid="task-row"][data-name="${task}"]`);
+  await row.locator('[data-testid="backup-now"]').click();
+  await row.locator('[data-testid="task-last-state"]', { hasText: 'succeeded' }).waitFor({ timeout: 60_000 });
+  return row;
+}
+
 export async function waitForHydration(page) {
   await page.locator('[data-testid="console"][data-hydrated="true"]').waitFor({ timeout: 30_000 });
   // Parts under a Suspense (forms) can hydrate later than the page.

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { byTestId, clickNav, launchBrowser, openSignedIn, startServer, waitForHydration } from '../support/harness.mjs';
+import { backUpTree, byTestId, launchBrowser, startServer, waitForHydration } from '../support/harness.mjs';
 
 const DEVICES = 100;
 const READINGS = 20;
@@ -60,26 +60,7 @@ describe('browse a point', () => {
     page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
     const id = (testid) => byTestId(page, testid);
 
-    await openSignedIn(page, `${server.url}/sources`);
-    await id('new-source').click();
-    await id('source-name-input').fill('site A');
-    await id('source-kind').selectOption('file-tree');
-    await id('source-location').fill(tree);
-    await id('save-source').click();
-    await page.locator('[data-testid="source-row"][data-name="site A"]').waitFor();
-    await clickNav(page, 'nav-backups');
-    await id('new-task').click();
-    await page.waitForURL(`${server.url}/backups/new`);
-    await waitForHydration(page);
-    await id('task-name').fill('site A nightly');
-    const option = id('task-source_id').locator('option', { hasText: 'site A' });
-    await option.waitFor({ state: 'attached' });
-    await id('task-source_id').selectOption(await option.getAttribute('value'));
-    await id('save-task').click();
-    await page.waitForURL(`${server.url}/backups`);
-    const row = page.locator('[data-testid="task-row"][data-name="site A nightly"]');
-    await row.locator('[data-testid="backup-now"]').click();
-    await row.locator('[data-testid="task-last-state"]', { hasText: 'succeeded' }).waitFor({ timeout: 60_000 });
+    const row = await backUpTree(page, server, { source: 'site A', task: 'site A nightly', tree });
     await row.locator('[data-testid="view-history"]').click();
     await page.waitForURL(/\/backups\/\d+\/history/);
     await waitForHydration(page);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { byTestId, clickNav, launchBrowser, openSignedIn, startServer, waitForHydration } from '../support/harness.mjs';
+import { backUpTree, byTestId, launchBrowser, startServer, waitForHydration } from '../support/harness.mjs';
 
 const CHANGED = ['device 7/it\'s "quoted".csv', 'readme.txt', '数据/温度 ✓.csv'];
 
@@ -51,27 +51,7 @@ describe('compare points', () => {
     page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
     const id = (testid) => byTestId(page, testid);
 
-    await openSignedIn(page, `${server.url}/sources`);
-    await id('new-source').click();
-    await id('source-name-input').fill('sensors');
-    await id('source-kind').selectOption('file-tree');
-    await id('source-location').fill(tree);
-    await id('save-source').click();
-    await page.locator('[data-testid="source-row"][data-name="sensors"]').waitFor();
-
-    await clickNav(page, 'nav-backups');
-    await id('new-task').click();
-    await page.waitForURL(`${server.url}/backups/new`);
-    await waitForHydration(page);
-    await id('task-name').fill('sensors nightly');
-    const option = id('task-source_id').locator('option', { hasText: 'sensors' });
-    await option.waitFor({ state: 'attached' });
-    await id('task-source_id').selectOption(await option.getAttribute('value'));
-    await id('save-task').click();
-    await page.waitForURL(`${server.url}/backups`);
-    const row = page.locator('[data-testid="task-row"][data-name="sensors nightly"]');
-    await row.locator('[data-testid="backup-now"]').click();
-    await row.locator('[data-testid="task-last-state"]', { hasText: 'succeeded' }).waitFor({ timeout: 60_000 });
+    const row = await backUpTree(page, server, { source: 'sensors', task: 'sensors nightly', tree });
 
     for (const name of CHANGED) await writeFile(join(tree, name), `changed: ${name}\n`);
     await row.locator('[data-testid="backup-now"]').click();
