@@ -97,6 +97,38 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// The error as the console shows it, in the user's language. The
+    /// frame is translated here; what the server filled in (a name, the
+    /// engine's reason) comes as the server wrote it.
+    pub fn localized(&self, i18n: crate::I18n) -> String {
+        use crate::i18n::*;
+        match self {
+            AppError::NotFound(what) => t_string!(i18n, errors.not_found, what).to_string(),
+            AppError::Invalid { field, message } => format!("{field}: {message}"),
+            AppError::Validation(errors) => {
+                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                t_string!(i18n, errors.please_correct, fields = fields.join(", ")).to_string()
+            }
+            AppError::Conflict(message) | AppError::Engine(message) => message.clone(),
+            AppError::Unauthorized => t_string!(i18n, errors.sign_in_first).to_string(),
+            AppError::Forbidden(why) => t_string!(i18n, errors.forbidden, why).to_string(),
+            AppError::TooManyAttempts(secs) => {
+                t_string!(i18n, errors.too_many_attempts, secs).to_string()
+            }
+            AppError::CatalogUnavailable { reference } => {
+                t_string!(i18n, errors.catalog_unavailable, reference).to_string()
+            }
+            AppError::Internal { reference } => {
+                t_string!(i18n, errors.internal, reference).to_string()
+            }
+            AppError::BadRequest(why) => t_string!(i18n, errors.bad_request, why).to_string(),
+            AppError::TooLarge => t_string!(i18n, errors.too_large).to_string(),
+            AppError::Transport(why) => t_string!(i18n, errors.transport, why).to_string(),
+        }
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 

@@ -159,6 +159,7 @@ const SIGNATURES: &[(&str, &[Param])] = &[
         ],
     ),
     ("account/theme", &[("theme", Text, "dark")]),
+    ("account/locale", &[("locale", Text, "zh-CN")]),
     ("users/downloads", &[]),
     ("users/downloads/set", &[("allowed", Flag, "false")]),
     ("overview", &[]),

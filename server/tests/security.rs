@@ -29,6 +29,7 @@ const RULES: &[(&str, Access, &str)] = &[
     ("me", Anyone, ""),
     ("account/password", SignedIn, "current=x&new=y&repeat=y"),
     ("account/theme", SignedIn, "theme=dark"),
+    ("account/locale", SignedIn, "locale=zh-CN"),
     ("overview", Viewer, ""),
     ("sources", Viewer, ""),
     ("sources/save", Admin, "form[name]=x"),

@@ -46,7 +46,30 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
     };
     let mut me = actor.me();
     me.theme = state.catalog.user_theme(actor.id).await?;
+    me.locale = state.catalog.user_locale(actor.id).await?;
     Ok(Some(me))
+}
+
+/// The signed-in user's console language: a locale the console has, or ""
+/// to follow the browser again.
+#[server(endpoint = "account/locale")]
+pub async fn set_locale(locale: String) -> Result<(), AppError> {
+    use std::str::FromStr;
+    let state = crate::state::app_state()?;
+    let actor = crate::auth::current(&state)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    if !locale.is_empty() && crate::i18n::Locale::from_str(&locale).is_err() {
+        return Err(AppError::Invalid {
+            field: "locale".into(),
+            message: format!("the console has no language {locale:?}"),
+        });
+    }
+    state.catalog.set_user_locale(actor.id, &locale).await?;
+    if !locale.is_empty() {
+        server::remember_locale(&locale);
+    }
+    Ok(())
 }
 
 /// The signed-in user's console theme: `auto`, `light` or `dark`.

@@ -79,7 +79,24 @@ pub async fn login(state: &AppState, username: &str, password: &str) -> Result<M
         via_token: false,
     };
     auth::audit(state, Some(&actor), "sign-in", "", Ok(())).await;
-    Ok(actor.me())
+    let mut me = actor.me();
+    me.locale = state.catalog.user_locale(user.id).await?;
+    if !me.locale.is_empty() {
+        remember_locale(&me.locale);
+    }
+    Ok(me)
+}
+
+/// The cookie the console's language follows (leptos_i18n's), set to the
+/// user's own choice at sign-in, so it holds in a new browser too.
+pub fn remember_locale(locale: &str) {
+    let cookie = format!("i18n_pref_locale={locale}; Path=/; SameSite=Lax; Max-Age=31536000");
+    if let (Some(response), Ok(value)) = (
+        leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+        axum::http::HeaderValue::from_str(&cookie),
+    ) {
+        response.append_header(axum::http::header::SET_COOKIE, value);
+    }
 }
 
 pub async fn logout(state: &AppState) -> Result<(), AppError> {

@@ -181,6 +181,7 @@ impl Actor {
             role: self.role,
             must_change_password: self.must_change_password,
             theme: "auto".into(),
+            locale: String::new(),
         }
     }
 }

@@ -143,6 +143,25 @@ impl Catalog {
             .map(drop)
     }
 
+    /// The user's console language ("" follows the browser).
+    pub async fn user_locale(&self, id: i64) -> Result<String, sqlx::Error> {
+        let locale: Option<String> = sqlx::query_scalar("SELECT locale FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(locale.unwrap_or_default())
+    }
+
+    /// Stores the user's console language (the caller checked it is one).
+    pub async fn set_user_locale(&self, id: i64, locale: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE users SET locale = ? WHERE id = ?")
+            .bind(locale)
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map(drop)
+    }
+
     pub async fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>, sqlx::Error> {
         sqlx::query_as("SELECT * FROM users WHERE username = ?")
             .bind(username)

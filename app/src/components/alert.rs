@@ -6,9 +6,10 @@ use crate::error::AppError;
 /// display; the server log holds the details under the same reference.
 #[component]
 pub fn ErrorAlert(error: AppError) -> impl IntoView {
+    let i18n = crate::i18n::use_i18n();
     view! {
         <div class="alert alert--error" role="alert" data-testid="error-alert">
-            {error.to_string()}
+            {move || error.localized(i18n)}
         </div>
     }
 }

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::api::tasks::Check;
 use crate::error::AppError;
+use crate::i18n::*;
 
 /// The error a server function gave for `field`, shown beside it.
 #[component]
@@ -26,9 +27,10 @@ pub fn FieldError(
 /// An error that is not about one field (or a summary of field errors).
 #[component]
 pub fn Notice(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    let i18n = use_i18n();
     move || {
         error.get().map(|e| {
-            view! { <div class="alert alert--error" role="alert" data-testid="form-error">{e.to_string()}</div> }
+            view! { <div class="alert alert--error" role="alert" data-testid="form-error">{e.localized(i18n)}</div> }
         })
     }
 }
@@ -36,11 +38,12 @@ pub fn Notice(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
 /// Verify's answer: each check with pass or fail and its reason.
 #[component]
 pub fn CheckList(checks: Vec<Check>) -> impl IntoView {
+    let i18n = use_i18n();
     let all_passed = checks.iter().all(|c| c.passed);
     view! {
         <div class="checks" data-testid="verify-result" data-passed=all_passed.to_string()>
             <p class=if all_passed { "checks-summary checks-summary--ok" } else { "checks-summary checks-summary--fail" }>
-                {if all_passed { "All checks passed." } else { "Some checks failed." }}
+                {move || if all_passed { t_string!(i18n, checks.all_passed) } else { t_string!(i18n, checks.some_failed) }}
             </p>
             <ul>
                 {checks
@@ -49,9 +52,9 @@ pub fn CheckList(checks: Vec<Check>) -> impl IntoView {
                         let state = if c.passed { "pass" } else { "fail" };
                         view! {
                             <li class=format!("check check--{state}") data-testid="verify-check" data-state=state>
-                                <strong>{if c.passed { "✔ " } else { "✘ " }} {c.name}</strong>
+                                <strong>{if c.passed { "✔ " } else { "✘ " }} <span translate="no">{c.name}</span></strong>
                                 " — "
-                                <span>{c.detail}</span>
+                                <span translate="no">{c.detail}</span>
                             </li>
                         }
                     })

@@ -3,10 +3,13 @@
 
 use leptos::prelude::*;
 
+use super::phase_name;
+use crate::i18n::*;
 use crate::model::{human_bytes, human_duration, JobPhase, JobProgress};
 
 #[component]
 pub fn JobProgressBar(#[prop(into)] progress: Signal<Option<JobProgress>>) -> impl IntoView {
+    let i18n = use_i18n();
     move || {
         progress.get().map(|p| {
             let percent = p.percent();
@@ -16,20 +19,23 @@ pub fn JobProgressBar(#[prop(into)] progress: Signal<Option<JobProgress>>) -> im
                 JobPhase::Failed => "failed",
                 JobPhase::Cancelled => "cancelled",
             };
-            let figures = format!(
-                "{} of {} · {} of {} items · {}/s{}",
-                human_bytes(p.bytes_done),
-                human_bytes(p.bytes_total),
-                p.items_done,
-                p.items_total,
-                human_bytes(p.throughput() as u64),
-                p.eta_secs()
-                    .map(|s| format!(" · ETA {}", human_duration(s)))
-                    .unwrap_or_default()
+            let figures = t_string!(
+                i18n,
+                progress.figures,
+                done = human_bytes(p.bytes_done),
+                total = human_bytes(p.bytes_total),
+                items_done = p.items_done,
+                items_total = p.items_total,
+                rate = human_bytes(p.throughput() as u64),
             );
-            let label = match p.phase {
-                JobPhase::Running => p.step.clone(),
-                _ => phase.to_owned(),
+            let eta = p
+                .eta_secs()
+                .map(|s| t_string!(i18n, progress.eta, eta = human_duration(s)))
+                .unwrap_or_default();
+            // A running job's step is the server's words; the others the phase's name.
+            let (label, server_words) = match p.phase {
+                JobPhase::Running => (p.step.clone(), "no"),
+                _ => (phase_name(i18n, p.phase).to_owned(), "yes"),
             };
             view! {
                 <div class=format!("job-progress job-progress--{phase}") data-testid="job-progress" data-phase=phase>
@@ -37,13 +43,13 @@ pub fn JobProgressBar(#[prop(into)] progress: Signal<Option<JobProgress>>) -> im
                         <div class="job-progress-fill" style=format!("width: {percent:.1}%")></div>
                     </div>
                     <div class="job-progress-text">
-                        <span class="job-progress-step" data-testid="job-step">{label}</span>
+                        <span class="job-progress-step" data-testid="job-step" translate=server_words>{label}</span>
                         " "
                         <strong data-testid="job-percent">{format!("{percent:.0}%")}</strong>
                         " · "
-                        <span class="muted">{figures}</span>
+                        <span class="muted">{figures}{eta}</span>
                     </div>
-                    {p.error.map(|e| view! { <div class="job-progress-error" data-testid="job-error">{e}</div> })}
+                    {p.error.map(|e| view! { <div class="job-progress-error" data-testid="job-error" translate="no">{e}</div> })}
                 </div>
             }
         })

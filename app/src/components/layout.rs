@@ -3,8 +3,10 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::api::auth::{current_user, Logout, SetTheme};
+use crate::api::auth::{current_user, Logout, SetLocale, SetTheme};
 use crate::error::AppError;
+use crate::i18n::*;
+use super::role_name;
 use crate::model::{Me, Role};
 
 /// The signed-in user, shared by every widget that shows or hides
@@ -45,15 +47,16 @@ fn ThemeSwitch() -> impl IntoView {
     let Some(Theme(theme)) = use_context::<Theme>() else {
         return ().into_any();
     };
+    let i18n = use_i18n();
     let save = ServerAction::<SetTheme>::new();
     let label = move || match theme.get().as_str() {
-        "light" => "☀ Light",
-        "dark" => "☾ Dark",
-        _ => "◐ Auto",
+        "light" => t_string!(i18n, layout.theme_light),
+        "dark" => t_string!(i18n, layout.theme_dark),
+        _ => t_string!(i18n, layout.theme_auto),
     };
     view! {
         <button type="button" class="nav-toggle theme-switch" data-testid="theme-switch" data-theme=move || theme.get()
-            title="Theme: Auto follows the operating system; the choice is remembered"
+            title=move || t_string!(i18n, layout.theme_title)
             on:click=move |_| {
                 let next = crate::model::next_theme(&theme.get_untracked()).to_owned();
                 theme.set(next.clone());
@@ -65,40 +68,89 @@ fn ThemeSwitch() -> impl IntoView {
     .into_any()
 }
 
+/// The header's language choice: every locale the console was built with,
+/// each named in its own language; stored with the user.
+#[component]
+fn LocaleSwitch() -> impl IntoView {
+    let i18n = use_i18n();
+    let save = ServerAction::<SetLocale>::new();
+    view! {
+        <select class="locale-switch" data-testid="locale-switch"
+            aria-label=move || t_string!(i18n, layout.language)
+            title=move || t_string!(i18n, layout.language)
+            on:change=move |ev| {
+                use std::str::FromStr;
+                let value = event_target_value(&ev);
+                if let Ok(locale) = Locale::from_str(&value) {
+                    i18n.set_locale(locale);
+                    save.dispatch(SetLocale { locale: value });
+                }
+            }>
+            {Locale::get_all().iter().map(|locale| {
+                let locale = *locale;
+                view! {
+                    <option value=locale.as_str() selected=move || i18n.get_locale() == locale>
+                        {td_string!(locale, language_name)}
+                    </option>
+                }
+            }).collect_view()}
+        </select>
+    }
+}
+
 /// Who is signed in, with their role, and Sign out (a plain form, so it
 /// works before hydration too).
 #[component]
 fn CurrentUser() -> impl IntoView {
     let me = use_context::<MeContext>().map(|m| m.0);
     let logout = ServerAction::<Logout>::new();
+    let i18n = use_i18n();
     view! {
         <Transition fallback=|| ()>
             {move || me.and_then(|me| me.get()).and_then(Result::ok).flatten().map(|me| view! {
                 <span class="current-user" data-testid="current-user" data-role=me.role.as_str()>
-                    {format!("{} ({})", me.username, me.role)}
+                    <span translate="no">{me.username.clone()}</span>
+                    " (" {role_name(i18n, me.role)} ")"
                 </span>
                 <ActionForm action=logout attr:class="inline-form">
-                    <button type="submit" class="button button--small" data-testid="sign-out">"Sign out"</button>
+                    <button type="submit" class="button button--small" data-testid="sign-out">{t!(i18n, layout.sign_out)}</button>
                 </ActionForm>
                 <ThemeSwitch />
             })}
+            <LocaleSwitch />
         </Transition>
     }
 }
 
 /// The navigation areas, in the order administrators expect them.
-const NAV: &[(&str, &str, &str)] = &[
-    ("/", "Dashboard", "nav-dashboard"),
-    ("/backups", "Backup Management", "nav-backups"),
-    ("/restores", "Restoration Management", "nav-restores"),
-    ("/sources", "Data Sources", "nav-sources"),
-    ("/repositories", "Repositories", "nav-repositories"),
-    ("/copies", "Copy Jobs", "nav-copies"),
-    ("/notifications", "Notifications", "nav-notifications"),
-    ("/audit", "Audit Log", "nav-audit"),
-    ("/users", "Users", "nav-users"),
-    ("/account", "Account", "nav-account"),
+const NAV: &[(&str, &str)] = &[
+    ("/", "nav-dashboard"),
+    ("/backups", "nav-backups"),
+    ("/restores", "nav-restores"),
+    ("/sources", "nav-sources"),
+    ("/repositories", "nav-repositories"),
+    ("/copies", "nav-copies"),
+    ("/notifications", "nav-notifications"),
+    ("/audit", "nav-audit"),
+    ("/users", "nav-users"),
+    ("/account", "nav-account"),
 ];
+
+/// A navigation area's label.
+fn nav_label(i18n: crate::I18n, testid: &'static str) -> &'static str {
+    match testid {
+        "nav-dashboard" => t_string!(i18n, nav.dashboard),
+        "nav-backups" => t_string!(i18n, nav.backups),
+        "nav-restores" => t_string!(i18n, nav.restores),
+        "nav-sources" => t_string!(i18n, nav.sources),
+        "nav-repositories" => t_string!(i18n, nav.repositories),
+        "nav-copies" => t_string!(i18n, nav.copies),
+        "nav-notifications" => t_string!(i18n, nav.notifications),
+        "nav-audit" => t_string!(i18n, nav.audit),
+        "nav-users" => t_string!(i18n, nav.users),
+        _ => t_string!(i18n, nav.account),
+    }
+}
 
 /// A `data-hydrated` value: "false" in the server's HTML, "true" once the
 /// part of the page it marks has hydrated (effects run only in the
@@ -117,6 +169,7 @@ pub fn ConsoleLayout(children: Children) -> impl IntoView {
     // The live feeds follow the signed-in user, so they come after it.
     super::JobFeed::provide();
     super::RestoreFeed::provide();
+    let i18n = use_i18n();
     let nav_open = RwSignal::new(true);
     let hydrated = hydrated_flag();
     // The user's stored theme once known; until then the system's.
@@ -134,6 +187,13 @@ pub fn ConsoleLayout(children: Children) -> impl IntoView {
             if let Some(Ok(Some(me))) = me.get() {
                 if !me.theme.is_empty() {
                     theme.set(me.theme);
+                }
+                // The user's own language beats what the browser asked for.
+                use std::str::FromStr;
+                if let Ok(locale) = Locale::from_str(&me.locale) {
+                    if locale != i18n.get_locale_untracked() {
+                        i18n.set_locale(locale);
+                    }
                 }
             }
         });
@@ -153,24 +213,25 @@ pub fn ConsoleLayout(children: Children) -> impl IntoView {
                     data-testid="nav-toggle"
                     aria-controls="console-nav"
                     aria-expanded=move || nav_open.get().to_string()
-                    title="Show or hide the navigation"
+                    title=move || t_string!(i18n, layout.nav_toggle)
                     on:click=move |_| nav_open.update(|open| *open = !*open)
                 >
                     "☰"
                 </button>
                 <a class="brand" href="/" data-testid="brand">"Tidemark"</a>
-                <span class="brand-tagline">"Backup & Restore Console"</span>
+                <span class="brand-tagline">{t!(i18n, layout.tagline)}</span>
                 <CurrentUser />
             </header>
             <nav id="console-nav" class="console-nav" data-testid="console-nav">
                 <ul>
                     {NAV
                         .iter()
-                        .map(|(href, label, testid)| {
+                        .map(|(href, testid)| {
+                            let testid = *testid;
                             view! {
                                 <li>
-                                    <A href=*href attr:data-testid=*testid exact=true>
-                                        {*label}
+                                    <A href=*href attr:data-testid=testid exact=true>
+                                        {move || nav_label(i18n, testid)}
                                     </A>
                                 </li>
                             }

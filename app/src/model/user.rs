@@ -51,6 +51,9 @@ pub struct Me {
     /// One of [`THEMES`].
     #[serde(default)]
     pub theme: String,
+    /// The console language the user chose ("" follows the browser).
+    #[serde(default)]
+    pub locale: String,
 }
 
 /// The console's themes: `auto` follows the operating system's preference.

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::i18n::*;
 use crate::api::overview::{get_overview, Overview, RecoveryProblem, TaskRecovery};
 use crate::components::{server_clock, ErrorAlert, JobFeed, JobProgressBar, RpoBadge, RtoBadge};
 use crate::pages::repositories::UsageCell;
@@ -11,6 +12,7 @@ use crate::pages::tasks::when;
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
+    let i18n = use_i18n();
     let refreshes = RwSignal::new(0u32);
     let feed = JobFeed::get();
     let overview = Resource::new(
@@ -21,17 +23,17 @@ pub fn DashboardPage() -> impl IntoView {
     view! {
         <section class="page" data-testid="dashboard">
             <header class="page-header">
-                <h1>"Dashboard"</h1>
+                <h1>{t!(i18n, nav.dashboard)}</h1>
                 <button
                     class="button"
                     data-testid="refresh-overview"
                     on:click=move |_| refreshes.update(|n| *n += 1)
                 >
-                    "Refresh"
+                    {t!(i18n, common.refresh)}
                 </button>
             </header>
             <RunningJobs />
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=move || view! { <p class="muted">{t!(i18n, common.loading)}</p> }>
                 {move || {
                     overview
                         .get()
@@ -48,6 +50,7 @@ pub fn DashboardPage() -> impl IntoView {
 /// Jobs running now, from the live feed.
 #[component]
 fn RunningJobs() -> impl IntoView {
+    let i18n = use_i18n();
     let feed = JobFeed::get();
     let running = move || {
         let mut jobs: Vec<_> = feed
@@ -61,11 +64,11 @@ fn RunningJobs() -> impl IntoView {
     };
     view! {
         <div class="panel" data-testid="running-jobs">
-            <h2>"Running now"</h2>
+            <h2>{t!(i18n, dashboard.running_now)}</h2>
             {move || {
                 let jobs = running();
                 if jobs.is_empty() {
-                    view! { <p class="muted" data-testid="no-running-jobs">"No backup is running."</p> }.into_any()
+                    view! { <p class="muted" data-testid="no-running-jobs">{t!(i18n, dashboard.no_running)}</p> }.into_any()
                 } else {
                     jobs.into_iter()
                         .map(|p| {
@@ -74,7 +77,7 @@ fn RunningJobs() -> impl IntoView {
                             let progress = Signal::derive(move || feed.and_then(|f| f.task(p.task_id)));
                             view! {
                                 <div data-testid="running-job">
-                                    <A href=format!("/runs/{run_id}")>{name}</A>
+                                    <A href=format!("/runs/{run_id}") attr:translate="no">{name}</A>
                                     <JobProgressBar progress />
                                 </div>
                             }
@@ -89,6 +92,7 @@ fn RunningJobs() -> impl IntoView {
 
 #[component]
 fn OverviewCards(overview: Overview) -> impl IntoView {
+    let i18n = use_i18n();
     // Jobs already running when the page loaded, before the feed's first tick.
     if let Some(feed) = JobFeed::get() {
         feed.seed(overview.running.clone());
@@ -103,53 +107,56 @@ fn OverviewCards(overview: Overview) -> impl IntoView {
     };
     let failing = (!overview.failing_channels.is_empty()).then(|| view! {
         <div class="alert alert--error" role="alert" data-testid="failing-channels">
-            <strong>"Notifications are not arriving. "</strong>
-            {overview.failing_channels.into_iter().map(|f| view! {
+            <strong>{t!(i18n, dashboard.notifications_failing)} " "</strong>
+            {overview.failing_channels.into_iter().map(|f| {
+                let since = f.since.format("%Y-%m-%d %H:%M UTC").to_string();
+                view! {
                 <span data-testid="failing-channel" data-name=f.channel.clone()>
-                    {format!("{:?}: {} (a message of {}). ", f.channel, f.error, f.since.format("%Y-%m-%d %H:%M UTC"))}
+                    <span translate="no">{format!("{:?}: {}", f.channel, f.error)}</span>
+                    " " {t!(i18n, dashboard.failing_since, since)} " "
                 </span>
-            }).collect_view()}
-            <a href="/notifications">"Notifications"</a>
+            }}).collect_view()}
+            <a href="/notifications">{t!(i18n, nav.notifications)}</a>
         </div>
     });
     view! {
             {failing}
             <div class="cards">
                 <article class="card" data-testid="card-catalog">
-                    <h2>"Catalog"</h2>
+                    <h2>{t!(i18n, dashboard.catalog)}</h2>
                     <p class="card-figure" data-testid="catalog-backend">{overview.catalog_backend}</p>
-                    <p class="muted">"schema version " {overview.schema_version}</p>
+                    <p class="muted">{t!(i18n, dashboard.schema_version)} " " {overview.schema_version}</p>
                 </article>
                 <article class="card" data-testid="card-repositories">
-                    <h2>"Repositories"</h2>
+                    <h2>{t!(i18n, nav.repositories)}</h2>
                     <p class="card-figure" data-testid="repository-count">{overview.repositories}</p>
-                    <p class="muted"><a href="/repositories">"Manage repositories"</a></p>
+                    <p class="muted"><a href="/repositories">{t!(i18n, dashboard.manage_repositories)}</a></p>
                 </article>
                 <article class="card" data-testid="card-tasks">
-                    <h2>"Tasks and sources"</h2>
+                    <h2>{t!(i18n, dashboard.tasks_and_sources)}</h2>
                     <p class="card-figure" data-testid="task-count">{overview.tasks}</p>
-                    <p class="muted">{overview.sources} " data sources · " <a href="/backups">"Backup Management"</a></p>
+                    <p class="muted">{t!(i18n, dashboard.data_sources, count = overview.sources)} " · " <a href="/backups">{t!(i18n, nav.backups)}</a></p>
                 </article>
                 <article class="card" data-testid="card-server">
-                    <h2>"Server"</h2>
+                    <h2>{t!(i18n, dashboard.server)}</h2>
                     <p class="card-figure">{overview.version}</p>
-                    <p class="muted">"up since " {started}</p>
-                    <p class="muted" data-testid="data-dir">"data in " {overview.data_dir}</p>
+                    <p class="muted">{t!(i18n, dashboard.up_since)} " " {started}</p>
+                    <p class="muted" data-testid="data-dir">{t!(i18n, dashboard.data_in)} " " <span translate="no">{overview.data_dir}</span></p>
                 </article>
             </div>
             <div class="cards cards--wide">
                 <article class="card" data-testid="card-failures">
-                    <h2>"Last failures"</h2>
+                    <h2>{t!(i18n, dashboard.last_failures)}</h2>
                     {if overview.failures.is_empty() {
-                        view! { <p class="muted">"No failed runs."</p> }.into_any()
+                        view! { <p class="muted">{t!(i18n, dashboard.no_failures)}</p> }.into_any()
                     } else {
                         view! {
                             <ul>
                                 {overview.failures.into_iter().map(|f| view! {
                                     <li data-testid="failure">
-                                        <A href=format!("/runs/{}", f.run_id)>{f.task}</A>
+                                        <A href=format!("/runs/{}", f.run_id) attr:translate="no">{f.task}</A>
                                         " · " {when(Some(f.at))}
-                                        <div class="error-text">{f.error}</div>
+                                        <div class="error-text" translate="no">{f.error}</div>
                                     </li>
                                 }).collect_view()}
                             </ul>
@@ -157,15 +164,15 @@ fn OverviewCards(overview: Overview) -> impl IntoView {
                     }}
                 </article>
                 <article class="card" data-testid="card-next-runs">
-                    <h2>"Next scheduled runs"</h2>
+                    <h2>{t!(i18n, dashboard.next_runs)}</h2>
                     {if overview.next_runs.is_empty() {
-                        view! { <p class="muted">"No periodic task is enabled."</p> }.into_any()
+                        view! { <p class="muted">{t!(i18n, dashboard.no_periodic)}</p> }.into_any()
                     } else {
                         view! {
                             <ul>
                                 {overview.next_runs.into_iter().map(|n| view! {
                                     <li data-testid="next-run">
-                                        <A href=format!("/backups/{}/history", n.task_id)>{n.task}</A>
+                                        <A href=format!("/backups/{}/history", n.task_id) attr:translate="no">{n.task}</A>
                                         " · " {when(Some(n.at))}
                                     </li>
                                 }).collect_view()}
@@ -174,16 +181,16 @@ fn OverviewCards(overview: Overview) -> impl IntoView {
                     }}
                 </article>
                 <article class="card" data-testid="card-usage">
-                    <h2>"Repository usage"</h2>
+                    <h2>{t!(i18n, dashboard.repository_usage)}</h2>
     <ul>
                         {overview.repository_names.into_iter().map(|(id, name)| view! {
-                            <li><strong>{name}</strong> " " <UsageCell id /></li>
+                            <li><strong translate="no">{name}</strong> " " <UsageCell id /></li>
                         }).collect_view()}
                     </ul>
                 </article>
             </div>
             {recovery}
-            <p class="muted" data-testid="checked-at">"Checked at " {checked}</p>
+            <p class="muted" data-testid="checked-at">{t!(i18n, dashboard.checked_at)} " " {checked}</p>
         }
 }
 
@@ -196,21 +203,22 @@ fn RecoveryCard(
     problems: Vec<RecoveryProblem>,
 ) -> impl IntoView {
     let now = server_clock(checked_at);
+    let i18n = use_i18n();
     view! {
         <article class="card card--wide" data-testid="card-recovery">
-            <h2>"Recovery: RPO and RTO"</h2>
+            <h2>{t!(i18n, dashboard.recovery)}</h2>
             {if tasks.is_empty() {
-                view! { <p class="muted">"No backup tasks."</p> }.into_any()
+                view! { <p class="muted">{t!(i18n, dashboard.no_tasks)}</p> }.into_any()
             } else {
                 view! {
                     <table class="table">
                         <thead>
-                            <tr><th>"Task"</th><th>"Newest good point (RPO)"</th><th>"Last proven restore (RTO)"</th></tr>
+                            <tr><th>{t!(i18n, common.task)}</th><th>{t!(i18n, dashboard.newest_good)}</th><th>{t!(i18n, dashboard.last_proven)}</th></tr>
                         </thead>
                         <tbody>
                             {tasks.into_iter().map(|t| { let name = t.task.clone(); view! {
                                 <tr data-testid="recovery-row" data-name=t.task>
-                                    <td><A href=format!("/backups/{}/history", t.task_id)>{name}</A></td>
+                                    <td><A href=format!("/backups/{}/history", t.task_id) attr:translate="no">{name}</A></td>
                                     <td><RpoBadge status=t.status.clone() now /></td>
                                     <td><RtoBadge status=t.status /></td>
                                 </tr>
@@ -220,12 +228,12 @@ fn RecoveryCard(
                 }.into_any()
             }}
             {(!problems.is_empty()).then(|| view! {
-                <h3>"Drill failures and breaches"</h3>
+                <h3>{t!(i18n, dashboard.drill_failures)}</h3>
                 <ul>
                     {problems.into_iter().map(|p| { let name = p.task.clone(); view! {
                         <li data-testid="recovery-problem" data-name=p.task>
-                            <A href=format!("/backups/{}/history", p.task_id)>{name}</A>
-                            " · " <span class="error-text">{p.problem}</span>
+                            <A href=format!("/backups/{}/history", p.task_id) attr:translate="no">{name}</A>
+                            " · " <span class="error-text" translate="no">{p.problem}</span>
                         </li>
                     }}).collect_view()}
                 </ul>

@@ -4,7 +4,8 @@ use leptos::prelude::*;
 
 use super::Editing;
 use crate::api::sources::{SaveSource, TestSource};
-use crate::components::{FieldError, Notice};
+use crate::components::{kind_name, location_hint, FieldError, Notice};
+use crate::i18n::*;
 use crate::model::{human_bytes, SourceForm, SourceKind};
 
 #[component]
@@ -19,6 +20,7 @@ pub(super) fn SourceFormPanel(editing: RwSignal<Editing>, saved: RwSignal<u32>) 
             },
         ),
     };
+    let i18n = use_i18n();
     let form = RwSignal::new(initial);
     let save = ServerAction::<SaveSource>::new();
     let test = ServerAction::<TestSource>::new();
@@ -32,19 +34,19 @@ pub(super) fn SourceFormPanel(editing: RwSignal<Editing>, saved: RwSignal<u32>) 
     let kind_hint = move || {
         form.with(|f| {
             SourceKind::parse(&f.kind)
-                .map(SourceKind::location_hint)
+                .map(|k| location_hint(i18n, k))
                 .unwrap_or("")
         })
     };
 
     view! {
         <div class="panel" data-testid="source-form">
-            <h2>{if id.is_some() { "Edit data source" } else { "New data source" }}</h2>
+            <h2>{move || if id.is_some() { t_string!(i18n, sources.edit_title) } else { t_string!(i18n, sources.new) }}</h2>
             <ActionForm action=save>
                 {id.map(|id| view! { <input type="hidden" name="id" value=id /> })}
                 <div class="form-grid">
                     <label>
-                        "Name"
+                        {t!(i18n, common.name)}
                         <input
                             name="form[name]"
                             data-testid="source-name-input"
@@ -55,7 +57,7 @@ pub(super) fn SourceFormPanel(editing: RwSignal<Editing>, saved: RwSignal<u32>) 
                         <FieldError field="name" error=save_error />
                     </label>
                     <label>
-                        "Kind"
+                        {t!(i18n, sources.kind)}
                         <select
                             name="form[kind]"
                             data-testid="source-kind"
@@ -64,13 +66,13 @@ pub(super) fn SourceFormPanel(editing: RwSignal<Editing>, saved: RwSignal<u32>) 
                         >
                             {SourceKind::ALL
                                 .into_iter()
-                                .map(|k| view! { <option value=k.as_str()>{k.label()}</option> })
+                                .map(|k| view! { <option value=k.as_str()>{move || kind_name(i18n, k)}</option> })
                                 .collect_view()}
                         </select>
                         <FieldError field="kind" error=save_error />
                     </label>
                     <label class="form-wide">
-                        "Location"
+                        {t!(i18n, sources.location)}
                         <input
                             name="form[location]"
                             data-testid="source-location"
@@ -82,17 +84,17 @@ pub(super) fn SourceFormPanel(editing: RwSignal<Editing>, saved: RwSignal<u32>) 
                         <FieldError field="location" error=save_error />
                     </label>
                     <label class:hidden=move || !form.with(|f| SourceKind::parse(&f.kind).is_some_and(SourceKind::has_password))>
-                        "Password"
+                        {t!(i18n, login.password)}
                         <input
                             type="password"
                             name="form[password]"
                             data-testid="source-password"
                             autocomplete="new-password"
-                            placeholder=if id.is_some() { "unchanged" } else { "" }
+                            placeholder=move || if id.is_some() { t_string!(i18n, sources.unchanged) } else { "" }
                             prop:value=move || form.with(|f| f.password.clone())
                             on:input=move |ev| form.update(|f| f.password = event_target_value(&ev))
                         />
-                        <span class="hint">"Stored on the server, never shown again; leave blank to keep the current one."</span>
+                        <span class="hint">{t!(i18n, sources.password_hint)}</span>
                     </label>
                     <label class="checkbox" class:hidden=move || !form.with(|f| f.kind == SourceKind::Postgres.as_str())>
                         <input
@@ -102,11 +104,11 @@ pub(super) fn SourceFormPanel(editing: RwSignal<Editing>, saved: RwSignal<u32>) 
                             prop:checked=move || form.with(|f| f.drill_server.is_some())
                             on:change=move |ev| form.update(|f| f.drill_server = event_target_checked(&ev).then(|| "on".into()))
                         />
-                        "Drill server: restore drills of tasks of this kind create and drop scratch databases here"
+                        {t!(i18n, sources.drill_server_hint)}
                         <FieldError field="drill_server" error=save_error />
                     </label>
                     <label class="form-wide">
-                        "Description"
+                        {t!(i18n, sources.description)}
                         <input
                             name="form[description]"
                             prop:value=move || form.with(|f| f.description.clone())
@@ -124,18 +126,18 @@ pub(super) fn SourceFormPanel(editing: RwSignal<Editing>, saved: RwSignal<u32>) 
                             test.dispatch(TestSource { id, form: form.get_untracked() });
                         }
                     >
-                        "Test connection"
+                        {t!(i18n, sources.test_connection)}
                     </button>
                     <button type="submit" class="button button--primary" data-testid="save-source">
-                        "Save"
+                        {t!(i18n, common.save)}
                     </button>
                     <button type="button" class="button" on:click=move |_| editing.set(Editing::Closed)>
-                        "Cancel"
+                        {t!(i18n, common.cancel)}
                     </button>
                 </div>
             </ActionForm>
             {move || {
-                test.pending().get().then(|| view! { <p class="muted">"Connecting…"</p> })
+                test.pending().get().then(|| view! { <p class="muted">{t!(i18n, sources.connecting)}</p> })
             }}
             {move || {
                 test.value()
@@ -144,9 +146,9 @@ pub(super) fn SourceFormPanel(editing: RwSignal<Editing>, saved: RwSignal<u32>) 
                         Ok(report) => {
                             view! {
                                 <div class="alert alert--ok" data-testid="connection-ok">
-                                    "Connected: " {report.kind}
-                                    {report.server_version.map(|v| format!(" {v}"))} " — "
-                                    {report.objects} " objects, " {human_bytes(report.bytes)}
+                                    {t!(i18n, sources.connected)} " " <span translate="no">{report.kind}
+                                    {report.server_version.map(|v| format!(" {v}"))}</span> " — "
+                                    {t!(i18n, sources.objects, count = report.objects, size = human_bytes(report.bytes))}
                                 </div>
                             }
                                 .into_any()
@@ -154,7 +156,7 @@ pub(super) fn SourceFormPanel(editing: RwSignal<Editing>, saved: RwSignal<u32>) 
                         Err(error) => {
                             view! {
                                 <div class="alert alert--error" data-testid="connection-error">
-                                    {error.to_string()}
+                                    {error.localized(i18n)}
                                 </div>
                             }
                                 .into_any()

@@ -5,7 +5,9 @@ mod form;
 use leptos::prelude::*;
 
 use crate::api::sources::{list_sources, DeleteSource, SourceSummary};
-use crate::components::{EmptyState, ErrorAlert, Notice};
+use crate::components::{kind_name, EmptyState, ErrorAlert, Notice};
+use crate::i18n::*;
+use crate::model::SourceKind;
 use form::SourceFormPanel;
 
 /// Which form is open: none, a new source, or an existing one.
@@ -18,6 +20,7 @@ pub(crate) enum Editing {
 
 #[component]
 pub fn SourcesPage() -> impl IntoView {
+    let i18n = use_i18n();
     let editing = RwSignal::new(Editing::Closed);
     let saved = RwSignal::new(0u32);
     let delete = ServerAction::<DeleteSource>::new();
@@ -30,13 +33,13 @@ pub fn SourcesPage() -> impl IntoView {
     view! {
         <section class="page" data-testid="sources">
             <header class="page-header">
-                <h1>"Data Sources"</h1>
+                <h1>{t!(i18n, nav.sources)}</h1>
                 <button
                     class="button button--primary"
                     data-testid="new-source"
                     on:click=move |_| editing.set(Editing::New)
                 >
-                    "New data source"
+                    {t!(i18n, sources.new)}
                 </button>
             </header>
             {move || {
@@ -44,15 +47,15 @@ pub fn SourcesPage() -> impl IntoView {
                     .then(|| view! { <SourceFormPanel editing saved /> })
             }}
             <Notice error=delete_error />
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=move || view! { <p class="muted">{t!(i18n, common.loading)}</p> }>
                 {move || {
                     sources
                         .get()
                         .map(|result| match result {
                             Ok(rows) if rows.is_empty() => {
                                 view! {
-                                    <EmptyState title="No data sources">
-                                        "Register a file tree or a SQLite database to back it up."
+                                    <EmptyState title=move || t_string!(i18n, sources.empty_title)>
+                                        {t!(i18n, sources.empty_hint)}
                                     </EmptyState>
                                 }
                                     .into_any()
@@ -72,15 +75,16 @@ fn SourceTable(
     editing: RwSignal<Editing>,
     delete: ServerAction<DeleteSource>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <table class="table" data-testid="source-table">
             <thead>
                 <tr>
-                    <th>"Name"</th>
-                    <th>"Kind"</th>
-                    <th>"Location"</th>
-                    <th>"Description"</th>
-                    <th>"Actions"</th>
+                    <th>{t!(i18n, common.name)}</th>
+                    <th>{t!(i18n, sources.kind)}</th>
+                    <th>{t!(i18n, sources.location)}</th>
+                    <th>{t!(i18n, sources.description)}</th>
+                    <th>{t!(i18n, common.actions)}</th>
                 </tr>
             </thead>
             <tbody>
@@ -93,31 +97,31 @@ fn SourceTable(
                         view! {
                             <tr data-testid="source-row" data-name=source.name.clone()>
                                 <td data-testid="source-name">
-                                    {source.name.clone()}
-                                    {source.is_demo.then(|| view! { <span class="badge">"demo"</span> })}
-                                    {source.drill_server.then(|| view! { <span class="badge" data-testid="drill-server-badge">"drill server"</span> })}
+                                    <span translate="no">{source.name.clone()}</span>
+                                    {source.is_demo.then(|| view! { <span class="badge">{t!(i18n, sources.demo)}</span> })}
+                                    {source.drill_server.then(|| view! { <span class="badge" data-testid="drill-server-badge">{t!(i18n, sources.drill_server)}</span> })}
                                 </td>
-                                <td>{source.kind_label.clone()}</td>
+                                <td>{SourceKind::parse(&source.kind).map(|k| kind_name(i18n, k)).unwrap_or_default()}</td>
                                 <td><code>{source.location.clone()}</code></td>
-                                <td class="muted">{source.description.clone()}</td>
+                                <td class="muted" translate="no">{source.description.clone()}</td>
                                 <td class="actions">
                                     <button
                                         class="button button--small"
                                         data-testid="edit-source"
                                         on:click=move |_| editing.set(Editing::Existing(edit.clone()))
                                     >
-                                        "Edit"
+                                        {t!(i18n, common.edit)}
                                     </button>
                                     <button
                                         class="button button--small button--danger"
                                         data-testid="delete-source"
                                         on:click=move |_| {
-                                            if confirm(&format!("Delete data source {name:?}? Its backups stay in their repositories.")) {
+                                            if confirm(&t_string!(i18n, sources.confirm_delete, name = format!("{name:?}"))) {
                                                 delete.dispatch(DeleteSource { id });
                                             }
                                         }
                                     >
-                                        "Delete"
+                                        {t!(i18n, common.delete)}
                                     </button>
                                 </td>
                             </tr>
