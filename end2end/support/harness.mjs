@@ -66,6 +66,9 @@ export async function launchBrowser() {
     args: [
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      // The tests read the console's English unless a test asks for another
+      // language (a context's locale), whatever the machine's own is.
+      '--lang=en-US',
     ],
   });
 }

@@ -2,7 +2,7 @@
 //! console's language; the values sent and stored stay the model's own.
 
 use crate::i18n::*;
-use crate::model::{JobPhase, Role, SourceKind};
+use crate::model::{EventKind, JobPhase, Role, SourceKind};
 
 /// A role's name in the console's language.
 pub fn role_name(i18n: crate::I18n, role: Role) -> impl Fn() -> &'static str + Copy {
@@ -44,5 +44,22 @@ pub fn location_hint(i18n: crate::I18n, kind: SourceKind) -> &'static str {
         SourceKind::MySql => t_string!(i18n, kinds.hint_mysql),
         SourceKind::Influx => t_string!(i18n, kinds.hint_influx),
         SourceKind::PgCluster => t_string!(i18n, kinds.hint_pg_cluster),
+    }
+}
+
+/// A notification event's name in the console's language.
+pub fn event_name(i18n: crate::I18n, event: EventKind) -> &'static str {
+    match event {
+        EventKind::BackupFailed => t_string!(i18n, events.backup_failed),
+        EventKind::BackupSucceeded => t_string!(i18n, events.backup_succeeded),
+        EventKind::BackupLate => t_string!(i18n, events.backup_late),
+        EventKind::BackupSkipped => t_string!(i18n, events.backup_skipped),
+        EventKind::RestoreFinished => t_string!(i18n, events.restore_finished),
+        EventKind::RestoreFailed => t_string!(i18n, events.restore_failed),
+        EventKind::DrillFailed => t_string!(i18n, events.drill_failed),
+        EventKind::VerifyDamage => t_string!(i18n, events.verify_damage),
+        EventKind::CopyFailed => t_string!(i18n, events.copy_failed),
+        EventKind::RpoExceeded => t_string!(i18n, events.rpo_exceeded),
+        EventKind::Test => t_string!(i18n, events.test),
     }
 }

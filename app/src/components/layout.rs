@@ -89,7 +89,7 @@ fn LocaleSwitch() -> impl IntoView {
             {Locale::get_all().iter().map(|locale| {
                 let locale = *locale;
                 view! {
-                    <option value=locale.as_str() selected=move || i18n.get_locale() == locale>
+                    <option value=locale.as_str() lang=locale.as_str() translate="no" selected=move || i18n.get_locale() == locale>
                         {td_string!(locale, language_name)}
                     </option>
                 }

@@ -20,7 +20,7 @@ pub use empty_state::EmptyState;
 pub use field::{CheckList, FieldError, Notice};
 pub use job_feed::JobFeed;
 pub use job_progress::JobProgressBar;
-pub use labels::{kind_name, location_hint, phase_name, role_name};
+pub use labels::{event_name, kind_name, location_hint, phase_name, role_name};
 pub use layout::{hydrated_flag, ConsoleLayout, MeContext};
 pub use point_locations::LocationBadges;
 pub use recovery::{server_clock, RpoBadge, RtoBadge};

@@ -124,7 +124,7 @@ fn OverviewCards(overview: Overview) -> impl IntoView {
             <div class="cards">
                 <article class="card" data-testid="card-catalog">
                     <h2>{t!(i18n, dashboard.catalog)}</h2>
-                    <p class="card-figure" data-testid="catalog-backend">{overview.catalog_backend}</p>
+                    <p class="card-figure" data-testid="catalog-backend" translate="no">{overview.catalog_backend}</p>
                     <p class="muted">{t!(i18n, dashboard.schema_version)} " " {overview.schema_version}</p>
                 </article>
                 <article class="card" data-testid="card-repositories">

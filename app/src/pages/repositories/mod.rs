@@ -14,6 +14,7 @@ use crate::api::repositories::{
 };
 use crate::components::{EmptyState, ErrorAlert, MeContext};
 use crate::error::AppError;
+use crate::i18n::*;
 use crate::model::{human_bytes, Role};
 pub use checks::RepositoryChecksPage;
 use create::AddRepositoryForm;
@@ -23,6 +24,7 @@ use verify::VerifyPanel;
 
 #[component]
 pub fn RepositoriesPage() -> impl IntoView {
+    let i18n = use_i18n();
     let create = ServerAction::<CreateRepository>::new();
     let adding = RwSignal::new(false);
     let changed = RwSignal::new(0u32);
@@ -38,21 +40,21 @@ pub fn RepositoriesPage() -> impl IntoView {
     view! {
         <section class="page" data-testid="repositories">
             <header class="page-header">
-                <h1>"Repositories"</h1>
+                <h1>{t!(i18n, nav.repositories)}</h1>
                 <button class="button button--primary" data-testid="new-repository" on:click=move |_| adding.set(true)>
-                    "Add repository"
+                    {t!(i18n, repositories.add)}
                 </button>
             </header>
             <AddRepositoryForm create adding />
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=move || view! { <p class="muted">{t!(i18n, common.loading)}</p> }>
                 {move || {
                     repositories
                         .get()
                         .map(|result| match result {
                             Ok(rows) if rows.is_empty() => {
                                 view! {
-                                    <EmptyState title="No repositories">
-                                        "The default local repository is created when the server starts."
+                                    <EmptyState title=move || t_string!(i18n, repositories.empty_title)>
+                                        {t!(i18n, repositories.empty_hint)}
                                     </EmptyState>
                                 }
                                     .into_any()
@@ -68,17 +70,18 @@ pub fn RepositoriesPage() -> impl IntoView {
 
 #[component]
 fn RepositoryTable(rows: Vec<RepositorySummary>, changed: RwSignal<u32>) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <table class="table" data-testid="repository-table">
             <thead>
                 <tr>
-                    <th>"Name"</th>
-                    <th>"Kind"</th>
-                    <th>"Location"</th>
-                    <th>"Encryption"</th>
-                    <th>"Usage"</th>
-                    <th>"Created"</th>
-                    <th>"Verify"</th>
+                    <th>{t!(i18n, common.name)}</th>
+                    <th>{t!(i18n, sources.kind)}</th>
+                    <th>{t!(i18n, sources.location)}</th>
+                    <th>{t!(i18n, repositories.encryption)}</th>
+                    <th>{t!(i18n, repositories.usage)}</th>
+                    <th>{t!(i18n, tokens.created)}</th>
+                    <th>{t!(i18n, repositories.verify)}</th>
                 </tr>
             </thead>
             <tbody>
@@ -93,14 +96,17 @@ fn RepositoryTable(rows: Vec<RepositorySummary>, changed: RwSignal<u32>) -> impl
                         view! {
                             <tr data-testid="repository-row" data-name=repo.name.clone() data-encryption=encryption>
                                 <td data-testid="repository-name">
-                                    {repo.name.clone()}
-                                    {repo.is_default.then(|| view! { <span class="badge">"default"</span> })}
+                                    <span translate="no">{repo.name.clone()}</span>
+                                    {repo.is_default.then(|| view! { <span class="badge">{t!(i18n, repositories.default)}</span> })}
                                 </td>
-                                <td>{repo.kind.clone()}</td>
+                                <td>{match repo.kind.as_str() {
+                                    "local" => t_string!(i18n, repositories.kind_local),
+                                    _ => "S3",
+                                }}</td>
                                 <td>
                                     <code data-testid="repository-location">{repo.location.clone()}</code>
-                                    {repo.s3_access_key_id.clone().map(|key| view! { <span class="badge" data-testid="repository-own-key" title="this repository's own S3 access key">{format!("key {key}")}</span> })}
-                                    {repo.limit_upload_mib.map(|mib| view! { <span class="badge" data-testid="repository-limit" title="every job writing here stays below it">{format!("writes ≤ {mib} MiB/s")}</span> })}
+                                    {repo.s3_access_key_id.clone().map(|key| view! { <span class="badge" data-testid="repository-own-key" title=move || t_string!(i18n, repositories.own_key_tip)>{t!(i18n, repositories.own_key)} " " <span translate="no">{key}</span></span> })}
+                                    {repo.limit_upload_mib.map(|mib| view! { <span class="badge" data-testid="repository-limit" title=move || t_string!(i18n, repositories.limit_tip)>{t!(i18n, repositories.limit, mib)}</span> })}
                                     {move || MeContext::allows(Role::Admin).then(|| {
                                         let repo = for_settings.clone();
                                         view! { <SettingsAction repo changed /> }
@@ -108,9 +114,9 @@ fn RepositoryTable(rows: Vec<RepositorySummary>, changed: RwSignal<u32>) -> impl
                                 </td>
                                 <td data-testid="repository-encryption-state">
                                     {if repo.encrypted {
-                                        view! { <span class="badge">"encrypted"</span> }.into_any()
+                                        view! { <span class="badge">{t!(i18n, repositories.encrypted)}</span> }.into_any()
                                     } else {
-                                        view! { <span class="badge badge--warn" title="Anyone who can read the storage can read these backups">"not encrypted"</span> }.into_any()
+                                        view! { <span class="badge badge--warn" title=move || t_string!(i18n, repositories.plain_tip)>{t!(i18n, repositories.not_encrypted)}</span> }.into_any()
                                     }}
                                     {move || MeContext::allows(Role::Admin).then(|| {
                                         let repo = for_actions.clone();
@@ -121,7 +127,7 @@ fn RepositoryTable(rows: Vec<RepositorySummary>, changed: RwSignal<u32>) -> impl
                                 <td>{repo.created_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
                                 <td>
                                     <VerifyPanel id />
-                                    <a class="button button--small" href=format!("/repositories/{id}/checks") data-testid="repository-checks-link">"Checks and schedule"</a>
+                                    <a class="button button--small" href=format!("/repositories/{id}/checks") data-testid="repository-checks-link">{t!(i18n, repositories.checks_link)}</a>
                                 </td>
                             </tr>
                         }
@@ -149,21 +155,22 @@ fn UsageView(
     usage: Resource<Result<Usage, AppError>>,
     #[prop(optional)] unlock: Option<RwSignal<u32>>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <Suspense fallback=|| view! { <span class="muted">"…"</span> }>
             {move || usage.get().map(|result| match result {
                 Ok(u) => view! {
                     <span data-testid="repository-usage" data-points=u.points data-encrypted=u.encrypted.to_string()>
-                        {format!("{} points · {} stored · dedup {:.1}× · compression {:.1}×", u.points, human_bytes(u.stored_bytes), u.dedup_ratio, u.compression_ratio)}
-                        {(u.damaged > 0).then(|| view! { <span class="error-text">{format!(" · {} damaged files", u.damaged)}</span> })}
+                        {t!(i18n, repositories.usage_figures, points = u.points, stored = human_bytes(u.stored_bytes), dedup = format!("{:.1}", u.dedup_ratio), compression = format!("{:.1}", u.compression_ratio))}
+                        {(u.damaged > 0).then(|| view! { <span class="error-text">" · " {t!(i18n, repositories.damaged, count = u.damaged)}</span> })}
                     </span>
                 }.into_any(),
                 Err(error) => {
                     let locked = error.field("passphrase");
                     let offer = locked.is_some() && MeContext::allows(Role::Admin);
-                    let text = locked.unwrap_or_else(|| error.to_string());
+                    let text = locked.unwrap_or_else(|| error.localized(i18n));
                     view! {
-                        <span class="error-text" data-testid="repository-usage-error">{text}</span>
+                        <span class="error-text" data-testid="repository-usage-error" translate="no">{text}</span>
                         {unlock.filter(|_| offer).map(|changed| view! { <UnlockAction id changed /> })}
                     }.into_any()
                 }

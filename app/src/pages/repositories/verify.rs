@@ -1,6 +1,7 @@
 //! "Verify repository": the engine's verify, with or without re-reading data.
 
 use leptos::prelude::*;
+use crate::i18n::*;
 
 use crate::api::repositories::VerifyRepository;
 use crate::components::ErrorAlert;
@@ -8,6 +9,7 @@ use crate::model::{human_bytes, human_duration};
 
 #[component]
 pub(super) fn VerifyPanel(id: i64) -> impl IntoView {
+    let i18n = use_i18n();
     let verify = ServerAction::<VerifyRepository>::new();
     view! {
         <div class="actions">
@@ -17,33 +19,33 @@ pub(super) fn VerifyPanel(id: i64) -> impl IntoView {
                 disabled=move || verify.pending().get()
                 on:click=move |_| { verify.dispatch(VerifyRepository { id, read_data: false }); }
             >
-                "Verify"
+                {t!(i18n, repositories.verify)}
             </button>
             <button
                 class="button button--small"
                 data-testid="verify-repository-data"
-                title="Re-read and re-hash every chunk"
+                title=move || t_string!(i18n, verify.data_tip)
                 disabled=move || verify.pending().get()
                 on:click=move |_| { verify.dispatch(VerifyRepository { id, read_data: true }); }
             >
-                "Verify data"
+                {t!(i18n, verify.data)}
             </button>
         </div>
-        {move || verify.pending().get().then(|| view! { <span class="muted">"Verifying…"</span> })}
+        {move || verify.pending().get().then(|| view! { <span class="muted">{t!(i18n, verify.verifying)}</span> })}
         {move || verify.value().get().map(|result| match result {
             Ok(report) => {
                 let clean = report.problems.is_empty();
                 view! {
                     <div data-testid="verify-report" data-clean=clean.to_string() class=if clean { "state--succeeded" } else { "state--failed" }>
-                        {if clean { "clean" } else { "damaged" }}
-                        {format!(": {} points, {} objects, {} chunks", report.points, report.objects, report.chunks)}
-                        {report.read_data.then(|| format!("; {} packs ({}) re-read", report.packs_read, human_bytes(report.bytes_read)))}
-                        {format!(" in {}", human_duration(report.seconds))}
+                        {if clean { t_string!(i18n, verify.clean) } else { t_string!(i18n, verify.damaged) }}
+                        {t!(i18n, verify.figures, points = report.points, objects = report.objects, chunks = report.chunks)}
+                        {report.read_data.then(|| t_string!(i18n, verify.reread, packs = report.packs_read, size = human_bytes(report.bytes_read)))}
+                        {t!(i18n, verify.took, time = human_duration(report.seconds))}
                         <ul>
                             {report.problems.into_iter().map(|p| view! {
                                 <li data-testid="verify-problem">
-                                    <strong>{p.what}</strong> ": " {p.detail}
-                                    {(!p.affects.is_empty()).then(|| format!(" (affects {})", p.affects.join(", ")))}
+                                    <strong translate="no">{p.what}</strong> ": " <span translate="no">{p.detail}</span>
+                                    {(!p.affects.is_empty()).then(|| view! { {t!(i18n, verify.affects)} <span translate="no">{p.affects.join(", ")}</span> ")" })}
                                 </li>
                             }).collect_view()}
                         </ul>

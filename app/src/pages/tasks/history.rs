@@ -7,13 +7,14 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use super::drills::TaskDrillsPanel;
 use super::timeline::TaskTimelinePanel;
-use super::when;
+use super::{duration_text, mode_name, state_name, when};
+use crate::i18n::*;
 use crate::api::restores::{recovery_points, PointList};
 use crate::api::runs::{list_runs, HistoryPage, RunSummary};
 use crate::components::{
     CopyButton, EmptyState, ErrorAlert, JobFeed, JobProgressBar, LocationBadges,
 };
-use crate::model::{human_bytes, human_duration, RunState};
+use crate::model::{human_bytes, RunState};
 
 fn history_url(task: i64, state: &str, page: u32) -> String {
     let mut url = format!("/backups/{task}/history?page={page}");
@@ -25,6 +26,7 @@ fn history_url(task: i64, state: &str, page: u32) -> String {
 
 #[component]
 pub fn TaskHistoryPage() -> impl IntoView {
+    let i18n = use_i18n();
     let params = use_params_map();
     let query = use_query_map();
     let feed = JobFeed::get();
@@ -62,29 +64,31 @@ pub fn TaskHistoryPage() -> impl IntoView {
         <section class="page" data-testid="history">
             <header class="page-header">
                 <h1>
-                    "History: "
+                    {t!(i18n, history.title)} " "
+                    <span translate="no">
                     <Transition fallback=|| ()>
                         {move || history.get().and_then(Result::ok).map(|h| h.task_name).unwrap_or_default()}
                     </Transition>
+                    </span>
                 </h1>
                 <label>
-                    "State "
+                    {t!(i18n, history.state)} " "
                     <select data-testid="history-filter" prop:value=state on:change=on_filter>
-                        <option value="">"all"</option>
-                        {RunState::ALL.iter().map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> }).collect_view()}
+                        <option value="">{t!(i18n, history.all)}</option>
+                        {RunState::ALL.iter().map(|s| view! { <option value=s.as_str()>{move || state_name(i18n, s.as_str())}</option> }).collect_view()}
                     </select>
                 </label>
-                <A href=move || format!("/backups/{}/compare", task_id()) attr:class="button" attr:data-testid="compare-points">"Compare points"</A>
-                <A href="/backups" attr:class="button">"Back to tasks"</A>
+                <A href=move || format!("/backups/{}/compare", task_id()) attr:class="button" attr:data-testid="compare-points">{t!(i18n, history.compare_points)}</A>
+                <A href="/backups" attr:class="button">{t!(i18n, history.back_to_tasks)}</A>
             </header>
             <JobProgressBar progress />
             <TaskTimelinePanel task_id=Signal::derive(task_id) />
             <TaskDrillsPanel task_id=Signal::derive(task_id) />
-            <h2>"Backup runs"</h2>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <h2>{t!(i18n, history.runs)}</h2>
+            <Transition fallback=move || view! { <p class="muted">{t!(i18n, common.loading)}</p> }>
                 {move || history.get().map(|result| match result {
                     Ok(page) if page.runs.is_empty() => view! {
-                        <EmptyState title="No runs">"Runs appear here once the task has run (Back Up Now or its schedule)."</EmptyState>
+                        <EmptyState title=move || t_string!(i18n, history.empty_title)>{t!(i18n, history.empty_body)}</EmptyState>
                     }.into_any(),
                     Ok(page) => view! { <HistoryTable page state=state() stored /> }.into_any(),
                     Err(error) => view! { <ErrorAlert error /> }.into_any(),
@@ -100,21 +104,22 @@ fn HistoryTable(
     state: String,
     stored: Signal<Option<PointList>>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let (task, current, pages, total) = (page.task_id, page.page, page.pages, page.total);
     view! {
         <table class="table" data-testid="history-table">
             <thead>
                 <tr>
-                    <th>"Run"</th>
-                    <th>"Start"</th>
-                    <th>"End"</th>
-                    <th>"Duration"</th>
-                    <th>"State"</th>
-                    <th>"Mode"</th>
-                    <th>"Size"</th>
-                    <th>"Dedup"</th>
-                    <th>"Backup path"</th>
-                    <th>"Stored in"</th>
+                    <th>{t!(i18n, history.col_run)}</th>
+                    <th>{t!(i18n, history.col_start)}</th>
+                    <th>{t!(i18n, history.col_end)}</th>
+                    <th>{t!(i18n, history.col_duration)}</th>
+                    <th>{t!(i18n, history.state)}</th>
+                    <th>{t!(i18n, tasks.col_mode)}</th>
+                    <th>{t!(i18n, history.col_size)}</th>
+                    <th>{t!(i18n, history.col_dedup)}</th>
+                    <th>{t!(i18n, history.col_backup_path)}</th>
+                    <th>{t!(i18n, history.col_stored_in)}</th>
                     <th></th>
                 </tr>
             </thead>
@@ -123,29 +128,31 @@ fn HistoryTable(
             </tbody>
         </table>
         <nav class="pager" data-testid="pager">
-            <span data-testid="pager-status">{format!("page {current} of {pages} · {total} runs")}</span>
-            {(current > 1).then(|| view! { <A href=history_url(task, &state, current - 1) attr:data-testid="pager-prev">"‹ newer"</A> })}
-            {(current < pages).then(|| view! { <A href=history_url(task, &state, current + 1) attr:data-testid="pager-next">"older ›"</A> })}
+            <span data-testid="pager-status">{t!(i18n, history.pager, current, pages, total)}</span>
+            {(current > 1).then(|| view! { <A href=history_url(task, &state, current - 1) attr:data-testid="pager-prev">{t!(i18n, history.newer)}</A> })}
+            {(current < pages).then(|| view! { <A href=history_url(task, &state, current + 1) attr:data-testid="pager-next">{t!(i18n, history.older)}</A> })}
         </nav>
     }
 }
 
 #[component]
 fn HistoryRow(run: RunSummary, stored: Signal<Option<PointList>>) -> impl IntoView {
+    let i18n = use_i18n();
     let duration = run
         .duration_secs()
-        .map(human_duration)
+        .map(|secs| duration_text(i18n, secs))
         .unwrap_or_else(|| "—".into());
     let dedup = match (run.state.as_str(), run.dedup_ratio()) {
         ("succeeded", Some(r)) => format!("{r:.1}×"),
-        ("succeeded", None) => "all reused".into(),
+        ("succeeded", None) => t_string!(i18n, history.all_reused).into(),
         _ => "—".into(),
     };
     let size = if run.state == "succeeded" {
-        format!(
-            "{} ({} stored)",
-            human_bytes(run.bytes as u64),
-            human_bytes(run.bytes_stored as u64)
+        t_string!(
+            i18n,
+            history.size_stored,
+            size = human_bytes(run.bytes as u64),
+            stored = human_bytes(run.bytes_stored as u64)
         )
     } else {
         "—".into()
@@ -184,11 +191,11 @@ fn HistoryRow(run: RunSummary, stored: Signal<Option<PointList>>) -> impl IntoVi
     view! {
         <tr data-testid="history-row" data-state=run.state.clone()>
             <td><A href=format!("/runs/{}", run.id) attr:data-testid="run-link">{format!("#{}", run.id)}</A>
-                {run.late.then(|| view! { <span class="badge" title="missed while the server was down">"late"</span> })}
-                {(run.attempt > 1).then(|| view! { <span class="badge">{format!("attempt {}", run.attempt)}</span> })}
+                {run.late.then(|| view! { <span class="badge" title=move || t_string!(i18n, history.late_tip)>{t!(i18n, history.late)}</span> })}
+                {(run.attempt > 1).then(|| view! { <span class="badge">{t!(i18n, history.attempt, n = run.attempt)}</span> })}
                 {run.proven_at.map(|at| view! {
-                    <span class="badge badge--proven" data-testid="proven-badge" title="a restore drill restored this point and proved its content">
-                        {format!("proven {}", when(Some(at)))}
+                    <span class="badge badge--proven" data-testid="proven-badge" title=move || t_string!(i18n, history.proven_tip)>
+                        {t!(i18n, history.proven, at = when(Some(at)))}
                     </span>
                 })}
             </td>
@@ -196,10 +203,10 @@ fn HistoryRow(run: RunSummary, stored: Signal<Option<PointList>>) -> impl IntoVi
             <td>{when(run.finished_at)}</td>
             <td>{duration}</td>
             <td>
-                <span class=format!("state state--{}", run.state) data-testid="run-state">{run.state.clone()}</span>
-                {run.error.clone().map(|e| view! { <div class="muted error-text">{e}</div> })}
+                <span class=format!("state state--{}", run.state) data-testid="run-state">{let s = run.state.clone(); move || state_name(i18n, &s)}</span>
+                {run.error.clone().map(|e| view! { <div class="muted error-text" translate="no">{e}</div> })}
             </td>
-            <td data-testid="run-mode">{run.mode.clone().unwrap_or_else(|| "—".into())}</td>
+            <td data-testid="run-mode">{let mode = run.mode.clone(); move || mode.as_deref().map(|m| mode_name(i18n, m)).unwrap_or_else(|| "—".into())}</td>
             <td>{size}</td>
             <td>{dedup}</td>
             <td>
@@ -211,9 +218,9 @@ fn HistoryRow(run: RunSummary, stored: Signal<Option<PointList>>) -> impl IntoVi
             </td>
             <td data-testid="run-stored-in">{locations}</td>
             <td>
-                {restore.map(|href| view! { <A href=href attr:class="button button--small" attr:data-testid="restore-run">"Restore"</A> })}
-                {compare.map(|href| view! { <A href=href attr:class="button button--small" attr:data-testid="compare-run-point">"Changes"</A> })}
-                {browse.map(|href| view! { <A href=href attr:class="button button--small" attr:data-testid="browse-run-point">"Browse"</A> })}
+                {restore.map(|href| view! { <A href=href attr:class="button button--small" attr:data-testid="restore-run">{t!(i18n, history.restore)}</A> })}
+                {compare.map(|href| view! { <A href=href attr:class="button button--small" attr:data-testid="compare-run-point">{t!(i18n, history.changes)}</A> })}
+                {browse.map(|href| view! { <A href=href attr:class="button button--small" attr:data-testid="browse-run-point">{t!(i18n, history.browse)}</A> })}
             </td>
         </tr>
     }

@@ -10,6 +10,7 @@ mod drill_form;
 mod drills;
 mod form;
 mod history;
+mod labels;
 mod run;
 mod timeline;
 
@@ -18,10 +19,15 @@ pub use compare::TaskComparePage;
 pub use form::{TaskCreatePage, TaskEditPage};
 pub use history::TaskHistoryPage;
 pub use run::RunPage;
+pub(crate) use labels::{
+    duration_text, mode_name, policy_text, schedule_is_cron, schedule_text, state_name,
+    trigger_name,
+};
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::i18n::*;
 use crate::api::tasks::{list_tasks, BackupNow, SetTaskEnabled, TaskRow};
 use crate::components::{
     server_clock, EmptyState, ErrorAlert, JobFeed, JobProgressBar, MeContext, Notice, RpoBadge,
@@ -34,6 +40,7 @@ pub(crate) use crate::model::when;
 
 #[component]
 pub fn TasksPage() -> impl IntoView {
+    let i18n = use_i18n();
     let feed = JobFeed::get();
     let run = ServerAction::<BackupNow>::new();
     let enable = ServerAction::<SetTaskEnabled>::new();
@@ -60,22 +67,22 @@ pub fn TasksPage() -> impl IntoView {
     view! {
         <section class="page" data-testid="backups">
             <header class="page-header">
-                <h1>"Backup Management"</h1>
+                <h1>{t!(i18n, tasks.title)}</h1>
                 <A href="/backups/new" attr:class="button button--primary" attr:data-testid="new-task">
-                    "Create task"
+                    {t!(i18n, tasks.create)}
                 </A>
             </header>
             <Notice error=action_error />
             {move || deleting.get().map(|(id, name)| view! { <DeleteDialog id name deleting deleted /> })}
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=move || view! { <p class="muted">{t!(i18n, common.loading)}</p> }>
                 {move || {
                     tasks
                         .get()
                         .map(|result| match result {
                             Ok(rows) if rows.is_empty() => {
                                 view! {
-                                    <EmptyState title="No backup tasks">
-                                        "Create a task: choose a data source, what to back up, a repository and a schedule."
+                                    <EmptyState title=move || t_string!(i18n, tasks.empty_title)>
+                                        {t!(i18n, tasks.empty_body)}
                                     </EmptyState>
                                 }
                                     .into_any()
@@ -96,21 +103,22 @@ fn TaskTable(
     enable: ServerAction<SetTaskEnabled>,
     deleting: RwSignal<Option<(i64, String)>>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let feed = JobFeed::get();
     let now = server_clock(rows.first().map(|r| r.checked_at).unwrap_or_default());
     view! {
         <table class="table" data-testid="task-table">
             <thead>
                 <tr>
-                    <th>"Name"</th>
-                    <th>"Source"</th>
-                    <th>"Repository"</th>
-                    <th>"Mode"</th>
-                    <th>"Last run"</th>
-                    <th>"Next run"</th>
-                    <th>"Recovery (RPO · RTO)"</th>
-                    <th>"Enabled"</th>
-                    <th>"Actions"</th>
+                    <th>{t!(i18n, common.name)}</th>
+                    <th>{t!(i18n, common.source)}</th>
+                    <th>{t!(i18n, common.repository)}</th>
+                    <th>{t!(i18n, tasks.col_mode)}</th>
+                    <th>{t!(i18n, tasks.col_last_run)}</th>
+                    <th>{t!(i18n, tasks.col_next_run)}</th>
+                    <th>{t!(i18n, tasks.col_recovery)}</th>
+                    <th>{t!(i18n, tasks.col_enabled)}</th>
+                    <th>{t!(i18n, common.actions)}</th>
                 </tr>
             </thead>
             <tbody>
@@ -125,24 +133,24 @@ fn TaskTable(
                         view! {
                             <tr data-testid="task-row" data-name=task.name.clone()>
                                 <td data-testid="task-name">
-                                    <A href=format!("/backups/{id}/history")>{link_text}</A>
+                                    <A href=format!("/backups/{id}/history") attr:translate="no">{link_text}</A>
                                 </td>
-                                <td>{task.source.clone()}</td>
-                                <td>{task.repository.clone()}</td>
+                                <td translate="no">{task.source.clone()}</td>
+                                <td translate="no">{task.repository.clone()}</td>
                                 <td>
-                                    {task.schedule.clone()}
-                                    <div class="muted">{task.policy.clone()}</div>
+                                    {schedule_cell(i18n, task.schedule.clone())}
+                                    <div class="muted">{let policy = task.policy.clone(); move || policy_text(i18n, &policy)}</div>
                                 </td>
                                 <td>
                                     <span class=format!("state state--{last_state}") data-testid="task-last-state">
-                                        {last_state.clone()}
+                                        {let s = last_state.clone(); move || state_name(i18n, &s)}
                                     </span>
                                     <div class="muted">{when(task.last_run_at)}</div>
-                                    {task.last_error.clone().map(|e| view! { <div class="muted error-text" title=e.clone()>{e.clone()}</div> })}
+                                    {task.last_error.clone().map(|e| view! { <div class="muted error-text" translate="no" title=e.clone()>{e.clone()}</div> })}
                                 </td>
                                 <td>
                                     {when(task.next_run_at)}
-                                    {task.retry_at.map(|at| view! { <div class="muted">"retry at " {when(Some(at))}</div> })}
+                                    {task.retry_at.map(|at| view! { <div class="muted">{t!(i18n, tasks.retry_at)} " " {when(Some(at))}</div> })}
                                 </td>
                                 <td data-testid="task-recovery">
                                     <RpoBadge status=task.recovery.clone() now />
@@ -167,25 +175,25 @@ fn TaskTable(
                                                 run.dispatch(BackupNow { id });
                                             }
                                         >
-                                            "Back Up Now"
+                                            {t!(i18n, tasks.backup_now)}
                                         </button>
                                     })}
                                     <A href=format!("/backups/{id}/history") attr:class="button button--small" attr:data-testid="view-history">
-                                        "View History"
+                                        {t!(i18n, tasks.view_history)}
                                     </A>
                                     {move || { let name = name.clone(); MeContext::allows(Role::Admin).then(|| view! {
                                         <A href=format!("/backups/{id}/edit") attr:class="button button--small" attr:data-testid="edit-task">
-                                            "Edit"
+                                            {t!(i18n, common.edit)}
                                         </A>
                                         <A href=format!("/backups/new?copy={id}") attr:class="button button--small" attr:data-testid="copy-task">
-                                            "Copy"
+                                            {t!(i18n, tasks.copy)}
                                         </A>
                                         <button
                                             class="button button--small button--danger"
                                             data-testid="delete-task"
                                             on:click=move |_| deleting.set(Some((id, name.clone())))
                                         >
-                                            "Delete"
+                                            {t!(i18n, common.delete)}
                                         </button>
                                     })}}
                                 </td>
@@ -200,5 +208,14 @@ fn TaskTable(
                     .collect_view()}
             </tbody>
         </table>
+    }
+}
+
+/// A schedule label: translated, or a cron expression kept as written.
+fn schedule_cell(i18n: crate::I18n, label: String) -> impl IntoView {
+    if schedule_is_cron(&label) {
+        view! { <span translate="no">{label}</span> }.into_any()
+    } else {
+        (move || schedule_text(i18n, &label)).into_any()
     }
 }

@@ -1,0 +1,149 @@
+// The console in Simplified Chinese: the sign-in page follows the browser's
+// Accept-Language, the header's choice is stored with the user and beats the
+// browser in a new one, and every page, rendered in zh-CN with data in it,
+// shows no untranslated English (screenshots in end2end/screenshots/zh-CN/).
+//
+// What is not the console's to translate is marked `translate="no"` in the
+// page (names, paths, the server's and the engine's own text) or is code;
+// product names, units and acronyms are allowed.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { byTestId, clickNav, launchBrowser, signIn, startServer, waitForHydration } from '../support/harness.mjs';
+
+const SHOTS = resolve(import.meta.dirname, '..', 'screenshots', 'zh-CN');
+// The pages a person reaches from the navigation, all translated.
+const PAGES = [
+  'nav-dashboard', 'nav-sources', 'nav-repositories', 'nav-copies', 'nav-notifications', 'nav-audit',
+  'nav-users', 'nav-account',
+];
+const ALLOWED = [
+  'Tidemark', 'SQLite', 'PostgreSQL', 'MariaDB', 'MySQL', 'InfluxDB', 'cron', 'ms', 'KiB', 'MiB', 'GiB', 'TiB',
+  'Authorization', 'Bearer',
+];
+
+// In the page: every visible text (and tooltip, placeholder, option) of the
+// console with a Latin word in it that is not allowed.
+function untranslated(allowed) {
+  const allow = new Set(allowed);
+  const found = [];
+  const skip = (el) => !el || el.closest('[translate="no"], code, pre, kbd, script, style, noscript');
+  const check = (text, where) => {
+    // Paths, URLs, addresses and key=value spellings are data, not words.
+    const words = text.replace(/\S*[/@=\\]\S*/g, ' ').match(/[A-Za-z][A-Za-z'’-]+/g) ?? [];
+    const bad = words.filter((w) => !allow.has(w) && !/^[A-Z0-9-]+$/.test(w));
+    if (bad.length) found.push(`${where}: ${JSON.stringify(text.trim().slice(0, 80))} (${bad.join(', ')})`);
+  };
+  const root = document.querySelector('[data-testid="console"]');
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (skip(el) || !n.textContent.trim()) continue;
+    const visible = el.tagName === 'OPTION' ? el.closest('select')?.getClientRects().length : el.getClientRects().length;
+    if (visible) check(n.textContent, el.tagName.toLowerCase());
+  }
+  for (const el of root.querySelectorAll('[title], [placeholder], [aria-label]')) {
+    if (skip(el) || !el.getClientRects().length) continue;
+    for (const attr of ['title', 'placeholder', 'aria-label']) {
+      const value = el.getAttribute(attr);
+      if (value) check(value, `${el.tagName.toLowerCase()}[${attr}]`);
+    }
+  }
+  return found;
+}
+
+describe('Simplified Chinese', () => {
+  let server;
+  let browser;
+  let tree;
+
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+    tree = await mkdtemp(join(tmpdir(), 'tidemark-zh-'));
+    await writeFile(join(tree, '数据.txt'), '时间序列\n');
+    await mkdir(SHOTS, { recursive: true });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await rm(tree, { recursive: true, force: true });
+    const exit = await server?.stop();
+    assert.equal(exit?.code, 0, `server exit: ${JSON.stringify(exit)}`);
+  });
+
+  function watch(page) {
+    const problems = [];
+    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+    page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console: ${msg.text()}`); });
+    return problems;
+  }
+
+  async function assertChinese(page, name) {
+    await page.waitForLoadState('networkidle');
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+    assert.deepEqual(await page.evaluate(untranslated, ALLOWED), [], `${name}: untranslated text`);
+  }
+
+  test('Accept-Language first, then the user\'s stored choice; no English on any page', async () => {
+    const chinese = await browser.newContext({ locale: 'zh-CN' });
+    const page = await chinese.newPage();
+    const problems = watch(page);
+    await page.goto(`${server.url}/`);
+    await page.waitForURL((u) => u.pathname === '/login');
+    await waitForHydration(page);
+    assert.equal(await page.locator('html').getAttribute('lang'), 'zh-CN');
+    assert.equal((await byTestId(page, 'login-submit').textContent()).trim(), '登录');
+    await assertChinese(page, 'login');
+    await signIn(page);
+    await waitForHydration(page);
+
+    // Data in the tables: a source made through the (translated) form.
+    await clickNav(page, 'nav-sources');
+    await byTestId(page, 'new-source').click();
+    await byTestId(page, 'source-form').waitFor();
+    await assertChinese(page, 'source-form');
+    await byTestId(page, 'source-name-input').fill('传感器 "数据"');
+    await byTestId(page, 'source-kind').selectOption('file-tree');
+    await byTestId(page, 'source-location').fill(tree);
+    await byTestId(page, 'save-source').click();
+    await page.locator('[data-testid="source-row"][data-name=\'传感器 "数据"\']').waitFor();
+
+    for (const nav of PAGES) {
+      await clickNav(page, nav);
+      await assertChinese(page, nav.replace('nav-', ''));
+    }
+    await byTestId(page, 'change-password').click();
+    await byTestId(page, 'password-page').waitFor();
+    await waitForHydration(page);
+    await assertChinese(page, 'password');
+    assert.deepEqual(problems, [], 'console errors');
+
+    // The header's choice: English, stored with the user.
+    await byTestId(page, 'locale-switch').selectOption('en');
+    await byTestId(page, 'nav-dashboard').filter({ hasText: 'Dashboard' }).waitFor();
+    await page.waitForLoadState('networkidle');
+    await chinese.close();
+
+    // A new browser still asking for Chinese: its sign-in page is Chinese,
+    // and once signed in the console is the user's English.
+    const again = await browser.newContext({ locale: 'zh-CN' });
+    const other = await again.newPage();
+    const problemsAgain = watch(other);
+    await other.goto(`${server.url}/sources`);
+    await other.waitForURL((u) => u.pathname === '/login');
+    assert.equal((await byTestId(other, 'login-submit').textContent()).trim(), '登录');
+    await signIn(other);
+    await waitForHydration(other);
+    await byTestId(other, 'nav-sources').filter({ hasText: 'Data Sources' }).waitFor();
+    assert.equal(await other.locator('html').getAttribute('lang'), 'en');
+    // And back to Chinese, at once and in the page the user is on.
+    await byTestId(other, 'locale-switch').selectOption('zh-CN');
+    await byTestId(other, 'nav-sources').filter({ hasText: '数据源' }).waitFor();
+    await other.locator('h1', { hasText: '数据源' }).waitFor();
+    assert.deepEqual(problemsAgain, [], 'console errors');
+    await again.close();
+  });
+});
