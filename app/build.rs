@@ -28,7 +28,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     others.sort();
 
     let options = ParseOptions::default().interpolate_display(true);
-    let cfg = Config::new("en")?.add_locales(others)?.parse_options(options);
+    let cfg = Config::new("en")?
+        .add_locales(others)?
+        .parse_options(options);
     let translations = TranslationsInfos::parse(cfg)?;
     translations.emit_diagnostics();
     translations.rerun_if_locales_changed();

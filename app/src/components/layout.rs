@@ -3,10 +3,10 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use super::role_name;
 use crate::api::auth::{current_user, Logout, SetLocale, SetTheme};
 use crate::error::AppError;
 use crate::i18n::*;
-use super::role_name;
 use crate::model::{Me, Role};
 
 /// The signed-in user, shared by every widget that shows or hides

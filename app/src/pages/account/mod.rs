@@ -51,7 +51,7 @@ pub fn ChangePasswordPage() -> impl IntoView {
                 <div class="form-grid">
                     <label>{t!(i18n, password.current)} <input type="password" name="current" autocomplete="current-password" data-testid="password-current" /></label>
                     <FieldError field="current" error />
-                    <label>{t!(i18n, password.new)} <input type="password" name="new" autocomplete="new-password" data-testid="password-new" /></label>
+                    <label>{t!(i18n, password.new_password)} <input type="password" name="new" autocomplete="new-password" data-testid="password-new" /></label>
                     <FieldError field="new" error />
                     <label>{t!(i18n, password.repeat)} <input type="password" name="repeat" autocomplete="new-password" data-testid="password-repeat" /></label>
                     <FieldError field="repeat" error />

@@ -6,8 +6,8 @@ use crate::api::users::{
     list_users, viewer_downloads, CreateUser, ResetPassword, SetUserDisabled, SetUserRole,
     SetViewerDownloads,
 };
-use crate::components::{ErrorAlert, FieldError, Notice};
 use crate::components::role_name;
+use crate::components::{ErrorAlert, FieldError, Notice};
 use crate::i18n::*;
 use crate::model::Role;
 

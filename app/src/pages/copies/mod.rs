@@ -2,9 +2,9 @@
 //! (typically local → S3) on a schedule, with the destination's own
 //! retention; Run now, and each job's recent runs.
 
+use crate::i18n::*;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use crate::i18n::*;
 
 use crate::api::copy_jobs::{list_copy_jobs, CopyJobView, DeleteCopyJob, RunCopyJob, SaveCopyJob};
 use crate::api::repositories::list_repositories;
@@ -151,7 +151,9 @@ fn CopyJobEditor(
                 ..CopyJobForm::default()
             });
         let title = match &job {
-            Some(j) => t_string!(i18n, copies.edit_title, name = format!("{:?}", j.name)).to_string(),
+            Some(j) => {
+                t_string!(i18n, copies.edit_title, name = format!("{:?}", j.name)).to_string()
+            }
             None => t_string!(i18n, copies.add).to_owned(),
         };
         let mode = RwSignal::new(f.schedule_mode.clone());

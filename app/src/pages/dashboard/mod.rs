@@ -4,9 +4,9 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::i18n::*;
 use crate::api::overview::{get_overview, Overview, RecoveryProblem, TaskRecovery};
 use crate::components::{server_clock, ErrorAlert, JobFeed, JobProgressBar, RpoBadge, RtoBadge};
+use crate::i18n::*;
 use crate::pages::repositories::UsageCell;
 use crate::pages::tasks::when;
 
@@ -105,19 +105,21 @@ fn OverviewCards(overview: Overview) -> impl IntoView {
     let recovery = view! {
         <RecoveryCard tasks=overview.recovery checked_at=overview.checked_at problems=overview.problems />
     };
-    let failing = (!overview.failing_channels.is_empty()).then(|| view! {
-        <div class="alert alert--error" role="alert" data-testid="failing-channels">
-            <strong>{t!(i18n, dashboard.notifications_failing)} " "</strong>
-            {overview.failing_channels.into_iter().map(|f| {
-                let since = f.since.format("%Y-%m-%d %H:%M UTC").to_string();
-                view! {
-                <span data-testid="failing-channel" data-name=f.channel.clone()>
-                    <span translate="no">{format!("{:?}: {}", f.channel, f.error)}</span>
-                    " " {t!(i18n, dashboard.failing_since, since)} " "
-                </span>
-            }}).collect_view()}
-            <a href="/notifications">{t!(i18n, nav.notifications)}</a>
-        </div>
+    let failing = (!overview.failing_channels.is_empty()).then(|| {
+        view! {
+            <div class="alert alert--error" role="alert" data-testid="failing-channels">
+                <strong>{t!(i18n, dashboard.notifications_failing)} " "</strong>
+                {overview.failing_channels.into_iter().map(|f| {
+                    let since = f.since.format("%Y-%m-%d %H:%M UTC").to_string();
+                    view! {
+                    <span data-testid="failing-channel" data-name=f.channel.clone()>
+                        <span translate="no">{format!("{:?}: {}", f.channel, f.error)}</span>
+                        " " {t!(i18n, dashboard.failing_since, since)} " "
+                    </span>
+                }}).collect_view()}
+                <a href="/notifications">{t!(i18n, nav.notifications)}</a>
+            </div>
+        }
     });
     view! {
             {failing}

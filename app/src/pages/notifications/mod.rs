@@ -1,8 +1,8 @@
 //! Notifications (admins): channels (webhook, e-mail), their events, a test
 //! button per channel, and the delivery log.
 
-use leptos::prelude::*;
 use crate::i18n::*;
+use leptos::prelude::*;
 
 use crate::api::notifications::{
     notifications, CreateChannel, DeleteChannel, DeliveryRow, SetChannelEnabled, TestChannel,

@@ -3,8 +3,8 @@
 //! password again, recorded), or unlock a repository the console cannot
 //! open. The passphrase reaches the browser only through an export.
 
-use leptos::prelude::*;
 use crate::i18n::*;
+use leptos::prelude::*;
 
 use crate::api::repositories::{
     ChangeRepositoryPassphrase, Encryption, ExportRepositoryPassphrase, RepositorySummary,
@@ -42,7 +42,12 @@ pub(super) fn PassphraseActions(
     let export = ServerAction::<ExportRepositoryPassphrase>::new();
     let export_status = Signal::derive(move || match export.value().get() {
         Some(Ok(done)) => Some(
-            t_string!(i18n, passphrase.exported_by_you, at = done.exported_at.format("%Y-%m-%d %H:%M UTC")).to_string(),
+            t_string!(
+                i18n,
+                passphrase.exported_by_you,
+                at = done.exported_at.format("%Y-%m-%d %H:%M UTC")
+            )
+            .to_string(),
         ),
         _ => exported_before.clone(),
     });
@@ -84,7 +89,7 @@ fn ChangePanel(id: i64, changed: RwSignal<u32>) -> impl IntoView {
             <ActionForm action=change>
                 <input type="hidden" name="id" value=id />
                 <label>
-                    {t!(i18n, passphrase.new)}
+                    {t!(i18n, passphrase.new_passphrase)}
                     <select name="encryption" data-testid="change-passphrase-mode" on:change=move |ev| given.set(event_target_value(&ev) == Encryption::Passphrase.as_str())>
                         <option value=Encryption::Generate.as_str() selected>{t!(i18n, passphrase.generate)}</option>
                         <option value=Encryption::Passphrase.as_str()>{t!(i18n, passphrase.enter)}</option>

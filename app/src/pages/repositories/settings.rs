@@ -2,8 +2,8 @@
 //! job writing to it keeps to, and an S3 repository's access key (a new
 //! one is tried against the storage first; the secret is never shown).
 
-use leptos::prelude::*;
 use crate::i18n::*;
+use leptos::prelude::*;
 
 use crate::api::repositories::{RepositorySummary, UpdateRepositorySettings};
 use crate::components::{FieldError, Notice};

@@ -1,7 +1,7 @@
 //! "Verify repository": the engine's verify, with or without re-reading data.
 
-use leptos::prelude::*;
 use crate::i18n::*;
+use leptos::prelude::*;
 
 use crate::api::repositories::VerifyRepository;
 use crate::components::ErrorAlert;

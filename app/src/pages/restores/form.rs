@@ -15,10 +15,12 @@ use crate::api::restores::{
 };
 use crate::api::tasks::list_tasks;
 use crate::components::{hydrated_flag, ErrorAlert, FieldError, LocationBadges, Notice};
+use crate::i18n::*;
 use crate::model::{human_bytes, RestoreForm};
 
 #[component]
 pub fn RestoreCreatePage() -> impl IntoView {
+    let i18n = use_i18n();
     let query = use_query_map();
     let initial = Resource::new(
         move || {
@@ -34,8 +36,8 @@ pub fn RestoreCreatePage() -> impl IntoView {
     );
     view! {
         <section class="page" data-testid="restore-form-page">
-            <header class="page-header"><h1>"Create restore task"</h1></header>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <header class="page-header"><h1>{t!(i18n, restores.create)}</h1></header>
+            <Suspense fallback=move || view! { <p class="muted">{t!(i18n, common.loading)}</p> }>
                 // Awaited once, not read by a closure that can run again while
                 // the server renders: each run would build the form and its
                 // resources anew, and a discarded run's resource values could
@@ -66,6 +68,7 @@ fn text_input(
 
 #[component]
 fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
+    let i18n = use_i18n();
     let form = RwSignal::new(initial);
     let task_id = Memo::new(move |_| form.with(|f| f.task_id.parse::<i64>().ok()));
     let point_id = Memo::new(move |_| form.with(|f| f.point_id.clone()));
@@ -193,13 +196,13 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
         <div class="form" data-testid="restore-form" data-hydrated=hydrated_flag()>
             <Notice error />
             <fieldset class="panel">
-                <legend>"Restore task"</legend>
+                <legend>{t!(i18n, restore_form.restore_task)}</legend>
                 <div class="form-grid">
-                <label>"Name" {text_input(form, "restore-name", |f| f.name.clone(), |f, v| f.name = v)}</label>
+                <label>{t!(i18n, common.name)} {text_input(form, "restore-name", |f| f.name.clone(), |f, v| f.name = v)}</label>
                 <FieldError field="name" error />
-                <label>"Backup task (recovery object)"
+                <label>{t!(i18n, restore_form.backup_task)}
                     <select data-testid="restore-task" on:change=on_task prop:value=move || form.with(|f| f.task_id.clone())>
-                        <option value="">"— choose —"</option>
+                        <option value="">{t!(i18n, restore_form.choose)}</option>
                         <Transition fallback=|| ()>
                             {move || tasks.get().and_then(Result::ok).map(|tasks| tasks.into_iter().map(|t| {
                                 let id = t.id.to_string();
@@ -216,18 +219,18 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
             <RecoveryMethod form task_id error />
 
             <fieldset class="panel" data-testid="recovery-points" class:hidden=move || by_time.get()>
-                <legend>"Recovery point"
-                    <button type="button" class="button button--small" data-testid="refresh-points" on:click=move |_| refresh.update(|n| *n += 1)>"Refresh"</button>
+                <legend>{t!(i18n, restores.col_point)}
+                    <button type="button" class="button button--small" data-testid="refresh-points" on:click=move |_| refresh.update(|n| *n += 1)>{t!(i18n, common.refresh)}</button>
                 </legend>
-                <p class="muted">"Read from the repository: points written by the CLI or another console are listed too. A point restores the data as of that point; an incremental one brings its whole chain from the full point."</p>
-                <Transition fallback=|| view! { <p class="muted">"Reading the repository…"</p> }>
+                <p class="muted">{t!(i18n, restore_form.point_hint)}</p>
+                <Transition fallback=move || view! { <p class="muted">{t!(i18n, restore_form.reading)}</p> }>
                     {move || points.get().map(|result| match result {
                         Ok(list) => view! {
                             {list.unreadable.into_iter().map(|why| view! {
                                 <p class="alert alert--warn" data-testid="points-unreadable">{format!("Not listed, the repository cannot be read: {why}")}</p>
                             }).collect_view()}
                             <table class="table">
-                                <thead><tr><th></th><th>"Point"</th><th>"Mode"</th><th>"Finished"</th><th>"Chain"</th><th>"Objects"</th><th>"Size"</th><th>"Log position"</th><th>"Stored in"</th></tr></thead>
+                                <thead><tr><th></th><th>{t!(i18n, restore_form.col_point)}</th><th>{t!(i18n, tasks.col_mode)}</th><th>{t!(i18n, run.finished)}</th><th>{t!(i18n, restore_form.col_chain)}</th><th>{t!(i18n, restore_form.col_objects)}</th><th>{t!(i18n, history.col_size)}</th><th>{t!(i18n, restore_form.col_log_position)}</th><th>{t!(i18n, history.col_stored_in)}</th></tr></thead>
                                 <tbody>
                                     {list.points.into_iter().map(|p| {
                                         let id = p.id.clone();
@@ -258,7 +261,7 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                     })}
                 </Transition>
                 <FieldError field="point_id" error />
-                <label class:hidden=move || locations.with(|l| l.len() < 2)>"Read the point from "
+                <label class:hidden=move || locations.with(|l| l.len() < 2)>{t!(i18n, restore_form.read_from)}
                     <select data-testid="restore-repository" prop:value=move || form.with(|f| f.repository_id.clone())
                         on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.repository_id = v); }>
                         {move || locations.get().into_iter().map(|l| {
@@ -273,13 +276,13 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
             </fieldset>
 
             <fieldset class="panel" class:hidden=move || by_time.get() || cluster.get()>
-                <legend>"Data configuration"</legend>
+                <legend>{t!(i18n, restore_form.data_config)}</legend>
                 <label class="radio"><input type="radio" name="objects_mode" data-testid="objects-all"
                     prop:checked=move || form.with(|f| f.objects_mode == "all")
-                    on:change=move |_| form.update(|f| f.objects_mode = "all".into()) />" All objects of the point"</label>
+                    on:change=move |_| form.update(|f| f.objects_mode = "all".into()) />{t!(i18n, restore_form.all_objects)}</label>
                 <label class="radio"><input type="radio" name="objects_mode" data-testid="objects-custom"
                     prop:checked=move || form.with(|f| f.objects_mode == "custom")
-                    on:change=move |_| form.update(|f| f.objects_mode = "custom".into()) />" A selection"</label>
+                    on:change=move |_| form.update(|f| f.objects_mode = "custom".into()) />{t!(i18n, restore_form.selection)}</label>
                 <Transition fallback=|| ()>
                     {move || objects.get().map(|result| match result {
                         Ok(list) => view! { <ObjectTable objects=list form /> }.into_any(),
@@ -290,7 +293,7 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
             </fieldset>
 
             <fieldset class="panel">
-                <legend>"Target"</legend>
+                <legend>{t!(i18n, restores.col_target)}</legend>
                 <Transition fallback=|| ()>
                     {move || targets.get().and_then(Result::ok).flatten().map(|t| view! {
                         <div>
@@ -308,9 +311,9 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                             })}
                             <label class="radio"><input type="radio" name="target_mode" data-testid="target-source"
                                 prop:checked=move || form.with(|f| f.target_mode == "source")
-                                on:change=move |_| form.update(|f| f.target_mode = "source".into()) />" A data source of the same kind"</label>
+                                on:change=move |_| form.update(|f| f.target_mode = "source".into()) />{t!(i18n, restore_form.same_kind)}</label>
                             <select data-testid="target-source-id" on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.target_source_id = v); }>
-                                <option value="">"— choose —"</option>
+                                <option value="">{t!(i18n, restore_form.choose)}</option>
                                 {t.sources.into_iter().map(|(id, name, location)| {
                                     let value = id.to_string();
                                     let selected = form.with_untracked(|f| f.target_source_id == value);
@@ -321,13 +324,13 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                         </div>
                     })}
                 </Transition>
-                <div class="form-grid"><label class="form-wide">"Path on the server" {text_input(form, "target-path", |f| f.target_path.clone(), |f, v| f.target_path = v)}</label></div>
+                <div class="form-grid"><label class="form-wide">{t!(i18n, restore_form.path)} {text_input(form, "target-path", |f| f.target_path.clone(), |f, v| f.target_path = v)}</label></div>
                 <FieldError field="target_path" error />
                 <FieldError field="target_source_id" error />
                 <div class="form-grid" class:hidden=move || !cluster.get()>
-                    <label>"Start the recovered cluster on port (empty: leave it stopped)"
+                    <label>{t!(i18n, restore_form.start_port)}
                         {text_input(form, "start-port", |f| f.start_port.clone(), |f, v| f.start_port = v)}</label>
-                    <p class="muted">"The new data directory is checked against the base backup's manifest (pg_verifybackup), then PostgreSQL replays the archived WAL and stops at the chosen moment."</p>
+                    <p class="muted">{t!(i18n, restore_form.cluster_hint)}</p>
                 </div>
                 <FieldError field="start_port" error />
                 <FieldError field="objects_mode" error />
@@ -338,49 +341,49 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
             </div>
 
             <fieldset class="panel">
-                <legend>"Policies"</legend>
+                <legend>{t!(i18n, restore_form.policies)}</legend>
                 <div class="form-grid">
                 <label class="checkbox"><input type="checkbox" data-testid="force" prop:checked=move || form.with(|f| f.force)
                     on:change=move |ev| { let on = event_target_checked(&ev); form.update(|f| f.force = on); } />
-                    " Force recovery: overwrite objects of the same name"</label>
+                    {t!(i18n, restore_form.force)}</label>
                 {move || form.with(|f| f.force).then(|| view! {
-                    <p class="alert alert--warn" data-testid="force-warning">"Data written to those objects after the recovery point is lost."</p>
+                    <p class="alert alert--warn" data-testid="force-warning">{t!(i18n, restore_form.force_warning)}</p>
                 })}
-                <label>"When a table exists (structure)"
+                <label>{t!(i18n, restore_form.table_exists)}
                     <select data-testid="structure" on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.structure = v); } prop:value=move || form.with(|f| f.structure.clone())>
-                        <option value="stop">"Stop"</option>
-                        <option value="ignore">"Ignore: keep it and load the rows into it"</option>
+                        <option value="stop">{t!(i18n, restore_form.stop)}</option>
+                        <option value="ignore">{t!(i18n, restore_form.ignore)}</option>
                     </select>
                 </label>
                 <FieldError field="structure" error />
-                <label>"When a row exists (data)"
+                <label>{t!(i18n, restore_form.row_exists)}
                     <select data-testid="data" on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.data = v); } prop:value=move || form.with(|f| f.data.clone())>
-                        <option value="stop">"Stop on a duplicate"</option>
-                        <option value="skip">"Skip duplicates"</option>
-                        <option value="rewrite">"Delete, then rewrite"</option>
+                        <option value="stop">{t!(i18n, restore_form.stop_duplicate)}</option>
+                        <option value="skip">{t!(i18n, restore_form.skip)}</option>
+                        <option value="rewrite">{t!(i18n, restore_form.rewrite)}</option>
                     </select>
                 </label>
                 <FieldError field="data" error />
-                <label>"After loading, check"
+                <label>{t!(i18n, restore_form.check_after)}
                     <select data-testid="verify-mode" on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.verify = v); } prop:value=move || form.with(|f| f.verify.clone())>
-                        <option value="content">"Content: every value read back and compared"</option>
-                        <option value="counts">"Counts: rows and time spans only"</option>
-                        <option value="off">"Nothing"</option>
+                        <option value="content">{t!(i18n, restore_form.check_content)}</option>
+                        <option value="counts">{t!(i18n, restore_form.check_counts)}</option>
+                        <option value="off">{t!(i18n, restore_form.check_off)}</option>
                     </select>
                 </label>
                 <FieldError field="verify" error />
                 <label class="checkbox"><input type="checkbox" data-testid="lock" prop:checked=move || form.with(|f| f.lock)
                     on:change=move |ev| { let on = event_target_checked(&ev); form.update(|f| f.lock = on); } />
-                    " Lock the target during the restore"</label>
-                <label>"Timeout (minutes)" {text_input(form, "timeout", |f| f.timeout_min.clone(), |f, v| f.timeout_min = v)}</label>
+                    {t!(i18n, restore_form.lock)}</label>
+                <label>{t!(i18n, restore_form.timeout)} {text_input(form, "timeout", |f| f.timeout_min.clone(), |f, v| f.timeout_min = v)}</label>
                 <FieldError field="timeout_min" error />
                 </div>
             </fieldset>
 
             <div class="form-actions">
-                <button type="button" class="button" data-testid="verify-restore" on:click=move |_| { verify.dispatch(form.get()); }>"Verify"</button>
-                <button type="button" class="button" data-testid="preview-restore" on:click=move |_| { preview.dispatch(form.get()); }>"Preview"</button>
-                <button type="button" class="button button--primary" data-testid="create-restore" on:click=move |_| { create.dispatch(form.get()); }>"Create"</button>
+                <button type="button" class="button" data-testid="verify-restore" on:click=move |_| { verify.dispatch(form.get()); }>{t!(i18n, task_form.verify)}</button>
+                <button type="button" class="button" data-testid="preview-restore" on:click=move |_| { preview.dispatch(form.get()); }>{t!(i18n, restore_form.preview)}</button>
+                <button type="button" class="button button--primary" data-testid="create-restore" on:click=move |_| { create.dispatch(form.get()); }>{t!(i18n, restore_form.create)}</button>
             </div>
             {move || verify.value().get().and_then(Result::ok).map(|p| view! { <PreCheckList checks=p.checks outcome=p.outcome /> })}
             {move || preview.value().get().and_then(Result::ok).map(|p| view! { <PlanPreview preview=p /> })}

@@ -19,10 +19,13 @@ use crate::components::{
     EmptyState, EndedRestoreBar, ErrorAlert, Notice, RestoreFeed, RestoreProgressView,
 };
 
+use crate::i18n::*;
 pub(crate) use crate::model::when;
+use crate::pages::tasks::state_name;
 
 #[component]
 pub fn RestoresPage() -> impl IntoView {
+    let i18n = use_i18n();
     let feed = RestoreFeed::get();
     let cancel = ServerAction::<CancelRestore>::new();
     let retry = ServerAction::<RetryRestore>::new();
@@ -48,15 +51,15 @@ pub fn RestoresPage() -> impl IntoView {
     view! {
         <section class="page" data-testid="restores">
             <header class="page-header">
-                <h1>"Restoration Management"</h1>
-                <A href="/restores/new" attr:class="button button--primary" attr:data-testid="new-restore">"Create restore task"</A>
+                <h1>{t!(i18n, restores.title)}</h1>
+                <A href="/restores/new" attr:class="button button--primary" attr:data-testid="new-restore">{t!(i18n, restores.create)}</A>
             </header>
             <Notice error />
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=move || view! { <p class="muted">{t!(i18n, common.loading)}</p> }>
                 {move || restores.get().map(|result| match result {
                     Ok(rows) if rows.is_empty() => view! {
-                        <EmptyState title="No restore tasks">
-                            "Create one here, or from a backup task's History with Restore on a run."
+                        <EmptyState title=move || t_string!(i18n, restores.empty_title)>
+                            {t!(i18n, restores.empty_body)}
                         </EmptyState>
                     }.into_any(),
                     Ok(rows) => view! { <RestoreTable rows cancel retry delete /> }.into_any(),
@@ -74,13 +77,14 @@ fn RestoreTable(
     retry: ServerAction<RetryRestore>,
     delete: ServerAction<DeleteRestore>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let feed = RestoreFeed::get();
     view! {
         <table class="table" data-testid="restore-list">
             <thead>
                 <tr>
-                    <th>"Name"</th><th>"Backup task"</th><th>"Recovery point"</th><th>"Target"</th>
-                    <th>"State"</th><th>"Progress"</th><th>"Created"</th><th>"Finished"</th><th>"Actions"</th>
+                    <th>{t!(i18n, common.name)}</th><th>{t!(i18n, restores.col_task)}</th><th>{t!(i18n, restores.col_point)}</th><th>{t!(i18n, restores.col_target)}</th>
+                    <th>{t!(i18n, history.state)}</th><th>{t!(i18n, restores.col_progress)}</th><th>{t!(i18n, restores.col_created)}</th><th>{t!(i18n, run.finished)}</th><th>{t!(i18n, common.actions)}</th>
                 </tr>
             </thead>
             <tbody>
@@ -93,13 +97,13 @@ fn RestoreTable(
                     let (row_name, row_state, bar_state) = (r.name.clone(), state.clone(), state.clone());
                     view! {
                         <tr data-testid="restore-row" data-name=row_name data-state=row_state>
-                            <td><A href=format!("/restores/{id}")>{r.name.clone()}</A></td>
-                            <td>{r.task_name.clone()}</td>
+                            <td><A href=format!("/restores/{id}") attr:translate="no">{r.name.clone()}</A></td>
+                            <td translate="no">{r.task_name.clone()}</td>
                             <td><code>{r.point_id.clone()}</code></td>
                             <td><code>{r.target.clone()}</code></td>
                             <td>
-                                <span class=format!("state state--{state}") data-testid="restore-row-state">{state.clone()}</span>
-                                {r.error.clone().map(|e| view! { <div class="muted error-text" data-testid="restore-row-error">{e}</div> })}
+                                <span class=format!("state state--{state}") data-testid="restore-row-state">{let s = state.clone(); move || state_name(i18n, &s)}</span>
+                                {r.error.clone().map(|e| view! { <div class="muted error-text" translate="no" data-testid="restore-row-error">{e}</div> })}
                             </td>
                             <td class="progress-cell">{move || if active {
                                 view! { <RestoreProgressView progress=live /> }.into_any()
@@ -110,17 +114,17 @@ fn RestoreTable(
                             <td>{when(r.finished_at)}</td>
                             <td class="actions">
                                 {(state == "new").then(|| view! {
-                                    <A href=format!("/restores/{id}") attr:class="button button--primary" attr:data-testid="row-start">"Start"</A>
+                                    <A href=format!("/restores/{id}") attr:class="button button--primary" attr:data-testid="row-start">{t!(i18n, restores.start)}</A>
                                 })}
                                 {retryable.then(|| view! {
-                                    <button class="button" data-testid="row-retry" on:click=move |_| { retry.dispatch(RetryRestore { id, acknowledge_warnings: false }); }>"Retry"</button>
+                                    <button class="button" data-testid="row-retry" on:click=move |_| { retry.dispatch(RetryRestore { id, acknowledge_warnings: false }); }>{t!(i18n, restores.retry)}</button>
                                 })}
                                 {active.then(|| view! {
-                                    <button class="button button--danger" data-testid="row-cancel" on:click=move |_| { cancel.dispatch(CancelRestore { id }); }>"Cancel"</button>
+                                    <button class="button button--danger" data-testid="row-cancel" on:click=move |_| { cancel.dispatch(CancelRestore { id }); }>{t!(i18n, common.cancel)}</button>
                                 })}
-                                <A href=format!("/restores/{id}") attr:class="button" attr:data-testid="row-view">"View"</A>
+                                <A href=format!("/restores/{id}") attr:class="button" attr:data-testid="row-view">{t!(i18n, restores.view)}</A>
                                 {(!active).then(|| view! {
-                                    <button class="button button--danger" data-testid="row-delete" on:click=move |_| { delete.dispatch(DeleteRestore { id }); }>"Delete"</button>
+                                    <button class="button button--danger" data-testid="row-delete" on:click=move |_| { delete.dispatch(DeleteRestore { id }); }>{t!(i18n, common.delete)}</button>
                                 })}
                             </td>
                         </tr>

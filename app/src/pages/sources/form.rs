@@ -41,7 +41,7 @@ pub(super) fn SourceFormPanel(editing: RwSignal<Editing>, saved: RwSignal<u32>) 
 
     view! {
         <div class="panel" data-testid="source-form">
-            <h2>{move || if id.is_some() { t_string!(i18n, sources.edit_title) } else { t_string!(i18n, sources.new) }}</h2>
+            <h2>{move || if id.is_some() { t_string!(i18n, sources.edit_title) } else { t_string!(i18n, sources.new_source) }}</h2>
             <ActionForm action=save>
                 {id.map(|id| view! { <input type="hidden" name="id" value=id /> })}
                 <div class="form-grid">

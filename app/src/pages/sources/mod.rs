@@ -39,7 +39,7 @@ pub fn SourcesPage() -> impl IntoView {
                     data-testid="new-source"
                     on:click=move |_| editing.set(Editing::New)
                 >
-                    {t!(i18n, sources.new)}
+                    {t!(i18n, sources.new_source)}
                 </button>
             </header>
             {move || {

@@ -12,6 +12,7 @@ use crate::api::sources::list_sources;
 use crate::api::tasks::{copy_task, get_task, SaveTask, VerifyTask};
 use crate::components::{hydrated_flag, CheckList, ErrorAlert, FieldError, Notice};
 use crate::error::AppError;
+use crate::i18n::*;
 use crate::model::{NotifyRule, TaskForm, COMPRESSION_LEVELS};
 
 fn new_form() -> TaskForm {
@@ -40,6 +41,7 @@ fn new_form() -> TaskForm {
 
 #[component]
 pub fn TaskCreatePage() -> impl IntoView {
+    let i18n = use_i18n();
     let query = use_query_map();
     let copy_of = move || query.with(|q| q.get("copy").and_then(|id| id.parse::<i64>().ok()));
     let initial = Resource::new(copy_of, |copy| async move {
@@ -51,9 +53,9 @@ pub fn TaskCreatePage() -> impl IntoView {
     view! {
         <section class="page" data-testid="task-form-page">
             <header class="page-header">
-                <h1>{move || if copy_of().is_some() { "Copy task" } else { "Create task" }}</h1>
+                <h1>{move || if copy_of().is_some() { t_string!(i18n, task_form.copy_title) } else { t_string!(i18n, tasks.create) }}</h1>
             </header>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Suspense fallback=move || view! { <p class="muted">{t!(i18n, common.loading)}</p> }>
                 // Awaited once (see the restore form): the form's own
                 // resources are built by one run only.
                 {move || Suspend::new(async move {
@@ -69,6 +71,7 @@ pub fn TaskCreatePage() -> impl IntoView {
 
 #[component]
 pub fn TaskEditPage() -> impl IntoView {
+    let i18n = use_i18n();
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok()));
     let task = Resource::new(id, |id| async move {
@@ -80,9 +83,9 @@ pub fn TaskEditPage() -> impl IntoView {
     view! {
         <section class="page" data-testid="task-form-page">
             <header class="page-header">
-                <h1>"Edit task"</h1>
+                <h1>{t!(i18n, task_form.edit_title)}</h1>
             </header>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Suspense fallback=move || view! { <p class="muted">{t!(i18n, common.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match task.await {
                         Ok(edit) => {
@@ -103,18 +106,18 @@ type SetField = fn(&mut TaskForm, String);
 /// A text-like input bound to one form field.
 #[component]
 pub(super) fn Input(
-    label: &'static str,
+    #[prop(into)] label: TextProp,
     field: &'static str,
     form: RwSignal<TaskForm>,
     get: GetField,
     set: SetField,
     error: Signal<Option<AppError>>,
     #[prop(default = "text")] kind: &'static str,
-    #[prop(default = "")] hint: &'static str,
+    #[prop(optional, into)] hint: Option<TextProp>,
 ) -> impl IntoView {
     view! {
         <label>
-            {label}
+            {move || label.get()}
             <input
                 type=kind
                 name=format!("form[{field}]")
@@ -123,7 +126,7 @@ pub(super) fn Input(
                 value=form.with_untracked(get)
                 on:input=move |ev| form.update(|f| set(f, event_target_value(&ev)))
             />
-            {(!hint.is_empty()).then(|| view! { <span class="hint">{hint}</span> })}
+            {hint.map(|hint| view! { <span class="hint">{move || hint.get()}</span> })}
             <FieldError field error />
         </label>
     }
@@ -132,17 +135,20 @@ pub(super) fn Input(
 /// A select bound to one form field.
 #[component]
 pub(super) fn Choice(
-    label: &'static str,
+    #[prop(into)] label: TextProp,
     field: &'static str,
     form: RwSignal<TaskForm>,
     get: GetField,
     set: SetField,
     options: Vec<(String, String)>,
     error: Signal<Option<AppError>>,
+    /// The options are user data (names), not console words.
+    #[prop(optional)]
+    raw: bool,
 ) -> impl IntoView {
     view! {
         <label>
-            {label}
+            {move || label.get()}
             <select
                 name=format!("form[{field}]")
                 data-testid=format!("task-{field}")
@@ -153,7 +159,7 @@ pub(super) fn Choice(
                     .into_iter()
                     .map(|(value, text)| {
                         let selected = form.with_untracked(get) == value;
-                        view! { <option value=value selected=selected>{text}</option> }
+                        view! { <option value=value selected=selected translate=raw.then_some("no")>{text}</option> }
                     })
                     .collect_view()}
             </select>
@@ -171,6 +177,7 @@ pub(super) fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[component]
 fn TaskFormView(id: Option<i64>, initial: TaskForm, running: bool) -> impl IntoView {
+    let i18n = use_i18n();
     let form = RwSignal::new(initial);
     let save = ServerAction::<SaveTask>::new();
     let verify = ServerAction::<VerifyTask>::new();
@@ -197,15 +204,15 @@ fn TaskFormView(id: Option<i64>, initial: TaskForm, running: bool) -> impl IntoV
         <ActionForm action=save attr:data-testid="task-form" attr:data-hydrated=hydrated_flag()>
             {id.map(|id| view! { <input type="hidden" name="id" value=id /> })}
             <fieldset class="panel">
-                <legend>"What to back up"</legend>
+                <legend>{t!(i18n, task_form.what)}</legend>
                 <div class="form-grid">
-                    <Input label="Task name" field="name" form get=|f| f.name.clone() set=|f, v| f.name = v error hint="unique, up to 64 characters" />
-                    <Suspense fallback=|| view! { <span class="muted">"Loading sources…"</span> }>
+                    <Input label=move || t_string!(i18n, task_form.name) field="name" form get=|f| f.name.clone() set=|f, v| f.name = v error hint=move || t_string!(i18n, task_form.name_hint) />
+                    <Suspense fallback=move || view! { <span class="muted">{t!(i18n, task_form.loading_sources)}</span> }>
                         {move || sources.get().map(|result| match result {
                             Ok(list) => {
-                                let mut options = vec![(String::new(), "— choose a data source —".to_owned())];
-                                options.extend(list.into_iter().map(|s| (s.id.to_string(), format!("{} ({})", s.name, s.kind_label))));
-                                view! { <Choice label="Data source" field="source_id" form get=|f| f.source_id.clone() set=|f, v| f.source_id = v options error /> }.into_any()
+                                let mut options = vec![(String::new(), t_string!(i18n, task_form.choose_source).to_owned())];
+                                options.extend(list.into_iter().map(|s| (s.id.to_string(), format!("{} ({})", s.name, crate::model::SourceKind::parse(&s.kind).map_or(s.kind_label.as_str(), |k| crate::components::kind_name(i18n, k))))));
+                                view! { <Choice label=move || t_string!(i18n, common.source) field="source_id" form get=|f| f.source_id.clone() set=|f, v| f.source_id = v options error raw=true /> }.into_any()
                             }
                             Err(error) => view! { <ErrorAlert error /> }.into_any(),
                         })}
@@ -214,9 +221,9 @@ fn TaskFormView(id: Option<i64>, initial: TaskForm, running: bool) -> impl IntoV
                 <ContentPicker form error />
             </fieldset>
             <fieldset class="panel">
-                <legend>"Where and when"</legend>
+                <legend>{t!(i18n, task_form.where_when)}</legend>
                 <div class="form-grid">
-                    <Suspense fallback=|| view! { <span class="muted">"Loading repositories…"</span> }>
+                    <Suspense fallback=move || view! { <span class="muted">{t!(i18n, task_form.loading_repositories)}</span> }>
                         {move || repositories.get().map(|result| match result {
                             Ok(list) => {
                                 if form.with_untracked(|f| f.repository_id.is_empty()) {
@@ -225,37 +232,37 @@ fn TaskFormView(id: Option<i64>, initial: TaskForm, running: bool) -> impl IntoV
                                     }
                                 }
                                 let options = list.into_iter().map(|r| (r.id.to_string(), format!("{} ({})", r.name, r.location))).collect();
-                                view! { <Choice label="Repository" field="repository_id" form get=|f| f.repository_id.clone() set=|f, v| f.repository_id = v options error /> }.into_any()
+                                view! { <Choice label=move || t_string!(i18n, common.repository) field="repository_id" form get=|f| f.repository_id.clone() set=|f, v| f.repository_id = v options error raw=true /> }.into_any()
                             }
                             Err(error) => view! { <ErrorAlert error /> }.into_any(),
                         })}
                     </Suspense>
-                    <Choice label="Mode" field="schedule_mode" form get=|f| f.schedule_mode.clone() set=|f, v| f.schedule_mode = v options=pairs(&[("manual", "Manual"), ("periodic", "Periodic"), ("cron", "Cron expression")]) error />
+                    <Choice label=move || t_string!(i18n, task_form.mode) field="schedule_mode" form get=|f| f.schedule_mode.clone() set=|f, v| f.schedule_mode = v options=pairs(&[("manual", t_string!(i18n, task_form.manual)), ("periodic", t_string!(i18n, task_form.periodic)), ("cron", t_string!(i18n, task_form.cron))]) error />
                 </div>
                 <CronFields form error />
                 <div class="form-grid" class:hidden=move || !periodic()>
-                    <Input label="First start (UTC)" field="first_start" kind="datetime-local" form get=|f| f.first_start.clone() set=|f, v| f.first_start = v error />
-                    <Input label="Every" field="period_value" kind="number" form get=|f| f.period_value.clone() set=|f, v| f.period_value = v error />
-                    <Choice label="Unit" field="period_unit" form get=|f| f.period_unit.clone() set=|f, v| f.period_unit = v options=pairs(&[("hours", "hours"), ("days", "days")]) error />
+                    <Input label=move || t_string!(i18n, task_form.first_start) field="first_start" kind="datetime-local" form get=|f| f.first_start.clone() set=|f, v| f.first_start = v error />
+                    <Input label=move || t_string!(i18n, task_form.every) field="period_value" kind="number" form get=|f| f.period_value.clone() set=|f, v| f.period_value = v error />
+                    <Choice label=move || t_string!(i18n, task_form.unit) field="period_unit" form get=|f| f.period_unit.clone() set=|f, v| f.period_unit = v options=pairs(&[("hours", t_string!(i18n, task_form.hours)), ("days", t_string!(i18n, task_form.days))]) error />
                 </div>
                 <div class="form-grid">
-                    <Choice label="Policy" field="policy" form get=|f| f.policy.clone() set=|f, v| f.policy = v options=pairs(&[("full-then-incremental", "Full first, then incremental"), ("full-always", "Full every time"), ("full-every-n", "Full every n runs")]) error />
+                    <Choice label=move || t_string!(i18n, task_form.policy) field="policy" form get=|f| f.policy.clone() set=|f, v| f.policy = v options=pairs(&[("full-then-incremental", t_string!(i18n, task_form.full_then_incremental)), ("full-always", t_string!(i18n, task_form.full_always)), ("full-every-n", t_string!(i18n, task_form.full_every_n))]) error />
                     <div class:hidden=move || !every_n()>
-                        <Input label="n (runs per full)" field="full_every_n" kind="number" form get=|f| f.full_every_n.clone() set=|f, v| f.full_every_n = v error />
+                        <Input label=move || t_string!(i18n, task_form.n_runs) field="full_every_n" kind="number" form get=|f| f.full_every_n.clone() set=|f, v| f.full_every_n = v error />
                     </div>
-                    <Input label="Maximum backup copies" field="keep_last" kind="number" form get=|f| f.keep_last.clone() set=|f, v| f.keep_last = v error hint="older points are pruned after each success (an incremental chain restarts with a full point every that many runs); empty keeps all" />
+                    <Input label=move || t_string!(i18n, task_form.keep_last) field="keep_last" kind="number" form get=|f| f.keep_last.clone() set=|f, v| f.keep_last = v error hint=move || t_string!(i18n, task_form.keep_last_hint) />
                 </div>
             </fieldset>
             <fieldset class="panel">
-                <legend>"How"</legend>
+                <legend>{t!(i18n, task_form.how)}</legend>
                 <div class="form-grid">
-                    <Choice label="Compression" field="compression" form get=|f| f.compression.clone() set=|f, v| f.compression = v options=COMPRESSION_LEVELS.iter().map(|l| ((*l).to_owned(), (*l).to_owned())).collect() error />
-                    <Input label="Pack size limit (MiB)" field="pack_size_mib" kind="number" form get=|f| f.pack_size_mib.clone() set=|f, v| f.pack_size_mib = v error />
-                    <Input label="Read limit (MiB/s)" field="limit_read_mib" kind="number" form get=|f| f.limit_read_mib.clone() set=|f, v| f.limit_read_mib = v error hint="reading the source, all readers together; empty: no limit" />
-                    <Input label="Upload limit (MiB/s)" field="limit_upload_mib" kind="number" form get=|f| f.limit_upload_mib.clone() set=|f, v| f.limit_upload_mib = v error hint="writing to the repository; empty: no limit" />
-                    <Input label="Retries on failure" field="retry_count" kind="number" form get=|f| f.retry_count.clone() set=|f, v| f.retry_count = v error />
-                    <Input label="Retry interval (minutes)" field="retry_interval_min" kind="number" form get=|f| f.retry_interval_min.clone() set=|f, v| f.retry_interval_min = v error />
-                    <Choice label="Notifications" field="notify" form get=|f| f.notify.clone() set=|f, v| f.notify = v options=NotifyRule::ALL.iter().map(|r| (r.as_str().to_owned(), r.label().to_owned())).collect() error />
+                    <Choice label=move || t_string!(i18n, task_form.compression) field="compression" form get=|f| f.compression.clone() set=|f, v| f.compression = v options=COMPRESSION_LEVELS.iter().map(|l| ((*l).to_owned(), compression_name(i18n, l).to_owned())).collect() error />
+                    <Input label=move || t_string!(i18n, task_form.pack_size) field="pack_size_mib" kind="number" form get=|f| f.pack_size_mib.clone() set=|f, v| f.pack_size_mib = v error />
+                    <Input label=move || t_string!(i18n, task_form.read_limit) field="limit_read_mib" kind="number" form get=|f| f.limit_read_mib.clone() set=|f, v| f.limit_read_mib = v error hint=move || t_string!(i18n, task_form.read_limit_hint) />
+                    <Input label=move || t_string!(i18n, task_form.upload_limit) field="limit_upload_mib" kind="number" form get=|f| f.limit_upload_mib.clone() set=|f, v| f.limit_upload_mib = v error hint=move || t_string!(i18n, task_form.upload_limit_hint) />
+                    <Input label=move || t_string!(i18n, task_form.retries) field="retry_count" kind="number" form get=|f| f.retry_count.clone() set=|f, v| f.retry_count = v error />
+                    <Input label=move || t_string!(i18n, task_form.retry_interval) field="retry_interval_min" kind="number" form get=|f| f.retry_interval_min.clone() set=|f, v| f.retry_interval_min = v error />
+                    <Choice label=move || t_string!(i18n, task_form.notifications) field="notify" form get=|f| f.notify.clone() set=|f, v| f.notify = v options=NotifyRule::ALL.iter().map(|r| (r.as_str().to_owned(), notify_name(i18n, *r).to_owned())).collect() error />
                     <label class="checkbox">
                         <input
                             type="checkbox"
@@ -265,9 +272,9 @@ fn TaskFormView(id: Option<i64>, initial: TaskForm, running: bool) -> impl IntoV
                             prop:checked=move || form.with(|f| f.enabled.is_some())
                             on:change=move |ev| form.update(|f| f.enabled = event_target_checked(&ev).then(|| "on".into()))
                         />
-                        "Enabled"
+                        {t!(i18n, task_form.enabled)}
                     </label>
-                    <label class="checkbox" title="for append-only time-series tables of PostgreSQL sources">
+                    <label class="checkbox" title=move || t_string!(i18n, task_form.watermark_tip)>
                         <input
                             type="checkbox"
                             name="form[watermark]"
@@ -276,9 +283,9 @@ fn TaskFormView(id: Option<i64>, initial: TaskForm, running: bool) -> impl IntoV
                             prop:checked=move || form.with(|f| f.watermark.is_some())
                             on:change=move |ev| form.update(|f| f.watermark = event_target_checked(&ev).then(|| "on".into()))
                         />
-                        "Incrementals read only newer rows of time-series tables (watermark)"
+                        {t!(i18n, task_form.watermark)}
                     </label>
-                    <label class="checkbox" title="MariaDB and PostgreSQL cluster sources: the binary logs or the WAL are copied into the repository as they are written">
+                    <label class="checkbox" title=move || t_string!(i18n, task_form.continuous_tip)>
                         <input
                             type="checkbox"
                             name="form[continuous]"
@@ -287,7 +294,7 @@ fn TaskFormView(id: Option<i64>, initial: TaskForm, running: bool) -> impl IntoV
                             prop:checked=move || form.with(|f| f.continuous.is_some())
                             on:change=move |ev| form.update(|f| f.continuous = event_target_checked(&ev).then(|| "on".into()))
                         />
-                        "Continuous: archive the binary logs (MariaDB) or the WAL (PostgreSQL cluster) for point-in-time recovery"
+                        {t!(i18n, task_form.continuous)}
                     </label>
                     <FieldError field="continuous" error />
                 </div>
@@ -296,7 +303,7 @@ fn TaskFormView(id: Option<i64>, initial: TaskForm, running: bool) -> impl IntoV
             {running.then(|| view! {
                 <label class="checkbox alert alert--warn">
                     <input type="checkbox" name="stop_running" data-testid="stop-running" />
-                    "This task is running now: stop the current run and apply the new settings"
+                    {t!(i18n, task_form.stop_running)}
                 </label>
             })}
             <Notice error />
@@ -310,15 +317,32 @@ fn TaskFormView(id: Option<i64>, initial: TaskForm, running: bool) -> impl IntoV
                         verify.dispatch(VerifyTask { id, form: form.get_untracked() });
                     }
                 >
-                    {move || if verify.pending().get() { "Verifying…" } else { "Verify" }}
+                    {move || if verify.pending().get() { t_string!(i18n, task_form.verifying) } else { t_string!(i18n, task_form.verify) }}
                 </button>
-                <button type="submit" class="button button--primary" data-testid="save-task">"Save"</button>
-                <a href="/backups" class="button">"Cancel"</a>
+                <button type="submit" class="button button--primary" data-testid="save-task">{t!(i18n, common.save)}</button>
+                <a href="/backups" class="button">{t!(i18n, common.cancel)}</a>
             </div>
             {move || verify.value().get().map(|result| match result {
                 Ok(checks) => view! { <CheckList checks /> }.into_any(),
                 Err(error) => view! { <ErrorAlert error /> }.into_any(),
             })}
         </ActionForm>
+    }
+}
+
+fn compression_name(i18n: crate::I18n, level: &str) -> &'static str {
+    match level {
+        "fastest" => t_string!(i18n, task_form.fastest),
+        "balanced" => t_string!(i18n, task_form.balanced),
+        _ => t_string!(i18n, task_form.best),
+    }
+}
+
+fn notify_name(i18n: crate::I18n, rule: NotifyRule) -> &'static str {
+    match rule {
+        NotifyRule::Default => t_string!(i18n, task_form.notify_default),
+        NotifyRule::Failures => t_string!(i18n, task_form.notify_failures),
+        NotifyRule::All => t_string!(i18n, task_form.notify_all),
+        NotifyRule::Off => t_string!(i18n, task_form.notify_off),
     }
 }

@@ -8,12 +8,12 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use super::drills::TaskDrillsPanel;
 use super::timeline::TaskTimelinePanel;
 use super::{duration_text, mode_name, state_name, when};
-use crate::i18n::*;
 use crate::api::restores::{recovery_points, PointList};
 use crate::api::runs::{list_runs, HistoryPage, RunSummary};
 use crate::components::{
     CopyButton, EmptyState, ErrorAlert, JobFeed, JobProgressBar, LocationBadges,
 };
+use crate::i18n::*;
 use crate::model::{human_bytes, RunState};
 
 fn history_url(task: i64, state: &str, page: u32) -> String {

@@ -11,6 +11,8 @@ pub(crate) fn state_name(i18n: I18n, state: &str) -> String {
         "succeeded" => t_string!(i18n, phase.succeeded).into(),
         "failed" => t_string!(i18n, phase.failed).into(),
         "cancelled" => t_string!(i18n, phase.cancelled).into(),
+        "new" => t_string!(i18n, tasks.state_new).into(),
+        "pending" => t_string!(i18n, tasks.state_pending).into(),
         "never run" => t_string!(i18n, tasks.never_run).into(),
         other => other.into(),
     }

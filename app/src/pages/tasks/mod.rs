@@ -18,21 +18,21 @@ pub use browse::PointBrowsePage;
 pub use compare::TaskComparePage;
 pub use form::{TaskCreatePage, TaskEditPage};
 pub use history::TaskHistoryPage;
-pub use run::RunPage;
 pub(crate) use labels::{
     duration_text, mode_name, policy_text, schedule_is_cron, schedule_text, state_name,
     trigger_name,
 };
+pub use run::RunPage;
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::i18n::*;
 use crate::api::tasks::{list_tasks, BackupNow, SetTaskEnabled, TaskRow};
 use crate::components::{
     server_clock, EmptyState, ErrorAlert, JobFeed, JobProgressBar, MeContext, Notice, RpoBadge,
     RtoBadge,
 };
+use crate::i18n::*;
 use crate::model::Role;
 use delete::DeleteDialog;
 

@@ -6,10 +6,10 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use super::{mode_name, state_name, trigger_name, when};
-use crate::i18n::*;
 use crate::api::runs::{get_run, RunDetail};
 use crate::api::tasks::StopTask;
 use crate::components::{CopyButton, ErrorAlert, JobFeed, JobProgressBar};
+use crate::i18n::*;
 use crate::model::human_bytes;
 
 #[component]
@@ -60,7 +60,7 @@ fn RunView(detail: RunDetail) -> impl IntoView {
         <JobProgressBar progress=live />
         <dl class="facts">
             <dt>{t!(i18n, history.state)}</dt><dd><span class=format!("state state--{}", run.state) data-testid="run-state">{let s = run.state.clone(); move || state_name(i18n, &s)}</span></dd>
-            <dt>{t!(i18n, run.started)}</dt><dd>{when(Some(run.started_at))} " (" {let tr = run.trigger.clone(); move || trigger_name(i18n, &tr)} {run.late.then(|| t!(i18n, run.late))} ")"</dd>
+            <dt>{t!(i18n, run.started)}</dt><dd>{when(Some(run.started_at))} " (" {let tr = run.trigger.clone(); move || trigger_name(i18n, &tr)} {run.late.then_some(t!(i18n, run.late))} ")"</dd>
             <dt>{t!(i18n, run.finished)}</dt><dd>{when(run.finished_at)}</dd>
             <dt>{t!(i18n, tasks.col_mode)}</dt><dd>{let mode = run.mode.clone(); move || mode.as_deref().map(|m| mode_name(i18n, m)).unwrap_or_else(|| "—".into())}</dd>
             <dt>{t!(i18n, history.col_size)}</dt><dd>{t!(i18n, run.size_text, bytes = human_bytes(run.bytes as u64), objects = run.objects, new_chunks = run.new_chunks, chunks = run.chunks, stored = human_bytes(run.bytes_stored as u64))}</dd>
