@@ -14,6 +14,8 @@ APT_PACKAGES=(
   prometheus
   # A real SMTP server (aiosmtpd) receives the notification tests' mail.
   python3-aiosmtpd
+  # A CJK font, so the browser tests' zh-CN screenshots show the characters.
+  fonts-wqy-microhei
   # sqlite3 .dump is the independent check of SQLite round trips.
   sqlite3
   # The build precompresses the browser bundle: .br, and .gz (smaller with zopfli).

@@ -91,6 +91,11 @@ describe('browse a point', () => {
     // Search: a substring, a regular expression, a broken one.
     await id('browse-search').fill('READING-07');
     await id('browse-search-go').click();
+    // The folder listed before also held 100 entries: wait for the results themselves.
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('[data-testid="browse-entry"]')];
+      return rows.length === 100 && rows.every((r) => r.dataset.name.endsWith('/reading-07.csv'));
+    });
     await page.locator('[data-testid="browse-listing"][data-total="100"]').waitFor();
     assert.ok((await names()).every((n) => n.endsWith('/reading-07.csv')));
     await id('browse-search').fill('/device 04[0-9]/reading-0[12]\\.csv$/');
