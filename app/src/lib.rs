@@ -18,6 +18,7 @@ pub mod demo;
 pub mod error;
 #[cfg(feature = "ssr")]
 pub mod jobs;
+pub mod locale;
 #[cfg(feature = "ssr")]
 pub mod metrics;
 pub mod model;

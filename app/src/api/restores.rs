@@ -173,10 +173,12 @@ pub struct RestoreDetail {
     /// A PostgreSQL cluster recovered by the server from its WAL.
     #[serde(default)]
     pub cluster: bool,
-    /// The repository the point is read from, "(copy)" after a copy job's
-    /// destination; empty when the task is gone.
+    /// The repository the point is read from; empty when the task is gone.
     #[serde(default)]
     pub read_from: String,
+    /// Whether that repository is a copy job's destination.
+    #[serde(default)]
+    pub read_from_copy: bool,
 }
 
 #[cfg(feature = "ssr")]

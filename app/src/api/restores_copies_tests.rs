@@ -135,7 +135,8 @@ async fn a_copied_point_restores_from_the_copy_when_the_own_repository_is_lost()
     let id = fx.create(form).await;
     let detail = fx.state_of(id).await;
     assert_eq!(detail.form.repository_id, offsite.to_string());
-    assert_eq!(detail.read_from, "offsite (copy)");
+    assert_eq!(detail.read_from, "offsite");
+    assert!(detail.read_from_copy);
     assert_eq!(
         detail.verify_outcome.as_deref(),
         Some("pass"),

@@ -351,15 +351,12 @@ pub async fn detail(state: &AppState, id: i64) -> Result<RestoreDetail, AppError
     let cluster = resolved
         .as_ref()
         .is_some_and(|t| t.kind == SourceKind::PgCluster);
-    let read_from = resolved
-        .map(|t| match t.from_copy {
-            true => format!("{} (copy)", t.repository_name),
-            false => t.repository_name,
-        })
-        .unwrap_or_default();
+    let read_from_copy = resolved.as_ref().is_some_and(|t| t.from_copy);
+    let read_from = resolved.map(|t| t.repository_name).unwrap_or_default();
     Ok(RestoreDetail {
         cluster,
         read_from,
+        read_from_copy,
         row: row(&record, &names),
         form: record.settings.to_form(),
         attempt: r.attempt,

@@ -13,6 +13,7 @@ mod point_locations;
 mod recovery;
 mod restore_feed;
 mod restore_progress;
+pub mod restore_words;
 
 pub use alert::ErrorAlert;
 pub use copy_button::CopyButton;

@@ -4,6 +4,8 @@
 
 use leptos::prelude::*;
 
+use super::restore_words::{restore_text, translate_attr};
+use crate::i18n::*;
 use crate::model::{human_bytes, human_duration, RestoreProgress, RestoreState};
 
 fn bar(testid: &'static str, label: String, percent: f64) -> impl IntoView {
@@ -21,27 +23,28 @@ fn bar(testid: &'static str, label: String, percent: f64) -> impl IntoView {
 pub fn RestoreProgressView(
     #[prop(into)] progress: Signal<Option<RestoreProgress>>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     move || {
         progress.get().map(|p| {
             let state = p.state.as_str();
             let percent = p.percent();
-            let label = match p.state {
+            let word = match p.state {
                 RestoreState::Running | RestoreState::Pending => p.phase.clone(),
                 other => other.as_str().to_owned(),
             };
-            let figures = format!(
-                "{} of {} · {} of {} rows · {} of {} objects · {}/s{}",
-                human_bytes(p.bytes_loaded),
-                human_bytes(p.bytes_total),
-                p.rows_loaded,
-                p.rows_total,
-                p.objects_done,
-                p.objects_total,
-                human_bytes(p.throughput() as u64),
-                p.eta_secs()
-                    .map(|s| format!(" · ETA {}", human_duration(s)))
+            let (label, translate) = (restore_text(i18n, &word), translate_attr(i18n, &word));
+            let figures = t_string!(i18n, restore_progress.figures,
+                loaded = human_bytes(p.bytes_loaded),
+                total = human_bytes(p.bytes_total),
+                rows_loaded = p.rows_loaded,
+                rows_total = p.rows_total,
+                done = p.objects_done,
+                objects = p.objects_total,
+                rate = human_bytes(p.throughput() as u64),
+                eta = p.eta_secs()
+                    .map(|s| t_string!(i18n, restore_progress.eta, eta = human_duration(s)).to_string())
                     .unwrap_or_default()
-            );
+            ).to_string();
             let active = p.state.is_active();
             view! {
                 <div class=format!("job-progress job-progress--{}", css_state(p.state)) data-testid="restore-progress" data-state=state>
@@ -49,7 +52,7 @@ pub fn RestoreProgressView(
                         <div class="job-progress-fill" style=format!("width: {percent:.1}%")></div>
                     </div>
                     <div class="job-progress-text">
-                        <span class="job-progress-step" data-testid="restore-phase">{label}</span>
+                        <span class="job-progress-step" data-testid="restore-phase" translate=translate>{label}</span>
                         " "
                         <strong data-testid="restore-percent">{format!("{percent:.0}%")}</strong>
                         " · "
@@ -57,8 +60,8 @@ pub fn RestoreProgressView(
                     </div>
                     {active.then(|| view! {
                         <div class="restore-bars">
-                            {bar("bar-downloading", format!("Reading the repository {:.0}%", p.downloading_percent()), p.downloading_percent())}
-                            {bar("bar-loading", format!("Loading the target {:.0}%", p.loading_percent()), p.loading_percent())}
+                            {bar("bar-downloading", t_string!(i18n, restore_progress.reading, percent = format!("{:.0}", p.downloading_percent())).to_string(), p.downloading_percent())}
+                            {bar("bar-loading", t_string!(i18n, restore_progress.loading, percent = format!("{:.0}", p.loading_percent())).to_string(), p.loading_percent())}
                         </div>
                     })}
                 </div>
@@ -72,11 +75,12 @@ pub fn RestoreProgressView(
 /// for one never started.
 #[component]
 pub fn EndedRestoreBar(state: String, bytes_loaded: u64, bytes_total: u64) -> impl IntoView {
+    let i18n = use_i18n();
     let ended = match state.as_str() {
         "finished" => RestoreState::Finished,
         "failed" => RestoreState::Failed,
         "cancelled" => RestoreState::Cancelled,
-        _ => return view! { <span class="muted" data-testid="restore-progress" data-state=state>"not started"</span> }.into_any(),
+        _ => return view! { <span class="muted" data-testid="restore-progress" data-state=state>{t!(i18n, restore_words.not_started)}</span> }.into_any(),
     };
     let percent = if ended == RestoreState::Finished {
         100.0
@@ -93,7 +97,7 @@ pub fn EndedRestoreBar(state: String, bytes_loaded: u64, bytes_total: u64) -> im
             <div class="job-progress-text">
                 <strong data-testid="restore-percent">{format!("{percent:.0}%")}</strong>
                 " · "
-                <span class="muted">{format!("{} of {}", human_bytes(bytes_loaded), human_bytes(bytes_total))}</span>
+                <span class="muted">{t!(i18n, restore_progress.bytes, loaded = human_bytes(bytes_loaded), total = human_bytes(bytes_total))}</span>
             </div>
         </div>
     }

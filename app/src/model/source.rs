@@ -69,6 +69,18 @@ impl SourceKind {
         }
     }
 
+    /// [`Self::location_hint`] in the language of the request answered.
+    pub fn location_hint_text(self) -> String {
+        match self {
+            SourceKind::FileTree => crate::tr!(kinds.hint_file_tree),
+            SourceKind::Sqlite => crate::tr!(kinds.hint_sqlite),
+            SourceKind::Postgres => crate::tr!(kinds.hint_postgres),
+            SourceKind::MySql => crate::tr!(kinds.hint_mysql),
+            SourceKind::Influx => crate::tr!(kinds.hint_influx),
+            SourceKind::PgCluster => crate::tr!(kinds.hint_pg_cluster),
+        }
+    }
+
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == text)
     }
@@ -158,11 +170,11 @@ impl SourceForm {
         let mut errors = Vec::new();
         let name = self.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 64 {
-            errors.push(FieldError::new("name", "give a name of 1 to 64 characters"));
+            errors.push(FieldError::new("name", crate::tr!(validation.name_1_64)));
         }
         let kind = SourceKind::parse(&self.kind);
         if kind.is_none() {
-            errors.push(FieldError::new("kind", "choose a kind"));
+            errors.push(FieldError::new("kind", crate::tr!(validation.choose_kind)));
         }
         let location = self.location.trim().trim_end_matches('/').to_owned();
         match kind.and_then(|k| k.scheme().map(|scheme| (k, scheme))) {
@@ -173,25 +185,22 @@ impl SourceForm {
                     .find_map(|prefix| location.strip_prefix(prefix.as_str()));
                 let user_part = rest.and_then(|r| r.split_once('@')).map(|(user, _)| user);
                 match rest {
-                    None => errors.push(FieldError::new("location", kind.location_hint())),
+                    None => errors.push(FieldError::new("location", kind.location_hint_text())),
                     Some(_) if user_part.is_some_and(|user| user.contains(':')) => {
                         errors.push(FieldError::new(
                             "location",
-                            "leave the password out of the URL: use the password field",
+                            crate::tr!(validation.password_in_url),
                         ));
                     }
-                    Some(rest) if kind.needs_database() && !rest.contains('/') => {
-                        errors.push(FieldError::new(
-                            "location",
-                            format!("name the database: {scheme}://USER@HOST:PORT/DATABASE"),
-                        ))
-                    }
+                    Some(rest) if kind.needs_database() && !rest.contains('/') => errors.push(
+                        FieldError::new("location", crate::tr!(validation.name_database, scheme)),
+                    ),
                     Some(_) => {}
                 }
             }
             _ if !location.starts_with('/') => errors.push(FieldError::new(
                 "location",
-                "give an absolute path on the server (starting with /)",
+                crate::tr!(validation.absolute_path),
             )),
             _ => {}
         }

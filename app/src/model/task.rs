@@ -16,11 +16,15 @@ pub const COMPRESSION_LEVELS: [&str; 3] = ["fastest", "balanced", "best"];
 /// Why a trimmed name of a task or channel (`what`) cannot be used.
 pub(crate) fn name_problem(name: &str, what: &str) -> Option<String> {
     if name.is_empty() {
-        Some(format!("give the {what} a name"))
+        Some(match what {
+            "channel" => crate::tr!(validation.name_channel),
+            "copy job" => crate::tr!(validation.name_copy_job),
+            _ => crate::tr!(validation.name_task),
+        })
     } else if name.chars().count() > MAX_TASK_NAME {
-        Some(format!("at most {MAX_TASK_NAME} characters"))
+        Some(crate::tr!(validation.at_most_chars, max = MAX_TASK_NAME))
     } else if name.chars().any(char::is_control) {
-        Some("no control characters".into())
+        Some(crate::tr!(validation.no_control))
     } else {
         None
     }

@@ -1,8 +1,10 @@
+use crate::i18n::*;
 use leptos::prelude::*;
 
 /// Shown for any path the console does not know; answers with HTTP 404.
 #[component]
 pub fn NotFoundPage() -> impl IntoView {
+    let i18n = use_i18n();
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(axum::http::StatusCode::NOT_FOUND);
@@ -10,10 +12,10 @@ pub fn NotFoundPage() -> impl IntoView {
     view! {
         <section class="page" data-testid="not-found">
             <header class="page-header">
-                <h1>"Page not found"</h1>
+                <h1>{t!(i18n, not_found_page.title)}</h1>
             </header>
-            <p>"There is nothing at this address. Use the navigation to find your way back."</p>
-            <p><a href="/" data-testid="back-to-dashboard">"Back to the dashboard"</a></p>
+            <p>{t!(i18n, not_found_page.body)}</p>
+            <p><a href="/" data-testid="back-to-dashboard">{t!(i18n, not_found_page.back)}</a></p>
         </section>
     }
 }

@@ -24,8 +24,9 @@ pub struct Server {
 /// An HTTP client for one server that keeps its session cookie.
 pub struct Client {
     pub addr: SocketAddr,
-    /// The session cookie, once signed in.
-    cookie: RefCell<Option<String>>,
+    /// The cookies the server set (the session, the console's language),
+    /// by name.
+    cookies: RefCell<std::collections::BTreeMap<String, String>>,
     /// Extra request headers (e.g. Origin, Authorization).
     pub headers: RefCell<Vec<(String, String)>>,
 }
@@ -34,7 +35,7 @@ impl Client {
     pub fn new(addr: SocketAddr) -> Self {
         Client {
             addr,
-            cookie: RefCell::new(None),
+            cookies: RefCell::default(),
             headers: RefCell::new(Vec::new()),
         }
     }
@@ -202,8 +203,10 @@ impl Client {
 
     fn extra_headers(&self) -> String {
         let mut lines = String::new();
-        if let Some(cookie) = self.cookie.borrow().as_deref() {
-            lines.push_str(&format!("Cookie: {cookie}\r\n"));
+        let cookies = self.cookies.borrow();
+        if !cookies.is_empty() {
+            let pairs: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            lines.push_str(&format!("Cookie: {}\r\n", pairs.join("; ")));
         }
         for (name, value) in self.headers.borrow().iter() {
             lines.push_str(&format!("{name}: {value}\r\n"));
@@ -219,10 +222,13 @@ impl Client {
                     .split(';')
                     .next()
                     .unwrap_or("");
-                if pair.ends_with('=') {
-                    *self.cookie.borrow_mut() = None;
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                if value.is_empty() {
+                    self.cookies.borrow_mut().remove(name);
                 } else {
-                    *self.cookie.borrow_mut() = Some(pair.to_owned());
+                    self.cookies
+                        .borrow_mut()
+                        .insert(name.to_owned(), value.to_owned());
                 }
             }
         }
@@ -242,7 +248,14 @@ impl Client {
     }
 
     pub fn sign_out_locally(&self) {
-        *self.cookie.borrow_mut() = None;
+        self.cookies.borrow_mut().clear();
+    }
+
+    /// Sets a cookie as a browser holding it would send it.
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        self.cookies
+            .borrow_mut()
+            .insert(name.to_owned(), value.to_owned());
     }
 }
 

@@ -44,7 +44,7 @@ pub fn CopyJobsPage() -> impl IntoView {
             {move || MeContext::allows(Role::Admin).then(|| view! { <CopyJobEditor save editing /> })}
             <Notice error=action_error />
             {move || run.pending().get().then(|| view! { <p class="muted" data-testid="copy-running">{t!(i18n, copies.copying)}</p> })}
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=move || view! { <p class="muted">{t!(i18n, common.loading)}</p> }>
                 {move || jobs.get().map(|result| match result {
                     Ok(list) if list.is_empty() => view! {
                         <EmptyState title=move || t_string!(i18n, copies.empty_title)>{t!(i18n, copies.empty_hint)}</EmptyState>

@@ -2,15 +2,18 @@
 
 use leptos::prelude::*;
 
+use crate::i18n::*;
+
 use crate::api::restores::{CheckItem, RestorePreview};
 use crate::model::{human_bytes, human_duration};
 
 #[component]
 pub fn PreCheckList(checks: Vec<CheckItem>, outcome: String) -> impl IntoView {
+    let i18n = use_i18n();
     let summary = match outcome.as_str() {
-        "pass" => "Every item passed.",
-        "warn" => "No item failed; read the warnings before starting.",
-        _ => "Some items failed: the restore cannot start until they pass.",
+        "pass" => t_string!(i18n, restore_checks.all_passed),
+        "warn" => t_string!(i18n, restore_checks.warnings),
+        _ => t_string!(i18n, restore_checks.failed),
     };
     view! {
         <div class="checks" data-testid="restore-checks" data-outcome=outcome.clone()>
@@ -21,7 +24,7 @@ pub fn PreCheckList(checks: Vec<CheckItem>, outcome: String) -> impl IntoView {
                     let (class, outcome, name) = (format!("check check--{}", c.outcome), c.outcome.clone(), c.name.clone());
                     view! {
                         <li class=class data-testid="check-item" data-outcome=outcome data-name=name>
-                            <strong>{mark}{c.name}</strong>" — "<span>{c.detail}</span>
+                            <strong>{mark}<span translate="no">{c.name}</span></strong>" — "<span translate="no">{c.detail}</span>
                         </li>
                     }
                 }).collect_view()}
@@ -32,27 +35,26 @@ pub fn PreCheckList(checks: Vec<CheckItem>, outcome: String) -> impl IntoView {
 
 #[component]
 pub fn PlanPreview(preview: RestorePreview) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         {preview.pitr.clone().map(|plan| view! { <super::to_time::PitrPlanView plan /> })}
         <div class="preview" data-testid="restore-preview">
             <p>
-                {format!(
-                    "{} object(s), {} rows, {} into {} — about {}",
-                    preview.objects.len(),
-                    preview.rows,
-                    human_bytes(preview.bytes),
-                    preview.target,
-                    human_duration(preview.estimated_secs.max(1.0))
-                )}
+                {t!(i18n, restore_checks.summary,
+                    objects = preview.objects.len(),
+                    rows = preview.rows,
+                    size = human_bytes(preview.bytes),
+                    target = view! { <code>{preview.target.clone()}</code> },
+                    eta = human_duration(preview.estimated_secs.max(1.0)))}
             </p>
             <table class="table">
-                <thead><tr><th>"Object"</th><th>"Restored as"</th><th>"Action"</th><th>"Size"</th><th>"Rows"</th><th>"Time range"</th></tr></thead>
+                <thead><tr><th>{t!(i18n, restore_form.col_object)}</th><th>{t!(i18n, restore_form.col_restored_as)}</th><th>{t!(i18n, restore_form.col_action)}</th><th>{t!(i18n, history.col_size)}</th><th>{t!(i18n, restore_form.col_rows)}</th><th>{t!(i18n, restore_form.col_range)}</th></tr></thead>
                 <tbody>
                     {preview.objects.into_iter().map(|o| { let (object, action) = (o.name.clone(), o.action.clone()); view! {
                         <tr data-testid="preview-row" data-object=object data-action=action>
                             <td><code>{o.name}</code></td>
                             <td><code>{o.target_name}</code></td>
-                            <td>{o.action}</td>
+                            <td translate=crate::components::restore_words::translate_attr(i18n, &o.action)>{crate::components::restore_words::restore_text(i18n, &o.action)}</td>
                             <td>{human_bytes(o.bytes)}</td>
                             <td>{o.rows.map(|r| r.to_string()).unwrap_or_default()}</td>
                             <td>{o.range.unwrap_or_default()}</td>

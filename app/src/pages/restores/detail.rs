@@ -4,6 +4,8 @@
 //! sub-tasks (objects) with their errors, and the timeout.
 
 use leptos::prelude::*;
+
+use crate::i18n::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
@@ -12,6 +14,7 @@ use super::when;
 use crate::api::restores::{
     get_restore, CancelRestore, RestoreDetail, RetryRestore, StartRestore, VerifyRestore,
 };
+use crate::components::restore_words as labels;
 use crate::components::{ErrorAlert, MeContext, Notice, RestoreFeed, RestoreProgressView};
 use crate::model::{
     human_bytes, human_duration, PitrResult, RestoreProgress, RestoreState, Role, EXTRACT_PHASE,
@@ -20,6 +23,7 @@ use crate::model::{
 
 #[component]
 pub fn RestorePage() -> impl IntoView {
+    let i18n = use_i18n();
     let params = use_params_map();
     let feed = RestoreFeed::get();
     let id = move || params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
@@ -50,7 +54,7 @@ pub fn RestorePage() -> impl IntoView {
     view! {
         <section class="page" data-testid="restore-detail">
             <Notice error />
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=move || view! { <p class="muted">{t!(i18n, common.loading)}</p> }>
                 {move || detail.get().map(|result| match result {
                     Ok(detail) => view! { <RestoreView detail start retry cancel verify /> }.into_any(),
                     Err(error) => view! { <ErrorAlert error /> }.into_any(),
@@ -97,6 +101,7 @@ fn RestoreView(
     cancel: ServerAction<CancelRestore>,
     verify: ServerAction<VerifyRestore>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let feed = RestoreFeed::get();
     let id = detail.row.id;
     let state = detail.row.state.clone();
@@ -138,47 +143,47 @@ fn RestoreView(
     let operator = move || MeContext::allows(Role::Operator);
     view! {
         <header class="page-header">
-            <h1>{format!("Restore: {}", detail.row.name)}</h1>
-            <span class="state" data-testid="restore-state">{move || live_state().map(|s| s.as_str()).unwrap_or("unknown")}</span>
-            <A href="/restores" attr:class="button">"All restore tasks"</A>
+            <h1>{t!(i18n, restore_detail.title)} " " <span translate="no">{detail.row.name.clone()}</span></h1>
+            <span class="state" data-testid="restore-state">{move || labels::restore_text(i18n, live_state().map(|s| s.as_str()).unwrap_or("unknown"))}</span>
+            <A href="/restores" attr:class="button">{t!(i18n, restore_detail.all)}</A>
         </header>
         <dl class="facts">
-            <dt>"Backup task"</dt><dd>{detail.row.task_name.clone()}</dd>
+            <dt>{t!(i18n, restore_detail.backup_task)}</dt><dd translate="no">{detail.row.task_name.clone()}</dd>
             {if form.recovery_method == "time" {
-                view! { <dt>"Point in time"</dt><dd data-testid="restore-to-time">{format!("{} UTC", form.to_time.replace('T', " "))}</dd> }.into_any()
+                view! { <dt>{t!(i18n, restore_detail.point_in_time)}</dt><dd data-testid="restore-to-time">{format!("{} UTC", form.to_time.replace('T', " "))}</dd> }.into_any()
             } else {
-                view! { <dt>"Recovery point"</dt><dd><code data-testid="restore-point">{detail.row.point_id.clone()}</code></dd> }.into_any()
+                view! { <dt>{t!(i18n, restore_detail.recovery_point)}</dt><dd><code data-testid="restore-point">{detail.row.point_id.clone()}</code></dd> }.into_any()
             }}
-            <dt>"Read from"</dt><dd data-testid="restore-read-from">{detail.read_from.clone()}</dd>
-            <dt>"Target"</dt><dd><code data-testid="restore-target">{detail.row.target.clone()}</code></dd>
-            <dt>"Objects"</dt><dd>{if form.objects.is_empty() { "all, under their own names".to_owned() } else {
-                form.objects.iter().map(|o| if o.name == o.target_name { o.name.clone() } else { format!("{} as {}", o.name, o.target_name) }).collect::<Vec<_>>().join(", ")
-            }}</dd>
-            <dt>"Policies"</dt><dd>{format!("force: {}, structure: {}, data: {}, lock: {}, check: {}", if form.force { "on" } else { "off" }, form.structure, form.data, if form.lock { "on" } else { "off" }, if form.verify.is_empty() { "content" } else { form.verify.as_str() })}</dd>
-            <dt>"Timeout"</dt><dd data-testid="restore-timeout">{format!("{} min", detail.timeout_min)}</dd>
-            <dt>"Attempts"</dt><dd data-testid="restore-attempt">{detail.attempt}</dd>
-            <dt>"Created"</dt><dd>{when(Some(detail.row.created_at))}</dd>
-            <dt>"Finished"</dt><dd>{when(detail.row.finished_at)}</dd>
+            <dt>{t!(i18n, restore_detail.read_from)}</dt><dd data-testid="restore-read-from"><span translate="no">{detail.read_from.clone()}</span>{detail.read_from_copy.then(|| t!(i18n, restore_detail.copy_suffix))}</dd>
+            <dt>{t!(i18n, restores.col_target)}</dt><dd><code data-testid="restore-target">{detail.row.target.clone()}</code></dd>
+            <dt>{t!(i18n, restore_form.col_objects)}</dt>{if form.objects.is_empty() { view! { <dd>{t!(i18n, restore_detail.all_objects)}</dd> }.into_any() } else {
+                view! { <dd translate="no">{form.objects.iter().map(|o| if o.name == o.target_name { o.name.clone() } else { t_string!(i18n, restore_detail.renamed, from = o.name.clone(), to = o.target_name.clone()).to_string() }).collect::<Vec<_>>().join(", ")}</dd> }.into_any()
+            }}
+            <dt>{t!(i18n, restore_form.policies)}</dt><dd>{policies_text(i18n, &form)}</dd>
+            <dt>{t!(i18n, restore_detail.timeout)}</dt><dd data-testid="restore-timeout">{t!(i18n, restore_detail.minutes, n = detail.timeout_min)}</dd>
+            <dt>{t!(i18n, restore_detail.attempts)}</dt><dd data-testid="restore-attempt">{detail.attempt}</dd>
+            <dt>{t!(i18n, restores.col_created)}</dt><dd>{when(Some(detail.row.created_at))}</dd>
+            <dt>{t!(i18n, run.finished)}</dt><dd>{when(detail.row.finished_at)}</dd>
         </dl>
 
         <div class="form-actions">
             {move || (operator() && live_state() == Some(RestoreState::New)).then(|| view! {
-                <button type="button" class="button" data-testid="verify" on:click=move |_| { verify.dispatch(VerifyRestore { id }); }>"Verify"</button>
+                <button type="button" class="button" data-testid="verify" on:click=move |_| { verify.dispatch(VerifyRestore { id }); }>{t!(i18n, task_form.verify)}</button>
                 {warn.then(|| view! {
                     <label data-testid="ack-label"><input type="checkbox" data-testid="ack-warnings"
-                        on:change=move |ev| acknowledged.set(event_target_checked(&ev)) />" I have read the warnings"</label>
+                        on:change=move |ev| acknowledged.set(event_target_checked(&ev)) />{t!(i18n, restore_detail.ack)}</label>
                 })}
                 <button type="button" class="button button--primary" data-testid="start-restore"
                     prop:disabled=move || !startable || (warn && !acknowledged.get())
-                    on:click=move |_| { start.dispatch(StartRestore { id, acknowledge_warnings: acknowledged.get_untracked() }); }>"Start"</button>
+                    on:click=move |_| { start.dispatch(StartRestore { id, acknowledge_warnings: acknowledged.get_untracked() }); }>{t!(i18n, restores.start)}</button>
             })}
             {move || (operator() && live_state().is_some_and(|s| s.can_retry())).then(|| view! {
                 <button type="button" class="button button--primary" data-testid="retry-restore"
-                    on:click=move |_| { retry.dispatch(RetryRestore { id, acknowledge_warnings: true }); }>"Retry"</button>
+                    on:click=move |_| { retry.dispatch(RetryRestore { id, acknowledge_warnings: true }); }>{t!(i18n, restores.retry)}</button>
             })}
             {move || (operator() && live_state().is_some_and(|s| s.is_active())).then(|| view! {
                 <button type="button" class="button button--danger" data-testid="cancel-restore"
-                    on:click=move |_| { cancel.dispatch(CancelRestore { id }); }>"Cancel"</button>
+                    on:click=move |_| { cancel.dispatch(CancelRestore { id }); }>{t!(i18n, common.cancel)}</button>
             })}
         </div>
         {move || verify.value().get().and_then(Result::ok).map(|p| view! {
@@ -186,15 +191,15 @@ fn RestoreView(
             <PlanPreview preview=p />
         })}
         {(!detail.checks.is_empty()).then(|| view! {
-            <h2>"Pre-check" {detail.verified_at.map(|t| format!(" ({})", t.format("%Y-%m-%d %H:%M:%S")))}</h2>
+            <h2>{t!(i18n, restore_detail.precheck)} {detail.verified_at.map(|t| format!(" ({})", t.format("%Y-%m-%d %H:%M:%S")))}</h2>
             <PreCheckList checks=detail.checks.clone() outcome=outcome.clone() />
         })}
 
-        <h2>"Progress"</h2>
+        <h2>{t!(i18n, restore_detail.progress)}</h2>
         <RestoreProgressView progress />
-        {detail.row.error.clone().map(|e| view! { <p class="alert alert--error" data-testid="restore-error">{e}</p> })}
+        {detail.row.error.clone().map(|e| view! { <p class="alert alert--error" data-testid="restore-error" translate="no">{e}</p> })}
         <table class="table" data-testid="restore-phases">
-            <thead><tr><th>"Phase"</th><th>"Started"</th><th>"Finished"</th></tr></thead>
+            <thead><tr><th>{t!(i18n, restore_detail.phase)}</th><th>{t!(i18n, run.started)}</th><th>{t!(i18n, run.finished)}</th></tr></thead>
             <tbody>
                 {PHASES.into_iter().chain(later_phases.iter().copied()).map(|phase| {
                     let times = move || phases.get().into_iter().find(|p| p.phase == phase);
@@ -208,10 +213,10 @@ fn RestoreView(
                     };
                     view! {
                         <tr data-testid="phase-row" data-phase=phase data-status=status>
-                            <td>{phase.to_uppercase()}</td>
+                            <td class="phase-name">{labels::restore_text(i18n, phase)}</td>
                             <td>{move || precise(times().and_then(|p| p.started_at))}</td>
                             <td>{move || match status() {
-                                "failed" | "cancelled" => status().to_owned(),
+                                "failed" | "cancelled" => labels::restore_text(i18n, status()),
                                 _ => precise(times().and_then(|p| p.finished_at)),
                             }}</td>
                         </tr>
@@ -222,21 +227,21 @@ fn RestoreView(
 
         {detail.pitr_result.clone().map(|r| view! { <PitrResultView result=r /> })}
 
-        <h2>"Sub-tasks"</h2>
+        <h2>{t!(i18n, restore_detail.subtasks)}</h2>
         <table class="table" data-testid="restore-objects">
-            <thead><tr><th>"Object"</th><th>"Restored as"</th><th>"Action"</th><th>"Size"</th><th>"Rows"</th><th>"State"</th><th>"Check"</th><th>"Error"</th></tr></thead>
+            <thead><tr><th>{t!(i18n, restore_form.col_object)}</th><th>{t!(i18n, restore_form.col_restored_as)}</th><th>{t!(i18n, restore_form.col_action)}</th><th>{t!(i18n, history.col_size)}</th><th>{t!(i18n, restore_form.col_rows)}</th><th>{t!(i18n, history.state)}</th><th>{t!(i18n, restore_detail.check)}</th><th>{t!(i18n, restore_detail.error)}</th></tr></thead>
             <tbody>
                 {detail.objects.into_iter().map(|o| { let (object, state) = (o.name.clone(), o.state.clone()); view! {
                     <tr data-testid="restore-object" data-object=object data-state=state>
                         <td><code>{o.name}</code></td>
                         <td><code>{o.target_name}</code></td>
-                        <td>{o.action}</td>
+                        <td translate=labels::translate_attr(i18n, &o.action)>{labels::restore_text(i18n, &o.action)}</td>
                         <td>{human_bytes(o.bytes)}</td>
                         <td>{o.rows.map(|r| r.to_string()).unwrap_or_default()}</td>
-                        <td>{o.state}</td>
+                        <td>{labels::restore_text(i18n, &o.state)}</td>
                         <td data-testid="restore-object-check" data-check=o.check_result.clone().unwrap_or_default()
-                            class=check_class(o.check_result.as_deref())>{o.check_detail.unwrap_or_default()}</td>
-                        <td class="error-text">{o.error.unwrap_or_default()}</td>
+                            class=check_class(o.check_result.as_deref()) translate="no">{o.check_detail.unwrap_or_default()}</td>
+                        <td class="error-text" translate="no">{o.error.unwrap_or_default()}</td>
                     </tr>
                 }}).collect_view()}
             </tbody>
@@ -248,18 +253,18 @@ fn RestoreView(
 /// read back after it.
 #[component]
 fn PitrResultView(result: PitrResult) -> impl IntoView {
+    let i18n = use_i18n();
     if let Some(cluster) = result.cluster.clone() {
         return view! { <ClusterResultView result cluster /> }.into_any();
     }
     view! {
-        <h2>"Binary log replay"</h2>
+        <h2>{t!(i18n, restore_detail.binlog_replay)}</h2>
         <div class="preview" data-testid="pitr-result">
-            <p data-testid="pitr-replayed">{format!(
-                "point {} restored, then {} transaction(s) with {} row change(s) replayed up to {} in {}",
-                result.base_point, result.transactions, result.rows, result.to, human_duration(result.seconds)
-            )}</p>
+            <p data-testid="pitr-replayed">{t!(i18n, restore_detail.binlog_replayed,
+                point = view! { <code>{result.base_point.clone()}</code> }, transactions = result.transactions, rows = result.rows,
+                to = result.to.clone(), took = human_duration(result.seconds))}</p>
             <table class="table">
-                <thead><tr><th>"Table"</th><th>"Rows read back"</th></tr></thead>
+                <thead><tr><th>{t!(i18n, restore_detail.table)}</th><th>{t!(i18n, restore_detail.rows_read_back)}</th></tr></thead>
                 <tbody>
                     {result.counts_checked.into_iter().map(|(table, rows)| {
                         let name = table.clone();
@@ -269,7 +274,7 @@ fn PitrResultView(result: PitrResult) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
-            <ul>{result.notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+            <ul translate="no">{result.notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
         </div>
     }
     .into_any()
@@ -278,30 +283,28 @@ fn PitrResultView(result: PitrResult) -> impl IntoView {
 /// What the server said when it stopped replaying a cluster's WAL.
 #[component]
 fn ClusterResultView(result: PitrResult, cluster: crate::model::ClusterRecovery) -> impl IntoView {
+    let i18n = use_i18n();
     let removed = cluster
         .extracted
         .as_ref()
         .is_some_and(|e| e.removed_cluster);
     view! {
-        <h2>"WAL replay"</h2>
+        <h2>{t!(i18n, restore_detail.wal_replay)}</h2>
         <div class="preview" data-testid="pitr-result" data-cluster="true">
-            <p data-testid="pitr-replayed">{format!(
-                "base backup {} unpacked and checked, then the server replayed {} WAL file(s) from the repository up to {} in {} ({} in all)",
-                result.base_point, cluster.wal_files, result.to, human_duration(cluster.recovery_seconds), human_duration(result.seconds)
-            )}</p>
-            {cluster.stopped.map(|s| view! { <p data-testid="pitr-server-stopped">{format!("server: {s}")}</p> })}
-            {cluster.last_transaction.map(|s| view! { <p data-testid="pitr-last-transaction">{format!("server: {s}")}</p> })}
-            <p data-testid="pitr-data-dir">{format!(
-                "data directory {}{}{}",
-                cluster.data_dir,
-                cluster.new_timeline.map(|t| format!(", now on timeline {t}")).unwrap_or_default(),
-                match (cluster.running_on_port, removed) {
-                    (Some(port), _) => format!(", running on port {port}"),
-                    (None, true) => ", removed after the extraction".into(),
-                    (None, false) => ", shut down cleanly (start it with pg_ctl)".into(),
-                }
-            )}</p>
-            <ul>{result.notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+            <p data-testid="pitr-replayed">{t!(i18n, restore_detail.wal_replayed,
+                point = view! { <code>{result.base_point.clone()}</code> }, files = cluster.wal_files, to = result.to.clone(),
+                took = human_duration(cluster.recovery_seconds), total = human_duration(result.seconds))}</p>
+            {cluster.stopped.map(|s| view! { <p data-testid="pitr-server-stopped">{t!(i18n, restore_detail.server_said)} " " <span translate="no">{s}</span></p> })}
+            {cluster.last_transaction.map(|s| view! { <p data-testid="pitr-last-transaction">{t!(i18n, restore_detail.server_said)} " " <span translate="no">{s}</span></p> })}
+            <p data-testid="pitr-data-dir">{t!(i18n, restore_detail.data_dir)} " " <code>{cluster.data_dir.clone()}</code>
+                {cluster.new_timeline.map(|t| t!(i18n, restore_detail.new_timeline, t))}
+                {match (cluster.running_on_port, removed) {
+                    (Some(port), _) => t!(i18n, restore_detail.running_on, port).into_any(),
+                    (None, true) => t!(i18n, restore_detail.removed).into_any(),
+                    (None, false) => t!(i18n, restore_detail.shut_down).into_any(),
+                }}
+            </p>
+            <ul translate="no">{result.notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
         </div>
         {cluster.extracted.map(|extracted| view! { <ExtractResultView extracted /> })}
     }
@@ -311,30 +314,56 @@ fn ClusterResultView(result: PitrResult, cluster: crate::model::ClusterRecovery)
 /// each was read back.
 #[component]
 fn ExtractResultView(extracted: crate::model::ExtractResult) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
-        <h2>"Extraction"</h2>
+        <h2>{t!(i18n, restore_detail.extraction)}</h2>
         <div class="preview" data-testid="extract-result">
-            <p data-testid="extract-summary">{format!(
-                "database {} of the recovered cluster restored into {}: {} row(s) in {}{}",
-                extracted.database, extracted.target, extracted.rows, human_duration(extracted.seconds),
-                if extracted.removed_cluster { "; the recovered data directory was removed" } else { "" }
-            )}</p>
+            <p data-testid="extract-summary">{t!(i18n, restore_detail.extract_summary,
+                database = view! { <code>{extracted.database.clone()}</code> }, target = view! { <code>{extracted.target.clone()}</code> },
+                rows = extracted.rows, took = human_duration(extracted.seconds))}
+                {extracted.removed_cluster.then(|| t!(i18n, restore_detail.extract_removed))}</p>
             <table class="table">
-                <thead><tr><th>"Object"</th><th>"Restored as"</th><th>"Read back"</th></tr></thead>
+                <thead><tr><th>{t!(i18n, restore_form.col_object)}</th><th>{t!(i18n, restore_form.col_restored_as)}</th><th>{t!(i18n, restore_detail.read_back)}</th></tr></thead>
                 <tbody>
                     {extracted.checks.into_iter().map(|(name, target_name, outcome)| {
                         let object = target_name.clone();
                         view! {
                         <tr data-testid="extract-check" data-object=object>
-                            <td><code>{name}</code></td><td><code>{target_name}</code></td><td>{outcome}</td>
+                            <td><code>{name}</code></td><td><code>{target_name}</code></td><td translate="no">{outcome}</td>
                         </tr>
                         }
                     }).collect_view()}
                 </tbody>
             </table>
-            <ul>{extracted.notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+            <ul translate="no">{extracted.notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
         </div>
     }
+}
+
+/// The restore's policies as one line.
+fn policies_text(i18n: crate::I18n, form: &crate::model::RestoreForm) -> String {
+    let on_off = |on: bool| {
+        if on {
+            t_string!(i18n, restore_detail.on)
+        } else {
+            t_string!(i18n, restore_detail.off)
+        }
+    };
+    let check = if form.verify.is_empty() {
+        "content"
+    } else {
+        form.verify.as_str()
+    };
+    t_string!(
+        i18n,
+        restore_detail.policies_line,
+        force = on_off(form.force),
+        structure = labels::policy_word(i18n, &form.structure),
+        data = labels::policy_word(i18n, &form.data),
+        lock = on_off(form.lock),
+        check = labels::policy_word(i18n, check)
+    )
+    .to_string()
 }
 
 /// Proven exact reads as a pass, a difference as a failure.

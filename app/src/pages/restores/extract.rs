@@ -2,6 +2,7 @@
 //! database of it, or chosen tables (optionally renamed), restored into a
 //! PostgreSQL data source with the logical restore, and read back.
 
+use crate::i18n::*;
 use leptos::prelude::*;
 
 use crate::components::FieldError;
@@ -16,32 +17,33 @@ pub fn ExtractFields(
     sources: Signal<Vec<(i64, String, String)>>,
     #[prop(into)] error: Signal<Option<AppError>>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let chosen = move || form.with(|f| !f.extract.source_id.is_empty());
     view! {
         <fieldset class="panel" data-testid="extract-fields">
-            <legend>"Extract into a database server (optional)"</legend>
-            <p class="muted">"Once recovered, a database of the cluster — or some of its tables — is restored into a PostgreSQL data source with the logical restore, under the policies below, and every row is read back and compared. Clashes are refused before the recovery starts."</p>
+            <legend>{t!(i18n, restore_extract.legend)}</legend>
+            <p class="muted">{t!(i18n, restore_extract.hint)}</p>
             <div class="form-grid">
-                <label>"Data source"
+                <label>{t!(i18n, restore_extract.source)}
                     <select data-testid="extract-source-id"
                         prop:value=move || form.with(|f| f.extract.source_id.clone())
                         on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.extract.source_id = v); }>
-                        <option value="">"— no extraction —"</option>
+                        <option value="">{t!(i18n, restore_extract.none)}</option>
                         {move || sources.get().into_iter().map(|(id, name, location)| {
                             let value = id.to_string();
                             let selected = form.with_untracked(|f| f.extract.source_id == value);
-                            view! { <option value=value selected=selected>{format!("{name} — {location}")}</option> }
+                            view! { <option value=value selected=selected translate="no">{format!("{name} — {location}")}</option> }
                         }).collect_view()}
                     </select>
                 </label>
                 <FieldError field="extract_source_id" error />
-                <label>"Database of the recovered cluster"
+                <label>{t!(i18n, restore_extract.database)}
                     <input type="text" data-testid="extract-database"
                         prop:value=move || form.with(|f| f.extract.database.clone())
                         on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| f.extract.database = v); } />
                 </label>
                 <FieldError field="extract_database" error />
-                <label class="form-wide">"Tables, one per line: schema.table, or schema.table=schema.new_name (empty: every table)"
+                <label class="form-wide">{t!(i18n, restore_extract.tables)}
                     <textarea rows="3" data-testid="extract-tables"
                         prop:value=move || form.with(|f| f.extract.tables.clone())
                         on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| f.extract.tables = v); }></textarea>
@@ -51,7 +53,7 @@ pub fn ExtractFields(
                     <input type="checkbox" data-testid="extract-remove"
                         prop:checked=move || form.with(|f| f.extract.remove_cluster)
                         on:change=move |ev| { let on = event_target_checked(&ev); form.update(|f| f.extract.remove_cluster = on); } />
-                    " Remove the recovered data directory afterwards"</label>
+                    {t!(i18n, restore_extract.remove)}</label>
                 <FieldError field="extract_remove" error />
             </div>
         </fieldset>

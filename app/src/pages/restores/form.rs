@@ -207,7 +207,7 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                             {move || tasks.get().and_then(Result::ok).map(|tasks| tasks.into_iter().map(|t| {
                                 let id = t.id.to_string();
                                 let selected = form.with_untracked(|f| f.task_id == id);
-                                view! { <option value=id selected=selected>{t.name}</option> }
+                                view! { <option value=id selected=selected translate="no">{t.name}</option> }
                             }).collect_view())}
                         </Transition>
                     </select>
@@ -227,7 +227,7 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                     {move || points.get().map(|result| match result {
                         Ok(list) => view! {
                             {list.unreadable.into_iter().map(|why| view! {
-                                <p class="alert alert--warn" data-testid="points-unreadable">{format!("Not listed, the repository cannot be read: {why}")}</p>
+                                <p class="alert alert--warn" data-testid="points-unreadable">{t!(i18n, restore_form.unreadable, why = why)}</p>
                             }).collect_view()}
                             <table class="table">
                                 <thead><tr><th></th><th>{t!(i18n, restore_form.col_point)}</th><th>{t!(i18n, tasks.col_mode)}</th><th>{t!(i18n, run.finished)}</th><th>{t!(i18n, restore_form.col_chain)}</th><th>{t!(i18n, restore_form.col_objects)}</th><th>{t!(i18n, history.col_size)}</th><th>{t!(i18n, restore_form.col_log_position)}</th><th>{t!(i18n, history.col_stored_in)}</th></tr></thead>
@@ -244,12 +244,12 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                                                     prop:checked=move || form.with(|f| f.point_id == chosen)
                                                     on:change=move |_| { let id = id.clone(); form.update(|f| f.point_id = id); } /></td>
                                                 <td><code>{p.id.clone()}</code></td>
-                                                <td>{p.mode}</td>
+                                                <td>{crate::pages::tasks::mode_name(i18n, &p.mode)}</td>
                                                 <td>{p.finished_at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
-                                                <td>{if p.chain_length > 1 { format!("{} points from {}", p.chain_length, p.chain_start) } else { "full".into() }}</td>
+                                                <td>{if p.chain_length > 1 { t_string!(i18n, restore_form.chain_from, count = p.chain_length, start = p.chain_start.clone()).to_string() } else { t_string!(i18n, restore_form.chain_full).to_string() }}</td>
                                                 <td>{p.objects}</td>
                                                 <td>{human_bytes(p.bytes)}</td>
-                                                <td data-testid="point-log-position">{p.log_position.unwrap_or_default()}</td>
+                                                <td data-testid="point-log-position" translate="no">{p.log_position.unwrap_or_default()}</td>
                                                 <td><LocationBadges locations=p.locations /></td>
                                             </tr>
                                         }
@@ -267,8 +267,8 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                         {move || locations.get().into_iter().map(|l| {
                             let value = l.repository_id.to_string();
                             let selected = form.with_untracked(|f| f.repository_id == value);
-                            let label = if l.copy { format!("{} (copy)", l.repository_name) } else { format!("{} (the task's repository)", l.repository_name) };
-                            view! { <option value=value selected=selected>{label}</option> }
+                            let label = if l.copy { t_string!(i18n, restore_form.location_copy, name = l.repository_name.clone()).to_string() } else { t_string!(i18n, restore_form.location_own, name = l.repository_name.clone()).to_string() };
+                            view! { <option value=value selected=selected translate="no">{label}</option> }
                         }).collect_view()}
                     </select>
                 </label>
@@ -301,12 +301,12 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                                 <label class="radio"><input type="radio" name="target_mode" data-testid="target-new"
                                     prop:checked=move || form.with(|f| f.target_mode == "new")
                                     on:change=move |_| form.update(|f| f.target_mode = "new".into()) />
-                                    {format!(" A new {} (advised: a path different from the backup's)", match t.kind.as_str() { "sqlite" => "database file", "postgres-cluster" => "data directory", _ => "directory" })}</label>
+                                    {match t.kind.as_str() { "sqlite" => t!(i18n, restore_form.new_file).into_any(), "postgres-cluster" => t!(i18n, restore_form.new_data_dir).into_any(), _ => t!(i18n, restore_form.new_dir).into_any() }}</label>
                             })}
                             {t.path_allowed.then(|| view! {
                                 <p class="muted" data-testid="restore-roots">
-                                    {format!("New paths go below {}{}.", t.restore_roots.join(" or "),
-                                        if t.admin_anywhere { " (admins may choose any path)" } else { "" })}
+                                    {t!(i18n, restore_form.roots_hint, roots = t.restore_roots.join(&t_string!(i18n, restore_form.roots_or).to_string()))}
+                                    {t.admin_anywhere.then(|| t!(i18n, restore_form.roots_admin))}
                                 </p>
                             })}
                             <label class="radio"><input type="radio" name="target_mode" data-testid="target-source"
@@ -317,8 +317,8 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                                 {t.sources.into_iter().map(|(id, name, location)| {
                                     let value = id.to_string();
                                     let selected = form.with_untracked(|f| f.target_source_id == value);
-                                    let original = if id == t.original_source_id { " (the original)" } else { "" };
-                                    view! { <option value=value selected=selected>{format!("{name}{original} — {location}")}</option> }
+                                    let original = (id == t.original_source_id).then(|| t_string!(i18n, restore_form.the_original));
+                                    view! { <option value=value selected=selected translate="no">{format!("{name}{} — {location}", original.unwrap_or_default())}</option> }
                                 }).collect_view()}
                             </select>
                         </div>

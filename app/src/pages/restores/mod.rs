@@ -9,6 +9,8 @@ mod objects;
 mod to_time;
 
 use leptos::prelude::*;
+
+use crate::components::restore_words;
 use leptos_router::components::A;
 
 pub use detail::RestorePage;
@@ -21,7 +23,6 @@ use crate::components::{
 
 use crate::i18n::*;
 pub(crate) use crate::model::when;
-use crate::pages::tasks::state_name;
 
 #[component]
 pub fn RestoresPage() -> impl IntoView {
@@ -102,7 +103,7 @@ fn RestoreTable(
                             <td><code>{r.point_id.clone()}</code></td>
                             <td><code>{r.target.clone()}</code></td>
                             <td>
-                                <span class=format!("state state--{state}") data-testid="restore-row-state">{let s = state.clone(); move || state_name(i18n, &s)}</span>
+                                <span class=format!("state state--{state}") data-testid="restore-row-state">{let s = state.clone(); move || restore_words::restore_text(i18n, &s)}</span>
                                 {r.error.clone().map(|e| view! { <div class="muted error-text" translate="no" data-testid="restore-row-error">{e}</div> })}
                             </td>
                             <td class="progress-cell">{move || if active {

@@ -1,6 +1,7 @@
 //! Data configuration: every object of the recovery point with a checkbox,
 //! the name it is restored under, and a time range for time-series tables.
 
+use crate::i18n::*;
 use leptos::prelude::*;
 
 use crate::api::restores::PointObject;
@@ -55,11 +56,12 @@ fn update_choice(
 
 #[component]
 pub fn ObjectTable(objects: Vec<PointObject>, form: RwSignal<RestoreForm>) -> impl IntoView {
+    let i18n = use_i18n();
     let custom = move || form.with(|f| f.objects_mode == "custom");
     view! {
         <table class="table" data-testid="object-table">
             <thead>
-                <tr><th>"Restore"</th><th>"Object"</th><th>"Kind"</th><th>"Size"</th><th>"Rows"</th><th>"Restored as"</th><th>"Time range (UTC)"</th></tr>
+                <tr><th>{t!(i18n, restore_form.col_restore)}</th><th>{t!(i18n, restore_form.col_object)}</th><th>{t!(i18n, restore_form.col_kind)}</th><th>{t!(i18n, history.col_size)}</th><th>{t!(i18n, restore_form.col_rows)}</th><th>{t!(i18n, restore_form.col_restored_as)}</th><th>{t!(i18n, restore_form.col_range_utc)}</th></tr>
             </thead>
             <tbody>
                 {objects.into_iter().enumerate().map(|(at, o)| {
@@ -87,7 +89,7 @@ pub fn ObjectTable(objects: Vec<PointObject>, form: RwSignal<RestoreForm>) -> im
                                     on:change=move |ev| { let on = event_target_checked(&ev); update_choice(form, at, &n1, |c| c.selected = on); } />
                             </td>
                             <td><code>{name.clone()}</code></td>
-                            <td>{o.kind.clone()}</td>
+                            <td translate=crate::components::restore_words::translate_attr(i18n, &o.kind)>{crate::components::restore_words::restore_text(i18n, &o.kind)}</td>
                             <td>{human_bytes(o.size)}</td>
                             <td>{o.rows.map(|r| r.to_string()).unwrap_or_default()}</td>
                             <td>
@@ -97,9 +99,9 @@ pub fn ObjectTable(objects: Vec<PointObject>, form: RwSignal<RestoreForm>) -> im
                             <td>
                                 {series.then(|| view! {
                                     <div class="range">
-                                        <input type="text" placeholder="since" data-testid="object-since" prop:value=move || c3().since
+                                        <input type="text" placeholder=move || t_string!(i18n, restore_form.since) data-testid="object-since" prop:value=move || c3().since
                                             on:input=move |ev| { let v = event_target_value(&ev); update_choice(form, at, &n3, |c| c.since = v); } />
-                                        <input type="text" placeholder="until" data-testid="object-until" prop:value=move || c4().until
+                                        <input type="text" placeholder=move || t_string!(i18n, restore_form.until) data-testid="object-until" prop:value=move || c4().until
                                             on:input=move |ev| { let v = event_target_value(&ev); update_choice(form, at, &n4, |c| c.until = v); } />
                                         <small class="muted">{span.clone()}</small>
                                     </div>
