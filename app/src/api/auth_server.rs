@@ -127,7 +127,7 @@ pub async fn change_password(
         if !verify_password(current.to_owned(), user.password_hash.clone()).await? {
             errors.push(FieldError::new(
                 "current",
-                "this is not your current password",
+                crate::tr!(validation.this_is_not_your_current_password),
             ));
         }
         if let Some(problem) = password_problem(new, &user.username) {
@@ -135,11 +135,14 @@ pub async fn change_password(
         } else if new == current {
             errors.push(FieldError::new(
                 "new",
-                "choose a password you have not used just now",
+                crate::tr!(validation.choose_a_password_you_have_not),
             ));
         }
         if new != repeat {
-            errors.push(FieldError::new("repeat", "the two new passwords differ"));
+            errors.push(FieldError::new(
+                "repeat",
+                crate::tr!(validation.the_two_new_passwords_differ),
+            ));
         }
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));

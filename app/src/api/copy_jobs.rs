@@ -181,7 +181,10 @@ pub mod server {
             ("to_repository_id", settings.to_repository_id),
         ] {
             if state.catalog.repository(repository).await?.is_none() {
-                errors.push(FieldError::new(field, "no such repository"));
+                errors.push(FieldError::new(
+                    field,
+                    crate::tr!(validation.no_such_repository),
+                ));
             }
         }
         if !errors.is_empty() {

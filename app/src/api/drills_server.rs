@@ -94,7 +94,7 @@ pub async fn validate_recovery(
     if !recovery.checks.is_empty() && kind == Some(SourceKind::FileTree) {
         errors.push(FieldError::new(
             "drill_checks",
-            "SQL checks need a database; this task backs up a file tree",
+            crate::tr!(validation.sql_checks_need_database),
         ));
     }
     Ok(errors)

@@ -67,7 +67,10 @@ fn deep_checks(settings: &ChannelSettings) -> Vec<FieldError> {
     match settings {
         ChannelSettings::Webhook { url } => {
             if let Err(e) = reqwest::Url::parse(url) {
-                errors.push(FieldError::new("url", format!("not a usable URL: {e}")));
+                errors.push(FieldError::new(
+                    "url",
+                    crate::tr!(validation.not_usable_url, e),
+                ));
             }
         }
         ChannelSettings::Email { from, to, .. } => {

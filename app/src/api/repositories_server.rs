@@ -62,14 +62,14 @@ pub async fn create(state: &AppState, form: RepositoryForm) -> Result<Repository
     let name = form.name.trim().to_owned();
     let mut errors = Vec::new();
     if name.is_empty() || name.chars().count() > 64 {
-        errors.push(FieldError::new("name", "give a name of 1 to 64 characters"));
+        errors.push(FieldError::new("name", crate::tr!(validation.name_1_64)));
     }
     let parsed = RepoLocation::parse(form.location.trim());
     match &parsed {
         Ok(RepoLocation::Local(path)) if !form.location.trim().starts_with('/') => {
             errors.push(FieldError::new(
                 "location",
-                format!("give an absolute path (not {})", path.display()),
+                crate::tr!(validation.absolute_path_not, path = path.display()),
             ));
         }
         Err(err) => errors.push(FieldError::new("location", err.to_string())),
@@ -80,12 +80,15 @@ pub async fn create(state: &AppState, form: RepositoryForm) -> Result<Repository
     match encryption {
         None => errors.push(FieldError::new(
             "encryption",
-            "choose how the repository is encrypted",
+            crate::tr!(validation.choose_how_the_repository_is_encrypted),
         )),
         // The length rule is for new repositories (below): an existing one
         // made by the CLI may have any passphrase.
         Some(Encryption::Passphrase) if form.passphrase.is_empty() => {
-            errors.push(FieldError::new("passphrase", "give the passphrase"));
+            errors.push(FieldError::new(
+                "passphrase",
+                crate::tr!(validation.give_the_passphrase),
+            ));
         }
         Some(_) => {}
     }
@@ -201,18 +204,21 @@ fn own_credentials(
         (false, true) => {
             errors.push(FieldError::new(
                 "secret_access_key",
-                "give the secret of this access key",
+                crate::tr!(validation.give_the_secret_of_this_access),
             ));
             None
         }
         (true, false) => {
-            errors.push(FieldError::new("access_key_id", "give the access key id"));
+            errors.push(FieldError::new(
+                "access_key_id",
+                crate::tr!(validation.give_the_access_key_id),
+            ));
             None
         }
         (false, false) if matches!(location, Some(RepoLocation::Local(_))) => {
             errors.push(FieldError::new(
                 "access_key_id",
-                "only an S3 repository has an access key",
+                crate::tr!(validation.only_an_s3_repository_has_an),
             ));
             None
         }

@@ -51,7 +51,7 @@ fn parse(
             _ => {
                 errors.push(FieldError::new(
                     "limit_upload_mib",
-                    format!("a whole number of MiB per second from 1 to {MAX_LIMIT_MIB}, or empty for no limit"),
+                    crate::tr!(validation.a_whole_number_of_mib_per, max = MAX_LIMIT_MIB),
                 ));
                 None
             }
@@ -63,7 +63,7 @@ fn parse(
         "environment" | "own" if !s3 => {
             errors.push(FieldError::new(
                 "s3_key",
-                "only an S3 repository has an access key",
+                crate::tr!(validation.only_an_s3_repository_has_an),
             ));
             None
         }
@@ -76,14 +76,17 @@ fn parse(
             };
             let given = own_credentials(&form, Some(location), &mut errors);
             if given.is_none() && errors.is_empty() {
-                errors.push(FieldError::new("access_key_id", "give the access key id"));
+                errors.push(FieldError::new(
+                    "access_key_id",
+                    crate::tr!(validation.give_the_access_key_id),
+                ));
             }
             Some(given)
         }
         _ => {
             errors.push(FieldError::new(
                 "s3_key",
-                "keep the key, give a new one, or use the server's environment",
+                crate::tr!(validation.keep_the_key_give_a_new),
             ));
             None
         }

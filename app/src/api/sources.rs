@@ -272,7 +272,7 @@ pub async fn preview_content(form: TaskForm) -> Result<ObjectListing, AppError> 
     let source_id = form.source_id.trim().parse::<i64>().map_err(|_| {
         AppError::Validation(vec![crate::model::FieldError::new(
             "source_id",
-            "choose a data source first",
+            crate::tr!(validation.choose_a_data_source_first),
         )])
     })?;
     let content = form.content().map_err(|e| AppError::Validation(vec![e]))?;

@@ -120,7 +120,7 @@ async fn validate(
         match state.catalog.source(settings.source_id).await? {
             None => errors.push(FieldError::new(
                 "source_id",
-                "this data source no longer exists",
+                crate::tr!(validation.this_data_source_no_longer_exists),
             )),
             Some(source) if settings.continuous => {
                 if let Some(why) = continuous_refused(source.kind()) {
@@ -137,7 +137,7 @@ async fn validate(
         {
             errors.push(FieldError::new(
                 "repository_id",
-                "this repository no longer exists",
+                crate::tr!(validation.this_repository_no_longer_exists),
             ));
         }
         errors
@@ -146,7 +146,7 @@ async fn validate(
             if let Err(err) = regex::Regex::new(&pattern) {
                 errors.push(FieldError::new(
                     "content_regex",
-                    format!("not a valid regular expression: {err}"),
+                    crate::tr!(validation.not_a_regex, err),
                 ));
             }
         }

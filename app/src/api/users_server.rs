@@ -32,7 +32,7 @@ fn role(text: &str) -> Result<Role, AppError> {
     Role::parse(text).ok_or_else(|| {
         AppError::Validation(vec![FieldError::new(
             "role",
-            "choose viewer, operator or admin",
+            crate::tr!(validation.choose_viewer_operator_or_admin),
         )])
     })
 }
@@ -55,7 +55,7 @@ pub async fn create(
         if !valid {
             errors.push(FieldError::new(
                 "username",
-                "1 to 64 letters, digits, '.', '_', '-' or '@'",
+                crate::tr!(validation.username_chars),
             ));
         }
         if let Some(problem) = password_problem(&password, &name) {
@@ -179,7 +179,7 @@ pub async fn create_token(state: &AppState, name: String) -> Result<String, AppE
         if name.is_empty() || name.chars().count() > 64 {
             return Err(AppError::Validation(vec![FieldError::new(
                 "name",
-                "1 to 64 characters",
+                crate::tr!(validation.chars_1_to_64),
             )]));
         }
         let mut bytes = [0u8; 32];

@@ -52,7 +52,7 @@ pub fn CheckList(checks: Vec<Check>) -> impl IntoView {
                         let state = if c.passed { "pass" } else { "fail" };
                         view! {
                             <li class=format!("check check--{state}") data-testid="verify-check" data-state=state>
-                                <strong>{if c.passed { "✔ " } else { "✘ " }} <span translate="no">{c.name}</span></strong>
+                                <strong>{if c.passed { "✔ " } else { "✘ " }} {crate::pages::restores::check_name_view(i18n, c.name)}</strong>
                                 " — "
                                 <span translate="no">{c.detail}</span>
                             </li>

@@ -72,3 +72,45 @@ pub(crate) fn policy_word(i18n: I18n, word: &str) -> String {
     }
     .to_owned()
 }
+
+/// A pre-check item's name (the engine's and the console's own), or
+/// `None` for one the console has no word for (a server setting's name).
+pub fn check_name(i18n: I18n, name: &str) -> Option<&'static str> {
+    Some(match name {
+        "MariaDB server" => t_string!(i18n, check_names.mariadb_server),
+        "binary log settings" => t_string!(i18n, check_names.binary_log_settings),
+        "binary logging" => t_string!(i18n, check_names.binary_logging),
+        "checks" => t_string!(i18n, check_names.checks),
+        "connection" => t_string!(i18n, check_names.connection),
+        "continuous archiving" => t_string!(i18n, check_names.continuous_archiving),
+        "existing objects" => t_string!(i18n, check_names.existing_objects),
+        "free space" => t_string!(i18n, check_names.free_space),
+        "full row images" => t_string!(i18n, check_names.full_row_images),
+        "lock target" => t_string!(i18n, check_names.lock_target),
+        "log replay" => t_string!(i18n, check_names.log_replay),
+        "log retention" => t_string!(i18n, check_names.log_retention),
+        "privileges" => t_string!(i18n, check_names.privileges),
+        "replication connection" => t_string!(i18n, check_names.replication_connection),
+        "row format" => t_string!(i18n, check_names.row_format),
+        "same kind" => t_string!(i18n, check_names.same_kind),
+        "sandbox" => t_string!(i18n, check_names.sandbox),
+        "server id" => t_string!(i18n, check_names.server_id),
+        "server version" => t_string!(i18n, check_names.server_version),
+        "source reachable" => t_string!(i18n, check_names.source_reachable),
+        "target reachable" => t_string!(i18n, check_names.target_reachable),
+        "target writable" => t_string!(i18n, check_names.target_writable),
+        "time range" => t_string!(i18n, check_names.time_range),
+        "tools" => t_string!(i18n, check_names.tools),
+        "tablespaces" => t_string!(i18n, check_names.tablespaces),
+        "original data source" => t_string!(i18n, check_names.original_data_source),
+        "restore path" => t_string!(i18n, check_names.restore_path),
+        "restore plan" => t_string!(i18n, check_names.restore_plan),
+        "Content exists and is not empty" => t_string!(i18n, check_names.content_exists),
+        "Continuous archiving" => t_string!(i18n, check_names.continuous_archiving_task),
+        "Repository is reachable and writable" => t_string!(i18n, check_names.repository_writable),
+        "Data source is reachable" => t_string!(i18n, check_names.source_reachable_task),
+        "Name is free" => t_string!(i18n, check_names.name_free),
+        "Settings are complete" => t_string!(i18n, check_names.settings_complete),
+        _ => return None,
+    })
+}

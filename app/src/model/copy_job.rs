@@ -57,7 +57,10 @@ impl CopyJobForm {
         let repository = |text: &str, field: &str, errors: &mut Vec<FieldError>| {
             let id = text.trim().parse::<i64>().ok();
             if id.is_none() {
-                errors.push(FieldError::new(field, "choose a repository"));
+                errors.push(FieldError::new(
+                    field,
+                    crate::tr!(validation.choose_a_repository),
+                ));
             }
             id
         };
@@ -66,7 +69,7 @@ impl CopyJobForm {
         if from.is_some() && from == to {
             errors.push(FieldError::new(
                 "to_repository_id",
-                "the copy must go to another repository",
+                crate::tr!(validation.the_copy_must_go_to_another),
             ));
         }
         let task = Some(self.task.trim().to_owned()).filter(|t| !t.is_empty());
@@ -86,7 +89,7 @@ impl CopyJobForm {
                 None => {
                     errors.push(FieldError::new(
                         "keep_last",
-                        "a whole number from 1 to 100000, or empty to keep every point",
+                        crate::tr!(validation.a_whole_number_from_1_to),
                     ));
                     None
                 }

@@ -105,15 +105,13 @@ pub fn format_duration(secs: u64) -> String {
     format!("{secs}s")
 }
 
-const DURATION_HINT: &str = "a duration like 90s, 30m, 4h or 2d (at most 366d), or empty";
-
 fn optional_duration(text: &str, field: &str, errors: &mut Vec<FieldError>) -> Option<u64> {
     if text.trim().is_empty() {
         return None;
     }
     let parsed = parse_duration(text);
     if parsed.is_none() {
-        errors.push(FieldError::new(field, DURATION_HINT));
+        errors.push(FieldError::new(field, crate::tr!(validation.duration_hint)));
     }
     parsed
 }
@@ -131,7 +129,7 @@ fn parse_checks(text: &str, errors: &mut Vec<FieldError>) -> Vec<SqlAssertion> {
                 if sql.contains(';') {
                     errors.push(FieldError::new(
                         "drill_checks",
-                        format!("line {}: one statement per check", n + 1),
+                        crate::tr!(validation.one_statement_per_check, line = n + 1),
                     ));
                 }
                 checks.push(SqlAssertion {
@@ -141,10 +139,7 @@ fn parse_checks(text: &str, errors: &mut Vec<FieldError>) -> Vec<SqlAssertion> {
             }
             _ => errors.push(FieldError::new(
                 "drill_checks",
-                format!(
-                    "line {}: write each check as SQL => expected value, e.g. SELECT count(*) FROM orders => 120",
-                    n + 1
-                ),
+                crate::tr!(validation.check_as_sql, line = n + 1),
             )),
         }
     }
@@ -163,7 +158,7 @@ impl TaskForm {
                 if n.is_none() {
                     errors.push(FieldError::new(
                         "drill_every_n",
-                        "a whole number of backups from 1 to 1000",
+                        crate::tr!(validation.a_whole_number_of_backups_from),
                     ));
                 }
                 n.map(DrillMode::AfterBackups)
@@ -173,21 +168,24 @@ impl TaskForm {
                 if first_start.is_none() {
                     errors.push(FieldError::new(
                         "drill_first_start",
-                        "give the first drill's time (YYYY-MM-DD HH:MM, UTC)",
+                        crate::tr!(validation.give_the_first_drill_s_time),
                     ));
                 }
                 let value = parse_in(&self.drill_period_value, 1, 10_000);
                 if value.is_none() {
                     errors.push(FieldError::new(
                         "drill_period_value",
-                        "a whole number from 1 to 10000",
+                        crate::tr!(validation.a_whole_number_from_1_to_2),
                     ));
                 }
                 let unit = match self.drill_period_unit.as_str() {
                     "hours" => Some(PeriodUnit::Hours),
                     "days" => Some(PeriodUnit::Days),
                     _ => {
-                        errors.push(FieldError::new("drill_period_unit", "choose hours or days"));
+                        errors.push(FieldError::new(
+                            "drill_period_unit",
+                            crate::tr!(validation.choose_hours_or_days),
+                        ));
                         None
                     }
                 };
@@ -202,7 +200,7 @@ impl TaskForm {
             _ => {
                 errors.push(FieldError::new(
                     "drill_mode",
-                    "choose off, after every n backups, or a schedule",
+                    crate::tr!(validation.choose_off_after_every_n_backups),
                 ));
                 None
             }
@@ -211,7 +209,10 @@ impl TaskForm {
             "" | "latest" => DrillPoint::Latest,
             "random" => DrillPoint::Random,
             _ => {
-                errors.push(FieldError::new("drill_point", "choose latest or random"));
+                errors.push(FieldError::new(
+                    "drill_point",
+                    crate::tr!(validation.choose_latest_or_random),
+                ));
                 DrillPoint::Latest
             }
         };
@@ -222,7 +223,7 @@ impl TaskForm {
                 if parsed.is_none() {
                     errors.push(FieldError::new(
                         "drill_server_id",
-                        "choose automatic or a data source marked drill server",
+                        crate::tr!(validation.choose_automatic_or_a_data_source),
                     ));
                 }
                 parsed

@@ -43,7 +43,7 @@ impl ExtractForm {
             if !database.is_empty() || !self.tables.trim().is_empty() || self.remove_cluster {
                 errors.push(FieldError::new(
                     "extract_source_id",
-                    "choose the PostgreSQL data source to extract into",
+                    crate::tr!(validation.choose_the_postgresql_data_source_to),
                 ));
             }
             return None;
@@ -51,21 +51,22 @@ impl ExtractForm {
         let source_id = match source.parse::<i64>() {
             Ok(id) => Some(id),
             Err(_) => {
-                errors.push(FieldError::new("extract_source_id", "choose a data source"));
+                errors.push(FieldError::new(
+                    "extract_source_id",
+                    crate::tr!(validation.choose_a_data_source),
+                ));
                 None
             }
         };
         if database.is_empty() {
             errors.push(FieldError::new(
                 "extract_database",
-                "name the database of the recovered cluster to extract",
+                crate::tr!(validation.name_the_database_of_the_recovered),
             ));
         } else if database.len() > MAX_IDENTIFIER || database.chars().any(char::is_control) {
             errors.push(FieldError::new(
                 "extract_database",
-                format!(
-                    "a database name of at most {MAX_IDENTIFIER} bytes, without control characters"
-                ),
+                crate::tr!(validation.database_name_bytes, max = MAX_IDENTIFIER),
             ));
         }
         let mut tables = Vec::new();
@@ -83,12 +84,12 @@ impl ExtractForm {
             if !qualified(name) || !qualified(to) {
                 errors.push(FieldError::new(
                     "extract_tables",
-                    format!("{line:?}: write schema.table, or schema.table=schema.new_name"),
+                    crate::tr!(validation.schema_table, line = format!("{line:?}")),
                 ));
             } else if !names.insert(to.to_owned()) {
                 errors.push(FieldError::new(
                     "extract_tables",
-                    format!("two tables would be restored as {to}"),
+                    crate::tr!(validation.two_tables_as, to),
                 ));
             } else {
                 tables.push((name.to_owned(), to.to_owned()));

@@ -119,7 +119,12 @@ impl EventKind {
             match EventKind::parse(name).filter(|e| *e != EventKind::Test) {
                 Some(event) if !events.contains(&event) => events.push(event),
                 Some(_) => {}
-                None => return Err(format!("{name:?} is not an event")),
+                None => {
+                    return Err(crate::tr!(
+                        validation.not_an_event,
+                        name = format!("{name:?}")
+                    ))
+                }
             }
         }
         Ok(events)
@@ -340,7 +345,7 @@ impl ChannelForm {
         }
         let events = match EventKind::parse_list(&self.events) {
             Ok(events) if events.is_empty() => {
-                fail("events", "choose at least one event");
+                fail("events", &crate::tr!(validation.choose_at_least_one_event));
                 events
             }
             Ok(events) => events,
@@ -361,7 +366,7 @@ impl ChannelForm {
                         if !rest.is_empty()
                             && !rest.starts_with('/')
                             && !url.chars().any(|c| c.is_whitespace() || c.is_control()) => {}
-                    _ => fail("url", "an http:// or https:// URL with a host"),
+                    _ => fail("url", &crate::tr!(validation.an_http_or_https_url_with)),
                 }
                 if secret
                     .as_ref()
@@ -369,7 +374,7 @@ impl ChannelForm {
                 {
                     fail(
                         "secret",
-                        "at least 16 characters, or empty to have one generated",
+                        &crate::tr!(validation.at_least_16_characters_or_empty),
                     );
                 }
                 Some(ChannelSettings::Webhook {
@@ -379,11 +384,17 @@ impl ChannelForm {
             "email" => {
                 let host = self.smtp_host.trim();
                 if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c == '/') {
-                    fail("smtp_host", "the SMTP server's host name or address");
+                    fail(
+                        "smtp_host",
+                        &crate::tr!(validation.the_smtp_server_s_host_name),
+                    );
                 }
                 let security = SmtpSecurity::parse(&self.smtp_security);
                 if security.is_none() {
-                    fail("smtp_security", "choose STARTTLS, TLS or none");
+                    fail(
+                        "smtp_security",
+                        &crate::tr!(validation.choose_starttls_tls_or_none),
+                    );
                 }
                 let security = security.unwrap_or(SmtpSecurity::StartTls);
                 let port = match self.smtp_port.trim() {
@@ -391,23 +402,26 @@ impl ChannelForm {
                     text => text.parse::<u16>().ok().filter(|p| *p > 0),
                 };
                 if port.is_none() {
-                    fail(
-                        "smtp_port",
-                        "a port from 1 to 65535, or empty for the usual one",
-                    );
+                    fail("smtp_port", &crate::tr!(validation.a_port_from_1_to_65535));
                 }
                 let username = self.smtp_username.trim().to_owned();
                 if !username.is_empty() && secret.is_none() {
-                    fail("secret", "the password of the SMTP user");
+                    fail(
+                        "secret",
+                        &crate::tr!(validation.the_password_of_the_smtp_user),
+                    );
                 }
                 if username.is_empty() && secret.is_some() {
-                    fail("smtp_username", "the SMTP user the password belongs to");
+                    fail(
+                        "smtp_username",
+                        &crate::tr!(validation.the_smtp_user_the_password_belongs),
+                    );
                 }
                 let from = self.mail_from.trim().to_owned();
                 if !looks_like_address(&from) {
                     fail(
                         "mail_from",
-                        "the sender's address, such as tidemark@example.com",
+                        &crate::tr!(validation.the_sender_s_address_such_as),
                     );
                 }
                 let to: Vec<String> = self
@@ -418,9 +432,12 @@ impl ChannelForm {
                     .map(str::to_owned)
                     .collect();
                 if to.is_empty() {
-                    fail("mail_to", "at least one recipient");
+                    fail("mail_to", &crate::tr!(validation.at_least_one_recipient));
                 } else if let Some(bad) = to.iter().find(|a| !looks_like_address(a)) {
-                    fail("mail_to", &format!("{bad:?} is not an address"));
+                    fail(
+                        "mail_to",
+                        &crate::tr!(validation.not_an_address, bad = format!("{bad:?}")),
+                    );
                 }
                 Some(ChannelSettings::Email {
                     host: host.to_owned(),
@@ -432,7 +449,7 @@ impl ChannelForm {
                 })
             }
             _ => {
-                fail("kind", "choose webhook or e-mail");
+                fail("kind", &crate::tr!(validation.choose_webhook_or_e_mail));
                 None
             }
         };

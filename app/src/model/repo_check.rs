@@ -98,13 +98,16 @@ impl CheckForm {
         let mut errors = Vec::new();
         let repository_id = self.repository_id.trim().parse::<i64>().ok();
         if repository_id.is_none() {
-            errors.push(FieldError::new("repository_id", "not a repository id"));
+            errors.push(FieldError::new(
+                "repository_id",
+                crate::tr!(validation.not_a_repository_id),
+            ));
         }
         let kind = CheckKind::parse(self.kind.trim());
         if kind.is_none() {
             errors.push(FieldError::new(
                 "kind",
-                "choose the structure or data check",
+                crate::tr!(validation.choose_the_structure_or_data_check),
             ));
         }
         let fields = ScheduleFields {
@@ -128,7 +131,7 @@ impl CheckForm {
                 if percent.is_none() {
                     errors.push(FieldError::new(
                         "read_percent",
-                        "a whole number of percent from 1 to 100",
+                        crate::tr!(validation.a_whole_number_of_percent_from),
                     ));
                 }
                 percent

@@ -144,20 +144,23 @@ impl RestoreForm {
         let mut errors = Vec::new();
         let name = self.name.trim();
         if name.is_empty() {
-            errors.push(FieldError::new("name", "give the restore task a name"));
+            errors.push(FieldError::new(
+                "name",
+                crate::tr!(validation.give_the_restore_task_a_name),
+            ));
         } else if name.chars().count() > MAX_RESTORE_NAME {
             errors.push(FieldError::new(
                 "name",
-                format!("at most {MAX_RESTORE_NAME} characters"),
+                crate::tr!(validation.at_most_chars, max = MAX_RESTORE_NAME),
             ));
         } else if name.chars().any(char::is_control) {
-            errors.push(FieldError::new("name", "no control characters"));
+            errors.push(FieldError::new("name", crate::tr!(validation.no_control)));
         }
         let task_id = self.task_id.trim().parse::<i64>().ok();
         if task_id.is_none() {
             errors.push(FieldError::new(
                 "task_id",
-                "choose the backup task to restore",
+                crate::tr!(validation.choose_the_backup_task_to_restore),
             ));
         }
         let to_time = match self.recovery_method.as_str() {
@@ -167,7 +170,7 @@ impl RestoreForm {
                 None => {
                     errors.push(FieldError::new(
                         "to_time",
-                        "give the second to recover to (YYYY-MM-DD HH:MM:SS, UTC)",
+                        crate::tr!(validation.give_the_second_to_recover_to),
                     ));
                     Some(String::new())
                 }
@@ -175,7 +178,7 @@ impl RestoreForm {
             _ => {
                 errors.push(FieldError::new(
                     "recovery_method",
-                    "choose a backup point or a point in time",
+                    crate::tr!(validation.choose_a_backup_point_or_a),
                 ));
                 None
             }
@@ -187,14 +190,17 @@ impl RestoreForm {
             self.point_id.trim()
         };
         if point_id.is_empty() && to_time.is_none() {
-            errors.push(FieldError::new("point_id", "choose a recovery point"));
+            errors.push(FieldError::new(
+                "point_id",
+                crate::tr!(validation.choose_a_recovery_point),
+            ));
         }
         let repository_id = match self.repository_id.trim() {
             "" => None,
             text => text.parse::<i64>().map(Some).unwrap_or_else(|_| {
                 errors.push(FieldError::new(
                     "repository_id",
-                    "choose the repository the point is read from",
+                    crate::tr!(validation.choose_the_repository_the_point_is),
                 ));
                 None
             }),
@@ -205,7 +211,7 @@ impl RestoreForm {
             _ => {
                 errors.push(FieldError::new(
                     "objects_mode",
-                    "choose all objects or a selection",
+                    crate::tr!(validation.choose_all_objects_or_a_selection),
                 ));
                 false
             }
@@ -225,12 +231,12 @@ impl RestoreForm {
         if custom && to_time.is_some() {
             errors.push(FieldError::new(
                 "objects_mode",
-                "a point-in-time recovery restores the whole database: the replayed log events cannot be limited to chosen tables or renamed",
+                crate::tr!(validation.a_point_in_time_recovery_restores),
             ));
         } else if custom && chosen.is_empty() {
             errors.push(FieldError::new(
                 "objects",
-                "select at least one object to restore",
+                crate::tr!(validation.select_at_least_one_object_to),
             ));
         }
         let mut names = std::collections::HashSet::new();
@@ -238,12 +244,12 @@ impl RestoreForm {
             if object.target_name.is_empty() {
                 errors.push(FieldError::new(
                     "objects",
-                    format!("{}: the target name must not be empty", object.name),
+                    crate::tr!(validation.target_name_empty, name = &object.name),
                 ));
             } else if !names.insert(object.target_name.clone()) {
                 errors.push(FieldError::new(
                     "objects",
-                    format!("two objects would be restored as {}", object.target_name),
+                    crate::tr!(validation.two_objects_as, name = &object.target_name),
                 ));
             }
         }
@@ -253,7 +259,7 @@ impl RestoreForm {
                 if !path.starts_with('/') {
                     errors.push(FieldError::new(
                         "target_path",
-                        "give an absolute path on the server, e.g. /srv/restores/plant.db",
+                        crate::tr!(validation.give_an_absolute_path_on_the),
                     ));
                 }
                 Some(RestoreTarget::NewPath(
@@ -263,26 +269,41 @@ impl RestoreForm {
             "source" => match self.target_source_id.trim().parse::<i64>() {
                 Ok(id) => Some(RestoreTarget::Source(id)),
                 Err(_) => {
-                    errors.push(FieldError::new("target_source_id", "choose a data source"));
+                    errors.push(FieldError::new(
+                        "target_source_id",
+                        crate::tr!(validation.choose_a_data_source),
+                    ));
                     None
                 }
             },
             _ => {
-                errors.push(FieldError::new("target_mode", "choose where to restore to"));
+                errors.push(FieldError::new(
+                    "target_mode",
+                    crate::tr!(validation.choose_where_to_restore_to),
+                ));
                 None
             }
         };
         if !STRUCTURE_POLICIES.contains(&self.structure.as_str()) {
-            errors.push(FieldError::new("structure", "choose stop or ignore"));
+            errors.push(FieldError::new(
+                "structure",
+                crate::tr!(validation.choose_stop_or_ignore),
+            ));
         }
         if !DATA_POLICIES.contains(&self.data.as_str()) {
-            errors.push(FieldError::new("data", "choose stop, skip or rewrite"));
+            errors.push(FieldError::new(
+                "data",
+                crate::tr!(validation.choose_stop_skip_or_rewrite),
+            ));
         }
         let verify = match self.verify.trim() {
             "" => content_verification(),
             mode if VERIFY_MODES.contains(&mode) => mode.to_owned(),
             _ => {
-                errors.push(FieldError::new("verify", "choose content, counts or off"));
+                errors.push(FieldError::new(
+                    "verify",
+                    crate::tr!(validation.choose_content_counts_or_off),
+                ));
                 String::new()
             }
         };
@@ -291,7 +312,7 @@ impl RestoreForm {
             _ => {
                 errors.push(FieldError::new(
                     "timeout_min",
-                    format!("a whole number of minutes from 1 to {MAX_TIMEOUT_MIN}"),
+                    crate::tr!(validation.minutes_1_to, max = MAX_TIMEOUT_MIN),
                 ));
                 0
             }
@@ -303,7 +324,7 @@ impl RestoreForm {
                 _ => {
                     errors.push(FieldError::new(
                         "start_port",
-                        "a port from 1024 to 65535, or empty to leave the recovered cluster stopped",
+                        crate::tr!(validation.a_port_from_1024_to_65535),
                     ));
                     None
                 }
@@ -313,7 +334,7 @@ impl RestoreForm {
         if extract.as_ref().is_some_and(|e| e.remove_cluster) && start_port.is_some() {
             errors.push(FieldError::new(
                 "extract_remove",
-                "a cluster started on a port is kept: clear the port or keep the cluster",
+                crate::tr!(validation.a_cluster_started_on_a_port),
             ));
         }
         let (Some(task_id), Some(target), true) = (task_id, target, errors.is_empty()) else {

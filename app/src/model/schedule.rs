@@ -99,10 +99,7 @@ fn cron_next(_expression: &str, _timezone: &str, _after: DateTime<Utc>) -> Optio
 /// The browser checks only that there is one: the server parses it.
 fn cron_problem(expression: &str, timezone: &str) -> Option<(&'static str, String)> {
     if expression.is_empty() {
-        return Some((
-            "cron_expression",
-            "give a cron expression, e.g. 0 3 * * * (03:00 every day)".into(),
-        ));
+        return Some(("cron_expression", crate::tr!(validation.give_cron)));
     }
     #[cfg(feature = "ssr")]
     if let Err(why) = super::cron::next_runs(expression, timezone, chrono::Utc::now(), 1) {
@@ -144,18 +141,21 @@ impl ScheduleFields {
                 if first_start.is_none() {
                     fail(
                         "first_start",
-                        "give the first start time (YYYY-MM-DD HH:MM, UTC)",
+                        &crate::tr!(validation.give_the_first_start_time_yyyy),
                     );
                 }
                 let value = parse_in(&self.period_value, 1, 10_000);
                 if value.is_none() {
-                    fail("period_value", "a whole number from 1 to 10000");
+                    fail(
+                        "period_value",
+                        &crate::tr!(validation.a_whole_number_from_1_to_2),
+                    );
                 }
                 let unit = match self.period_unit.as_str() {
                     "hours" => Some(PeriodUnit::Hours),
                     "days" => Some(PeriodUnit::Days),
                     _ => {
-                        fail("period_unit", "choose hours or days");
+                        fail("period_unit", &crate::tr!(validation.choose_hours_or_days));
                         None
                     }
                 };
@@ -189,7 +189,10 @@ impl ScheduleFields {
                 }
             }
             _ => {
-                fail("schedule_mode", "choose manual, periodic or cron");
+                fail(
+                    "schedule_mode",
+                    &crate::tr!(validation.choose_manual_periodic_or_cron),
+                );
                 None
             }
         }

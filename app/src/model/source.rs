@@ -158,7 +158,7 @@ impl SourceForm {
             (true, Some(SourceKind::Postgres | SourceKind::MySql | SourceKind::Influx)) => Ok(true),
             (true, _) => Err(FieldError::new(
                 "drill_server",
-                "only database servers (PostgreSQL, MariaDB/MySQL, InfluxDB) can be drill servers; files and SQLite are drilled in a scratch directory",
+                crate::tr!(validation.only_database_servers_postgresql_mariadb_mysql),
             )),
         }
     }

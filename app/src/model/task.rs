@@ -260,11 +260,11 @@ impl TaskForm {
         }
         let source_id = self.source_id.trim().parse::<i64>().ok();
         if source_id.is_none() {
-            fail("source_id", "choose a data source");
+            fail("source_id", &crate::tr!(validation.choose_a_data_source));
         }
         let repository_id = self.repository_id.trim().parse::<i64>().ok();
         if repository_id.is_none() {
-            fail("repository_id", "choose a repository");
+            fail("repository_id", &crate::tr!(validation.choose_a_repository));
         }
 
         let content = match self.content() {
@@ -290,12 +290,15 @@ impl TaskForm {
             "full-every-n" => match parse_in(&self.full_every_n, 2, 1000) {
                 Some(n) => Some(Policy::FullEveryN(n)),
                 None => {
-                    fail("full_every_n", "a whole number from 2 to 1000");
+                    fail(
+                        "full_every_n",
+                        &crate::tr!(validation.a_whole_number_from_2_to),
+                    );
                     None
                 }
             },
             _ => {
-                fail("policy", "choose a backup policy");
+                fail("policy", &crate::tr!(validation.choose_a_backup_policy));
                 None
             }
         };
@@ -306,7 +309,7 @@ impl TaskForm {
             if kept.is_none() {
                 fail(
                     "keep_last",
-                    "a whole number of at least 1, or empty to keep all",
+                    &crate::tr!(validation.a_whole_number_of_at_least),
                 );
             }
             kept
@@ -317,28 +320,40 @@ impl TaskForm {
             self.compression.clone()
         };
         if !COMPRESSION_LEVELS.contains(&compression.as_str()) {
-            fail("compression", "choose fastest, balanced or best");
+            fail(
+                "compression",
+                &crate::tr!(validation.choose_fastest_balanced_or_best),
+            );
         }
         let pack_size_mib = or_default(&self.pack_size_mib, 16, |t| parse_in(t, 1, 4096));
         if pack_size_mib.is_none() {
-            fail("pack_size_mib", "a whole number of MiB from 1 to 4096");
+            fail(
+                "pack_size_mib",
+                &crate::tr!(validation.a_whole_number_of_mib_from),
+            );
         }
         let limits = Limits::parse(&self.limit_read_mib, &self.limit_upload_mib, &mut errors);
         let mut fail = |field: &str, message: &str| errors.push(FieldError::new(field, message));
         let notify = NotifyRule::parse(&self.notify).unwrap_or_else(|| {
-            fail("notify", "choose default, failures, all or off");
+            fail(
+                "notify",
+                &crate::tr!(validation.choose_default_failures_all_or_off),
+            );
             NotifyRule::Default
         });
         let retry_count = or_default(&self.retry_count, 0, |t| parse_in(t, 0, 100));
         if retry_count.is_none() {
-            fail("retry_count", "a whole number from 0 to 100");
+            fail(
+                "retry_count",
+                &crate::tr!(validation.a_whole_number_from_0_to),
+            );
         }
         let retry_interval_min =
             or_default(&self.retry_interval_min, 5, |t| parse_in(t, 1, 10_080));
         if retry_interval_min.is_none() {
             fail(
                 "retry_interval_min",
-                "a whole number of minutes from 1 to 10080",
+                &crate::tr!(validation.a_whole_number_of_minutes_from),
             );
         }
 
@@ -395,7 +410,7 @@ impl TaskForm {
                 if names.is_empty() {
                     Err(FieldError::new(
                         "content_objects",
-                        "select at least one object",
+                        crate::tr!(validation.select_at_least_one_object),
                     ))
                 } else {
                     Ok(Content::Objects(names))
@@ -406,7 +421,7 @@ impl TaskForm {
                 if pattern.is_empty() {
                     Err(FieldError::new(
                         "content_regex",
-                        "give a regular expression",
+                        crate::tr!(validation.give_a_regular_expression),
                     ))
                 } else {
                     Ok(Content::Regex {
@@ -417,7 +432,7 @@ impl TaskForm {
             }
             _ => Err(FieldError::new(
                 "content_mode",
-                "choose all, selected objects or a regular expression",
+                crate::tr!(validation.choose_all_selected_objects_or_a),
             )),
         }
     }

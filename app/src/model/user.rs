@@ -73,9 +73,9 @@ pub const MIN_PASSWORD: usize = 12;
 /// A new password's problems, if any.
 pub fn password_problem(password: &str, username: &str) -> Option<String> {
     if password.chars().count() < MIN_PASSWORD {
-        Some(format!("at least {MIN_PASSWORD} characters"))
+        Some(crate::tr!(validation.at_least_chars, min = MIN_PASSWORD))
     } else if password.eq_ignore_ascii_case(username) {
-        Some("must not be the user name".into())
+        Some(crate::tr!(validation.not_the_user_name))
     } else {
         None
     }

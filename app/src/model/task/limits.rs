@@ -21,7 +21,7 @@ impl Limits {
                 if mib.is_none() {
                     errors.push(FieldError::new(
                         field,
-                        "a whole number of MiB per second from 1 to 100000, or empty for no limit",
+                        crate::tr!(validation.a_whole_number_of_mib_per, max = 100_000),
                     ));
                 }
                 mib

@@ -24,7 +24,7 @@ pub fn PreCheckList(checks: Vec<CheckItem>, outcome: String) -> impl IntoView {
                     let (class, outcome, name) = (format!("check check--{}", c.outcome), c.outcome.clone(), c.name.clone());
                     view! {
                         <li class=class data-testid="check-item" data-outcome=outcome data-name=name>
-                            <strong>{mark}<span translate="no">{c.name}</span></strong>" — "<span translate="no">{c.detail}</span>
+                            <strong>{mark}{check_name_view(i18n, c.name)}</strong>" — "<span translate="no">{c.detail}</span>
                         </li>
                     }
                 }).collect_view()}
@@ -63,5 +63,14 @@ pub fn PlanPreview(preview: RestorePreview) -> impl IntoView {
                 </tbody>
             </table>
         </div>
+    }
+}
+
+/// An item's name in the console's language; a name it has no word for (a
+/// server setting) as the server sent it.
+pub(crate) fn check_name_view(i18n: crate::I18n, name: String) -> impl IntoView {
+    match crate::components::restore_words::check_name(i18n, &name) {
+        Some(word) => view! { <span>{word}</span> }.into_any(),
+        None => view! { <span translate="no">{name}</span> }.into_any(),
     }
 }

@@ -2,6 +2,7 @@
 //! progress; Start, Retry, Cancel, View and Delete.
 
 mod checks;
+pub(crate) use checks::check_name_view;
 mod detail;
 mod extract;
 mod form;
