@@ -58,9 +58,13 @@ describe('Simplified Chinese', () => {
   let server;
   let browser;
   let tree;
+  let restores;
+  const SOURCE = '传感器 "数据"';
+  const TASK = '传感器 每日';
 
   before(async () => {
-    server = await startServer();
+    restores = await mkdtemp(join(tmpdir(), 'tidemark-zh-restores-'));
+    server = await startServer({ restoreRoots: [restores] });
     browser = await launchBrowser();
     tree = await mkdtemp(join(tmpdir(), 'tidemark-zh-'));
     await writeFile(join(tree, '数据.txt'), '时间序列\n');
@@ -70,6 +74,7 @@ describe('Simplified Chinese', () => {
   after(async () => {
     await browser?.close();
     await rm(tree, { recursive: true, force: true });
+    await rm(restores, { recursive: true, force: true });
     const exit = await server?.stop();
     assert.equal(exit?.code, 0, `server exit: ${JSON.stringify(exit)}`);
   });
@@ -85,6 +90,101 @@ describe('Simplified Chinese', () => {
     await page.waitForLoadState('networkidle');
     await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
     assert.deepEqual(await page.evaluate(untranslated, ALLOWED), [], `${name}: untranslated text`);
+  }
+
+  // The backup and restore workflow in Chinese, page by page: the task
+  // form (and a field message the server wrote), the task list after a
+  // backup, history, a run, browse, compare, the restore form with Verify
+  // and Preview, a finished restore, and the repository's checks.
+  async function workflowInChinese(page) {
+    const id = (testid) => byTestId(page, testid);
+    const openHistory = async () => {
+      await clickNav(page, 'nav-backups');
+      await page.locator(`[data-testid="task-row"][data-name="${TASK}"] [data-testid="view-history"]`).click();
+      await page.waitForURL(/\/backups\/\d+\/history/);
+      await waitForHydration(page);
+    };
+    await clickNav(page, 'nav-backups');
+    await id('new-task').click();
+    await page.waitForURL(/\/backups\/new$/);
+    await waitForHydration(page);
+    await id('save-task').click();
+    const nameError = id('error-name');
+    await nameError.waitFor();
+    assert.match(await nameError.textContent(), /[\u4e00-\u9fff]/, 'the server wrote the field message in Chinese');
+    await assertChinese(page, 'task-form');
+    await id('task-name').fill(TASK);
+    const option = id('task-source_id').locator('option', { hasText: SOURCE });
+    await option.waitFor({ state: 'attached' });
+    await id('task-source_id').selectOption(await option.getAttribute('value'));
+    await id('save-task').click();
+    await page.waitForURL(/\/backups$/);
+    const row = page.locator(`[data-testid="task-row"][data-name="${TASK}"]`);
+    for (const n of [1, 2]) {
+      if (n === 2) await writeFile(join(tree, '数据.txt'), '时间序列\n第二次\n');
+      await row.locator('[data-testid="backup-now"]').click();
+      await page.waitForLoadState('networkidle');
+      await openHistory();
+      await page.locator('[data-testid="history-row"][data-state="succeeded"]').nth(n - 1).waitFor({ timeout: 60_000 });
+      await clickNav(page, 'nav-backups');
+    }
+    await row.locator('[data-testid="task-last-state"]').waitFor();
+    await assertChinese(page, 'backups-with-task');
+
+    await openHistory();
+    await assertChinese(page, 'history');
+    await page.locator('[data-testid="history-row"] [data-testid="run-link"]').first().click();
+    await page.waitForURL(/\/runs\/\d+$/);
+    await waitForHydration(page);
+    await assertChinese(page, 'run');
+
+    await openHistory();
+    await page.locator('[data-testid="history-row"] [data-testid="browse-run-point"]').first().click();
+    await page.waitForURL(/\/browse/);
+    await waitForHydration(page);
+    await page.locator('[data-testid="browse-entry"]').first().waitFor();
+    await assertChinese(page, 'browse');
+
+    await openHistory();
+    await page.locator('[data-testid="history-row"] [data-testid="compare-run-point"]').first().click();
+    await page.waitForURL(/\/compare\?to=/);
+    await waitForHydration(page);
+    assert.equal(await id('diff-report').getAttribute('data-changed'), '1');
+    await assertChinese(page, 'compare');
+
+    await openHistory();
+    await page.locator('[data-testid="history-row"] [data-testid="restore-run"]').first().click();
+    await page.waitForURL(/\/restores\/new/);
+    await page.locator('[data-testid="restore-form"][data-hydrated="true"]').waitFor();
+    await page.locator('[data-testid="point-row"] [data-testid="point-choose"]:checked').waitFor({ state: 'attached' });
+    await id('restore-name').fill('恢复 "一"');
+    await id('target-path').fill(join(restores, '恢复目录'));
+    await id('verify-restore').click();
+    await page.locator('[data-testid="restore-checks"]:not([data-outcome="fail"])').waitFor();
+    await id('preview-restore').click();
+    await id('restore-preview').waitFor();
+    await assertChinese(page, 'restore-form');
+    await id('create-restore').click();
+    await page.waitForURL(/\/restores\/\d+$/);
+    await waitForHydration(page);
+    await assertChinese(page, 'restore-new');
+    await id('verify').click();
+    await id('restore-checks').waitFor();
+    if (await id('ack-warnings').count()) await id('ack-warnings').check();
+    await page.locator('[data-testid="start-restore"]:enabled').waitFor();
+    await id('start-restore').click();
+    await page.locator('[data-testid="restore-progress"][data-state="finished"]').waitFor({ timeout: 60_000 });
+    await assertChinese(page, 'restore-finished');
+    await clickNav(page, 'nav-restores');
+    await assertChinese(page, 'restores-with-one');
+
+    await clickNav(page, 'nav-repositories');
+    await id('repository-checks-link').first().click();
+    await page.waitForURL(/\/repositories\/\d+\/checks$/);
+    await waitForHydration(page);
+    await id('check-run-structure').click();
+    await page.locator('[data-testid="check-run"][data-kind="structure"][data-outcome="clean"]').waitFor({ timeout: 60_000 });
+    await assertChinese(page, 'repository-checks');
   }
 
   test('Accept-Language first, then the user\'s stored choice; no English on any page', async () => {
@@ -105,7 +205,7 @@ describe('Simplified Chinese', () => {
     await byTestId(page, 'new-source').click();
     await byTestId(page, 'source-form').waitFor();
     await assertChinese(page, 'source-form');
-    await byTestId(page, 'source-name-input').fill('传感器 "数据"');
+    await byTestId(page, 'source-name-input').fill(SOURCE);
     await byTestId(page, 'source-kind').selectOption('file-tree');
     await byTestId(page, 'source-location').fill(tree);
     await byTestId(page, 'save-source').click();
@@ -120,6 +220,7 @@ describe('Simplified Chinese', () => {
     await byTestId(page, 'password-page').waitFor();
     await waitForHydration(page);
     await assertChinese(page, 'password');
+    await workflowInChinese(page);
     assert.deepEqual(problems, [], 'console errors');
 
     // The header's choice: English, stored with the user.

@@ -4,30 +4,33 @@
 use leptos::prelude::*;
 
 use crate::api::restores::PointLocation;
+use crate::i18n::*;
 
 #[component]
 pub fn LocationBadges(locations: Vec<PointLocation>) -> impl IntoView {
+    let i18n = use_i18n();
     if locations.is_empty() {
         return view! {
-            <span class="muted" data-testid="point-location-none" title="no repository holds this point any more (pruned or deleted)">"not stored"</span>
+            <span class="muted" data-testid="point-location-none" title=move || t_string!(i18n, recovery.not_stored_tip)>{t!(i18n, recovery.not_stored)}</span>
         }
         .into_any();
     }
     locations
         .into_iter()
         .map(|l| {
-            let (class, title) = if l.copy {
-                ("badge badge--copy", "a copy job copied this point here")
-            } else {
-                ("badge", "the task's own repository")
-            };
-            let text = if l.copy {
-                format!("copy: {}", l.repository_name)
-            } else {
-                l.repository_name
+            let copy = l.copy;
+            let class = if copy { "badge badge--copy" } else { "badge" };
+            let title = move || {
+                if copy {
+                    t_string!(i18n, recovery.copy_tip)
+                } else {
+                    t_string!(i18n, recovery.own_repository_tip)
+                }
             };
             view! {
-                <span class=class data-testid="point-location" data-copy=l.copy.to_string() title=title>{text}</span>
+                <span class=class data-testid="point-location" data-copy=copy.to_string() title=title>
+                    {copy.then_some(t!(i18n, recovery.copy_prefix))}<span translate="no">{l.repository_name}</span>
+                </span>
                 " "
             }
         })

@@ -6,7 +6,9 @@
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
-use crate::model::{format_duration, human_duration, when, RecoveryStatus};
+use crate::i18n::*;
+use crate::model::{format_duration, when, RecoveryStatus};
+use crate::pages::tasks::duration_text;
 
 /// The server's time as the page counts it: `checked_at`, one second more
 /// each second in the browser (the server's clock, not the browser's).
@@ -29,24 +31,30 @@ pub fn server_clock(checked_at: DateTime<Utc>) -> Signal<DateTime<Utc>> {
     now.into()
 }
 
-fn target_text(target: Option<u64>) -> String {
+fn target_text(i18n: crate::I18n, target: Option<u64>) -> String {
     target
-        .map(|t| format!(" · target {}", format_duration(t)))
-        .unwrap_or_else(|| " · no target".into())
+        .map(|t| t_string!(i18n, recovery.target, target = format_duration(t)))
+        .unwrap_or_else(|| t_string!(i18n, recovery.no_target).into())
 }
 
 /// The newest good point's age against the RPO target.
 #[component]
 pub fn RpoBadge(status: RecoveryStatus, now: Signal<DateTime<Utc>>) -> impl IntoView {
+    let i18n = use_i18n();
     let status = StoredValue::new(status);
     let level = move || status.with_value(|s| s.rpo_level(now.get()));
     let text = move || {
         status.with_value(|s| match s.point_age(now.get()) {
-            None => format!("no good point{}", target_text(s.rpo_target_secs)),
-            Some(age) => format!(
-                "newest point {} old{}",
-                human_duration(age),
-                target_text(s.rpo_target_secs)
+            None => t_string!(
+                i18n,
+                recovery.no_good_point,
+                target = target_text(i18n, s.rpo_target_secs)
+            ),
+            Some(age) => t_string!(
+                i18n,
+                recovery.newest_point_age,
+                age = duration_text(i18n, age),
+                target = target_text(i18n, s.rpo_target_secs)
             ),
         })
     };
@@ -55,7 +63,7 @@ pub fn RpoBadge(status: RecoveryStatus, now: Signal<DateTime<Utc>>) -> impl Into
             class=move || format!("level level--{}", level().as_str())
             data-testid="rpo-status"
             data-level=move || level().as_str()
-            title=move || status.with_value(|s| format!("newest good point taken {}", when(s.newest_point_at)))
+            title=move || status.with_value(|s| t_string!(i18n, recovery.newest_point_tip, at = when(s.newest_point_at)))
         >
             {text}
         </span>
@@ -65,32 +73,45 @@ pub fn RpoBadge(status: RecoveryStatus, now: Signal<DateTime<Utc>>) -> impl Into
 /// The last proven point, when, and its measured RTO against the target.
 #[component]
 pub fn RtoBadge(status: RecoveryStatus) -> impl IntoView {
+    let i18n = use_i18n();
     let level = status.rto_level().as_str();
-    let text = match status.proven_rto_secs {
-        Some(rto) => format!(
-            "proven: point of {} · RTO {}{}",
-            when(status.proven_point_at),
-            human_duration(rto),
-            target_text(status.rto_target_secs)
-        ),
-        None => format!("never proven{}", target_text(status.rto_target_secs)),
-    };
-    let title = status
-        .proven_point
-        .as_ref()
-        .map(|p| {
-            format!(
-                "point {p} restored and proven by the drill that finished {}",
-                when(status.proven_at)
-            )
+    let status = StoredValue::new(status);
+    let text = move || {
+        status.with_value(|status| match status.proven_rto_secs {
+            Some(rto) => t_string!(
+                i18n,
+                recovery.proven,
+                at = when(status.proven_point_at),
+                rto = duration_text(i18n, rto),
+                target = target_text(i18n, status.rto_target_secs)
+            ),
+            None => t_string!(
+                i18n,
+                recovery.never_proven,
+                target = target_text(i18n, status.rto_target_secs)
+            ),
         })
-        .unwrap_or_else(|| "no drill has passed yet".into());
+    };
+    let title = move || {
+        status.with_value(|status| match status.proven_point.as_ref() {
+            Some(point) => t_string!(
+                i18n,
+                recovery.proven_tip,
+                point,
+                at = when(status.proven_at)
+            ),
+            None => t_string!(i18n, recovery.no_drill_passed).into(),
+        })
+    };
+    let last_error = status.with_value(|s| s.last_drill_error.clone());
     view! {
         <span class=format!("level level--{level}") data-testid="rto-status" data-level=level title=title>
             {text}
         </span>
-        {status.last_drill_error.map(|e| view! {
-            <div class="muted error-text" data-testid="last-drill-error" title=e.clone()>"last drill failed: " {e.clone()}</div>
+        {last_error.map(|e| view! {
+            <div class="muted error-text" data-testid="last-drill-error">
+                {t!(i18n, recovery.last_drill_failed)}<span translate="no" title=e.clone()>{e.clone()}</span>
+            </div>
         })}
     }
 }

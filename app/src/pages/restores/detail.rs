@@ -154,7 +154,7 @@ fn RestoreView(
             } else {
                 view! { <dt>{t!(i18n, restore_detail.recovery_point)}</dt><dd><code data-testid="restore-point">{detail.row.point_id.clone()}</code></dd> }.into_any()
             }}
-            <dt>{t!(i18n, restore_detail.read_from)}</dt><dd data-testid="restore-read-from"><span translate="no">{detail.read_from.clone()}</span>{detail.read_from_copy.then(|| t!(i18n, restore_detail.copy_suffix))}</dd>
+            <dt>{t!(i18n, restore_detail.read_from)}</dt><dd data-testid="restore-read-from"><span translate="no">{detail.read_from.clone()}</span>{detail.read_from_copy.then_some(t!(i18n, restore_detail.copy_suffix))}</dd>
             <dt>{t!(i18n, restores.col_target)}</dt><dd><code data-testid="restore-target">{detail.row.target.clone()}</code></dd>
             <dt>{t!(i18n, restore_form.col_objects)}</dt>{if form.objects.is_empty() { view! { <dd>{t!(i18n, restore_detail.all_objects)}</dd> }.into_any() } else {
                 view! { <dd translate="no">{form.objects.iter().map(|o| if o.name == o.target_name { o.name.clone() } else { t_string!(i18n, restore_detail.renamed, from = o.name.clone(), to = o.target_name.clone()).to_string() }).collect::<Vec<_>>().join(", ")}</dd> }.into_any()
@@ -321,7 +321,7 @@ fn ExtractResultView(extracted: crate::model::ExtractResult) -> impl IntoView {
             <p data-testid="extract-summary">{t!(i18n, restore_detail.extract_summary,
                 database = view! { <code>{extracted.database.clone()}</code> }, target = view! { <code>{extracted.target.clone()}</code> },
                 rows = extracted.rows, took = human_duration(extracted.seconds))}
-                {extracted.removed_cluster.then(|| t!(i18n, restore_detail.extract_removed))}</p>
+                {extracted.removed_cluster.then_some(t!(i18n, restore_detail.extract_removed))}</p>
             <table class="table">
                 <thead><tr><th>{t!(i18n, restore_form.col_object)}</th><th>{t!(i18n, restore_form.col_restored_as)}</th><th>{t!(i18n, restore_detail.read_back)}</th></tr></thead>
                 <tbody>

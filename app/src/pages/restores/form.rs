@@ -305,8 +305,8 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                             })}
                             {t.path_allowed.then(|| view! {
                                 <p class="muted" data-testid="restore-roots">
-                                    {t!(i18n, restore_form.roots_hint, roots = t.restore_roots.join(&t_string!(i18n, restore_form.roots_or).to_string()))}
-                                    {t.admin_anywhere.then(|| t!(i18n, restore_form.roots_admin))}
+                                    {t!(i18n, restore_form.roots_hint, roots = t.restore_roots.join(t_string!(i18n, restore_form.roots_or)))}
+                                    {t.admin_anywhere.then_some(t!(i18n, restore_form.roots_admin))}
                                 </p>
                             })}
                             <label class="radio"><input type="radio" name="target_mode" data-testid="target-source"

@@ -12,6 +12,7 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::api::browse::{browse_point, BrowseEntry, BrowseView};
 use crate::components::{hydrated_flag, ErrorAlert, FieldError};
+use crate::i18n::*;
 use crate::model::{human_bytes, percent_encode};
 
 fn browse_url(task: i64, point: &str, folder: &str, search: &str, page: u32) -> String {
@@ -30,6 +31,7 @@ fn browse_url(task: i64, point: &str, folder: &str, search: &str, page: u32) -> 
 
 #[component]
 pub fn PointBrowsePage() -> impl IntoView {
+    let i18n = use_i18n();
     let params = use_params_map();
     let query = use_query_map();
     let task_id =
@@ -72,22 +74,22 @@ pub fn PointBrowsePage() -> impl IntoView {
     view! {
         <section class="page" data-testid="browse-page" data-hydrated=hydrated_flag()>
             <header class="page-header">
-                <h1>"Browse point"</h1>
+                <h1>{t!(i18n, browse.title)}</h1>
                 <button type="button" class="button button--primary" data-testid="restore-selected"
                     disabled=move || selected.with(BTreeSet::is_empty) on:click=restore>
-                    {move || format!("Restore selected ({})", selected.with(BTreeSet::len))}
+                    {move || t_string!(i18n, browse.restore_selected, count = selected.with(BTreeSet::len))}
                 </button>
-                <A href=move || format!("/backups/{}/history", task_id()) attr:class="button">"Back to history"</A>
+                <A href=move || format!("/backups/{}/history", task_id()) attr:class="button">{t!(i18n, browse.back_to_history)}</A>
             </header>
             <form class="panel form-grid" on:submit=go_search>
-                <label class="form-wide">"Search names (a substring, or /a regular expression/)"
+                <label class="form-wide">{t!(i18n, browse.search_label)}
                     <input type="search" data-testid="browse-search" prop:value=move || typed.get()
                         on:input=move |ev| typed.set(event_target_value(&ev)) />
                 </label>
                 <FieldError field="search" error />
-                <button type="submit" class="button" data-testid="browse-search-go">"Search"</button>
+                <button type="submit" class="button" data-testid="browse-search-go">{t!(i18n, browse.search)}</button>
             </form>
-            <Transition fallback=|| view! { <p class="muted">"Reading the point…"</p> }>
+            <Transition fallback=move || view! { <p class="muted">{t!(i18n, browse.reading)}</p> }>
                 {move || view.get().map(|result| match result {
                     Ok(view) => view! { <Listing view selected /> }.into_any(),
                     Err(error) if error.field("search").is_some() => ().into_any(),
@@ -100,12 +102,16 @@ pub fn PointBrowsePage() -> impl IntoView {
 
 #[component]
 fn Listing(view: BrowseView, selected: RwSignal<BTreeSet<String>>) -> impl IntoView {
+    let i18n = use_i18n();
     let (task, point) = (view.task_id, view.point_id.clone());
     let (folder, search) = (view.folder.clone(), view.search.clone());
+    let total = view.total;
     let heading = if search.is_empty() {
-        format!("{} entries", view.total)
+        t!(i18n, browse.entries, count = total).into_any()
     } else {
-        format!("{} objects match {:?}", view.total, search)
+        let quoted = format!("{search:?}");
+        let term = move || view! { <span translate="no">{quoted.clone()}</span> };
+        t!(i18n, browse.matches, count = total, search = term).into_any()
     };
     let crumbs = view
         .breadcrumbs
@@ -113,7 +119,12 @@ fn Listing(view: BrowseView, selected: RwSignal<BTreeSet<String>>) -> impl IntoV
         .into_iter()
         .map(|(label, path)| {
             let href = browse_url(task, &point, &path, "", 1);
-            view! { <A href=href attr:data-testid="browse-crumb">{label}</A> " / " }
+            // The first crumb is the top of the point; the others are folder names.
+            if path.is_empty() {
+                view! { <A href=href attr:data-testid="browse-crumb">{t!(i18n, browse.top)}</A> " / " }.into_any()
+            } else {
+                view! { <A href=href attr:data-testid="browse-crumb" attr:translate="no">{label}</A> " / " }.into_any()
+            }
         })
         .collect_view();
     let (page, pages) = (view.page, view.pages);
@@ -122,9 +133,9 @@ fn Listing(view: BrowseView, selected: RwSignal<BTreeSet<String>>) -> impl IntoV
         let next = browse_url(task, &point, &folder, &search, page + 1);
         (pages > 1).then(|| view! {
             <nav class="pager" data-testid="browse-pager">
-                <span data-testid="browse-page-number">{format!("page {page} of {pages}")}</span>
-                {(page > 1).then(|| view! { <A href=prev attr:data-testid="browse-prev">"‹ previous"</A> })}
-                {(page < pages).then(|| view! { <A href=next attr:data-testid="browse-next">"next ›"</A> })}
+                <span data-testid="browse-page-number">{t!(i18n, browse.page, page, pages)}</span>
+                {(page > 1).then(|| view! { <A href=prev attr:data-testid="browse-prev">{t!(i18n, browse.previous)}</A> })}
+                {(page < pages).then(|| view! { <A href=next attr:data-testid="browse-next">{t!(i18n, browse.next)}</A> })}
             </nav>
         })
     };
@@ -132,13 +143,13 @@ fn Listing(view: BrowseView, selected: RwSignal<BTreeSet<String>>) -> impl IntoV
     let point = view.point_id.clone();
     view! {
         <section class="panel" data-testid="browse-listing" data-total=view.total data-folder=view.folder.clone()>
-            <h2>{format!("{} · {} · ", view.task_name, view.finished_at.format("%Y-%m-%d %H:%M:%S UTC"))}<code>{view.point_id.clone()}</code></h2>
-            <p>{tree.then_some(crumbs)} <span class="muted">{heading}{format!(" · {} objects in the point", view.objects)}</span></p>
+            <h2><span translate="no">{view.task_name.clone()}</span>{format!(" · {} · ", view.finished_at.format("%Y-%m-%d %H:%M:%S UTC"))}<code>{view.point_id.clone()}</code></h2>
+            <p>{tree.then_some(crumbs)} <span class="muted">{heading}{t!(i18n, browse.objects_in_point, count = view.objects)}</span></p>
             {pager.clone()()}
             <table class="table" data-testid="browse-table">
-                <thead><tr><th></th><th>"Name"</th><th>"Kind"</th><th>"Size"</th>
-                    {if tree { view! { <th>"Mode"</th><th>"Modified (UTC)"</th> }.into_any() } else { view! { <th>"Rows"</th><th>"Time span"</th> }.into_any() }}
-                    <th>"Digest"</th><th></th></tr></thead>
+                <thead><tr><th></th><th>{t!(i18n, common.name)}</th><th>{t!(i18n, run.col_kind)}</th><th>{t!(i18n, history.col_size)}</th>
+                    {if tree { view! { <th>{t!(i18n, browse.col_mode)}</th><th>{t!(i18n, browse.col_modified)}</th> }.into_any() } else { view! { <th>{t!(i18n, run.col_rows)}</th><th>{t!(i18n, browse.col_time_span)}</th> }.into_any() }}
+                    <th>{t!(i18n, browse.col_digest)}</th><th></th></tr></thead>
                 <tbody>
                     {view.entries.into_iter().map(|entry| view! { <EntryRow entry task point=point.clone() tree downloads selected /> }).collect_view()}
                 </tbody>
@@ -157,6 +168,7 @@ fn EntryRow(
     downloads: bool,
     selected: RwSignal<BTreeSet<String>>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     // A plain link: the browser streams the file to disk itself.
     let download = (downloads && entry.kind == "file").then(|| {
         format!(
@@ -185,16 +197,17 @@ fn EntryRow(
     };
     let label = if entry.kind == "dir" {
         let href = browse_url(task, &point, &entry.name, "", 1);
-        view! { <A href=href attr:data-testid="browse-open">{format!("{}/", entry.label)}</A> }
+        view! { <A href=href attr:data-testid="browse-open" attr:translate="no">{format!("{}/", entry.label)}</A> }
             .into_any()
     } else {
         view! { <code>{entry.label.clone()}</code> }.into_any()
     };
     let size = if entry.kind == "dir" && entry.entries_below > 0 {
-        format!(
-            "{} in {} entries",
-            human_bytes(entry.size),
-            entry.entries_below
+        t_string!(
+            i18n,
+            browse.size_in_entries,
+            size = human_bytes(entry.size),
+            count = entry.entries_below
         )
     } else {
         human_bytes(entry.size)
@@ -202,8 +215,8 @@ fn EntryRow(
     view! {
         <tr data-testid="browse-entry" data-name=name.clone() data-kind=entry.kind.clone()>
             <td><input type="checkbox" data-testid="browse-select" prop:checked=ticked on:change=toggle /></td>
-            <td>{label}{entry.link_target.map(|t| view! { <span class="muted">{format!(" → {t}")}</span> })}</td>
-            <td>{entry.kind.clone()}</td>
+            <td>{label}{entry.link_target.map(|t| view! { <span class="muted" translate="no">{format!(" → {t}")}</span> })}</td>
+            <td>{let kind = entry.kind.clone(); move || object_kind_name(i18n, &kind)}</td>
             <td>{size}</td>
             {if tree {
                 view! {
@@ -217,7 +230,20 @@ fn EntryRow(
                 }.into_any()
             }}
             <td><code class="muted">{entry.digest.unwrap_or_default()}</code></td>
-            <td>{download.map(|href| view! { <a class="button button--small" href=href download="" data-testid="browse-download">"Download"</a> })}</td>
+            <td>{download.map(|href| view! { <a class="button button--small" href=href download="" data-testid="browse-download">{t!(i18n, browse.download)}</a> })}</td>
         </tr>
+    }
+}
+
+/// A point object's kind (`file`, `dir`, `symlink`, `table`, `schema`) in
+/// the console's language; an unknown one as sent.
+pub(super) fn object_kind_name(i18n: crate::I18n, kind: &str) -> String {
+    match kind {
+        "file" => t_string!(i18n, browse.kind_file).into(),
+        "dir" => t_string!(i18n, browse.kind_dir).into(),
+        "symlink" => t_string!(i18n, browse.kind_symlink).into(),
+        "table" => t_string!(i18n, browse.kind_table).into(),
+        "schema" => t_string!(i18n, browse.kind_schema).into(),
+        other => other.into(),
     }
 }

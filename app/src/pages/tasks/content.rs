@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use crate::api::sources::{source_objects, PreviewContent, SourceObject};
 use crate::components::{ErrorAlert, FieldError};
 use crate::error::AppError;
+use crate::i18n::*;
 use crate::model::{human_bytes, TaskForm};
 
 const PREVIEW_ROWS: usize = 50;
@@ -36,10 +37,11 @@ pub(super) fn ContentPicker(
     form: RwSignal<TaskForm>,
     error: Signal<Option<AppError>>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     // Memos: the tree is rebuilt when the mode or source changes, not on every keystroke.
     let mode = Memo::new(move |_| form.with(|f| f.content_mode.clone()));
     let source_id = Memo::new(move |_| form.with(|f| f.source_id.trim().parse::<i64>().ok()));
-    let radio = move |value: &'static str, label: &'static str| {
+    let radio = move |value: &'static str, label: fn(crate::I18n) -> &'static str| {
         view! {
             <label class="radio">
                 <input
@@ -51,23 +53,23 @@ pub(super) fn ContentPicker(
                     prop:checked=move || mode.get() == value
                     on:change=move |_| form.update(|f| f.content_mode = value.into())
                 />
-                {label}
+                {move || label(i18n)}
             </label>
         }
     };
     view! {
         <div class="content-picker" data-testid="content-picker">
             <div class="radio-row">
-                "Backup content: "
-                {radio("all", "Everything")}
-                {radio("objects", "Selected objects")}
-                {radio("regex", "Regular expression")}
+                {t!(i18n, task_content.label)}
+                {radio("all", |i18n| t_string!(i18n, task_content.everything))}
+                {radio("objects", |i18n| t_string!(i18n, task_content.selected_objects))}
+                {radio("regex", |i18n| t_string!(i18n, task_content.regex))}
             </div>
             <FieldError field="content_mode" error />
             <input type="hidden" name="form[content_objects]" prop:value=move || form.with(|f| f.content_objects.clone()) value=form.with_untracked(|f| f.content_objects.clone()) />
             {move || match (mode.get().as_str(), source_id.get()) {
                 ("objects", Some(id)) => view! { <ObjectTree source_id=id form /> }.into_any(),
-                ("objects", None) => view! { <p class="muted">"Choose a data source to browse its objects."</p> }.into_any(),
+                ("objects", None) => view! { <p class="muted">{t!(i18n, task_content.choose_source)}</p> }.into_any(),
                 _ => ().into_any(),
             }}
             <FieldError field="content_objects" error />
@@ -80,6 +82,7 @@ pub(super) fn ContentPicker(
 
 #[component]
 fn ObjectTree(source_id: i64, form: RwSignal<TaskForm>) -> impl IntoView {
+    let i18n = use_i18n();
     let objects = Resource::new(move || source_id, source_objects);
     let expanded = RwSignal::new(BTreeSet::<String>::new());
     let toggle = move |name: String, on: bool| {
@@ -152,17 +155,17 @@ fn ObjectTree(source_id: i64, form: RwSignal<TaskForm>) -> impl IntoView {
                         prop:disabled=covered
                         on:change=move |ev| toggle(name_for_toggle.clone(), event_target_checked(&ev))
                     />
-                    {if is_dir { format!("{label}/") } else { label }}
+                    <span translate="no">{if is_dir { format!("{label}/") } else { label }}</span>
                 </label>
                 <span class="muted">
                     {if is_dir { String::new() } else { human_bytes(object.size) }}
-                    {object.rows.map(|r| format!(" · {r} rows"))}
+                    {object.rows.map(|r| t!(i18n, task_content.rows, count = r))}
                 </span>
             </li>
         }
     };
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Reading the source…"</p> }>
+        <Suspense fallback=move || view! { <p class="muted">{t!(i18n, task_content.reading)}</p> }>
             {move || objects.get().map(|result| match result {
                 Ok(listing) => {
                     // Top-level entries first appear; the rest open under their directory.
@@ -173,10 +176,10 @@ fn ObjectTree(source_id: i64, form: RwSignal<TaskForm>) -> impl IntoView {
                             {listing.objects.into_iter().map(row).collect_view()}
                         </ul>
                         {truncated.then(|| view! {
-                            <p class="muted">{format!("Showing the first {} of {} objects; use a regular expression for the rest.", crate::api::sources::OBJECT_LIMIT, listing.total)}</p>
+                            <p class="muted">{t!(i18n, task_content.truncated, shown = crate::api::sources::OBJECT_LIMIT, total = listing.total)}</p>
                         })}
                         <p class="muted" data-testid="selected-count">
-                            {move || format!("{} selected", form.with(|f| selected(f).len()))}
+                            {move || t_string!(i18n, task_content.selected, count = form.with(|f| selected(f).len()))}
                         </p>
                     }
                         .into_any()
@@ -189,26 +192,27 @@ fn ObjectTree(source_id: i64, form: RwSignal<TaskForm>) -> impl IntoView {
 
 #[component]
 fn RegexContent(form: RwSignal<TaskForm>, error: Signal<Option<AppError>>) -> impl IntoView {
+    let i18n = use_i18n();
     let preview = ServerAction::<PreviewContent>::new();
     view! {
         <div class="form-grid">
             <label>
-                "Parent path"
+                {t!(i18n, task_content.parent_path)}
                 <input
                     name="form[content_parent]"
                     data-testid="task-content_parent"
-                    placeholder="e.g. data/sequence (empty: the whole source)"
+                    placeholder=move || t_string!(i18n, task_content.parent_placeholder)
                     value=form.with_untracked(|f| f.content_parent.clone())
                     prop:value=move || form.with(|f| f.content_parent.clone())
                     on:input=move |ev| form.update(|f| f.content_parent = event_target_value(&ev))
                 />
             </label>
             <label>
-                "Regular expression"
+                {t!(i18n, task_content.regex)}
                 <input
                     name="form[content_regex]"
                     data-testid="task-content_regex"
-                    placeholder=r"e.g. .*\.tsfile$"
+                    placeholder=move || t_string!(i18n, task_content.regex_placeholder)
                     value=form.with_untracked(|f| f.content_regex.clone())
                     prop:value=move || form.with(|f| f.content_regex.clone())
                     on:input=move |ev| form.update(|f| f.content_regex = event_target_value(&ev))
@@ -224,7 +228,7 @@ fn RegexContent(form: RwSignal<TaskForm>, error: Signal<Option<AppError>>) -> im
                         preview.dispatch(PreviewContent { form: form.get_untracked() });
                     }
                 >
-                    "Refresh"
+                    {t!(i18n, common.refresh)}
                 </button>
             </div>
         </div>
@@ -232,7 +236,7 @@ fn RegexContent(form: RwSignal<TaskForm>, error: Signal<Option<AppError>>) -> im
             Ok(listing) => view! {
                 <div class="preview" data-testid="preview">
                     <p data-testid="preview-count">
-                        {format!("{} objects match ({})", listing.total, human_bytes(listing.total_bytes))}
+                        {t!(i18n, task_content.preview_count, count = listing.total, size = human_bytes(listing.total_bytes))}
                     </p>
                     <ul>
                         {listing.objects.into_iter().take(PREVIEW_ROWS).map(|o| view! {

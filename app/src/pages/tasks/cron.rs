@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use super::form::Input;
 use crate::api::tasks::cron_preview;
 use crate::error::AppError;
+use crate::i18n::*;
 use crate::model::TaskForm;
 
 #[component]
@@ -13,6 +14,7 @@ pub(super) fn CronFields(
     form: RwSignal<TaskForm>,
     error: Signal<Option<AppError>>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let cron = Memo::new(move |_| form.with(|f| f.schedule_mode == "cron"));
     let typed = Memo::new(move |_| {
         form.with(|f| {
@@ -33,14 +35,15 @@ pub(super) fn CronFields(
     );
     view! {
         <div class="form-grid" class:hidden=move || !cron.get()>
-            <Input label="Cron expression" field="cron_expression" form get=|f| f.cron_expression.clone() set=|f, v| f.cron_expression = v error hint="minute hour day month weekday, e.g. 0 3 * * * (a sixth field first: seconds)" />
-            <Input label="Time zone" field="cron_timezone" form get=|f| f.cron_timezone.clone() set=|f, v| f.cron_timezone = v error hint="IANA name, e.g. Europe/Berlin or Asia/Shanghai; empty: UTC" />
+            <Input label=move || t_string!(i18n, task_form.cron) field="cron_expression" form get=|f| f.cron_expression.clone() set=|f, v| f.cron_expression = v error hint=move || t_string!(i18n, task_cron.expression_hint) />
+            <Input label=move || t_string!(i18n, task_cron.timezone) field="cron_timezone" form get=|f| f.cron_timezone.clone() set=|f, v| f.cron_timezone = v error hint=move || t_string!(i18n, task_cron.timezone_hint) />
             <div class="form-wide" data-testid="cron-preview">
                 <Transition fallback=|| ()>
                     {move || runs.get().flatten().map(|result| match result {
                         Ok(list) => view! {
-                            <p class="muted">"Next runs:"</p>
-                            <ol data-testid="cron-next">
+                            <p class="muted">{t!(i18n, task_cron.next_runs)}</p>
+                            // The server's own formatting of each time (weekday, zone).
+                            <ol data-testid="cron-next" translate="no">
                                 {list.into_iter().map(|t| view! { <li data-testid="cron-next-run">{t}</li> }).collect_view()}
                             </ol>
                         }.into_any(),
@@ -49,7 +52,7 @@ pub(super) fn CronFields(
                                 AppError::Invalid { message, .. } => message.clone(),
                                 other => other.to_string(),
                             };
-                            view! { <p class="field-error" data-testid="cron-problem">{message}</p> }.into_any()
+                            view! { <p class="field-error" data-testid="cron-problem" translate="no">{message}</p> }.into_any()
                         }
                     })}
                 </Transition>

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::api::tasks::DeleteTask;
 use crate::components::Notice;
+use crate::i18n::*;
 use crate::model::human_bytes;
 
 #[component]
@@ -13,6 +14,7 @@ pub(super) fn DeleteDialog(
     deleting: RwSignal<Option<(i64, String)>>,
     deleted: RwSignal<u32>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let with_files = RwSignal::new(false);
     let delete = ServerAction::<DeleteTask>::new();
     let error = Signal::derive(move || delete.value().get().and_then(Result::err));
@@ -27,21 +29,23 @@ pub(super) fn DeleteDialog(
                 Some(Ok(report)) => {
                     view! {
                         <p data-testid="delete-report">
-                            "Task " <strong>{report.task.clone()}</strong> " deleted"
-                            {(report.points_removed > 0 || report.packs_deleted > 0).then(|| format!(
-                                ": {} backup point(s) and {} pack file(s) removed, {} freed",
-                                report.points_removed,
-                                report.packs_deleted,
-                                human_bytes(report.bytes_freed),
+                            {t!(i18n, task_delete.report_task)} <strong translate="no">{report.task.clone()}</strong> {t!(i18n, task_delete.report_deleted)}
+                            {(report.points_removed > 0 || report.packs_deleted > 0).then(|| t_string!(
+                                i18n,
+                                task_delete.report_removed,
+                                points = report.points_removed,
+                                packs = report.packs_deleted,
+                                freed = human_bytes(report.bytes_freed),
                             ))}
-                            {(report.packs_shared > 0).then(|| format!(
-                                "; {} pack file(s) kept because other points still use them",
-                                report.packs_shared
+                            {(report.packs_shared > 0).then(|| t_string!(
+                                i18n,
+                                task_delete.report_kept,
+                                count = report.packs_shared
                             ))}
-                            "."
+                            {t!(i18n, task_delete.report_end)}
                         </p>
                         <button class="button" data-testid="close-delete" on:click=move |_| deleting.set(None)>
-                            "Close"
+                            {t!(i18n, task_delete.close)}
                         </button>
                     }
                         .into_any()
@@ -49,7 +53,7 @@ pub(super) fn DeleteDialog(
                 _ => {
                     let name = name.clone();
                     view! {
-                        <p>"Delete task " <strong>{name}</strong> "? A running backup of it is stopped first."</p>
+                        <p>{t!(i18n, task_delete.confirm_before)} <strong translate="no">{name}</strong> {t!(i18n, task_delete.confirm_after)}</p>
                         <label class="checkbox">
                             <input
                                 type="checkbox"
@@ -57,7 +61,7 @@ pub(super) fn DeleteDialog(
                                 prop:checked=move || with_files.get()
                                 on:change=move |ev| with_files.set(event_target_checked(&ev))
                             />
-                            "Also delete its backup files (points other tasks depend on are kept)"
+                            {t!(i18n, task_delete.also_files)}
                         </label>
                         <Notice error />
                         <div class="form-actions">
@@ -69,9 +73,9 @@ pub(super) fn DeleteDialog(
                                     delete.dispatch(DeleteTask { id, delete_files: with_files.get_untracked() });
                                 }
                             >
-                                "Delete"
+                                {t!(i18n, common.delete)}
                             </button>
-                            <button class="button" on:click=move |_| deleting.set(None)>"Cancel"</button>
+                            <button class="button" on:click=move |_| deleting.set(None)>{t!(i18n, common.cancel)}</button>
                         </div>
                     }
                         .into_any()

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use super::when;
+use super::{duration_text, schedule_text, trigger_name, when};
 use crate::api::drills::{
     task_drills, DrillRunView, DrillsPage, RetryDrill, RunDrillNow, StopDrill,
 };
@@ -12,10 +12,12 @@ use crate::components::{
     server_clock, EmptyState, ErrorAlert, JobFeed, JobProgressBar, MeContext, Notice, RpoBadge,
     RtoBadge,
 };
-use crate::model::{human_bytes, human_duration, Role};
+use crate::i18n::*;
+use crate::model::{human_bytes, Role};
 
 #[component]
 pub fn TaskDrillsPanel(#[prop(into)] task_id: Signal<i64>) -> impl IntoView {
+    let i18n = use_i18n();
     let feed = JobFeed::get();
     let run = ServerAction::<RunDrillNow>::new();
     let retry = ServerAction::<RetryDrill>::new();
@@ -45,7 +47,7 @@ pub fn TaskDrillsPanel(#[prop(into)] task_id: Signal<i64>) -> impl IntoView {
     view! {
         <section class="panel" data-testid="drills">
             <header class="page-header">
-                <h2>"Restore drills"</h2>
+                <h2>{t!(i18n, drills.title)}</h2>
                 {move || MeContext::allows(Role::Operator).then(|| view! {
                     <button
                         class="button button--primary"
@@ -55,7 +57,7 @@ pub fn TaskDrillsPanel(#[prop(into)] task_id: Signal<i64>) -> impl IntoView {
                             run.dispatch(RunDrillNow { task_id: task_id.get_untracked() });
                         }
                     >
-                        "Run drill now"
+                        {t!(i18n, drills.run_now)}
                     </button>
                     {move || live.get().map(|_| view! {
                         <button
@@ -65,7 +67,7 @@ pub fn TaskDrillsPanel(#[prop(into)] task_id: Signal<i64>) -> impl IntoView {
                                 stop.dispatch(StopDrill { task_id: task_id.get_untracked() });
                             }
                         >
-                            "Stop drill"
+                            {t!(i18n, drills.stop)}
                         </button>
                     })}
                 })}
@@ -74,7 +76,7 @@ pub fn TaskDrillsPanel(#[prop(into)] task_id: Signal<i64>) -> impl IntoView {
             <div data-testid="drill-progress">
                 <JobProgressBar progress=live />
             </div>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=move || view! { <p class="muted">{t!(i18n, common.loading)}</p> }>
                 {move || drills.get().map(|result| match result {
                     Ok(page) => view! { <DrillsBody page retry /> }.into_any(),
                     Err(error) => view! { <ErrorAlert error /> }.into_any(),
@@ -86,21 +88,22 @@ pub fn TaskDrillsPanel(#[prop(into)] task_id: Signal<i64>) -> impl IntoView {
 
 #[component]
 fn DrillsBody(page: DrillsPage, retry: ServerAction<RetryDrill>) -> impl IntoView {
+    let i18n = use_i18n();
     if let (Some(feed), Some(running)) = (JobFeed::get(), page.running.clone()) {
         feed.seed(vec![running]);
     }
     let now = server_clock(page.checked_at);
     view! {
         <p class="recovery-summary" data-testid="drill-plan">
-            "Drills: " {page.plan.clone()} " · "
+            {t!(i18n, drills.plan_label)} {let plan = page.plan.clone(); move || plan_text(i18n, &plan)} " · "
             <RpoBadge status=page.recovery.clone() now />
             " · "
             <RtoBadge status=page.recovery.clone() />
         </p>
         {if page.runs.is_empty() {
             view! {
-                <EmptyState title="No drills yet">
-                    "A drill restores a point into a throwaway sandbox, proves its content, runs the task's checks and measures the restore time (the RTO)."
+                <EmptyState title=move || t_string!(i18n, drills.empty_title)>
+                    {t!(i18n, drills.empty_body)}
                 </EmptyState>
             }.into_any()
         } else {
@@ -108,13 +111,13 @@ fn DrillsBody(page: DrillsPage, retry: ServerAction<RetryDrill>) -> impl IntoVie
                 <table class="table" data-testid="drill-table">
                     <thead>
                         <tr>
-                            <th>"Drill"</th>
-                            <th>"Point"</th>
-                            <th>"Start"</th>
+                            <th>{t!(i18n, drills.col_drill)}</th>
+                            <th>{t!(i18n, restore_form.col_point)}</th>
+                            <th>{t!(i18n, history.col_start)}</th>
                             <th>"RTO"</th>
-                            <th>"Whole drill"</th>
-                            <th>"Restored"</th>
-                            <th>"Status"</th>
+                            <th>{t!(i18n, drills.col_whole)}</th>
+                            <th>{t!(i18n, drills.col_restored)}</th>
+                            <th>{t!(i18n, drills.col_status)}</th>
                             <th></th>
                         </tr>
                     </thead>
@@ -127,41 +130,90 @@ fn DrillsBody(page: DrillsPage, retry: ServerAction<RetryDrill>) -> impl IntoVie
     }
 }
 
-fn seconds(value: Option<f64>) -> String {
-    value.map(human_duration).unwrap_or_else(|| "—".into())
+fn seconds(i18n: crate::I18n, value: Option<f64>) -> String {
+    value
+        .map(|secs| duration_text(i18n, secs))
+        .unwrap_or_else(|| "—".into())
+}
+
+/// The drill plan as the server words it ("manual only", "after every 3
+/// backups", "every 6 hours").
+fn plan_text(i18n: crate::I18n, plan: &str) -> String {
+    match plan {
+        "manual only" => t_string!(i18n, drills.plan_manual).into(),
+        "after every backup" => t_string!(i18n, drills.plan_every_backup).into(),
+        other => match other
+            .strip_prefix("after every ")
+            .and_then(|r| r.strip_suffix(" backups"))
+        {
+            Some(n) => t_string!(i18n, drills.plan_every_n_backups, n),
+            None => schedule_text(i18n, other),
+        },
+    }
+}
+
+/// What started a drill (`manual`, `schedule`, `after_backups`, `retry`).
+fn drill_trigger_name(i18n: crate::I18n, trigger: &str) -> String {
+    match trigger {
+        "after_backups" => t_string!(i18n, drills.trigger_after_backups).into(),
+        other => trigger_name(i18n, other).replace('_', " "),
+    }
+}
+
+/// A drill's status (`running`, `passed`, `failed`).
+fn status_name(i18n: crate::I18n, status: &str) -> String {
+    match status {
+        "running" => t_string!(i18n, phase.running).into(),
+        "passed" => t_string!(i18n, drills.passed).into(),
+        "failed" => t_string!(i18n, phase.failed).into(),
+        other => other.into(),
+    }
+}
+
+/// A drill phase's name (`sandbox`, `restore`, `checks`, `cleanup`).
+fn drill_phase_name(i18n: crate::I18n, name: &str) -> String {
+    match name {
+        "sandbox" => t_string!(i18n, drills.phase_sandbox).into(),
+        "restore" => t_string!(i18n, drills.phase_restore).into(),
+        "checks" => t_string!(i18n, drills.phase_checks).into(),
+        "cleanup" => t_string!(i18n, drills.phase_cleanup).into(),
+        other => other.into(),
+    }
 }
 
 #[component]
 fn DrillRow(run: DrillRunView, retry: ServerAction<RetryDrill>) -> impl IntoView {
+    let i18n = use_i18n();
     let id = run.id;
     let failed = run.status == "failed";
     let restored = if run.status == "running" {
         "—".to_owned()
     } else {
-        format!(
-            "{} · {} rows · {} objects",
-            human_bytes(u64::try_from(run.bytes).unwrap_or(0)),
-            run.rows,
-            run.objects
+        t_string!(
+            i18n,
+            drills.restored,
+            size = human_bytes(u64::try_from(run.bytes).unwrap_or(0)),
+            rows = run.rows,
+            objects = run.objects
         )
     };
     view! {
         <tr data-testid="drill-row" data-status=run.status.clone() data-id=id>
             <td>
                 {format!("#{id}")}
-                <span class="badge">{run.trigger.replace('_', " ")}</span>
+                <span class="badge">{let trigger = run.trigger.clone(); move || drill_trigger_name(i18n, &trigger)}</span>
             </td>
             <td>
                 <code data-testid="drill-point">{run.point.clone().unwrap_or_else(|| "—".into())}</code>
-                <div class="muted">"taken " {when(run.point_finished_at)}</div>
+                <div class="muted">{t!(i18n, drills.taken)} {when(run.point_finished_at)}</div>
             </td>
             <td>{when(Some(run.started_at))}</td>
-            <td data-testid="drill-rto">{seconds(run.rto_seconds)}</td>
-            <td>{seconds(run.seconds)}</td>
+            <td data-testid="drill-rto">{seconds(i18n, run.rto_seconds)}</td>
+            <td>{seconds(i18n, run.seconds)}</td>
             <td>{restored}</td>
             <td>
-                <span class=format!("state state--{}", run.status) data-testid="drill-status">{run.status.clone()}</span>
-                <div class="muted">{run.sandbox.clone().unwrap_or_default()}</div>
+                <span class=format!("state state--{}", run.status) data-testid="drill-status">{let status = run.status.clone(); move || status_name(i18n, &status)}</span>
+                <div class="muted" translate="no">{run.sandbox.clone().unwrap_or_default()}</div>
             </td>
             <td>
                 {move || (failed && MeContext::allows(Role::Operator)).then(|| view! {
@@ -172,26 +224,26 @@ fn DrillRow(run: DrillRunView, retry: ServerAction<RetryDrill>) -> impl IntoView
                             retry.dispatch(RetryDrill { run_id: id });
                         }
                     >
-                        "Retry"
+                        {t!(i18n, restores.retry)}
                     </button>
                 })}
             </td>
         </tr>
         <tr class="progress-row" data-testid="drill-detail">
             <td colspan="8">
-                {run.error.clone().map(|e| view! { <div class="alert alert--error" data-testid="drill-error">{e}</div> })}
+                {run.error.clone().map(|e| view! { <div class="alert alert--error" data-testid="drill-error" translate="no">{e}</div> })}
                 <ul class="drill-phases">
                     {run.phases.into_iter().map(|p| view! {
                         <li data-testid="drill-phase" data-name=p.name.clone()>
-                            <strong>{p.name.clone()}</strong>
+                            <strong>{let name = p.name.clone(); move || drill_phase_name(i18n, &name)}</strong>
                             " " {when(Some(p.started_at))} " → " {when(Some(p.finished_at))}
-                            {p.error.map(|e| view! { <span class="error-text">" · " {e}</span> })}
+                            {p.error.map(|e| view! { <span class="error-text" translate="no">" · " {e}</span> })}
                         </li>
                     }).collect_view()}
                 </ul>
                 <ul class="checks">
                     {run.checks.into_iter().map(|c| view! {
-                        <li class=if c.passed { "check check--pass" } else { "check check--fail" } data-testid="drill-check" data-passed=c.passed.to_string()>
+                        <li class=if c.passed { "check check--pass" } else { "check check--fail" } data-testid="drill-check" data-passed=c.passed.to_string() translate="no">
                             <strong>{if c.passed { "✓ " } else { "✗ " }} {c.name}</strong>
                             " — " {c.detail}
                         </li>
