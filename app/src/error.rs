@@ -107,8 +107,10 @@ impl AppError {
             AppError::NotFound(what) => t_string!(i18n, errors.not_found, what).to_string(),
             AppError::Invalid { field, message } => format!("{field}: {message}"),
             AppError::Validation(errors) => {
-                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-                t_string!(i18n, errors.please_correct, fields = fields.join(", ")).to_string()
+                // The messages, not the field ids: each names what to fix
+                // and is already in the user's language.
+                let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+                t_string!(i18n, errors.please_correct, fields = messages.join("; ")).to_string()
             }
             AppError::Conflict(message) | AppError::Engine(message) => message.clone(),
             AppError::Unauthorized => t_string!(i18n, errors.sign_in_first).to_string(),

@@ -21,7 +21,7 @@ const PAGES = [
 ];
 const ALLOWED = [
   'Tidemark', 'SQLite', 'PostgreSQL', 'MariaDB', 'MySQL', 'InfluxDB', 'cron', 'ms', 'KiB', 'MiB', 'GiB', 'TiB',
-  'Authorization', 'Bearer', 'Webhook', 'E-mail',
+  'Authorization', 'Bearer', 'Webhook', 'E-mail', 'binlog',
 ];
 
 // In the page: every visible text (and tooltip, placeholder, option) of the
@@ -82,14 +82,19 @@ describe('Simplified Chinese', () => {
   function watch(page) {
     const problems = [];
     page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-    page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console: ${msg.text()}`); });
+    // The empty task form is sent on purpose: its 422 is the answer the
+    // test asks for, not a fault.
+    const expected = (msg) => msg.text().includes('status of 422') && msg.location().url.includes('/api/');
+    page.on('console', (msg) => { if (msg.type() === 'error' && !expected(msg)) problems.push(`console: ${msg.text()}`); });
     return problems;
   }
 
   async function assertChinese(page, name) {
     await page.waitForLoadState('networkidle');
     await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-    assert.deepEqual(await page.evaluate(untranslated, ALLOWED), [], `${name}: untranslated text`);
+    const found = await page.evaluate(untranslated, ALLOWED);
+    if (process.env.SOFT) { if (found.length) console.log('SOFT', name, JSON.stringify(found, null, 1)); return; }
+    assert.deepEqual(found, [], `${name}: untranslated text`);
   }
 
   // The backup and restore workflow in Chinese, page by page: the task
@@ -140,7 +145,7 @@ describe('Simplified Chinese', () => {
 
     await openHistory();
     await page.locator('[data-testid="history-row"] [data-testid="browse-run-point"]').first().click();
-    await page.waitForURL(/\/browse/);
+    await page.waitForURL(/\/backups\/\d+\/points\//);
     await waitForHydration(page);
     await page.locator('[data-testid="browse-entry"]').first().waitFor();
     await assertChinese(page, 'browse');

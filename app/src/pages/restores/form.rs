@@ -246,7 +246,7 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
                                                 <td><code>{p.id.clone()}</code></td>
                                                 <td>{crate::pages::tasks::mode_name(i18n, &p.mode)}</td>
                                                 <td>{p.finished_at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
-                                                <td>{if p.chain_length > 1 { t_string!(i18n, restore_form.chain_from, count = p.chain_length, start = p.chain_start.clone()).to_string() } else { t_string!(i18n, restore_form.chain_full).to_string() }}</td>
+                                                <td>{if p.chain_length > 1 { t!(i18n, restore_form.chain_from, count = p.chain_length, start = view! { <span translate="no">{p.chain_start.clone()}</span> }).into_any() } else { t!(i18n, restore_form.chain_full).into_any() }}</td>
                                                 <td>{p.objects}</td>
                                                 <td>{human_bytes(p.bytes)}</td>
                                                 <td data-testid="point-log-position" translate="no">{p.log_position.unwrap_or_default()}</td>

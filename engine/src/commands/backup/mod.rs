@@ -89,18 +89,18 @@ pub struct BackupStats {
     pub warnings: Vec<String>,
 }
 
-/// `<task>_<source>_<creation time>`, safe as a directory name.
+/// `<task>_<source>_<creation time>`, safe as a directory name and an
+/// object key. Letters and digits of any script stay (a task named in
+/// Chinese keeps its name); everything else becomes `-`.
 pub fn point_name(task: &str, source: &str, at: chrono::DateTime<Utc>) -> String {
+    // `..` is refused as a point id, so a second dot in a row becomes `-`.
     let clean = |s: &str| -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .collect()
+        let mut out = String::with_capacity(s.len());
+        for c in s.chars() {
+            let keep = c.is_alphanumeric() || c == '-' || (c == '.' && !out.ends_with('.'));
+            out.push(if keep { c } else { '-' });
+        }
+        out
     };
     format!(
         "{}_{}_{}",
@@ -375,4 +375,24 @@ fn pack_all(
         flushed?;
         Ok(written)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::point_name;
+
+    #[test]
+    fn point_names_keep_letters_of_any_script_and_nothing_a_path_could_use() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-04T19:43:09.465Z")
+            .expect("a valid time")
+            .with_timezone(&chrono::Utc);
+        assert_eq!(
+            point_name("传感器 每日", "../db \"x\"/y", at),
+            "传感器-每日_.--db--x--y_20261204T194309465Z"
+        );
+        assert_eq!(
+            point_name("nightly", "pg", at),
+            "nightly_pg_20261204T194309465Z"
+        );
+    }
 }
