@@ -87,7 +87,7 @@ async fn main() {
                 run.id,
                 state,
                 &outcome,
-                (state == RunState::Failed).then_some("source unreachable"),
+                (state == RunState::Failed).then_some(("database", "source unreachable")),
             )
             .await
             .expect("finish");

@@ -68,6 +68,32 @@ pub enum EngineError {
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 
 impl EngineError {
+    /// A stable name for what went wrong, for the console to head the
+    /// message with in the reader's language (the message itself names the
+    /// object and stays as written).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EngineError::CreateDir { .. }
+            | EngineError::NotADirectory { .. }
+            | EngineError::NotWritable { .. }
+            | EngineError::Io { .. } => "file_system",
+            EngineError::InvalidInput { .. } => "invalid_input",
+            EngineError::Storage { .. } => "storage",
+            EngineError::RepositoryNotFound { .. } => "repository_not_found",
+            EngineError::RepositoryExists { .. } => "repository_exists",
+            EngineError::PassphraseRequired { .. } => "passphrase_required",
+            EngineError::WrongPassphrase { .. } => "wrong_passphrase",
+            EngineError::Corrupt { .. } => "corrupt",
+            EngineError::RepositoryNotWritable { .. } => "repository_not_writable",
+            EngineError::Locked { .. } => "locked",
+            EngineError::PointNotFound { .. } => "point_not_found",
+            EngineError::Database { .. } => "database",
+            EngineError::Conflict(_) => "refused",
+            EngineError::RestoreFailed { .. } => "restore_failed",
+            EngineError::Cancelled => "cancelled",
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         EngineError::Io {
             path: path.into(),

@@ -22,6 +22,9 @@ pub struct RestoreRow {
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
+    /// What kind of failure `error` is, for the page to head it with.
+    #[serde(default)]
+    pub error_kind: Option<String>,
     /// Bytes the last attempt had to load and loaded.
     pub bytes_total: u64,
     pub bytes_loaded: u64,

@@ -49,6 +49,7 @@ fn row(record: &RestoreRecord, task_names: &HashMap<i64, String>) -> RestoreRow 
         created_at: r.created_at,
         finished_at: r.finished_at,
         error: r.error.clone(),
+        error_kind: r.error_kind.clone(),
         bytes_total: u64::try_from(r.bytes_total).unwrap_or(0),
         bytes_loaded: u64::try_from(r.bytes_loaded).unwrap_or(0),
     }

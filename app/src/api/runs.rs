@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::sources::SourceObject;
 use crate::error::AppError;
-use crate::model::JobProgress;
+use crate::model::{JobProgress, JobText};
 
 pub const PER_PAGE: u32 = 20;
 
@@ -30,6 +30,9 @@ pub struct RunSummary {
     pub chunks: i64,
     pub new_chunks: i64,
     pub error: Option<String>,
+    /// What kind of failure `error` is, for the page to head it with.
+    #[serde(default)]
+    pub error_kind: Option<String>,
     /// When a passed restore drill last proved this run's point.
     #[serde(default)]
     pub proven_at: Option<DateTime<Utc>>,
@@ -62,6 +65,9 @@ pub struct LogLine {
     pub at: DateTime<Utc>,
     pub level: String,
     pub message: String,
+    /// The line as a sentence the console translates, when it is one.
+    #[serde(default)]
+    pub text: Option<JobText>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,6 +102,7 @@ impl From<crate::catalog::RunRecord> for RunSummary {
             chunks: r.chunks,
             new_chunks: r.new_chunks,
             error: r.error,
+            error_kind: r.error_kind,
             proven_at: None,
         }
     }
@@ -196,6 +203,7 @@ pub async fn detail(app: &crate::state::AppState, id: i64) -> Result<RunDetail, 
             at: l.at,
             level: l.level,
             message: l.message,
+            text: JobText::from_stored(l.message_key, l.message_args),
         })
         .collect();
     let repository = match &task {

@@ -4,7 +4,7 @@
 use chrono::{Duration, Utc};
 
 use super::*;
-use crate::model::{Content, Policy, RunState, Schedule, SourceKind, TaskSettings};
+use crate::model::{Content, JobText, Policy, RunState, Schedule, SourceKind, TaskSettings};
 
 async fn catalog() -> (tempfile::TempDir, Catalog) {
     let dir = tempfile::tempdir().unwrap();
@@ -206,12 +206,68 @@ async fn incrementals_are_counted_since_the_last_full() {
         .await
         .unwrap();
     catalog
-        .finish_run(run.id, RunState::Failed, &RunOutcome::default(), Some("x"))
+        .finish_run(
+            run.id,
+            RunState::Failed,
+            &RunOutcome::default(),
+            Some(("storage", "x")),
+        )
         .await
         .unwrap();
     assert_eq!(
         catalog.incrementals_since_full(task.id).await.unwrap(),
         Some(1)
+    );
+    let failed = catalog.run(run.id).await.unwrap().unwrap();
+    assert_eq!(
+        (failed.error_kind.as_deref(), failed.error.as_deref()),
+        (Some("storage"), Some("x"))
+    );
+}
+
+#[tokio::test]
+async fn log_lines_keep_their_sentence_key_and_values_beside_the_english() {
+    let (_dir, catalog) = catalog().await;
+    let src = source(&catalog, "tree").await;
+    let task = catalog
+        .insert_task(&settings("logged", src.id))
+        .await
+        .unwrap();
+    let run = catalog
+        .start_run(task.id, Trigger::Manual, false, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    let started = JobText::new("run_started")
+        .arg("trigger", "manual")
+        .arg("attempt", 1);
+    catalog
+        .add_run_log(
+            run.id,
+            "info",
+            "run started by manual, attempt 1",
+            Some(&started),
+        )
+        .await
+        .unwrap();
+    catalog
+        .add_run_log(run.id, "warn", "the engine's own words", None)
+        .await
+        .unwrap();
+    let lines = catalog.run_logs(run.id).await.unwrap();
+    let texts: Vec<_> = lines
+        .iter()
+        .map(|l| {
+            let text = JobText::from_stored(l.message_key.clone(), l.message_args.clone());
+            (l.message.as_str(), text)
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            ("run started by manual, attempt 1", Some(started)),
+            ("the engine's own words", None)
+        ]
     );
 }
 

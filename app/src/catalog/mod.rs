@@ -206,11 +206,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let catalog = Catalog::open(&url_in(&dir)).await.unwrap();
         catalog.ping().await.unwrap();
-        assert_eq!(catalog.schema_version().await.unwrap(), 17);
+        assert_eq!(catalog.schema_version().await.unwrap(), 18);
         catalog.close().await;
         // Reopening applies nothing new and keeps the version.
         let again = Catalog::open(&url_in(&dir)).await.unwrap();
-        assert_eq!(again.schema_version().await.unwrap(), 17);
+        assert_eq!(again.schema_version().await.unwrap(), 18);
     }
 
     #[tokio::test]

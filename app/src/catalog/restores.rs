@@ -17,6 +17,8 @@ pub struct RestoreRow {
     pub phase: Option<String>,
     pub attempt: i64,
     pub error: Option<String>,
+    /// What kind of failure `error` is (`EngineError::kind`, `differs`, `timed_out`).
+    pub error_kind: Option<String>,
     pub verified_fingerprint: Option<String>,
     pub checks: Option<String>,
     pub verify_outcome: Option<String>,
@@ -331,16 +333,17 @@ impl Catalog {
         &self,
         id: i64,
         state: RestoreState,
-        error: Option<&str>,
+        error: Option<(&str, &str)>,
         bytes_loaded: u64,
         rows_loaded: u64,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "UPDATE restores SET state = ?, error = ?, finished_at = ?, bytes_loaded = ?, \
-             rows_loaded = ? WHERE id = ?",
+            "UPDATE restores SET state = ?, error_kind = ?, error = ?, finished_at = ?, \
+             bytes_loaded = ?, rows_loaded = ? WHERE id = ?",
         )
         .bind(state.as_str())
-        .bind(error)
+        .bind(error.map(|(kind, _)| kind))
+        .bind(error.map(|(_, message)| message))
         .bind(Utc::now())
         .bind(to_i64(bytes_loaded))
         .bind(to_i64(rows_loaded))

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{to_i64, Catalog};
-use crate::model::RunState;
+use crate::model::{JobText, RunState};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RunRecord {
@@ -24,6 +24,8 @@ pub struct RunRecord {
     pub chunks: i64,
     pub new_chunks: i64,
     pub error: Option<String>,
+    /// What kind of failure `error` is (`EngineError::kind`).
+    pub error_kind: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -31,6 +33,8 @@ pub struct RunLogLine {
     pub at: DateTime<Utc>,
     pub level: String,
     pub message: String,
+    pub message_key: Option<String>,
+    pub message_args: Option<String>,
 }
 
 /// Why a run was started.
@@ -113,11 +117,11 @@ impl Catalog {
         run_id: i64,
         state: RunState,
         outcome: &RunOutcome,
-        error: Option<&str>,
+        error: Option<(&str, &str)>,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
             "UPDATE runs SET state = ?, finished_at = ?, objects = ?, bytes = ?, bytes_stored = ?, \
-             chunks = ?, new_chunks = ?, error = ? WHERE id = ?",
+             chunks = ?, new_chunks = ?, error_kind = ?, error = ? WHERE id = ?",
         )
         .bind(state.as_str())
         .bind(Utc::now())
@@ -126,7 +130,8 @@ impl Catalog {
         .bind(to_i64(outcome.bytes_stored))
         .bind(to_i64(outcome.chunks))
         .bind(to_i64(outcome.new_chunks))
-        .bind(error)
+        .bind(error.map(|(kind, _)| kind))
+        .bind(error.map(|(_, message)| message))
         .bind(run_id)
         .execute(self.pool())
         .await
@@ -150,22 +155,31 @@ impl Catalog {
         run_id: i64,
         level: &str,
         message: &str,
+        text: Option<&JobText>,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO run_logs (run_id, at, level, message) VALUES (?, ?, ?, ?)")
-            .bind(run_id)
-            .bind(Utc::now())
-            .bind(level)
-            .bind(message)
-            .execute(self.pool())
-            .await
-            .map(drop)
+        sqlx::query(
+            "INSERT INTO run_logs (run_id, at, level, message, message_key, message_args) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(run_id)
+        .bind(Utc::now())
+        .bind(level)
+        .bind(message)
+        .bind(text.map(|t| t.key.as_str()))
+        .bind(text.map(JobText::args_json))
+        .execute(self.pool())
+        .await
+        .map(drop)
     }
 
     pub async fn run_logs(&self, run_id: i64) -> Result<Vec<RunLogLine>, sqlx::Error> {
-        sqlx::query_as("SELECT at, level, message FROM run_logs WHERE run_id = ? ORDER BY id")
-            .bind(run_id)
-            .fetch_all(self.pool())
-            .await
+        sqlx::query_as(
+            "SELECT at, level, message, message_key, message_args FROM run_logs \
+             WHERE run_id = ? ORDER BY id",
+        )
+        .bind(run_id)
+        .fetch_all(self.pool())
+        .await
     }
 
     pub async fn run(&self, id: i64) -> Result<Option<RunRecord>, sqlx::Error> {

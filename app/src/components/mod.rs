@@ -5,6 +5,7 @@ mod copy_button;
 mod empty_state;
 mod field;
 mod job_feed;
+pub mod job_log;
 mod job_progress;
 mod labels;
 mod layout;

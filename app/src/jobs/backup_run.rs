@@ -9,7 +9,7 @@ use tidemark_engine::{
 };
 
 use super::tracker::Tracker;
-use crate::model::TaskSettings;
+use crate::model::{JobText, TaskSettings};
 
 /// Everything a run needs, resolved from the catalog before it starts.
 #[derive(Debug, Clone)]
@@ -26,7 +26,9 @@ pub struct RunSpec {
 
 /// What the run tells the catalog while it goes.
 pub trait RunLog {
-    fn line(&self, level: &str, message: &str);
+    /// A line: its English text and, when it is one of the console's
+    /// sentences, its key and values (the engine's own text has none).
+    fn line(&self, level: &str, message: &str, text: Option<JobText>);
     /// The plan is made: full or incremental, and the point's name and path.
     fn planned(&self, mode: &str, point: &str, backup_path: &str);
 }
@@ -91,6 +93,23 @@ pub fn execute(
         plan.point
     );
     log.planned(mode_name(plan.mode), &plan.point, &backup_path);
+    let planned = JobText::new(if plan.parent.is_some() {
+        "backup_planned_parent"
+    } else {
+        "backup_planned"
+    })
+    .arg("mode", mode_name(plan.mode))
+    .arg("source", &plan.source_url)
+    .arg("objects", plan.objects.len())
+    .arg("bytes", plan.bytes)
+    .arg("path", &backup_path)
+    .arg(
+        "parent",
+        plan.parent
+            .as_ref()
+            .map(|p| p.id.as_str())
+            .unwrap_or_default(),
+    );
     log.line(
         "info",
         &format!(
@@ -105,6 +124,7 @@ pub fn execute(
                 .map(|p| format!(", parent point {}", p.id))
                 .unwrap_or_default()
         ),
+        Some(planned),
     );
     let notes: Vec<String> = settings
         .limits
@@ -116,7 +136,7 @@ pub fn execute(
         )
         .collect();
     let limited = (!notes.is_empty()).then(|| notes.join("; ")).map(|note| {
-        log.line("info", &format!("bandwidth limits: {note}"));
+        log.line("info", &format!("bandwidth limits: {note}"), None);
         Limited {
             inner: tracker,
             note,
@@ -128,12 +148,22 @@ pub fn execute(
     };
     let stats = run_backup(&repo, source.as_ref(), plan, &options, progress, cancel)?;
     for warning in &stats.warnings {
-        log.line("warn", warning);
+        log.line("warn", warning, None);
     }
+    let seconds = format!("{:.1}", stats.seconds);
+    let published = JobText::new("point_published")
+        .arg("point", &stats.point)
+        .arg("objects", stats.objects)
+        .arg("bytes", stats.bytes)
+        .arg("read", stats.bytes_read)
+        .arg("new_chunks", stats.totals.new_chunks)
+        .arg("chunks", stats.totals.chunks)
+        .arg("stored", stats.totals.new_bytes_stored)
+        .arg("seconds", &seconds);
     log.line(
         "info",
         &format!(
-            "published point {}: {} objects, {} bytes ({} read), {} of {} chunks new, {} bytes stored, {:.1} s",
+            "published point {}: {} objects, {} bytes ({} read), {} of {} chunks new, {} bytes stored, {seconds} s",
             stats.point,
             stats.objects,
             stats.bytes,
@@ -141,14 +171,18 @@ pub fn execute(
             stats.totals.new_chunks,
             stats.totals.chunks,
             stats.totals.new_bytes_stored,
-            stats.seconds
         ),
+        Some(published),
     );
     if let Some(keep) = settings.keep_last {
         if let Err(err) = apply_retention(&repo, &settings.name, keep, tracker, cancel, log) {
+            let text = JobText::new("retention_failed")
+                .arg("keep", keep)
+                .arg("error", &err);
             log.line(
                 "warn",
                 &format!("retention (keep {keep}) was not applied: {err}"),
+                Some(text),
             );
         }
     }
@@ -173,15 +207,22 @@ fn apply_retention(
         return Ok(());
     }
     let stats = run_prune(repo, &plan, tracker, cancel)?;
+    let points = plan.remove.join(", ");
+    let text = JobText::new("retention_applied")
+        .arg("keep", keep)
+        .arg("removed", stats.points_removed)
+        .arg("points", &points)
+        .arg("packs", stats.packs_deleted)
+        .arg("freed", stats.bytes_freed);
     log.line(
         "info",
         &format!(
-            "retention kept the newest {keep}: removed {} point(s) ({}), deleted {} pack(s), freed {} bytes",
+            "retention kept the newest {keep}: removed {} point(s) ({points}), deleted {} pack(s), freed {} bytes",
             stats.points_removed,
-            plan.remove.join(", "),
             stats.packs_deleted,
             stats.bytes_freed
         ),
+        Some(text),
     );
     Ok(())
 }

@@ -28,7 +28,7 @@ pub use backup_run::RunSpec;
 pub use tracker::Tracker;
 
 use crate::catalog::{Catalog, RunOutcome, RunRecord, Trigger};
-use crate::model::{EventKind, JobPhase, JobProgress, RunState};
+use crate::model::{EventKind, JobPhase, JobProgress, JobText, RunState};
 use crate::notify::Event;
 
 /// Why a job did not start.
@@ -226,6 +226,13 @@ impl Jobs {
                 .link(format!("/runs/{}", run.id));
             self.notifier().emit(event).await;
         }
+        let started = JobText::new(if late {
+            "run_started_late"
+        } else {
+            "run_started"
+        })
+        .arg("trigger", trigger.as_str())
+        .arg("attempt", attempt);
         self.log(
             run.id,
             "info",
@@ -233,6 +240,7 @@ impl Jobs {
                 "run started by {}{late_note}, attempt {attempt}",
                 trigger.as_str()
             ),
+            Some(started),
         )
         .await;
         let jobs = self.clone();
@@ -306,6 +314,7 @@ impl Jobs {
             run_id,
             "info",
             "waiting for another run to finish writing to the repository",
+            Some(JobText::new("waiting_for_repository")),
         )
         .await;
         let turn = gate.lock_owned();
@@ -319,8 +328,12 @@ impl Jobs {
         }
     }
 
-    async fn log(&self, run_id: i64, level: &str, message: &str) {
-        if let Err(err) = self.catalog().add_run_log(run_id, level, message).await {
+    async fn log(&self, run_id: i64, level: &str, message: &str, text: Option<JobText>) {
+        let added = self
+            .catalog()
+            .add_run_log(run_id, level, message, text.as_ref())
+            .await;
+        if let Err(err) = added {
             tracing::warn!(run_id, error = %err, "could not record a run log line");
         }
     }
@@ -358,7 +371,7 @@ impl Jobs {
             })
         };
         let result = self.tick_until_done(&tracker, work).await;
-        let (state, outcome, error) = match result {
+        let (state, outcome, error, error_kind) = match result {
             Ok(stats) => (
                 RunState::Succeeded,
                 RunOutcome {
@@ -369,24 +382,33 @@ impl Jobs {
                     new_chunks: stats.totals.new_chunks,
                 },
                 None,
+                None,
             ),
-            Err(EngineError::Cancelled) => (RunState::Cancelled, RunOutcome::default(), None),
+            Err(EngineError::Cancelled) => (RunState::Cancelled, RunOutcome::default(), None, None),
             Err(err) => (
                 RunState::Failed,
                 RunOutcome::default(),
                 Some(err.to_string()),
+                Some(err.kind()),
             ),
         };
         match &error {
-            Some(message) => self.log(run_id, "error", message).await,
+            Some(message) => self.log(run_id, "error", message, None).await,
             None => {
-                self.log(run_id, "info", &format!("run {}", state.as_str()))
-                    .await
+                let finished = JobText::new("run_finished").arg("state", state.as_str());
+                self.log(
+                    run_id,
+                    "info",
+                    &format!("run {}", state.as_str()),
+                    Some(finished),
+                )
+                .await
             }
         }
+        let recorded_error = error.as_deref().map(|e| (error_kind.unwrap_or("other"), e));
         if let Err(err) = self
             .catalog()
-            .finish_run(run_id, state, &outcome, error.as_deref())
+            .finish_run(run_id, state, &outcome, recorded_error)
             .await
         {
             tracing::error!(run_id, error = %err, "could not record the end of a run");
@@ -489,14 +511,19 @@ impl Jobs {
                 (at, attempt + 1)
             });
         if let Some((at, next)) = retry {
+            let (total, at) = (
+                spec.settings.retry_count + 1,
+                at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            );
+            let text = JobText::new("retry_scheduled")
+                .arg("next", next)
+                .arg("total", total)
+                .arg("at", &at);
             self.log(
                 run_id,
                 "info",
-                &format!(
-                    "attempt {next} of {} scheduled at {}",
-                    spec.settings.retry_count + 1,
-                    at.format("%Y-%m-%d %H:%M:%S UTC")
-                ),
+                &format!("attempt {next} of {total} scheduled at {at}"),
+                Some(text),
             )
             .await;
         }
@@ -521,11 +548,14 @@ struct CatalogLog {
 }
 
 impl backup_run::RunLog for CatalogLog {
-    fn line(&self, level: &str, message: &str) {
-        if let Err(err) =
-            self.handle
-                .block_on(self.catalog.add_run_log(self.run_id, level, message))
-        {
+    fn line(&self, level: &str, message: &str, text: Option<JobText>) {
+        let added = self.handle.block_on(self.catalog.add_run_log(
+            self.run_id,
+            level,
+            message,
+            text.as_ref(),
+        ));
+        if let Err(err) = added {
             tracing::warn!(run_id = self.run_id, error = %err, "could not record a run log line");
         }
     }

@@ -7,6 +7,7 @@ mod copy_job;
 pub mod cron;
 mod drill;
 mod extract;
+mod job_text;
 mod notification;
 mod pitr;
 mod progress;
@@ -23,6 +24,7 @@ pub use drill::{
     RecoveryStatus, SqlAssertion,
 };
 pub use extract::{ExtractForm, ExtractResult, ExtractSettings};
+pub use job_text::JobText;
 pub use notification::{
     ChannelForm, ChannelSettings, ChannelSpec, EventKind, NotifyRule, SmtpSecurity,
     MAX_CHANNEL_NAME, MIN_WEBHOOK_SECRET,

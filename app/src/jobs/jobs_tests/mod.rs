@@ -148,6 +148,17 @@ impl Fixture {
             .map(|l| format!("{} {}\n", l.level, l.message))
             .collect()
     }
+
+    /// The sentences of a run's log the console translates, in order.
+    async fn log_sentences(&self, run_id: i64) -> Vec<crate::model::JobText> {
+        self.catalog
+            .run_logs(run_id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|l| crate::model::JobText::from_stored(l.message_key, l.message_args))
+            .collect()
+    }
 }
 
 /// Runs blocking engine work from a test's async body (the engine's

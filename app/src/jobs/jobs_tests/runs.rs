@@ -42,6 +42,24 @@ async fn back_up_now_records_the_run_its_point_logs_and_progress() {
     assert!(log.contains("full backup of"), "{log}");
     assert!(log.contains(&format!("published point {point}")), "{log}");
     assert!(log.contains("run succeeded"), "{log}");
+    // The same lines as sentences the console shows in its reader's language.
+    let sentences = fx.log_sentences(run.id).await;
+    let keys: Vec<&str> = sentences.iter().map(|t| t.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "run_started",
+            "backup_planned",
+            "point_published",
+            "run_finished"
+        ]
+    );
+    assert_eq!(
+        (sentences[0].get("trigger"), sentences[1].get("mode")),
+        ("manual", "full")
+    );
+    assert_eq!(sentences[2].get("point"), point);
+    assert_eq!(sentences[3].get("state"), "succeeded");
 
     // Progress: running snapshots, then one final succeeded snapshot.
     let (last, running) = events.split_last().unwrap();

@@ -169,6 +169,12 @@ async fn a_failed_run_is_retried_until_the_attempts_are_used_up() {
     assert_eq!(record.retry_attempt, 2);
     let log = fx.log_text(first.id).await;
     assert!(log.contains("attempt 2 of 3 scheduled"), "{log}");
+    assert!(first.error_kind.is_some(), "{first:?}");
+    let retry = fx.log_sentences(first.id).await.pop().unwrap();
+    assert_eq!(
+        (retry.key.as_str(), retry.get("next"), retry.get("total")),
+        ("retry_scheduled", "2", "3")
+    );
     assert!(fx.points().is_empty());
 
     // Not yet due.

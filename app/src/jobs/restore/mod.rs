@@ -290,8 +290,8 @@ impl RestoreJobs {
             .as_ref()
             .map(|s| s.checks.clone())
             .unwrap_or_default();
-        let (state, error) = match result {
-            Ok(stats) if stats.failed.is_empty() => (RestoreState::Finished, None),
+        let (state, error, error_kind) = match result {
+            Ok(stats) if stats.failed.is_empty() => (RestoreState::Finished, None, ""),
             Ok(stats) => {
                 let differences: Vec<String> = stats
                     .failed
@@ -304,6 +304,7 @@ impl RestoreJobs {
                         "the restored data differs from the backup: {}",
                         differences.join("; ")
                     )),
+                    "differs",
                 )
             }
             Err(EngineError::Cancelled) if timed_out => (
@@ -312,11 +313,13 @@ impl RestoreJobs {
                     "the restore timed out after {} minute(s) and was stopped; the target was left as it was where the target allows",
                     spec.settings.timeout_min
                 )),
+                "timed_out",
             ),
-            Err(EngineError::Cancelled) => (RestoreState::Cancelled, None),
-            Err(err) => (RestoreState::Failed, Some(err.to_string())),
+            Err(EngineError::Cancelled) => (RestoreState::Cancelled, None, ""),
+            Err(err) => (RestoreState::Failed, Some(err.to_string()), err.kind()),
         };
-        self.record_end(&spec, &tracker, state, error.as_deref(), &checks)
+        let recorded_error = error.as_deref().map(|e| (error_kind, e));
+        self.record_end(&spec, &tracker, state, recorded_error, &checks)
             .await;
         self.notify_end(&spec, state, error.as_deref()).await;
         let last = tracker.snapshot(state, error);
@@ -353,7 +356,7 @@ impl RestoreJobs {
         spec: &RestoreSpec,
         tracker: &RestoreTracker,
         state: RestoreState,
-        error: Option<&str>,
+        error: Option<(&str, &str)>,
         checks: &[ObjectCheck],
     ) {
         let catalog = self.catalog();

@@ -14,6 +14,7 @@ use super::when;
 use crate::api::restores::{
     get_restore, CancelRestore, RestoreDetail, RetryRestore, StartRestore, VerifyRestore,
 };
+use crate::components::job_log::JobError;
 use crate::components::restore_words as labels;
 use crate::components::{ErrorAlert, MeContext, Notice, RestoreFeed, RestoreProgressView};
 use crate::model::{
@@ -197,7 +198,7 @@ fn RestoreView(
 
         <h2>{t!(i18n, restore_detail.progress)}</h2>
         <RestoreProgressView progress />
-        {detail.row.error.clone().map(|e| view! { <p class="alert alert--error" data-testid="restore-error" translate="no">{e}</p> })}
+        {detail.row.error.clone().map(|message| view! { <p class="alert alert--error" data-testid="restore-error"><JobError kind=detail.row.error_kind.clone() message /></p> })}
         <table class="table" data-testid="restore-phases">
             <thead><tr><th>{t!(i18n, restore_detail.phase)}</th><th>{t!(i18n, run.started)}</th><th>{t!(i18n, run.finished)}</th></tr></thead>
             <tbody>

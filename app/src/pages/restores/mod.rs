@@ -11,6 +11,7 @@ mod to_time;
 
 use leptos::prelude::*;
 
+use crate::components::job_log::JobError;
 use crate::components::restore_words;
 use leptos_router::components::A;
 
@@ -105,7 +106,7 @@ fn RestoreTable(
                             <td><code>{r.target.clone()}</code></td>
                             <td>
                                 <span class=format!("state state--{state}") data-testid="restore-row-state">{let s = state.clone(); move || restore_words::restore_text(i18n, &s)}</span>
-                                {r.error.clone().map(|e| view! { <div class="muted error-text" translate="no" data-testid="restore-row-error">{e}</div> })}
+                                {r.error.clone().map(|message| view! { <div class="muted error-text" data-testid="restore-row-error"><JobError kind=r.error_kind.clone() message /></div> })}
                             </td>
                             <td class="progress-cell">{move || if active {
                                 view! { <RestoreProgressView progress=live /> }.into_any()

@@ -10,6 +10,7 @@ use super::timeline::TaskTimelinePanel;
 use super::{duration_text, mode_name, state_name, when};
 use crate::api::restores::{recovery_points, PointList};
 use crate::api::runs::{list_runs, HistoryPage, RunSummary};
+use crate::components::job_log::JobError;
 use crate::components::{
     CopyButton, EmptyState, ErrorAlert, JobFeed, JobProgressBar, LocationBadges,
 };
@@ -204,7 +205,7 @@ fn HistoryRow(run: RunSummary, stored: Signal<Option<PointList>>) -> impl IntoVi
             <td>{duration}</td>
             <td>
                 <span class=format!("state state--{}", run.state) data-testid="run-state">{let s = run.state.clone(); move || state_name(i18n, &s)}</span>
-                {run.error.clone().map(|e| view! { <div class="muted error-text" translate="no">{e}</div> })}
+                {run.error.clone().map(|message| view! { <div class="muted error-text"><JobError kind=run.error_kind.clone() message /></div> })}
             </td>
             <td data-testid="run-mode">{let mode = run.mode.clone(); move || mode.as_deref().map(|m| mode_name(i18n, m)).unwrap_or_else(|| "—".into())}</td>
             <td>{size}</td>

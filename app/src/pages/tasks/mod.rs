@@ -10,7 +10,7 @@ mod drill_form;
 mod drills;
 mod form;
 mod history;
-mod labels;
+pub(crate) mod labels;
 mod run;
 mod timeline;
 

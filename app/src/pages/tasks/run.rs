@@ -8,6 +8,7 @@ use leptos_router::hooks::use_params_map;
 use super::{mode_name, state_name, trigger_name, when};
 use crate::api::runs::{get_run, RunDetail};
 use crate::api::tasks::StopTask;
+use crate::components::job_log::{log_text, JobError};
 use crate::components::{CopyButton, ErrorAlert, JobFeed, JobProgressBar};
 use crate::i18n::*;
 use crate::model::human_bytes;
@@ -66,11 +67,11 @@ fn RunView(detail: RunDetail) -> impl IntoView {
             <dt>{t!(i18n, history.col_size)}</dt><dd>{t!(i18n, run.size_text, bytes = human_bytes(run.bytes as u64), objects = run.objects, new_chunks = run.new_chunks, chunks = run.chunks, stored = human_bytes(run.bytes_stored as u64))}</dd>
             <dt>{t!(i18n, history.col_backup_path)}</dt>
             <dd>{run.backup_path.clone().map(|path| view! { <code data-testid="backup-path">{path.clone()}</code> " " <CopyButton text=path testid="copy-path" /> })}</dd>
-            {run.error.clone().map(|e| view! { <dt>{t!(i18n, run.error)}</dt><dd class="error-text" translate="no" data-testid="run-error">{e}</dd> })}
+            {run.error.clone().map(|message| view! { <dt>{t!(i18n, run.error)}</dt><dd class="error-text" data-testid="run-error"><JobError kind=run.error_kind.clone() message /></dd> })}
         </dl>
         <h2>{t!(i18n, run.log)}</h2>
         <pre class="log" data-testid="run-log">
-            {detail.logs.into_iter().map(|l| format!("{} {:5} {}\n", l.at.format("%H:%M:%S%.3f"), l.level, l.message)).collect::<String>()}
+            {let logs = detail.logs; move || logs.iter().map(|l| format!("{} {:5} {}\n", l.at.format("%H:%M:%S%.3f"), l.level, log_text(i18n, l.text.as_ref(), &l.message))).collect::<String>()}
         </pre>
         <h2>{t!(i18n, run.objects)}</h2>
         {detail.objects_error.map(|e| view! { <p class="alert alert--error" translate="no">{e}</p> })}
