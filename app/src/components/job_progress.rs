@@ -5,7 +5,8 @@ use leptos::prelude::*;
 
 use super::phase_name;
 use crate::i18n::*;
-use crate::model::{human_bytes, human_duration, JobPhase, JobProgress};
+use crate::model::{human_bytes, JobPhase, JobProgress};
+use crate::pages::tasks::labels::duration_text;
 
 #[component]
 pub fn JobProgressBar(#[prop(into)] progress: Signal<Option<JobProgress>>) -> impl IntoView {
@@ -30,7 +31,7 @@ pub fn JobProgressBar(#[prop(into)] progress: Signal<Option<JobProgress>>) -> im
             );
             let eta = p
                 .eta_secs()
-                .map(|s| t_string!(i18n, progress.eta, eta = human_duration(s)))
+                .map(|s| t_string!(i18n, progress.eta, eta = duration_text(i18n, s)))
                 .unwrap_or_default();
             // A running job's step is the server's words; the others the phase's name.
             let (label, server_words) = match p.phase {

@@ -6,7 +6,8 @@ use leptos::prelude::*;
 
 use super::restore_words::{restore_text, translate_attr};
 use crate::i18n::*;
-use crate::model::{human_bytes, human_duration, RestoreProgress, RestoreState};
+use crate::model::{human_bytes, RestoreProgress, RestoreState};
+use crate::pages::tasks::labels::duration_text;
 
 fn bar(testid: &'static str, label: String, percent: f64) -> impl IntoView {
     view! {
@@ -42,7 +43,7 @@ pub fn RestoreProgressView(
                 objects = p.objects_total,
                 rate = human_bytes(p.throughput() as u64),
                 eta = p.eta_secs()
-                    .map(|s| t_string!(i18n, restore_progress.eta, eta = human_duration(s)).to_string())
+                    .map(|s| t_string!(i18n, restore_progress.eta, eta = duration_text(i18n, s)).to_string())
                     .unwrap_or_default()
             ).to_string();
             let active = p.state.is_active();

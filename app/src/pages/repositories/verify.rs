@@ -1,11 +1,12 @@
 //! "Verify repository": the engine's verify, with or without re-reading data.
 
 use crate::i18n::*;
+use crate::pages::tasks::labels::duration_text;
 use leptos::prelude::*;
 
 use crate::api::repositories::VerifyRepository;
 use crate::components::ErrorAlert;
-use crate::model::{human_bytes, human_duration};
+use crate::model::human_bytes;
 
 #[component]
 pub(super) fn VerifyPanel(id: i64) -> impl IntoView {
@@ -40,7 +41,7 @@ pub(super) fn VerifyPanel(id: i64) -> impl IntoView {
                         {if clean { t_string!(i18n, verify.clean) } else { t_string!(i18n, verify.damaged) }}
                         {t!(i18n, verify.figures, points = report.points, objects = report.objects, chunks = report.chunks)}
                         {report.read_data.then(|| t_string!(i18n, verify.reread, packs = report.packs_read, size = human_bytes(report.bytes_read)))}
-                        {t!(i18n, verify.took, time = human_duration(report.seconds))}
+                        {t!(i18n, verify.took, time = duration_text(i18n, report.seconds))}
                         <ul>
                             {report.problems.into_iter().map(|p| view! {
                                 <li data-testid="verify-problem">

@@ -3,9 +3,10 @@
 use leptos::prelude::*;
 
 use crate::i18n::*;
+use crate::pages::tasks::labels::duration_text;
 
 use crate::api::restores::{CheckItem, RestorePreview};
-use crate::model::{human_bytes, human_duration};
+use crate::model::human_bytes;
 
 #[component]
 pub fn PreCheckList(checks: Vec<CheckItem>, outcome: String) -> impl IntoView {
@@ -45,7 +46,7 @@ pub fn PlanPreview(preview: RestorePreview) -> impl IntoView {
                     rows = preview.rows,
                     size = human_bytes(preview.bytes),
                     target = view! { <code>{preview.target.clone()}</code> },
-                    eta = human_duration(preview.estimated_secs.max(1.0)))}
+                    eta = duration_text(i18n, preview.estimated_secs.max(1.0)))}
             </p>
             <table class="table">
                 <thead><tr><th>{t!(i18n, restore_form.col_object)}</th><th>{t!(i18n, restore_form.col_restored_as)}</th><th>{t!(i18n, restore_form.col_action)}</th><th>{t!(i18n, history.col_size)}</th><th>{t!(i18n, restore_form.col_rows)}</th><th>{t!(i18n, restore_form.col_range)}</th></tr></thead>

@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 
 use crate::i18n::*;
+use crate::pages::tasks::labels::duration_text;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
@@ -18,8 +19,8 @@ use crate::components::job_log::JobError;
 use crate::components::restore_words as labels;
 use crate::components::{ErrorAlert, MeContext, Notice, RestoreFeed, RestoreProgressView};
 use crate::model::{
-    human_bytes, human_duration, PitrResult, RestoreProgress, RestoreState, Role, EXTRACT_PHASE,
-    LOG_PHASES, PHASES, WAL_PHASE,
+    human_bytes, PitrResult, RestoreProgress, RestoreState, Role, EXTRACT_PHASE, LOG_PHASES,
+    PHASES, WAL_PHASE,
 };
 
 #[component]
@@ -263,7 +264,7 @@ fn PitrResultView(result: PitrResult) -> impl IntoView {
         <div class="preview" data-testid="pitr-result">
             <p data-testid="pitr-replayed">{t!(i18n, restore_detail.binlog_replayed,
                 point = view! { <code>{result.base_point.clone()}</code> }, transactions = result.transactions, rows = result.rows,
-                to = result.to.clone(), took = human_duration(result.seconds))}</p>
+                to = result.to.clone(), took = duration_text(i18n, result.seconds))}</p>
             <table class="table">
                 <thead><tr><th>{t!(i18n, restore_detail.table)}</th><th>{t!(i18n, restore_detail.rows_read_back)}</th></tr></thead>
                 <tbody>
@@ -294,7 +295,7 @@ fn ClusterResultView(result: PitrResult, cluster: crate::model::ClusterRecovery)
         <div class="preview" data-testid="pitr-result" data-cluster="true">
             <p data-testid="pitr-replayed">{t!(i18n, restore_detail.wal_replayed,
                 point = view! { <code>{result.base_point.clone()}</code> }, files = cluster.wal_files, to = result.to.clone(),
-                took = human_duration(cluster.recovery_seconds), total = human_duration(result.seconds))}</p>
+                took = duration_text(i18n, cluster.recovery_seconds), total = duration_text(i18n, result.seconds))}</p>
             {cluster.stopped.map(|s| view! { <p data-testid="pitr-server-stopped">{t!(i18n, restore_detail.server_said)} " " <span translate="no">{s}</span></p> })}
             {cluster.last_transaction.map(|s| view! { <p data-testid="pitr-last-transaction">{t!(i18n, restore_detail.server_said)} " " <span translate="no">{s}</span></p> })}
             <p data-testid="pitr-data-dir">{t!(i18n, restore_detail.data_dir)} " " <code>{cluster.data_dir.clone()}</code>
@@ -321,7 +322,7 @@ fn ExtractResultView(extracted: crate::model::ExtractResult) -> impl IntoView {
         <div class="preview" data-testid="extract-result">
             <p data-testid="extract-summary">{t!(i18n, restore_detail.extract_summary,
                 database = view! { <code>{extracted.database.clone()}</code> }, target = view! { <code>{extracted.target.clone()}</code> },
-                rows = extracted.rows, took = human_duration(extracted.seconds))}
+                rows = extracted.rows, took = duration_text(i18n, extracted.seconds))}
                 {extracted.removed_cluster.then_some(t!(i18n, restore_detail.extract_removed))}</p>
             <table class="table">
                 <thead><tr><th>{t!(i18n, restore_form.col_object)}</th><th>{t!(i18n, restore_form.col_restored_as)}</th><th>{t!(i18n, restore_detail.read_back)}</th></tr></thead>

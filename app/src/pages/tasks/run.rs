@@ -79,7 +79,7 @@ fn RunView(detail: RunDetail) -> impl IntoView {
             <thead><tr><th>{t!(i18n, run.col_object)}</th><th>{t!(i18n, run.col_kind)}</th><th>{t!(i18n, history.col_size)}</th><th>{t!(i18n, run.col_rows)}</th></tr></thead>
             <tbody>
                 {detail.objects.into_iter().map(|o| view! {
-                    <tr data-testid="run-object"><td><code>{o.name}</code></td><td translate="no">{o.kind}</td><td>{human_bytes(o.size)}</td><td>{o.rows.map(|r| r.to_string()).unwrap_or_default()}</td></tr>
+                    <tr data-testid="run-object"><td><code>{o.name}</code></td><td>{let kind = o.kind.clone(); move || super::browse::object_kind_name(i18n, &kind)}</td><td>{human_bytes(o.size)}</td><td>{o.rows.map(|r| r.to_string()).unwrap_or_default()}</td></tr>
                 }).collect_view()}
             </tbody>
         </table>
