@@ -1,5 +1,5 @@
 // Browse a point and restore one folder of it, by clicking: an
-// administrator backs up a tree of 2 000 files, opens Browse from the
+// administrator backs up a tree of 20 000 files, opens Browse from the
 // history, walks into a folder (entries paged, folders first), searches by
 // substring and by regular expression (a broken one is refused beside the
 // field), downloads a 6 MiB file (streamed; its SHA-256 equal to the
@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { backUpTree, byTestId, launchBrowser, startServer, waitForHydration } from '../support/harness.mjs';
 
 const DEVICES = 100;
-const READINGS = 20;
+const READINGS = 200;
 const pad = (n, w) => String(n).padStart(w, '0');
 const BIG = 'big "blob" 温度.bin';
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
@@ -28,7 +28,7 @@ async function makeTree() {
     const dir = join(root, 'site A', `device ${pad(d, 3)}`);
     await mkdir(dir, { recursive: true });
     for (let r = 1; r <= READINGS; r++) {
-      await writeFile(join(dir, `reading-${pad(r, 2)}.csv`), `ts,value\n${d},${r}\n`);
+      await writeFile(join(dir, `reading-${pad(r, 3)}.csv`), `ts,value\n${d},${r}\n`);
     }
   }
   await writeFile(join(root, 'readme.txt'), 'sensors of site A\n');
@@ -89,16 +89,16 @@ describe('browse a point', () => {
     assert.equal(await page.locator('[data-testid="browse-entry"][data-kind="dir"]').count(), 100);
 
     // Search: a substring, a regular expression, a broken one.
-    await id('browse-search').fill('READING-07');
+    await id('browse-search').fill('READING-007');
     await id('browse-search-go').click();
     // The folder listed before also held 100 entries: wait for the results themselves.
     await page.waitForFunction(() => {
       const rows = [...document.querySelectorAll('[data-testid="browse-entry"]')];
-      return rows.length === 100 && rows.every((r) => r.dataset.name.endsWith('/reading-07.csv'));
+      return rows.length === 100 && rows.every((r) => r.dataset.name.endsWith('/reading-007.csv'));
     });
     await page.locator('[data-testid="browse-listing"][data-total="100"]').waitFor();
-    assert.ok((await names()).every((n) => n.endsWith('/reading-07.csv')));
-    await id('browse-search').fill('/device 04[0-9]/reading-0[12]\\.csv$/');
+    assert.ok((await names()).every((n) => n.endsWith('/reading-007.csv')));
+    await id('browse-search').fill('/device 04[0-9]/reading-00[12]\\.csv$/');
     await id('browse-search-go').click();
     await page.locator('[data-testid="browse-listing"][data-total="20"]').waitFor();
     await id('browse-search').fill('/(unclosed/');
@@ -117,9 +117,20 @@ describe('browse a point', () => {
     await page.waitForURL(/\/restores\/new\?task=\d+&point=.+&select=/);
     await page.locator('[data-testid="restore-form"][data-hydrated="true"]').waitFor();
     await page.locator('[data-testid="objects-custom"]:checked').waitFor({ state: 'attached' });
-    const chosen = await page.locator('[data-testid="object-row"]').evaluateAll((rows) =>
-      rows.filter((r) => r.querySelector('[data-testid="object-select"]').checked).map((r) => r.dataset.object));
-    assert.equal(chosen.length, 1 + READINGS, `the folder and its files: ${chosen.slice(0, 5)}`);
+    // The form opens on the selection (the folder and its files, of every
+    // object of the point), a page at a time.
+    await page.locator(`[data-testid="object-count"][data-selected="${1 + READINGS}"]`).waitFor();
+    assert.ok(Number(await id('object-count').getAttribute('data-total')) > DEVICES * READINGS);
+    assert.equal(await id('object-table').getAttribute('data-shown'), String(1 + READINGS));
+    const rowsOnPage = () => page.locator('[data-testid="object-row"]').evaluateAll((rows) =>
+      rows.map((r) => [r.dataset.object, r.querySelector('[data-testid="object-select"]').checked]));
+    const first = await rowsOnPage();
+    assert.equal(first.length, 100);
+    assert.ok(first.every(([name, on]) => on && name.startsWith('site A/device 042')), JSON.stringify(first.slice(0, 3)));
+    await id('object-page-next').click();
+    await page.waitForFunction((name) => document.querySelector('[data-testid="object-row"]')?.dataset.object !== name, first[0][0]);
+    const second = await rowsOnPage();
+    assert.ok(second.every(([name, on]) => on && name.startsWith('site A/device 042')), JSON.stringify(second.slice(0, 3)));
     const target = join(server.dataDir, 'restores', 'one "device" folder');
     await id('restore-name').fill('device 042 back');
     await id('target-path').fill(target);

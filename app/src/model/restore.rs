@@ -26,6 +26,15 @@ pub struct ObjectChoice {
     pub until: String,
 }
 
+impl ObjectChoice {
+    /// Restored under its own name, whole.
+    pub fn is_as_backed_up(&self) -> bool {
+        self.target_name.trim() == self.name
+            && self.since.trim().is_empty()
+            && self.until.trim().is_empty()
+    }
+}
+
 /// The restore task form as edited.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -366,6 +375,27 @@ impl RestoreForm {
 }
 
 impl RestoreForm {
+    /// The form as sent: only the choices the server reads, so that a point
+    /// of 100 000 files fits a request. A selection sends its chosen
+    /// objects; "all" sends none (every object, as the point holds it)
+    /// unless one is renamed or limited in time, and then all of them.
+    pub fn compact(&self) -> RestoreForm {
+        let objects = match self.objects_mode.as_str() {
+            "custom" => self
+                .objects
+                .iter()
+                .filter(|c| c.selected)
+                .cloned()
+                .collect(),
+            "all" if self.objects.iter().all(ObjectChoice::is_as_backed_up) => Vec::new(),
+            _ => self.objects.clone(),
+        };
+        RestoreForm {
+            objects,
+            ..self.clone()
+        }
+    }
+
     /// A selection: only `names` and, for folders, what lies below them.
     pub fn select_only(&mut self, names: &[&str]) {
         self.objects_mode = "custom".into();

@@ -174,3 +174,25 @@ fn settings_stored_before_point_in_time_keep_their_fingerprint() {
     let old: RestoreSettings = serde_json::from_str(&json).unwrap();
     assert_eq!(old.fingerprint(), settings.fingerprint());
 }
+
+#[test]
+fn the_form_as_sent_holds_only_what_the_server_reads_and_means_the_same() {
+    // Everything under its own names: nothing to send.
+    let all = form();
+    assert!(all.compact().objects.is_empty());
+    assert_eq!(all.compact().parse().unwrap(), all.parse().unwrap());
+    // A rename under "all": every object goes, the rename with it.
+    let mut renamed = form();
+    renamed.objects[1].target_name = "devices_old".into();
+    assert_eq!(renamed.compact().objects.len(), 2);
+    assert_eq!(renamed.compact().parse().unwrap(), renamed.parse().unwrap());
+    // A selection: the chosen objects only.
+    let mut chosen = form();
+    chosen.objects_mode = "custom".into();
+    chosen.objects[0].selected = false;
+    assert_eq!(chosen.compact().objects.len(), 1);
+    assert_eq!(chosen.compact().parse().unwrap(), chosen.parse().unwrap());
+    // Nothing chosen stays an error the server names.
+    chosen.objects[1].selected = false;
+    assert!(chosen.compact().parse().is_err());
+}

@@ -166,9 +166,9 @@ fn RestoreFormView(initial: RestoreForm) -> impl IntoView {
             }
         }
     });
-    let verify = Action::new(|form: &RestoreForm| check_restore(form.clone()));
-    let preview = Action::new(|form: &RestoreForm| check_restore(form.clone()));
-    let create = Action::new(|form: &RestoreForm| create_restore(form.clone()));
+    let verify = Action::new(|form: &RestoreForm| check_restore(form.compact()));
+    let preview = Action::new(|form: &RestoreForm| check_restore(form.compact()));
+    let create = Action::new(|form: &RestoreForm| create_restore(form.compact()));
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(id)) = create.value().get() {
