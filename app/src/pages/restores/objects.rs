@@ -114,7 +114,7 @@ pub fn ObjectTable(objects: Vec<PointObject>, form: RwSignal<RestoreForm>) -> im
             <input type="search" data-testid="object-filter" placeholder=move || t_string!(i18n, restore_form.filter_objects)
                 prop:value=move || filter.get()
                 on:input=move |ev| { filter.set(event_target_value(&ev)); page.set(0); } />
-            <label class="check"><input type="checkbox" data-testid="object-only-selected"
+            <label class="checkbox"><input type="checkbox" data-testid="object-only-selected"
                 prop:checked=move || only_selected.get()
                 on:change=move |ev| { only_selected.set(event_target_checked(&ev)); page.set(0); } />
                 {t!(i18n, restore_form.only_selected)}</label>
